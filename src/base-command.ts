@@ -1,0 +1,144 @@
+/**
+ * The base of every devctl command: global flags, the terminal's abilities, Ctrl-C handling,
+ * and the mapping of errors to a short message and an exit code (never a stack trace unless
+ * --debug). Commands stay thin: parse flags, call a workflow, render, return a typed result.
+ */
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+
+import {DevctlError, ExitCode, InterruptedError, UsageError, isAbortError} from './errors.js'
+import {redact} from './secrets/redact.js'
+import {setDebugSink} from './tools/process.js'
+import {createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DevctlCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/** Two signals: the first Ctrl-C stops waiting; the second also kills in-flight helm commands. */
+export interface Interrupts {
+  signal: AbortSignal
+  forceSignal: AbortSignal
+}
+
+export abstract class DevctlCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    config: Flags.string({
+      description: 'Path to devctl.yaml (default: found by walking up from the current directory).',
+      helpGroup: 'GLOBAL',
+    }),
+    debug: Flags.boolean({description: 'Echo the commands devctl runs (secrets masked) and show stack traces.', helpGroup: 'GLOBAL'}),
+    'no-input': Flags.boolean({
+      description: 'Never prompt; fail with a usage error when an answer is missing. Implied when not in a terminal or when CI is set.',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+  protected terminal!: TerminalInfo
+  protected interrupts!: Interrupts
+  private removeSignalHandlers?: () => void
+
+  override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      args: this.ctor.args,
+      baseFlags: (super.ctor as typeof DevctlCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      flags: this.ctor.flags,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+    this.terminal = detectTerminal({noInput: this.flags['no-input'] || this.jsonEnabled()})
+    if (this.flags.debug) setDebugSink((line) => process.stderr.write(`${line}\n`))
+    this.interrupts = this.installInterruptHandlers()
+  }
+
+  protected get theme() {
+    return createTheme(this.terminal.color)
+  }
+
+  private installInterruptHandlers(): Interrupts {
+    const first = new AbortController()
+    const second = new AbortController()
+    let count = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      count += 1
+      if (count === 1) {
+        if (!this.jsonEnabled()) process.stderr.write('\nStopping… (press Ctrl-C again to force)\n')
+        first.abort(new InterruptedError(`Interrupted (${signal}).`))
+      } else if (count === 2) {
+        second.abort(new InterruptedError(`Interrupted (${signal}).`))
+      } else {
+        process.exit(ExitCode.interrupted)
+      }
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    this.removeSignalHandlers = () => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+    return {signal: first.signal, forceSignal: second.signal}
+  }
+
+  override async finally(error: Error | undefined): Promise<void> {
+    this.removeSignalHandlers?.()
+    setDebugSink(undefined)
+    await super.finally(error)
+  }
+
+  /** Print machine output as one compact JSON line, so --json streams stay line-delimited. */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json)}\n`)
+  }
+
+  override async catch(error: Error & {exitCode?: number}): Promise<never> {
+    if (error instanceof Errors.ExitError) throw error
+    const devctlError = toDevctlError(error, this.interrupts?.signal)
+    const exitCode = devctlError?.exitCode ?? ExitCode.unexpected
+    if (this.jsonEnabled()) {
+      this.logJson({
+        status: 'error',
+        error: {
+          kind: devctlError?.kind ?? 'unexpected',
+          exitCode,
+          message: redact(devctlError?.message ?? String(error.message)),
+          hint: devctlError?.hint,
+          details: devctlError?.details ?? [],
+        },
+      })
+    } else {
+      process.stderr.write(`${this.formatError(devctlError, error)}\n`)
+    }
+    if (this.flags?.debug && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
+    // ExitError is oclif's "exit quietly with this code".
+    throw new Errors.ExitError(exitCode)
+  }
+
+  private formatError(devctlError: DevctlError | undefined, original: Error): string {
+    const t = this.theme
+    if (!devctlError) {
+      return [
+        `${t.red('Error:')} ${redact(original.message)}`,
+        t.dim('This is a bug in devctl. Run again with --debug for the stack trace and include it in a report.'),
+      ].join('\n')
+    }
+    const lines = [`${t.red('Error:')} ${redact(devctlError.message)}`]
+    for (const detail of devctlError.details) lines.push(`  ${redact(detail)}`)
+    if (devctlError.hint) lines.push(`${t.cyan('→')} ${redact(devctlError.hint)}`)
+    return lines.join('\n')
+  }
+}
+
+/** Known failures become DevctlErrors; oclif's own flag-parsing errors become usage errors. */
+function toDevctlError(error: Error & {oclif?: {exit?: number}}, signal: AbortSignal | undefined): DevctlError | undefined {
+  if (error instanceof DevctlError) return error
+  if (isAbortError(error) || signal?.aborted) return new InterruptedError()
+  if (error.name === 'ExitPromptError') return new InterruptedError('Prompt cancelled.')
+  if (error instanceof Errors.CLIError) {
+    const message = error.message.replace(/\nSee more help with --help$/, '')
+    return new UsageError(message, {hint: 'Run the command with --help to see its flags and examples.'})
+  }
+  return undefined
+}
