@@ -1,0 +1,78 @@
+/**
+ * The contract between one simulated cluster's API server (apiserver/) and the docker-host
+ * daemon that creates, stops and starts clusters (host/). Both sides code against this file.
+ */
+
+/** Simulated time: every scenario duration is multiplied by `factor` (0.01 in tests, 1 for people). */
+export interface SimClock {
+  factor: number
+  /** Resolves after `ms` of simulated time; rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+  /** Wall-clock now (objects carry real timestamps, as kubectl computes ages from them). */
+  now(): Date
+}
+
+export interface NodeSpec {
+  name: string
+  /** Kubernetes quantities, e.g. "4" and "8Gi"; pods requesting more stay Pending (FailedScheduling). */
+  cpu: string
+  memory: string
+  role: 'server' | 'agent'
+}
+
+/** Any Kubernetes object, as JSON. */
+export interface KubeObject {
+  apiVersion: string
+  kind: string
+  metadata: {
+    name: string
+    namespace?: string
+    uid?: string
+    resourceVersion?: string
+    generation?: number
+    creationTimestamp?: string
+    deletionTimestamp?: string
+    labels?: Record<string, string>
+    annotations?: Record<string, string>
+    ownerReferences?: Array<{apiVersion: string; kind: string; name: string; uid: string; controller?: boolean}>
+    [key: string]: unknown
+  }
+  [key: string]: unknown
+}
+
+export interface ApiServerOptions {
+  /** Name used for nodes (`k3d-<clusterName>-server-0`) and the kube-system workloads. */
+  clusterName: string
+  host?: string
+  /** 0 (default) picks a free port. */
+  port?: number
+  clock: SimClock
+  nodes: NodeSpec[]
+  /** Parsed scenario (see scenarios/); undefined = default behaviour for every workload. */
+  scenario?: unknown
+  /** Create k3s's kube-system workloads (coredns, local-path-provisioner, metrics-server, traefik). */
+  k3sSystemWorkloads?: boolean
+}
+
+export interface ApiServer {
+  readonly url: string
+  readonly port: number
+  /** Direct access for fixtures and the daemon; goes through the same store, watches and controllers. */
+  get(apiVersion: string, kind: string, namespace: string | undefined, name: string): KubeObject | undefined
+  list(apiVersion: string, kind: string, namespace?: string): KubeObject[]
+  /** Close the listener (connection refused) but keep all state: a stopped k3d cluster. */
+  stop(): Promise<void>
+  /** Listen again on the same port; pods restart as after a reboot. */
+  start(): Promise<void>
+  /** Stop controllers and free everything: a deleted cluster. */
+  close(): Promise<void>
+  /** Fault injection: end every open watch connection (clients must re-watch). */
+  dropWatches(): void
+  /** Fault injection: forget watch history so a resume from an old resourceVersion gets 410 Gone. */
+  compactWatchHistory(): void
+  /** Fault injection: end every open log stream (followers must resume without loss). */
+  dropLogStreams(): void
+  setScenario(scenario: unknown): void
+}
+
+export type CreateApiServer = (options: ApiServerOptions) => Promise<ApiServer>
