@@ -1,0 +1,238 @@
+/**
+ * Finding, reading and validating devctl.yaml. Validation errors name file:line:col, the key
+ * path, what was expected and what was found, and suggest the key the user probably meant.
+ */
+import {stat} from 'node:fs/promises'
+import {dirname, join, resolve} from 'node:path'
+import {userInfo} from 'node:os'
+
+import {closest, distance} from 'fastest-levenshtein'
+import {isMap, isPair, isScalar, type Node} from 'yaml'
+import type {z} from 'zod'
+
+import {ConfigError} from '../errors.js'
+import {CONFIG_FILE_NAME, configSchema, type DevctlConfig} from './schema.js'
+import {displayPath, formatLocation, nodeAtPath, nodeOffset, readYamlFile, toPlainData, type YamlSource} from './yaml-file.js'
+
+export interface LoadedConfig {
+  /** Absolute path of devctl.yaml. */
+  path: string
+  /** The directory relative paths in the file are resolved against. */
+  dir: string
+  config: DevctlConfig
+  resolved: ResolvedNames
+}
+
+/** Names with their defaults applied: what every workflow uses. */
+export interface ResolvedNames {
+  clusterName: string
+  kubeContext: string
+  release: string
+  namespace: string
+  database: string
+  databaseUser: string
+}
+
+/** Walk up from `startDir` to the first directory holding devctl.yaml. */
+export async function findConfigFile(startDir: string): Promise<string | undefined> {
+  let dir = resolve(startDir)
+  for (;;) {
+    const candidate = join(dir, CONFIG_FILE_NAME)
+    if (await stat(candidate).then((s) => s.isFile(), () => false)) return candidate
+    const parent = dirname(dir)
+    if (parent === dir) return undefined
+    dir = parent
+  }
+}
+
+export async function locateConfig(explicitPath: string | undefined, cwd = process.cwd()): Promise<string> {
+  if (explicitPath) return resolve(cwd, explicitPath)
+  const found = await findConfigFile(cwd)
+  if (!found) {
+    throw new ConfigError(`No ${CONFIG_FILE_NAME} was found in ${cwd} or any directory above it.`, {
+      hint: `Run \`devctl init\` in your project's root to create one, or pass --config PATH.`,
+    })
+  }
+  return found
+}
+
+export async function loadConfig(explicitPath: string | undefined, cwd = process.cwd()): Promise<LoadedConfig> {
+  const path = await locateConfig(explicitPath, cwd)
+  const source = await readYamlFile(path, CONFIG_FILE_NAME)
+  const config = validateConfig(source)
+  return {path, dir: dirname(path), config, resolved: resolveNames(config)}
+}
+
+export function validateConfig(source: YamlSource): DevctlConfig {
+  const data = toPlainData(source, CONFIG_FILE_NAME)
+  if (data === null || data === undefined) {
+    throw new ConfigError(`${displayPath(source.path)} is empty.`, {hint: 'Run `devctl init --force` to write a fresh one (your file is kept as a .bak).'})
+  }
+  const result = configSchema.safeParse(data)
+  if (result.success) return result.data
+  const messages = result.error.issues.slice(0, 5).map((issue) => describeIssue(source, data, issue))
+  const more = result.error.issues.length > 5 ? ` (and ${result.error.issues.length - 5} more)` : ''
+  throw new ConfigError(messages.join('\n') + more, {
+    hint: `Fix ${messages.length > 1 ? 'these entries' : 'this entry'} in ${displayPath(source.path)}; the file's JSON Schema gives editors completion and checks as you type.`,
+  })
+}
+
+type Issue = z.core.$ZodIssue
+
+function describeIssue(source: YamlSource, data: unknown, issue: Issue): string {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol')
+  const keyPath = path.length ? path.join('.') : '(top level)'
+
+  if (issue.code === 'unrecognized_keys') {
+    const {node} = nodeAtPath(source.doc, path)
+    return issue.keys
+      .map((key) => {
+        const keyNode = findKeyNode(node, key)
+        const known = knownKeys(path)
+        const suggestion = suggest(key, known)
+        const at = formatLocation(source, nodeOffset(keyNode ?? node))
+        const where = path.length ? `under "${keyPath}"` : 'at the top level'
+        return `${at}: unknown key "${key}" ${where}.${suggestion ? ` Did you mean "${suggestion}"?` : known.length ? ` Expected one of: ${known.join(', ')}.` : ''}`
+      })
+      .join('\n')
+  }
+
+  const {node, exists} = nodeAtPath(source.doc, path)
+  const at = formatLocation(source, nodeOffset(node))
+  if (!exists) {
+    const missing = String(path.at(-1))
+    const parent = path.slice(0, -1).join('.') || 'the top level'
+    const owner = parent === 'the top level' ? 'the file' : `"${parent}"`
+    if (issue.code === 'custom') return `${at}: "${keyPath}" ${issue.message}.`
+    return `${at}: "${keyPath}" is missing: ${owner} needs a "${missing}" key (${expectation(issue).replace(/^must be /, '')}).`
+  }
+  const value = valueAt(data, path)
+  // A rule about a whole mapping ("needs exactly one of ...") reads best without "found a mapping".
+  if (issue.code === 'custom' && value !== null && typeof value === 'object') return `${at}: "${keyPath}" ${expectation(issue)}.`
+  return `${at}: "${keyPath}" ${expectation(issue)}, but found ${describeValue(value)}.`
+}
+
+function expectation(issue: Issue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `must be ${article(issue.expected)}`
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
+    case 'invalid_union':
+      if ('discriminator' in issue && issue.discriminator) {
+        const options = (issue as {options?: unknown[]}).options ?? []
+        return `must be one of ${options.map((v) => JSON.stringify(v)).join(', ')}`
+      }
+      return 'does not match any allowed form'
+    case 'too_small':
+      return issue.origin === 'string' ? 'must not be empty' : `must be at least ${String(issue.minimum)}`
+    case 'too_big':
+      return issue.origin === 'string' ? `must be at most ${String(issue.maximum)} characters` : `must be at most ${String(issue.maximum)}`
+    default:
+      return issue.message
+  }
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = {int: 'a whole number', number: 'a number', string: 'a string', boolean: 'true or false', object: 'a mapping (key: value)', array: 'a list'}
+  return names[type] ?? `a ${type}`
+}
+
+function valueAt(data: unknown, path: ReadonlyArray<string | number>): unknown {
+  let current = data
+  for (const segment of path) {
+    if (current === null || typeof current !== 'object') return undefined
+    current = (current as Record<string | number, unknown>)[segment]
+  }
+  return current
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing (null)'
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object') return 'a mapping'
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`
+  if (typeof value === 'number') return `the number ${value}`
+  return String(value)
+}
+
+function findKeyNode(node: Node | undefined, key: string): Node | undefined {
+  if (!isMap(node)) return undefined
+  const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === key)
+  return pair && isScalar(pair.key) ? pair.key : undefined
+}
+
+/** Keys the schema allows at a path, for "did you mean". */
+function knownKeys(path: ReadonlyArray<string | number>): string[] {
+  let schema: unknown = configSchema
+  for (const segment of path) {
+    schema = childSchema(schema, segment)
+    if (!schema) return []
+  }
+  return objectKeys(schema)
+}
+
+interface SchemaLike {
+  _zod: {def: {type: string; shape?: Record<string, unknown>; innerType?: unknown; options?: unknown[]; element?: unknown; in?: unknown}}
+}
+
+function unwrap(schema: unknown): unknown {
+  let current = schema as SchemaLike | undefined
+  while (current?._zod?.def && ['default', 'prefault', 'optional', 'nullable', 'pipe'].includes(current._zod.def.type)) {
+    current = (current._zod.def.innerType ?? current._zod.def.in) as SchemaLike | undefined
+  }
+  return current
+}
+
+function objectKeys(schema: unknown): string[] {
+  const s = unwrap(schema) as SchemaLike | undefined
+  if (!s) return []
+  if (s._zod.def.type === 'object') return Object.keys(s._zod.def.shape ?? {})
+  if (s._zod.def.type === 'union') return [...new Set((s._zod.def.options ?? []).flatMap(objectKeys))]
+  return []
+}
+
+function childSchema(schema: unknown, segment: string | number): unknown {
+  const s = unwrap(schema) as SchemaLike | undefined
+  if (!s) return undefined
+  if (s._zod.def.type === 'object') return s._zod.def.shape?.[String(segment)]
+  if (s._zod.def.type === 'array') return s._zod.def.element
+  if (s._zod.def.type === 'union') {
+    for (const option of s._zod.def.options ?? []) {
+      const child = childSchema(option, segment)
+      if (child) return child
+    }
+  }
+  return undefined
+}
+
+function suggest(key: string, known: string[]): string | undefined {
+  if (known.length === 0) return undefined
+  const best = closest(key, known)
+  return distance(key.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined
+}
+
+export function resolveNames(config: DevctlConfig, user = currentUserName()): ResolvedNames {
+  const clusterName = config.cluster.provider === 'k3d' ? (config.cluster.name ?? config.project) : config.project
+  const defaultNamespace = config.cluster.provider === 'existing' ? `${config.project}-${user}`.slice(0, 63).replace(/-+$/, '') : config.project
+  return {
+    clusterName,
+    kubeContext: config.cluster.provider === 'k3d' ? `k3d-${clusterName}` : config.cluster.context,
+    release: config.app.release ?? config.project,
+    namespace: config.app.namespace ?? defaultNamespace,
+    database: config.services.postgres.database ?? config.project.replaceAll('-', '_'),
+    databaseUser: config.services.postgres.user ?? config.project.replaceAll('-', '_'),
+  }
+}
+
+/** The OS user name as a DNS label, for per-developer namespaces on shared clusters. */
+function currentUserName(): string {
+  let name = process.env.USER ?? ''
+  try {
+    name = userInfo().username || name
+  } catch {
+    // no passwd entry (some containers): fall back to $USER
+  }
+  const label = name.toLowerCase().replaceAll(/[^a-z0-9-]/g, '-').replaceAll(/^-+|-+$/g, '')
+  return label || 'dev'
+}

@@ -1,0 +1,193 @@
+/**
+ * The schema of devctl.yaml: one source for validation, the TypeScript types and the JSON
+ * Schema shipped for editors (scripts/build-schema.mjs). Defaults live here, nowhere else.
+ */
+import semver from 'semver'
+import {z} from 'zod'
+
+export const CONFIG_FILE_NAME = 'devctl.yaml'
+export const CONFIG_API_VERSION = 'devctl.dev/v1'
+
+export const DEFAULT_K3S_IMAGE = 'rancher/k3s:v1.31.5-k3s1'
+export const DEFAULT_POSTGRES_IMAGE = 'postgres:16.6-alpine'
+export const DEFAULT_REDIS_IMAGE = 'redis:7.4.2-alpine'
+
+const dnsLabel = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+    error: 'must be a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit',
+  })
+
+const port = z.int().min(1).max(65535)
+
+const duration = z
+  .string()
+  .regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, {error: 'must be a duration such as "90s", "5m" or "1h30m"'})
+
+const quantity = z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, {error: 'must be a Kubernetes quantity such as "512Mi" or "1Gi"'})
+
+/** An image reference with an explicit version tag or digest: environments must be reproducible. */
+const pinnedImage = z
+  .string()
+  .min(1)
+  .refine((image) => /@sha256:[a-f0-9]{64}$/.test(image) || /:[\w][\w.-]*$/.test(image.split('/').pop() ?? ''), {
+    error: 'must name a version tag or digest (for example "postgres:16.6-alpine"), so every developer runs the same image',
+  })
+  .refine((image) => !image.endsWith(':latest'), {error: 'must not use the "latest" tag; pin a version so every developer runs the same image'})
+
+const portMapping = z.strictObject({
+  host: port.describe('Port on your machine.'),
+  container: port.describe('Port inside the cluster (80/443 reach the ingress controller).'),
+  nodeFilter: z.string().default('loadbalancer').describe('k3d node filter, e.g. "loadbalancer" or "server:0".'),
+})
+
+const k3dCluster = z.strictObject({
+  provider: z.literal('k3d'),
+  name: dnsLabel.optional().describe('k3d cluster name (default: the project name).'),
+  image: pinnedImage.default(DEFAULT_K3S_IMAGE).describe('k3s node image.'),
+  servers: z.int().min(1).max(5).default(1),
+  agents: z.int().min(0).max(10).default(0),
+  apiPort: port.default(6550).describe('Host port of the Kubernetes API.'),
+  ports: z.array(portMapping).default([]).describe('Host port mappings, e.g. {host: 8080, container: 80}.'),
+  registry: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      port: port.default(5001),
+    })
+    .optional()
+    .describe('A local image registry created with the cluster.'),
+})
+
+const existingCluster = z.strictObject({
+  provider: z.literal('existing'),
+  context: z.string().min(1).describe('The kube context to deploy into (kubectl config get-contexts).'),
+})
+
+const externalPostgres = z.strictObject({
+  host: z.string().min(1),
+  port: port.default(5432),
+  database: z.string().min(1),
+  user: z.string().min(1),
+  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).describe('Environment variable holding the password (never the password itself).'),
+})
+
+const externalRedis = z.strictObject({
+  host: z.string().min(1),
+  port: port.default(6379),
+  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+})
+
+const postgres = z.strictObject({
+  enabled: z.boolean().default(true),
+  image: pinnedImage.default(DEFAULT_POSTGRES_IMAGE),
+  database: z.string().min(1).optional().describe('Database name (default: the project name).'),
+  user: z.string().min(1).optional().describe('Database user (default: the project name).'),
+  storage: quantity.default('1Gi'),
+  external: externalPostgres.optional().describe('Use this database instead of running one in the cluster.'),
+})
+
+const redis = z.strictObject({
+  enabled: z.boolean().default(true),
+  image: pinnedImage.default(DEFAULT_REDIS_IMAGE),
+  storage: quantity.default('256Mi'),
+  external: externalRedis.optional().describe('Use this Redis instead of running one in the cluster.'),
+})
+
+const chartSource = z
+  .strictObject({
+    path: z.string().min(1).optional().describe('Local chart directory, relative to devctl.yaml.'),
+    repo: z.url({protocol: /^https?$/}).optional().describe('Chart repository URL (with `name`).'),
+    name: z.string().min(1).optional().describe('Chart name in the repository.'),
+    oci: z
+      .string()
+      .regex(/^oci:\/\/[^\s]+$/, {error: 'must start with oci://'})
+      .optional()
+      .describe('OCI chart reference, e.g. oci://ghcr.io/org/charts/app.'),
+    version: z
+      .string()
+      .refine((v) => semver.validRange(v) !== null, {error: 'must be a chart version or semver range such as "1.2.3" or "^1.2"'})
+      .optional(),
+  })
+  .superRefine((chart, ctx) => {
+    const sources = (['path', 'repo', 'oci'] as const).filter((k) => chart[k] !== undefined)
+    if (sources.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `needs exactly one of "path", "repo" or "oci"${sources.length ? ` (found ${sources.join(' and ')})` : ''}`,
+      })
+    }
+    if (chart.repo !== undefined && chart.name === undefined) {
+      ctx.addIssue({code: 'custom', path: ['name'], message: 'is required with "repo": the chart\'s name in that repository'})
+    }
+  })
+
+const migration = z
+  .union([
+    z.enum(['auto', 'none']),
+    z.strictObject({job: z.string().min(1).describe('Name of the migration Job (hook or plain).')}),
+    z.strictObject({initContainer: z.string().min(1).describe('Name of the migration init container.')}),
+  ])
+  .default('auto')
+  .describe('How the chart migrates its database: auto-detected, a named Job, a named init container, or none.')
+
+const timeouts = z.strictObject({
+  deploy: duration.default('5m').describe('helm upgrade --install, hooks included.'),
+  migration: duration.default('5m'),
+  rollout: duration.default('5m'),
+  cluster: duration.default('3m'),
+})
+
+const app = z.strictObject({
+  chart: chartSource,
+  release: dnsLabel.optional().describe('Helm release name (default: the project name).'),
+  namespace: dnsLabel.optional().describe('Namespace (default: the project name; with provider "existing": <project>-<your user name>).'),
+  values: z.array(z.string().min(1)).default([]).describe('Values files, relative to devctl.yaml, applied in order.'),
+  set: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('--set style overrides.'),
+  migration,
+  timeouts: timeouts.prefault({}),
+  breakingVersion: z
+    .string()
+    .refine((v) => semver.valid(v) !== null, {error: 'must be a chart version such as "2.0.0"'})
+    .optional()
+    .describe('Upgrading from a chart below this version to one at or above it reinstalls the release (data in Postgres/Redis is kept).'),
+})
+
+const hookList = z.array(z.string().min(1)).default([])
+
+const hooks = z.strictObject({
+  prerequisites: hookList.describe('Shell commands run before anything else; a failure stops devctl.'),
+  beforeDeploy: hookList,
+  afterDeploy: hookList,
+  validate: hookList.describe('Shell commands that check the running environment.'),
+})
+
+export const configSchema = z.strictObject({
+  apiVersion: z.literal(CONFIG_API_VERSION).describe('Version of this file format.'),
+  project: dnsLabel.describe('Project name; the default for the cluster, release and namespace names.'),
+  cluster: z.discriminatedUnion('provider', [k3dCluster, existingCluster]).prefault({provider: 'k3d'}),
+  services: z
+    .strictObject({
+      postgres: postgres.prefault({}),
+      redis: redis.prefault({}),
+    })
+    .prefault({}),
+  app,
+  hooks: hooks.prefault({}),
+})
+
+export type DevctlConfigInput = z.input<typeof configSchema>
+export type DevctlConfig = z.output<typeof configSchema>
+export type K3dClusterConfig = z.output<typeof k3dCluster>
+export type ChartSource = z.output<typeof chartSource>
+export type MigrationSetting = z.output<typeof migration>
+export type Timeouts = z.output<typeof timeouts>
+export type HookStage = keyof z.output<typeof hooks>
+
+export function configJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(configSchema, {io: 'input', unrepresentable: 'any'}),
+    $id: 'https://devctl.dev/schema/devctl.schema.json',
+    title: 'devctl.yaml',
+  }
+}

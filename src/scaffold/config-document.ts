@@ -1,0 +1,96 @@
+/**
+ * The devctl.yaml `init` writes, as a yaml Document so that `--update` can change the keys
+ * init owns in place and keep everything else the user wrote (comments, extra keys).
+ */
+import {readFileSync} from 'node:fs'
+import {join, relative, sep} from 'node:path'
+
+import {Document, isMap, isScalar, type Scalar, type YAMLMap} from 'yaml'
+
+import {CONFIG_API_VERSION, DEFAULT_POSTGRES_IMAGE, DEFAULT_REDIS_IMAGE, type DevctlConfigInput} from '../config/schema.js'
+import {PRESETS_DIR} from './preset.js'
+
+export interface ConfigAnswers {
+  project: string
+  namespace: string
+  chart: NonNullable<DevctlConfigInput['app']['chart']>
+  postgres: boolean
+  redis: boolean
+  ports: Array<{host: number; container: number}>
+  valuesFile: string
+}
+
+const PACKAGE_ROOT = join(PRESETS_DIR, '..')
+export const SCHEMA_FILE = join(PACKAGE_ROOT, 'schema', 'devctl.schema.json')
+
+/**
+ * Where editors find the JSON Schema: a relative path when devctl is installed inside the
+ * project (node_modules), else the published copy for this exact version.
+ */
+export function schemaReference(projectDir: string): string {
+  const rel = relative(projectDir, SCHEMA_FILE)
+  if (!rel.startsWith('..') && rel.split(sep).includes('node_modules')) return rel.split(sep).join('/')
+  const {version} = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {version: string}
+  return `https://unpkg.com/devctl@${version}/schema/devctl.schema.json`
+}
+
+interface Setting {
+  path: string[]
+  value: unknown
+  comment?: string
+  /** A default init writes once; --update leaves the user's choice alone. */
+  onlyIfMissing?: boolean
+}
+
+/** The settings init writes; the answers' own keys are updated by --update. */
+function settings(answers: ConfigAnswers): Setting[] {
+  return [
+    {path: ['apiVersion'], value: CONFIG_API_VERSION, onlyIfMissing: true},
+    {path: ['project'], value: answers.project, comment: 'default name of the cluster, release and namespace'},
+    {path: ['cluster', 'provider'], value: 'k3d', comment: 'k3d: a local cluster per developer; "existing" + context: a shared cluster', onlyIfMissing: true},
+    {path: ['cluster', 'ports'], value: answers.ports},
+    {path: ['services', 'postgres', 'enabled'], value: answers.postgres},
+    {path: ['services', 'postgres', 'image'], value: DEFAULT_POSTGRES_IMAGE, onlyIfMissing: true},
+    {path: ['services', 'redis', 'enabled'], value: answers.redis},
+    {path: ['services', 'redis', 'image'], value: DEFAULT_REDIS_IMAGE, onlyIfMissing: true},
+    {path: ['app', 'chart'], value: answers.chart},
+    {path: ['app', 'namespace'], value: answers.namespace},
+    {path: ['app', 'values'], value: [answers.valuesFile], onlyIfMissing: true},
+    {path: ['app', 'migration'], value: 'auto', comment: 'auto: found in the chart (hook Job, plain Job or migrate init container)', onlyIfMissing: true},
+  ]
+}
+
+export function buildConfigDocument(answers: ConfigAnswers, schemaRef: string): Document {
+  const doc = new Document({})
+  doc.commentBefore = [` yaml-language-server: $schema=${schemaRef}`, ' devctl: `devctl up` brings this environment up; `devctl --help` lists the rest.'].join('\n')
+  for (const {path, value, comment} of settings(answers)) {
+    const node = doc.createNode(value)
+    if (comment && isScalar(node)) node.comment = ` ${comment}`
+    doc.setIn(path, node)
+  }
+  for (const pair of (doc.contents as YAMLMap).items) {
+    const key = isScalar(pair.key) ? pair.key : (doc.createNode(pair.key) as Scalar)
+    if (key.value !== 'apiVersion' && key.value !== 'project') key.spaceBefore = true
+    pair.key = key
+  }
+  return doc
+}
+
+/** Set the keys init owns in an existing document; returns the key paths that changed. */
+export function updateConfigDocument(doc: Document, answers: ConfigAnswers): string[] {
+  if (!isMap(doc.contents)) doc.contents = doc.createNode({})
+  const changed: string[] = []
+  for (const {path, value, onlyIfMissing} of settings(answers)) {
+    const existing = doc.getIn(path, true)
+    if (existing !== undefined && (onlyIfMissing || sameValue(existing, value))) continue
+    if (isScalar(existing) && (typeof value !== 'object' || value === null)) existing.value = value
+    else doc.setIn(path, doc.createNode(value))
+    changed.push(path.join('.'))
+  }
+  return changed
+}
+
+function sameValue(node: unknown, value: unknown): boolean {
+  const plain = node !== null && typeof node === 'object' && 'toJSON' in node ? (node as {toJSON(): unknown}).toJSON() : node
+  return JSON.stringify(plain) === JSON.stringify(value)
+}

@@ -1,0 +1,118 @@
+/**
+ * Presets are data: `presets/<name>/preset.yaml` (prompts, defaults, shared settings, wiring)
+ * plus an optional bundled chart. Adding a preset needs no TypeScript change; this module
+ * only reads and validates them.
+ */
+import {readdir, stat} from 'node:fs/promises'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {z} from 'zod'
+
+import {ConfigError, UsageError} from '../errors.js'
+import {formatLocation, nodeAtPath, nodeOffset, readYamlFile, toPlainData} from '../config/yaml-file.js'
+
+/** presets/ ships next to dist/ in the package (and next to src/ in a checkout). */
+export const PRESETS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'presets')
+
+const anchorName = z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, {error: 'must be letters and digits, starting with a letter'})
+
+/** A dotted value path; `[]` appends to a list, e.g. `envFromSecrets[].secretName`. */
+const VALUE_PATH = /^[A-Za-z0-9_-]+(\[\])?(\.[A-Za-z0-9_-]+(\[\])?)*$/
+const valuePath = z.string().regex(VALUE_PATH, {
+  error: 'must be a dotted value path such as "global.database.host" ("[]" appends to a list)',
+})
+
+export function isValuePath(path: string): boolean {
+  return VALUE_PATH.test(path)
+}
+
+const service = z.enum(['postgres', 'redis'])
+
+const sharedSetting = z.strictObject({
+  anchor: anchorName,
+  /** Where the setting lives under the top-level `shared:` block. */
+  path: valuePath,
+  /** A literal, or a {{placeholder}} filled from the answers (see scaffold/context.ts). */
+  value: z.union([z.string(), z.number(), z.boolean()]),
+  comment: z.string().optional(),
+  /** Only written when this service is enabled. */
+  requires: service.optional(),
+})
+
+const wiring = z.strictObject({
+  path: valuePath,
+  anchor: anchorName,
+})
+
+/** A question `init` asks for a bring-your-own chart: where does the chart take this setting? */
+const wiringQuestion = z.strictObject({
+  anchor: anchorName,
+  message: z.string(),
+  default: valuePath.optional(),
+})
+
+const portMapping = z.strictObject({host: z.int(), container: z.int()})
+
+export const presetSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9-]+$/),
+  description: z.string(),
+  chart: z.discriminatedUnion('source', [
+    /** A chart shipped in the preset directory and copied into the project. */
+    z.strictObject({source: z.literal('bundled'), directory: z.string(), target: z.string()}),
+    /** The team's own chart: `init` asks where it is. */
+    z.strictObject({source: z.literal('ask'), default: z.string().optional()}),
+  ]),
+  defaults: z
+    .strictObject({
+      postgres: z.boolean().default(true),
+      redis: z.boolean().default(true),
+      ports: z.array(portMapping).default([]),
+    })
+    .prefault({}),
+  shared: z.array(sharedSetting).default([]),
+  wiring: z.array(wiring).default([]),
+  wiringQuestions: z.array(wiringQuestion).default([]),
+  /** Plain values written as they are (after {{placeholder}} filling). */
+  values: z.record(z.string(), z.unknown()).default({}),
+})
+
+export type Preset = z.output<typeof presetSchema> & {dir: string}
+export type SharedSetting = z.output<typeof sharedSetting>
+export type Wiring = z.output<typeof wiring>
+
+export async function listPresets(presetsDir = PRESETS_DIR): Promise<string[]> {
+  const entries = await readdir(presetsDir, {withFileTypes: true})
+  const names: string[] = []
+  for (const entry of entries) {
+    if (entry.isDirectory() && (await stat(join(presetsDir, entry.name, 'preset.yaml')).then(() => true, () => false))) names.push(entry.name)
+  }
+  return names.sort()
+}
+
+export async function loadPreset(name: string, presetsDir = PRESETS_DIR): Promise<Preset> {
+  const available = await listPresets(presetsDir)
+  if (!available.includes(name)) {
+    throw new UsageError(`There is no preset named "${name}".`, {hint: `Choose one of: ${available.join(', ')} (--preset NAME).`})
+  }
+  const dir = join(presetsDir, name)
+  const source = await readYamlFile(join(dir, 'preset.yaml'), 'preset manifest')
+  const result = presetSchema.safeParse(toPlainData(source, 'preset manifest'))
+  if (!result.success) {
+    const issue = result.error.issues[0]!
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol')
+    const at = formatLocation(source, nodeOffset(nodeAtPath(source.doc, path).node))
+    throw new ConfigError(`${at}: preset "${name}" is invalid at "${path.join('.')}": ${issue.message}.`, {
+      hint: 'This is a problem with the preset itself; fix its preset.yaml.',
+    })
+  }
+  const preset: Preset = {...result.data, dir}
+  const anchors = new Set(preset.shared.map((s) => s.anchor))
+  const unknown = [...preset.wiring, ...preset.wiringQuestions].find((w) => !anchors.has(w.anchor))
+  if (unknown) {
+    throw new ConfigError(`Preset "${name}" wires a value to an anchor "${unknown.anchor}" that its shared settings never define.`, {
+      hint: 'Add the anchor to the preset\'s shared settings.',
+    })
+  }
+  return preset
+}
