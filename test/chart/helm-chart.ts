@@ -50,7 +50,9 @@ export function run(bin: string, args: string[], options: {input?: string; env?:
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
     child.on('error', reject)
     child.on('close', (code) => resolvePromise({exitCode: code ?? -1, stdout, stderr}))
-    child.stdin.end(options.input ?? '')
+    // A command that exits without reading its input (a failing one) would fail the write.
+    child.stdin.on('error', () => undefined)
+    child.stdin.end(options.input)
   })
 }
 

@@ -368,6 +368,37 @@ describe.concurrent.each(helms)('web-worker chart with $name', (helm) => {
   })
 })
 
+// Only helm 4 renders NOTES.txt offline: helm template leaves it out, and helm 3's
+// `install --dry-run=client` still asks a cluster for its version and API discovery.
+describe('NOTES.txt, rendered by helm 4', () => {
+  const helm4 = helms.find((helm) => helm.name === 'helm4')!
+
+  async function notes(values: Record<string, unknown>): Promise<string> {
+    const input = JSON.stringify(values)
+    const result = await run(helm4.bin, ['install', 'shop', chartDir, '--namespace', 'dev', '--dry-run=client', '-f', '-'], {input})
+    expect(result.exitCode, result.stderr).toBe(0)
+    return result.stdout.slice(result.stdout.indexOf('NOTES:'))
+  }
+
+  it('tells how to reach the API, where each log is, and how to give the worker a job', async () => {
+    const text = await notes({ingress: {enabled: true, hosts: [{host: 'shop.localhost', paths: [{path: '/', pathType: 'Prefix'}]}]}})
+    expect(text).toContain('kubectl --namespace dev port-forward svc/shop-web-worker 8080:80')
+    expect(text).toContain('http://shop.localhost/')
+    expect(text).toContain('kubectl --namespace dev logs -f deploy/shop-web-worker\n')
+    expect(text).toContain('kubectl --namespace dev logs -f deploy/shop-web-worker-worker')
+    expect(text).toContain('kubectl --namespace dev logs job/shop-web-worker-migrate')
+    expect(text).toContain('exec deploy/shop-web-worker-worker -- sh -c \'redis-cli -h "$REDIS_HOST"')
+  })
+
+  it('points at the init container log, and says nothing of a worker, when those are the settings', async () => {
+    const text = await notes({worker: {enabled: false}, migrations: {enabled: true, hookEnabled: false}})
+    expect(text).toContain('kubectl --namespace dev logs deploy/shop-web-worker -c migrate')
+    expect(text).not.toContain('job/')
+    expect(text).not.toContain('worker-worker')
+    expect(text).not.toContain('http://shop.localhost')
+  })
+})
+
 describe('helm binaries', () => {
   it('are the two major versions the suite claims to cover', async () => {
     const versions = await Promise.all(helms.map((helm) => run(helm.bin, ['version', '--template', '{{.Version}}'])))
