@@ -31,8 +31,8 @@ export interface DevctlErrorOptions {
 
 export abstract class DevctlError extends Error {
   abstract readonly kind: ExitCodeName
-  readonly hint?: string
-  readonly details: string[]
+  hint?: string
+  details: string[]
 
   constructor(message: string, options: DevctlErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
@@ -43,6 +43,17 @@ export abstract class DevctlError extends Error {
 
   get exitCode(): number {
     return ExitCode[this.kind]
+  }
+
+  /**
+   * Add what a diagnosis found, keeping the error's class (and so its exit code): a timeout
+   * explained is still a timeout.
+   */
+  explain(explanation: {context?: string; details?: string[]; hint?: string}): this {
+    if (explanation.context) this.message = `${explanation.context}: ${this.message}`
+    if (explanation.details) this.details = [...this.details, ...explanation.details]
+    if (explanation.hint) this.hint = explanation.hint
+    return this
   }
 }
 

@@ -1,0 +1,60 @@
+/**
+ * A content hash of everything a deploy depends on: the chart (its version, or a digest of its
+ * directory), the values as helm will read them (aliases expanded), the --set overrides and
+ * the parts of devctl.yaml that shape the release. Stored on the release as a label, it lets a
+ * re-run of `up` skip helm entirely when nothing changed.
+ */
+import {createHash} from 'node:crypto'
+import {readdir, readFile} from 'node:fs/promises'
+import {isAbsolute, join, relative, resolve} from 'node:path'
+
+import type {ChartSource} from '../config/schema.js'
+import {ChartError} from '../errors.js'
+import {readYamlFile, toPlainData} from '../config/yaml-file.js'
+
+export const FINGERPRINT_LABEL = 'devctl.dev/fingerprint'
+
+export interface FingerprintInput {
+  chart: ChartSource
+  baseDir: string
+  valuesFiles: string[]
+  set: Record<string, string | number | boolean>
+  /** Anything else that changes what gets deployed (release/namespace names, services). */
+  extra: unknown
+}
+
+async function directoryDigest(dir: string): Promise<string> {
+  const hash = createHash('sha256')
+  let entries: string[]
+  try {
+    entries = (await readdir(dir, {recursive: true, withFileTypes: true}))
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name))
+      .filter((p) => !relative(dir, p).split(/[\\/]/).some((part) => part === '.git' || part === 'node_modules'))
+      .sort()
+  } catch (error) {
+    throw new ChartError(`The chart directory ${dir} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`, {
+      hint: 'Check app.chart.path in devctl.yaml.',
+    })
+  }
+  for (const path of entries) {
+    hash.update(relative(dir, path)).update('\0').update(await readFile(path)).update('\0')
+  }
+  return hash.digest('hex')
+}
+
+/** Sort object keys so the same values always hash the same. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical)
+  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+  return value
+}
+
+export async function fingerprint(input: FingerprintInput): Promise<string> {
+  const chart = input.chart.path !== undefined ? {dir: await directoryDigest(isAbsolute(input.chart.path) ? input.chart.path : resolve(input.baseDir, input.chart.path))} : input.chart
+  const values = []
+  for (const file of input.valuesFiles) values.push(toPlainData(await readYamlFile(file, 'values file'), 'values file'))
+  const payload = JSON.stringify(canonical({chart, values, set: input.set, extra: input.extra}))
+  // Label values are at most 63 characters; 40 hex characters are plenty to tell deploys apart.
+  return createHash('sha256').update(payload).digest('hex').slice(0, 40)
+}

@@ -1,0 +1,56 @@
+import {Flags} from '@oclif/core'
+
+import {DevctlCommand} from '../base-command.js'
+import {loadConfig} from '../config/load.js'
+import {createProgressView, type ProgressMode} from '../ui/progress.js'
+import {renderUpPlan, renderUpSummary} from '../ui/up-view.js'
+import {planUp, up, upOutline, type UpPlan, type UpResult} from '../workflows/up.js'
+import {withContextOverride} from '../config/overrides.js'
+
+export default class Up extends DevctlCommand<typeof Up> {
+  static override summary = 'Bring the environment up: cluster, Postgres, Redis, your chart and its migration.'
+  static override description = `Creates or reuses the k3d cluster, deploys Postgres and Redis with their credentials, runs \`helm upgrade --install\` for your chart while its migration runs, and waits for every pod, showing each step live. Re-running it is fast: when nothing changed (chart, values, settings) and everything is ready, helm is not called at all.`
+
+  static override examples = [
+    '<%= config.bin %> up',
+    '<%= config.bin %> up --force                # redeploy even if nothing changed',
+    '<%= config.bin %> up --dry-run              # show the plan, change nothing',
+    '<%= config.bin %> up --context team-dev     # use an existing cluster instead of k3d',
+    '<%= config.bin %> up --json | jq -c .       # machine-readable events and result',
+  ]
+
+  static override enableJsonFlag = true
+
+  static override flags = {
+    force: Flags.boolean({description: 'Redeploy the chart even when nothing changed.'}),
+    'dry-run': Flags.boolean({description: 'Print the plan (cluster config, manifests, helm command; secrets masked) and change nothing.'}),
+    timeout: Flags.string({description: 'Time limit for each step, e.g. 2m (default: app.timeouts in devctl.yaml).'}),
+    context: Flags.string({description: 'Deploy into this existing kube context instead of a k3d cluster.'}),
+    quiet: Flags.boolean({char: 'q', description: 'Show only errors and the final summary.'}),
+  }
+
+  async run(): Promise<(UpResult & {type: 'result'; status: 'ok'}) | UpPlan> {
+    // Start loading the Kubernetes client now; it overlaps reading config and running checks.
+    const kubeModule = import('../kube/client.js')
+    kubeModule.catch(() => {})
+    const loaded = withContextOverride(await loadConfig(this.flags.config), this.flags.context)
+    const options = {force: this.flags.force, timeout: this.flags.timeout}
+
+    if (this.flags['dry-run']) {
+      const plan = await planUp(loaded, options)
+      if (!this.jsonEnabled()) process.stdout.write(renderUpPlan(plan, this.theme))
+      return plan
+    }
+
+    const mode: ProgressMode = this.jsonEnabled() ? 'json' : this.flags.quiet ? 'quiet' : this.terminal.interactiveOutput ? 'tasks' : 'plain'
+    const view = await createProgressView(mode, upOutline(loaded), this.theme)
+    let result: UpResult
+    try {
+      result = await up(loaded, options, {emit: (event) => view.emit(event), signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule})
+    } finally {
+      await view.close()
+    }
+    if (!this.jsonEnabled()) process.stdout.write(renderUpSummary(result, this.theme))
+    return {type: 'result', status: 'ok', ...result}
+  }
+}

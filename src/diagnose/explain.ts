@@ -1,0 +1,88 @@
+/**
+ * Explaining a failed or stuck pod to a person: its reason and message, the exact missing
+ * Secret or key, the last lines of the container that crashed (`previous`), the recent
+ * events, and one line on what to do.
+ */
+import type {KubeClient} from '../kube/client.js'
+import type {V1Event, V1Pod} from '../kube/types.js'
+import {redact} from '../secrets/redact.js'
+import {crashedContainer, hintFor, summarizePod, type PodSummary} from './pod.js'
+
+export const LOG_LINES_SHOWN = 20
+const EVENTS_SHOWN = 5
+
+export interface PodExplanation {
+  pod: string
+  summary: PodSummary
+  hint?: string
+  logs: string[]
+  events: string[]
+}
+
+/** What is missing, in words, for CreateContainerConfigError ("secret "x" not found"). */
+export function missingReference(message: string | undefined): string | undefined {
+  if (!message) return undefined
+  const key = /couldn't find key (\S+) in (Secret|ConfigMap) ([\w.-]+)\/([\w.-]+)/.exec(message)
+  if (key) return `key "${key[1]}" is missing from ${key[2]} ${key[4]} (namespace ${key[3]})`
+  const object = /(secret|configmap) "([\w.-]+)" not found/i.exec(message)
+  if (object) return `${object[1]!.toLowerCase() === 'secret' ? 'Secret' : 'ConfigMap'} "${object[2]}" does not exist`
+  return undefined
+}
+
+export async function explainPod(kube: KubeClient, pod: V1Pod): Promise<PodExplanation> {
+  const summary = summarizePod(pod)
+  const name = pod.metadata?.name ?? '?'
+  const namespace = pod.metadata?.namespace ?? 'default'
+  const hint = hintFor(summary.reason)
+  const missing = summary.reason === 'CreateContainerConfigError' ? missingReference(summary.message) : undefined
+
+  // The crashed instance's last words, or the current ones for a container that errored once.
+  const crashed = crashedContainer(pod)
+  const logContainer = crashed ?? (summary.reason && summary.container && !['ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'Unschedulable'].includes(summary.reason) ? summary.container : undefined)
+  let logs: string[] = []
+  if (logContainer) {
+    const text = await kube
+      .readLog(namespace, name, {container: logContainer, previous: crashed !== undefined, tailLines: LOG_LINES_SHOWN})
+      .catch(() => kube.readLog(namespace, name, {container: logContainer, tailLines: LOG_LINES_SHOWN}).catch(() => ''))
+    logs = text.split('\n').filter((l) => l.trim() !== '').slice(-LOG_LINES_SHOWN).map(redact)
+  }
+
+  const events = await kube
+    .list<V1Event>('Event', namespace, {fieldSelector: `involvedObject.name=${name}`})
+    .then((list) =>
+      list
+        .sort((a, b) => eventTime(a) - eventTime(b))
+        .slice(-EVENTS_SHOWN)
+        .map((e) => `${e.type === 'Warning' ? 'Warning' : 'Normal'} ${e.reason ?? ''}: ${redact(e.message ?? '')}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ''}`),
+    )
+    .catch(() => [])
+
+  const action = missing ? `${missing}; ${hint?.action ?? ''}` : hint?.action
+  return {pod: name, summary, hint: action, logs, events}
+}
+
+function eventTime(event: V1Event): number {
+  const time = event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp ?? event.metadata?.creationTimestamp
+  return time ? new Date(time).getTime() : 0
+}
+
+/** The explanation as detail lines under an error message. */
+export function formatExplanation(explanation: PodExplanation): string[] {
+  const {summary} = explanation
+  const lines = [
+    `pod ${explanation.pod}: ${summary.status}${summary.container ? ` (container ${summary.container})` : ''}, ${summary.ready}/${summary.total} ready, ${summary.restarts} restart(s)`,
+  ]
+  if (summary.message) lines.push(`  ${redact(summary.message)}`)
+  const meaning = hintFor(summary.reason)?.meaning
+  if (meaning) lines.push(`  what it means: ${meaning}`)
+  if (explanation.hint) lines.push(`  what to do: ${explanation.hint}`)
+  if (explanation.logs.length) {
+    lines.push(`  last ${explanation.logs.length} log line(s):`)
+    for (const line of explanation.logs) lines.push(`    | ${line}`)
+  }
+  if (explanation.events.length) {
+    lines.push('  recent events:')
+    for (const event of explanation.events) lines.push(`    ${event}`)
+  }
+  return lines
+}

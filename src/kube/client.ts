@@ -1,0 +1,224 @@
+/**
+ * The only module that talks to the Kubernetes API (through @kubernetes/client-node). Import
+ * it lazily (`await import('../kube/client.js')`): loading the client costs ~300 ms, which
+ * commands that never reach a cluster (and --help) must not pay.
+ */
+import {Writable} from 'node:stream'
+
+import {
+  ApiException,
+  KubeConfig,
+  KubernetesObjectApi,
+  ListWatch,
+  Log,
+  PatchStrategy,
+  Watch,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node'
+
+import {ClusterError, InterruptedError, type DevctlError} from '../errors.js'
+import type {KubeTarget} from '../tools/helm.js'
+import {collectionPath, KINDS, type KindName} from './types.js'
+
+export const FIELD_MANAGER = 'devctl'
+
+export interface ListOptions {
+  labelSelector?: string
+  fieldSelector?: string
+}
+
+export interface LogOptions {
+  container: string
+  follow?: boolean
+  previous?: boolean
+  tailLines?: number
+  sinceTime?: string
+  sinceSeconds?: number
+  timestamps?: boolean
+}
+
+export type WatchEvent = 'add' | 'update' | 'delete'
+
+function statusCode(error: unknown): number | undefined {
+  if (error instanceof ApiException) return error.code
+  const code = (error as {code?: unknown; statusCode?: unknown})?.statusCode ?? (error as {code?: unknown})?.code
+  return typeof code === 'number' ? code : undefined
+}
+
+/** Turn client errors into a ClusterError that says which request failed and why. */
+function apiError(action: string, error: unknown): DevctlError {
+  if (error instanceof ClusterError || error instanceof InterruptedError) return error
+  const body = error instanceof ApiException ? (error.body as {message?: string} | string | undefined) : undefined
+  const reason = typeof body === 'object' && body?.message ? body.message : error instanceof Error ? error.message.split('\n')[0] : String(error)
+  const refused = /ECONNREFUSED|socket hang up|ECONNRESET/.test(String(reason))
+  return new ClusterError(`Kubernetes API: could not ${action}: ${reason}`, {
+    cause: error,
+    hint: refused ? 'The cluster is not answering; is it running? (`devctl status`, or `devctl up` to start it)' : undefined,
+  })
+}
+
+export class KubeClient {
+  private readonly objects: KubernetesObjectApi
+
+  private constructor(readonly config: KubeConfig) {
+    this.objects = KubernetesObjectApi.makeApiClient(config)
+  }
+
+  /** Load a kubeconfig (a file, or the default KUBECONFIG/~/.kube/config) and pick the context. */
+  static connect(target: KubeTarget): KubeClient {
+    const config = new KubeConfig()
+    try {
+      if (target.kubeconfig) config.loadFromFile(target.kubeconfig)
+      else config.loadFromDefault()
+    } catch (error) {
+      throw new ClusterError(`Could not read the kubeconfig${target.kubeconfig ? ` ${target.kubeconfig}` : ''}: ${(error as Error).message}`)
+    }
+    if (!config.getContextObject(target.context)) {
+      throw new ClusterError(`The kube context "${target.context}" does not exist in your kubeconfig.`, {
+        hint: 'List contexts with `kubectl config get-contexts`; set cluster.context in devctl.yaml to one of them.',
+      })
+    }
+    config.setCurrentContext(target.context)
+    return new KubeClient(config)
+  }
+
+  get server(): string | undefined {
+    return this.config.getCurrentCluster()?.server
+  }
+
+  async get<T extends KubernetesObject>(kind: KindName, namespace: string | undefined, name: string): Promise<T | undefined> {
+    try {
+      return await this.objects.read<T>({apiVersion: KINDS[kind].apiVersion, kind, metadata: {name, namespace}})
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined
+      throw apiError(`read ${kind} ${name}`, error)
+    }
+  }
+
+  async list<T extends KubernetesObject>(kind: KindName, namespace: string | undefined, options: ListOptions = {}): Promise<T[]> {
+    try {
+      const list: KubernetesListObject<T> = await this.objects.list<T>(
+        KINDS[kind].apiVersion,
+        kind,
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        options.fieldSelector,
+        options.labelSelector,
+      )
+      return list.items
+    } catch (error) {
+      throw apiError(`list ${KINDS[kind].plural}`, error)
+    }
+  }
+
+  /** Server-side apply, owning every field devctl sets (force: devctl is the only writer). */
+  async apply<T extends KubernetesObject>(object: T): Promise<T> {
+    try {
+      return await this.objects.patch<T>(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)
+    } catch (error) {
+      throw apiError(`apply ${object.kind} ${object.metadata?.name ?? ''}`, error)
+    }
+  }
+
+  /** Returns false when it was already gone. */
+  async delete(kind: KindName, namespace: string | undefined, name: string, propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<boolean> {
+    try {
+      await this.objects.delete({apiVersion: KINDS[kind].apiVersion, kind, metadata: {name, namespace}}, undefined, undefined, undefined, undefined, propagationPolicy)
+      return true
+    } catch (error) {
+      if (statusCode(error) === 404) return false
+      throw apiError(`delete ${kind} ${name}`, error)
+    }
+  }
+
+  /**
+   * List, then watch, calling `onChange` for every change until `signal` aborts. Dropped
+   * connections resume from the last resourceVersion; a 410 Gone re-lists (client-node's
+   * ListWatch); other failures retry with backoff. Resolves once the first list was tried.
+   */
+  async watch<T extends KubernetesObject>(
+    kind: KindName,
+    namespace: string | undefined,
+    options: ListOptions,
+    onChange: (event: WatchEvent, object: T) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const listFn = async (): Promise<KubernetesListObject<T>> => {
+      const list = await this.objects.list<T>(KINDS[kind].apiVersion, kind, namespace, undefined, undefined, undefined, options.fieldSelector, options.labelSelector)
+      // The generic list answer lacks kind/apiVersion on items; callers rely on them.
+      for (const item of list.items) {
+        item.kind ??= kind
+        item.apiVersion ??= KINDS[kind].apiVersion
+      }
+      return list
+    }
+    const informer = new ListWatch<T>(collectionPath(kind, namespace), new Watch(this.config), listFn, false, options.labelSelector, options.fieldSelector)
+    informer.on('add', (o) => onChange('add', o))
+    informer.on('update', (o) => onChange('update', o))
+    informer.on('delete', (o) => onChange('delete', o))
+
+    let retryMs = 200
+    const restartLater = () => {
+      if (signal.aborted) return
+      setTimeout(() => {
+        if (!signal.aborted) informer.start().catch(restartLater)
+      }, retryMs).unref()
+      retryMs = Math.min(retryMs * 2, 5000)
+    }
+    informer.on('connect', () => (retryMs = 200))
+    // ListWatch stops on errors other than 410 Gone; come back with capped backoff.
+    informer.on('error', restartLater)
+    signal.addEventListener('abort', () => void informer.stop(), {once: true})
+    await informer.start().catch(restartLater)
+  }
+
+  /** Read a container's log (not following). */
+  async readLog(namespace: string, pod: string, options: LogOptions): Promise<string> {
+    const chunks: Buffer[] = []
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk)
+        callback()
+      },
+    })
+    const finished = new Promise<void>((resolve) => sink.on('finish', resolve))
+    try {
+      await new Log(this.config).log(namespace, pod, options.container, sink, {...options, follow: false})
+    } catch (error) {
+      throw apiError(`read the log of ${pod}/${options.container}`, error)
+    }
+    await finished
+    return Buffer.concat(chunks).toString('utf8')
+  }
+
+  /**
+   * Stream a container's log into `sink` (with backpressure, through pipe) until the stream
+   * ends (the container stopped, the pod went away, the connection dropped) or `signal` aborts.
+   */
+  async streamLog(namespace: string, pod: string, options: LogOptions, sink: Writable, signal: AbortSignal): Promise<void> {
+    const ended = new Promise<void>((resolve) => {
+      sink.once('finish', resolve)
+      sink.once('close', resolve)
+      sink.once('error', resolve)
+    })
+    let controller: AbortController
+    try {
+      controller = await new Log(this.config).log(namespace, pod, options.container, sink, options)
+    } catch (error) {
+      sink.destroy()
+      throw apiError(`stream the log of ${pod}/${options.container}`, error)
+    }
+    const abort = () => controller.abort()
+    signal.addEventListener('abort', abort, {once: true})
+    try {
+      await ended
+    } finally {
+      signal.removeEventListener('abort', abort)
+    }
+  }
+}
+
+export {ApiException}

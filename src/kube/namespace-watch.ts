@@ -1,0 +1,98 @@
+/**
+ * A live view of a namespace (pods and workloads), kept current by watches, that workflow
+ * steps wait on: "until every Deployment is ready", "until this Job completes". One watch per
+ * kind serves every step, instead of each step polling the API.
+ */
+import {InterruptedError} from '../errors.js'
+import type {KubeClient} from './client.js'
+import type {KindName, KubernetesObject} from './types.js'
+
+type Listener = () => void
+
+export class NamespaceWatch {
+  private readonly objects = new Map<KindName, Map<string, KubernetesObject>>()
+  private readonly listeners = new Set<Listener>()
+  private readonly stop = new AbortController()
+
+  private constructor(readonly namespace: string) {}
+
+  /** Start watching `kinds` in `namespace`; resolves once each kind has been listed. */
+  static async start(kube: KubeClient, namespace: string, kinds: KindName[], signal: AbortSignal): Promise<NamespaceWatch> {
+    const view = new NamespaceWatch(namespace)
+    const stopSignal = AbortSignal.any([signal, view.stop.signal])
+    await Promise.all(
+      kinds.map((kind) => {
+        const store = new Map<string, KubernetesObject>()
+        view.objects.set(kind, store)
+        return kube.watch<KubernetesObject>(
+          kind,
+          namespace,
+          {},
+          (event, object) => {
+            const name = object.metadata?.name ?? ''
+            if (event === 'delete') store.delete(name)
+            else store.set(name, object)
+            view.changed()
+          },
+          stopSignal,
+        )
+      }),
+    )
+    return view
+  }
+
+  close(): void {
+    this.stop.abort()
+    this.listeners.clear()
+  }
+
+  list<T extends KubernetesObject>(kind: KindName): T[] {
+    return [...(this.objects.get(kind)?.values() ?? [])] as T[]
+  }
+
+  get<T extends KubernetesObject>(kind: KindName, name: string): T | undefined {
+    return this.objects.get(kind)?.get(name) as T | undefined
+  }
+
+  onChange(listener: Listener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Re-run every waiting check: for news that is not an object change (a process ended). */
+  notify(): void {
+    this.changed()
+  }
+
+  private changed(): void {
+    for (const listener of [...this.listeners]) listener()
+  }
+
+  /**
+   * Resolve with the first non-undefined result of `check`, evaluated now and after every
+   * change. `check` throws to fail fast. Rejects with the signal's reason when it aborts.
+   */
+  until<T>(check: () => T | undefined, signal: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let unsubscribe = () => {}
+      const onAbort = () => finish(() => reject(signal.reason ?? new InterruptedError()))
+      const finish = (settle: () => void) => {
+        unsubscribe()
+        signal.removeEventListener('abort', onAbort)
+        settle()
+      }
+      const evaluate = () => {
+        try {
+          const result = check()
+          if (result !== undefined) finish(() => resolve(result))
+        } catch (error) {
+          finish(() => reject(error))
+        }
+      }
+      if (signal.aborted) return onAbort()
+      signal.addEventListener('abort', onAbort, {once: true})
+      unsubscribe = this.onChange(evaluate)
+      evaluate()
+    })
+  }
+}

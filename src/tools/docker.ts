@@ -1,0 +1,42 @@
+/** docker, driven as a process: only to check that a daemon is there for k3d, and its resources. */
+import {z} from 'zod'
+
+import {PrerequisiteError} from '../errors.js'
+import {runAllowingFailure, tail} from './process.js'
+
+const infoSchema = z.looseObject({
+  ServerVersion: z.string(),
+  MemTotal: z.number().optional(),
+  NCPU: z.number().optional(),
+})
+
+export interface DockerInfo {
+  serverVersion: string
+  memoryBytes?: number
+  cpus?: number
+}
+
+export class Docker {
+  constructor(private readonly binary = 'docker') {}
+
+  /** The daemon's info; a PrerequisiteError that says how to start it when it is not running. */
+  async info(signal?: AbortSignal): Promise<DockerInfo> {
+    const result = await runAllowingFailure(this.binary, ['info', '--format', '{{json .}}'], {signal})
+    const output = `${result.stderr}\n${result.stdout}`
+    if (result.exitCode !== 0 || /Cannot connect to the Docker daemon|Is the docker daemon running/i.test(output)) {
+      throw new PrerequisiteError('Docker is installed but its daemon is not reachable, and k3d runs the cluster in Docker.', {
+        details: tail(result.stderr || result.stdout, 2),
+        hint: 'Start Docker (Docker Desktop, colima, or `sudo systemctl start docker`), then run this again.',
+      })
+    }
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(result.stdout.split('\n').find((l) => l.startsWith('{')) ?? '')
+    } catch {
+      throw new PrerequisiteError('`docker info` did not print the JSON devctl asked for.', {details: tail(result.stdout, 2)})
+    }
+    const info = infoSchema.safeParse(parsed)
+    if (!info.success) throw new PrerequisiteError('`docker info` printed JSON of an unexpected shape.', {details: [info.error.issues[0]?.message ?? '']})
+    return {serverVersion: info.data.ServerVersion, memoryBytes: info.data.MemTotal, cpus: info.data.NCPU}
+  }
+}

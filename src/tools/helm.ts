@@ -1,0 +1,223 @@
+/**
+ * helm 3 and helm 4, driven as processes. Only flags both majors share are used; devctl does
+ * its own waiting (helm's waiting modes deadlock with post-install hooks), so no --wait.
+ * JSON output is parsed into types here; failures become ChartErrors with helm's own words.
+ */
+import {isAbsolute, resolve} from 'node:path'
+
+import semver from 'semver'
+import {z} from 'zod'
+
+import {ChartError, PrerequisiteError} from '../errors.js'
+import type {ChartSource} from '../config/schema.js'
+import {runAllowingFailure, tail, type RunOptions, type RunResult} from './process.js'
+
+/** --labels on releases arrived in helm 3.13; devctl stores its content hash there. */
+export const MIN_HELM_VERSION = '3.13.0'
+
+/** Where helm finds the cluster: an explicit kubeconfig file and/or a context. */
+export interface KubeTarget {
+  kubeconfig?: string
+  context: string
+}
+
+export interface ReleaseRef {
+  release: string
+  namespace: string
+  kube: KubeTarget
+}
+
+export interface InstallOptions extends ReleaseRef {
+  chart: ChartSource
+  /** Directory relative chart paths are resolved against (where devctl.yaml lives). */
+  baseDir: string
+  valuesFiles: string[]
+  set: Record<string, string | number | boolean>
+  labels?: Record<string, string>
+  timeout: string
+  description?: string
+}
+
+const releaseStatusSchema = z.looseObject({
+  name: z.string(),
+  namespace: z.string().optional(),
+  version: z.number(),
+  info: z.looseObject({
+    status: z.string(),
+    description: z.string().optional(),
+    first_deployed: z.string().optional(),
+    last_deployed: z.string().optional(),
+    notes: z.string().optional(),
+  }),
+  chart: z.looseObject({metadata: z.looseObject({name: z.string(), version: z.string(), appVersion: z.string().optional()})}).optional(),
+})
+
+const historySchema = z.array(
+  z.looseObject({
+    revision: z.number(),
+    updated: z.string().optional(),
+    status: z.string(),
+    chart: z.string(),
+    app_version: z.string().optional(),
+    description: z.string().optional(),
+  }),
+)
+
+export type ReleaseStatus = z.output<typeof releaseStatusSchema>
+export type ReleaseHistory = z.output<typeof historySchema>
+
+export const PENDING_STATUSES = ['pending-install', 'pending-upgrade', 'pending-rollback'] as const
+
+/** helm's error text without its noise: "Error: " prefixes, multierror bullets, blank lines. */
+export function cleanHelmError(stderr: string): string[] {
+  return tail(stderr, 15)
+    .filter((line) => !/^(WARNING|walk\.go|W\d{4} )/.test(line.trim()))
+    .map((line) => line.replace(/^Error:\s*/, '').replace(/^\s*\*\s*/, '').trim())
+    .filter((line) => line !== '' && !/^\d+ errors? occurred:$/.test(line))
+}
+
+function chartArgs(chart: ChartSource, baseDir: string): string[] {
+  const version = chart.version ? ['--version', chart.version] : []
+  if (chart.path !== undefined) return [isAbsolute(chart.path) ? chart.path : resolve(baseDir, chart.path), ...version]
+  if (chart.oci !== undefined) return [chart.oci, ...version]
+  return [chart.name!, '--repo', chart.repo!, ...version]
+}
+
+function kubeArgs(kube: KubeTarget): string[] {
+  return [...(kube.kubeconfig ? ['--kubeconfig', kube.kubeconfig] : []), '--kube-context', kube.context]
+}
+
+function valueArgs(options: Pick<InstallOptions, 'valuesFiles' | 'set'>): string[] {
+  const args = options.valuesFiles.flatMap((file) => ['-f', file])
+  for (const [key, value] of Object.entries(options.set)) {
+    // Strings stay strings ("1.0" must not become 1); numbers and booleans keep their type.
+    args.push(typeof value === 'string' ? '--set-string' : '--set', `${key}=${String(value)}`)
+  }
+  return args
+}
+
+export class Helm {
+  constructor(private readonly binary = 'helm') {}
+
+  private async helm(args: string[], options: RunOptions = {}): Promise<RunResult> {
+    // Plain, stable output: no colours, no update notices.
+    return runAllowingFailure(this.binary, args, {...options, env: {NO_COLOR: '1', ...options.env}})
+  }
+
+  async version(signal?: AbortSignal): Promise<{version: string; major: number}> {
+    const result = await this.helm(['version', '--template', '{{.Version}}'], {signal})
+    const version = semver.coerce(result.stdout.trim())?.version
+    if (result.exitCode !== 0 || !version) throw new PrerequisiteError(`Could not read helm's version (\`helm version\` said: ${result.stderr || result.stdout}).`)
+    return {version, major: semver.major(version)}
+  }
+
+  static assertSupported(version: string): void {
+    if (semver.lt(version, MIN_HELM_VERSION) || semver.major(version) > 4) {
+      throw new PrerequisiteError(`helm ${version} is not supported: devctl needs helm ${MIN_HELM_VERSION} or newer, 3.x or 4.x.`, {
+        hint: 'Install a supported helm (https://helm.sh/docs/intro/install/).',
+      })
+    }
+  }
+
+  /** Render the chart locally (no cluster), hooks included. */
+  async template(options: Omit<InstallOptions, 'kube' | 'labels' | 'timeout' | 'description'> & {isUpgrade?: boolean}, signal?: AbortSignal): Promise<string> {
+    const args = ['template', options.release, ...chartArgs(options.chart, options.baseDir), '--namespace', options.namespace, ...valueArgs(options)]
+    if (options.isUpgrade) args.push('--is-upgrade')
+    const result = await this.helm(args, {signal})
+    if (result.exitCode !== 0) {
+      throw new ChartError(`helm could not render the chart for release ${options.release}.`, {
+        details: cleanHelmError(result.stderr),
+        hint: 'Fix the chart or the values it complains about (`helm template` shows the same error).',
+      })
+    }
+    return result.stdout
+  }
+
+  /**
+   * `helm upgrade --install`. It runs shielded from the terminal's Ctrl-C (the first Ctrl-C
+   * lets it finish so the release is not left pending); `signal` ends it early (SIGTERM, which
+   * helm answers by marking the release failed rather than pending).
+   */
+  async upgradeInstall(options: InstallOptions, signal: AbortSignal, onLine?: (line: string) => void): Promise<void> {
+    const labels = Object.entries(options.labels ?? {}).map(([k, v]) => `${k}=${v}`)
+    const args = [
+      'upgrade',
+      '--install',
+      options.release,
+      ...chartArgs(options.chart, options.baseDir),
+      '--namespace',
+      options.namespace,
+      '--create-namespace',
+      ...valueArgs(options),
+      '--timeout',
+      options.timeout,
+      ...(labels.length ? ['--labels', labels.join(',')] : []),
+      ...(options.description ? ['--description', options.description] : []),
+      ...kubeArgs(options.kube),
+    ]
+    const result = await this.helm(args, {signal, shieldFromTerminalSignals: true, onStdoutLine: onLine, onStderrLine: onLine})
+    if (result.exitCode !== 0) {
+      throw new ChartError(`helm upgrade --install of release ${options.release} failed.`, {details: cleanHelmError(result.stderr)})
+    }
+  }
+
+  /** The release's status, or undefined when there is no such release. */
+  async status(ref: ReleaseRef, signal?: AbortSignal): Promise<ReleaseStatus | undefined> {
+    const result = await this.helm(['status', ref.release, '--namespace', ref.namespace, '-o', 'json', ...kubeArgs(ref.kube)], {signal})
+    if (result.exitCode !== 0) {
+      if (/release: not found/.test(result.stderr)) return undefined
+      throw new ChartError(`helm could not read the status of release ${ref.release}.`, {details: cleanHelmError(result.stderr)})
+    }
+    return parseJson(releaseStatusSchema, result.stdout, 'helm status -o json')
+  }
+
+  async history(ref: ReleaseRef, signal?: AbortSignal): Promise<ReleaseHistory> {
+    const result = await this.helm(['history', ref.release, '--namespace', ref.namespace, '-o', 'json', '--max', '20', ...kubeArgs(ref.kube)], {signal})
+    if (result.exitCode !== 0) {
+      if (/release: not found/.test(result.stderr)) return []
+      throw new ChartError(`helm could not read the history of release ${ref.release}.`, {details: cleanHelmError(result.stderr)})
+    }
+    return parseJson(historySchema, result.stdout, 'helm history -o json')
+  }
+
+  async rollback(ref: ReleaseRef & {revision: number; timeout: string}, signal: AbortSignal): Promise<void> {
+    const result = await this.helm(['rollback', ref.release, String(ref.revision), '--namespace', ref.namespace, '--timeout', ref.timeout, ...kubeArgs(ref.kube)], {
+      signal,
+      shieldFromTerminalSignals: true,
+    })
+    if (result.exitCode !== 0) throw new ChartError(`helm rollback of ${ref.release} to revision ${ref.revision} failed.`, {details: cleanHelmError(result.stderr)})
+  }
+
+  /** Returns false when there was no release to uninstall. */
+  async uninstall(ref: ReleaseRef & {timeout: string}, signal: AbortSignal): Promise<boolean> {
+    const result = await this.helm(['uninstall', ref.release, '--namespace', ref.namespace, '--timeout', ref.timeout, ...kubeArgs(ref.kube)], {
+      signal,
+      shieldFromTerminalSignals: true,
+    })
+    if (result.exitCode === 0) return true
+    if (/not found/.test(result.stderr)) return false
+    throw new ChartError(`helm uninstall of ${ref.release} failed.`, {details: cleanHelmError(result.stderr)})
+  }
+
+  /** The user-supplied values of the deployed release (for diffs), aliases already expanded. */
+  async getValues(ref: ReleaseRef, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const result = await this.helm(['get', 'values', ref.release, '--namespace', ref.namespace, '-o', 'json', ...kubeArgs(ref.kube)], {signal})
+    if (result.exitCode !== 0) {
+      if (/not found/.test(result.stderr)) return {}
+      throw new ChartError(`helm could not read the values of release ${ref.release}.`, {details: cleanHelmError(result.stderr)})
+    }
+    return (parseJson(z.record(z.string(), z.unknown()).nullable(), result.stdout, 'helm get values -o json') ?? {}) as Record<string, unknown>
+  }
+}
+
+function parseJson<T extends z.ZodType>(schema: T, text: string, command: string): z.output<T> {
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch {
+    throw new ChartError(`\`${command}\` did not print JSON.`, {details: tail(text, 3)})
+  }
+  const parsed = schema.safeParse(data)
+  if (!parsed.success) throw new ChartError(`\`${command}\` printed JSON of an unexpected shape.`, {details: [parsed.error.issues[0]?.message ?? '']})
+  return parsed.data
+}

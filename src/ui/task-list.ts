@@ -1,0 +1,123 @@
+/**
+ * The live task list (listr2) for a terminal. listr2 only draws: the workflow runs on its own
+ * and this view turns its events into task states — each step a task, Postgres and Redis side
+ * by side, one line per pod under the step that waits on it, the latest log lines of a
+ * migration, and each step's elapsed time.
+ */
+import {Listr, PRESET_TIMER, type ListrTask} from 'listr2'
+
+import type {PodSummary} from '../diagnose/pod.js'
+import {redact} from '../secrets/redact.js'
+import type {EventOf, WorkflowEvent} from '../workflows/events.js'
+import {podLine, type ProgressView, type StepOutline} from './progress.js'
+
+const LOG_LINES = 6
+
+interface StepState {
+  started: Promise<EventOf<'step:start'>>
+  ended: Promise<EventOf<'step:end'>>
+  start(event: EventOf<'step:start'>): void
+  end(event: EventOf<'step:end'>): void
+  title?: string
+  note?: string
+  logs: string[]
+  pods: Map<string, PodSummary>
+  render?: () => void
+}
+
+function stepState(): StepState {
+  let start!: (e: EventOf<'step:start'>) => void
+  let end!: (e: EventOf<'step:end'>) => void
+  const started = new Promise<EventOf<'step:start'>>((resolve) => (start = resolve))
+  const ended = new Promise<EventOf<'step:end'>>((resolve) => (end = resolve))
+  return {started, ended, start, end, logs: [], pods: new Map()}
+}
+
+function output(state: StepState): string {
+  const lines = [...state.pods.values()].map((pod) => `${pod.reason ? '✖' : pod.ready === pod.total && pod.total > 0 ? '✔' : '…'} ${podLine(pod)}`)
+  lines.push(...state.logs.map((line) => `│ ${line}`))
+  if (state.note) lines.push(state.note)
+  return redact(lines.join('\n'))
+}
+
+export function taskListView(outline: StepOutline[]): ProgressView {
+  const states = new Map<string, StepState>()
+  const state = (id: string) => {
+    let s = states.get(id)
+    if (!s) states.set(id, (s = stepState()))
+    return s
+  }
+
+  const toTask = (step: StepOutline): ListrTask => ({
+    title: step.title,
+    task: async (_ctx, task) => {
+      const s = state(step.id)
+      const start = await s.started
+      task.title = start.title
+      s.render = () => {
+        if (s.title) task.title = s.title
+        task.output = output(s)
+      }
+      if (step.children) {
+        // A group either ends skipped, or its children start.
+        const first = await Promise.race([s.ended, ...step.children.map((c) => state(c.id).started)])
+        if (first.type === 'step:end' && first.status === 'skipped') return task.skip(`${first.title} — skipped: ${first.message ?? ''}`)
+        return task.newListr(step.children.map(toTask), {concurrent: true, exitOnError: false})
+      }
+      const end = await s.ended
+      task.title = end.title
+      if (end.status === 'skipped') return task.skip(`${end.title} — skipped: ${end.message ?? ''}`)
+      if (end.status === 'failed') throw new Error(redact(end.message ?? 'failed'))
+      // Keep pod lines on screen once done; drop the notes and logs.
+      s.note = undefined
+      s.logs = []
+      task.output = output(s)
+    },
+  })
+
+  const list = new Listr(outline.map(toTask), {
+    concurrent: false,
+    exitOnError: true,
+    rendererOptions: {timer: PRESET_TIMER, collapseSubtasks: false, collapseSkips: false, collapseErrors: false, showErrorMessage: false, persistentOutput: true, outputBar: Infinity},
+  })
+  const running = list.run().catch(() => {})
+
+  return {
+    emit(event: WorkflowEvent) {
+      if (event.type === 'warning') return
+      const s = state(event.step)
+      switch (event.type) {
+        case 'step:start':
+          s.start(event)
+          return
+        case 'step:end':
+          s.end(event)
+          return
+        case 'step:title':
+          s.title = event.title
+          break
+        case 'step:note':
+          s.note = event.message
+          break
+        case 'step:log':
+          s.logs = [...s.logs, `${event.source}: ${event.line}`].slice(-LOG_LINES)
+          break
+        case 'pod':
+          s.pods.set(event.pod.name, event.pod)
+          break
+        case 'pod:gone':
+          s.pods.delete(event.name)
+          break
+      }
+      s.render?.()
+    },
+    async close() {
+      // Steps the workflow never reached (it failed or was interrupted) end as not run.
+      for (const [step, s] of states) {
+        s.start({type: 'step:start', step, title: s.title ?? step})
+        s.end({type: 'step:end', step, status: 'skipped', title: s.title ?? step, durationMs: 0, message: 'not run'})
+      }
+      await running
+    },
+  }
+}

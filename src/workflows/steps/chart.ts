@@ -1,0 +1,265 @@
+/**
+ * Steps 5 and 6 of `up` (and the core of `upgrade`): decide whether the release must change,
+ * then `helm upgrade --install` while the migration (hook Job, plain Job or init container)
+ * is watched side by side, its logs streamed, failing fast instead of waiting for a timeout.
+ */
+import {analyzeChart, describeMigration, parseManifests, type MigrationPlan, type RenderedChart, type Workload} from '../../chart/manifests.js'
+import {fingerprint, FINGERPRINT_LABEL} from '../../chart/fingerprint.js'
+import {latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
+import {isFatal, summarizePod} from '../../diagnose/pod.js'
+import {ChartError, MigrationError} from '../../errors.js'
+import {followContainer} from '../../kube/log-lines.js'
+import {daemonSetReadiness, deploymentReadiness, jobState, selects, statefulSetReadiness} from '../../kube/readiness.js'
+import type {KubernetesObject, V1DaemonSet, V1Deployment, V1Job, V1Pod, V1StatefulSet} from '../../kube/types.js'
+import {PENDING_STATUSES, type InstallOptions} from '../../tools/helm.js'
+import {kubeOf, timeoutOf, watchOf} from '../context.js'
+import type {GroupStep, LeafStep, StepRun} from '../pipeline.js'
+import type {ClusterContext} from './cluster.js'
+import {runHooks} from './hooks.js'
+import {explainPods} from './services.js'
+
+/** Helm's own annotation on every object of a release. */
+const RELEASE_ANNOTATION = 'meta.helm.sh/release-name'
+
+export interface DeployContext extends ClusterContext {
+  /** --force: deploy even when nothing changed. */
+  force: boolean
+  /** --set / --values / --image-tag of `upgrade`, on top of devctl.yaml. */
+  extraValuesFiles?: string[]
+  extraSet?: Record<string, string | number | boolean>
+  chartVersionOverride?: string
+  deploy?: {
+    fingerprint: string
+    previous?: ReleaseRecord
+    unchanged: boolean
+    rendered?: RenderedChart
+    /** When this deploy began: objects created since belong to it. */
+    startedAt: number
+    helm: HelmProgress
+  }
+}
+
+/** helm's progress, for the migration watcher: a hook Job passed when helm got past its hooks. */
+interface HelmProgress {
+  state: 'running' | 'succeeded' | 'failed'
+}
+
+export function installOptions(ctx: DeployContext): Omit<InstallOptions, 'kube' | 'timeout'> {
+  const chart = ctx.chartVersionOverride ? {...ctx.config.app.chart, version: ctx.chartVersionOverride} : ctx.config.app.chart
+  return {
+    release: ctx.names.release,
+    namespace: ctx.names.namespace,
+    chart,
+    baseDir: ctx.loaded.dir,
+    valuesFiles: [...ctx.valuesFiles, ...(ctx.extraValuesFiles ?? [])],
+    set: {...ctx.config.app.set, ...ctx.extraSet},
+  }
+}
+
+async function computeFingerprint(ctx: DeployContext): Promise<string> {
+  const options = installOptions(ctx)
+  return fingerprint({
+    chart: options.chart,
+    baseDir: options.baseDir,
+    valuesFiles: options.valuesFiles,
+    set: options.set,
+    extra: {release: options.release, namespace: options.namespace, services: ctx.config.services, migration: ctx.config.app.migration, helm: ctx.helmMajor},
+  })
+}
+
+/** Deployments/StatefulSets/DaemonSets helm created for this release, as found in the cluster. */
+export function releaseWorkloads(ctx: DeployContext): Array<{kind: Workload['kind']; object: KubernetesObject}> {
+  const watch = watchOf(ctx)
+  return (['Deployment', 'StatefulSet', 'DaemonSet'] as const).flatMap((kind) =>
+    watch
+      .list(kind)
+      .filter((o) => o.metadata?.annotations?.[RELEASE_ANNOTATION] === ctx.names.release)
+      .map((object) => ({kind, object})),
+  )
+}
+
+export function workloadReadiness(kind: Workload['kind'], object: KubernetesObject) {
+  switch (kind) {
+    case 'Deployment':
+      return deploymentReadiness(object as V1Deployment)
+    case 'StatefulSet':
+      return statefulSetReadiness(object as V1StatefulSet)
+    case 'DaemonSet':
+      return daemonSetReadiness(object as V1DaemonSet)
+    case 'Job': {
+      const state = jobState(object as V1Job)
+      return {ready: state.state === 'complete', detail: state.state === 'failed' ? state.message : state.detail}
+    }
+  }
+}
+
+export const planStep: LeafStep<DeployContext> = {
+  id: 'plan',
+  title: (ctx) => `Chart ${ctx.names.release}: what changed`,
+  async execute(ctx, run) {
+    const [hash, previous] = await Promise.all([computeFingerprint(ctx), latestRelease(kubeOf(ctx), ctx.names.namespace, ctx.names.release)])
+    if (previous && (PENDING_STATUSES as readonly string[]).includes(previous.status)) {
+      throw new ChartError(`Release ${ctx.names.release} is stuck in "${previous.status}" (revision ${previous.revision}): a helm command was interrupted before it finished.`, {
+        hint: '`devctl upgrade` detects this and recovers the release (with your consent).',
+      })
+    }
+    const ready = releaseWorkloads(ctx).every(({kind, object}) => workloadReadiness(kind, object).ready)
+    const unchanged = !ctx.force && previous?.status === 'deployed' && previous.fingerprint === hash && ready
+    ctx.deploy = {fingerprint: hash, previous, unchanged, startedAt: Date.now(), helm: {state: 'running'}}
+    if (unchanged) return `Chart ${ctx.names.release}: unchanged since revision ${previous.revision}`
+    run.note('rendering the chart (helm template)')
+    const manifests = await ctx.tools.helm.template({...installOptions(ctx), isUpgrade: previous !== undefined}, run.signal)
+    ctx.deploy.rendered = analyzeChart(parseManifests(manifests), ctx.config.app.migration)
+    const reason = !previous ? 'first install' : ctx.force ? '--force' : previous.fingerprint !== hash ? 'chart, values or settings changed' : previous.status !== 'deployed' ? `last deploy ${previous.status}` : 'workloads not ready'
+    return `Chart ${ctx.names.release}: ${reason}; migration: ${describeMigration(ctx.deploy.rendered.migration)}`
+  },
+}
+
+const helmStep: LeafStep<DeployContext> = {
+  id: 'helm',
+  title: (ctx) => `helm upgrade --install ${ctx.names.release}`,
+  timeoutMs: (ctx) => timeoutOf(ctx, 'deploy'),
+  async execute(ctx, run) {
+    const deploy = ctx.deploy!
+    try {
+      await runHooks(ctx, 'beforeDeploy', run)
+      await ctx.tools.helm.upgradeInstall(
+        {
+          ...installOptions(ctx),
+          kube: ctx.kubeTarget!,
+          timeout: ctx.config.app.timeouts.deploy,
+          labels: {[FINGERPRINT_LABEL]: deploy.fingerprint},
+        },
+        run.mustFinishSignal,
+        (line) => run.log('helm', line),
+      )
+      deploy.helm.state = 'succeeded'
+    } catch (error) {
+      deploy.helm.state = 'failed'
+      throw error
+    } finally {
+      // Let waiters re-evaluate: helm finishing is news even when no object changed.
+      watchOf(ctx).notify()
+    }
+    await runHooks(ctx, 'afterDeploy', run)
+    return `helm upgrade --install ${ctx.names.release}: done`
+  },
+  async onFailure(ctx, _run, error) {
+    const pods = watchOf(ctx).list<V1Pod>('Pod')
+    return error.explain({details: await explainPods(ctx, pods.filter((p) => createdDuringDeploy(ctx, p)))})
+  },
+}
+
+function createdDuringDeploy(ctx: DeployContext, object: KubernetesObject): boolean {
+  // Timestamps have second precision; anything from the same second as the start counts.
+  return new Date(object.metadata?.creationTimestamp ?? 0).getTime() >= (ctx.deploy?.startedAt ?? 0) - 1000
+}
+
+/** Stream each new migration pod's log once, as it runs. */
+function streamMigrationLogs(ctx: DeployContext, run: StepRun, pods: V1Pod[], container: (pod: V1Pod) => string | undefined, followed: Set<string>): void {
+  for (const pod of pods) {
+    const name = container(pod)
+    const status = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((s) => s.name === name)
+    const started = status?.state?.running || status?.state?.terminated
+    const key = `${pod.metadata?.uid}/${name}/${status?.restartCount ?? 0}`
+    if (!name || !started || followed.has(key)) continue
+    followed.add(key)
+    void followContainer(kubeOf(ctx), ctx.names.namespace, pod.metadata!.name!, name, (line) => run.log(`${pod.metadata!.name}/${name}`, line), run.signal)
+  }
+}
+
+function failOnFatalPods(pods: V1Pod[], what: string): void {
+  for (const pod of pods) {
+    const summary = summarizePod(pod)
+    if (isFatal(summary)) throw new MigrationError(`The migration (${what}) cannot run: pod ${summary.name} is in ${summary.reason}${summary.message ? ` (${summary.message})` : ''}.`)
+  }
+}
+
+async function waitForJobMigration(ctx: DeployContext, run: StepRun, plan: Extract<MigrationPlan, {kind: 'hook-job' | 'job'}>): Promise<string> {
+  const watch = watchOf(ctx)
+  const followed = new Set<string>()
+  const helm = ctx.deploy!.helm
+  return watch.until(() => {
+    const job = watch.get<V1Job>('Job', plan.job)
+    const current = job && (plan.kind === 'job' || createdDuringDeploy(ctx, job)) ? job : undefined
+    if (current) {
+      const pods = watch.list<V1Pod>('Pod').filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === current.metadata?.uid))
+      for (const pod of pods) run.pod(summarizePod(pod))
+      streamMigrationLogs(ctx, run, pods, (pod) => pod.spec?.containers[0]?.name, followed)
+      const state = jobState(current)
+      if (state.state === 'complete') return `Migration (${describeMigration(plan)}) complete`
+      if (state.state === 'failed') throw new MigrationError(`The migration Job ${plan.job} failed: ${state.reason} (${state.message}).`)
+      failOnFatalPods(pods, `Job ${plan.job}`)
+    }
+    // A hook Job deleted on success (hook-succeeded) may vanish before we see it complete; helm passing its hooks says the same.
+    if (plan.kind === 'hook-job' && helm.state === 'succeeded') return `Migration (${describeMigration(plan)}) complete`
+    run.note(current ? `Job ${plan.job}: ${jobState(current).state}` : `waiting for Job ${plan.job}`)
+    return undefined
+  }, run.signal)
+}
+
+async function waitForInitContainerMigration(ctx: DeployContext, run: StepRun, plan: Extract<MigrationPlan, {kind: 'init-container'}>): Promise<string> {
+  const watch = watchOf(ctx)
+  const followed = new Set<string>()
+  const helm = ctx.deploy!.helm
+  return watch.until(() => {
+    const pods = watch.list<V1Pod>('Pod').filter((p) => selects(plan.workload.selector, p) && !p.metadata?.deletionTimestamp)
+    const fresh = pods.filter((p) => createdDuringDeploy(ctx, p))
+    streamMigrationLogs(ctx, run, fresh, () => plan.container, followed)
+    const statusOf = (pod: V1Pod) => pod.status?.initContainerStatuses?.find((s) => s.name === plan.container)
+    for (const pod of fresh) {
+      const status = statusOf(pod)
+      run.pod(summarizePod(pod))
+      if (status?.state?.terminated?.exitCode === 0) return `Migration (${describeMigration(plan)}) complete in ${pod.metadata?.name}`
+      const failedRuns = (status?.restartCount ?? 0) + (status?.state?.terminated ? 1 : 0)
+      if (failedRuns >= 2 || status?.state?.waiting?.reason === 'CrashLoopBackOff') {
+        throw new MigrationError(`The migration init container ${plan.container} in pod ${pod.metadata?.name} keeps failing (${failedRuns} failed run(s)).`)
+      }
+    }
+    failOnFatalPods(fresh, `init container ${plan.container}`)
+    // Nothing rolled: the pods that exist already ran this migration successfully.
+    if (helm.state === 'succeeded' && fresh.length === 0 && pods.length > 0 && pods.every((p) => statusOf(p)?.state?.terminated?.exitCode === 0)) {
+      return `Migration (${describeMigration(plan)}): already applied, no pod was replaced`
+    }
+    run.note(`waiting for the ${plan.container} init container of ${plan.workload.kind} ${plan.workload.name}`)
+    return undefined
+  }, run.signal)
+}
+
+const migrationStep: LeafStep<DeployContext> = {
+  id: 'migration',
+  title: (ctx) => (ctx.deploy?.rendered ? `Migration: ${describeMigration(ctx.deploy.rendered.migration)}` : 'Migration'),
+  timeoutMs: (ctx) => timeoutOf(ctx, 'migration'),
+  skip: (ctx) => {
+    const plan = ctx.deploy!.rendered!.migration
+    return plan.kind === 'none' ? plan.reason : undefined
+  },
+  async execute(ctx, run) {
+    const plan = ctx.deploy!.rendered!.migration
+    if (plan.kind === 'init-container') return waitForInitContainerMigration(ctx, run, plan)
+    if (plan.kind === 'none') return
+    return waitForJobMigration(ctx, run, plan)
+  },
+  async onFailure(ctx, _run, error) {
+    const plan = ctx.deploy!.rendered!.migration
+    const watch = watchOf(ctx)
+    const pods = watch.list<V1Pod>('Pod').filter((pod) => {
+      if (plan.kind === 'init-container') return selects(plan.workload.selector, pod) && createdDuringDeploy(ctx, pod)
+      if (plan.kind === 'none') return false
+      const job = watch.get<V1Job>('Job', plan.job)
+      return pod.metadata?.ownerReferences?.some((o) => o.uid === job?.metadata?.uid) ?? false
+    })
+    const failed = error instanceof MigrationError || error.kind === 'timeout' ? error : new MigrationError(error.message)
+    return failed.explain({
+      details: await explainPods(ctx, pods),
+      hint: 'Fix the migration (its log is above), then run `devctl up` again; a migration that already ran is not undone by a rollback.',
+    })
+  },
+}
+
+export const deployStep: GroupStep<DeployContext> = {
+  id: 'deploy',
+  title: (ctx) => `Deploy ${ctx.names.release}`,
+  skip: (ctx) => (ctx.deploy?.unchanged ? `unchanged since revision ${ctx.deploy.previous?.revision} (--force redeploys)` : undefined),
+  concurrent: [helmStep, migrationStep],
+}

@@ -1,0 +1,76 @@
+/**
+ * Step 1 of `up`: everything that can be checked before anything changes — values files,
+ * secrets, docker, k3d, helm, free host ports, and the config's own prerequisite hooks.
+ */
+import {PrerequisiteError} from '../../errors.js'
+import {readYamlFile, toPlainData} from '../../config/yaml-file.js'
+import {ensureSecrets} from '../../secrets/store.js'
+import {isPortFree, nextFreePort, portHolder} from '../../system/ports.js'
+import {Helm} from '../../tools/helm.js'
+import {K3d, type K3dCluster} from '../../tools/k3d.js'
+import type {WorkflowContext} from '../context.js'
+import type {LeafStep, StepRun} from '../pipeline.js'
+import {runHooks} from './hooks.js'
+
+export interface PrerequisiteContext extends WorkflowContext {
+  /** The k3d cluster as found before `up` touched anything (undefined: none yet). */
+  existingCluster?: K3dCluster
+}
+
+/** Host ports the cluster will bind, with what each is for. */
+export function clusterPorts(ctx: WorkflowContext): Array<{port: number; purpose: string; configKey: string}> {
+  const cluster = ctx.config.cluster
+  if (cluster.provider !== 'k3d') return []
+  return [
+    {port: cluster.apiPort, purpose: 'the Kubernetes API', configKey: 'cluster.apiPort'},
+    ...cluster.ports.map((p, i) => ({port: p.host, purpose: `port mapping ${p.host}:${p.container}`, configKey: `cluster.ports[${i}].host`})),
+    ...(cluster.registry?.enabled ? [{port: cluster.registry.port, purpose: 'the local registry', configKey: 'cluster.registry.port'}] : []),
+  ]
+}
+
+/** Fails with who holds the first busy port and a free one to use instead. */
+export async function assertPortsFree(ctx: WorkflowContext): Promise<void> {
+  const wanted = clusterPorts(ctx)
+  const taken = new Set(wanted.map((w) => w.port))
+  for (const {port, purpose, configKey} of wanted) {
+    if (await isPortFree(port)) continue
+    const [holder, alternative] = await Promise.all([portHolder(port), nextFreePort(port, taken)])
+    throw new PrerequisiteError(`Host port ${port} (for ${purpose}) is already in use${holder ? ` by ${holder}` : ''}.`, {
+      hint: `Stop what holds it, or set ${configKey} in devctl.yaml to a free port${alternative ? ` such as ${alternative}` : ''}.`,
+    })
+  }
+}
+
+async function assertValuesFiles(ctx: WorkflowContext): Promise<void> {
+  for (const file of ctx.valuesFiles) toPlainData(await readYamlFile(file, 'values file'), 'values file')
+}
+
+export const prerequisitesStep: LeafStep<PrerequisiteContext> = {
+  id: 'prerequisites',
+  title: 'Prerequisites',
+  async execute(ctx, run: StepRun) {
+    const k3d = ctx.config.cluster.provider === 'k3d'
+    // Independent checks run side by side: each is a process start or a file read.
+    const [, , helm, k3dState] = await Promise.all([
+      assertValuesFiles(ctx),
+      ensureSecrets(ctx.loaded.dir).then(({secrets, created}) => {
+        ctx.secrets = secrets
+        if (created) run.note('generated passwords into .devctl/secrets.yaml')
+      }),
+      ctx.tools.helm.version(run.signal),
+      k3d
+        ? Promise.all([ctx.tools.docker.info(run.signal), ctx.tools.k3d.version(run.signal)]).then(async ([, version]) => {
+            K3d.assertSupported(version)
+            return {version, cluster: await ctx.tools.k3d.find(ctx.names.clusterName, run.signal)}
+          })
+        : undefined,
+    ])
+    Helm.assertSupported(helm.version)
+    ctx.helmMajor = helm.major
+    ctx.existingCluster = k3dState?.cluster
+    // A running cluster holds its own ports; only check them when they are about to be bound.
+    if (k3d && !ctx.existingCluster?.running) await assertPortsFree(ctx)
+    await runHooks(ctx, 'prerequisites', run)
+    return `Prerequisites: helm ${helm.version}${k3dState ? `, k3d ${k3dState.version}` : ''}`
+  },
+}
