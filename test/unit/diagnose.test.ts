@@ -1,0 +1,84 @@
+import {describe, expect, it} from 'vitest'
+
+import {missingReference} from '../../src/diagnose/explain.js'
+import {HINTS, hintFor, isFatal, summarizePod} from '../../src/diagnose/pod.js'
+import type {V1ContainerStatus, V1Pod} from '../../src/kube/types.js'
+
+function pod(overrides: {containers?: V1ContainerStatus[]; inits?: V1ContainerStatus[]; phase?: string; conditions?: NonNullable<V1Pod['status']>['conditions']; reason?: string}): V1Pod {
+  const containers = overrides.containers ?? [{name: 'app', ready: true, restartCount: 0, image: 'x', imageID: '', state: {running: {}}}]
+  return {
+    metadata: {name: 'web-1', namespace: 'demo'},
+    spec: {containers: containers.map((c) => ({name: c.name})), initContainers: overrides.inits?.map((c) => ({name: c.name}))},
+    status: {phase: overrides.phase ?? 'Running', containerStatuses: containers, initContainerStatuses: overrides.inits, conditions: overrides.conditions, reason: overrides.reason},
+  }
+}
+
+const waiting = (reason: string, message?: string, extra: Partial<V1ContainerStatus> = {}): V1ContainerStatus => ({
+  name: 'app',
+  ready: false,
+  restartCount: 0,
+  image: 'x',
+  imageID: '',
+  state: {waiting: {reason, message}},
+  ...extra,
+})
+
+describe('pod diagnosis', () => {
+  it('reads a healthy pod as Running and ready', () => {
+    const summary = summarizePod(pod({}))
+    expect(summary).toMatchObject({status: 'Running', ready: 1, total: 1, restarts: 0})
+    expect(summary.reason).toBeUndefined()
+  })
+
+  // One row per reason in the hint table: the state that produces it, and whether it is fatal.
+  const cases: Array<[string, V1Pod, boolean]> = [
+    ['ErrImagePull', pod({containers: [waiting('ErrImagePull', 'pull access denied')]}), true],
+    ['ImagePullBackOff', pod({containers: [waiting('ImagePullBackOff', 'Back-off pulling image "nope:1"')]}), true],
+    ['InvalidImageName', pod({containers: [waiting('InvalidImageName')]}), true],
+    ['CreateContainerConfigError', pod({containers: [waiting('CreateContainerConfigError', 'secret "db" not found')]}), true],
+    ['CreateContainerError', pod({containers: [waiting('CreateContainerError')]}), true],
+    ['RunContainerError', pod({containers: [waiting('RunContainerError')]}), true],
+    ['CrashLoopBackOff', pod({containers: [waiting('CrashLoopBackOff', 'back-off 10s', {restartCount: 3, lastState: {terminated: {exitCode: 1, reason: 'Error'}}})]}), true],
+    ['OOMKilled', pod({containers: [waiting('CrashLoopBackOff', 'back-off', {restartCount: 2, lastState: {terminated: {exitCode: 137, reason: 'OOMKilled'}}})]}), true],
+    ['Error', pod({phase: 'Failed', containers: [{name: 'app', ready: false, restartCount: 0, image: 'x', imageID: '', state: {terminated: {exitCode: 2, reason: 'Error'}}}]}), false],
+    [
+      'Unschedulable',
+      pod({phase: 'Pending', containers: [], conditions: [{type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient memory.'}]}),
+      true,
+    ],
+    ['NotReady', pod({containers: [{name: 'app', ready: false, started: true, restartCount: 0, image: 'x', imageID: '', state: {running: {}}}]}), false],
+    ['Evicted', pod({phase: 'Failed', reason: 'Evicted'}), true],
+  ]
+
+  it.each(cases)('%s: summarized with its reason, a hint, and the right fatality', (reason, input, fatal) => {
+    const summary = summarizePod(input)
+    expect(summary.reason).toBe(reason)
+    expect(hintFor(summary.reason)?.action).toMatch(/\w{4,}/)
+    expect(isFatal(summary)).toBe(fatal)
+  })
+
+  it('has a test case for every reason it can hint at, except the ones explained elsewhere', () => {
+    const explainedElsewhere = ['BackoffLimitExceeded', 'DeadlineExceeded', 'PodInitializing']
+    expect(Object.keys(HINTS).sort()).toEqual([...cases.map(([reason]) => reason), ...explainedElsewhere].sort())
+  })
+
+  it('does not call a first crash fatal: a dependency may still be warming up', () => {
+    const once = summarizePod(pod({containers: [waiting('CrashLoopBackOff', 'back-off 10s', {restartCount: 1})]}))
+    expect(once.reason).toBe('CrashLoopBackOff')
+    expect(isFatal(once)).toBe(false)
+  })
+
+  it('shows init progress like kubectl, and init failures as Init:<reason>', () => {
+    const running = pod({phase: 'Pending', inits: [{name: 'migrate', ready: false, restartCount: 0, image: 'x', imageID: '', state: {running: {}}}], containers: [waiting('PodInitializing')]})
+    expect(summarizePod(running).status).toBe('Init:0/1')
+    const crashing = pod({phase: 'Pending', inits: [{...waiting('CrashLoopBackOff', 'back-off', {restartCount: 3}), name: 'migrate'}], containers: [waiting('PodInitializing')]})
+    expect(summarizePod(crashing)).toMatchObject({status: 'Init:CrashLoopBackOff', reason: 'CrashLoopBackOff', container: 'migrate'})
+  })
+
+  it('names the exact missing Secret or key of a CreateContainerConfigError', () => {
+    expect(missingReference('secret "devctl-postgres" not found')).toBe('Secret "devctl-postgres" does not exist')
+    expect(missingReference("couldn't find key PGPASSWORD in Secret demo/devctl-postgres")).toBe('key "PGPASSWORD" is missing from Secret devctl-postgres (namespace demo)')
+    expect(missingReference('configmap "settings" not found')).toBe('ConfigMap "settings" does not exist')
+    expect(missingReference('something else')).toBeUndefined()
+  })
+})

@@ -1,0 +1,187 @@
+import {describe, expect, it} from 'vitest'
+
+import {analyzeChart, parseManifests} from '../../src/chart/manifests.js'
+import {ConfigError, MigrationError, StepTimeoutError} from '../../src/errors.js'
+import {deploymentReadiness, jobState, selects, statefulSetReadiness} from '../../src/kube/readiness.js'
+import type {V1Deployment, V1Job} from '../../src/kube/types.js'
+import type {WorkflowEvent} from '../../src/workflows/events.js'
+import {formatDuration, parseDuration, runPipeline, type Step} from '../../src/workflows/pipeline.js'
+
+const deployment = (name: string, initContainers: Array<{name: string; command?: string[]}> = []) => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      initContainers: ${JSON.stringify(initContainers)}
+      containers: [{name: app, image: x}]
+`
+const job = (name: string, hook?: string, command = ['psql', '-f', 'migrate.sql']) => `
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: ${name}
+  annotations: ${hook ? `{"helm.sh/hook": "${hook}", "helm.sh/hook-weight": "-5"}` : '{}'}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: migrate, image: postgres:16, command: ${JSON.stringify(command)}}]
+`
+
+function analyze(docs: string[], setting: Parameters<typeof analyzeChart>[1] = 'auto') {
+  return analyzeChart(parseManifests(docs.join('\n---\n')), setting)
+}
+
+describe('migration detection from the rendered chart', () => {
+  it('finds a pre-install/pre-upgrade hook Job, and does not count it as a workload', () => {
+    const chart = analyze([deployment('web'), job('web-migrate', 'pre-install,pre-upgrade')])
+    expect(chart.migration).toEqual({kind: 'hook-job', job: 'web-migrate', hooks: ['pre-install', 'pre-upgrade']})
+    expect(chart.workloads.map((w) => `${w.kind}/${w.name}`)).toEqual(['Deployment/web'])
+  })
+
+  it('finds a plain Job that says migrate', () => {
+    const chart = analyze([deployment('web'), job('db-migrate')])
+    expect(chart.migration).toEqual({kind: 'job', job: 'db-migrate'})
+    expect(chart.workloads.map((w) => w.kind)).toEqual(['Deployment', 'Job'])
+  })
+
+  it('finds a migrate init container by name or command', () => {
+    expect(analyze([deployment('web', [{name: 'migrate'}])]).migration).toMatchObject({kind: 'init-container', container: 'migrate', workload: {name: 'web', selector: {app: 'web'}}})
+    expect(analyze([deployment('web', [{name: 'setup', command: ['alembic', 'upgrade', 'head', '--migrate']}])]).migration).toMatchObject({kind: 'init-container', container: 'setup'})
+  })
+
+  it('reports none when the chart has no migration, or when told so', () => {
+    expect(analyze([deployment('web', [{name: 'wait-for-db'}])]).migration.kind).toBe('none')
+    expect(analyze([deployment('web'), job('web-migrate', 'pre-install')], 'none').migration.kind).toBe('none')
+  })
+
+  it('uses a named Job or init container, and says clearly when the chart has none by that name', () => {
+    expect(analyze([deployment('web'), job('seed', undefined, ['seed'])], {job: 'seed'}).migration).toEqual({kind: 'job', job: 'seed'})
+    expect(() => analyze([deployment('web')], {job: 'seed'})).toThrow(ConfigError)
+    expect(() => analyze([deployment('web')], {initContainer: 'migrate'})).toThrow(/no workload in the rendered chart has one by that name/)
+  })
+})
+
+describe('rollout readiness rules', () => {
+  const d = (spec: number, status: NonNullable<V1Deployment['status']>, generation = 1): V1Deployment => ({metadata: {generation}, spec: {replicas: spec, selector: {}, template: {}}, status})
+
+  it('follows kubectl rollout status for Deployments', () => {
+    expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2})).ready).toBe(true)
+    expect(deploymentReadiness(d(2, {observedGeneration: 0, replicas: 2, updatedReplicas: 2, availableReplicas: 2}, 1)).detail).toMatch(/controller/)
+    expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 3, updatedReplicas: 2, availableReplicas: 2})).detail).toBe('1 old replica(s) still terminating')
+    expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 1})).detail).toBe('1/2 ready')
+    expect(
+      deploymentReadiness(d(2, {observedGeneration: 1, conditions: [{type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'took too long'}]})).detail,
+    ).toMatch(/stalled: took too long/)
+  })
+
+  it('reads StatefulSets and Job conditions, including FailureTarget and SuccessCriteriaMet', () => {
+    expect(statefulSetReadiness({metadata: {generation: 1}, spec: {replicas: 1, selector: {}, serviceName: 's', template: {}}, status: {observedGeneration: 1, replicas: 1, readyReplicas: 1}}).ready).toBe(true)
+    const withCondition = (type: string, reason?: string): V1Job => ({status: {conditions: [{type, status: 'True', reason, message: 'Job has reached the specified backoff limit'}]}})
+    expect(jobState(withCondition('FailureTarget', 'BackoffLimitExceeded'))).toEqual({state: 'failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit'})
+    expect(jobState(withCondition('SuccessCriteriaMet')).state).toBe('complete')
+    expect(jobState({status: {active: 1}}).state).toBe('running')
+  })
+
+  it('matches pods to workloads by every selector label, never by an empty selector', () => {
+    const pod = {metadata: {labels: {app: 'web', tier: 'api'}}}
+    expect(selects({app: 'web'}, pod)).toBe(true)
+    expect(selects({app: 'web', tier: 'worker'}, pod)).toBe(false)
+    expect(selects({}, pod)).toBe(false)
+  })
+})
+
+describe('pipeline', () => {
+  const controls = () => {
+    const events: WorkflowEvent[] = []
+    return {events, options: {emit: (e: WorkflowEvent) => events.push(e), signal: new AbortController().signal, forceSignal: new AbortController().signal}}
+  }
+
+  it('runs each step through check → prepare → execute → verify and reports skips', async () => {
+    const calls: string[] = []
+    const steps: Array<Step<object>> = [
+      {
+        id: 'a',
+        title: 'A',
+        check: async () => void calls.push('check'),
+        prepare: async () => void calls.push('prepare'),
+        execute: async () => {
+          calls.push('execute')
+          return 'A done'
+        },
+        verify: async () => void calls.push('verify'),
+      },
+      {id: 'b', title: 'B', skip: () => 'nothing to do', execute: async () => void calls.push('b')},
+    ]
+    const {events, options} = controls()
+    const outcomes = await runPipeline(steps, {}, options)
+    expect(calls).toEqual(['check', 'prepare', 'execute', 'verify'])
+    expect(outcomes.map((o) => [o.id, o.status, o.title])).toEqual([
+      ['a', 'done', 'A done'],
+      ['b', 'skipped', 'B'],
+    ])
+    expect(events.map((e) => e.type)).toEqual(['step:start', 'step:end', 'step:start', 'step:end'])
+  })
+
+  it('lets onFailure explain a failure and stops the pipeline there', async () => {
+    const {options} = controls()
+    const later: string[] = []
+    const steps: Array<Step<object>> = [
+      {
+        id: 'migrate',
+        title: 'Migration',
+        execute: async () => {
+          throw new MigrationError('Job failed')
+        },
+        onFailure: async (_ctx, _run, error) => error.explain({details: ['pod x: Error']}),
+      },
+      {id: 'after', title: 'After', execute: async () => void later.push('ran')},
+    ]
+    const error = await runPipeline(steps, {}, options).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(MigrationError)
+    expect((error as MigrationError).details).toEqual(['pod x: Error'])
+    expect(later).toEqual([])
+  })
+
+  it('turns a step that outlives its timeout into a timeout error, and stops its siblings on failure', async () => {
+    const {options} = controls()
+    let siblingAborted = false
+    const steps: Array<Step<object>> = [
+      {
+        id: 'group',
+        title: 'Group',
+        concurrent: [
+          {id: 'slow', title: 'Slow', timeoutMs: () => 20, execute: (_c, run) => new Promise((_, reject) => run.signal.addEventListener('abort', () => reject(run.signal.reason)))},
+          {
+            id: 'sibling',
+            title: 'Sibling',
+            execute: (_c, run) =>
+              new Promise((_, reject) =>
+                run.signal.addEventListener('abort', () => {
+                  siblingAborted = true
+                  reject(run.signal.reason)
+                }),
+              ),
+          },
+        ],
+      },
+    ]
+    const error = await runPipeline(steps, {}, options).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(StepTimeoutError)
+    expect((error as Error).message).toBe('Slow: not done after 20ms.')
+    expect(siblingAborted).toBe(true)
+  })
+
+  it('parses and formats durations', () => {
+    expect(parseDuration('1h30m')).toBe(5_400_000)
+    expect(parseDuration('90s')).toBe(90_000)
+    expect(parseDuration('250ms')).toBe(250)
+    expect(formatDuration(1500)).toBe('1.5s')
+    expect(formatDuration(125_000)).toBe('2m5s')
+  })
+})
