@@ -255,6 +255,14 @@ describe.concurrent.each(helms)('web-worker chart with $name', (helm) => {
     expect(initContainer.envFrom).toEqual(expectedEnvFrom)
   })
 
+  it('lets podinfo build its Redis URL from the password Secret and the plain env', async ({expect}) => {
+    const cacheServer = 'redis://:$(REDIS_PASSWORD)@$(REDIS_HOST):$(REDIS_PORT)'
+    const container = containerOf(findObject<V1Deployment>(await renderChart(helm, {values: {cacheServer}}), 'Deployment', api), 'api')
+    expect(container.args).toContain(`--cache-server=${cacheServer}`)
+    const withoutCache = containerOf(findObject<V1Deployment>(await renderChart(helm, {values: {cacheServer: ''}}), 'Deployment', api), 'api')
+    expect(withoutCache.args).toEqual(['--port=9898', '--level=info'])
+  })
+
   it('renders no envFrom or env at all when there is nothing to give', async ({expect}) => {
     const apiContainer = containerOf(findObject<V1Deployment>(await renderChart(helm), 'Deployment', api), 'api')
     expect(apiContainer).not.toHaveProperty('envFrom')
