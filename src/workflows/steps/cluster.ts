@@ -18,6 +18,7 @@ import type {V1Deployment, V1Node} from '../../kube/types.js'
 import {writeFileAtomic} from '../../scaffold/files.js'
 import type {K3dSimpleConfig} from '../../tools/k3d.js'
 import {kubeOf, timeoutOf} from '../context.js'
+import {k3dKubeTarget} from '../connect.js'
 import type {LeafStep, StepRun} from '../pipeline.js'
 import type {PrerequisiteContext} from './prerequisites.js'
 
@@ -48,16 +49,6 @@ export function k3dConfig(config: DevctlConfig, names: ResolvedNames): K3dSimple
       kubeconfig: {updateDefaultKubeconfig: true, switchCurrentContext: true},
     },
   }
-}
-
-async function connectK3d(ctx: ClusterContext, run: StepRun): Promise<void> {
-  // Our own copy of the cluster's kubeconfig: devctl never depends on (or changes) the user's current context.
-  const kubeconfig = await ctx.tools.k3d.kubeconfig(ctx.names.clusterName, run.signal)
-  await mkdir(ctx.stateDir, {recursive: true, mode: 0o700})
-  const path = join(ctx.stateDir, 'kubeconfig')
-  await writeFileAtomic(path, kubeconfig, 0o600)
-  ctx.kubeTarget = {kubeconfig: path, context: ctx.names.kubeContext}
-  ctx.kube = (await ctx.kubeModule).KubeClient.connect(ctx.kubeTarget)
 }
 
 async function waitForSystem(ctx: ClusterContext, run: StepRun): Promise<void> {
@@ -113,7 +104,8 @@ export const clusterStep: LeafStep<ClusterContext> = {
     } else {
       ctx.clusterAction = 'reused'
     }
-    await connectK3d(ctx, run)
+    ctx.kubeTarget = await k3dKubeTarget(ctx, run.signal)
+    ctx.kube = (await ctx.kubeModule).KubeClient.connect(ctx.kubeTarget)
     run.title(`Cluster ${name}: waiting for nodes, DNS and storage`)
     await waitForSystem(ctx, run)
     return `Cluster ${name} ${ctx.clusterAction}`

@@ -1,0 +1,49 @@
+/**
+ * Reaching the environment's cluster without changing it (logs, status, upgrade, down):
+ * for k3d, the cluster must exist and run, and its kubeconfig is fetched from k3d into
+ * .devctl/kubeconfig; for an existing cluster, the configured context is used.
+ */
+import {mkdir} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {ClusterError} from '../errors.js'
+import type {KubeClient} from '../kube/client.js'
+import {writeFileAtomic} from '../scaffold/files.js'
+import type {KubeTarget} from '../tools/helm.js'
+import type {K3dCluster} from '../tools/k3d.js'
+import type {WorkflowContext} from './context.js'
+
+export interface Connection {
+  kube: KubeClient
+  kubeTarget: KubeTarget
+}
+
+/** Fetch the k3d cluster's kubeconfig into our own file (never the user's current context). */
+export async function k3dKubeTarget(ctx: WorkflowContext, signal?: AbortSignal): Promise<KubeTarget> {
+  const kubeconfig = await ctx.tools.k3d.kubeconfig(ctx.names.clusterName, signal)
+  await mkdir(ctx.stateDir, {recursive: true, mode: 0o700})
+  const path = join(ctx.stateDir, 'kubeconfig')
+  await writeFileAtomic(path, kubeconfig, 0o600)
+  return {kubeconfig: path, context: ctx.names.kubeContext}
+}
+
+/**
+ * Connect to the running environment, or explain why not ("no cluster yet: run devctl up").
+ * `cluster` is what `k3d cluster list` said, when the caller already asked.
+ */
+export async function connectEnvironment(ctx: WorkflowContext, signal?: AbortSignal, cluster?: K3dCluster | null): Promise<Connection> {
+  const {KubeClient} = await ctx.kubeModule
+  if (ctx.config.cluster.provider === 'existing') {
+    const kubeTarget = {context: ctx.config.cluster.context}
+    return {kube: KubeClient.connect(kubeTarget), kubeTarget}
+  }
+  const found = cluster === undefined ? await ctx.tools.k3d.find(ctx.names.clusterName, signal) : (cluster ?? undefined)
+  if (!found) {
+    throw new ClusterError(`There is no k3d cluster named ${ctx.names.clusterName} yet.`, {hint: 'Run `devctl up` to create it.'})
+  }
+  if (!found.running) {
+    throw new ClusterError(`The k3d cluster ${ctx.names.clusterName} is stopped.`, {hint: 'Run `devctl up` to start it (your data is kept).'})
+  }
+  const kubeTarget = await k3dKubeTarget(ctx, signal)
+  return {kube: KubeClient.connect(kubeTarget), kubeTarget}
+}
