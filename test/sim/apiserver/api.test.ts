@@ -1,0 +1,139 @@
+import {CoreV1Api, KubernetesObjectApi, Watch, type V1ConfigMap} from '@kubernetes/client-node'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {eventually, startTestCluster, type TestCluster} from './test-support.js'
+
+let cluster: TestCluster
+
+beforeAll(async () => {
+  cluster = await startTestCluster()
+})
+
+afterAll(async () => {
+  await cluster.close()
+})
+
+function statusOf(error: unknown): {code?: number; body?: string} {
+  const e = error as {code?: number; body?: string}
+  return {code: e.code, body: e.body}
+}
+
+describe('discovery', () => {
+  it('lets the real kubectl resolve short names and print the API resources', async () => {
+    const resources = await cluster.kubectl(['api-resources', '--no-headers'])
+    expect(resources.code).toBe(0)
+    expect(resources.stdout).toMatch(/^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m)
+    expect(resources.stdout).toMatch(/^pods\s+po\s+v1\s+true\s+Pod$/m)
+    const namespaces = await cluster.kubectl(['get', 'ns'])
+    expect(namespaces.stdout).toMatch(/^kube-system\s+Active\s+\d+s$/m)
+  })
+
+  it('serves /version like k3s', async () => {
+    const version = await cluster.kubectl(['version', '-o', 'json'])
+    expect(JSON.parse(version.stdout).serverVersion.gitVersion).toBe('v1.31.5+k3s1')
+  })
+})
+
+describe('CRUD', () => {
+  it('answers with real Status errors', async () => {
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api)
+    await core.createNamespacedConfigMap({namespace: 'default', body: {metadata: {name: 'crud'}, data: {a: '1'}}})
+    const stale = await core.readNamespacedConfigMap({namespace: 'default', name: 'crud'})
+    await core.replaceNamespacedConfigMap({namespace: 'default', name: 'crud', body: {...stale, data: {a: '2'}}})
+    const conflict = await core.replaceNamespacedConfigMap({namespace: 'default', name: 'crud', body: {...stale, data: {a: '3'}}}).catch(statusOf)
+    expect(conflict.code).toBe(409)
+    expect(JSON.parse(conflict.body ?? '{}')).toMatchObject({
+      reason: 'Conflict',
+      message: 'Operation cannot be fulfilled on configmaps "crud": the object has been modified; please apply your changes to the latest version and try again',
+    })
+    const duplicate = await core.createNamespacedConfigMap({namespace: 'default', body: {metadata: {name: 'crud'}}}).catch(statusOf)
+    expect(JSON.parse(duplicate.body ?? '{}')).toMatchObject({code: 409, reason: 'AlreadyExists', message: 'configmaps "crud" already exists'})
+    await core.deleteNamespacedConfigMap({namespace: 'default', name: 'crud'})
+    const missing = await cluster.kubectl(['get', 'configmap', 'crud'])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('Error from server (NotFound): configmaps "crud" not found')
+  })
+
+  it('rejects obviously invalid objects with 422 Invalid', async () => {
+    const result = await cluster.kubectl(['apply', '--server-side', '-f', '-'], {input: 'apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec: {containers: []}\n'})
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('The Pod "Bad_Name" is invalid: \n* metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain')
+    expect(result.stderr).toContain('\n* spec.containers: Required value')
+  })
+
+  it('selects by label and field', async () => {
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api)
+    for (const [name, tier] of [['sel-a', 'web'], ['sel-b', 'db'], ['sel-c', 'web']]) {
+      await core.createNamespacedConfigMap({namespace: 'default', body: {metadata: {name, labels: {tier: tier ?? '', group: 'sel'}}}})
+    }
+    const web = await core.listNamespacedConfigMap({namespace: 'default', labelSelector: 'group=sel,tier in (web)'})
+    expect(web.items.map((item) => item.metadata?.name)).toEqual(['sel-a', 'sel-c'])
+    const notWeb = await core.listNamespacedConfigMap({namespace: 'default', labelSelector: 'group,tier!=web'})
+    expect(notWeb.items.map((item) => item.metadata?.name)).toEqual(['sel-b'])
+    const byName = await core.listNamespacedConfigMap({namespace: 'default', fieldSelector: 'metadata.name=sel-c'})
+    expect(byName.items.map((item) => item.metadata?.name)).toEqual(['sel-c'])
+    const unsupported = await core.listNamespacedConfigMap({namespace: 'default', fieldSelector: 'data.x=1'}).catch(statusOf)
+    expect(JSON.parse(unsupported.body ?? '{}')).toMatchObject({code: 400, message: 'field label not supported: data.x'})
+  })
+})
+
+describe('server-side apply', () => {
+  it('records managers and reports conflicts like the real apiserver', async () => {
+    const objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig)
+    const manifest = {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'ssa', namespace: 'default'}, data: {owner: 'devctl', shared: 'x'}}
+    await objects.patch(manifest, undefined, undefined, 'devctl', undefined, 'application/apply-patch+yaml')
+    const edited = await cluster.kubectl(['patch', 'configmap', 'ssa', '-p', '{"data":{"owner":"someone"}}'])
+    expect(edited.code).toBe(0)
+    const conflict = await objects.patch(manifest, undefined, undefined, 'devctl', undefined, 'application/apply-patch+yaml').catch(statusOf)
+    expect(conflict.code).toBe(409)
+    expect(JSON.parse(conflict.body ?? '{}').message).toMatch(/^Apply failed with 1 conflict: conflict with "kubectl-patch" using v1 at .*: \.data\.owner$/)
+    const forced = await objects.patch(manifest, undefined, undefined, 'devctl', true, 'application/apply-patch+yaml')
+    expect((forced as V1ConfigMap).data).toEqual({owner: 'devctl', shared: 'x'})
+    const dropped = {...manifest, data: {owner: 'devctl'}}
+    const applied = await objects.patch(dropped, undefined, undefined, 'devctl', undefined, 'application/apply-patch+yaml')
+    expect((applied as V1ConfigMap).data).toEqual({owner: 'devctl'})
+    const managers = (applied as V1ConfigMap).metadata?.managedFields?.map((entry) => `${entry.manager}/${entry.operation}`)
+    expect(managers).toEqual(['devctl/Apply'])
+  })
+
+  it('is used by kubectl apply --server-side', async () => {
+    const manifest = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: applied}\nspec:\n  selector: {matchLabels: {app: applied}}\n  template:\n    metadata: {labels: {app: applied}}\n    spec: {containers: [{name: app, image: "nginx:1.27"}]}\n'
+    const first = await cluster.kubectl(['apply', '--server-side', '-f', '-'], {input: manifest})
+    expect(first.stdout.trim()).toBe('deployment.apps/applied serverside-applied')
+    const before = cluster.server.get('apps/v1', 'Deployment', 'default', 'applied')
+    const again = await cluster.kubectl(['apply', '--server-side', '-f', '-'], {input: manifest})
+    expect(again.code).toBe(0)
+    expect(cluster.server.get('apps/v1', 'Deployment', 'default', 'applied')?.metadata.generation).toBe(before?.metadata.generation)
+  })
+})
+
+describe('watch', () => {
+  it('streams changes, then answers a compacted resourceVersion with 410 Expired', async () => {
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api)
+    const list = await core.listNamespacedConfigMap({namespace: 'default'})
+    const from = list.metadata?.resourceVersion ?? ''
+    const seen: string[] = []
+    const watch = new Watch(cluster.kubeConfig)
+    const request = await watch.watch('/api/v1/namespaces/default/configmaps', {resourceVersion: from, labelSelector: 'watched=yes'}, (type, object: V1ConfigMap) => {
+      seen.push(`${type} ${object.metadata?.name ?? ''}`)
+    }, () => undefined)
+    await core.createNamespacedConfigMap({namespace: 'default', body: {metadata: {name: 'w1', labels: {watched: 'yes'}}}})
+    await core.patchNamespacedConfigMap({namespace: 'default', name: 'w1', body: [{op: 'replace', path: '/metadata/labels/watched', value: 'no'}]})
+    await core.createNamespacedConfigMap({namespace: 'default', body: {metadata: {name: 'w2', labels: {watched: 'yes'}}}})
+    await core.deleteNamespacedConfigMap({namespace: 'default', name: 'w2'})
+    await eventually(() => seen.length >= 4, {what: 'four watch events'})
+    expect(seen).toEqual(['ADDED w1', 'DELETED w1', 'ADDED w2', 'DELETED w2'])
+    request.abort()
+
+    cluster.server.compactWatchHistory()
+    const errors: unknown[] = []
+    await new Promise<void>((done) => {
+      void watch.watch('/api/v1/namespaces/default/configmaps', {resourceVersion: from}, (type, object) => {
+        if (type === 'ERROR') errors.push(object)
+      }, () => done())
+    })
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({kind: 'Status', code: 410, reason: 'Expired'})
+    expect((errors[0] as {message: string}).message).toMatch(new RegExp(`^too old resource version: ${from} \\(\\d+\\)$`))
+  })
+})

@@ -1,0 +1,207 @@
+/**
+ * One simulated k3s cluster: the store, the REST front, the controllers and the kubelet, behind
+ * the `ApiServer` interface of contract.ts. `stop()` is a stopped k3d cluster (connection
+ * refused, state kept), `start()` a restart (pods come back as after a reboot).
+ */
+import {createServer, type Server} from 'node:http'
+import type {Socket} from 'node:net'
+
+import {ClusterApi} from './api.js'
+import {bootstrapCluster, networkPrefixFor, type ClusterIdentity} from './bootstrap.js'
+import type {ApiServer, ApiServerOptions, KubeObject} from './contract.js'
+import {NamespaceController} from './controllers/namespace.js'
+import {ControllerRuntime} from './controllers/runtime.js'
+import {isJsonObject, type JsonObject} from './json.js'
+import {LogStore} from './logs.js'
+import {ResourceRegistry, type ResourceType} from './resources.js'
+import {createRequestHandler} from './server.js'
+import {ObjectStore} from './store.js'
+import {WatchHub} from './watch.js'
+
+export const defaultKubernetesVersion = 'v1.31.5+k3s1'
+const bookmarkIntervalMs = 60_000
+
+function requireType(registry: ResourceRegistry, apiVersion: string, kind: string): ResourceType {
+  const type = registry.byKind(apiVersion, kind)
+  if (!type) throw new Error(`${apiVersion} ${kind} is not registered`)
+  return type
+}
+
+export class SimulatedCluster implements ApiServer {
+  readonly store = new ObjectStore()
+  readonly registry: ResourceRegistry
+  readonly api: ClusterApi
+  readonly logs = new LogStore()
+  readonly runtime: ControllerRuntime
+  readonly identity: ClusterIdentity
+  private readonly watches: WatchHub
+  private readonly http: Server
+  private readonly sockets = new Set<Socket>()
+  private readonly host: string
+  private listeningPort: number
+  private bookmarkTimer: NodeJS.Timeout | undefined
+  private running = false
+  private closed = false
+  private readonly usedClusterIPs = new Set<string>(['10.43.0.1', '10.43.0.10'])
+  private readonly usedNodePorts = new Set<number>()
+
+  constructor(private readonly options: ApiServerOptions & {kubernetesVersion?: string}) {
+    this.host = options.host ?? '127.0.0.1'
+    this.listeningPort = options.port ?? 0
+    this.identity = {
+      clusterName: options.clusterName,
+      gitVersion: options.kubernetesVersion ?? defaultKubernetesVersion,
+      networkPrefix: networkPrefixFor(options.clusterName),
+    }
+    this.registry = new ResourceRegistry({traefik: options.k3sSystemWorkloads === true})
+    this.api = new ClusterApi(this.store, this.registry, {
+      now: () => options.clock.now().toISOString(),
+      allocateClusterIP: () => this.allocateClusterIP(),
+      allocateNodePort: () => this.allocateNodePort(),
+      defaultStorageClass: () => this.defaultStorageClass(),
+    }, {
+      customResourceDefinitionChanged: (crd, deleted) => this.customResourceDefinitionChanged(crd, deleted),
+    })
+    this.watches = new WatchHub(this.store)
+    this.runtime = new ControllerRuntime(this.store, options.clock)
+    this.runtime.register(new NamespaceController(this.api, {
+      namespace: requireType(this.registry, 'v1', 'Namespace'),
+      configMap: requireType(this.registry, 'v1', 'ConfigMap'),
+      serviceAccount: requireType(this.registry, 'v1', 'ServiceAccount'),
+    }))
+    bootstrapCluster(this.api, this.identity, options.nodes)
+    this.http = createServer(createRequestHandler({
+      api: this.api,
+      registry: this.registry,
+      store: this.store,
+      watches: this.watches,
+      logs: this.logs,
+      gitVersion: this.identity.gitVersion,
+      serverAddress: () => `${this.identity.networkPrefix}.2:6443`,
+    }))
+    this.http.on('connection', (socket: Socket) => {
+      this.sockets.add(socket)
+      socket.on('close', () => this.sockets.delete(socket))
+    })
+  }
+
+  get port(): number {
+    return this.listeningPort
+  }
+
+  get url(): string {
+    return `http://${this.host}:${this.listeningPort}`
+  }
+
+  get(apiVersion: string, kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    const type = this.registry.byKind(apiVersion, kind)
+    return type ? this.api.find(type, namespace, name) : undefined
+  }
+
+  list(apiVersion: string, kind: string, namespace?: string): KubeObject[] {
+    const type = this.registry.byKind(apiVersion, kind)
+    return type ? this.api.list(type, namespace) : []
+  }
+
+  async start(): Promise<void> {
+    if (this.closed) throw new Error('this simulated cluster has been deleted')
+    if (this.running) return
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject)
+      this.http.listen(this.listeningPort, this.host, () => {
+        this.http.off('error', reject)
+        resolve()
+      })
+    })
+    const address = this.http.address()
+    if (address && typeof address === 'object') this.listeningPort = address.port
+    this.running = true
+    this.bookmarkTimer = setInterval(() => this.watches.sendBookmarks(), bookmarkIntervalMs * this.options.clock.factor)
+    this.runtime.resume()
+    this.runtime.resyncAll()
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.runtime.pause()
+    if (this.bookmarkTimer) clearInterval(this.bookmarkTimer)
+    this.watches.closeAll()
+    this.logs.dropStreams()
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()))
+    for (const socket of this.sockets) socket.destroy()
+    await closed
+  }
+
+  async close(): Promise<void> {
+    await this.stop()
+    this.closed = true
+    this.runtime.close()
+  }
+
+  dropWatches(): void {
+    this.watches.closeAll()
+  }
+
+  compactWatchHistory(): void {
+    this.store.compact()
+  }
+
+  dropLogStreams(): void {
+    this.logs.dropStreams()
+  }
+
+  setScenario(_scenario: unknown): void {
+    // Scenarios arrive with the kubelet; until then every workload gets default behaviour.
+  }
+
+  private allocateClusterIP(): string {
+    for (;;) {
+      const candidate = `10.43.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`
+      if (!this.usedClusterIPs.has(candidate)) {
+        this.usedClusterIPs.add(candidate)
+        return candidate
+      }
+    }
+  }
+
+  private allocateNodePort(): number {
+    for (;;) {
+      const candidate = 30000 + Math.floor(Math.random() * 2768)
+      if (!this.usedNodePorts.has(candidate)) {
+        this.usedNodePorts.add(candidate)
+        return candidate
+      }
+    }
+  }
+
+  private defaultStorageClass(): string | undefined {
+    const type = requireType(this.registry, 'storage.k8s.io/v1', 'StorageClass')
+    return this.api.list(type, undefined).find((sc) => sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')?.metadata.name
+  }
+
+  private customResourceDefinitionChanged(crd: KubeObject, deleted: boolean): void {
+    const spec = isJsonObject(crd.spec) ? crd.spec : undefined
+    const names = spec && isJsonObject(spec.names) ? spec.names : undefined
+    if (!spec || !names || typeof spec.group !== 'string' || typeof names.plural !== 'string' || typeof names.kind !== 'string') return
+    if (deleted) {
+      this.registry.unregisterCustom(spec.group, names.plural)
+      return
+    }
+    const versions = (Array.isArray(spec.versions) ? spec.versions : []).filter((v): v is JsonObject => isJsonObject(v) && v.served !== false)
+    const subresources = versions.map((v) => (isJsonObject(v.subresources) ? v.subresources : {}))
+    const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [])
+    this.registry.registerCustom({
+      group: spec.group,
+      versions: versions.map((v) => String(v.name)),
+      kind: names.kind,
+      plural: names.plural,
+      singular: typeof names.singular === 'string' ? names.singular : names.kind.toLowerCase(),
+      namespaced: spec.scope !== 'Cluster',
+      shortNames: strings(names.shortNames),
+      categories: strings(names.categories),
+      status: subresources.some((s) => s.status !== undefined),
+      scale: subresources.some((s) => s.scale !== undefined),
+    })
+  }
+}

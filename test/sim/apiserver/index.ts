@@ -1,0 +1,12 @@
+/** One simulated cluster's Kubernetes API server; see contract.ts for the interface the daemon uses. */
+import {SimulatedCluster} from './cluster.js'
+import type {CreateApiServer} from './contract.js'
+
+export {createClock} from './clock.js'
+export type {ApiServer, ApiServerOptions, CreateApiServer, KubeObject, NodeSpec, SimClock} from './contract.js'
+
+export const createApiServer: CreateApiServer = async (options) => {
+  const cluster = new SimulatedCluster(options)
+  await cluster.start()
+  return cluster
+}

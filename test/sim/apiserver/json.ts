@@ -1,0 +1,66 @@
+/** Plain JSON values and the few helpers every module needs to walk them without `any`. */
+export type Json = null | boolean | number | string | Json[] | JsonObject
+export interface JsonObject {
+  [key: string]: Json | undefined
+}
+
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+export function clone<T>(value: T): T {
+  return structuredClone(value)
+}
+
+/** Objects in the store are frozen so that a controller forgetting to clone fails loudly. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
+
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((item, index) => jsonEqual(item, b[index]))
+  }
+  const left = a as Record<string, unknown>
+  const right = b as Record<string, unknown>
+  const leftKeys = Object.keys(left).filter((key) => left[key] !== undefined)
+  const rightKeys = Object.keys(right).filter((key) => right[key] !== undefined)
+  return leftKeys.length === rightKeys.length && leftKeys.every((key) => jsonEqual(left[key], right[key]))
+}
+
+/** Reads a nested value by path, e.g. `valueAt(pod, ['spec', 'nodeName'])`. */
+export function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {
+  let current: unknown = root
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined
+    current = (current as Record<string | number, unknown>)[key]
+  }
+  return current
+}
+
+export function stringAt(root: unknown, path: ReadonlyArray<string | number>): string | undefined {
+  const value = valueAt(root, path)
+  return typeof value === 'string' ? value : undefined
+}
+
+export function numberAt(root: unknown, path: ReadonlyArray<string | number>): number | undefined {
+  const value = valueAt(root, path)
+  return typeof value === 'number' ? value : undefined
+}
+
+export function recordAt(root: unknown, path: ReadonlyArray<string | number>): Record<string, unknown> | undefined {
+  const value = valueAt(root, path)
+  return isJsonObject(value) ? (value as Record<string, unknown>) : undefined
+}
+
+export function arrayAt(root: unknown, path: ReadonlyArray<string | number>): unknown[] {
+  const value = valueAt(root, path)
+  return Array.isArray(value) ? value : []
+}
