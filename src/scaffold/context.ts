@@ -11,7 +11,7 @@ export interface ScaffoldContext {
   release: string
   ingressHost: string
   postgres: {enabled: boolean; host: string; port: number; database: string; user: string; secret: string}
-  redis: {enabled: boolean; host: string; port: number; url: string; secret: string}
+  redis: {enabled: boolean; host: string; port: number; secret: string}
 }
 
 export function scaffoldContext(answers: {project: string; namespace: string; postgres: boolean; redis: boolean}): ScaffoldContext {
@@ -22,8 +22,8 @@ export function scaffoldContext(answers: {project: string; namespace: string; po
     release: answers.project,
     ingressHost: `${answers.project}.localhost`,
     postgres: {enabled: answers.postgres, host: POSTGRES.service, port: POSTGRES.port, database: dbName, user: dbName, secret: POSTGRES.secret},
-    // The URL carries no password: clients read it from the Secret (REDIS_PASSWORD / REDISCLI_AUTH).
-    redis: {enabled: answers.redis, host: REDIS.service, port: REDIS.port, url: `redis://${REDIS.service}:${REDIS.port}/0`, secret: REDIS.secret},
+    // No URL here: one with the password lives in the Secret (REDIS_URL), never in values.
+    redis: {enabled: answers.redis, host: REDIS.service, port: REDIS.port, secret: REDIS.secret},
   }
 }
 

@@ -91,11 +91,11 @@ describe('values file with shared anchors', () => {
   it('re-adds wiring the user deleted without duplicating list entries', async () => {
     const preset = await loadPreset('web-worker')
     const doc = parseDocument(buildValuesDocument(planValues(preset, scaffoldContext(answers))).toString())
-    doc.deleteIn(['env', 'REDIS_URL'])
+    doc.deleteIn(['env', 'REDIS_HOST'])
     const {changed} = applyPlan(doc, planValues(preset, scaffoldContext(answers)))
-    expect(changed).toEqual(['env.REDIS_URL'])
+    expect(changed).toEqual(['env.REDIS_HOST'])
     expect(doc.toJS().envFromSecrets).toHaveLength(2)
-    expect(isAlias(doc.getIn(['env', 'REDIS_URL'], true))).toBe(true)
+    expect(isAlias(doc.getIn(['env', 'REDIS_HOST'], true))).toBe(true)
   })
 
   it('wires a bring-your-own chart through the value paths the user named', async () => {
