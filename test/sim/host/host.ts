@@ -1,0 +1,120 @@
+/**
+ * The simulated machine the stand-in tools run against: a docker daemon (up or down, with so
+ * much memory and CPU), the k3d clusters on it, which helm is installed, and the scenario and
+ * clock every cluster runs on.
+ */
+import type {CreateApiServer, SimClock} from '../apiserver/contract.js'
+import type {SimCluster} from './cluster.js'
+import type {DockerState} from './docker.js'
+
+export type HelmVersion = 3 | 4
+
+/** What tests and people can break or change while the simulator runs. */
+export type Fault =
+  | {type: 'docker-stopped'}
+  | {type: 'docker-started'}
+  | {type: 'docker-resources'; memoryBytes?: number; cpus?: number}
+  | {type: 'drop-watches' | 'compact-watch-history' | 'drop-log-streams'; cluster: string}
+
+export interface HostOptions {
+  helmVersion: HelmVersion
+  clock: SimClock
+  createApiServer: CreateApiServer
+  scenario?: unknown
+  dockerRunning: boolean
+  memoryBytes: number
+  cpus: number
+  /** Where the real helm binaries are (`.tools/helm3/helm`, `.tools/helm4/helm`). */
+  toolsDir: string
+  /** The simulator's own scratch space (helm caches, chart copies). */
+  stateDir: string
+}
+
+export interface HostSnapshot {
+  helmVersion: HelmVersion
+  timeFactor: number
+  docker: {running: boolean; memoryBytes: number; cpus: number}
+  clusters: Array<{name: string; running: boolean; apiPort: number; server: string; nodes: Array<{name: string; role: string; running: boolean; ports: string[]}>}>
+}
+
+export class SimHost {
+  readonly clusters = new Map<string, SimCluster>()
+  helmVersion: HelmVersion
+  scenario: unknown
+  readonly docker: DockerState
+
+  constructor(readonly options: HostOptions) {
+    this.helmVersion = options.helmVersion
+    this.scenario = options.scenario
+    const clusters = this.clusters
+    this.docker = {
+      running: options.dockerRunning,
+      memoryBytes: options.memoryBytes,
+      cpus: options.cpus,
+      containers: () => [...clusters.values()].flatMap((c) => c.containers()),
+    }
+  }
+
+  get clock(): SimClock {
+    return this.options.clock
+  }
+
+  helmBinary(version: HelmVersion = this.helmVersion): string {
+    return `${this.options.toolsDir}/helm${version}/helm`
+  }
+
+  private cluster(name: string): SimCluster {
+    const cluster = this.clusters.get(name)
+    if (!cluster?.api) throw new Error(`no running cluster named ${JSON.stringify(name)}`)
+    return cluster
+  }
+
+  async injectFault(fault: Fault): Promise<void> {
+    switch (fault.type) {
+      case 'docker-stopped':
+        this.docker.running = false
+        return
+      case 'docker-started':
+        this.docker.running = true
+        return
+      case 'docker-resources':
+        this.docker.memoryBytes = fault.memoryBytes ?? this.docker.memoryBytes
+        this.docker.cpus = fault.cpus ?? this.docker.cpus
+        return
+      case 'drop-watches':
+        return this.cluster(fault.cluster).api?.dropWatches()
+      case 'compact-watch-history':
+        return this.cluster(fault.cluster).api?.compactWatchHistory()
+      case 'drop-log-streams':
+        return this.cluster(fault.cluster).api?.dropLogStreams()
+      default:
+        throw new Error(`unknown fault ${JSON.stringify(fault)}`)
+    }
+  }
+
+  /** New scenario for every cluster, present and future. */
+  async setScenario(scenario: unknown): Promise<void> {
+    this.scenario = scenario
+    for (const cluster of this.clusters.values()) cluster.api?.setScenario(scenario)
+  }
+
+  snapshot(): HostSnapshot {
+    return {
+      helmVersion: this.helmVersion,
+      timeFactor: this.clock.factor,
+      docker: {running: this.docker.running, memoryBytes: this.docker.memoryBytes, cpus: this.docker.cpus},
+      clusters: [...this.clusters.values()].map((c) => ({
+        name: c.name,
+        running: c.nodes.some((n) => n.running),
+        apiPort: c.apiPort,
+        server: c.server,
+        nodes: c.nodes.map((n) => ({name: n.name, role: n.role, running: n.running, ports: n.ports.map((p) => `${p.hostIP}:${p.hostPort}->${p.containerPort}/${p.protocol}`)})),
+      })),
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clusters.values()].map((c) => c.delete()))
+    this.clusters.clear()
+  }
+}

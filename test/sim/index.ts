@@ -1,0 +1,129 @@
+/**
+ * The simulator for tests: a docker host with k3d, helm and docker stand-ins on PATH, each k3d
+ * cluster a real Kubernetes API on loopback. Start one per test file:
+ *
+ *   const sim = await startSimulator({helmVersion: 3})
+ *   await execa('devctl', ['up'], {env: sim.env})
+ *   sim.cluster('demo')?.list('v1', 'Pod', 'default')
+ *   await sim.stop()
+ */
+import {mkdir, mkdtemp, readFile, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {parse as parseYaml} from 'yaml'
+
+import {type ApiServer, createApiServer, createClock} from './apiserver/index.js'
+import {type Daemon, startDaemon} from './host/daemon.js'
+import {runDocker} from './host/docker.js'
+import {type CommandRecord, ToolExit, type ToolIO, type ToolName} from './host/exec.js'
+import {runHelm} from './host/helm.js'
+import {type Fault, type HelmVersion, SimHost} from './host/host.js'
+import {runK3d} from './host/k3d.js'
+
+export type {CommandRecord, Fault, HelmVersion}
+
+const simDir = dirname(fileURLToPath(import.meta.url))
+const repoRoot = resolve(simDir, '..', '..')
+
+export interface SimulatorOptions {
+  helmVersion: HelmVersion
+  /** A scenario name from test/sim/scenarios, a path to a scenario file, or a parsed scenario. */
+  scenario?: string | object
+  /** Multiplies every simulated duration: 0.01 (the default) in tests, 1 for a person watching. */
+  timeFactor?: number
+  dockerRunning?: boolean
+  memoryBytes?: number
+  cpus?: number
+}
+
+export interface Simulator {
+  /** For child processes: stand-ins first on PATH, the daemon's address, HOME/KUBECONFIG/HELM_* in a temp dir. */
+  readonly env: Record<string, string>
+  readonly kubeconfigPath: string
+  readonly daemonUrl: string
+  /** The API server of a created cluster, undefined if there is none by that name. */
+  cluster(name: string): ApiServer | undefined
+  /** What the stand-ins received, oldest first (argv as given, secrets included). */
+  commands(tool?: ToolName): CommandRecord[]
+  injectFault(fault: Fault): Promise<void>
+  setScenario(scenario: string | object): Promise<void>
+  /** `k3d cluster create <name> [args]` done in-process, for tests that start from an existing cluster. */
+  createCluster(name: string, args?: string[]): Promise<ApiServer>
+  stop(): Promise<void>
+}
+
+/** Reads a scenario given by name (test/sim/scenarios/<name>.yaml), path or value. */
+export async function loadScenario(scenario: string | object): Promise<unknown> {
+  if (typeof scenario !== 'string') return scenario
+  const path = /[/\\]|\.ya?ml$/.test(scenario) ? resolve(scenario) : join(simDir, 'scenarios', `${scenario}.yaml`)
+  return parseYaml(await readFile(path, 'utf8'))
+}
+
+export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  const root = await mkdtemp(join(tmpdir(), 'devctl-sim-'))
+  const home = join(root, 'home')
+  await mkdir(join(home, '.kube'), {recursive: true})
+  const host = new SimHost({
+    helmVersion: options.helmVersion,
+    clock: createClock(options.timeFactor ?? 0.01),
+    createApiServer,
+    scenario: options.scenario === undefined ? undefined : await loadScenario(options.scenario),
+    dockerRunning: options.dockerRunning ?? true,
+    memoryBytes: options.memoryBytes ?? 16 * 1024 ** 3,
+    cpus: options.cpus ?? 8,
+    toolsDir: join(repoRoot, '.tools'),
+    stateDir: join(root, 'state'),
+  })
+  let daemon: Daemon
+  try {
+    daemon = await startDaemon(host, {k3d: runK3d, helm: runHelm, docker: (invocation, io, h) => runDocker(invocation, io, h.docker)})
+  } catch (error) {
+    await rm(root, {recursive: true, force: true})
+    throw error
+  }
+  const kubeconfigPath = join(home, '.kube', 'config')
+  const env: Record<string, string> = {
+    PATH: `${join(simDir, 'bin')}:${process.env.PATH ?? ''}`,
+    DEVCTL_SIM_DAEMON: daemon.url,
+    HOME: home,
+    KUBECONFIG: kubeconfigPath,
+    HELM_CACHE_HOME: join(root, 'helm', 'cache'),
+    HELM_CONFIG_HOME: join(root, 'helm', 'config'),
+    HELM_DATA_HOME: join(root, 'helm', 'data'),
+  }
+
+  return {
+    env,
+    kubeconfigPath,
+    daemonUrl: daemon.url,
+    cluster: (name) => host.clusters.get(name)?.api,
+    commands: (tool) => daemon.commands(tool),
+    injectFault: (fault) => host.injectFault(fault),
+    setScenario: async (scenario) => host.setScenario(await loadScenario(scenario)),
+    async createCluster(name, args = []) {
+      let output = ''
+      const io: ToolIO = {
+        stdout: (text) => (output += text),
+        stderr: (text) => (output += text),
+        readStdin: async () => '',
+        abandoned: new AbortController().signal,
+        trapSignals: () => () => undefined,
+      }
+      const invocation = {tool: 'k3d' as const, argv: ['cluster', 'create', name, ...args], cwd: root, env: {HOME: home, KUBECONFIG: kubeconfigPath, LOG_COLORS: 'false'}, stdoutIsTTY: false}
+      const code = await runK3d(invocation, io, host).catch((error: unknown) => {
+        if (error instanceof ToolExit && 'exit' in error.outcome) return error.outcome.exit
+        throw error
+      })
+      const api = host.clusters.get(name)?.api
+      if (code !== 0 || !api) throw new Error(`k3d cluster create ${name} failed (exit ${code}):\n${output}`)
+      return api
+    },
+    async stop() {
+      await daemon.close()
+      await host.close()
+      await rm(root, {recursive: true, force: true})
+    },
+  }
+}
