@@ -4,7 +4,7 @@
  * simulated docker host. Durations run on the simulator's clock.
  */
 import {readFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 
 import {stringify as stringifyYaml} from 'yaml'
 
@@ -302,7 +302,7 @@ class K3dRun {
 
   async readConfig(path: string): Promise<string> {
     if (path === '-') return this.io.readStdin()
-    return readFile(join(this.invocation.cwd, path), 'utf8').catch((error: NodeJS.ErrnoException) =>
+    return readFile(resolve(this.invocation.cwd, path), 'utf8').catch((error: NodeJS.ErrnoException) =>
       this.log.fatal(`Failed to stat config file ${path}: stat ${path}: ${error.code === 'ENOENT' ? 'no such file or directory' : error.message}`),
     )
   }
@@ -409,7 +409,7 @@ class K3dRun {
     for (const cluster of clusters) {
       const output = flags.string('output') || (flags.bool('kubeconfig-merge-default') ? '' : join(this.invocation.env.HOME ?? '/root', '.config', 'k3d', `kubeconfig-${cluster.name}.yaml`))
       try {
-        const path = output === '' ? await this.kubeconfigPath() : output === '-' ? '-' : join(this.invocation.cwd, output)
+        const path = output === '' ? await this.kubeconfigPath() : output === '-' ? '-' : resolve(this.invocation.cwd, output)
         if (path === '-') this.io.stdout(serializeKubeconfig(clusterKubeconfig(cluster.name, cluster.server, cluster.userToken)))
         else if (flags.bool('overwrite')) await writeKubeconfig(path, clusterKubeconfig(cluster.name, cluster.server, cluster.userToken))
         else await this.mergeIntoFile(path, cluster, {overwrite: flags.bool('update'), switchContext: flags.bool('kubeconfig-switch-context')})

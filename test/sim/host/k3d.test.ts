@@ -1,0 +1,192 @@
+import {createServer, type Server} from 'node:net'
+import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parse as parseYaml} from 'yaml'
+
+import {type Simulator, startSimulator} from '../index.js'
+import {kubectl, plain, run} from './testing.js'
+
+async function holdPort(): Promise<{server: Server; port: number}> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {server, port: (server.address() as {port: number}).port}
+}
+
+describe('k3d stand-in', () => {
+  let sim: Simulator
+  let webPort: number
+  beforeAll(async () => {
+    sim = await startSimulator({helmVersion: 3})
+    const probe = await holdPort()
+    webPort = probe.port
+    await new Promise((resolve) => probe.server.close(resolve))
+  })
+  afterAll(async () => sim.stop())
+
+  it('creates a cluster that the real kubectl can use through the written kubeconfig', async () => {
+    const created = await run(sim, 'k3d', ['cluster', 'create', 'demo', '--agents', '1', '-p', `${webPort}:80@loadbalancer`])
+    expect(created.exitCode).toBe(0)
+    const log = plain(created.stdout)
+    expect(log).toMatch(/^INFO\[\d{4}\] Prep: Network/m)
+    expect(log).toContain("INFO[0000] Creating node 'k3d-demo-agent-0'")
+    expect(log).toContain("Cluster 'demo' created successfully!")
+    expect(created.stdout.trimEnd().split('\n').at(-1)).toBe('kubectl cluster-info')
+    expect(created.stderr).toBe('')
+
+    const kubeconfig = parseYaml(await readFile(sim.kubeconfigPath, 'utf8')) as {'current-context': string; clusters: Array<{name: string; cluster: {server: string}}>; users: Array<{name: string}>}
+    expect(kubeconfig['current-context']).toBe('k3d-demo')
+    expect(kubeconfig.clusters[0]?.name).toBe('k3d-demo')
+    expect(kubeconfig.clusters[0]?.cluster.server).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(kubeconfig.users[0]?.name).toBe('admin@k3d-demo')
+
+    const nodes = await run(sim, kubectl, ['get', 'nodes', '-o', 'name'])
+    expect(nodes.exitCode).toBe(0)
+    expect(nodes.stdout.trim().split('\n').sort()).toEqual(['node/k3d-demo-agent-0', 'node/k3d-demo-server-0'])
+    const pods = await run(sim, kubectl, ['get', 'pods', '-A'])
+    expect(pods.exitCode).toBe(0)
+    expect(sim.cluster('demo')?.port).toBe(Number(kubeconfig.clusters[0]?.cluster.server.split(':').at(-1)))
+  })
+
+  it('lists clusters with the fields of real k3d, the token only with --token', async () => {
+    const listed = await run(sim, 'k3d', ['cluster', 'list', '-o', 'json'])
+    expect(listed.exitCode).toBe(0)
+    const [cluster] = JSON.parse(listed.stdout) as Array<Record<string, unknown> & {nodes: Array<{name: string; role: string; State: {Running: boolean; Status: string}}>}>
+    expect(cluster).toMatchObject({name: 'demo', serversCount: 1, serversRunning: 1, agentsCount: 1, agentsRunning: 1, hasLoadbalancer: true})
+    expect(cluster?.nodes.map((n) => [n.name, n.role, n.State.Running, n.State.Status])).toEqual([
+      ['k3d-demo-server-0', 'server', true, 'running'],
+      ['k3d-demo-agent-0', 'agent', true, 'running'],
+      ['k3d-demo-serverlb', 'loadbalancer', true, 'running'],
+    ])
+    expect(cluster).not.toHaveProperty('clusterToken')
+    const withToken = JSON.parse((await run(sim, 'k3d', ['cluster', 'list', '--token', '-o', 'json'])).stdout) as Array<{clusterToken: string}>
+    expect(withToken[0]?.clusterToken).toMatch(/^[A-Za-z0-9]{20}$/)
+
+    const table = await run(sim, 'k3d', ['cluster', 'list'])
+    expect(table.stdout).toBe('NAME   SERVERS   AGENTS   LOADBALANCER\ndemo   1/1       1/1      true\n')
+  })
+
+  it('serves mapped host ports while the cluster runs', async () => {
+    const response = await fetch(`http://127.0.0.1:${webPort}/`)
+    expect(response.status).toBe(404)
+  })
+
+  it('stops (connection refused, state kept) and starts a cluster again', async () => {
+    const stopped = await run(sim, 'k3d', ['cluster', 'stop', 'demo'])
+    expect(stopped.exitCode).toBe(0)
+    expect(plain(stopped.stdout)).toContain("Stopped cluster 'demo'")
+    const refused = await run(sim, kubectl, ['get', 'nodes'])
+    expect(refused.exitCode).toBe(1)
+    expect(refused.stderr).toContain('was refused')
+    const listed = JSON.parse((await run(sim, 'k3d', ['cluster', 'list', '-o', 'json'])).stdout) as Array<{serversRunning: number}>
+    expect(listed[0]?.serversRunning).toBe(0)
+    await expect(fetch(`http://127.0.0.1:${webPort}/`)).rejects.toThrow()
+
+    const started = await run(sim, 'k3d', ['cluster', 'start', 'demo'])
+    expect(started.exitCode).toBe(0)
+    expect(plain(started.stdout)).toContain("Started cluster 'demo'")
+    expect((await run(sim, kubectl, ['get', 'nodes'])).exitCode).toBe(0)
+  })
+
+  it('refuses to create a cluster that already exists', async () => {
+    const again = await run(sim, 'k3d', ['cluster', 'create', 'demo'])
+    expect(again.exitCode).toBe(1)
+    expect(plain(again.stderr)).toMatch(/^FATA\[\d{4}\] Failed to create cluster 'demo' because a cluster with that name already exists/m)
+  })
+
+  it('fails like docker when the API port is already allocated, and rolls back', async () => {
+    const held = await holdPort()
+    try {
+      const result = await run(sim, 'k3d', ['cluster', 'create', 'busy', '--api-port', `127.0.0.1:${held.port}`])
+      expect(result.exitCode).toBe(1)
+      const errors = plain(result.stderr)
+      expect(errors).toContain(`Failed Cluster Start: Failed to add one or more helper nodes: runtime failed to start node 'k3d-busy-serverlb'`)
+      expect(errors).toContain(`Bind for 127.0.0.1:${held.port} failed: port is already allocated`)
+      expect(errors).toContain('Failed to create cluster >>> Rolling Back')
+      expect(errors).toMatch(/FATA\[\d{4}\] Cluster creation FAILED, all changes have been rolled back!/)
+      expect(sim.cluster('busy')).toBeUndefined()
+    } finally {
+      held.server.close()
+    }
+  })
+
+  it('fails the same way for a mapped host port in use', async () => {
+    const held = await holdPort()
+    try {
+      const result = await run(sim, 'k3d', ['cluster', 'create', 'busy', '-p', `${held.port}:80@loadbalancer`])
+      expect(result.exitCode).toBe(1)
+      expect(plain(result.stderr)).toContain(`Bind for 0.0.0.0:${held.port} failed: port is already allocated`)
+      expect(JSON.parse((await run(sim, 'k3d', ['cluster', 'list', '-o', 'json'])).stdout).map((c: {name: string}) => c.name)).toEqual(['demo'])
+    } finally {
+      held.server.close()
+    }
+  })
+
+  it('reads a k3d.io/v1alpha5 config file and checks it against the schema', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'k3d-config-'))
+    const config = (hostPort: string): string =>
+      ['apiVersion: k3d.io/v1alpha5', 'kind: Simple', 'metadata:', '  name: fromfile', 'servers: 1', 'kubeAPI:', `  hostPort: ${hostPort}`, 'options:', '  kubeconfig:', '    switchCurrentContext: false', ''].join('\n')
+    await writeFile(join(dir, 'bad.yaml'), config('6550'))
+    const bad = await run(sim, 'k3d', ['cluster', 'create', '--config', 'bad.yaml'], {cwd: dir})
+    expect(bad.exitCode).toBe(1)
+    expect(plain(bad.stderr)).toContain('Schema Validation failed for config file bad.yaml: - kubeAPI.hostPort: Invalid type. Expected: string, given: integer')
+
+    await writeFile(join(dir, 'good.yaml'), config('"0"'))
+    const good = await run(sim, 'k3d', ['cluster', 'create', '--config', 'good.yaml'], {cwd: dir})
+    expect(good.exitCode).toBe(0)
+    expect(plain(good.stdout)).toContain('Using config file good.yaml (k3d.io/v1alpha5#simple)')
+    expect(good.stdout).toContain('kubectl config use-context k3d-fromfile')
+    const kubeconfig = parseYaml(await readFile(sim.kubeconfigPath, 'utf8')) as {'current-context': string; contexts: Array<{name: string}>}
+    expect(kubeconfig['current-context']).toBe('k3d-demo')
+    expect(kubeconfig.contexts.map((c) => c.name)).toContain('k3d-fromfile')
+  })
+
+  it('prints and merges kubeconfigs', async () => {
+    const printed = await run(sim, 'k3d', ['kubeconfig', 'get', 'fromfile'])
+    expect(printed.stdout).toMatch(/^---\napiVersion: v1\nclusters:\n- cluster:\n    server: http:\/\/127\.0\.0\.1:\d+\n  name: k3d-fromfile\n/)
+    const dir = await mkdtemp(join(tmpdir(), 'k3d-merge-'))
+    const target = join(dir, 'merged.yaml')
+    const merged = await run(sim, 'k3d', ['kubeconfig', 'merge', 'fromfile', '-o', target])
+    expect(merged.stdout).toBe(`${target}\n`)
+    expect((parseYaml(await readFile(target, 'utf8')) as {'current-context': string})['current-context']).toBe('k3d-fromfile')
+  })
+
+  it('deletes clusters and their kubeconfig entries', async () => {
+    for (const name of ['fromfile', 'demo']) {
+      const deleted = await run(sim, 'k3d', ['cluster', 'delete', name])
+      expect(deleted.exitCode).toBe(0)
+      expect(plain(deleted.stdout)).toContain(`Successfully deleted cluster ${name}!`)
+    }
+    const kubeconfig = parseYaml(await readFile(sim.kubeconfigPath, 'utf8')) as {contexts: unknown[]; 'current-context'?: string}
+    expect(kubeconfig.contexts).toEqual([])
+    expect(kubeconfig['current-context']).toBeUndefined()
+    expect((await run(sim, 'k3d', ['cluster', 'list', '-o', 'json'])).stdout).toBe('[]\n')
+    const missing = await run(sim, 'k3d', ['cluster', 'delete', 'demo'])
+    expect(missing.exitCode).toBe(0)
+    expect(plain(missing.stdout)).toContain("No nodes found for cluster 'demo', nothing to delete.")
+  })
+
+  it('fails every docker-backed command like real k3d when docker is not running', async () => {
+    await sim.injectFault({type: 'docker-stopped'})
+    try {
+      const listed = await run(sim, 'k3d', ['cluster', 'list'])
+      expect(listed.exitCode).toBe(1)
+      expect(plain(listed.stderr)).toMatch(/^FATA\[\d{4}\] runtime failed to list nodes: .*Cannot connect to the Docker daemon at unix:\/\/\/var\/run\/docker\.sock\. Is the docker daemon running\?/)
+      const created = await run(sim, 'k3d', ['cluster', 'create', 'demo'])
+      expect(created.exitCode).toBe(1)
+      expect(plain(created.stderr)).toContain('Failed Cluster Preparation: Failed Network Preparation: failed to create cluster network')
+      expect(plain(created.stderr)).toContain('Cluster creation FAILED, also FAILED to rollback changes!')
+      expect((await run(sim, 'k3d', ['version'])).exitCode).toBe(0)
+    } finally {
+      await sim.injectFault({type: 'docker-started'})
+    }
+  })
+
+  it('records every command the stand-ins received', () => {
+    const creates = sim.commands('k3d').filter((c) => c.argv[0] === 'cluster' && c.argv[1] === 'create')
+    expect(creates[0]).toMatchObject({tool: 'k3d', argv: ['cluster', 'create', 'demo', '--agents', '1', '-p', `${webPort}:80@loadbalancer`], outcome: {exit: 0}})
+    expect(creates.at(-1)?.outcome).toEqual({exit: 1})
+  })
+})
