@@ -1,0 +1,156 @@
+import {resolve} from 'node:path'
+import {gunzipSync} from 'node:zlib'
+
+import {execa} from 'execa'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import type {KubeObject} from '../apiserver/contract.js'
+import {type Simulator, startSimulator} from '../index.js'
+import {run, spawnTool} from './testing.js'
+
+const chart = resolve(import.meta.dirname, '../fixtures/charts/demo')
+const tools = resolve(import.meta.dirname, '../../../.tools')
+
+function releaseSecret(sim: Simulator, name: string, version: number): KubeObject | undefined {
+  return sim.cluster('demo')?.get('v1', 'Secret', 'default', `sh.helm.release.v1.${name}.v${version}`)
+}
+
+function decodeRecord(secret: KubeObject): Record<string, unknown> {
+  const encoded = Buffer.from((secret.data as {release: string}).release, 'base64').toString('utf8')
+  return JSON.parse(gunzipSync(Buffer.from(encoded, 'base64')).toString('utf8')) as Record<string, unknown>
+}
+
+describe.each([3, 4] as const)('helm %i stand-in', (helmVersion) => {
+  let sim: Simulator
+  const unreachable = helmVersion === 3 ? 'Kubernetes cluster unreachable' : 'kubernetes cluster unreachable'
+  beforeAll(async () => {
+    sim = await startSimulator({helmVersion})
+    await sim.createCluster('demo')
+  })
+  afterAll(async () => sim.stop())
+
+  const helm = (args: string[]) => run(sim, 'helm', args)
+
+  it('prints the real binary\'s version', async () => {
+    const real = await execa(resolve(tools, `helm${helmVersion}`, 'helm'), ['version', '--short'])
+    const stand = await helm(['version', '--short'])
+    expect(stand.exitCode).toBe(0)
+    expect(stand.stdout).toBe(`${real.stdout}\n`)
+  })
+
+  it('installs a release with real helm\'s output and a Secret release record', async () => {
+    const installed = await helm(['upgrade', '--install', 'plain', chart, '--no-hooks', '--set', 'replicas=2', '--labels', 'team=web', '--description', 'first'])
+    expect(installed.exitCode).toBe(0)
+    expect(installed.stdout).toMatch(/^Release "plain" does not exist\. Installing it now\.\nNAME: plain\nLAST DEPLOYED: \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\nNAMESPACE: default\nSTATUS: deployed\nREVISION: 1\n/)
+    expect(installed.stdout).toContain('NOTES:\nplain is installed in default.\n')
+
+    const secret = releaseSecret(sim, 'plain', 1)
+    expect(secret?.type).toBe('helm.sh/release.v1')
+    expect(secret?.metadata.labels).toMatchObject({owner: 'helm', name: 'plain', status: 'deployed', version: '1', team: 'web'})
+    const record = decodeRecord(secret as KubeObject)
+    expect(record).toMatchObject({name: 'plain', namespace: 'default', version: 1, config: {replicas: 2}, info: {status: 'deployed', description: 'first'}})
+    expect((record.chart as {metadata: {name: string; version: string}}).metadata).toMatchObject({name: 'demo', version: '0.1.0'})
+    expect(record.manifest).toMatch(/^---\n# Source: demo\/templates\/service\.yaml\n/)
+    expect(sim.cluster('demo')?.get('apps/v1', 'Deployment', 'default', 'plain-web')?.metadata.labels).toMatchObject({'app.kubernetes.io/managed-by': 'Helm'})
+  })
+
+  it('upgrades to revision 2 and supersedes revision 1', async () => {
+    const upgraded = await helm(['upgrade', 'plain', chart, '--no-hooks', '--set', 'replicas=3'])
+    expect(upgraded.exitCode).toBe(0)
+    expect(upgraded.stdout).toMatch(/^Release "plain" has been upgraded\. Happy Helming!\nNAME: plain\n/)
+    expect(releaseSecret(sim, 'plain', 1)?.metadata.labels?.status).toBe('superseded')
+    expect(releaseSecret(sim, 'plain', 2)?.metadata.labels).toMatchObject({status: 'deployed', version: '2', team: 'web'})
+    expect(sim.cluster('demo')?.get('apps/v1', 'Deployment', 'default', 'plain-web')?.spec).toMatchObject({replicas: 3})
+  })
+
+  it('shows status and history as JSON in helm\'s shapes', async () => {
+    const status = JSON.parse((await helm(['status', 'plain', '-o', 'json'])).stdout) as {name: string; version: number; info: {status: string; notes: string}; config: unknown; chart: unknown}
+    expect(status).toMatchObject({name: 'plain', version: 2, info: {status: 'deployed'}, config: {replicas: 3}})
+    const history = JSON.parse((await helm(['history', 'plain', '-o', 'json'])).stdout) as unknown[]
+    expect(history).toEqual([
+      {revision: 1, updated: expect.any(String), status: 'superseded', chart: 'demo-0.1.0', app_version: '1.0.0', description: 'first'},
+      {revision: 2, updated: expect.any(String), status: 'deployed', chart: 'demo-0.1.0', app_version: '1.0.0', description: 'Upgrade complete'},
+    ])
+    const list = JSON.parse((await helm(['list', '-o', 'json'])).stdout) as unknown[]
+    expect(list).toEqual([{name: 'plain', namespace: 'default', revision: '2', updated: expect.any(String), status: 'deployed', chart: 'demo-0.1.0', app_version: '1.0.0'}])
+    expect(JSON.parse((await helm(['get', 'values', 'plain', '-o', 'json'])).stdout)).toEqual({replicas: 3})
+    expect((await helm(['get', 'manifest', 'plain'])).stdout).toContain('# Source: demo/templates/deployment.yaml\n')
+  })
+
+  it('rolls back to a revision as a new revision', async () => {
+    const rolled = await helm(['rollback', 'plain', '1'])
+    expect(rolled.exitCode).toBe(0)
+    expect(rolled.stdout).toBe('Rollback was a success! Happy Helming!\n')
+    expect(decodeRecord(releaseSecret(sim, 'plain', 3) as KubeObject)).toMatchObject({version: 3, info: {status: 'deployed', description: 'Rollback to 1'}})
+    expect(releaseSecret(sim, 'plain', 2)?.metadata.labels?.status).toBe('superseded')
+    expect(sim.cluster('demo')?.get('apps/v1', 'Deployment', 'default', 'plain-web')?.spec).toMatchObject({replicas: 2})
+  })
+
+  it('fails an upgrade of a release that does not exist', async () => {
+    const result = await helm(['upgrade', 'missing', chart])
+    expect(result.exitCode).toBe(1)
+    expect(result.stderr).toBe('Error: UPGRADE FAILED: "missing" has no deployed releases\n')
+  })
+
+  it('rejects the other version\'s flags as the real helm does', async () => {
+    if (helmVersion === 3) {
+      expect((await helm(['upgrade', '--install', 'x', chart, '--rollback-on-failure'])).stderr).toBe('Error: unknown flag: --rollback-on-failure\n')
+      expect((await helm(['upgrade', '--install', 'x', chart, '--wait=watcher'])).stderr).toBe('Error: invalid argument "watcher" for "--wait" flag: strconv.ParseBool: parsing "watcher": invalid syntax\n')
+    } else {
+      const atomic = await helm(['upgrade', '--install', 'plain', chart, '--no-hooks', '--atomic', '--dry-run'])
+      expect(atomic.stderr).toMatch(/^Flag --atomic has been deprecated, use --rollback-on-failure instead\n/)
+      expect(atomic.exitCode).toBe(0)
+      expect((await helm(['upgrade', '--install', 'x', chart, '--wait=bad'])).stderr).toBe('Error: invalid argument "bad" for "--wait" flag: invalid wait input "bad". Valid inputs are watcher, hookOnly, and legacy\n')
+    }
+  })
+
+  it('blocks on the pre-upgrade hook Job before touching resources; a killed upgrade stays pending-upgrade', async () => {
+    await helm(['upgrade', '--install', 'hooked', chart, '--no-hooks'])
+    const child = spawnTool(sim, 'helm', ['upgrade', 'hooked', chart, '--set', 'image=nginx:1.28'])
+    const api = sim.cluster('demo')
+    await expect.poll(() => api?.get('batch/v1', 'Job', 'default', 'hooked-migrate'), {timeout: 10_000}).toBeDefined()
+    expect(releaseSecret(sim, 'hooked', 2)?.metadata.labels?.status).toBe('pending-upgrade')
+    const deployment = api?.get('apps/v1', 'Deployment', 'default', 'hooked-web') as {spec: {template: {spec: {containers: Array<{image: string}>}}}}
+    expect(deployment.spec.template.spec.containers[0]?.image).toBe('nginx:1.27')
+
+    child.kill('SIGKILL')
+    await child
+    await expect.poll(() => sim.commands('helm').at(-1)?.outcome).toEqual({abandoned: true})
+    expect(releaseSecret(sim, 'hooked', 2)?.metadata.labels?.status).toBe('pending-upgrade')
+    const again = await helm(['upgrade', 'hooked', chart])
+    expect(again.exitCode).toBe(1)
+    expect(again.stderr).toBe('Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress\n')
+  })
+
+  it('cancels an install on Ctrl-C like real helm: failed record, "context canceled"', async () => {
+    const child = spawnTool(sim, 'helm', ['install', 'cancelled', chart])
+    await expect.poll(() => sim.cluster('demo')?.get('batch/v1', 'Job', 'default', 'cancelled-migrate'), {timeout: 10_000}).toBeDefined()
+    child.kill('SIGINT')
+    const result = await child
+    expect(result.exitCode).toBe(1)
+    expect(String(result.stdout)).toContain('Release cancelled has been cancelled.\n')
+    expect(String(result.stderr)).toBe('Error: INSTALLATION FAILED: context canceled\n')
+    expect(releaseSecret(sim, 'cancelled', 1)?.metadata.labels?.status).toBe('failed')
+  })
+
+  it('uninstalls, removing resources and records', async () => {
+    const result = await helm(['uninstall', 'plain'])
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toBe('release "plain" uninstalled\n')
+    expect(sim.cluster('demo')?.get('apps/v1', 'Deployment', 'default', 'plain-web')).toBeUndefined()
+    expect(releaseSecret(sim, 'plain', 1)).toBeUndefined()
+    expect((await helm(['status', 'plain'])).stderr).toBe('Error: release: not found\n')
+  })
+
+  it('reports an unreachable cluster with client-go\'s error', async () => {
+    const port = sim.cluster('demo')?.port
+    await run(sim, 'k3d', ['cluster', 'stop', 'demo'])
+    try {
+      const result = await helm(['list'])
+      expect(result.exitCode).toBe(1)
+      expect(result.stderr).toBe(`Error: ${unreachable}: Get "http://127.0.0.1:${port}/version": dial tcp 127.0.0.1:${port}: connect: connection refused\n`)
+    } finally {
+      await run(sim, 'k3d', ['cluster', 'start', 'demo'])
+    }
+  })
+})
