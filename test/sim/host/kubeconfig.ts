@@ -34,7 +34,9 @@ export function clusterKubeconfig(clusterName: string, server: string, token: st
   const names = k3dNames(clusterName)
   return {
     apiVersion: 'v1',
-    clusters: [{cluster: {server}, name: names.cluster}],
+    // Real k3d serves https with its own CA; the simulator serves plain http, which
+    // @kubernetes/client-node only accepts with insecure-skip-tls-verify (kubectl ignores it for http).
+    clusters: [{cluster: {server, 'insecure-skip-tls-verify': true}, name: names.cluster}],
     contexts: [{context: {cluster: names.cluster, user: names.user}, name: names.context}],
     'current-context': names.context,
     kind: 'Config',
