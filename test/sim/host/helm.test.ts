@@ -110,7 +110,7 @@ describe.each([3, 4] as const)('helm %i stand-in', (helmVersion) => {
     const api = sim.cluster('demo')
     await expect.poll(() => api?.get('batch/v1', 'Job', 'default', 'hooked-migrate'), {timeout: 10_000}).toBeDefined()
     expect(releaseSecret(sim, 'hooked', 2)?.metadata.labels?.status).toBe('pending-upgrade')
-    const deployment = api?.get('apps/v1', 'Deployment', 'default', 'hooked-web') as {spec: {template: {spec: {containers: Array<{image: string}>}}}}
+    const deployment = api?.get('apps/v1', 'Deployment', 'default', 'hooked-web') as unknown as {spec: {template: {spec: {containers: Array<{image: string}>}}}}
     expect(deployment.spec.template.spec.containers[0]?.image).toBe('nginx:1.27')
 
     child.kill('SIGKILL')
