@@ -46,6 +46,8 @@ export class ReleaseEngine {
     readonly helm: HelmVersion,
     readonly clock: SimClock,
     readonly signal: AbortSignal,
+    /** helm 4's server-side apply (its default); otherwise client-side creates and patches. */
+    readonly serverSide: boolean,
   ) {}
 
   private sleep(ms: number): Promise<void> {
@@ -110,15 +112,15 @@ export class ReleaseEngine {
     return adopted
   }
 
-  /** Creates an object the way each helm version does (POST, or server-side apply for helm 4). */
+  /** Creates an object with a POST, or a server-side apply. */
   async create(object: KubeObject): Promise<void> {
-    if (this.helm === 4) await this.kube.apply(object, 'helm', false)
+    if (this.serverSide) await this.kube.apply(object, 'helm', false)
     else await this.kube.create(object)
   }
 
-  /** Brings a live object to `target`: a patch from the previous manifest (3) or an apply (4). */
+  /** Brings a live object to `target`: a patch from the previous manifest, or an apply. */
   async update(previous: KubeObject | undefined, target: KubeObject): Promise<void> {
-    if (this.helm === 4) {
+    if (this.serverSide) {
       await this.kube.apply(target, 'helm', true)
       return
     }

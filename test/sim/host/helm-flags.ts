@@ -17,6 +17,8 @@ const wait4: FlagSpec = {
   validate: (v) => (waitStrategies.includes(v) ? undefined : `invalid wait input ${JSON.stringify(v)}. Valid inputs are watcher, hookOnly, and legacy`),
 }
 const dryRun4: FlagSpec = {name: 'dry-run', kind: 'string', noOptDefault: 'client'}
+/** helm 4 upgrade/rollback: "true", "false" or "auto" (the previous release's method). */
+const serverSide4: FlagSpec = {name: 'server-side', kind: 'string', default: 'auto'}
 const timeout: FlagSpec = {name: 'timeout', kind: 'duration', default: '5m0s'}
 
 const bool = (...names: string[]): FlagSpec[] => names.map((name) => ({name, kind: 'bool'}))
@@ -57,7 +59,6 @@ function installLikeFlags(version: HelmVersion): FlagSpec[] {
     ...bool('force-replace', 'force-conflicts', 'rollback-on-failure'),
     {name: 'force', kind: 'bool', deprecated: 'use --force-replace instead'},
     {name: 'atomic', kind: 'bool', deprecated: 'use --rollback-on-failure instead'},
-    {name: 'server-side', kind: 'string', default: 'auto'},
     dryRun4,
     wait4,
   ]
@@ -66,13 +67,20 @@ function installLikeFlags(version: HelmVersion): FlagSpec[] {
 export function helmCommandFlags(version: HelmVersion, command: string): FlagSpec[] {
   switch (command) {
     case 'install':
-      return [...installLikeFlags(version), ...bool('replace'), {name: 'generate-name', short: 'g', kind: 'bool'}, ...str('name-template')]
+      return [
+        ...installLikeFlags(version),
+        ...bool('replace'),
+        {name: 'generate-name', short: 'g', kind: 'bool'},
+        ...str('name-template'),
+        ...(version === 4 ? [{name: 'server-side', kind: 'bool', default: 'true'} as FlagSpec] : []),
+      ]
     case 'upgrade':
       return [
         ...installLikeFlags(version),
         {name: 'install', short: 'i', kind: 'bool'},
         ...bool('reset-values', 'reuse-values', 'reset-then-reuse-values', 'cleanup-on-fail', ...(version === 3 ? ['recreate-pods'] : [])),
         {name: 'history-max', kind: 'int', default: '10'},
+        ...(version === 4 ? [serverSide4] : []),
       ]
     case 'status':
       return [{name: 'revision', kind: 'int'}, output, ...(version === 3 ? bool('show-desc', 'show-resources') : [])]
@@ -85,7 +93,7 @@ export function helmCommandFlags(version: HelmVersion, command: string): FlagSpe
         {name: 'history-max', kind: 'int', default: '10'},
         ...(version === 3
           ? bool('dry-run', 'recreate-pods', 'force', 'wait')
-          : [...bool('force-replace', 'force-conflicts'), {name: 'force', kind: 'bool', deprecated: 'use --force-replace instead'} as FlagSpec, {name: 'server-side', kind: 'string', default: 'auto'} as FlagSpec, dryRun4, wait4]),
+          : [...bool('force-replace', 'force-conflicts'), {name: 'force', kind: 'bool', deprecated: 'use --force-replace instead'} as FlagSpec, serverSide4, dryRun4, wait4]),
       ]
     case 'uninstall':
       return [...bool('dry-run', 'no-hooks', 'ignore-not-found', 'keep-history'), {name: 'cascade', kind: 'string', default: 'background'}, timeout, ...str('description'), ...(version === 3 ? bool('wait') : [wait4])]

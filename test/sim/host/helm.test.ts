@@ -38,6 +38,14 @@ describe.each([3, 4] as const)('helm %i stand-in', (helmVersion) => {
     expect(stand.stdout).toBe(`${real.stdout}\n`)
   })
 
+  it('runs the commands that need no cluster with the real binary', async () => {
+    const real = await execa(resolve(tools, `helm${helmVersion}`, 'helm'), ['template', 'x', chart, '--set', 'replicas=4'], {env: sim.env})
+    const stand = await helm(['template', 'x', chart, '--set', 'replicas=4'])
+    expect(stand.exitCode).toBe(0)
+    expect(stand.stdout).toBe(`${real.stdout}\n`)
+    expect((await helm(['lint', chart])).stdout).toContain('1 chart(s) linted, 0 chart(s) failed')
+  })
+
   it('installs a release with real helm\'s output and a Secret release record', async () => {
     const installed = await helm(['upgrade', '--install', 'plain', chart, '--no-hooks', '--set', 'replicas=2', '--labels', 'team=web', '--description', 'first'])
     expect(installed.exitCode).toBe(0)

@@ -137,9 +137,17 @@ class HelmSession {
     if (this.unreachable) throw this.unreachable
   }
 
-  engine(signal: AbortSignal): ReleaseEngine {
+  engine(signal: AbortSignal, applyMethod?: string): ReleaseEngine {
     const kube = new KubeClient(this.cluster.server, this.token, signal)
-    return new ReleaseEngine(kube, this.helm, this.host.clock, signal)
+    return new ReleaseEngine(kube, this.helm, this.host.clock, signal, applyMethod === 'ssa')
+  }
+
+  /** helm 4's --server-side: true/false, or "auto" = what the previous release used (ssa when new). */
+  applyMethod(previous: Release | undefined): string | undefined {
+    if (this.helm === 3) return undefined
+    const flag = this.flags.string('server-side')
+    if (flag === 'auto') return previous?.applyMethod ?? 'ssa'
+    return flag === 'false' ? 'csa' : 'ssa'
   }
 
   async history(name: string): Promise<Release[]> {
@@ -326,9 +334,9 @@ class HelmSession {
       manifest: manifestText(rendered.manifests),
       hooks: rendered.hooks,
       labels,
-      applyMethod: this.helm === 4 ? 'ssa' : undefined,
+      applyMethod: this.applyMethod(undefined),
     }
-    const engine = this.engine(this.io.abandoned)
+    const engine = this.engine(this.io.abandoned, release.applyMethod)
     let objects: KubeObject[] = []
     let adopted: KubeObject[] = []
     try {
@@ -370,7 +378,7 @@ class HelmSession {
     const timeoutMs = this.flags.duration('timeout')
     try {
       await this.cancellable(options.name, async (signal) => {
-        const work = this.engine(signal)
+        const work = this.engine(signal, release.applyMethod)
         if (!this.flags.bool('no-hooks')) await work.runHooks(release, 'pre-install', timeoutMs, this.storage).catch((error: Error) => Promise.reject(new HelmError(`failed pre-install: ${error.message}`)))
         const adoptedKeys = new Set(adopted.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`))
         if (adopted.length > 0) await work.updateAll(adopted, objects)
@@ -465,9 +473,9 @@ class HelmSession {
       manifest: manifestText(rendered.manifests),
       hooks: rendered.hooks,
       labels,
-      applyMethod: this.helm === 4 ? 'ssa' : undefined,
+      applyMethod: this.applyMethod(currentRelease),
     }
-    const engine = this.engine(this.io.abandoned)
+    const engine = this.engine(this.io.abandoned, upgraded.applyMethod)
     let currentObjects: KubeObject[] = []
     let target: KubeObject[] = []
     try {
@@ -496,7 +504,7 @@ class HelmSession {
     const timeoutMs = this.flags.duration('timeout')
     try {
       await this.cancellable(name, async (signal) => {
-        const work = this.engine(signal)
+        const work = this.engine(signal, upgraded.applyMethod)
         if (!this.flags.bool('no-hooks')) await work.runHooks(upgraded, 'pre-upgrade', timeoutMs, this.storage).catch((error: Error) => Promise.reject(new HelmError(`pre-upgrade hooks failed: ${error.message}`)))
         await work.updateAll(currentObjects, target)
         await work.waitReady(target, timeoutMs, this.waitStrategy, this.flags.bool('wait-for-jobs'))
@@ -551,10 +559,11 @@ class HelmSession {
       ...structuredClone(previous),
       version: current.version + 1,
       info: {first_deployed: current.info.first_deployed, last_deployed: helmNow(), deleted: '', description: `Rollback to ${previousVersion}`, status: 'pending-rollback', notes: previous.info.notes},
+      applyMethod: this.applyMethod(current),
     }
     if (this.dryRun) return
     await this.storage.create(target)
-    const engine = this.engine(this.io.abandoned)
+    const engine = this.engine(this.io.abandoned, target.applyMethod)
     const currentObjects = await engine.buildFromManifest(current.manifest, current)
     const targetObjects = await engine.buildFromManifest(target.manifest, target)
     const timeoutMs = this.flags.duration('timeout')
