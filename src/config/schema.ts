@@ -48,7 +48,7 @@ const k3dCluster = z.strictObject({
   image: pinnedImage.default(DEFAULT_K3S_IMAGE).describe('k3s node image.'),
   servers: z.int().min(1).max(5).default(1),
   agents: z.int().min(0).max(10).default(0),
-  apiPort: port.default(6550).describe('Host port of the Kubernetes API.'),
+  apiPort: port.optional().describe('Host port of the Kubernetes API (default: a free port k3d picks, so several projects never collide).'),
   ports: z.array(portMapping).default([]).describe('Host port mappings, e.g. {host: 8080, container: 80}.'),
   registry: z
     .strictObject({

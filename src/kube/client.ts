@@ -3,6 +3,8 @@
  * it lazily (`await import('../kube/client.js')`): loading the client costs ~300 ms, which
  * commands that never reach a cluster (and --help) must not pay.
  */
+import {request as httpRequest, type IncomingMessage} from 'node:http'
+import {request as httpsRequest, type RequestOptions} from 'node:https'
 import {Writable} from 'node:stream'
 
 import {
@@ -39,6 +41,9 @@ export interface LogOptions {
 }
 
 export type WatchEvent = 'add' | 'update' | 'delete'
+
+/** The API's answer to a log request: the byte stream, or the status it refused with. */
+export type LogAnswer = {ok: true; body: IncomingMessage} | {ok: false; status: number; message: string}
 
 function statusCode(error: unknown): number | undefined {
   if (error instanceof ApiException) return error.code
@@ -218,6 +223,46 @@ export class KubeClient {
     } finally {
       signal.removeEventListener('abort', abort)
     }
+  }
+
+  /**
+   * Open a container's log as a byte stream (GET pods/NAME/log). Unlike `streamLog`, the
+   * caller reads the body itself: a dropped connection surfaces as a stream error (so it can
+   * resume), and a refusal (400 "waiting to start", 404 pod gone) comes back with the API's
+   * message instead of being thrown. Network failures throw a ClusterError.
+   */
+  async openLog(namespace: string, pod: string, options: LogOptions, signal: AbortSignal): Promise<LogAnswer> {
+    const server = this.server
+    if (!server) throw new ClusterError('The kubeconfig has no cluster for the current context.')
+    const url = new URL(`${server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`)
+    url.searchParams.set('container', options.container)
+    if (options.follow) url.searchParams.set('follow', 'true')
+    if (options.previous) url.searchParams.set('previous', 'true')
+    if (options.timestamps) url.searchParams.set('timestamps', 'true')
+    if (options.tailLines !== undefined) url.searchParams.set('tailLines', String(options.tailLines))
+    if (options.sinceTime !== undefined) url.searchParams.set('sinceTime', options.sinceTime)
+    else if (options.sinceSeconds !== undefined) url.searchParams.set('sinceSeconds', String(options.sinceSeconds))
+    const requestOptions: RequestOptions = {method: 'GET', headers: {Accept: '*/*'}}
+    await this.config.applyToHTTPSOptions(requestOptions)
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const request = send(url, {...requestOptions, signal}, resolve)
+      request.once('error', reject)
+      request.end()
+    }).catch((error: unknown) => {
+      throw signal.aborted ? (signal.reason ?? error) : apiError(`read the log of ${pod}/${options.container}`, error)
+    })
+    if (response.statusCode === 200) return {ok: true, body: response}
+    const chunks: Buffer[] = []
+    for await (const chunk of response) chunks.push(chunk as Buffer)
+    const text = Buffer.concat(chunks).toString('utf8')
+    let message = text.trim()
+    try {
+      message = (JSON.parse(text) as {message?: string}).message ?? message
+    } catch {
+      // Not a Status object: keep the text as it came.
+    }
+    return {ok: false, status: response.statusCode ?? 0, message}
   }
 }
 

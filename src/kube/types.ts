@@ -4,6 +4,7 @@
  */
 export type {
   KubernetesObject,
+  V1ConfigMap,
   V1ContainerStatus,
   V1DaemonSet,
   V1Ingress,
@@ -27,6 +28,7 @@ export const KINDS = {
   Pod: {apiVersion: 'v1', plural: 'pods', namespaced: true},
   Event: {apiVersion: 'v1', plural: 'events', namespaced: true},
   Secret: {apiVersion: 'v1', plural: 'secrets', namespaced: true},
+  ConfigMap: {apiVersion: 'v1', plural: 'configmaps', namespaced: true},
   Service: {apiVersion: 'v1', plural: 'services', namespaced: true},
   PersistentVolumeClaim: {apiVersion: 'v1', plural: 'persistentvolumeclaims', namespaced: true},
   Deployment: {apiVersion: 'apps/v1', plural: 'deployments', namespaced: true},

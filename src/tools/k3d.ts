@@ -43,7 +43,7 @@ export interface K3dSimpleConfig {
   servers: number
   agents: number
   image: string
-  kubeAPI: {hostIP: string; hostPort: string}
+  kubeAPI: {hostIP: string; hostPort?: string}
   ports: Array<{port: string; nodeFilters: string[]}>
   registries?: {create: {name: string; host: string; hostPort: string}}
   options: {
@@ -117,6 +117,11 @@ export class K3d {
   async start(name: string, signal: AbortSignal, onLine?: (line: string) => void): Promise<void> {
     const result = await runAllowingFailure(this.binary, ['cluster', 'start', name, '--wait'], {signal, onStderrLine: onLine})
     if (result.exitCode !== 0) throw clusterError(`start cluster ${name}`, result)
+  }
+
+  async stop(name: string, signal?: AbortSignal): Promise<void> {
+    const result = await runAllowingFailure(this.binary, ['cluster', 'stop', name], {signal})
+    if (result.exitCode !== 0) throw clusterError(`stop cluster ${name}`, result)
   }
 
   async delete(name: string, signal?: AbortSignal): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import {analyzeChart, describeMigration, parseManifests, type MigrationPlan, type RenderedChart, type Workload} from '../../chart/manifests.js'
 import {fingerprint, FINGERPRINT_LABEL} from '../../chart/fingerprint.js'
+import {writeMigrationRecord, type MigrationRecord} from '../../chart/migration-record.js'
 import {latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
 import {isFatal, summarizePod} from '../../diagnose/pod.js'
 import {ChartError, MigrationError} from '../../errors.js'
@@ -226,6 +227,21 @@ async function waitForInitContainerMigration(ctx: DeployContext, run: StepRun, p
   }, run.signal)
 }
 
+async function recordMigration(ctx: DeployContext, result: MigrationRecord['result'], message?: string): Promise<void> {
+  const plan = ctx.deploy!.rendered!.migration
+  const name = plan.kind === 'init-container' ? `${plan.workload.name}/${plan.container}` : plan.kind === 'none' ? '' : plan.job
+  const startedAt = ctx.deploy!.startedAt
+  await writeMigrationRecord(kubeOf(ctx), ctx.names.namespace, {
+    kind: plan.kind,
+    name,
+    result,
+    startedAt: new Date(startedAt).toISOString(),
+    durationMs: Date.now() - startedAt,
+    revision: (ctx.deploy!.previous?.revision ?? 0) + 1,
+    message,
+  })
+}
+
 const migrationStep: LeafStep<DeployContext> = {
   id: 'migration',
   title: (ctx) => (ctx.deploy?.rendered ? `Migration: ${describeMigration(ctx.deploy.rendered.migration)}` : 'Migration'),
@@ -236,9 +252,10 @@ const migrationStep: LeafStep<DeployContext> = {
   },
   async execute(ctx, run) {
     const plan = ctx.deploy!.rendered!.migration
-    if (plan.kind === 'init-container') return waitForInitContainerMigration(ctx, run, plan)
     if (plan.kind === 'none') return
-    return waitForJobMigration(ctx, run, plan)
+    const title = plan.kind === 'init-container' ? await waitForInitContainerMigration(ctx, run, plan) : await waitForJobMigration(ctx, run, plan)
+    await recordMigration(ctx, 'succeeded')
+    return title
   },
   async onFailure(ctx, _run, error) {
     const plan = ctx.deploy!.rendered!.migration
@@ -250,6 +267,7 @@ const migrationStep: LeafStep<DeployContext> = {
       return pod.metadata?.ownerReferences?.some((o) => o.uid === job?.metadata?.uid) ?? false
     })
     const failed = error instanceof MigrationError || error.kind === 'timeout' ? error : new MigrationError(error.message)
+    await recordMigration(ctx, 'failed', error.message).catch(() => {})
     return failed.explain({
       details: await explainPods(ctx, pods),
       hint: 'Fix the migration (its log is above), then run `devctl up` again; a migration that already ran is not undone by a rollback.',

@@ -41,7 +41,7 @@ export function k3dConfig(config: DevctlConfig, names: ResolvedNames): K3dSimple
     servers: cluster.servers,
     agents: cluster.agents,
     image: cluster.image,
-    kubeAPI: {hostIP: '127.0.0.1', hostPort: String(cluster.apiPort)},
+    kubeAPI: {hostIP: '127.0.0.1', ...(cluster.apiPort ? {hostPort: String(cluster.apiPort)} : {})},
     ports: cluster.ports.map((p) => ({port: `${p.host}:${p.container}`, nodeFilters: [p.nodeFilter]})),
     ...(cluster.registry?.enabled ? {registries: {create: {name: `${names.clusterName}-registry`, host: '127.0.0.1', hostPort: String(cluster.registry.port)}}} : {}),
     options: {

@@ -22,7 +22,7 @@ export function clusterPorts(ctx: WorkflowContext): Array<{port: number; purpose
   const cluster = ctx.config.cluster
   if (cluster.provider !== 'k3d') return []
   return [
-    {port: cluster.apiPort, purpose: 'the Kubernetes API', configKey: 'cluster.apiPort'},
+    ...(cluster.apiPort ? [{port: cluster.apiPort, purpose: 'the Kubernetes API', configKey: 'cluster.apiPort'}] : []),
     ...cluster.ports.map((p, i) => ({port: p.host, purpose: `port mapping ${p.host}:${p.container}`, configKey: `cluster.ports[${i}].host`})),
     ...(cluster.registry?.enabled ? [{port: cluster.registry.port, purpose: 'the local registry', configKey: 'cluster.registry.port'}] : []),
   ]

@@ -1,0 +1,47 @@
+import {Flags} from '@oclif/core'
+
+import {DevctlCommand} from '../base-command.js'
+import {loadConfig} from '../config/load.js'
+import {InterruptedError} from '../errors.js'
+import {renderDownResult} from '../ui/down-view.js'
+import {noInputPrompter, terminalPrompter} from '../ui/prompter.js'
+import {down, type DownResult} from '../workflows/down.js'
+
+export default class Down extends DevctlCommand<typeof Down> {
+  static override summary = 'Tear the environment down: uninstall the release and delete the k3d cluster.'
+  static override description = `Safe to run twice, or on a half-created environment: it says what it removed and what was not there. With an existing cluster (provider "existing"), only what devctl put in the namespace is removed, never the cluster.`
+
+  static override examples = [
+    '<%= config.bin %> down',
+    '<%= config.bin %> down --keep-data        # keep Postgres/Redis volumes (the cluster is stopped, not deleted)',
+    '<%= config.bin %> down --keep-cluster     # uninstall and clean the namespace, keep the cluster running',
+    '<%= config.bin %> down --purge --yes      # also delete .devctl/ (generated passwords)',
+  ]
+
+  static override enableJsonFlag = true
+
+  static override flags = {
+    'keep-cluster': Flags.boolean({description: 'Keep the k3d cluster; remove only the release and devctl\'s services.'}),
+    'keep-data': Flags.boolean({description: 'Keep the Postgres and Redis volumes for the next `devctl up`.'}),
+    purge: Flags.boolean({description: 'Also delete .devctl/ (generated passwords, local state). Asks first.', exclusive: ['keep-data']}),
+    yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (for --purge).'}),
+  }
+
+  async run(): Promise<DownResult> {
+    const kubeModule = import('../kube/client.js')
+    kubeModule.catch(() => {})
+    const loaded = await loadConfig(this.flags.config)
+    if (this.flags.purge && !this.flags.yes) {
+      const prompter = this.terminal.canPrompt ? terminalPrompter() : noInputPrompter()
+      const sure = await prompter.confirm({flag: '--yes', message: 'Delete .devctl/ too? The generated passwords go with it (your data is deleted anyway).'})
+      if (!sure) throw new InterruptedError('Nothing was removed.')
+    }
+    const result = await down(
+      loaded,
+      {keepCluster: this.flags['keep-cluster'], keepData: this.flags['keep-data'], purge: this.flags.purge},
+      {emit: () => {}, signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule},
+    )
+    if (!this.jsonEnabled()) process.stdout.write(renderDownResult(result, this.theme))
+    return result
+  }
+}

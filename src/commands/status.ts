@@ -1,0 +1,41 @@
+import {Flags} from '@oclif/core'
+
+import {DevctlCommand} from '../base-command.js'
+import {loadConfig} from '../config/load.js'
+import {InterruptedError} from '../errors.js'
+import {renderStatus} from '../ui/status-view.js'
+import {status, type StatusResult} from '../workflows/status.js'
+
+export default class Status extends DevctlCommand<typeof Status> {
+  static override summary = 'The environment on one screen: cluster, Postgres/Redis, release, pods, last migration.'
+  static override description = 'Each part ends in a condition (True/False) and, when False, what to do about it.'
+
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --watch', '<%= config.bin %> status --json | jq .conditions']
+
+  static override enableJsonFlag = true
+
+  static override flags = {
+    watch: Flags.boolean({char: 'w', description: 'Refresh every few seconds until Ctrl-C.'}),
+    interval: Flags.integer({description: 'Seconds between refreshes with --watch.', default: 2, min: 1}),
+  }
+
+  async run(): Promise<StatusResult> {
+    const kubeModule = import('../kube/client.js')
+    kubeModule.catch(() => {})
+    const loaded = await loadConfig(this.flags.config)
+    const {signal} = this.interrupts
+    let result = await status(loaded, kubeModule, signal)
+    if (!this.flags.watch || this.jsonEnabled()) {
+      if (!this.jsonEnabled()) process.stdout.write(renderStatus(result, this.theme))
+      return result
+    }
+    // --watch: redraw in place in a terminal, append when piped.
+    const clear = this.terminal.interactiveOutput ? '\u001B[H\u001B[2J' : ''
+    for (;;) {
+      process.stdout.write(`${clear}${renderStatus(result, this.theme)}${this.theme.dim(`\n(refreshing every ${this.flags.interval}s; Ctrl-C to stop)`)}\n`)
+      await new Promise((resolve) => setTimeout(resolve, this.flags.interval * 1000).unref())
+      if (signal.aborted) throw new InterruptedError('Stopped watching.')
+      result = await status(loaded, kubeModule, signal)
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Log lines as devctl carries them: batches (one per chunk the API sent), each line with the
+ * timestamp the kubelet stamped on it (`timestamps=true`), which orders lines across pods and
+ * lets a dropped stream resume exactly where it stopped.
+ */
+import {StringDecoder} from 'node:string_decoder'
+
+/** Where lines come from: a container of a pod, or a Kubernetes object's events. */
+export interface LineSource {
+  pod: string
+  container: string
+  stream: 'log' | 'event'
+}
+
+export interface LogBatch {
+  source: LineSource
+  /** RFC 3339 timestamps as the API printed them. */
+  stamps: string[]
+  /** The same, as epoch milliseconds, for ordering. */
+  times: number[]
+  messages: string[]
+}
+
+export function emptyBatch(source: LineSource): LogBatch {
+  return {source, stamps: [], times: [], messages: []}
+}
+
+export function sliceBatch(batch: LogBatch, from: number, to: number): LogBatch {
+  if (from === 0 && to === batch.messages.length) return batch
+  return {source: batch.source, stamps: batch.stamps.slice(from, to), times: batch.times.slice(from, to), messages: batch.messages.slice(from, to)}
+}
+
+/** Splits a byte stream into lines: a line cut across chunks is joined, a last line without newline is kept. */
+export class LineSplitter {
+  private readonly decoder = new StringDecoder('utf8')
+  private partial = ''
+
+  push(chunk: Buffer): string[] {
+    return this.split(this.decoder.write(chunk))
+  }
+
+  end(): string[] {
+    const lines = this.split(this.decoder.end())
+    if (this.partial) lines.push(this.partial)
+    this.partial = ''
+    return lines
+  }
+
+  private split(text: string): string[] {
+    if (!text) return []
+    const lines = (this.partial + text).split('\n')
+    this.partial = lines.pop() ?? ''
+    return lines
+  }
+}
+
+/**
+ * A timestamp as a string that sorts like the time it names: the fraction padded to
+ * nanoseconds ("…:05Z" and "…:05.5Z" do not sort as text).
+ */
+export function stampKey(stamp: string): string {
+  const dot = stamp.indexOf('.')
+  const end = stamp.length - 1
+  const fraction = dot < 0 ? '' : stamp.slice(dot + 1, end)
+  return `${dot < 0 ? stamp.slice(0, end) : stamp.slice(0, dot)}.${fraction.padEnd(9, '0')}`
+}
+
+/**
+ * How far a container's log has been read: the last timestamp and how many lines carried it.
+ * Resuming asks for `sinceTime=<last>` and drops what was already read, so a dropped
+ * connection neither loses nor repeats a line (several lines may share one timestamp).
+ */
+export class ReadPosition {
+  private stamp: string | undefined
+  private countAtStamp = 0
+
+  get lastStamp(): string | undefined {
+    return this.stamp
+  }
+
+  advance(stamp: string): void {
+    if (stamp === this.stamp) this.countAtStamp += 1
+    else {
+      this.stamp = stamp
+      this.countAtStamp = 1
+    }
+  }
+
+  /** For one resumed read: says, line by line, whether it was read before. */
+  alreadyRead(): (stamp: string) => boolean {
+    const last = this.stamp
+    if (last === undefined) return () => false
+    const lastKey = stampKey(last)
+    let repeatsLeft = this.countAtStamp
+    let resumed = false
+    return (stamp) => {
+      if (resumed) return false
+      const key = stampKey(stamp)
+      if (key < lastKey) return true
+      if (key === lastKey && repeatsLeft > 0) {
+        repeatsLeft -= 1
+        return true
+      }
+      resumed = true
+      return false
+    }
+  }
+}
+
+/** Turns the kubelet's "<timestamp> <message>" lines into a batch, keeping the ones `keep` accepts. */
+export class BatchBuilder {
+  private lastStamp = ''
+  private lastTime = 0
+
+  constructor(private readonly source: LineSource) {}
+
+  build(lines: string[], accept: (stamp: string, message: string) => boolean): LogBatch {
+    const batch = emptyBatch(this.source)
+    for (const raw of lines) {
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
+      const space = line.indexOf(' ')
+      const stamp = space < 0 ? line : line.slice(0, space)
+      const message = space < 0 ? '' : line.slice(space + 1)
+      if (!accept(stamp, message)) continue
+      if (stamp !== this.lastStamp) {
+        this.lastStamp = stamp
+        this.lastTime = Date.parse(stamp)
+      }
+      batch.stamps.push(stamp)
+      batch.times.push(this.lastTime)
+      batch.messages.push(message)
+    }
+    return batch
+  }
+}

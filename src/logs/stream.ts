@@ -1,0 +1,245 @@
+/**
+ * The log streaming service behind `devctl logs`: "find the release's pods, read every
+ * container's log (and the run before a restart) merged in time order, then, when following,
+ * keep every container's log live and pick up new pods and restarts as they happen."
+ * It never prints: lines go to a LogOutput, whose backpressure pauses the reads.
+ */
+import type {WatchEvent} from '../kube/client.js'
+import type {V1Event, V1Pod} from '../kube/types.js'
+import {type EventLine, eventLine, eventsInTimeOrder} from './events.js'
+import type {LogBatch} from './lines.js'
+import {mergeInTimeOrder} from './merge.js'
+import type {LogsRequest} from './options.js'
+import {instancesOf, type LogSource, PodSelector} from './pods.js'
+import {ContainerTail, type FirstRead} from './tail.js'
+
+export interface LogOutput {
+  /** Print these lines; a returned promise means "wait before sending more". */
+  write(batches: LogBatch[]): void | Promise<void>
+  /** Something the user should know that is not a log line (a log that cannot be read). */
+  warn(message: string): void
+}
+
+export interface LogsOutcome {
+  pods: number
+  containers: number
+  /** Logs that could not be read (without --follow); already passed to `warn`. */
+  problems: string[]
+}
+
+interface PodEntry {
+  pod: V1Pod
+  gone: boolean
+  selected: Promise<boolean>
+  /** By containerID: one tail per container run, so a restart never doubles a stream. */
+  tails: Map<string, ContainerTail>
+}
+
+/** Newer of two versions of an object (resourceVersions are etcd revisions: numbers in practice). */
+function isNewer(candidate: V1Pod, current: V1Pod): boolean {
+  const a = Number(candidate.metadata?.resourceVersion)
+  const b = Number(current.metadata?.resourceVersion)
+  return !(Number.isFinite(a) && Number.isFinite(b)) || a >= b
+}
+
+function firstReadOf(request: LogsRequest): FirstRead {
+  const since = request.since === undefined ? {} : 'seconds' in request.since ? {sinceSeconds: request.since.seconds} : {sinceTime: request.since.time}
+  return {...since, ...(request.tail === undefined ? {} : {tailLines: request.tail})}
+}
+
+function sinceCutoff(request: LogsRequest): number {
+  if (request.since === undefined) return -Infinity
+  return 'seconds' in request.since ? Date.now() - request.since.seconds * 1000 : Date.parse(request.since.time)
+}
+
+class LogSession {
+  private readonly selector: PodSelector
+  private readonly pods = new Map<string, PodEntry>()
+  private readonly selections = new Set<Promise<unknown>>()
+  private readonly shownEvents = new Set<string>()
+  private readonly following = new Set<Promise<void>>()
+  private readonly problems: string[] = []
+  /**
+   * snapshot: the pods found at the start get tails that start where the request says;
+   * backlog: those are being read (new runs wait); live: new runs are followed from their start.
+   */
+  private phase: 'snapshot' | 'backlog' | 'live' = 'snapshot'
+  private backlog: ContainerTail[] = []
+  private queuedEvents: V1Event[] = []
+
+  constructor(
+    private readonly source: LogSource,
+    private readonly request: LogsRequest,
+    private readonly output: LogOutput,
+    private readonly signal: AbortSignal,
+  ) {
+    this.selector = new PodSelector(source, request)
+  }
+
+  async readOnce(): Promise<LogsOutcome> {
+    const [pods, events] = await Promise.all([
+      this.source.list<V1Pod>('Pod', this.request.namespace),
+      this.request.events ? this.source.list<V1Event>('Event', this.request.namespace) : Promise.resolve([]),
+    ])
+    for (const pod of pods) this.onPod('add', pod)
+    this.queuedEvents = events
+    await this.readBacklog()
+    return this.outcome()
+  }
+
+  async follow(): Promise<LogsOutcome> {
+    await Promise.all([
+      this.source.watch<V1Pod>('Pod', this.request.namespace, {}, (event, pod) => this.onPod(event, pod), this.signal),
+      this.request.events ? this.source.watch<V1Event>('Event', this.request.namespace, {}, (event, object) => this.onEvent(event, object), this.signal) : undefined,
+    ])
+    await this.readBacklog()
+    this.phase = 'live'
+    for (const tail of this.backlog) this.startFollowing(tail)
+    this.backlog = []
+    for (const entry of this.pods.values()) this.checkPod(entry)
+    for (const event of this.queuedEvents.splice(0)) void this.showLiveEvent(event)
+    await new Promise<void>((resolve) => (this.signal.aborted ? resolve() : this.signal.addEventListener('abort', () => resolve(), {once: true})))
+    await Promise.all(this.following)
+    return this.outcome()
+  }
+
+  private outcome(): LogsOutcome {
+    let pods = 0
+    let containers = 0
+    for (const entry of this.pods.values()) {
+      if (entry.tails.size === 0) continue
+      pods += 1
+      containers += new Set([...entry.tails.values()].map((tail) => tail.instance.container)).size
+    }
+    return {pods, containers, problems: this.problems}
+  }
+
+  /** Wait until every pod seen so far has been checked (owner lookups) and given its tails. */
+  private async settled(): Promise<void> {
+    while (this.selections.size > 0) await Promise.all(this.selections)
+  }
+
+  /** Read what the pods found at the start have printed (and their events), as one timeline. */
+  private async readBacklog(): Promise<void> {
+    await this.settled()
+    this.phase = 'backlog'
+    const events = await this.eventsToShow(this.queuedEvents.splice(0))
+    const sources = this.backlog.map((tail) => tail.read(false, this.signal))
+    if (events.length > 0) sources.push(eventsInTimeOrder(events))
+    await mergeInTimeOrder(sources, (batches) => this.output.write(batches), this.signal)
+  }
+
+  private onPod(event: WatchEvent, pod: V1Pod): void {
+    const uid = pod.metadata?.uid ?? pod.metadata?.name ?? ''
+    let entry = this.pods.get(uid)
+    if (event === 'delete') {
+      if (entry) entry.gone = true
+      return
+    }
+    if (!entry) {
+      entry = {pod, gone: false, selected: this.selector.selects(pod), tails: new Map()}
+      this.pods.set(uid, entry)
+    } else if (isNewer(pod, entry.pod)) entry.pod = pod
+    this.checkPod(entry)
+  }
+
+  /** Once the pod is known to be selected, give its new container runs their tails. */
+  private checkPod(entry: PodEntry): void {
+    const settle = entry.selected.then(
+      (selected) => selected && this.addTails(entry),
+      (error: unknown) => this.trouble(`could not tell whether pod ${entry.pod.metadata?.name} belongs to the release: ${(error as Error).message}`),
+    )
+    this.selections.add(settle)
+    void settle.finally(() => this.selections.delete(settle))
+  }
+
+  /** Give every container run of the pod that has no tail yet its own. */
+  private addTails(entry: PodEntry): void {
+    if (this.phase === 'backlog') return
+    const name = entry.pod.metadata?.name ?? ''
+    for (const instance of instancesOf(entry.pod)) {
+      if (entry.tails.has(instance.containerID)) continue
+      if (this.request.container && !this.request.container.test(instance.container)) continue
+      const live = this.phase === 'live'
+      const tail = new ContainerTail(name, instance, this.tailContext(entry), live ? {} : firstReadOf(this.request))
+      entry.tails.set(instance.containerID, tail)
+      if (live) this.startFollowing(tail)
+      else this.backlog.push(tail)
+    }
+  }
+
+  private tailContext(entry: PodEntry) {
+    const {request, source} = this
+    return {
+      source,
+      namespace: request.namespace,
+      pod: () => (entry.gone ? undefined : entry.pod),
+      refreshPod: async () => {
+        const fresh = await source.get<V1Pod>('Pod', request.namespace, entry.pod.metadata?.name ?? '').catch(() => entry.pod)
+        if (!fresh || fresh.metadata?.uid !== entry.pod.metadata?.uid) entry.gone = true
+        else if (isNewer(fresh, entry.pod)) entry.pod = fresh
+      },
+      keep: (message: string) => this.keep(message),
+      trouble: (message: string) => this.trouble(message),
+    }
+  }
+
+  private keep(message: string): boolean {
+    return (!this.request.grep || this.request.grep.test(message)) && !this.request.exclude?.test(message)
+  }
+
+  private trouble(message: string): void {
+    if (!this.request.follow) this.problems.push(message)
+    this.output.warn(message)
+  }
+
+  private startFollowing(tail: ContainerTail): void {
+    const run = (async () => {
+      for await (const batch of tail.read(true, this.signal)) await this.output.write([batch])
+    })().catch((error: unknown) => this.trouble(`following ${tail.pod}/${tail.instance.container} failed: ${(error as Error).message}`))
+    this.following.add(run)
+    void run.finally(() => this.following.delete(run))
+  }
+
+  /** Events about the selected pods and their owners, since --since, with --grep/--exclude applied. */
+  private async eventsToShow(events: V1Event[]): Promise<EventLine[]> {
+    const cutoff = sinceCutoff(this.request)
+    const lines: EventLine[] = []
+    for (const event of events) {
+      const line = eventLine(event)
+      if (line && line.time >= cutoff && !this.shownEvents.has(line.key) && (await this.eventSelected(line))) {
+        this.shownEvents.add(line.key)
+        lines.push(line)
+      }
+    }
+    return lines
+  }
+
+  private async eventSelected(line: EventLine): Promise<boolean> {
+    const {kind, name} = line.involved
+    if (line.container && this.request.container && !this.request.container.test(line.container)) return false
+    if (!this.keep(line.batch.messages[0] ?? '')) return false
+    if (kind !== 'Pod') return this.selector.selectedOwners.has(`${kind}/${name}`)
+    for (const entry of this.pods.values()) if (entry.pod.metadata?.name === name && (await entry.selected)) return true
+    return false
+  }
+
+  private onEvent(event: WatchEvent, object: V1Event): void {
+    if (event === 'delete') return
+    if (this.phase === 'live') void this.showLiveEvent(object)
+    else this.queuedEvents.push(object)
+  }
+
+  private async showLiveEvent(event: V1Event): Promise<void> {
+    // The pod an event is about may still be being checked.
+    await this.settled()
+    const [line] = await this.eventsToShow([event])
+    if (line) await this.output.write([line.batch])
+  }
+}
+
+/** Stream the request's logs into `output` until done (without follow) or `signal` aborts. */
+export async function streamLogs(source: LogSource, request: LogsRequest, output: LogOutput, signal: AbortSignal): Promise<LogsOutcome> {
+  const session = new LogSession(source, request, output, signal)
+  return request.follow ? session.follow() : session.readOnce()
+}

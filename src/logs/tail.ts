@@ -1,0 +1,155 @@
+/**
+ * One container run's log (stern's "tail"): read it to the end, or follow it while it runs.
+ * Every request asks for timestamps; when a connection drops the read resumes with
+ * `sinceTime=<last timestamp>` and skips what it already had, so nothing is lost or repeated.
+ * When a followed stream ends, the pod is read again to tell "the container stopped" (read
+ * what is left and finish) from "the connection ended early" (follow again).
+ */
+import type {LogOptions} from '../kube/client.js'
+import type {V1Pod} from '../kube/types.js'
+import {BatchBuilder, type LineSource, LineSplitter, type LogBatch, ReadPosition} from './lines.js'
+import {type ContainerInstance, type InstancePlace, locateInstance, type LogSource} from './pods.js'
+
+/** Where the first read of a log starts (later reads resume from the last line read). */
+export interface FirstRead {
+  tailLines?: number
+  sinceSeconds?: number
+  sinceTime?: string
+}
+
+export interface TailContext {
+  source: LogSource
+  namespace: string
+  /** The freshest version of the pod known; undefined once it is gone. */
+  pod(): V1Pod | undefined
+  /** Read the pod again from the API. */
+  refreshPod(): Promise<void>
+  /** Lines whose message passes --grep/--exclude. */
+  keep(message: string): boolean
+  /** A read that keeps failing (shown as a warning). */
+  trouble(message: string): void
+}
+
+// Retry delays: quick for a dropped connection, capped so a stopped cluster is not hammered.
+const FIRST_RETRY_MS = 50
+const MAX_RETRY_MS = 2000
+// Without --follow a log that cannot be read is reported after this many tries.
+const READ_ATTEMPTS = 5
+// A followed log failing this many times in a row is worth a warning (once).
+const WARN_AFTER_FAILURES = 5
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, {once: true})
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+  })
+}
+
+export class ContainerTail {
+  readonly source: LineSource
+  private readonly position = new ReadPosition()
+  private readonly builder: BatchBuilder
+  /** The log was read to its end after the container stopped: nothing more will come. */
+  private finished = false
+
+  constructor(
+    readonly pod: string,
+    readonly instance: ContainerInstance,
+    private readonly context: TailContext,
+    private readonly firstRead: FirstRead,
+  ) {
+    this.source = {pod, container: instance.container, stream: 'log'}
+    this.builder = new BatchBuilder(this.source)
+  }
+
+  /**
+   * The log's lines in batches, from where the last read stopped. Without `follow`, ends at
+   * what the container has printed so far; with it, ends when the container stopped and its
+   * last line was read, or the pod is gone, or `signal` aborts.
+   */
+  async *read(follow: boolean, signal: AbortSignal): AsyncGenerator<LogBatch> {
+    let failures = 0
+    let delay = FIRST_RETRY_MS
+    const retry = async (why: string): Promise<boolean> => {
+      failures += 1
+      if (!follow && failures >= READ_ATTEMPTS) {
+        this.context.trouble(`could not read the log of ${this.pod}/${this.instance.container}: ${why}`)
+        return false
+      }
+      if (failures === WARN_AFTER_FAILURES) this.context.trouble(`the log of ${this.pod}/${this.instance.container} keeps failing (${why}); still trying`)
+      await sleep(delay, signal)
+      delay = Math.min(delay * 2, MAX_RETRY_MS)
+      return !signal.aborted
+    }
+
+    while (!this.finished && !signal.aborted) {
+      const pod = this.context.pod()
+      const place = pod && locateInstance(pod, this.instance)
+      // The kubelet no longer keeps this run's log (the pod is gone, or two restarts went by).
+      if (!place) return
+      const following = follow && place.running
+      let answer: Awaited<ReturnType<LogSource['openLog']>>
+      try {
+        answer = await this.context.source.openLog(this.context.namespace, this.pod, this.requestOptions(place, following), signal)
+      } catch (error) {
+        if (signal.aborted || !(await retry((error as Error).message))) return
+        continue
+      }
+      if (!answer.ok) {
+        if (answer.status === 404) return
+        // 400: the container is not (or no longer) where the status said; look again.
+        if (answer.status === 400) await this.context.refreshPod()
+        if (!(await retry(answer.message))) return
+        continue
+      }
+
+      const splitter = new LineSplitter()
+      const alreadyRead = this.position.alreadyRead()
+      const accept = (stamp: string, message: string): boolean => {
+        if (alreadyRead(stamp)) return false
+        this.position.advance(stamp)
+        return this.context.keep(message)
+      }
+      let completed = false
+      let received = false
+      try {
+        for await (const chunk of answer.body) {
+          const batch = this.builder.build(splitter.push(chunk as Buffer), accept)
+          received = true
+          if (batch.messages.length > 0) yield batch
+        }
+        const last = this.builder.build(splitter.end(), accept)
+        if (last.messages.length > 0) yield last
+        completed = true
+      } catch (error) {
+        if (signal.aborted) return
+        if (!received && !(await retry((error as Error).message))) return
+      } finally {
+        answer.body.destroy()
+      }
+      if (received) {
+        failures = 0
+        delay = FIRST_RETRY_MS
+      }
+      if (!completed) continue
+      if (!following) {
+        this.finished = !place.running
+        return
+      }
+      // A followed log ended: the container stopped (read the rest), or the stream was cut.
+      await this.context.refreshPod()
+      if (!received && !(await retry('the log stream ended at once'))) return
+    }
+  }
+
+  private requestOptions(place: InstancePlace, follow: boolean): LogOptions {
+    const base = {container: this.instance.container, follow, previous: place.previous, timestamps: true}
+    const last = this.position.lastStamp
+    return last === undefined ? {...base, ...this.firstRead} : {...base, sinceTime: last}
+  }
+}
