@@ -72,6 +72,7 @@ export async function startDaemon(host: SimHost, runners: Record<ToolName, ToolR
       if (!('abandoned' in outcome)) send(outcome)
       finished = true
       record.outcome = outcome
+      record.endedAt = new Date().toISOString()
       running.delete(abandon)
       res.end()
     }

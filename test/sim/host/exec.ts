@@ -40,16 +40,13 @@ export class ToolExit extends Error {
   }
 }
 
-export function exitWith(code: number): never {
-  throw new ToolExit({exit: code})
-}
-
 /** One line of the command log: what a stand-in received and how it ended. */
 export interface CommandRecord {
   tool: ToolName
   argv: string[]
   cwd: string
   startedAt: string
-  /** Undefined while the command is still running. */
+  /** Both undefined while the command is still running. */
+  endedAt?: string
   outcome?: Outcome | {abandoned: true}
 }

@@ -112,6 +112,11 @@ export function encodeRelease(release: Release, helm: HelmVersion): string {
 
 const emptyHook: Hook = {name: '', kind: '', path: '', manifest: '', events: [], last_run: {phase: ''}, weight: 0, delete_policies: []}
 
+// helm 3 writes zero hook times as ""; in memory they are simply absent.
+function zeroTimesDropped(run: Hook['last_run']): Hook['last_run'] {
+  return Object.fromEntries(Object.entries(run).filter(([key, value]) => key === 'phase' || value !== '')) as Hook['last_run']
+}
+
 export function decodeRelease(encoded: string, labels: Record<string, string>): Release {
   const raw = Buffer.from(encoded, 'base64')
   // helm accepts records written without compression too (gzip magic decides).
@@ -125,7 +130,7 @@ export function decodeRelease(encoded: string, labels: Record<string, string>): 
     chart: parsed.chart as ChartJson,
     config: parsed.config ?? {},
     manifest: parsed.manifest ?? '',
-    hooks: (parsed.hooks ?? []).map((h) => ({...emptyHook, ...h, last_run: {...emptyHook.last_run, ...h.last_run}})),
+    hooks: (parsed.hooks ?? []).map((h) => ({...emptyHook, ...h, last_run: zeroTimesDropped({...emptyHook.last_run, ...h.last_run})})),
     labels: Object.fromEntries(Object.entries(labels).filter(([key]) => !systemLabels.includes(key))),
     applyMethod: parsed.apply_method,
   }

@@ -42,8 +42,6 @@ export interface ClusterSpec {
   switchCurrentContext: boolean
   serversMemory?: string
   agentsMemory?: string
-  /** "k3d.io/v1alpha5#simple" when a config file was used. */
-  configFile?: {path: string; kind: string}
 }
 
 /** A failure k3d reports with `FATA[...]` before it touches Docker. */
@@ -184,7 +182,7 @@ export function parseApiPort(spec: string): {hostIP: string; hostPort: number} {
 }
 
 /** Merges config file and flags into what to build (k3d's SimpleConfigFromViper + applyCLIOverrides). */
-export function clusterSpecFrom(flags: ParsedFlags, config: SimpleConfig | undefined, configPath: string | undefined): ClusterSpec {
+export function clusterSpecFrom(flags: ParsedFlags, config: SimpleConfig | undefined): ClusterSpec {
   // viper: a flag the user set wins, else the file's value, else the flag's default.
   const pick = <T>(flag: string, fromFile: T | undefined, read: (name: string) => T): T => (flags.has(flag) || fromFile === undefined ? read(flag) : fromFile)
   const k3dOptions = config?.options?.k3d ?? {}
@@ -218,7 +216,6 @@ export function clusterSpecFrom(flags: ParsedFlags, config: SimpleConfig | undef
     switchCurrentContext: pick('kubeconfig-switch-context', kubeconfig.switchCurrentContext, (f) => flags.bool(f)),
     serversMemory: pick('servers-memory', config?.options?.runtime?.serversMemory, (f) => flags.string(f)) || undefined,
     agentsMemory: pick('agents-memory', config?.options?.runtime?.agentsMemory, (f) => flags.string(f)) || undefined,
-    configFile: configPath ? {path: configPath, kind: `${config?.apiVersion ?? ''}#${(config?.kind ?? '').toLowerCase()}`} : undefined,
   }
 }
 

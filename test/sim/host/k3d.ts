@@ -146,7 +146,7 @@ class K3dRun {
     return names.map((n) => this.requireCluster(n))
   }
 
-  async kubeconfigPath(): Promise<string> {
+  kubeconfigPath(): string {
     return defaultKubeconfigPath(this.invocation.env)
   }
 
@@ -223,7 +223,7 @@ class K3dRun {
       const configPath = flags.string('config')
       const config = configPath ? parseSimpleConfig(configPath, await this.readConfig(configPath), this.invocation.env) : undefined
       if (configPath && config) this.log.info(`Using config file ${configPath} (${config.apiVersion.toLowerCase()}#${config.kind.toLowerCase()})`)
-      spec = clusterSpecFrom(flags, config, configPath || undefined)
+      spec = clusterSpecFrom(flags, config)
     } catch (error) {
       if (error instanceof K3dConfigError) this.log.fatal(error.message)
       throw error
@@ -245,7 +245,7 @@ class K3dRun {
       this.log.error('failed to get cluster: No nodes found for given cluster')
       return this.log.fatal('Cluster creation FAILED, also FAILED to rollback changes!')
     }
-    const cluster = new SimCluster({...spec, apiHostPort: spec.apiHostPort ?? (await freePort())}, {
+    const cluster = new SimCluster({...spec, apiHostPort: spec.apiHostPort || (await freePort())}, {
       createApiServer: this.host.options.createApiServer,
       clock: this.host.clock,
       scenario: this.host.scenario,
@@ -288,7 +288,7 @@ class K3dRun {
     }
     if (spec.updateDefaultKubeconfig) {
       try {
-        await this.mergeIntoFile(await this.kubeconfigPath(), cluster, {overwrite: true, switchContext})
+        await this.mergeIntoFile(this.kubeconfigPath(), cluster, {overwrite: true, switchContext})
       } catch (error) {
         this.log.warn((error as Error).message)
       }
@@ -376,7 +376,7 @@ class K3dRun {
       await this.deleteCluster(cluster)
       this.log.info('Removing cluster details from default kubeconfig...')
       try {
-        const path = await this.kubeconfigPath()
+        const path = this.kubeconfigPath()
         const existing = await readKubeconfig(path)
         if (!existing) throw new Error(`stat ${path}: no such file or directory`)
         await writeKubeconfig(path, removeClusterFromKubeconfig(existing, cluster.name))
@@ -409,7 +409,7 @@ class K3dRun {
     for (const cluster of clusters) {
       const output = flags.string('output') || (flags.bool('kubeconfig-merge-default') ? '' : join(this.invocation.env.HOME ?? '/root', '.config', 'k3d', `kubeconfig-${cluster.name}.yaml`))
       try {
-        const path = output === '' ? await this.kubeconfigPath() : output === '-' ? '-' : resolve(this.invocation.cwd, output)
+        const path = output === '' ? this.kubeconfigPath() : output === '-' ? '-' : resolve(this.invocation.cwd, output)
         if (path === '-') this.io.stdout(serializeKubeconfig(clusterKubeconfig(cluster.name, cluster.server, cluster.userToken)))
         else if (flags.bool('overwrite')) await writeKubeconfig(path, clusterKubeconfig(cluster.name, cluster.server, cluster.userToken))
         else await this.mergeIntoFile(path, cluster, {overwrite: flags.bool('update'), switchContext: flags.bool('kubeconfig-switch-context')})
