@@ -5,7 +5,7 @@
  */
 import {request as httpRequest, type IncomingMessage} from 'node:http'
 import {request as httpsRequest, type RequestOptions} from 'node:https'
-import {Writable} from 'node:stream'
+import {type Readable, Writable} from 'node:stream'
 
 import {
   ApiException,
@@ -43,7 +43,7 @@ export interface LogOptions {
 export type WatchEvent = 'add' | 'update' | 'delete'
 
 /** The API's answer to a log request: the byte stream, or the status it refused with. */
-export type LogAnswer = {ok: true; body: IncomingMessage} | {ok: false; status: number; message: string}
+export type LogAnswer = {ok: true; body: Readable} | {ok: false; status: number; message: string}
 
 function statusCode(error: unknown): number | undefined {
   if (error instanceof ApiException) return error.code
