@@ -20,11 +20,50 @@ function decodeRecord(secret: KubeObject): Record<string, unknown> {
   return JSON.parse(gunzipSync(Buffer.from(encoded, 'base64')).toString('utf8')) as Record<string, unknown>
 }
 
-describe.each([3, 4] as const)('helm %i stand-in', (helmVersion) => {
+/** What the workloads of this suite's releases do (scenario rules match the owning workload). */
+const scenario = {
+  rules: [
+    {match: {workload: 'hooked-migrate'}, behavior: 'run'},
+    {match: {workload: 'cancelled-migrate'}, behavior: 'run'},
+    {match: {workload: 'broken*-migrate'}, behavior: 'fail'},
+    {match: {workload: 'flaky-migrate', image: 'bad:*'}, behavior: 'fail'},
+    {match: {workload: 'slow-web'}, behavior: 'neverReady'},
+  ],
+}
+
+interface WatchedEvent {
+  type: string
+  object: KubeObject
+}
+
+/** Every event of a collection from now on, until stopped (for ordering by resourceVersion). */
+function watchCollection(url: string): {events: WatchedEvent[]; stop: () => void} {
+  const events: WatchedEvent[] = []
+  const controller = new AbortController()
+  void fetch(`${url}?watch=true`, {signal: controller.signal})
+    .then(async (response) => {
+      let buffered = ''
+      for await (const chunk of response.body ?? []) {
+        buffered += Buffer.from(chunk as Uint8Array).toString('utf8')
+        const lines = buffered.split('\n')
+        buffered = lines.pop() ?? ''
+        for (const line of lines.filter(Boolean)) events.push(JSON.parse(line) as WatchedEvent)
+      }
+    })
+    .catch(() => undefined)
+  return {events, stop: () => controller.abort()}
+}
+
+function revision(event: WatchedEvent): number {
+  return Number(event.object.metadata.resourceVersion)
+}
+
+/** The whole helm stand-in against one simulated cluster, for one helm major version. */
+export function helmSuite(helmVersion: 3 | 4): void {
   let sim: Simulator
   const unreachable = helmVersion === 3 ? 'Kubernetes cluster unreachable' : 'kubernetes cluster unreachable'
   beforeAll(async () => {
-    sim = await startSimulator({helmVersion})
+    sim = await startSimulator({helmVersion, scenario})
     await sim.createCluster('demo')
   })
   afterAll(async () => sim.stop())
@@ -130,6 +169,63 @@ describe.each([3, 4] as const)('helm %i stand-in', (helmVersion) => {
     expect(again.stderr).toBe('Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress\n')
   })
 
+  it('runs the pre-install hook Job to completion before it creates the Deployment', async () => {
+    const api = sim.cluster('demo')?.url ?? ''
+    const jobs = watchCollection(`${api}/apis/batch/v1/namespaces/default/jobs`)
+    const deployments = watchCollection(`${api}/apis/apps/v1/namespaces/default/deployments`)
+    try {
+      const installed = await helm(['install', 'ordered', chart, '--wait'])
+      expect(installed.exitCode).toBe(0)
+    } finally {
+      jobs.stop()
+      deployments.stop()
+    }
+    const complete = jobs.events.find((e) => e.object.metadata.name === 'ordered-migrate' && (e.object.status as {conditions?: Array<{type: string; status: string}>} | undefined)?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True'))
+    const created = deployments.events.find((e) => e.type === 'ADDED' && e.object.metadata.name === 'ordered-web')
+    expect(complete).toBeDefined()
+    expect(created).toBeDefined()
+    expect(revision(complete as WatchedEvent)).toBeLessThan(revision(created as WatchedEvent))
+    const record = decodeRecord(releaseSecret(sim, 'ordered', 1) as KubeObject) as {hooks: Array<{name: string; last_run: {phase: string}}>}
+    expect(record.hooks.map((h) => [h.name, h.last_run.phase])).toEqual([['ordered-migrate', 'Succeeded']])
+  })
+
+  it('fails an install whose pre-install hook Job fails, with helm\'s message', async () => {
+    const failure =
+      helmVersion === 3
+        ? 'failed pre-install: 1 error occurred:\n\t* job broken-migrate failed: BackoffLimitExceeded\n\n'
+        : 'failed pre-install: resource Job/default/broken-migrate not ready. status: Failed, message: Job Failed. failed: 1/1'
+    const installed = await helm(['install', 'broken', chart])
+    expect(installed.exitCode).toBe(1)
+    expect(installed.stderr).toBe(`Error: INSTALLATION FAILED: ${failure}\n`)
+    expect(releaseSecret(sim, 'broken', 1)?.metadata.labels?.status).toBe('failed')
+    expect(sim.cluster('demo')?.get('apps/v1', 'Deployment', 'default', 'broken-web')).toBeUndefined()
+    // Through `upgrade --install` the same failure is reported without the prefix.
+    const viaUpgrade = await helm(['upgrade', '--install', 'broken2', chart])
+    expect(viaUpgrade.stderr).toBe(`Error: ${failure.replaceAll('broken-migrate', 'broken2-migrate')}\n`)
+  })
+
+  it('fails an upgrade whose pre-upgrade hook fails and keeps the previous revision deployed', async () => {
+    expect((await helm(['install', 'flaky', chart])).exitCode).toBe(0)
+    const upgraded = await helm(['upgrade', 'flaky', chart, '--set', 'image=bad:1'])
+    expect(upgraded.exitCode).toBe(1)
+    if (helmVersion === 3) {
+      expect(upgraded.stderr).toBe('Error: UPGRADE FAILED: pre-upgrade hooks failed: 1 error occurred:\n\t* job flaky-migrate failed: BackoffLimitExceeded\n\n\n')
+    } else {
+      const failure = 'pre-upgrade hooks failed: resource Job/default/flaky-migrate not ready. status: Failed, message: Job Failed. failed: 1/1'
+      expect(upgraded.stderr).toBe(`level=WARN msg="upgrade failed" name=flaky error="${failure}"\nError: UPGRADE FAILED: ${failure}\n`)
+    }
+    expect(releaseSecret(sim, 'flaky', 1)?.metadata.labels?.status).toBe('deployed')
+    expect(decodeRecord(releaseSecret(sim, 'flaky', 2) as KubeObject)).toMatchObject({info: {status: 'failed', description: expect.stringMatching(/^Upgrade "flaky" failed: pre-upgrade hooks failed: /)}})
+  })
+
+  it('times out --wait on a Deployment that never becomes ready', async () => {
+    const installed = await helm(['install', 'slow', chart, '--no-hooks', '--wait', '--timeout', '20s'])
+    expect(installed.exitCode).toBe(1)
+    if (helmVersion === 3) expect(installed.stderr).toBe('Error: INSTALLATION FAILED: context deadline exceeded\n')
+    else expect(installed.stderr).toMatch(/^Error: INSTALLATION FAILED: resource Deployment\/default\/slow-web not ready\. status: InProgress, message: (Available|Ready): 0\/1\ncontext deadline exceeded\n$/)
+    expect(releaseSecret(sim, 'slow', 1)?.metadata.labels?.status).toBe('failed')
+  })
+
   it('cancels an install on Ctrl-C like real helm: failed record, "context canceled"', async () => {
     const child = spawnTool(sim, 'helm', ['install', 'cancelled', chart])
     await expect.poll(() => sim.cluster('demo')?.get('batch/v1', 'Job', 'default', 'cancelled-migrate'), {timeout: 10_000}).toBeDefined()
@@ -161,4 +257,4 @@ describe.each([3, 4] as const)('helm %i stand-in', (helmVersion) => {
       await run(sim, 'k3d', ['cluster', 'start', 'demo'])
     }
   })
-})
+}
