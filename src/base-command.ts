@@ -8,7 +8,9 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {DevctlError, ExitCode, InterruptedError, UsageError, isAbortError} from './errors.js'
 import {redact} from './secrets/redact.js'
 import {setDebugSink} from './tools/process.js'
+import {noInputPrompter, terminalPrompter} from './ui/prompter.js'
 import {createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
+import type {Confirm} from './workflows/context.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DevctlCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -56,6 +58,16 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
 
   protected get theme() {
     return createTheme(this.terminal.color)
+  }
+
+  /** Consent for workflows: --yes answers yes; otherwise ask, or fail naming --yes when no one can be asked. */
+  protected confirmer(yes: boolean): Confirm {
+    return async ({message, flag, details}) => {
+      if (yes) return true
+      if (details.length && !this.jsonEnabled()) process.stderr.write(`${details.join('\n')}\n`)
+      const prompter = this.terminal.canPrompt ? terminalPrompter() : noInputPrompter()
+      return prompter.confirm({flag, message})
+    }
   }
 
   private installInterruptHandlers(): Interrupts {

@@ -27,6 +27,7 @@ export default class Up extends DevctlCommand<typeof Up> {
     timeout: Flags.string({description: 'Time limit for each step, e.g. 2m (default: app.timeouts in devctl.yaml).'}),
     context: Flags.string({description: 'Deploy into this existing kube context instead of a k3d cluster.'}),
     quiet: Flags.boolean({char: 'q', description: 'Show only errors and the final summary.'}),
+    yes: Flags.boolean({char: 'y', description: 'Recover a release left stuck by an interrupted helm without asking.'}),
   }
 
   async run(): Promise<(UpResult & {type: 'result'; status: 'ok'}) | UpPlan> {
@@ -46,7 +47,9 @@ export default class Up extends DevctlCommand<typeof Up> {
     const view = await createProgressView(mode, upOutline(loaded), this.theme)
     let result: UpResult
     try {
-      result = await up(loaded, options, {emit: (event) => view.emit(event), signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule})
+      // No questions while the live task list draws: a stuck release is recovered only with --yes.
+      const confirm = async () => this.flags.yes
+      result = await up(loaded, options, {emit: (event) => view.emit(event), signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm})
     } finally {
       await view.close()
     }

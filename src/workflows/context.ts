@@ -13,6 +13,7 @@ import {STATE_DIR, type ProjectSecrets} from '../secrets/store.js'
 import {Docker} from '../tools/docker.js'
 import {Helm, type KubeTarget} from '../tools/helm.js'
 import {K3d} from '../tools/k3d.js'
+import type {Emit} from './events.js'
 import {parseDuration} from './pipeline.js'
 
 export type KubeModule = typeof import('../kube/client.js')
@@ -21,6 +22,18 @@ export interface Tools {
   docker: Docker
   k3d: K3d
   helm: Helm
+}
+
+/** A yes/no question a workflow needs answered (the command asks, or --yes answers). */
+export type Confirm = (question: {message: string; flag: string; details: string[]}) => Promise<boolean>
+
+/** What a command hands a workflow: where events go, Ctrl-C, the lazily loaded client, consent. */
+export interface RunControls {
+  emit: Emit
+  signal: AbortSignal
+  forceSignal: AbortSignal
+  kubeModule: Promise<KubeModule>
+  confirm?: Confirm
 }
 
 export interface WorkflowContext {
@@ -33,6 +46,7 @@ export interface WorkflowContext {
   /** Absolute paths of the values files, in order. */
   valuesFiles: string[]
   stateDir: string
+  confirm: Confirm
   /** --timeout: overrides every step's timeout from devctl.yaml. */
   timeoutOverride?: string
   secrets?: ProjectSecrets
@@ -42,8 +56,9 @@ export interface WorkflowContext {
   watch?: NamespaceWatch
 }
 
-export function createContext(loaded: LoadedConfig, kubeModule: Promise<KubeModule>): WorkflowContext {
+export function createContext(loaded: LoadedConfig, kubeModule: Promise<KubeModule>, confirm: Confirm = async () => false): WorkflowContext {
   return {
+    confirm,
     loaded,
     config: loaded.config,
     names: loaded.resolved,

@@ -10,9 +10,9 @@ import type {LoadedConfig} from '../config/load.js'
 import type {KubeClient} from '../kube/client.js'
 import {MANAGED_BY_LABEL} from '../services/naming.js'
 import {exists} from '../scaffold/files.js'
-import {createContext, type WorkflowContext} from './context.js'
+import {createContext, type RunControls, type WorkflowContext} from './context.js'
 import {connectEnvironment} from './connect.js'
-import type {RunControls} from './up.js'
+
 
 export interface DownOptions {
   keepCluster: boolean

@@ -11,8 +11,7 @@ import {redact} from '../secrets/redact.js'
 import {readSecrets} from '../secrets/store.js'
 import {credentialSecrets, namespaceManifest, serviceManifests} from '../services/manifests.js'
 import {formatCommand} from '../tools/process.js'
-import {createContext, type KubeModule} from './context.js'
-import type {Emit} from './events.js'
+import {createContext, type KubeModule, type RunControls} from './context.js'
 import type {StepOutline} from '../ui/progress.js'
 import {outlineOf, runPipeline, type Step, type StepOutcome} from './pipeline.js'
 import {deployStep, installOptions, planStep} from './steps/chart.js'
@@ -40,12 +39,6 @@ export interface UpResult {
   durationMs: number
 }
 
-export interface RunControls {
-  emit: Emit
-  signal: AbortSignal
-  forceSignal: AbortSignal
-  kubeModule: Promise<KubeModule>
-}
 
 export const UP_STEPS: Array<Step<RolloutContext>> = [prerequisitesStep, clusterStep, namespaceStep, servicesStep, planStep, deployStep, rolloutStep, validateStep]
 
@@ -55,7 +48,7 @@ export function upOutline(loaded: LoadedConfig): StepOutline[] {
 
 export async function up(loaded: LoadedConfig, options: UpOptions, controls: RunControls): Promise<UpResult> {
   const started = Date.now()
-  const ctx: RolloutContext = {...createContext(loaded, controls.kubeModule), force: options.force, timeoutOverride: options.timeout}
+  const ctx: RolloutContext = {...createContext(loaded, controls.kubeModule, controls.confirm), force: options.force, timeoutOverride: options.timeout}
   try {
     const steps = await runPipeline(UP_STEPS, ctx, controls)
     return {

@@ -7,12 +7,13 @@ import {analyzeChart, describeMigration, parseManifests, type MigrationPlan, typ
 import {fingerprint, FINGERPRINT_LABEL} from '../../chart/fingerprint.js'
 import {writeMigrationRecord, type MigrationRecord} from '../../chart/migration-record.js'
 import {latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
+import {dropPendingRevision, isPending} from '../../chart/release-recovery.js'
 import {isFatal, summarizePod} from '../../diagnose/pod.js'
 import {ChartError, MigrationError} from '../../errors.js'
 import {followContainer} from '../../kube/log-lines.js'
 import {daemonSetReadiness, deploymentReadiness, jobState, selects, statefulSetReadiness} from '../../kube/readiness.js'
 import type {KubernetesObject, V1DaemonSet, V1Deployment, V1Job, V1Pod, V1StatefulSet} from '../../kube/types.js'
-import {PENDING_STATUSES, type InstallOptions} from '../../tools/helm.js'
+import type {InstallOptions} from '../../tools/helm.js'
 import {kubeOf, timeoutOf, watchOf} from '../context.js'
 import type {GroupStep, LeafStep, StepRun} from '../pipeline.js'
 import type {ClusterContext} from './cluster.js'
@@ -29,6 +30,8 @@ export interface DeployContext extends ClusterContext {
   extraValuesFiles?: string[]
   extraSet?: Record<string, string | number | boolean>
   chartVersionOverride?: string
+  /** What recovering a stuck release did, if it had to. */
+  recovered?: string
   deploy?: {
     fingerprint: string
     previous?: ReleaseRecord
@@ -94,25 +97,58 @@ export function workloadReadiness(kind: Workload['kind'], object: KubernetesObje
   }
 }
 
+/**
+ * The release as it is now; a revision stuck pending (helm killed mid-way) is recovered first,
+ * with the user's consent, instead of failing later with "another operation is in progress".
+ */
+export async function currentRelease(ctx: DeployContext, run: StepRun): Promise<ReleaseRecord | undefined> {
+  const kube = kubeOf(ctx)
+  const latest = await latestRelease(kube, ctx.names.namespace, ctx.names.release)
+  if (!isPending(latest)) return latest
+  const stuck = `Release ${ctx.names.release} is stuck in "${latest.status}" (revision ${latest.revision}): a helm command was interrupted before it finished.`
+  const consent = await ctx.confirm({
+    flag: '--yes',
+    message: `${stuck} Drop the unfinished revision ${latest.revision} so the release can be deployed again?`,
+    details: [],
+  })
+  if (!consent) throw new ChartError(stuck, {hint: 'Run `devctl upgrade` (it asks before recovering it), or run this again with --yes.'})
+  await dropPendingRevision(kube, ctx.names.namespace, ctx.names.release, latest)
+  run.warn(`Recovered release ${ctx.names.release}: dropped the unfinished revision ${latest.revision} (${latest.status}).`)
+  ctx.recovered = `revision ${latest.revision} (${latest.status}) dropped`
+  return latestRelease(kube, ctx.names.namespace, ctx.names.release)
+}
+
+/** Decide whether the release must change; if so, render the chart to know its workloads and migration. */
+export async function prepareDeploy(ctx: DeployContext, run: StepRun): Promise<NonNullable<DeployContext['deploy']>> {
+  const previous = await currentRelease(ctx, run)
+  const hash = await computeFingerprint(ctx)
+  const ready = releaseWorkloads(ctx).every(({kind, object}) => workloadReadiness(kind, object).ready)
+  const unchanged = !ctx.force && previous?.status === 'deployed' && previous.fingerprint === hash && ready
+  ctx.deploy = {fingerprint: hash, previous, unchanged, startedAt: Date.now(), helm: {state: 'running'}}
+  if (!unchanged) {
+    run.note('rendering the chart (helm template)')
+    const manifests = await ctx.tools.helm.template({...installOptions(ctx), isUpgrade: previous !== undefined}, run.signal)
+    ctx.deploy.rendered = analyzeChart(parseManifests(manifests), ctx.config.app.migration)
+  }
+  return ctx.deploy
+}
+
+export function changeReason(ctx: DeployContext): string {
+  const {previous, fingerprint: hash} = ctx.deploy!
+  if (!previous) return 'first install'
+  if (ctx.force) return '--force'
+  if (previous.fingerprint !== hash) return 'chart, values or settings changed'
+  if (previous.status !== 'deployed') return `last deploy ${previous.status}`
+  return 'workloads not ready'
+}
+
 export const planStep: LeafStep<DeployContext> = {
   id: 'plan',
   title: (ctx) => `Chart ${ctx.names.release}: what changed`,
   async execute(ctx, run) {
-    const [hash, previous] = await Promise.all([computeFingerprint(ctx), latestRelease(kubeOf(ctx), ctx.names.namespace, ctx.names.release)])
-    if (previous && (PENDING_STATUSES as readonly string[]).includes(previous.status)) {
-      throw new ChartError(`Release ${ctx.names.release} is stuck in "${previous.status}" (revision ${previous.revision}): a helm command was interrupted before it finished.`, {
-        hint: '`devctl upgrade` detects this and recovers the release (with your consent).',
-      })
-    }
-    const ready = releaseWorkloads(ctx).every(({kind, object}) => workloadReadiness(kind, object).ready)
-    const unchanged = !ctx.force && previous?.status === 'deployed' && previous.fingerprint === hash && ready
-    ctx.deploy = {fingerprint: hash, previous, unchanged, startedAt: Date.now(), helm: {state: 'running'}}
-    if (unchanged) return `Chart ${ctx.names.release}: unchanged since revision ${previous.revision}`
-    run.note('rendering the chart (helm template)')
-    const manifests = await ctx.tools.helm.template({...installOptions(ctx), isUpgrade: previous !== undefined}, run.signal)
-    ctx.deploy.rendered = analyzeChart(parseManifests(manifests), ctx.config.app.migration)
-    const reason = !previous ? 'first install' : ctx.force ? '--force' : previous.fingerprint !== hash ? 'chart, values or settings changed' : previous.status !== 'deployed' ? `last deploy ${previous.status}` : 'workloads not ready'
-    return `Chart ${ctx.names.release}: ${reason}; migration: ${describeMigration(ctx.deploy.rendered.migration)}`
+    const deploy = await prepareDeploy(ctx, run)
+    if (deploy.unchanged) return `Chart ${ctx.names.release}: unchanged since revision ${deploy.previous?.revision}`
+    return `Chart ${ctx.names.release}: ${changeReason(ctx)}; migration: ${describeMigration(deploy.rendered!.migration)}`
   },
 }
 

@@ -1,0 +1,34 @@
+import type {ChalkInstance} from 'chalk'
+
+import {formatDuration} from '../workflows/pipeline.js'
+import type {UpgradePlan, UpgradeResult} from '../workflows/upgrade.js'
+import {podLine} from './progress.js'
+
+function show(value: unknown): string {
+  if (value === undefined) return '(unset)'
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
+
+export function renderUpgradePlan(plan: UpgradePlan, t: ChalkInstance): string {
+  if (!plan.changed) return `${t.green('✔')} ${plan.release}: nothing changed since revision ${plan.fromRevision}; helm was not called.\n`
+  const lines = ['', t.bold(`Upgrade of ${plan.release} (revision ${plan.fromRevision} → ${(plan.fromRevision ?? 0) + 1}): ${plan.reason}`)]
+  if (plan.recovered) lines.push(`  recovered a stuck release: ${plan.recovered}`)
+  if (plan.chart.from !== plan.chart.to) lines.push(`  chart version: ${plan.chart.from ?? '?'} → ${plan.chart.to ?? '?'}`)
+  if (plan.reinstall) lines.push(t.yellow('  the chart crosses devctl.yaml\'s breakingVersion: the release is uninstalled and installed again (Postgres/Redis data kept)'))
+  if (plan.values.length === 0) lines.push('  values: unchanged')
+  for (const change of plan.values) {
+    if (change.before === undefined) lines.push(`  ${t.green('+')} ${change.path}: ${show(change.after)}`)
+    else if (change.after === undefined) lines.push(`  ${t.red('-')} ${change.path}: ${show(change.before)}`)
+    else lines.push(`  ${t.yellow('~')} ${change.path}: ${show(change.before)} → ${show(change.after)}`)
+  }
+  lines.push(`  migration: ${plan.migration}`, '')
+  return lines.join('\n')
+}
+
+export function renderUpgradeResult(result: UpgradeResult, t: ChalkInstance): string {
+  if (!result.upgraded) return ''
+  const lines = ['', `${t.green('✔')} ${result.plan.release} upgraded in ${formatDuration(result.durationMs)}.`]
+  for (const pod of result.pods) lines.push(`  ${podLine(pod)}`)
+  lines.push('')
+  return lines.join('\n')
+}
