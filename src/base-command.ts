@@ -7,7 +7,7 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
 import {DevctlError, ExitCode, InterruptedError, UsageError, isAbortError} from './errors.js'
 import {redact} from './secrets/redact.js'
-import {setDebugSink} from './tools/process.js'
+import {setDebugSink} from './tools/debug-echo.js'
 import {noInputPrompter, terminalPrompter} from './ui/prompter.js'
 import {createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
 import type {Confirm} from './workflows/context.js'

@@ -8,6 +8,7 @@ import {execa, type ResultPromise} from 'execa'
 
 import {DevctlError, InterruptedError, PrerequisiteError} from '../errors.js'
 import {redact} from '../secrets/redact.js'
+import {echoCommand} from './debug-echo.js'
 
 export interface RunOptions {
   cwd?: string
@@ -53,13 +54,6 @@ export class ToolNotFoundError extends PrerequisiteError {
   }
 }
 
-type DebugSink = (line: string) => void
-let debugSink: DebugSink | undefined
-
-/** --debug: echo every command (masked) before it runs. */
-export function setDebugSink(sink: DebugSink | undefined): void {
-  debugSink = sink
-}
 
 const liveShielded = new Set<ResultPromise>()
 let exitHookInstalled = false
@@ -101,7 +95,7 @@ export async function run(file: string, args: readonly string[], options: RunOpt
 /** Run a command and return its output and exit code, whatever the exit code. */
 export async function runAllowingFailure(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const command = options.shell ? redact(file) : formatCommand(file, args)
-  debugSink?.(`$ ${command}`)
+  echoCommand(command)
   if (options.signal?.aborted) throw new InterruptedError()
 
   const child = execa(file, args, {
@@ -155,11 +149,6 @@ export async function isOnPath(file: string): Promise<boolean> {
     }
   }
   return false
-}
-
-export function isCI(env: NodeJS.ProcessEnv = process.env): boolean {
-  const ci = env.CI
-  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false'
 }
 
 export function tail(text: string, lines: number): string[] {

@@ -4,7 +4,6 @@
  */
 import {Chalk, type ChalkInstance} from 'chalk'
 
-import {isCI} from '../tools/process.js'
 
 export interface TerminalInfo {
   /** stdout is a terminal and we are not in CI: live task lists and redraws are fine. */
@@ -12,6 +11,11 @@ export interface TerminalInfo {
   /** A person can answer prompts. */
   canPrompt: boolean
   color: boolean
+}
+
+export function isCI(env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = env.CI
+  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false'
 }
 
 export function colorEnabled(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
