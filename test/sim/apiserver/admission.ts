@@ -275,7 +275,11 @@ export function admit(type: ResourceType, object: JsonObject, old: JsonObject | 
         const storageClass = context.defaultStorageClass()
         if (storageClass) spec.storageClassName = storageClass
       }
-      if (!old) object.status = {phase: 'Pending'}
+      if (!old) {
+        object.status = {phase: 'Pending'}
+        const finalizers = Array.isArray(metadata.finalizers) ? metadata.finalizers : []
+        if (!finalizers.includes('kubernetes.io/pvc-protection')) metadata.finalizers = [...finalizers, 'kubernetes.io/pvc-protection']
+      }
       break
     case 'storage.k8s.io/StorageClass':
       object.reclaimPolicy ??= 'Delete'

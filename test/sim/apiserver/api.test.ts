@@ -13,9 +13,15 @@ afterAll(async () => {
   await cluster.close()
 })
 
-function statusOf(error: unknown): {code?: number; body?: string} {
-  const e = error as {code?: number; body?: string}
-  return {code: e.code, body: e.body}
+/** The Status a rejected client-node request carried. */
+async function failure(request: Promise<unknown>): Promise<{code?: number; status: Record<string, unknown>}> {
+  try {
+    await request
+  } catch (error) {
+    const rejected = error as {code?: number; body?: string}
+    return {code: rejected.code, status: JSON.parse(rejected.body ?? '{}') as Record<string, unknown>}
+  }
+  throw new Error('expected the request to fail')
 }
 
 describe('discovery', () => {
@@ -40,14 +46,14 @@ describe('CRUD', () => {
     await core.createNamespacedConfigMap({namespace: 'default', body: {metadata: {name: 'crud'}, data: {a: '1'}}})
     const stale = await core.readNamespacedConfigMap({namespace: 'default', name: 'crud'})
     await core.replaceNamespacedConfigMap({namespace: 'default', name: 'crud', body: {...stale, data: {a: '2'}}})
-    const conflict = await core.replaceNamespacedConfigMap({namespace: 'default', name: 'crud', body: {...stale, data: {a: '3'}}}).catch(statusOf)
+    const conflict = await failure(core.replaceNamespacedConfigMap({namespace: 'default', name: 'crud', body: {...stale, data: {a: '3'}}}))
     expect(conflict.code).toBe(409)
-    expect(JSON.parse(conflict.body ?? '{}')).toMatchObject({
+    expect(conflict.status).toMatchObject({
       reason: 'Conflict',
       message: 'Operation cannot be fulfilled on configmaps "crud": the object has been modified; please apply your changes to the latest version and try again',
     })
-    const duplicate = await core.createNamespacedConfigMap({namespace: 'default', body: {metadata: {name: 'crud'}}}).catch(statusOf)
-    expect(JSON.parse(duplicate.body ?? '{}')).toMatchObject({code: 409, reason: 'AlreadyExists', message: 'configmaps "crud" already exists'})
+    const duplicate = await failure(core.createNamespacedConfigMap({namespace: 'default', body: {metadata: {name: 'crud'}}}))
+    expect(duplicate.status).toMatchObject({code: 409, reason: 'AlreadyExists', message: 'configmaps "crud" already exists'})
     await core.deleteNamespacedConfigMap({namespace: 'default', name: 'crud'})
     const missing = await cluster.kubectl(['get', 'configmap', 'crud'])
     expect(missing.code).toBe(1)
@@ -72,8 +78,8 @@ describe('CRUD', () => {
     expect(notWeb.items.map((item) => item.metadata?.name)).toEqual(['sel-b'])
     const byName = await core.listNamespacedConfigMap({namespace: 'default', fieldSelector: 'metadata.name=sel-c'})
     expect(byName.items.map((item) => item.metadata?.name)).toEqual(['sel-c'])
-    const unsupported = await core.listNamespacedConfigMap({namespace: 'default', fieldSelector: 'data.x=1'}).catch(statusOf)
-    expect(JSON.parse(unsupported.body ?? '{}')).toMatchObject({code: 400, message: 'field label not supported: data.x'})
+    const unsupported = await failure(core.listNamespacedConfigMap({namespace: 'default', fieldSelector: 'data.x=1'}))
+    expect(unsupported.status).toMatchObject({code: 400, message: 'field label not supported: data.x'})
   })
 })
 
@@ -84,9 +90,9 @@ describe('server-side apply', () => {
     await objects.patch(manifest, undefined, undefined, 'devctl', undefined, 'application/apply-patch+yaml')
     const edited = await cluster.kubectl(['patch', 'configmap', 'ssa', '-p', '{"data":{"owner":"someone"}}'])
     expect(edited.code).toBe(0)
-    const conflict = await objects.patch(manifest, undefined, undefined, 'devctl', undefined, 'application/apply-patch+yaml').catch(statusOf)
+    const conflict = await failure(objects.patch(manifest, undefined, undefined, 'devctl', undefined, 'application/apply-patch+yaml'))
     expect(conflict.code).toBe(409)
-    expect(JSON.parse(conflict.body ?? '{}').message).toMatch(/^Apply failed with 1 conflict: conflict with "kubectl-patch" using v1 at .*: \.data\.owner$/)
+    expect(conflict.status.message).toMatch(/^Apply failed with 1 conflict: conflict with "kubectl-patch" using v1 at .*: \.data\.owner$/)
     const forced = await objects.patch(manifest, undefined, undefined, 'devctl', true, 'application/apply-patch+yaml')
     expect((forced as V1ConfigMap).data).toEqual({owner: 'devctl', shared: 'x'})
     const dropped = {...manifest, data: {owner: 'devctl'}}

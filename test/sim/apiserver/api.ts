@@ -9,7 +9,7 @@ import {admit, randomSuffix, validate, type AdmissionContext} from './admission.
 import type {KubeObject} from './contract.js'
 import {toServed, toStored} from './conversion.js'
 import {
-  alreadyExists, ApiError, badRequest, conflict, forbidden, notFound, objectModified, unsupportedMediaType, type StatusBody,
+  alreadyExists, ApiError, badRequest, conflict, forbidden, notFound, objectModified, patchMediaTypes, unsupportedMediaType, type StatusBody,
 } from './errors.js'
 import {recordUpdate, serverSideApply} from './fields.js'
 import {clone, isJsonObject, jsonEqual, type JsonObject} from './json.js'
@@ -151,7 +151,7 @@ export class ClusterApi {
     const current = this.find(type, namespace, name)
     if (patchType === 'apply') return this.apply(type, namespace, name, current, patch, options)
     if (!current) throw notFound(type, name)
-    if (patchType === 'strategic' && type.custom) throw unsupportedMediaType('application/strategic-merge-patch+json')
+    if (patchType === 'strategic' && type.custom) throw unsupportedMediaType('application/strategic-merge-patch+json', patchMediaTypes.filter((t) => !t.includes('strategic')))
     const served = toServed(type, current)
     const patched = patchType === 'json' ? jsonPatch(served, patch) : patchType === 'merge' ? mergePatch(served, patch) : strategicMergePatch(served, patch)
     if (!isJsonObject(patched) || !isJsonObject(patched.metadata)) throw badRequest('the patch removed the object\'s metadata')

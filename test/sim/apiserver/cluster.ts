@@ -7,15 +7,28 @@ import {createServer, type Server} from 'node:http'
 import type {Socket} from 'node:net'
 
 import {ClusterApi} from './api.js'
-import {bootstrapCluster, networkPrefixFor, type ClusterIdentity} from './bootstrap.js'
-import type {ApiServer, ApiServerOptions, KubeObject} from './contract.js'
+import {bootstrapCluster, networkPrefixFor, nodeObject, type ClusterIdentity} from './bootstrap.js'
+import type {ApiServer, ApiServerOptions, KubeObject, NodeSpec} from './contract.js'
+import {DaemonSetController} from './controllers/daemonset.js'
+import {DeploymentController} from './controllers/deployment.js'
+import {EndpointsController} from './controllers/endpoints.js'
+import {GarbageCollector} from './controllers/garbage-collector.js'
+import {JobController} from './controllers/job.js'
 import {NamespaceController} from './controllers/namespace.js'
+import {ReplicaSetController} from './controllers/replicaset.js'
 import {ControllerRuntime} from './controllers/runtime.js'
-import {isJsonObject, type JsonObject} from './json.js'
+import {Scheduler} from './controllers/scheduler.js'
+import {StatefulSetController} from './controllers/statefulset.js'
+import {StorageController} from './controllers/storage.js'
+import {EventRecorder} from './events.js'
+import {clone, isJsonObject, jsonEqual, type JsonObject} from './json.js'
+import {Kubelet} from './kubelet.js'
 import {LogStore} from './logs.js'
 import {ResourceRegistry, type ResourceType} from './resources.js'
+import {parseScenario, provisionDelay, type Scenario} from './scenario.js'
 import {createRequestHandler} from './server.js'
 import {ObjectStore} from './store.js'
+import {deploySystemWorkloads} from './system-workloads.js'
 import {WatchHub} from './watch.js'
 
 export const defaultKubernetesVersion = 'v1.31.5+k3s1'
@@ -41,11 +54,15 @@ export class SimulatedCluster implements ApiServer {
   private listeningPort: number
   private bookmarkTimer: NodeJS.Timeout | undefined
   private running = false
+  /** Set after the first start: later starts are reboots. */
+  private started = false
   private closed = false
   private readonly usedClusterIPs = new Set<string>(['10.43.0.1', '10.43.0.10'])
   private readonly usedNodePorts = new Set<number>()
+  private readonly kubelet: Kubelet
+  private scenario: Scenario
 
-  constructor(private readonly options: ApiServerOptions & {kubernetesVersion?: string}) {
+  constructor(private readonly options: ApiServerOptions) {
     this.host = options.host ?? '127.0.0.1'
     this.listeningPort = options.port ?? 0
     this.identity = {
@@ -63,13 +80,35 @@ export class SimulatedCluster implements ApiServer {
       customResourceDefinitionChanged: (crd, deleted) => this.customResourceDefinitionChanged(crd, deleted),
     })
     this.watches = new WatchHub(this.store)
+    this.scenario = parseScenario(options.scenario)
     this.runtime = new ControllerRuntime(this.store, options.clock)
-    this.runtime.register(new NamespaceController(this.api, {
-      namespace: requireType(this.registry, 'v1', 'Namespace'),
-      configMap: requireType(this.registry, 'v1', 'ConfigMap'),
-      serviceAccount: requireType(this.registry, 'v1', 'ServiceAccount'),
-    }))
-    bootstrapCluster(this.api, this.identity, options.nodes)
+    const type = (apiVersion: string, kind: string): ResourceType => requireType(this.registry, apiVersion, kind)
+    const pod = type('v1', 'Pod')
+    const node = type('v1', 'Node')
+    const claim = type('v1', 'PersistentVolumeClaim')
+    const storageClass = type('storage.k8s.io/v1', 'StorageClass')
+    const replicaSet = type('apps/v1', 'ReplicaSet')
+    const events = new EventRecorder(this.api, type('v1', 'Event'))
+    this.kubelet = new Kubelet({
+      api: this.api, logs: this.logs, clock: options.clock, events,
+      types: {pod, node, replicaSet, secret: type('v1', 'Secret'), configMap: type('v1', 'ConfigMap')},
+      scenario: () => this.scenario,
+    })
+    for (const controller of [
+      new NamespaceController(this.api, {namespace: type('v1', 'Namespace'), configMap: type('v1', 'ConfigMap'), serviceAccount: type('v1', 'ServiceAccount')}),
+      new GarbageCollector(this.api),
+      new Scheduler(this.api, this.runtime, events, {pod, node, claim, storageClass}),
+      new StorageController(this.api, this.runtime, events, {claim, volume: type('v1', 'PersistentVolume'), storageClass, pod}, () => provisionDelay(this.scenario)),
+      new DeploymentController(this.api, this.runtime, events, {deployment: type('apps/v1', 'Deployment'), replicaSet, pod}),
+      new ReplicaSetController(this.api, this.runtime, events, {replicaSet, pod}),
+      new StatefulSetController(this.api, this.runtime, events, {statefulSet: type('apps/v1', 'StatefulSet'), pod, claim, revision: type('apps/v1', 'ControllerRevision')}),
+      new DaemonSetController(this.api, this.runtime, events, {daemonSet: type('apps/v1', 'DaemonSet'), pod, node}),
+      new JobController(this.api, this.runtime, events, {job: type('batch/v1', 'Job'), pod}),
+      new EndpointsController(this.api, {service: type('v1', 'Service'), pod, node, endpoints: type('v1', 'Endpoints'), slice: type('discovery.k8s.io/v1', 'EndpointSlice')}),
+      this.kubelet,
+    ]) this.runtime.register(controller)
+    bootstrapCluster(this.api, this.identity, this.sizedNodes(options.nodes))
+    if (options.k3sSystemWorkloads) deploySystemWorkloads(this.api)
     this.http = createServer(createRequestHandler({
       api: this.api,
       registry: this.registry,
@@ -118,6 +157,8 @@ export class SimulatedCluster implements ApiServer {
     this.running = true
     this.bookmarkTimer = setInterval(() => this.watches.sendBookmarks(), bookmarkIntervalMs * this.options.clock.factor)
     this.runtime.resume()
+    if (this.started) this.kubelet.resume()
+    this.started = true
     this.runtime.resyncAll()
   }
 
@@ -125,6 +166,7 @@ export class SimulatedCluster implements ApiServer {
     if (!this.running) return
     this.running = false
     this.runtime.pause()
+    this.kubelet.pause()
     if (this.bookmarkTimer) clearInterval(this.bookmarkTimer)
     this.watches.closeAll()
     this.logs.dropStreams()
@@ -137,6 +179,7 @@ export class SimulatedCluster implements ApiServer {
     await this.stop()
     this.closed = true
     this.runtime.close()
+    this.kubelet.close()
   }
 
   dropWatches(): void {
@@ -151,8 +194,27 @@ export class SimulatedCluster implements ApiServer {
     this.logs.dropStreams()
   }
 
-  setScenario(_scenario: unknown): void {
-    // Scenarios arrive with the kubelet; until then every workload gets default behaviour.
+  /** New behaviour for containers started from now on; node capacity changes at once. */
+  setScenario(scenario: unknown): void {
+    this.scenario = parseScenario(scenario)
+    const nodeType = requireType(this.registry, 'v1', 'Node')
+    const sized = this.sizedNodes(this.options.nodes)
+    sized.forEach((spec, index) => {
+      const current = this.api.find(nodeType, undefined, spec.name)
+      if (!current) return
+      const wanted = nodeObject(this.identity, spec, index, this.api.now()).status as {capacity: object; allocatable: object}
+      const status = current.status as {capacity: object; allocatable: object}
+      if (jsonEqual(status.capacity, wanted.capacity)) return
+      const next = clone(current) as KubeObject
+      next.status = {...status, capacity: wanted.capacity, allocatable: wanted.allocatable}
+      this.api.writeInternal(nodeType, next)
+    })
+  }
+
+  /** The nodes as created, with the scenario's capacity if it sets one. */
+  private sizedNodes(nodes: NodeSpec[]): NodeSpec[] {
+    const capacity = this.scenario.nodes ?? {}
+    return nodes.map((spec) => ({...spec, cpu: capacity.cpu ?? spec.cpu, memory: capacity.memory ?? spec.memory}))
   }
 
   private allocateClusterIP(): string {

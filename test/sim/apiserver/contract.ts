@@ -34,7 +34,7 @@ export interface KubeObject {
     deletionTimestamp?: string
     labels?: Record<string, string>
     annotations?: Record<string, string>
-    ownerReferences?: Array<{apiVersion: string; kind: string; name: string; uid: string; controller?: boolean}>
+    ownerReferences?: Array<{apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean}>
     [key: string]: unknown
   }
   [key: string]: unknown
@@ -52,6 +52,8 @@ export interface ApiServerOptions {
   scenario?: unknown
   /** Create k3s's kube-system workloads (coredns, local-path-provisioner, metrics-server, traefik). */
   k3sSystemWorkloads?: boolean
+  /** The k3s version the cluster reports (`/version`, nodes); default v1.31.5+k3s1 (k3d 5.8's default image). */
+  kubernetesVersion?: string
 }
 
 export interface ApiServer {

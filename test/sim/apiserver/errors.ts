@@ -141,8 +141,13 @@ export function notAcceptable(accept: string): ApiError {
   return new ApiError(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/yaml (got ${accept})`)
 }
 
-export function unsupportedMediaType(contentType: string): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${contentType})`)
+export const patchMediaTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml', 'application/strategic-merge-patch+json']
+export const bodyMediaTypes = ['application/json', 'application/yaml']
+
+export function unsupportedMediaType(contentType: string, accepted: string[]): ApiError {
+  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`, {
+    causes: [{reason: 'UnexpectedServerResponse', message: `unsupported media type "${contentType}"`}],
+  })
 }
 
 export function internalError(cause: unknown): ApiError {

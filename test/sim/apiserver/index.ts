@@ -3,6 +3,7 @@ import {SimulatedCluster} from './cluster.js'
 import type {CreateApiServer} from './contract.js'
 
 export {createClock} from './clock.js'
+export {loadScenario, parseScenario, ScenarioError, type Scenario} from './scenario.js'
 export type {ApiServer, ApiServerOptions, CreateApiServer, KubeObject, NodeSpec, SimClock} from './contract.js'
 
 export const createApiServer: CreateApiServer = async (options) => {

@@ -11,9 +11,10 @@ import type {KubeObject} from './contract.js'
 import {
   aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, openApiV3Document, openApiV3Index, serverVersion, wantsAggregated,
 } from './discovery.js'
-import {ApiError, badRequest, internalError, methodNotAllowed, notAcceptable, notFound, resourceNotFound, unsupportedMediaType} from './errors.js'
+import {ApiError, badRequest, bodyMediaTypes, internalError, methodNotAllowed, notAcceptable, notFound, patchMediaTypes, resourceNotFound, unsupportedMediaType} from './errors.js'
 import {isJsonObject, type JsonObject} from './json.js'
 import {instanceFor, resolveContainer, streamLog, type LogQuery, type LogStore} from './logs.js'
+import {decodeProtobuf, protobufContentType} from './protobuf.js'
 import {apiVersionOf, type ResourceRegistry, type ResourceType} from './resources.js'
 import {checkFieldSelector, parseFieldSelector, parseLabelSelector, selectorFromSpec, formatLabelSelector, type LabelSelectorSpec} from './selectors.js'
 import {compareStrings, objectKey, type ObjectStore} from './store.js'
@@ -71,6 +72,8 @@ function mediaType(header: string | undefined): string {
 }
 
 function decodeBody(raw: Buffer, contentType: string): unknown {
+  if (contentType === protobufContentType) return raw.length === 0 ? undefined : decodeProtobuf(raw)
+  if (raw.length > 0 && !contentType.includes('json') && !contentType.includes('yaml')) throw unsupportedMediaType(contentType, bodyMediaTypes)
   const text = raw.toString('utf8')
   if (text.trim() === '') return undefined
   try {
@@ -94,7 +97,7 @@ function patchTypeOf(contentType: string): PatchType {
     case 'application/apply-patch+cbor':
       return 'apply'
     default:
-      throw unsupportedMediaType(contentType)
+      throw unsupportedMediaType(contentType, patchMediaTypes)
   }
 }
 

@@ -79,6 +79,12 @@ export interface PodSpec {
   serviceAccountName?: string
   hostname?: string
   subdomain?: string
+  affinity?: {nodeAffinity?: {requiredDuringSchedulingIgnoredDuringExecution?: {nodeSelectorTerms?: NodeSelectorTerm[]}}}
+}
+
+export interface NodeSelectorTerm {
+  matchExpressions?: Array<{key: string; operator: string; values?: string[]}>
+  matchFields?: Array<{key: string; operator: string; values?: string[]}>
 }
 
 export interface PodTemplateSpec {

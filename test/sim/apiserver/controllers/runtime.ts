@@ -17,6 +17,8 @@ export class ControllerRuntime {
   private readonly controllers: Controller[] = []
   private readonly queue = new Map<Controller, Set<string>>()
   private readonly timers = new Set<NodeJS.Timeout>()
+  /** When each (controller, key) is next due to be woken, so repeated requests share one timer. */
+  private readonly wakeUps = new Map<string, number>()
   private drainScheduled: NodeJS.Immediate | undefined
   private paused = false
   private closed = false
@@ -46,13 +48,20 @@ export class ControllerRuntime {
     this.scheduleDrain()
   }
 
-  /** Reconcile `key` again after `simulatedMs` of simulated time. */
+  /** Reconcile `key` again after `simulatedMs` of simulated time (an earlier pending wake-up suffices). */
   after(simulatedMs: number, controller: Controller, key: string): void {
     if (this.closed) return
+    const delay = Math.max(0, simulatedMs * this.clock.factor)
+    const id = `${controller.name}\u0000${key}`
+    const due = Date.now() + delay
+    const pending = this.wakeUps.get(id)
+    if (pending !== undefined && pending <= due) return
+    this.wakeUps.set(id, due)
     const timer = setTimeout(() => {
       this.timers.delete(timer)
+      if (this.wakeUps.get(id) === due) this.wakeUps.delete(id)
       this.enqueue(controller, key)
-    }, Math.max(0, simulatedMs * this.clock.factor))
+    }, delay)
     this.timers.add(timer)
   }
 
@@ -70,6 +79,7 @@ export class ControllerRuntime {
     this.unsubscribe()
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
+    this.wakeUps.clear()
     if (this.drainScheduled) clearImmediate(this.drainScheduled)
     this.queue.clear()
   }
