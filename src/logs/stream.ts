@@ -31,6 +31,8 @@ interface PodEntry {
   pod: V1Pod
   gone: boolean
   selected: Promise<boolean>
+  /** Set once `selected` resolved true. */
+  isSelected: boolean
   /** By containerID: one tail per container run, so a restart never doubles a stream. */
   tails: Map<string, ContainerTail>
 }
@@ -123,6 +125,10 @@ class LogSession {
   private async readBacklog(): Promise<void> {
     await this.settled()
     this.phase = 'backlog'
+    if (![...this.pods.values()].some((entry) => entry.isSelected)) {
+      const {release, namespace, follow} = this.request
+      this.output.warn(`No pods of release ${release} in namespace ${namespace} match${follow ? ' yet; waiting for them' : ''}.`)
+    }
     const events = await this.eventsToShow(this.queuedEvents.splice(0))
     const sources = this.backlog.map((tail) => tail.read(false, this.signal))
     if (events.length > 0) sources.push(eventsInTimeOrder(events))
@@ -137,7 +143,7 @@ class LogSession {
       return
     }
     if (!entry) {
-      entry = {pod, gone: false, selected: this.selector.selects(pod), tails: new Map()}
+      entry = {pod, gone: false, selected: this.selector.selects(pod), isSelected: false, tails: new Map()}
       this.pods.set(uid, entry)
     } else if (isNewer(pod, entry.pod)) entry.pod = pod
     this.checkPod(entry)
@@ -146,7 +152,10 @@ class LogSession {
   /** Once the pod is known to be selected, give its new container runs their tails. */
   private checkPod(entry: PodEntry): void {
     const settle = entry.selected.then(
-      (selected) => selected && this.addTails(entry),
+      (selected) => {
+        entry.isSelected = selected
+        if (selected) this.addTails(entry)
+      },
       (error: unknown) => this.trouble(`could not tell whether pod ${entry.pod.metadata?.name} belongs to the release: ${(error as Error).message}`),
     )
     this.selections.add(settle)
@@ -220,8 +229,7 @@ class LogSession {
     if (line.container && this.request.container && !this.request.container.test(line.container)) return false
     if (!this.keep(line.batch.messages[0] ?? '')) return false
     if (kind !== 'Pod') return this.selector.selectedOwners.has(`${kind}/${name}`)
-    for (const entry of this.pods.values()) if (entry.pod.metadata?.name === name && (await entry.selected)) return true
-    return false
+    return [...this.pods.values()].some((entry) => entry.isSelected && entry.pod.metadata?.name === name)
   }
 
   private onEvent(event: WatchEvent, object: V1Event): void {

@@ -1,0 +1,72 @@
+import {Args, Flags} from '@oclif/core'
+
+import {DevctlCommand} from '../base-command.js'
+import {loadConfig} from '../config/load.js'
+import {ClusterError} from '../errors.js'
+import {logsRequest} from '../logs/options.js'
+import {streamLogs} from '../logs/stream.js'
+import {readSecrets} from '../secrets/store.js'
+import {createLogFormatter, LogPrinter} from '../ui/log-view.js'
+import {connectEnvironment} from '../workflows/connect.js'
+import {createContext} from '../workflows/context.js'
+
+export default class Logs extends DevctlCommand<typeof Logs> {
+  static override summary = 'Follow the logs of every pod and container of the environment, including init containers, migration jobs and crashed runs.'
+  static override description = `Streams every container of the release's pods (init containers and the migration Job included), one line per log line prefixed by pod/container. Follows by default: new pods are picked up as they appear, a restarted container's last lines before the crash are shown once, and a dropped connection resumes without losing or repeating lines. Without --follow, the logs are printed merged in time order and the command ends.`
+
+  static override examples = [
+    '<%= config.bin %> logs',
+    '<%= config.bin %> logs api worker               # by app.kubernetes.io/component or pod-name regex',
+    '<%= config.bin %> logs --since 10m --grep "error|warn"',
+    '<%= config.bin %> logs --no-follow --tail 50 --events',
+    '<%= config.bin %> logs --services --container postgres',
+    '<%= config.bin %> logs --json | jq -r .message',
+  ]
+
+  static override strict = false
+  static override args = {
+    component: Args.string({description: 'Only pods whose app.kubernetes.io/component is COMPONENT, or whose name matches it as a regex (several allowed).'}),
+  }
+
+  static override enableJsonFlag = true
+
+  static override flags = {
+    follow: Flags.boolean({description: 'Keep streaming (the default); --no-follow prints what there is and ends.', allowNo: true, default: true}),
+    container: Flags.string({char: 'c', description: 'Only containers whose name matches this regex.'}),
+    grep: Flags.string({char: 'g', description: 'Only lines matching this regex.'}),
+    exclude: Flags.string({char: 'x', description: 'Leave out lines matching this regex.'}),
+    since: Flags.string({description: 'Start at this age (30s, 5m, 1h30m) or time (2025-01-31T14:00:00Z).'}),
+    tail: Flags.integer({description: 'Start each container at its last N lines.', min: 0}),
+    timestamps: Flags.boolean({char: 't', description: 'Show the time of each line.'}),
+    events: Flags.boolean({description: 'Interleave the Kubernetes events of the pods (scheduling, pulls, crashes) in time order.'}),
+    services: Flags.boolean({description: "Also devctl's own Postgres and Redis."}),
+  }
+
+  async run(): Promise<void> {
+    // Start loading the Kubernetes client now; it overlaps reading the config and finding the cluster.
+    const kubeModule = import('../kube/client.js')
+    kubeModule.catch(() => {})
+    const {argv} = await this.parse(Logs)
+    const loaded = await loadConfig(this.flags.config)
+    const request = logsRequest(loaded.resolved, argv as string[], this.flags)
+    // Registers the generated passwords, so a line that prints one is masked.
+    await readSecrets(loaded.dir)
+    const {kube} = await connectEnvironment(createContext(loaded, kubeModule), this.interrupts.signal)
+
+    const t = this.theme
+    const printer = new LogPrinter(process.stdout, createLogFormatter({json: this.jsonEnabled(), timestamps: this.flags.timestamps}, t), (message) =>
+      process.stderr.write(`${t.yellow('!')} ${message}\n`),
+    )
+    const readerGone = new AbortController()
+    void printer.closed.then(() => readerGone.abort())
+    const outcome = await streamLogs(kube, request, printer, AbortSignal.any([this.interrupts.signal, readerGone.signal]))
+    if (this.interrupts.signal.aborted) throw this.interrupts.signal.reason
+    if (readerGone.signal.aborted) return
+    if (outcome.problems.length > 0) {
+      throw new ClusterError(`${outcome.problems.length} log(s) could not be read completely.`, {
+        details: outcome.problems,
+        hint: 'Check that the cluster is running (`devctl status`) and run the command again.',
+      })
+    }
+  }
+}
