@@ -97,8 +97,9 @@ export class SimulatedCluster implements ApiServer {
     for (const controller of [
       new NamespaceController(this.api, {namespace: type('v1', 'Namespace'), configMap: type('v1', 'ConfigMap'), serviceAccount: type('v1', 'ServiceAccount')}),
       new GarbageCollector(this.api),
-      new Scheduler(this.api, this.runtime, events, {pod, node, claim, storageClass}),
+      // The volume controller sees a new claim before the scheduler places its pod, as in k3s.
       new StorageController(this.api, this.runtime, events, {claim, volume: type('v1', 'PersistentVolume'), storageClass, pod}, () => provisionDelay(this.scenario)),
+      new Scheduler(this.api, this.runtime, events, {pod, node, claim, storageClass}),
       new DeploymentController(this.api, this.runtime, events, {deployment: type('apps/v1', 'Deployment'), replicaSet, pod}),
       new ReplicaSetController(this.api, this.runtime, events, {replicaSet, pod}),
       new StatefulSetController(this.api, this.runtime, events, {statefulSet: type('apps/v1', 'StatefulSet'), pod, claim, revision: type('apps/v1', 'ControllerRevision')}),

@@ -101,9 +101,10 @@ export class ControllerRuntime {
   private drain(): void {
     let budget = 2000
     while (!this.paused && !this.closed && budget > 0) {
-      const next = [...this.queue].find(([, keys]) => keys.size > 0)
-      if (!next) return
-      const [controller, keys] = next
+      // Registration order is reconcile priority (e.g. the volume controller before the scheduler).
+      const controller = this.controllers.find((candidate) => (this.queue.get(candidate)?.size ?? 0) > 0)
+      const keys = controller ? this.queue.get(controller) : undefined
+      if (!controller || !keys) return
       const key = keys.values().next().value as string
       keys.delete(key)
       budget--
