@@ -72,7 +72,7 @@ const notesProbeName = 'devctl-sim-notes'
 
 async function runHelm(request: RenderRequest, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(request.helmBinary, args, {cwd: request.cwd, env: {PATH: process.env.PATH ?? '', ...request.env}, signal: request.signal})
+    const child = spawn(request.helmBinary, args, {cwd: request.cwd, env: {PATH: process.env.PATH ?? '', ...request.env}, signal: request.signal, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
@@ -217,17 +217,19 @@ export async function renderChart(request: RenderRequest): Promise<RenderedChart
     const chartDir = await localChart(request, workDir)
     const hasNotes = await addNotesProbe(chartDir)
     const common = ['--namespace', request.namespace, ...request.valueArgs]
+    // Without value flags the user supplied nothing, which needs no second render.
     const [rendered, valuesOutput, chart] = await Promise.all([
       runHelm(request, ['template', request.releaseName, chartDir, ...common, ...(request.isUpgrade ? ['--is-upgrade'] : []), ...(request.kubeVersion ? ['--kube-version', request.kubeVersion] : [])]),
-      valuesProbeChart(workDir).then((probe) => runHelm(request, ['template', request.releaseName, probe, ...common])),
+      request.valueArgs.length === 0 ? undefined : valuesProbeChart(workDir).then((probe) => runHelm(request, ['template', request.releaseName, probe, ...common])),
       chartJson(chartDir, request.helm),
     ])
     const blocks = splitTemplateOutput(rendered)
     const notesBlock = hasNotes ? blocks.find((b) => b.path.endsWith(`/templates/zz-${notesProbeName}.yaml`)) : undefined
     const {manifests, hooks} = classify(blocks.filter((b) => b !== notesBlock))
     const notesObject = notesBlock ? (parseYaml(notesBlock.content) as {data?: {notes?: string}}) : undefined
-    const valuesObject = parseYaml(splitTemplateOutput(valuesOutput)[0]?.content ?? '') as {data: {values: string}}
-    return {manifests, hooks, notes: notesObject?.data?.notes ?? '', config: JSON.parse(valuesObject.data.values) as Record<string, unknown>, chart}
+    const valuesObject = valuesOutput === undefined ? undefined : (parseYaml(splitTemplateOutput(valuesOutput)[0]?.content ?? '') as {data: {values: string}})
+    const config = valuesObject ? (JSON.parse(valuesObject.data.values) as Record<string, unknown>) : {}
+    return {manifests, hooks, notes: notesObject?.data?.notes ?? '', config, chart}
   } finally {
     await rm(workDir, {recursive: true, force: true})
   }

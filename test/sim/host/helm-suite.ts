@@ -9,6 +9,7 @@ import {type Simulator, startSimulator} from '../index.js'
 import {run, spawnTool} from './testing.js'
 
 const chart = resolve(import.meta.dirname, '../fixtures/charts/demo')
+const presetChart = resolve(import.meta.dirname, '../../../presets/web-worker/chart')
 const tools = resolve(import.meta.dirname, '../../../.tools')
 
 function releaseSecret(sim: Simulator, name: string, version: number): KubeObject | undefined {
@@ -68,7 +69,7 @@ export function helmSuite(helmVersion: 3 | 4): void {
   })
   afterAll(async () => sim.stop())
 
-  const helm = (args: string[]) => run(sim, 'helm', args)
+  const helm = (args: string[], input?: string) => run(sim, 'helm', args, {input})
 
   it('prints the real binary\'s version', async () => {
     const real = await execa(resolve(tools, `helm${helmVersion}`, 'helm'), ['version', '--short'])
@@ -101,8 +102,8 @@ export function helmSuite(helmVersion: 3 | 4): void {
     expect(sim.cluster('demo')?.get('apps/v1', 'Deployment', 'default', 'plain-web')?.metadata.labels).toMatchObject({'app.kubernetes.io/managed-by': 'Helm'})
   })
 
-  it('upgrades to revision 2 and supersedes revision 1', async () => {
-    const upgraded = await helm(['upgrade', 'plain', chart, '--no-hooks', '--set', 'replicas=3'])
+  it('upgrades to revision 2 and supersedes revision 1 (values from stdin)', async () => {
+    const upgraded = await helm(['upgrade', 'plain', chart, '--no-hooks', '-f', '-'], 'replicas: 3\n')
     expect(upgraded.exitCode).toBe(0)
     expect(upgraded.stdout).toMatch(/^Release "plain" has been upgraded\. Happy Helming!\nNAME: plain\n/)
     expect(releaseSecret(sim, 'plain', 1)?.metadata.labels?.status).toBe('superseded')
@@ -224,6 +225,22 @@ export function helmSuite(helmVersion: 3 | 4): void {
     if (helmVersion === 3) expect(installed.stderr).toBe('Error: INSTALLATION FAILED: context deadline exceeded\n')
     else expect(installed.stderr).toMatch(/^Error: INSTALLATION FAILED: resource Deployment\/default\/slow-web not ready\. status: InProgress, message: (Available|Ready): 0\/1\ncontext deadline exceeded\n$/)
     expect(releaseSecret(sim, 'slow', 1)?.metadata.labels?.status).toBe('failed')
+  })
+
+  it('installs the web-worker preset chart: hooks by weight, hook-succeeded Job deleted, rollout waited for', async () => {
+    const installed = await helm(['upgrade', '--install', 'app', presetChart, '--namespace', 'dev', '--create-namespace', '--wait'])
+    expect(installed.exitCode).toBe(0)
+    expect(installed.stdout).toContain('STATUS: deployed\n')
+    const api = sim.cluster('demo')
+    expect(api?.get('apps/v1', 'Deployment', 'dev', 'app-web-worker')?.status).toMatchObject({readyReplicas: 1})
+    expect(api?.get('apps/v1', 'Deployment', 'dev', 'app-web-worker-worker')).toBeDefined()
+    expect(api?.get('batch/v1', 'Job', 'dev', 'app-web-worker-migrate')).toBeUndefined()
+    expect(api?.get('v1', 'ConfigMap', 'dev', 'app-web-worker-migrations')).toBeDefined()
+    const record = decodeRecord(api?.get('v1', 'Secret', 'dev', 'sh.helm.release.v1.app.v1') as KubeObject) as {hooks: Array<{name: string; weight?: number; last_run: {phase: string}}>}
+    expect(record.hooks.map((h) => [h.name, h.weight ?? 0, h.last_run.phase])).toEqual([
+      ['app-web-worker-migrations', -10, 'Succeeded'],
+      ['app-web-worker-migrate', -5, 'Succeeded'],
+    ])
   })
 
   it('cancels an install on Ctrl-C like real helm: failed record, "context canceled"', async () => {

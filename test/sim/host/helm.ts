@@ -87,7 +87,8 @@ interface InstallOptions {
 class HelmSession {
   readonly helm: HelmVersion
   kube: KubeClient | undefined
-  private token: string | undefined
+  /** The server's gitVersion, for rendering with the cluster's capabilities. */
+  private kubeVersion: string | undefined
   storage!: ReleaseStorage
   namespace = 'default'
   private unreachable: Error | undefined
@@ -117,11 +118,10 @@ class HelmSession {
       throw new HelmError(`${this.texts.unreachable}: ${(error as Error).message}`)
     }
     this.namespace = this.flags.string('namespace') || endpoint.namespace
-    this.token = this.flags.string('kube-token') || endpoint.token
-    this.kube = new KubeClient(this.flags.string('kube-apiserver') || endpoint.server, this.token, this.io.abandoned)
+    this.kube = new KubeClient(this.flags.string('kube-apiserver') || endpoint.server, this.flags.string('kube-token') || endpoint.token, this.io.abandoned)
     this.storage = new ReleaseStorage(this.kube, this.namespace, this.helm)
     try {
-      await this.kube.version()
+      this.kubeVersion = (await this.kube.version()).gitVersion
     } catch (error) {
       if (!(error instanceof UnreachableError)) throw error
       this.unreachable = new HelmError(`${this.texts.unreachable}: ${error.message}`)
@@ -138,8 +138,7 @@ class HelmSession {
   }
 
   engine(signal: AbortSignal, applyMethod?: string): ReleaseEngine {
-    const kube = new KubeClient(this.cluster.server, this.token, signal)
-    return new ReleaseEngine(kube, this.helm, this.host.clock, signal, applyMethod === 'ssa')
+    return new ReleaseEngine(this.cluster.withSignal(signal), this.helm, this.host.clock, signal, applyMethod === 'ssa')
   }
 
   /** helm 4's --server-side: true/false, or "auto" = what the previous release used (ssa when new). */
@@ -193,17 +192,21 @@ class HelmSession {
     return args
   }
 
+  /** A values file in the simulator's scratch space (previous values, or what came on stdin). */
+  private async valuesFile(name: string, content: string): Promise<string> {
+    const scratch = join(this.host.options.stateDir, 'values')
+    await mkdir(scratch, {recursive: true})
+    const file = join(scratch, `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`)
+    await writeFile(file, content)
+    return file
+  }
+
   async render(name: string, chartRef: string, isUpgrade: boolean, extraValues: Record<string, unknown> | undefined): Promise<RenderedChart> {
     const env = helmEnv(this.invocation, this.host)
-    let valueArgs = this.valueArgs()
-    if (extraValues) {
-      const scratch = join(this.host.options.stateDir, 'values')
-      await mkdir(scratch, {recursive: true})
-      const file = join(scratch, `${name}-${Date.now()}.json`)
-      await writeFile(file, JSON.stringify(extraValues))
-      valueArgs = ['--values', file, ...valueArgs]
-    }
-    const version = this.unreachable ? undefined : (await this.cluster.version()).gitVersion
+    // `-f -` reads the caller's stdin; the real helm gets it as a file.
+    const stdinFile = this.valueArgs().some((a) => a === '-' || a.endsWith('=-')) ? await this.valuesFile(name, await this.io.readStdin()) : undefined
+    let valueArgs = this.valueArgs().map((a) => (a === '-' ? (stdinFile as string) : a.endsWith('=-') ? `${a.slice(0, -1)}${stdinFile}` : a))
+    if (extraValues) valueArgs = ['--values', await this.valuesFile(name, JSON.stringify(extraValues)), ...valueArgs]
     try {
       return await renderChart({
         helmBinary: this.host.helmBinary(),
@@ -214,7 +217,7 @@ class HelmSession {
         chartVersion: this.flags.string('version'),
         valueArgs,
         isUpgrade,
-        kubeVersion: version,
+        kubeVersion: this.kubeVersion,
         cwd: this.invocation.cwd,
         env,
         scratchDir: join(this.host.options.stateDir, 'render'),

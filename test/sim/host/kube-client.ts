@@ -65,13 +65,18 @@ function goNetworkError(method: string, url: string, error: unknown): Unreachabl
 }
 
 export class KubeClient {
-  private readonly mapping = new Map<string, Promise<Map<string, ResourceInfo>>>()
-
   constructor(
     readonly server: string,
     private readonly token: string | undefined,
     private readonly signal: AbortSignal,
+    /** Discovery results by group/version, shared by the clients of one command. */
+    private readonly mapping = new Map<string, Promise<Map<string, ResourceInfo>>>(),
   ) {}
+
+  /** The same cluster and credentials, with requests aborted by `signal`. */
+  withSignal(signal: AbortSignal): KubeClient {
+    return new KubeClient(this.server, this.token, signal, this.mapping)
+  }
 
   private async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Response> {
     const url = `${this.server}${path}`
