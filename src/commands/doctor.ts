@@ -1,0 +1,74 @@
+import {Flags} from '@oclif/core'
+
+import {DevctlCommand} from '../base-command.js'
+import {runDoctor} from '../doctor/doctor.js'
+import {detectPlatform} from '../doctor/platform.js'
+import type {DoctorResult} from '../doctor/types.js'
+import {ChecksFailedError, ExitCode} from '../errors.js'
+import {createDoctorView, renderDoctorSummary} from '../ui/doctor-view.js'
+import {noInputPrompter, terminalPrompter} from '../ui/prompter.js'
+
+/** Used when package.json has no engines.node (it always should). */
+const FALLBACK_NODE_RANGE = '>=20.12.0'
+
+export default class Doctor extends DevctlCommand<typeof Doctor> {
+  static override summary = 'Check this machine for devctl: Node.js, Docker, k3d, helm, ports, disk, devctl.yaml, the cluster.'
+  static override description = `Each check prints pass, warn or fail in one line, and what to do about it (install hints for macOS, Debian/Ubuntu and others; devctl never installs anything itself).
+--fix applies the fixes devctl can make itself, asking before each: start a stopped cluster, move a busy host port to a free one in devctl.yaml (comments kept), generate .devctl/secrets.yaml.
+Exits 0 when nothing fails (warnings are fine) and 11 when a check fails.`
+
+  static override examples = [
+    '<%= config.bin %> doctor',
+    '<%= config.bin %> doctor --fix            # start a stopped cluster, move a busy port, ... (asks first)',
+    '<%= config.bin %> doctor --fix --yes      # the same, without asking',
+    `<%= config.bin %> doctor --json | jq -c '.checks[] | select(.status != "pass")'`,
+  ]
+
+  static override enableJsonFlag = true
+
+  static override flags = {
+    fix: Flags.boolean({description: 'Apply the fixes devctl can make itself, asking before each.'}),
+    yes: Flags.boolean({char: 'y', description: 'With --fix: apply them without asking (for scripts).', dependsOn: ['fix']}),
+  }
+
+  async run(): Promise<DoctorResult> {
+    const prompter = this.terminal.canPrompt ? terminalPrompter() : noInputPrompter()
+    const write = (text: string) => process.stdout.write(text)
+    const result = await runDoctor(
+      {
+        cwd: process.cwd(),
+        configPath: this.flags.config,
+        platform: await detectPlatform(),
+        node: {version: process.versions.node, required: this.requiredNodeRange()},
+        loadKube: () => import('../kube/client.js'),
+        signal: this.interrupts.signal,
+        fix: this.flags.fix,
+      },
+      {
+        emit: this.jsonEnabled() ? () => {} : createDoctorView(this.theme, write),
+        confirm: async (question) => this.flags.yes || prompter.confirm({flag: '--yes', message: question}),
+        signal: this.interrupts.signal,
+      },
+    )
+    if (result.status === 'ok') {
+      if (!this.jsonEnabled()) write(renderDoctorSummary(result, this.theme))
+      return result
+    }
+    if (this.jsonEnabled()) {
+      // Scripts get the full report on stdout, and the exit code says it failed.
+      this.logJson(result)
+      this.exit(ExitCode.checksFailed)
+    }
+    write(renderDoctorSummary(result, this.theme))
+    const failed = result.checks.filter((check) => check.status === 'fail')
+    throw new ChecksFailedError(`devctl doctor: ${failed.length === 1 ? '1 check' : `${failed.length} checks`} failed (${failed.map((check) => check.title).join(', ')}).`, {
+      hint: 'Do what the → lines above say, then run `devctl doctor` again.',
+    })
+  }
+
+  private requiredNodeRange(): string {
+    const engines: unknown = this.config.pjson.engines
+    const node = engines !== null && typeof engines === 'object' && 'node' in engines ? engines.node : undefined
+    return typeof node === 'string' ? node : FALLBACK_NODE_RANGE
+  }
+}
