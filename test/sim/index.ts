@@ -7,14 +7,12 @@
  *   sim.cluster('demo')?.list('v1', 'Pod', 'default')
  *   await sim.stop()
  */
-import {mkdir, mkdtemp, readFile, rm} from 'node:fs/promises'
+import {mkdir, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {parse as parseYaml} from 'yaml'
-
-import {type ApiServer, createApiServer, createClock} from './apiserver/index.js'
+import {type ApiServer, createApiServer, createClock, loadScenario, parseScenario, type Scenario} from './apiserver/index.js'
 import {type Daemon, startDaemon} from './host/daemon.js'
 import {runDocker} from './host/docker.js'
 import {type CommandRecord, ToolExit, type ToolIO, type ToolName} from './host/exec.js'
@@ -29,7 +27,7 @@ const repoRoot = resolve(simDir, '..', '..')
 
 export interface SimulatorOptions {
   helmVersion: HelmVersion
-  /** A scenario name from test/sim/scenarios, a path to a scenario file, or a parsed scenario. */
+  /** A scenario name from test/sim/scenarios ('happy'), a path to a scenario file, or a scenario object. */
   scenario?: string | object
   /** Multiplies every simulated duration: 0.01 (the default) in tests, 1 for a person watching. */
   timeFactor?: number
@@ -54,14 +52,13 @@ export interface Simulator {
   stop(): Promise<void>
 }
 
-/** Reads a scenario given by name (test/sim/scenarios/<name>.yaml), path or value. */
-export async function loadScenario(scenario: string | object): Promise<unknown> {
-  if (typeof scenario !== 'string') return scenario
-  const path = /[/\\]|\.ya?ml$/.test(scenario) ? resolve(scenario) : join(simDir, 'scenarios', `${scenario}.yaml`)
-  return parseYaml(await readFile(path, 'utf8'))
+/** A scenario given by name (test/sim/scenarios/<name>.yaml), path or value, checked. */
+function scenarioFrom(scenario: string | object): Scenario {
+  return typeof scenario === 'string' ? loadScenario(scenario) : parseScenario(scenario)
 }
 
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  const scenario = options.scenario === undefined ? undefined : scenarioFrom(options.scenario)
   const root = await mkdtemp(join(tmpdir(), 'devctl-sim-'))
   const home = join(root, 'home')
   await mkdir(join(home, '.kube'), {recursive: true})
@@ -69,7 +66,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     helmVersion: options.helmVersion,
     clock: createClock(options.timeFactor ?? 0.01),
     createApiServer,
-    scenario: options.scenario === undefined ? undefined : await loadScenario(options.scenario),
+    scenario,
     dockerRunning: options.dockerRunning ?? true,
     memoryBytes: options.memoryBytes ?? 16 * 1024 ** 3,
     cpus: options.cpus ?? 8,
@@ -101,7 +98,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     cluster: (name) => host.clusters.get(name)?.api,
     commands: (tool) => daemon.commands(tool),
     injectFault: (fault) => host.injectFault(fault),
-    setScenario: async (scenario) => host.setScenario(await loadScenario(scenario)),
+    setScenario: (scenario) => host.setScenario(scenarioFrom(scenario)),
     async createCluster(name, args = []) {
       let output = ''
       const io: ToolIO = {
