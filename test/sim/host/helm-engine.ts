@@ -173,6 +173,11 @@ export class ReleaseEngine {
     return kept
   }
 
+  /** uninstall --wait: every object gone within the timeout. */
+  async waitDeleted(objects: KubeObject[], timeoutMs: number): Promise<void> {
+    for (const object of objects) await this.waitForDeletion(object, timeoutMs)
+  }
+
   private async waitForDeletion(object: KubeObject, timeoutMs: number): Promise<void> {
     const deadline = this.deadline(timeoutMs)
     try {

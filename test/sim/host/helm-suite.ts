@@ -122,6 +122,7 @@ export function helmSuite(helmVersion: 3 | 4): void {
     const list = JSON.parse((await helm(['list', '-o', 'json'])).stdout) as unknown[]
     expect(list).toEqual([{name: 'plain', namespace: 'default', revision: '2', updated: expect.any(String), status: 'deployed', chart: 'demo-0.1.0', app_version: '1.0.0'}])
     expect(JSON.parse((await helm(['get', 'values', 'plain', '-o', 'json'])).stdout)).toEqual({replicas: 3})
+    expect(JSON.parse((await helm(['get', 'values', 'plain', '--all', '-o', 'json'])).stdout)).toMatchObject({replicas: 3, image: 'nginx:1.27', service: {port: 80}})
     expect((await helm(['get', 'manifest', 'plain'])).stdout).toContain('# Source: demo/templates/deployment.yaml\n')
   })
 
@@ -203,6 +204,11 @@ export function helmSuite(helmVersion: 3 | 4): void {
     // Through `upgrade --install` the same failure is reported without the prefix.
     const viaUpgrade = await helm(['upgrade', '--install', 'broken2', chart])
     expect(viaUpgrade.stderr).toBe(`Error: ${failure.replaceAll('broken-migrate', 'broken2-migrate')}\n`)
+    // With --atomic (helm 4: --rollback-on-failure) the failed release is uninstalled again.
+    const atomic = await helm(['install', 'broken3', chart, helmVersion === 3 ? '--atomic' : '--rollback-on-failure'])
+    const flag = helmVersion === 3 ? 'atomic' : 'rollback-on-failure'
+    expect(atomic.stderr).toBe(`Error: INSTALLATION FAILED: release broken3 failed, and has been uninstalled due to ${flag} being set: ${failure.replaceAll('broken-migrate', 'broken3-migrate')}\n`)
+    expect(releaseSecret(sim, 'broken3', 1)).toBeUndefined()
   })
 
   it('fails an upgrade whose pre-upgrade hook fails and keeps the previous revision deployed', async () => {
@@ -252,6 +258,18 @@ export function helmSuite(helmVersion: 3 | 4): void {
     expect(String(result.stdout)).toContain('Release cancelled has been cancelled.\n')
     expect(String(result.stderr)).toBe('Error: INSTALLATION FAILED: context canceled\n')
     expect(releaseSecret(sim, 'cancelled', 1)?.metadata.labels?.status).toBe('failed')
+  })
+
+  it('keeps an uninstalled release\'s history with --keep-history and installs over it again', async () => {
+    await helm(['install', 'kept', chart, '--no-hooks'])
+    const uninstalled = await helm(['uninstall', 'kept', '--keep-history', '--wait'])
+    expect(uninstalled.stdout).toBe('release "kept" uninstalled\n')
+    expect(sim.cluster('demo')?.get('apps/v1', 'Deployment', 'default', 'kept-web')).toBeUndefined()
+    expect(decodeRecord(releaseSecret(sim, 'kept', 1) as KubeObject)).toMatchObject({info: {status: 'uninstalled', description: 'Uninstallation complete', deleted: expect.stringMatching(/^\d{4}-/)}})
+    expect((await helm(['list', '-q'])).stdout).not.toContain('kept')
+    const again = await helm(['upgrade', '--install', 'kept', chart, '--no-hooks'])
+    expect(again.stdout).toMatch(/^Release "kept" does not exist\. Installing it now\.\n[^]*REVISION: 2\n/)
+    expect(releaseSecret(sim, 'kept', 1)?.metadata.labels?.status).toBe('superseded')
   })
 
   it('uninstalls, removing resources and records', async () => {

@@ -168,6 +168,11 @@ class HelmSession {
     return strategy as WaitStrategy
   }
 
+  /** uninstall --wait: helm 3's bool, helm 4's strategy (anything but hookOnly waits). */
+  get uninstallWaits(): boolean {
+    return this.helm === 3 ? this.flags.bool('wait') : this.flags.string('wait') !== 'hookOnly' && this.flags.string('wait') !== 'false'
+  }
+
   get rollbackOnFailure(): boolean {
     return this.flags.bool('atomic') || (this.helm === 4 && this.flags.bool('rollback-on-failure'))
   }
@@ -367,7 +372,8 @@ class HelmSession {
         if (!(error as {alreadyExists?: boolean}).alreadyExists) throw new HelmError(options.prefix ? `${options.prefix}: ${(error as Error).message}` : (error as Error).message)
       })
     }
-    if (latest && options.replace) {
+    // helm's replaceRelease: a failed last revision keeps its status.
+    if (latest && options.replace && latest.info.status !== 'failed') {
       latest.info.status = 'superseded'
       latest.info.description = 'superseded by new release'
       await this.storage.update(latest)
@@ -641,6 +647,7 @@ class HelmSession {
       await this.storage.update(release)
       const objects = await engine.buildFromManifest(release.manifest, release)
       const kept = await engine.deleteAll(objects)
+      if (this.uninstallWaits) await engine.waitDeleted(objects.filter((o) => !kept.includes(o)), timeoutMs)
       if (!this.flags.bool('no-hooks')) await engine.runHooks(release, 'post-delete', timeoutMs, this.storage)
       release.info.status = 'uninstalled'
       release.info.description = this.flags.string('description') || 'Uninstallation complete'
