@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {stringify as stringifyYaml} from 'yaml'
 
 import type {KubeObject} from '../apiserver/contract.js'
-import {type Invocation, type ToolIO, type TrappableSignal} from './exec.js'
+import {type Invocation, type ToolIO} from './exec.js'
 import {commandWords, FlagError, parseFlags, type ParsedFlags} from './flags.js'
 import {goAnsic, goTimeString} from './gotime.js'
 import {chartLabel, HelmRenderError, manifestText, renderChart, type RenderedChart} from './helm-chart.js'
@@ -246,14 +246,14 @@ class HelmSession {
    */
   async cancellable<T>(name: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const stop = new AbortController()
-    let cancelled!: (signal: TrappableSignal) => void
+    let cancel!: () => void
     const cancellation = new Promise<never>((_, reject) => {
-      cancelled = () => {
+      cancel = () => {
         this.io.stdout(`Release ${name} has been cancelled.\n`)
         reject(new HelmError('context canceled'))
       }
     })
-    const untrap = this.io.trapSignals((signal) => cancelled(signal))
+    const untrap = this.io.trapSignals(() => cancel())
     try {
       return await Promise.race([work(AbortSignal.any([stop.signal, this.io.abandoned])), cancellation])
     } finally {

@@ -153,6 +153,18 @@ describe('k3d stand-in', () => {
     expect((parseYaml(await readFile(target, 'utf8')) as {'current-context': string})['current-context']).toBe('k3d-fromfile')
   })
 
+  it('imports images into a cluster\'s nodes', async () => {
+    const imported = await run(sim, 'k3d', ['image', 'import', 'web:dev', '-c', 'demo'])
+    expect(imported.exitCode).toBe(0)
+    const log = plain(imported.stdout)
+    expect(log).toContain("Importing image(s) into cluster 'demo'")
+    expect(log).toMatch(/Importing images from tarball '.*' into node 'k3d-demo-agent-0'/)
+    expect(log).toContain('Successfully imported 1 image(s) into 1 cluster(s)')
+    const missing = await run(sim, 'k3d', ['image', 'import', 'web:dev', '-c', 'nope'])
+    expect(missing.exitCode).toBe(1)
+    expect(plain(missing.stderr)).toContain('FATA[0000] failed to get cluster nope: No nodes found for given cluster')
+  })
+
   it('deletes clusters and their kubeconfig entries', async () => {
     for (const name of ['fromfile', 'demo']) {
       const deleted = await run(sim, 'k3d', ['cluster', 'delete', name])
