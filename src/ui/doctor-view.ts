@@ -62,6 +62,6 @@ export function renderDoctorSummary(result: DoctorResult, t: ChalkInstance): str
   const lines = ['', `${counts.join(', ')}.`]
   const fixable = result.checks.filter((check) => check.autoFix).length
   if (fixable > 0) lines.push(`${t.cyan('devctl doctor --fix')} can fix ${fixable === 1 ? 'one of these' : `${fixable} of these`} for you (it asks first).`)
-  else if (summary.fail === 0) lines.push(summary.warn ? 'Nothing is failing: devctl can run.' : 'Everything devctl needs is here.')
+  if (summary.fail === 0) lines.push(summary.warn ? 'Nothing is failing: devctl can run.' : 'Everything devctl needs is here.')
   return `${lines.join('\n')}\n`
 }

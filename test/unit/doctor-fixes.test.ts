@@ -94,6 +94,10 @@ describe('doctor report', () => {
     const [node, , , skipped] = checks
     const warned: CheckResult = {id: 'kubectl', title: 'kubectl', status: 'warn', message: 'kubectl is not installed.'}
     expect(renderDoctorSummary(doctorResult([node!, warned, skipped!]), plain)).toBe('\n1 warning, 1 passed, 1 skipped.\nNothing is failing: devctl can run.\n')
+    expect(renderDoctorSummary(doctorResult([node!, {...checks[2]!, status: 'warn'}]), plain)).toBe(
+      '\n1 warning, 1 passed.\ndevctl doctor --fix can fix one of these for you (it asks first).\nNothing is failing: devctl can run.\n',
+    )
+    expect(renderDoctorSummary(doctorResult([node!]), plain)).toBe('\n1 passed.\nEverything devctl needs is here.\n')
   })
 
   it('with --fix, shows the report, what was done, then the report after the fixes', () => {
