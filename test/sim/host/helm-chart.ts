@@ -55,8 +55,8 @@ export interface RenderRequest {
   releaseName: string
   namespace: string
   chartRef: string
-  /** --version for charts from a repository. */
-  chartVersion: string
+  /** Where and how to fetch a chart that is not local: --repo, --version, credentials, as given. */
+  pullArgs: string[]
   /** The values flags exactly as given (-f/--values, --set, --set-string, --set-file, --set-json, --set-literal). */
   valueArgs: string[]
   isUpgrade: boolean
@@ -103,8 +103,9 @@ async function localChart(request: RenderRequest, workDir: string): Promise<stri
       tar.on('close', (code) => (code === 0 ? resolve() : reject(new HelmRenderError(`file '${path}' does not appear to be a gzipped archive; got 'application/octet-stream'`))))
     })
   } else {
-    if (/^[./]/.test(request.chartRef) || !request.chartRef.includes('/')) throw new HelmRenderError(`path "${request.chartRef}" not found`)
-    await runHelm(request, ['pull', request.chartRef, '--untar', '--untardir', pulled, ...(request.chartVersion ? ['--version', request.chartVersion] : [])])
+    // helm's LocateChart: a path that looks local is just missing; the rest is what `helm pull` finds.
+    if (/^\.{0,2}\//.test(request.chartRef)) throw new HelmRenderError(`path "${request.chartRef}" not found`)
+    await runHelm(request, ['pull', request.chartRef, '--untar', '--untardir', pulled, ...request.pullArgs])
   }
   const [top] = await readdir(pulled)
   return join(pulled, top ?? '')

@@ -40,6 +40,9 @@ const valueFlags: FlagSpec[] = [{name: 'values', short: 'f', kind: 'stringSlice'
 /** Names of the flags that carry values; forwarded as given to the real `helm template`. */
 export const valueFlagNames = valueFlags.map((f) => f.name)
 
+/** Names of the flags that say where and how to fetch a chart; forwarded to the real `helm pull`. */
+export const chartPathFlagNames = ['version', 'keyring', 'repo', 'username', 'password', 'cert-file', 'key-file', 'ca-file', 'verify', 'insecure-skip-tls-verify', 'plain-http', 'pass-credentials']
+
 const chartPathFlags: FlagSpec[] = [...str('version', 'keyring', 'repo', 'username', 'password', 'cert-file', 'key-file', 'ca-file'), ...bool('verify', 'insecure-skip-tls-verify', 'plain-http', 'pass-credentials')]
 
 function installLikeFlags(version: HelmVersion): FlagSpec[] {

@@ -135,6 +135,13 @@ export function helmSuite(helmVersion: 3 | 4): void {
     expect(sim.cluster('demo')?.get('apps/v1', 'Deployment', 'default', 'plain-web')?.spec).toMatchObject({replicas: 2})
   })
 
+  it('fetches charts it does not have with the real helm, failing as it does', async () => {
+    const fromRepo = await helm(['upgrade', '--install', 'remote', 'web', '--repo', 'http://127.0.0.1:9/charts', '--version', '1.0.0'])
+    expect(fromRepo.exitCode).toBe(1)
+    expect(fromRepo.stderr).toBe('Error: looks like "http://127.0.0.1:9/charts" is not a valid chart repository or cannot be reached: Get "http://127.0.0.1:9/charts/index.yaml": dial tcp 127.0.0.1:9: connect: connection refused\n')
+    expect((await helm(['install', 'remote', './no-such-chart'])).stderr).toBe('Error: INSTALLATION FAILED: path "./no-such-chart" not found\n')
+  })
+
   it('fails an upgrade of a release that does not exist', async () => {
     const result = await helm(['upgrade', 'missing', chart])
     expect(result.exitCode).toBe(1)

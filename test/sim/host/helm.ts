@@ -15,7 +15,7 @@ import {commandWords, FlagError, parseFlags, type ParsedFlags} from './flags.js'
 import {goAnsic, goTimeString} from './gotime.js'
 import {chartLabel, HelmRenderError, manifestText, renderChart, type RenderedChart} from './helm-chart.js'
 import {ReleaseEngine, type WaitStrategy} from './helm-engine.js'
-import {globalHelmFlags, helmCommandFlags, valueFlagNames} from './helm-flags.js'
+import {chartPathFlagNames, globalHelmFlags, helmCommandFlags, valueFlagNames} from './helm-flags.js'
 import {helmNow, type Release, releaseJson, type ReleaseStatus, ReleaseStorage, systemLabels} from './helm-release.js'
 import type {HelmVersion, SimHost} from './host.js'
 import {KubeClient, UnreachableError} from './kube-client.js'
@@ -182,19 +182,26 @@ class HelmSession {
     return this.flags.has('dry-run') && value !== 'none' && value !== 'false'
   }
 
-  /** The value flags in the order given, for the real `helm template`. */
-  valueArgs(): string[] {
+  /** Some of the command's flags as given, in order, to hand to the real helm. */
+  private givenFlags(names: string[]): string[] {
     const args: string[] = []
     const argv = this.invocation.argv
+    const bools = new Set(['verify', 'insecure-skip-tls-verify', 'plain-http', 'pass-credentials'])
     for (let i = 0; i < argv.length; i++) {
       const token = argv[i] as string
-      const match = /^(--([a-z-]+)|-f)(=.*)?$/.exec(token)
-      const name = match?.[2] ?? (match?.[1] === '-f' ? 'values' : undefined)
-      if (!name || !valueFlagNames.includes(name)) continue
-      if (match?.[3]) args.push(token)
+      // --name, --name=value, -f, -fvalue, -f=value
+      const match = /^(?:--([a-z-]+)(=.*)?|-f(.*))$/.exec(token)
+      const name = match?.[1] ?? (match?.[3] !== undefined ? 'values' : undefined)
+      if (!name || !names.includes(name)) continue
+      if (match?.[2] || match?.[3] || bools.has(name)) args.push(token)
       else args.push(token, argv[++i] ?? '')
     }
     return args
+  }
+
+  /** The value flags (-f, --set, ...) in the order given, for the real `helm template`. */
+  valueArgs(): string[] {
+    return this.givenFlags(valueFlagNames)
   }
 
   /** A values file in the simulator's scratch space (previous values, or what came on stdin). */
@@ -219,7 +226,7 @@ class HelmSession {
         releaseName: name,
         namespace: this.namespace,
         chartRef,
-        chartVersion: this.flags.string('version'),
+        pullArgs: this.givenFlags(chartPathFlagNames),
         valueArgs,
         isUpgrade,
         kubeVersion: this.kubeVersion,
