@@ -252,7 +252,8 @@ export class ReleaseEngine {
       () => 'timeout' as const,
       () => 'cancelled' as const,
     )
-    const events = this.kube.watchObject(ref)
+    // Its own signal, so ending the wait also ends the open watch request.
+    const events = this.kube.withSignal(AbortSignal.any([stop.signal, this.signal])).watchObject(ref)
     let last: KubeObject | undefined
     try {
       for (;;) {
@@ -269,7 +270,7 @@ export class ReleaseEngine {
       }
     } finally {
       stop.abort()
-      await events.return(undefined)
+      await events.return(undefined).catch(() => undefined)
     }
   }
 

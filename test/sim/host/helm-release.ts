@@ -140,13 +140,6 @@ export function releaseSecretName(name: string, version: number): string {
   return `sh.helm.release.v1.${name}.v${version}`
 }
 
-/** helm's driver.ErrReleaseNotFound. */
-export class ReleaseNotFoundError extends Error {
-  constructor() {
-    super('release: not found')
-  }
-}
-
 /** helm's storage backed by the Secret driver, talking REST to the cluster. */
 export class ReleaseStorage {
   constructor(

@@ -2,7 +2,7 @@ import {resolve} from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
 import {execa} from 'execa'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import type {KubeObject} from '../apiserver/contract.js'
 import {type Simulator, startSimulator} from '../index.js'
@@ -26,6 +26,7 @@ const scenario = {
   rules: [
     {match: {workload: 'hooked-migrate'}, behavior: 'run'},
     {match: {workload: 'cancelled-migrate'}, behavior: 'run'},
+    {match: {workload: 'stuck-migrate'}, behavior: 'run'},
     {match: {workload: 'broken*-migrate'}, behavior: 'fail'},
     {match: {workload: 'flaky-migrate', image: 'bad:*'}, behavior: 'fail'},
     {match: {workload: 'slow-web'}, behavior: 'neverReady'},
@@ -230,6 +231,17 @@ export function helmSuite(helmVersion: 3 | 4): void {
     }
     expect(releaseSecret(sim, 'flaky', 1)?.metadata.labels?.status).toBe('deployed')
     expect(decodeRecord(releaseSecret(sim, 'flaky', 2) as KubeObject)).toMatchObject({info: {status: 'failed', description: expect.stringMatching(/^Upgrade "flaky" failed: pre-upgrade hooks failed: /)}})
+  })
+
+  it('times out a hook Job that never finishes', async () => {
+    const installed = await helm(['install', 'stuck', chart, '--timeout', '30s'])
+    expect(installed.exitCode).toBe(1)
+    expect(installed.stderr).toBe(
+      helmVersion === 3
+        ? 'Error: INSTALLATION FAILED: failed pre-install: 1 error occurred:\n\t* timed out waiting for the condition\n\n\n'
+        : 'Error: INSTALLATION FAILED: failed pre-install: resource Job/default/stuck-migrate not ready. status: InProgress, message: Job in progress\ncontext deadline exceeded\n',
+    )
+    expect(releaseSecret(sim, 'stuck', 1)?.metadata.labels?.status).toBe('failed')
   })
 
   it('times out --wait on a Deployment that never becomes ready', async () => {

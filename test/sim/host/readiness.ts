@@ -31,8 +31,6 @@ function maxUnavailable(object: KubeObject, replicas: number): number {
   return typeof value === 'number' ? value : Math.floor((replicas * Number.parseInt(value, 10)) / 100)
 }
 
-export class JobFailedError extends Error {}
-
 /** Helm 3's ReadyChecker (IsReady): a Job that has failed is an error, not "not ready yet". */
 export function legacyReady(object: KubeObject, waitForJobs: boolean): boolean {
   const replicas = field(object, 'spec.replicas', 1)
@@ -56,7 +54,7 @@ export function legacyReady(object: KubeObject, waitForJobs: boolean): boolean {
     }
     case 'Job':
       if (!waitForJobs) return true
-      if (condition(object, 'Failed')?.status === 'True') throw new JobFailedError(`job is failed: ${object.metadata.namespace}/${object.metadata.name}`)
+      if (condition(object, 'Failed')?.status === 'True') throw new Error(`job is failed: ${object.metadata.namespace}/${object.metadata.name}`)
       return field(object, 'status.succeeded', 0) >= field(object, 'spec.completions', 1)
     default:
       return true
