@@ -26,6 +26,20 @@ describe('startSimulator', () => {
     await expect(fetch(`${sim.daemonUrl}/sim/v1/state`)).rejects.toThrow()
   })
 
+  it('takes faults and lists commands over its control endpoints', async () => {
+    const sim = await startSimulator({helmVersion: 4})
+    try {
+      const posted = await fetch(`${sim.daemonUrl}/sim/v1/faults`, {method: 'POST', body: JSON.stringify({type: 'docker-stopped'})})
+      expect(((await posted.json()) as {docker: {running: boolean}}).docker.running).toBe(false)
+      expect((await run(sim, 'docker', ['info'])).exitCode).toBe(1)
+      const commands = (await (await fetch(`${sim.daemonUrl}/sim/v1/commands?tool=docker`)).json()) as Array<{tool: string; argv: string[]; outcome: unknown}>
+      expect(commands).toEqual([expect.objectContaining({tool: 'docker', argv: ['info'], outcome: {exit: 1}})])
+      expect((await fetch(`${sim.daemonUrl}/sim/v1/faults`, {method: 'POST', body: JSON.stringify({type: 'no-such-fault'})})).status).toBe(400)
+    } finally {
+      await sim.stop()
+    }
+  })
+
   it('rejects a scenario that does not exist', async () => {
     await expect(startSimulator({helmVersion: 4, scenario: 'no-such-scenario'})).rejects.toThrow(/no scenario "no-such-scenario"/)
   })
