@@ -25,8 +25,8 @@ export function parseKeyPath(key: string): Array<string | number> {
 
 /**
  * Set the ports in devctl.yaml's text. Ports the file already states are replaced where they
- * stand, so every other byte stays as the user wrote it; a port left at its default is added
- * through the YAML document (comments kept). The result is validated before it is returned: a
+ * stand, so every other byte stays as the user wrote it; a port left at its default (the
+ * registry's) is added through the YAML document (comments kept). The result is validated before it is returned: a
  * fix must never leave an invalid file behind.
  */
 export function movePortsInConfig(path: string, text: string, moves: readonly PortMove[]): string {
@@ -40,8 +40,6 @@ export function movePortsInConfig(path: string, text: string, moves: readonly Po
     // Right to left, so earlier offsets stay valid.
     updated = stated.sort((a, b) => b.start - a.start).reduce((out, edit) => `${out.slice(0, edit.start)}${edit.to}${out.slice(edit.end)}`, text)
   } else {
-    // A file that relies on the default cluster has no `cluster:` yet; a new one needs its provider.
-    if (!doc.has('cluster')) doc.setIn(['cluster', 'provider'], 'k3d')
     for (const move of moves) doc.setIn(parseKeyPath(move.configKey), move.to)
     updated = doc.toString()
   }

@@ -42,10 +42,10 @@ describe('doctor --fix: moving host ports in devctl.yaml', () => {
     expect(updated).toBe(CONFIG.replace('host: 8080', 'host: 8081').replace('host: 8443', 'host: 8444').replace('apiPort: 6550', 'apiPort: 6551'))
   })
 
-  it('adds a port the file left at its default, with the provider a new cluster section needs, keeping comments', () => {
-    const minimal = '# our environment\napiVersion: devctl.dev/v1\nproject: shop # the shop\napp:\n  chart:\n    path: ./chart\n'
-    const updated = movePortsInConfig('/p/devctl.yaml', minimal, [{configKey: 'cluster.apiPort', from: 6550, to: 6551}])
-    expect(updated).toBe(`${minimal}cluster:\n  provider: k3d\n  apiPort: 6551\n`)
+  it('adds a port the file left at its default, keeping comments', () => {
+    const withRegistry = '# our environment\napiVersion: devctl.dev/v1\nproject: shop # the shop\ncluster:\n  provider: k3d\n  registry:\n    enabled: true # for local images\napp:\n  chart:\n    path: ./chart\n'
+    const updated = movePortsInConfig('/p/devctl.yaml', withRegistry, [{configKey: 'cluster.registry.port', from: 5001, to: 5002}])
+    expect(updated).toBe(withRegistry.replace('enabled: true # for local images\n', 'enabled: true # for local images\n    port: 5002\n'))
   })
 
   it('refuses to produce a file that would not validate', () => {
