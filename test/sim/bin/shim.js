@@ -38,19 +38,20 @@ export function runShim(tool) {
   }
   if (!daemon) return fail()
 
+  let ended = false
+  const lost = () => {
+    if (ended) return
+    ended = true
+    process.stderr.write(`${tool}: lost the connection to the devctl simulator daemon\n`)
+    void finish(1)
+  }
+  let answered = false
   const req = request(new URL('/sim/v1/exec', daemon), {
     method: 'POST',
     agent: false,
     headers: {'content-type': 'application/x-ndjson', 'transfer-encoding': 'chunked'},
   })
-  let answered = false
-  req.on('error', () => {
-    if (!answered) fail()
-    else {
-      process.stderr.write(`${tool}: lost the connection to the devctl simulator daemon\n`)
-      void finish(1)
-    }
-  })
+  req.on('error', () => (answered ? lost() : fail()))
   req.write(`${JSON.stringify(invocation)}\n`)
 
   const forwardSignal = (signal) => req.write(`${JSON.stringify({signal})}\n`)
@@ -64,10 +65,12 @@ export function runShim(tool) {
       process.stdin.on('data', (chunk) => chunks.push(chunk))
       process.stdin.on('end', () => req.write(`${JSON.stringify({stdin: Buffer.concat(chunks).toString('utf8')})}\n`))
     } else if (typeof frame.exit === 'number') {
+      ended = true
       req.end()
       process.stdin.destroy()
       void finish(frame.exit)
     } else if (typeof frame.signal === 'string') {
+      ended = true
       req.destroy()
       process.removeAllListeners(frame.signal)
       Promise.all([flush(process.stdout), flush(process.stderr)]).then(() => process.kill(process.pid, frame.signal))
@@ -76,6 +79,8 @@ export function runShim(tool) {
 
   req.on('response', (res) => {
     answered = true
+    res.on('end', lost)
+    res.on('aborted', lost)
     res.setEncoding('utf8')
     let buffered = ''
     res.on('data', (chunk) => {
