@@ -28,7 +28,7 @@ Exits 0 when nothing fails (warnings are fine) and 11 when a check fails.`
 
   static override flags = {
     fix: Flags.boolean({description: 'Apply the fixes devctl can make itself, asking before each.'}),
-    yes: Flags.boolean({char: 'y', description: 'With --fix: apply them without asking (for scripts).', dependsOn: ['fix']}),
+    yes: Flags.boolean({char: 'y', description: 'With --fix: apply them without asking (needed where devctl cannot ask: CI, --json, --no-input).', dependsOn: ['fix']}),
   }
 
   async run(): Promise<DoctorResult> {
