@@ -6,7 +6,6 @@
  */
 import {randomBytes} from 'node:crypto'
 
-import type {KubeObject} from './contract.js'
 import {invalid, invalidField, requiredField, type StatusCause, unsupportedField} from './errors.js'
 import {isJsonObject, jsonEqual, type JsonObject} from './json.js'
 import type {ResourceType} from './resources.js'
@@ -449,8 +448,4 @@ function withoutImages(spec: JsonObject): JsonObject {
 
 function statefulSetFrozen(spec: JsonObject): JsonObject {
   return {...spec, replicas: undefined, ordinals: undefined, template: undefined, updateStrategy: undefined, revisionHistoryLimit: undefined, persistentVolumeClaimRetentionPolicy: undefined, minReadySeconds: undefined}
-}
-
-export function isTerminating(object: KubeObject): boolean {
-  return object.metadata.deletionTimestamp !== undefined
 }

@@ -44,23 +44,3 @@ export function valueAt(root: unknown, path: ReadonlyArray<string | number>): un
   }
   return current
 }
-
-export function stringAt(root: unknown, path: ReadonlyArray<string | number>): string | undefined {
-  const value = valueAt(root, path)
-  return typeof value === 'string' ? value : undefined
-}
-
-export function numberAt(root: unknown, path: ReadonlyArray<string | number>): number | undefined {
-  const value = valueAt(root, path)
-  return typeof value === 'number' ? value : undefined
-}
-
-export function recordAt(root: unknown, path: ReadonlyArray<string | number>): Record<string, unknown> | undefined {
-  const value = valueAt(root, path)
-  return isJsonObject(value) ? (value as Record<string, unknown>) : undefined
-}
-
-export function arrayAt(root: unknown, path: ReadonlyArray<string | number>): unknown[] {
-  const value = valueAt(root, path)
-  return Array.isArray(value) ? value : []
-}

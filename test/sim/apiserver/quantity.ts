@@ -13,10 +13,3 @@ export function parseQuantity(text: string | number | undefined): number {
   if (multiplier === undefined) throw new Error(`unable to parse quantity's suffix (got "${text}")`)
   return value * multiplier
 }
-
-/** How the scheduler prints memory in FailedScheduling messages is not needed; this only formats Mi/Gi for node capacity. */
-export function formatBytes(bytes: number): string {
-  if (bytes % 2 ** 30 === 0) return `${bytes / 2 ** 30}Gi`
-  if (bytes % 2 ** 20 === 0) return `${bytes / 2 ** 20}Mi`
-  return `${Math.round(bytes / 2 ** 10)}Ki`
-}

@@ -18,7 +18,7 @@ import {decodeProtobuf, protobufContentType} from './protobuf.js'
 import {apiVersionOf, type ResourceRegistry, type ResourceType} from './resources.js'
 import {checkFieldSelector, parseFieldSelector, parseLabelSelector, selectorFromSpec, formatLabelSelector, type LabelSelectorSpec} from './selectors.js'
 import {compareStrings, objectKey, type ObjectStore} from './store.js'
-import {toTable, wantsTable, type IncludeObject} from './tables.js'
+import {partialMetadata, toTable, wantsMetadata, wantsTable, type IncludeObject} from './tables.js'
 import type {Pod} from './types.js'
 import type {WatchHub} from './watch.js'
 
@@ -234,7 +234,9 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
   }
 
   function respondObject(response: ServerResponse, request: IncomingMessage, query: URLSearchParams, type: ResourceType, object: KubeObject, code = 200): void {
-    if (wantsTable(request.headers.accept)) {
+    if (wantsMetadata(request.headers.accept, false)) {
+      sendJson(response, code, partialMetadata(object))
+    } else if (wantsTable(request.headers.accept)) {
       sendJson(response, code, toTable(type, [object], {resourceVersion: object.metadata.resourceVersion ?? '', include: includeObject(query), withColumns: true}))
     } else {
       sendJson(response, code, object)
@@ -264,14 +266,19 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
       const last = items.at(-1)
       if (last) continueToken = encodeContinue({rv: revision, after: objectKey(last.metadata.namespace, last.metadata.name)})
     }
+    const listMetadata = {resourceVersion: String(revision), ...(continueToken ? {continue: continueToken, remainingItemCount: remaining} : {})}
     if (wantsTable(request.headers.accept)) {
       sendJson(response, 200, toTable(type, items, {resourceVersion: String(revision), continueToken, include: includeObject(query), withColumns: true}))
+      return
+    }
+    if (wantsMetadata(request.headers.accept, true)) {
+      sendJson(response, 200, {kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: listMetadata, items: items.map(partialMetadata)})
       return
     }
     sendJson(response, 200, {
       kind: `${type.kind}List`,
       apiVersion: apiVersionOf(type),
-      metadata: {resourceVersion: String(revision), ...(continueToken ? {continue: continueToken, remainingItemCount: remaining} : {})},
+      metadata: listMetadata,
       items: items.map((item) => listItem(type, item)),
     })
   }
@@ -281,6 +288,7 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
     const fields = parseFieldSelector(query.get('fieldSelector'))
     checkFieldSelector(target.type.kind, fields)
     const asTable = wantsTable(request.headers.accept)
+    const asMetadata = wantsMetadata(request.headers.accept, true)
     const include = includeObject(query)
     watches.serve({
       type: target.type,
@@ -292,11 +300,11 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
       sendInitialEvents: booleanParam(query, 'sendInitialEvents'),
       timeoutSeconds: integerParam(query, 'timeoutSeconds'),
       render: (object, first) =>
-        asTable ? toTable(target.type, [object], {resourceVersion: object.metadata.resourceVersion ?? '', include, withColumns: first}) : object,
+        asTable ? toTable(target.type, [object], {resourceVersion: object.metadata.resourceVersion ?? '', include, withColumns: first}) : asMetadata ? partialMetadata(object) : object,
     }, response)
   }
 
-  function scaleOf(type: ResourceType, object: KubeObject): JsonObject {
+  function scaleOf(object: KubeObject): JsonObject {
     const spec = (object.spec ?? {}) as {replicas?: number; selector?: LabelSelectorSpec}
     const status = (object.status ?? {}) as {replicas?: number}
     const selector = selectorFromSpec(spec.selector).length > 0 ? formatLabelSelector(spec.selector) : ''
@@ -350,15 +358,15 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
     if (subresource === 'scale') {
       const current = api.get(type, namespace, name)
       if (method === 'GET') {
-        sendJson(response, 200, scaleOf(type, current))
+        sendJson(response, 200, scaleOf(current))
         return
       }
       const body = decodeBody(await readBody(request), mediaType(request.headers['content-type']))
-      const scale = method === 'PATCH' ? api.previewPatch(scaleOf(type, current), patchTypeOf(mediaType(request.headers['content-type'])), body) : body
+      const scale = method === 'PATCH' ? api.previewPatch(scaleOf(current), patchTypeOf(mediaType(request.headers['content-type'])), body) : body
       const replicas = isJsonObject(scale) && isJsonObject(scale.spec) ? scale.spec.replicas : undefined
       if (typeof replicas !== 'number') throw badRequest('Scale.autoscaling "" is invalid: spec.replicas: Required value')
       const updated = api.patch(type, namespace, name, 'merge', {spec: {replicas}}, {fieldManager: fieldManagerOf(request, query), subresource: 'scale', dryRun})
-      sendJson(response, 200, scaleOf(type, updated))
+      sendJson(response, 200, scaleOf(updated))
       return
     }
     if (subresource === 'eviction' || subresource === 'binding') {

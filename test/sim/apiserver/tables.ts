@@ -4,6 +4,7 @@
  * kubectl prints exactly what it prints against a real cluster.
  */
 import type {KubeObject} from './contract.js'
+import {toStored} from './conversion.js'
 import {isJsonObject} from './json.js'
 import type {ResourceType} from './resources.js'
 import {formatLabelSelector, formatLabels} from './selectors.js'
@@ -469,6 +470,11 @@ function ingressRow(object: KubeObject, now: number): Cell[] {
 const genericSpec: TableSpec = {columns: [nameColumn, ageColumn], print: (object, now) => [object.metadata.name, age(object, now)]}
 
 function specFor(type: ResourceType): TableSpec {
+  // events.k8s.io Events print like core ones (kube-apiserver converts them for its printer).
+  if (type.group === 'events.k8s.io' && type.kind === 'Event' && specs['/Event']) {
+    const core = specs['/Event']
+    return {columns: core.columns, print: (object, now) => core.print(toStored(type, object), now)}
+  }
   return (type.custom ? undefined : specs[`${type.group}/${type.kind}`]) ?? genericSpec
 }
 
@@ -477,7 +483,7 @@ export type IncludeObject = 'None' | 'Metadata' | 'Object'
 function rowObject(object: KubeObject, include: IncludeObject): object | undefined {
   if (include === 'None') return undefined
   if (include === 'Object') return object
-  return {kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata}
+  return partialMetadata(object)
 }
 
 function rowConditions(type: ResourceType, object: KubeObject): object[] | undefined {
@@ -509,10 +515,23 @@ export function toTable(
   }
 }
 
-/** Does the Accept header ask for a Table? */
-export function wantsTable(accept: string | undefined): boolean {
+function acceptsAs(accept: string | undefined, as: string): boolean {
   return (accept ?? '').split(',').some((part) => {
     const params = part.split(';').map((p) => p.trim())
-    return params.includes('as=Table') && params.includes('g=meta.k8s.io') && (params.includes('v=v1') || params.includes('v=v1beta1'))
+    return params[0] !== 'application/vnd.kubernetes.protobuf' && params.includes(`as=${as}`) && params.includes('g=meta.k8s.io') && (params.includes('v=v1') || params.includes('v=v1beta1'))
   })
+}
+
+/** Does the Accept header ask for a Table? */
+export function wantsTable(accept: string | undefined): boolean {
+  return acceptsAs(accept, 'Table')
+}
+
+/** Does the client (a metadata-only informer) ask for PartialObjectMetadata? */
+export function wantsMetadata(accept: string | undefined, list: boolean): boolean {
+  return acceptsAs(accept, list ? 'PartialObjectMetadataList' : 'PartialObjectMetadata')
+}
+
+export function partialMetadata(object: KubeObject): object {
+  return {kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata}
 }

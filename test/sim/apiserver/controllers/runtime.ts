@@ -24,7 +24,7 @@ export class ControllerRuntime {
   private closed = false
   private readonly unsubscribe: () => void
 
-  constructor(private readonly store: ObjectStore, readonly clock: SimClock) {
+  constructor(store: ObjectStore, readonly clock: SimClock) {
     this.unsubscribe = store.subscribe((change) => this.onChange(change))
   }
 
