@@ -152,6 +152,8 @@ export const planStep: LeafStep<DeployContext> = {
   },
 }
 
+const MIGRATION_HINT = 'Fix the migration (its log is above), then run `devctl up` again; a migration that already ran is not undone by a rollback.'
+
 const helmStep: LeafStep<DeployContext> = {
   id: 'helm',
   title: (ctx) => `helm upgrade --install ${ctx.names.release}`,
@@ -167,8 +169,8 @@ const helmStep: LeafStep<DeployContext> = {
           timeout: ctx.config.app.timeouts.deploy,
           labels: {[FINGERPRINT_LABEL]: deploy.fingerprint},
         },
+        // helm's own output (NOTES) is noise next to devctl's summary; its errors come back in the error.
         run.mustFinishSignal,
-        (line) => run.log('helm', line),
       )
       deploy.helm.state = 'succeeded'
     } catch (error) {
@@ -183,7 +185,17 @@ const helmStep: LeafStep<DeployContext> = {
   },
   async onFailure(ctx, _run, error) {
     const pods = watchOf(ctx).list<V1Pod>('Pod')
-    return error.explain({details: await explainPods(ctx, pods.filter((p) => createdDuringDeploy(ctx, p)))})
+    const details = await explainPods(ctx, pods.filter((p) => createdDuringDeploy(ctx, p)))
+    // helm fails when its pre-install/pre-upgrade hook does: that is the migration failing, say so.
+    const plan = ctx.deploy?.rendered?.migration
+    const hookJob = plan?.kind === 'hook-job' ? watchOf(ctx).get<V1Job>('Job', plan.job) : undefined
+    const hookState = hookJob && createdDuringDeploy(ctx, hookJob) ? jobState(hookJob) : undefined
+    if (plan?.kind === 'hook-job' && hookState?.state === 'failed') {
+      const failed = new MigrationError(`The migration Job ${plan.job} failed: ${hookState.reason} (${hookState.message}).`, {details: [...error.details.map((d) => `helm: ${d}`), ...details]})
+      await recordMigration(ctx, 'failed', failed.message).catch(() => {})
+      return failed.explain({hint: MIGRATION_HINT})
+    }
+    return error.explain({details})
   },
 }
 
@@ -280,7 +292,7 @@ async function recordMigration(ctx: DeployContext, result: MigrationRecord['resu
 
 const migrationStep: LeafStep<DeployContext> = {
   id: 'migration',
-  title: (ctx) => (ctx.deploy?.rendered ? `Migration: ${describeMigration(ctx.deploy.rendered.migration)}` : 'Migration'),
+  title: (ctx) => (ctx.deploy?.rendered && ctx.deploy.rendered.migration.kind !== 'none' ? `Migration: ${describeMigration(ctx.deploy.rendered.migration)}` : 'Migration'),
   timeoutMs: (ctx) => timeoutOf(ctx, 'migration'),
   skip: (ctx) => {
     const plan = ctx.deploy!.rendered!.migration
@@ -306,7 +318,7 @@ const migrationStep: LeafStep<DeployContext> = {
     await recordMigration(ctx, 'failed', error.message).catch(() => {})
     return failed.explain({
       details: await explainPods(ctx, pods),
-      hint: 'Fix the migration (its log is above), then run `devctl up` again; a migration that already ran is not undone by a rollback.',
+      hint: MIGRATION_HINT,
     })
   },
 }

@@ -1,0 +1,236 @@
+/**
+ * `devctl up` end to end: the built CLI as a subprocess against the cluster simulator, through
+ * the stand-in k3d/helm/docker — the happy path on helm 3 and 4, re-runs, and every failure a
+ * new team member is likely to meet, each with its exit code and explanation.
+ */
+import {spawn} from 'node:child_process'
+import {mkdtemp, readdir, readFile, symlink, writeFile} from 'node:fs/promises'
+import {createServer, type Server} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {parse, stringify} from 'yaml'
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {REPO_ROOT} from '../helpers/cli.js'
+import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import type {KubeObject} from '../sim/apiserver/contract.js'
+
+const ANSI = /\u001B\[/
+
+let env: TestEnvironment | undefined
+afterEach(async () => {
+  await env?.stop()
+  env = undefined
+})
+
+async function editConfig(dir: string, edit: (config: Record<string, any>) => void): Promise<void> {
+  const path = join(dir, 'devctl.yaml')
+  const config = parse(await readFile(path, 'utf8')) as Record<string, any>
+  edit(config)
+  await writeFile(path, stringify(config))
+}
+
+/** Run a stand-in tool (e.g. `k3d cluster stop demo`) as the user would, from a shell. */
+function tool(env: TestEnvironment, command: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {env: {...process.env, ...env.sim.env}, stdio: 'ignore'})
+    child.on('error', reject)
+    child.on('close', (code) => resolve(code ?? 1))
+  })
+}
+
+function pods(env: TestEnvironment): KubeObject[] {
+  return env.sim.cluster('demo')?.list('v1', 'Pod', 'demo') ?? []
+}
+
+function helmUpgrades(env: TestEnvironment): number {
+  return env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade').length
+}
+
+async function expectNoSecrets(env: TestEnvironment, text: string): Promise<void> {
+  for (const secret of await env.secrets()) expect(text).not.toContain(secret)
+}
+
+describe.each([3, 4] as const)('devctl up with helm %i', (helmVersion) => {
+  it('brings every pod to Ready, streams the migration, and a re-run calls no helm', async () => {
+    env = await startEnvironment({helmVersion})
+    const first = await env.devctl(['up'], {env: {NO_COLOR: '1'}})
+    expect(first.stderr).toBe('')
+    expect(first.exitCode).toBe(0)
+    expect(first.stdout).not.toMatch(ANSI)
+    expect(first.stdout).toMatch(/✔ Cluster demo created/)
+    expect(first.stdout).toMatch(/✔ Postgres ready/)
+    expect(first.stdout).toMatch(/✔ Redis ready/)
+    expect(first.stdout).toMatch(/│ demo-web-worker-migrate-\w+\/migrate: applying 001_create_jobs \.\.\. ok/)
+    expect(first.stdout).toMatch(/✔ Migration \(hook Job demo-web-worker-migrate .*\) complete/)
+    expect(first.stdout).toMatch(/✔ demo is up in/)
+    const running = pods(env).filter((p) => (p.metadata.labels ?? {})['app.kubernetes.io/instance'] === 'demo')
+    expect(running.length).toBeGreaterThanOrEqual(2)
+    for (const pod of running) {
+      const conditions = (pod.status as {conditions?: Array<{type: string; status: string}>}).conditions ?? []
+      expect(conditions.find((c) => c.type === 'Ready')?.status).toBe('True')
+    }
+    expect(helmUpgrades(env)).toBe(1)
+
+    const again = await env.devctl(['up', '--json'])
+    expect(again.exitCode).toBe(0)
+    const lines = again.stdout.trim().split('\n').map((line) => JSON.parse(line) as {type: string; [key: string]: unknown})
+    const result = lines.at(-1)!
+    expect(result).toMatchObject({type: 'result', status: 'ok', release: {name: 'demo', deployed: false, previousRevision: 1}, cluster: {action: 'reused'}})
+    expect(lines.some((l) => l.type === 'step:end' && l.step === 'deploy' && l.status === 'skipped')).toBe(true)
+    expect(helmUpgrades(env)).toBe(1)
+    await expectNoSecrets(env, output(first) + output(again))
+  })
+})
+
+describe('devctl up', () => {
+  it('starts a stopped cluster (after a reboot) instead of creating it', async () => {
+    env = await startEnvironment()
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
+    expect(await tool(env, 'k3d', ['cluster', 'stop', 'demo'])).toBe(0)
+    const result = await env.devctl(['up'])
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toMatch(/✔ Cluster demo started/)
+    expect(env.sim.commands('k3d').filter((c) => c.argv[1] === 'start')).toHaveLength(1)
+    expect(env.sim.commands('k3d').filter((c) => c.argv[1] === 'create')).toHaveLength(1)
+  })
+
+  it('fails fast when the migration Job fails: exit 7, its logs and the reason shown', async () => {
+    env = await startEnvironment({scenario: 'migration-fails'})
+    const result = await env.devctl(['up'])
+    expect(result.exitCode).toBe(7)
+    expect(result.stderr).toMatch(/^Error: The migration Job demo-web-worker-migrate failed: BackoffLimitExceeded/m)
+    expect(result.stderr).toMatch(/last \d+ log line\(s\):/)
+    expect(result.stderr).toMatch(/\| .*applying/)
+    expect(result.stderr).toMatch(/→ Fix the migration/)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+    await expectNoSecrets(env, output(result))
+  })
+
+  it('waits on a migration run as an init container', async () => {
+    env = await startEnvironment()
+    await editConfig(env.dir, (c) => (c.app.set = {'migrations.hookEnabled': false, 'migrations.enabled': true}))
+    const result = await env.devctl(['up'])
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toMatch(/Migration \(init container migrate of Deployment demo-web-worker\) complete/)
+    expect(result.stdout).toMatch(/\/migrate: applying 001_create_jobs \.\.\. ok/)
+  })
+
+  it('skips the migration step for a chart without one', async () => {
+    env = await startEnvironment()
+    await editConfig(env.dir, (c) => (c.app.set = {'migrations.hookEnabled': false}))
+    const result = await env.devctl(['up'])
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toMatch(/↓ Migration — skipped: the chart has no migration Job or migrate init container/)
+  })
+
+  it('explains a crash loop with the crashed container\'s last lines: exit 8', async () => {
+    env = await startEnvironment({scenario: 'crash-loop'})
+    const result = await env.devctl(['up'])
+    expect(result.exitCode).toBe(8)
+    expect(result.stderr).toMatch(/CrashLoopBackOff/)
+    expect(result.stderr).toMatch(/\| panic: cannot reach cache server/)
+    expect(result.stderr).toMatch(/what to do: read its last log lines below/)
+    expect(result.stderr).toMatch(/Warning BackOff: Back-off restarting failed container/)
+  })
+
+  it('explains an image that cannot be pulled: exit 8 and what to do', async () => {
+    env = await startEnvironment({scenario: 'image-pull-error'})
+    const result = await env.devctl(['up'])
+    expect(result.exitCode).toBe(8)
+    expect(result.stderr).toMatch(/(ImagePullBackOff|ErrImagePull)/)
+    expect(result.stderr).toMatch(/what to do: check the image name and tag in your values/)
+  })
+
+  it('names the exact missing Secret key of a bring-your-own chart', async () => {
+    env = await startEnvironment()
+    const chart = join(REPO_ROOT, 'test', 'e2e', 'fixtures', 'charts', 'keyed')
+    await editConfig(env.dir, (c) => {
+      c.app.chart = {path: chart}
+      c.app.set = {'externalDatabase.existingSecret': 'devctl-postgres', 'externalDatabase.existingSecretPasswordKey': 'DB_PASSWORD'}
+    })
+    const result = await env.devctl(['up'])
+    expect(result.exitCode).toBe(8)
+    expect(result.stderr).toMatch(/CreateContainerConfigError/)
+    expect(result.stderr).toContain('key "DB_PASSWORD" is missing from Secret devctl-postgres (namespace demo)')
+  })
+
+  it('explains a pod that does not fit on the node: exit 8', async () => {
+    env = await startEnvironment()
+    await editConfig(env.dir, (c) => (c.app.set = {'resources.requests.memory': '512Gi', 'resources.limits.memory': '512Gi'}))
+    const result = await env.devctl(['up'])
+    expect(result.exitCode).toBe(8)
+    expect(result.stderr).toMatch(/Unschedulable/)
+    expect(result.stderr).toMatch(/Insufficient memory/)
+    expect(result.stderr).toMatch(/lower resources\.requests/)
+  })
+
+  it('stops before touching anything when Docker is not running: exit 4', async () => {
+    env = await startEnvironment({dockerRunning: false})
+    const result = await env.devctl(['up'])
+    expect(result.exitCode).toBe(4)
+    expect(result.stderr).toMatch(/^Error: Docker is installed but its daemon is not reachable/m)
+    expect(result.stderr).toMatch(/→ Start Docker/)
+    expect(env.sim.commands('k3d').filter((c) => c.argv[0] === 'cluster' && c.argv[1] === 'create')).toEqual([])
+  })
+
+  it('says how to install k3d when it is missing: exit 4', async () => {
+    env = await startEnvironment()
+    const bin = await mkdtemp(join(tmpdir(), 'devctl-path-'))
+    for (const name of ['helm', 'docker']) await symlink(join(REPO_ROOT, 'test', 'sim', 'bin', name), join(bin, name))
+    await symlink(process.execPath, join(bin, 'node'))
+    const result = await env.devctl(['up'], {env: {PATH: `${bin}:/usr/bin:/bin`}})
+    expect(result.exitCode).toBe(4)
+    expect(result.stderr).toMatch(/^Error: `k3d` was not found on your PATH\./m)
+    expect(result.stderr).toMatch(/→ Install k3d/)
+  })
+
+  it('names who holds a busy host port and suggests a free one: exit 4', async () => {
+    env = await startEnvironment()
+    const config = parse(await readFile(join(env.dir, 'devctl.yaml'), 'utf8')) as {cluster: {ports: Array<{host: number}>}}
+    const port = config.cluster.ports[0]!.host
+    const holder: Server = createServer()
+    await new Promise<void>((resolve) => holder.listen(port, '0.0.0.0', resolve))
+    try {
+      const result = await env.devctl(['up'])
+      expect(result.exitCode).toBe(4)
+      expect(result.stderr).toMatch(new RegExp(`^Error: Host port ${port} \\(for port mapping ${port}:80\\) is already in use by node \\(pid ${process.pid}\\)\\.`, 'm'))
+      expect(result.stderr).toMatch(/set cluster\.ports\[0\]\.host in devctl\.yaml to a free port such as \d+/)
+    } finally {
+      holder.close()
+    }
+  })
+
+  it('says what was still not ready when a step times out: exit 9', async () => {
+    env = await startEnvironment({scenario: 'never-ready'})
+    await editConfig(env.dir, (c) => (c.app.timeouts = {rollout: '3s'}))
+    const result = await env.devctl(['up'])
+    expect(result.exitCode).toBe(9)
+    expect(result.stderr).toMatch(/^Error: Rollout: not done after 3\.0s\./m)
+    expect(result.stderr).toMatch(/not ready: Deployment demo-web-worker: 0\/1 ready/)
+    expect(result.stderr).toMatch(/readiness probe/)
+  })
+
+  it('--dry-run prints the plan with secrets masked and changes nothing', async () => {
+    env = await startEnvironment()
+    const before = await readdir(env.dir, {recursive: true})
+    const result = await env.devctl(['up', '--dry-run'])
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toMatch(/apiVersion: k3d\.io\/v1alpha5/)
+    expect(result.stdout).toMatch(/PGPASSWORD: \*{8}/)
+    expect(result.stdout).toMatch(/^helm upgrade --install demo /m)
+    await expectNoSecrets(env, output(result))
+    expect(env.sim.commands()).toEqual([])
+    expect(await readdir(env.dir, {recursive: true})).toEqual(before)
+  })
+
+  it('stops cleanly on Ctrl-C with exit 130', async () => {
+    env = await startEnvironment({scenario: 'slow-start', timeFactor: 0.2})
+    const result = await env.devctl(['up'], {interruptAfterMs: 6000})
+    expect(result.exitCode).toBe(130)
+    expect(result.stderr).toMatch(/Stopping… \(press Ctrl-C again to force\)/)
+    expect(result.stderr).toMatch(/^Error: Interrupted/m)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+  })
+})
