@@ -78,6 +78,14 @@ function hostPortListener(): Server {
   })
 }
 
+/** docker's RAMInBytes ("512m", "2g", "1.5GiB", bytes); throws with its error text. */
+export function dockerMemoryBytes(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(text.trim())
+  if (!match) throw new Error(`invalid size: '${text}'`)
+  const power = ['', 'k', 'm', 'g', 't', 'p'].indexOf((match[2] ?? '').toLowerCase())
+  return Math.floor(Number(match[1]) * 1024 ** power)
+}
+
 /** k3d's node filters ("loadbalancer", "server:0", "agent:*", "servers:*:proxy", ...) → node names. */
 function directTargets(filters: string[], cluster: string, servers: number, agents: number): string[] | 'loadbalancer' {
   if (filters.length === 0 || filters.some((f) => f.startsWith('loadbalancer') || f.endsWith(':proxy'))) return 'loadbalancer'
@@ -168,7 +176,7 @@ export class SimCluster {
         name: n.name,
         role: n.role as 'server' | 'agent',
         cpu: String(this.deps.hostCpus),
-        memory: (n.role === 'server' ? this.spec.serversMemory : this.spec.agentsMemory) ?? `${Math.floor(this.deps.hostMemoryBytes / 1024)}Ki`,
+        memory: `${Math.floor(dockerMemoryBytes((n.role === 'server' ? this.spec.serversMemory : this.spec.agentsMemory) ?? String(this.deps.hostMemoryBytes)) / 1024)}Ki`,
       }))
   }
 

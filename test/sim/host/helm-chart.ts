@@ -59,6 +59,7 @@ export interface RenderRequest {
   pullArgs: string[]
   /** The values flags exactly as given (-f/--values, --set, --set-string, --set-file, --set-json, --set-literal). */
   valueArgs: string[]
+  postRendererArgs: string[]
   isUpgrade: boolean
   kubeVersion?: string
   cwd: string
@@ -220,7 +221,7 @@ export async function renderChart(request: RenderRequest): Promise<RenderedChart
     const common = ['--namespace', request.namespace, ...request.valueArgs]
     // Without value flags the user supplied nothing, which needs no second render.
     const [rendered, valuesOutput, chart] = await Promise.all([
-      runHelm(request, ['template', request.releaseName, chartDir, ...common, ...(request.isUpgrade ? ['--is-upgrade'] : []), ...(request.kubeVersion ? ['--kube-version', request.kubeVersion] : [])]),
+      runHelm(request, ['template', request.releaseName, chartDir, ...common, ...request.postRendererArgs, ...(request.isUpgrade ? ['--is-upgrade'] : []), ...(request.kubeVersion ? ['--kube-version', request.kubeVersion] : [])]),
       request.valueArgs.length === 0 ? undefined : valuesProbeChart(workDir).then((probe) => runHelm(request, ['template', request.releaseName, probe, ...common])),
       chartJson(chartDir, request.helm),
     ])

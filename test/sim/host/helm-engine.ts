@@ -93,12 +93,19 @@ export class ReleaseEngine {
     return this.build(classify(splitTemplateOutput(manifest)).manifests, release, true)
   }
 
-  /** helm's existingResourceConflict: live objects must belong to this release; they are adopted. */
-  async adoptable(objects: KubeObject[], release: {name: string; namespace: string}): Promise<KubeObject[]> {
+  /**
+   * helm's existingResourceConflict: objects that already exist must belong to this release and
+   * are adopted; with --take-ownership (requireAdoption) any existing object is adopted.
+   */
+  async adoptable(objects: KubeObject[], release: {name: string; namespace: string}, takeOwnership: boolean): Promise<KubeObject[]> {
     const adopted: KubeObject[] = []
     for (const object of objects) {
       const live = await this.kube.get({...object, name: object.metadata.name, namespace: object.metadata.namespace})
       if (!live) continue
+      if (takeOwnership) {
+        adopted.push(object)
+        continue
+      }
       const problems: string[] = []
       const labels = live.metadata.labels ?? {}
       const annotations = live.metadata.annotations ?? {}

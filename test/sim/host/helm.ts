@@ -204,6 +204,11 @@ class HelmSession {
     return this.givenFlags(valueFlagNames)
   }
 
+  /** --post-renderer and its args: the real `helm template` runs them too. */
+  postRendererArgs(): string[] {
+    return this.givenFlags(['post-renderer', 'post-renderer-args'])
+  }
+
   /** A values file in the simulator's scratch space (previous values, or what came on stdin). */
   private async valuesFile(name: string, content: string): Promise<string> {
     const scratch = join(this.host.options.stateDir, 'values')
@@ -228,6 +233,7 @@ class HelmSession {
         chartRef,
         pullArgs: this.givenFlags(chartPathFlagNames),
         valueArgs,
+        postRendererArgs: this.postRendererArgs(),
         isUpgrade,
         kubeVersion: this.kubeVersion,
         cwd: this.invocation.cwd,
@@ -359,7 +365,7 @@ class HelmSession {
         objects = await engine.build(rendered.manifests, release, true)
         if (!this.dryRun) {
           try {
-            adopted = await engine.adoptable(objects, release)
+            adopted = await engine.adoptable(objects, release, this.flags.bool('take-ownership'))
           } catch (error) {
             fail(`${this.texts.continueInstall}: ${(error as Error).message}`)
           }
@@ -506,7 +512,7 @@ class HelmSession {
     }
     const known = new Set(currentObjects.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`))
     try {
-      await engine.adoptable(target.filter((o) => !known.has(`${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)), upgraded)
+      await engine.adoptable(target.filter((o) => !known.has(`${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)), upgraded, this.flags.bool('take-ownership'))
     } catch (error) {
       fail(`${this.texts.continueUpdate}: ${(error as Error).message}`)
     }

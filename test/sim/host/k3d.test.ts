@@ -90,6 +90,17 @@ describe('k3d stand-in', () => {
     expect((await run(sim, kubectl, ['get', 'nodes'])).exitCode).toBe(0)
   })
 
+  it('gives nodes the memory limit k3d was asked for, in docker\'s units', async () => {
+    const rejected = await run(sim, 'k3d', ['cluster', 'create', 'small', '--servers-memory', 'lots'])
+    expect(rejected.exitCode).toBe(1)
+    expect(plain(rejected.stderr)).toContain("provided servers memory limit value is invalid: invalid size: 'lots'")
+    const created = await run(sim, 'k3d', ['cluster', 'create', 'small', '--servers-memory', '1g', '--no-lb', '--kubeconfig-update-default=false'])
+    expect(created.exitCode).toBe(0)
+    expect(created.stdout).toContain('export KUBECONFIG=$(k3d kubeconfig write small)\n')
+    expect(sim.cluster('small')?.get('v1', 'Node', undefined, 'k3d-small-server-0')?.status).toMatchObject({capacity: {memory: '1048576Ki'}})
+    expect((await run(sim, 'k3d', ['cluster', 'delete', 'small'])).exitCode).toBe(0)
+  })
+
   it('refuses to create a cluster that already exists', async () => {
     const again = await run(sim, 'k3d', ['cluster', 'create', 'demo'])
     expect(again.exitCode).toBe(1)

@@ -8,7 +8,7 @@ import {join, resolve} from 'node:path'
 
 import {stringify as stringifyYaml} from 'yaml'
 
-import {PortAllocatedError, SimCluster, freePort, randomHex, type K3dNode} from './cluster.js'
+import {dockerMemoryBytes, PortAllocatedError, SimCluster, freePort, randomHex, type K3dNode} from './cluster.js'
 import {dockerDaemonDown} from './docker.js'
 import {type Invocation, type ToolIO} from './exec.js'
 import {commandWords, FlagError, type FlagSpec, parseFlags, type ParsedFlags} from './flags.js'
@@ -234,6 +234,14 @@ class K3dRun {
     }
     if (!hostnamePattern.test(spec.name)) this.log.fatal(`Failed Cluster Configuration Validation:  provided cluster name '${spec.name}' does not match requirements: Invalid cluster name. name ${spec.name} is not a valid hostname as per RFC 1123`)
     if (spec.name.length > 32) this.log.fatal(`Failed Cluster Configuration Validation:  provided cluster name '${spec.name}' does not match requirements: Cluster name must be <= 32 characters, but has ${spec.name.length}`)
+    for (const [role, limit] of [['servers', spec.serversMemory], ['agents', spec.agentsMemory]] as const) {
+      if (limit === undefined) continue
+      try {
+        dockerMemoryBytes(limit)
+      } catch (error) {
+        this.log.fatal(`Failed Cluster Configuration Validation:  provided ${role} memory limit value is invalid: ${(error as Error).message}`)
+      }
+    }
     if (this.getCluster(spec.name)) this.log.fatal(`Failed to create cluster '${spec.name}' because a cluster with that name already exists`)
 
     this.log.info('Prep: Network')
