@@ -10,7 +10,7 @@ import {z} from 'zod'
 
 import {findConfigFile, loadConfig, type LoadedConfig} from '../config/load.js'
 import {readYamlFile, toPlainData} from '../config/yaml-file.js'
-import {ClusterError, ConfigError, DevctlError, PrerequisiteError} from '../errors.js'
+import {ClusterError, ConfigError, DevctlError, isAbortError, PrerequisiteError} from '../errors.js'
 import {readSecrets} from '../secrets/store.js'
 import {isPortFree, nextFreePort, portHolder} from '../system/ports.js'
 import {Docker, type DockerInfo} from '../tools/docker.js'
@@ -85,11 +85,12 @@ export interface InspectOptions {
   signal?: AbortSignal
 }
 
-/** Run one look; "not installed" and devctl's own errors become facts, anything else is a bug. */
-export async function probe<T>(look: () => Promise<T>): Promise<Probe<T>> {
+/** Run one look; "not installed" and devctl's own errors become facts; Ctrl-C and bugs go on up. */
+async function probe<T>(look: () => Promise<T>): Promise<Probe<T>> {
   try {
     return {state: 'ok', value: await look()}
   } catch (error) {
+    if (isAbortError(error)) throw error
     if (error instanceof ToolNotFoundError) return {state: 'missing'}
     if (error instanceof DevctlError) return {state: 'failed', error}
     throw error
@@ -120,7 +121,7 @@ export async function inspectMachine(options: InspectOptions): Promise<MachineFa
     ctx && canAskK3d ? probe(() => tools.k3d.find(ctx.names.clusterName, signal)) : undefined,
   ])
   const runningCluster = cluster?.state === 'ok' && cluster.value?.running ? cluster.value : undefined
-  const reachKube = ctx && (runningCluster || !usesK3d)
+  const reachKube = ctx !== undefined && (runningCluster !== undefined || !usesK3d)
   if (reachKube) loadKube()
   const [ports, kube] = await Promise.all([
     ctx && usesK3d && !runningCluster ? portFacts(ctx) : undefined,

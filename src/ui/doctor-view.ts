@@ -41,13 +41,14 @@ export function createDoctorView(t: ChalkInstance, write: (text: string) => void
   let fixed = false
   return (event) => {
     if (event.type === 'fixed') {
-      if (!fixed) write('\n')
       fixed = true
       write(renderFix(event.fix, t))
-      return
+    } else if (!event.final) {
+      // A blank line, then the --fix questions.
+      write(`${renderChecks(event.checks, t)}\n`)
+    } else {
+      write(`${fixed ? `\n${t.bold('After the fixes:')}\n` : ''}${renderChecks(event.checks, t)}`)
     }
-    if (event.final && fixed) write(`\n${t.bold('After the fixes:')}\n`)
-    write(renderChecks(event.checks, t))
   }
 }
 
