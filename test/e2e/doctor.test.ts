@@ -12,6 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {DoctorResult} from '../../src/doctor/types.js'
 import {REPO_ROOT, runCli, tempDir, type CliResult} from '../helpers/cli.js'
+import {freePort} from '../helpers/environment.js'
 import {startSimulator, type Simulator} from '../sim/index.js'
 
 const SIM_BIN = join(REPO_ROOT, 'test', 'sim', 'bin')
@@ -28,17 +29,6 @@ async function pathWith(tools: Tool[], extra: Record<string, string> = {}): Prom
     await chmod(join(bin, name), 0o755)
   }
   return bin
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 function holdPort(port: number): Promise<Server> {

@@ -6,12 +6,12 @@
  */
 import {spawn} from 'node:child_process'
 import {chmod, mkdir, readFile, readdir, writeFile} from 'node:fs/promises'
-import {createServer} from 'node:net'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {CLI, REPO_ROOT, runCli, tempDir, type CliResult} from '../helpers/cli.js'
+import {freePort} from '../helpers/environment.js'
 import {startSimulator, type Simulator} from '../sim/index.js'
 
 const ONBOARD = join(REPO_ROOT, 'scripts', 'onboard.sh')
@@ -25,17 +25,6 @@ function runScript(cwd: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     child.on('error', reject)
     child.on('close', (code) => resolve({exitCode: code ?? 1, stdout, stderr}))
-  })
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
   })
 }
 
