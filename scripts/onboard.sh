@@ -71,6 +71,11 @@ is_devctl_checkout() {
   [ -f "$1/package.json" ] && grep -q '"name": *"devctl"' "$1/package.json"
 }
 
+# depends_on_devctl DIR: DIR's package.json has devctl in its dependencies or devDependencies.
+depends_on_devctl() {
+  [ -f "$1/package.json" ] && node -e 'const p = require(process.argv[1]); process.exit({...p.dependencies, ...p.devDependencies}.devctl ? 0 : 1)' "$1/package.json" 2>/dev/null
+}
+
 # newer_than FILE_OR_DIR REFERENCE: something under the first is newer than the second.
 newer_than() {
   [ -n "$(find "$1" -newer "$2" -print 2>/dev/null | head -n 1)" ]
@@ -121,7 +126,7 @@ say "Node.js $node_version"
 # 2. devctl itself.
 if [ -n "${DEVCTL_BIN:-}" ]; then
   :
-elif [ -f "$root/package.json" ] && grep -q '"devctl" *:' "$root/package.json"; then
+elif depends_on_devctl "$root"; then
   npm_install "$root"
   DEVCTL_BIN=$root/node_modules/.bin/devctl
 elif command -v devctl >/dev/null 2>&1; then

@@ -5,7 +5,7 @@
  * shell completion, and examples in every command's --help.
  */
 import {spawn} from 'node:child_process'
-import {chmod, mkdir, readFile, readdir, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, readFile, readdir, symlink, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -93,6 +93,27 @@ describe('scripts/onboard.sh (CI, simulator, built CLI)', () => {
       expect(stopped.stdout).toMatch(/^✖ Docker +Docker is installed but its daemon is not reachable/m)
       expect(stopped.stderr).toMatch(/onboard: stopped: `devctl doctor` found a problem\. Do what its → lines say, then run scripts\/onboard\.sh again\.\n$/)
       expect(stopped.stdout).not.toContain('devctl up')
+    } finally {
+      await sim.injectFault({type: 'docker-started'})
+    }
+  })
+
+  it("uses the project's own devctl (a devDependency already installed) when DEVCTL_BIN is not set", async () => {
+    const project = join(await tempDir('devctl-onboard-dep-'), 'shop')
+    await mkdir(join(project, 'node_modules', '.bin'), {recursive: true})
+    expect(await git(['init', '-q'], project)).toBe(0)
+    await writeFile(join(project, 'package.json'), JSON.stringify({name: 'shop', devDependencies: {devctl: '^0.1.0'}}))
+    await writeFile(join(project, 'package-lock.json'), '{}')
+    await writeFile(join(project, 'node_modules', '.package-lock.json'), '{}')
+    // The lock file is older than what npm installed: nothing to install.
+    await utimes(join(project, 'package-lock.json'), new Date(2020, 0, 1), new Date(2020, 0, 1))
+    await symlink(CLI, join(project, 'node_modules', '.bin', 'devctl'))
+    await sim.injectFault({type: 'docker-stopped'})
+    try {
+      const result = await runScript(project, {...sim.env, CI: '1'})
+      expect(result.stdout).toMatch(new RegExp(`^onboard: using devctl/\\S+ .*\\(${project}/node_modules/\\.bin/devctl\\)$`, 'm'))
+      expect(result.stdout).not.toContain('installing dependencies')
+      expect(result.exitCode).toBe(11)
     } finally {
       await sim.injectFault({type: 'docker-started'})
     }
