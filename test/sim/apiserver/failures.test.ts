@@ -12,6 +12,7 @@ const scenario = {
     {match: {namespace: 'pull'}, behavior: 'imagePullError'},
     {match: {namespace: 'oom'}, behavior: 'oom', runFor: '1s'},
     {match: {namespace: 'migration', container: 'migrate'}, behavior: 'fail', exitCode: 3},
+    {match: {namespace: 'on-failure'}, behavior: 'fail', runFor: '1s'},
     {match: {namespace: 'deadline'}, behavior: 'run'},
     {match: {namespace: 'never-ready'}, behavior: 'neverReady'},
     {match: {namespace: 'init', container: 'wait-db'}, runFor: '600s'},
@@ -179,6 +180,28 @@ spec:
     expect(pods.stdout.trim().split('\n').map((row) => row.split(/\s+/).slice(1, 3).join(' '))).toEqual(['0/1 Error', '0/1 Error'])
     const logs = await cluster.kubectl(['logs', 'job/migrate', '-n', 'migration'])
     expect(logs.stdout).toContain('ERROR:  relation "orders_legacy" does not exist')
+  })
+
+  it('a restartPolicy OnFailure Job counts container restarts against its backoffLimit', async () => {
+    await apply('on-failure', `
+apiVersion: batch/v1
+kind: Job
+metadata: {name: flaky}
+spec:
+  backoffLimit: 2
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers: [{name: task, image: "busybox:1.36"}]
+`)
+    const waited = await cluster.kubectl(['wait', '-n', 'on-failure', '--for=condition=failed', 'job/flaky', '--timeout=30s'])
+    expect(waited.code).toBe(0)
+    const job = cluster.server.get('batch/v1', 'Job', 'on-failure', 'flaky')
+    expect((job?.status as {conditions: Array<{type: string; reason: string}>}).conditions.map((c) => `${c.type}/${c.reason}`)).toEqual([
+      'FailureTarget/BackoffLimitExceeded', 'Failed/BackoffLimitExceeded',
+    ])
+    expect(job?.status).toMatchObject({failed: 1})
+    await eventually(() => cluster.server.list('v1', 'Pod', 'on-failure').length === 0, {what: 'the failed job to remove its pod'})
   })
 
   it('a Job running past activeDeadlineSeconds fails with DeadlineExceeded', async () => {

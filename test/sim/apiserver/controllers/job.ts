@@ -40,6 +40,8 @@ export class JobController implements Controller {
   private readonly startedAt = new Map<string, number>()
   /** Wall-clock time of each job's last pod failure, for the pod re-creation back-off. */
   private readonly lastFailure = new Map<string, {at: number; count: number}>()
+  /** Active pods each job deleted when it failed, reported in status.failed. */
+  private readonly removedOnFailure = new Map<string, number>()
 
   constructor(
     private readonly api: ClusterApi,
@@ -94,7 +96,11 @@ export class JobController implements Controller {
     }
 
     if (target) {
-      for (const pod of active) this.api.delete(this.types.pod, namespace, pod.metadata.name, {})
+      for (const pod of active) {
+        this.api.delete(this.types.pod, namespace, pod.metadata.name, {})
+        // Pods the controller removes because the job failed count as failed, as with pod tracking finalizers.
+        if (target.type === 'FailureTarget') this.removedOnFailure.set(uid, (this.removedOnFailure.get(uid) ?? 0) + 1)
+      }
       const finished = active.length === 0 && terminating.length === 0
       this.writeStatus(job, pods, (status) => {
         status.conditions = addCondition(status.conditions, target.type, target.verdict, now)
@@ -148,7 +154,7 @@ export class JobController implements Controller {
     const next = clone(latest) as Job
     const active = pods.filter((pod) => !isTerminal(pod) && pod.metadata.deletionTimestamp === undefined)
     const succeeded = pods.filter((pod) => pod.status?.phase === 'Succeeded').length
-    const failed = pods.filter((pod) => pod.status?.phase === 'Failed').length
+    const failed = pods.filter((pod) => pod.status?.phase === 'Failed').length + (this.removedOnFailure.get(job.metadata.uid ?? '') ?? 0)
     const status: NonNullable<Job['status']> = {
       ...(next.status?.conditions ? {conditions: next.status.conditions} : {}),
       ...(next.status?.startTime ? {startTime: next.status.startTime} : {}),
