@@ -11,12 +11,15 @@ import type {RunControls} from '../workflows/context.js'
 import type {Emit} from '../workflows/events.js'
 import {applyOutline, applyUpgrade, planUpgrade, type UpgradeOptions, type UpgradeResult} from '../workflows/upgrade.js'
 
-function parseSets(specs: string[]): Record<string, string> {
+/** `--set k=v`: like helm, numbers and true/false keep their type; anything else is a string. */
+function parseSets(specs: string[]): Record<string, string | number | boolean> {
   return Object.fromEntries(
     specs.map((spec) => {
       const at = spec.indexOf('=')
       if (at <= 0) throw new UsageError(`--set: "${spec}" is not KEY=VALUE.`, {hint: 'For example --set replicaCount=2 or --set image.tag=1.2.3.'})
-      return [spec.slice(0, at), spec.slice(at + 1)]
+      const raw = spec.slice(at + 1)
+      const typed = /^-?\d+$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw
+      return [spec.slice(0, at), typed]
     }),
   )
 }

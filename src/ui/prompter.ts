@@ -53,10 +53,10 @@ export function terminalPrompter(): Prompter {
 
 /** No one to ask: take the default, or fail naming the flag that would have answered. */
 export function noInputPrompter(): Prompter {
-  const answer = <T>(question: Question<T>): T => {
+  const answer = <T>(question: Question<T>, takesValue = true): T => {
     if (question.default !== undefined) return question.default
     throw new UsageError(`${question.flag} is required when devctl cannot prompt (--no-input, CI, or not a terminal): ${question.message.replace(/[?:]\s*$/, '')}.`, {
-      hint: `Pass ${question.flag} <value>, or run in a terminal to be asked.`,
+      hint: `Pass ${question.flag}${takesValue ? ' <value>' : ''}, or run in a terminal to be asked.`,
     })
   }
   return {
@@ -70,7 +70,7 @@ export function noInputPrompter(): Prompter {
       return value
     },
     async confirm(question) {
-      return answer(question)
+      return answer(question, false)
     },
   }
 }

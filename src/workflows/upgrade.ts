@@ -28,7 +28,7 @@ import type {PodSummary} from '../diagnose/pod.js'
 export const IMAGE_TAG_ANCHOR = 'imageTag'
 
 export interface UpgradeOptions {
-  set: Record<string, string>
+  set: Record<string, string | number | boolean>
   /** Extra values files (absolute paths), applied after devctl.yaml's. */
   valuesFiles: string[]
   imageTag?: string
