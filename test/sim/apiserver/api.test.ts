@@ -83,6 +83,21 @@ describe('CRUD', () => {
   })
 })
 
+describe('protobuf bodies', () => {
+  it('are understood for what kubectl create sends that way', async () => {
+    expect((await cluster.kubectl(['create', 'secret', 'generic', 'pb-secret', '--from-literal=password=s3cret'])).stdout.trim()).toBe('secret/pb-secret created')
+    expect(cluster.server.get('v1', 'Secret', 'default', 'pb-secret')).toMatchObject({type: 'Opaque', data: {password: Buffer.from('s3cret').toString('base64')}})
+    expect((await cluster.kubectl(['create', 'deployment', 'pb-web', '--image=nginx:1.27', '--port=80', '--replicas=2'])).stdout.trim()).toBe('deployment.apps/pb-web created')
+    expect(cluster.server.get('apps/v1', 'Deployment', 'default', 'pb-web')?.spec).toMatchObject({
+      replicas: 2,
+      selector: {matchLabels: {app: 'pb-web'}},
+      template: {spec: {containers: [{name: 'nginx', image: 'nginx:1.27', ports: [{containerPort: 80, protocol: 'TCP'}]}]}},
+    })
+    expect((await cluster.kubectl(['create', 'job', 'pb-job', '--image=busybox:1.36', '--', 'echo', 'hi'])).stdout.trim()).toBe('job.batch/pb-job created')
+    expect(cluster.server.get('batch/v1', 'Job', 'default', 'pb-job')?.spec).toMatchObject({template: {spec: {restartPolicy: 'Never', containers: [{command: ['echo', 'hi']}]}}})
+  })
+})
+
 describe('server-side apply', () => {
   it('records managers and reports conflicts like the real apiserver', async () => {
     const objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig)

@@ -228,11 +228,12 @@ export class Kubelet implements Controller {
 
   /** Pod IPs come from the node's pod CIDR (10.42.<node>.0/24), like flannel's host-local IPAM. */
   allocatePodIP(nodeName: string): string {
-    const nodes = this.deps.api.list(this.deps.types.node, undefined)
-    const index = Math.max(0, nodes.findIndex((node) => node.metadata.name === nodeName))
+    const node = this.deps.api.find(this.deps.types.node, undefined, nodeName)
+    const cidr = (node?.spec as {podCIDR?: string} | undefined)?.podCIDR ?? '10.42.0.0/24'
+    const prefix = cidr.split('.').slice(0, 3).join('.')
     const next = this.nextAddress.get(nodeName) ?? 2
     this.nextAddress.set(nodeName, next >= 254 ? 2 : next + 1)
-    return `10.42.${index}.${next}`
+    return `${prefix}.${next}`
   }
 
   hostIP(nodeName: string): string {

@@ -1,6 +1,7 @@
 /**
- * Kubernetes' protobuf encoding, decoded for the kinds `kubectl create secret|configmap|namespace|
- * serviceaccount` send that way (client-go's typed clients prefer protobuf for built-in types).
+ * Kubernetes' protobuf encoding, decoded for what `kubectl create secret|configmap|namespace|
+ * serviceaccount|deployment|job|service` send that way (client-go's typed clients prefer
+ * protobuf for built-in types): the fields those commands set, not whole schemas.
  * Envelope: the magic `k8s\0`, then a runtime.Unknown {typeMeta, raw}; raw is the object's message.
  */
 import {bodyMediaTypes, unsupportedMediaType} from './errors.js'
@@ -57,7 +58,8 @@ function fields(buffer: Buffer): Field[] {
   return result
 }
 
-type FieldType = 'string' | 'bytes' | 'bool' | 'int' | 'stringMap' | 'bytesMap' | 'strings' | {message: Schema; repeated?: boolean}
+/** `int` is a plain int32 (0 means unset, as gogo-protobuf always writes it); `int?` a pointer that may be 0. */
+type FieldType = 'string' | 'bytes' | 'bool' | 'int' | 'int?' | 'stringMap' | 'bytesMap' | 'strings' | {message: Schema; repeated?: boolean}
 
 interface Schema {
   [number: number]: [name: string, type: FieldType]
@@ -72,10 +74,33 @@ const objectMeta: Schema = {
 
 const localObjectReference: Schema = {1: ['name', 'string']}
 
+const labelSelector: Schema = {1: ['matchLabels', 'stringMap']}
+const containerPort: Schema = {1: ['name', 'string'], 2: ['hostPort', 'int'], 3: ['containerPort', 'int'], 4: ['protocol', 'string']}
+const envVar: Schema = {1: ['name', 'string'], 2: ['value', 'string']}
+const container: Schema = {
+  1: ['name', 'string'], 2: ['image', 'string'], 3: ['command', 'strings'], 4: ['args', 'strings'], 5: ['workingDir', 'string'],
+  6: ['ports', {message: containerPort, repeated: true}], 7: ['env', {message: envVar, repeated: true}], 14: ['imagePullPolicy', 'string'],
+}
+const podSpec: Schema = {
+  2: ['containers', {message: container, repeated: true}], 3: ['restartPolicy', 'string'], 4: ['terminationGracePeriodSeconds', 'int?'],
+  8: ['serviceAccountName', 'string'], 20: ['initContainers', {message: container, repeated: true}],
+}
+const podTemplateSpec: Schema = {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: podSpec}]}
+const intOrString: Schema = {2: ['intVal', 'int?'], 3: ['strVal', 'string']}
+const servicePort: Schema = {1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', {message: intOrString}], 5: ['nodePort', 'int']}
+
 const schemas: Record<string, Schema> = {
   'v1/Secret': {1: ['metadata', {message: objectMeta}], 2: ['data', 'bytesMap'], 3: ['type', 'string'], 4: ['stringData', 'stringMap'], 5: ['immutable', 'bool']},
   'v1/ConfigMap': {1: ['metadata', {message: objectMeta}], 2: ['data', 'stringMap'], 3: ['binaryData', 'bytesMap'], 4: ['immutable', 'bool']},
   'v1/Namespace': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {1: ['finalizers', 'strings']}}]},
+  'v1/Pod': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: podSpec}]},
+  'v1/Service': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {1: ['ports', {message: servicePort, repeated: true}], 2: ['selector', 'stringMap'], 3: ['clusterIP', 'string'], 4: ['type', 'string']}}]},
+  'apps/v1/Deployment': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {
+    1: ['replicas', 'int?'], 2: ['selector', {message: labelSelector}], 3: ['template', {message: podTemplateSpec}], 5: ['minReadySeconds', 'int'],
+  }}]},
+  'batch/v1/Job': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {
+    1: ['parallelism', 'int?'], 2: ['completions', 'int?'], 3: ['activeDeadlineSeconds', 'int?'], 6: ['template', {message: podTemplateSpec}], 7: ['backoffLimit', 'int?'],
+  }}]},
   'v1/ServiceAccount': {
     1: ['metadata', {message: objectMeta}], 3: ['imagePullSecrets', {message: localObjectReference, repeated: true}], 4: ['automountServiceAccountToken', 'bool'],
   },
@@ -99,13 +124,15 @@ function decodeMessage(buffer: Buffer, schema: Schema): JsonObject {
     if (!entry) continue
     const [name, type] = entry
     const bytes = field.value instanceof Buffer ? field.value : undefined
-    if (type === 'bool' || type === 'int') {
+    if (type === 'bool' || type === 'int' || type === 'int?') {
       const number = typeof field.value === 'bigint' ? field.value : 0n
+      if (type === 'int' && number === 0n) continue
       result[name] = type === 'bool' ? number !== 0n : Number(number)
     } else if (!bytes) {
       continue
     } else if (type === 'string') {
-      result[name] = bytes.toString('utf8')
+      // Strings are always on the wire; empty means unset, as JSON's omitempty would have it.
+      if (bytes.length > 0) result[name] = bytes.toString('utf8')
     } else if (type === 'bytes') {
       result[name] = bytes.toString('base64')
     } else if (type === 'strings') {
@@ -115,7 +142,9 @@ function decodeMessage(buffer: Buffer, schema: Schema): JsonObject {
       result[name] = {...((result[name] as JsonObject | undefined) ?? {}), [key]: value}
     } else {
       const decoded = decodeMessage(bytes, type.message)
-      result[name] = type.repeated ? [...((result[name] as JsonObject[] | undefined) ?? []), decoded] : decoded
+      // An IntOrString is a number or a string in JSON.
+      const value = type.message === intOrString ? (decoded.strVal ?? decoded.intVal ?? 0) : decoded
+      result[name] = type.repeated ? [...((result[name] as JsonObject[] | undefined) ?? []), value as JsonObject] : value
     }
   }
   return result
