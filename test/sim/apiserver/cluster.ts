@@ -11,6 +11,7 @@ import {bootstrapCluster, networkPrefixFor, nodeObject, type ClusterIdentity} fr
 import type {ApiServer, ApiServerOptions, KubeObject, NodeSpec} from './contract.js'
 import {DaemonSetController} from './controllers/daemonset.js'
 import {DeploymentController} from './controllers/deployment.js'
+import {DisruptionController} from './controllers/disruption.js'
 import {EndpointsController} from './controllers/endpoints.js'
 import {GarbageCollector} from './controllers/garbage-collector.js'
 import {JobController} from './controllers/job.js'
@@ -106,6 +107,7 @@ export class SimulatedCluster implements ApiServer {
       new DaemonSetController(this.api, this.runtime, events, {daemonSet: type('apps/v1', 'DaemonSet'), pod, node}),
       new JobController(this.api, this.runtime, events, {job: type('batch/v1', 'Job'), pod}),
       new EndpointsController(this.api, {service: type('v1', 'Service'), pod, node, endpoints: type('v1', 'Endpoints'), slice: type('discovery.k8s.io/v1', 'EndpointSlice')}),
+      new DisruptionController(this.api, {budget: type('policy/v1', 'PodDisruptionBudget'), pod}),
       this.kubelet,
     ]) this.runtime.register(controller)
     bootstrapCluster(this.api, this.identity, this.sizedNodes(options.nodes))

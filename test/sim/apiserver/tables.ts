@@ -7,7 +7,7 @@ import type {KubeObject} from './contract.js'
 import {toStored} from './conversion.js'
 import {isJsonObject} from './json.js'
 import type {ResourceType} from './resources.js'
-import {formatLabelSelector, formatLabels} from './selectors.js'
+import {formatLabelSelector, formatLabels, type LabelSelectorSpec} from './selectors.js'
 import type {
   Condition, Container, ContainerStatus, CoreEvent, DaemonSet, Deployment, Job, Node, PersistentVolumeClaim, Pod, ReplicaSet, Service, StatefulSet,
 } from './types.js'
@@ -436,6 +436,29 @@ const specs: Record<string, TableSpec> = {
     columns: [nameColumn, column('Endpoints', 'The set of all endpoints is the union of all subsets.'), ageColumn],
     print: (object, now) => [object.metadata.name, endpointsText(object), age(object, now)],
   },
+  'policy/PodDisruptionBudget': {
+    columns: [
+      nameColumn, column('Min Available', 'The minimum number of pods that must be available.'), column('Max Unavailable', 'The maximum number of pods that may be unavailable.'),
+      column('Allowed Disruptions', 'Calculated number of pods that may be disrupted at this time.', {type: 'integer'}), ageColumn,
+    ],
+    print: (object, now) => {
+      const spec = (object.spec ?? {}) as {minAvailable?: number | string; maxUnavailable?: number | string}
+      const allowed = (object.status as {disruptionsAllowed?: number} | undefined)?.disruptionsAllowed ?? 0
+      return [object.metadata.name, spec.minAvailable === undefined ? 'N/A' : String(spec.minAvailable), spec.maxUnavailable === undefined ? 'N/A' : String(spec.maxUnavailable), allowed, age(object, now)]
+    },
+  },
+  'autoscaling/HorizontalPodAutoscaler': {
+    columns: [
+      nameColumn, column('Reference', 'reference to scaled resource; horizontal pod autoscaler will learn the current resource consumption and will set the desired number of pods by using its Scale subresource.'),
+      column('Targets', 'metrics contains the specifications for which to use to calculate the desired replica count.'), column('MinPods', 'minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down.'),
+      column('MaxPods', 'maxReplicas is the upper limit for the number of pods that can be set by the autoscaler.'), column('Replicas', 'currentReplicas is current number of replicas of pods managed by this autoscaler.'), ageColumn,
+    ],
+    print: hpaRow,
+  },
+  'networking.k8s.io/NetworkPolicy': {
+    columns: [nameColumn, column('Pod-Selector', 'Selects the pods to which this NetworkPolicy object applies.'), ageColumn],
+    print: (object, now) => [object.metadata.name, formatLabelSelector((object.spec as {podSelector?: LabelSelectorSpec} | undefined)?.podSelector), age(object, now)],
+  },
   'networking.k8s.io/Ingress': {
     columns: [
       nameColumn, column('Class', 'The name of the IngressClass resource that should be used for additional configuration'), column('Hosts', 'Hosts that incoming requests are matched against before the ingress rule'),
@@ -443,6 +466,27 @@ const specs: Record<string, TableSpec> = {
     ],
     print: ingressRow,
   },
+}
+
+/** Without metrics the autoscaler knows no current value: `cpu: <unknown>/80%`. */
+function hpaRow(object: KubeObject, now: number): Cell[] {
+  const spec = (object.spec ?? {}) as {
+    scaleTargetRef?: {kind?: string; name?: string}
+    minReplicas?: number
+    maxReplicas?: number
+    metrics?: Array<{type: string; resource?: {name: string; target?: {averageUtilization?: number; averageValue?: string}}}>
+  }
+  const metrics = spec.metrics ?? []
+  const targets = metrics.length === 0 ? '<none>' : metrics.slice(0, 2).map((metric) => {
+    if (metric.type !== 'Resource' || !metric.resource) return '<unknown>/<unknown>'
+    const target = metric.resource.target?.averageUtilization !== undefined ? `${metric.resource.target.averageUtilization}%` : metric.resource.target?.averageValue ?? '<auto>'
+    return `${metric.resource.name}: <unknown>/${target}`
+  }).join(', ') + (metrics.length > 2 ? ` + ${metrics.length - 2} more...` : '')
+  const current = (object.status as {currentReplicas?: number} | undefined)?.currentReplicas ?? 0
+  return [
+    object.metadata.name, `${spec.scaleTargetRef?.kind ?? ''}/${spec.scaleTargetRef?.name ?? ''}`, targets,
+    spec.minReplicas === undefined ? '<unset>' : String(spec.minReplicas), spec.maxReplicas ?? 0, current, age(object, now),
+  ]
 }
 
 function endpointsText(object: KubeObject): string {
