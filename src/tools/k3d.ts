@@ -2,6 +2,8 @@
  * k3d, driven as a process. Its JSON output is parsed into types here, at the edge; its
  * failures become ClusterErrors that say what k3d said, cleaned of log-prefix noise.
  */
+import {stripVTControlCharacters} from 'node:util'
+
 import semver from 'semver'
 import {z} from 'zod'
 
@@ -52,13 +54,23 @@ export interface K3dSimpleConfig {
   }
 }
 
-/** k3d prints logrus lines ("INFO[0000] ..."); keep the words, drop the prefixes. */
+/**
+ * k3d logs with logrus, in colour even into a pipe ("INFO[0000] Prep: Network"), or as
+ * `time=... level=info msg="..."` with LOG_COLORS=false; keep the words, drop the rest.
+ */
+export function cleanK3dLine(line: string): string {
+  const plain = stripVTControlCharacters(line)
+  const structured = /\blevel=\w+ msg="((?:[^"\\]|\\.)*)"/.exec(plain)
+  if (structured) return structured[1]!.replaceAll('\\"', '"')
+  return plain.replace(/^(INFO|WARN|ERRO|FATA|DEBU)\[\d+\]\s*/, '').trim()
+}
+
 export function cleanK3dOutput(text: string): string[] {
-  return tail(text, 12).map((line) => line.replace(/^(INFO|WARN|ERRO|FATA|DEBU)\[\d+\]\s*/, '').trim())
+  return tail(text, 12).map(cleanK3dLine)
 }
 
 function clusterError(action: string, result: RunResult): DevctlError {
-  const lines = cleanK3dOutput(result.stderr || result.stdout)
+  const lines = cleanK3dOutput(`${result.stdout}\n${result.stderr}`)
   const text = lines.join('\n')
   if (/Cannot connect to the Docker daemon|docker daemon.*running|Is the docker daemon running/i.test(text)) {
     return new PrerequisiteError(`k3d could not reach Docker while trying to ${action}.`, {
@@ -110,12 +122,13 @@ export class K3d {
   }
 
   async create(configFile: string, signal: AbortSignal, onLine?: (line: string) => void): Promise<void> {
-    const result = await runAllowingFailure(this.binary, ['cluster', 'create', '--config', configFile], {signal, onStderrLine: onLine})
+    // k3d logs progress on stdout (and errors on stderr): follow both.
+    const result = await runAllowingFailure(this.binary, ['cluster', 'create', '--config', configFile], {signal, onStdoutLine: onLine, onStderrLine: onLine})
     if (result.exitCode !== 0) throw clusterError('create the cluster', result)
   }
 
   async start(name: string, signal: AbortSignal, onLine?: (line: string) => void): Promise<void> {
-    const result = await runAllowingFailure(this.binary, ['cluster', 'start', name, '--wait'], {signal, onStderrLine: onLine})
+    const result = await runAllowingFailure(this.binary, ['cluster', 'start', name, '--wait'], {signal, onStdoutLine: onLine, onStderrLine: onLine})
     if (result.exitCode !== 0) throw clusterError(`start cluster ${name}`, result)
   }
 

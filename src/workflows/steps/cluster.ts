@@ -16,7 +16,7 @@ import {NamespaceWatch} from '../../kube/namespace-watch.js'
 import {deploymentReadiness} from '../../kube/readiness.js'
 import type {V1Deployment, V1Node} from '../../kube/types.js'
 import {writeFileAtomic} from '../../scaffold/files.js'
-import type {K3dSimpleConfig} from '../../tools/k3d.js'
+import {cleanK3dLine, type K3dSimpleConfig} from '../../tools/k3d.js'
 import {kubeOf, timeoutOf} from '../context.js'
 import {k3dKubeTarget} from '../connect.js'
 import type {LeafStep, StepRun} from '../pipeline.js'
@@ -89,7 +89,7 @@ export const clusterStep: LeafStep<ClusterContext> = {
     }
 
     const name = ctx.names.clusterName
-    const onLine = (line: string) => run.note(line.replace(/^(INFO|WARN|ERRO|FATA)\[\d+\]\s*/, ''))
+    const onLine = (line: string) => run.note(cleanK3dLine(line))
     if (!ctx.existingCluster) {
       run.title(`Cluster ${name}: creating (k3d)`)
       const file = join(ctx.stateDir, 'k3d-cluster.yaml')

@@ -1,0 +1,28 @@
+import {describe, expect, it} from 'vitest'
+
+import {cleanHelmError} from '../../src/tools/helm.js'
+import {cleanK3dLine} from '../../src/tools/k3d.js'
+import {formatCommand} from '../../src/tools/process.js'
+import {clearSecrets, redact, registerSecret} from '../../src/secrets/redact.js'
+
+describe('reading the tools\' output', () => {
+  it('keeps the words of k3d\'s logrus lines, coloured or structured', () => {
+    expect(cleanK3dLine('\u001B[36mINFO\u001B[0m[0003] Prep: Network')).toBe('Prep: Network')
+    expect(cleanK3dLine('time="2026-11-24T08:00:00Z" level=info msg="Cluster \\"demo\\" created successfully!"')).toBe('Cluster "demo" created successfully!')
+    expect(cleanK3dLine('ERRO[0001] Failed Cluster Start: port is already allocated')).toBe('Failed Cluster Start: port is already allocated')
+  })
+
+  it('cleans helm\'s error noise down to its message', () => {
+    const stderr = 'WARNING: Kubernetes configuration file is group-readable. This is insecure.\nError: UPGRADE FAILED: pre-upgrade hooks failed: 1 error occurred:\n\t* job demo-migrate failed: BackoffLimitExceeded\n\n'
+    expect(cleanHelmError(stderr)).toEqual(['UPGRADE FAILED: pre-upgrade hooks failed: 1 error occurred:', 'job demo-migrate failed: BackoffLimitExceeded'])
+  })
+
+  it('masks secrets in command lines and output, in their raw, URL and base64 forms', () => {
+    clearSecrets()
+    registerSecret('s3cr3t-p@ss')
+    expect(formatCommand('helm', ['upgrade', '--set', 'db.password=s3cr3t-p@ss'])).toBe('helm upgrade --set db.password=********')
+    expect(redact(`postgres://u:${encodeURIComponent('s3cr3t-p@ss')}@h/db ${Buffer.from('s3cr3t-p@ss').toString('base64')}`)).toBe('postgres://u:********@h/db ********')
+    clearSecrets()
+    expect(redact('s3cr3t-p@ss')).toBe('s3cr3t-p@ss')
+  })
+})
