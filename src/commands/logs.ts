@@ -25,7 +25,7 @@ export default class Logs extends DevctlCommand<typeof Logs> {
 
   static override strict = false
   static override args = {
-    component: Args.string({description: 'Only pods whose app.kubernetes.io/component is COMPONENT, or whose name matches it as a regex (several allowed).'}),
+    component: Args.string({description: 'Only pods whose app.kubernetes.io/component is COMPONENT (several allowed); a COMPONENT that is no pod\'s component is a regex on pod names.'}),
   }
 
   static override enableJsonFlag = true
@@ -36,7 +36,7 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     grep: Flags.string({char: 'g', description: 'Only lines matching this regex.'}),
     exclude: Flags.string({char: 'x', description: 'Leave out lines matching this regex.'}),
     since: Flags.string({description: 'Start at this age (30s, 5m, 1h30m) or time (2025-01-31T14:00:00Z).'}),
-    tail: Flags.integer({description: 'Start each container at its last N lines.', min: 0}),
+    tail: Flags.integer({description: 'Start each container (and the run before a restart) at its last N lines.', min: 0}),
     timestamps: Flags.boolean({char: 't', description: 'Show the time of each line.'}),
     events: Flags.boolean({description: 'Interleave the Kubernetes events of the pods (scheduling, pulls, crashes) in time order.'}),
     services: Flags.boolean({description: "Also devctl's own Postgres and Redis."}),

@@ -2,7 +2,9 @@
  * Which pods are the release's, and which container instances each one has. A pod belongs to
  * the release when it carries `app.kubernetes.io/instance=<release>` or when its owner chain
  * (ReplicaSet → Deployment, StatefulSet, DaemonSet, Job) leads to an object helm annotated
- * with the release's name. devctl's own Postgres and Redis come with --services.
+ * with the release's name. devctl's own Postgres and Redis come with --services. COMPONENT
+ * arguments name `app.kubernetes.io/component` values; one that no pod carries is a regex on
+ * pod names.
  */
 import type {KubeClient} from '../kube/client.js'
 import type {KindName, KubernetesObject, V1ContainerStatus, V1Pod} from '../kube/types.js'
@@ -33,6 +35,8 @@ export class PodSelector {
   private readonly owners = new Map<string, Promise<KubernetesObject | undefined>>()
   private readonly decisions = new Map<string, Promise<boolean>>()
   private readonly componentPatterns: RegExp[]
+  /** Every component label seen on a pod of the namespace. */
+  private readonly knownComponents = new Set<string>()
   /** Owners (kind/name) of the selected pods: their events are shown with --events. */
   readonly selectedOwners = new Set<string>()
 
@@ -41,6 +45,8 @@ export class PodSelector {
   }
 
   selects(pod: V1Pod): Promise<boolean> {
+    const component = pod.metadata?.labels?.[COMPONENT_LABEL]
+    if (component) this.knownComponents.add(component)
     const uid = pod.metadata?.uid ?? pod.metadata?.name ?? ''
     let decision = this.decisions.get(uid)
     if (!decision) {
@@ -51,8 +57,9 @@ export class PodSelector {
   }
 
   private async decide(pod: V1Pod): Promise<boolean> {
-    if (!this.matchesComponent(pod)) return false
+    // Owners first: by then the pods listed with this one have been seen (their components known).
     const owners = await this.ownerChain(pod)
+    if (!this.matchesComponent(pod)) return false
     const isService = pod.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY_LABEL['app.kubernetes.io/managed-by']
     const selected = isService ? this.request.services : [pod, ...owners].some((object) => namesRelease(object, this.request.release))
     if (selected) for (const owner of owners) this.selectedOwners.add(`${owner.kind}/${owner.metadata?.name}`)
@@ -63,7 +70,9 @@ export class PodSelector {
     if (this.request.components.length === 0) return true
     const component = pod.metadata?.labels?.[COMPONENT_LABEL]
     const name = pod.metadata?.name ?? ''
-    return this.request.components.some((wanted, index) => wanted === component || this.componentPatterns[index]!.test(name))
+    // "worker" is the worker component, not every pod whose name contains "worker"; an argument
+    // that is no pod's component is a pod-name regex.
+    return this.request.components.some((wanted, index) => wanted === component || (!this.knownComponents.has(wanted) && this.componentPatterns[index]!.test(name)))
   }
 
   /** The pod's owner chain, read through the API (each owner once per run). */

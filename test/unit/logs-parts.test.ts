@@ -129,6 +129,14 @@ describe('which pods are the release', () => {
     expect(await selected(cluster(), request({}, ['api', 'migrate-.*']))).toEqual(['demo-api-7d9-x1', 'demo-migrate-abc'])
   })
 
+  it('takes a known component as the label only, anything else as a pod-name regex', async () => {
+    const c = cluster()
+    // Its name contains "worker", its component is not.
+    c.addPod('demo-worker-api-2', {labels: {'app.kubernetes.io/instance': 'demo', 'app.kubernetes.io/component': 'api'}})
+    expect(await selected(c, request({}, ['worker']))).toEqual(['demo-worker-1'])
+    expect(await selected(c, request({}, ['demo-worker']))).toEqual(['demo-worker-1', 'demo-worker-api-2'])
+  })
+
   it('reads each owner once', async () => {
     const c = cluster()
     c.addPod('demo-api-7d9-x2', {labels: {}, owner: {kind: 'ReplicaSet', name: 'demo-api-7d9'}})
