@@ -4,11 +4,12 @@
  * by side, one line per pod under the step that waits on it, the latest log lines of a
  * migration, and each step's elapsed time.
  */
-import {Listr, PRESET_TIMER, type ListrTask} from 'listr2'
+import {Listr, type ListrTask} from 'listr2'
 
 import type {PodSummary} from '../diagnose/pod.js'
 import {redact} from '../secrets/redact.js'
 import type {EventOf, WorkflowEvent} from '../workflows/events.js'
+import {formatDuration} from '../workflows/pipeline.js'
 import {podLine, type ProgressView, type StepOutline} from './progress.js'
 
 const LOG_LINES = 6
@@ -34,9 +35,10 @@ function stepState(): StepState {
 }
 
 function output(state: StepState): string {
-  const lines = [...state.pods.values()].map((pod) => `${pod.reason ? '✖' : pod.ready === pod.total && pod.total > 0 ? '✔' : '…'} ${podLine(pod)}`)
-  lines.push(...state.logs.map((line) => `│ ${line}`))
-  if (state.note) lines.push(state.note)
+  const mark = (pod: PodSummary) => (pod.reason && pod.reason !== 'NotReady' ? '✖' : pod.status === 'Completed' || (pod.ready === pod.total && pod.total > 0) ? '✔' : '…')
+  const lines = [...state.pods.values()].map((pod) => `  ${mark(pod)} ${podLine(pod)}`)
+  lines.push(...state.logs.map((line) => `  │ ${line}`))
+  if (state.note) lines.push(`  › ${state.note}`)
   return redact(lines.join('\n'))
 }
 
@@ -50,13 +52,16 @@ export function taskListView(outline: StepOutline[]): ProgressView {
 
   const toTask = (step: StepOutline): ListrTask => ({
     title: step.title,
+
     task: async (_ctx, task) => {
       const s = state(step.id)
       const start = await s.started
       task.title = start.title
+      // The live lines go in the title: listr2 redraws a title in place, whereas task output
+      // accumulates as history.
       s.render = () => {
-        if (s.title) task.title = s.title
-        task.output = output(s)
+        const detail = output(s)
+        task.title = detail ? `${s.title ?? start.title}\n${detail}` : (s.title ?? start.title)
       }
       if (step.children) {
         // A group either ends skipped, or its children start.
@@ -65,20 +70,22 @@ export function taskListView(outline: StepOutline[]): ProgressView {
         return task.newListr(step.children.map(toTask), {concurrent: true, exitOnError: false})
       }
       const end = await s.ended
-      task.title = end.title
+      s.render = undefined
       if (end.status === 'skipped') return task.skip(`${end.title} — skipped: ${end.message ?? ''}`)
-      if (end.status === 'failed') throw new Error(redact(end.message ?? 'failed'))
-      // Keep pod lines on screen once done; drop the notes and logs.
+      // The workflow's own timing (listr only sees when it started drawing the task); the pods
+      // stay listed under a finished step, the notes and logs go.
       s.note = undefined
       s.logs = []
-      task.output = output(s)
+      const pods = output(s)
+      task.title = `${end.title} (${formatDuration(end.durationMs)})${pods ? `\n${pods}` : ''}`
+      if (end.status === 'failed') throw new Error(redact(end.message ?? 'failed'))
     },
   })
 
   const list = new Listr(outline.map(toTask), {
     concurrent: false,
     exitOnError: true,
-    rendererOptions: {timer: PRESET_TIMER, collapseSubtasks: false, collapseSkips: false, collapseErrors: false, showErrorMessage: false, persistentOutput: true, outputBar: Infinity},
+    rendererOptions: {collapseSubtasks: false, collapseSkips: false, collapseErrors: false, showErrorMessage: false},
   })
   const running = list.run().catch(() => {})
 
