@@ -6,7 +6,7 @@ import {RolloutError} from '../../errors.js'
 import {NamespaceWatch} from '../../kube/namespace-watch.js'
 import {selects, statefulSetReadiness} from '../../kube/readiness.js'
 import type {V1Pod, V1StatefulSet} from '../../kube/types.js'
-import {isFatal, summarizePod} from '../../diagnose/pod.js'
+import {isFatal, isPodReady, summarizePod} from '../../diagnose/pod.js'
 import {explainPod, formatExplanation} from '../../diagnose/explain.js'
 import {credentialSecrets, namespaceManifest, serviceManifests, type ServiceName} from '../../services/manifests.js'
 import {kubeOf, timeoutOf, watchOf, type WorkflowContext} from '../context.js'
@@ -77,10 +77,10 @@ function serviceStep(service: ServiceName, title: string): LeafStep<WorkflowCont
       const watch = watchOf(ctx)
       const selector = {'app.kubernetes.io/name': service, 'app.kubernetes.io/instance': name}
       await watch.until(() => {
-        trackPods(ctx, run, selector)
+        const pods = trackPods(ctx, run, selector)
         const set = watch.get<V1StatefulSet>('StatefulSet', name)
-        const readiness = set && statefulSetReadiness(set)
-        return readiness?.ready ? true : undefined
+        // Pods and StatefulSets arrive on separate watches: wait until both tell the same story.
+        return set && statefulSetReadiness(set).ready && pods.length > 0 && pods.every(isPodReady) ? true : undefined
       }, run.signal)
       return `${title} ready`
     },
