@@ -30,27 +30,26 @@ export function sliceBatch(batch: LogBatch, from: number, to: number): LogBatch 
   return {source: batch.source, stamps: batch.stamps.slice(from, to), times: batch.times.slice(from, to), messages: batch.messages.slice(from, to)}
 }
 
-/** Splits a byte stream into lines: a line cut across chunks is joined, a last line without newline is kept. */
+/**
+ * Cuts a byte stream at line ends: each push gives the text of the lines it completed (a line
+ * cut across chunks, even inside a UTF-8 character, is joined); the end gives the last line
+ * even without its newline.
+ */
 export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8')
   private partial = ''
 
-  push(chunk: Buffer): string[] {
-    return this.split(this.decoder.write(chunk))
+  push(chunk: Buffer): string {
+    const text = this.partial + this.decoder.write(chunk)
+    const end = text.lastIndexOf('\n') + 1
+    this.partial = text.slice(end)
+    return text.slice(0, end)
   }
 
-  end(): string[] {
-    const lines = this.split(this.decoder.end())
-    if (this.partial) lines.push(this.partial)
+  end(): string {
+    const rest = this.partial + this.decoder.end()
     this.partial = ''
-    return lines
-  }
-
-  private split(text: string): string[] {
-    if (!text) return []
-    const lines = (this.partial + text).split('\n')
-    this.partial = lines.pop() ?? ''
-    return lines
+    return rest ? `${rest}\n` : ''
   }
 }
 
@@ -107,20 +106,29 @@ export class ReadPosition {
   }
 }
 
-/** Turns the kubelet's "<timestamp> <message>" lines into a batch, keeping the ones `keep` accepts. */
+/**
+ * Turns the kubelet's "<timestamp> <message>" lines into batches, keeping the ones `accept`
+ * takes. A chunk of text is read a few lines at a time, so what waits to be printed stays
+ * small however large the chunks the API sends.
+ */
 export class BatchBuilder {
   private lastStamp = ''
   private lastTime = 0
 
   constructor(private readonly source: LineSource) {}
 
-  build(lines: string[], accept: (stamp: string, message: string) => boolean): LogBatch {
+  /** Lines of `text` (complete lines, newline-terminated) from `from`, at most `maxLines`; `next` is where to go on. */
+  build(text: string, from: number, maxLines: number, accept: (stamp: string, message: string) => boolean): {batch: LogBatch; next: number} {
     const batch = emptyBatch(this.source)
-    for (const raw of lines) {
-      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
-      const space = line.indexOf(' ')
-      const stamp = space < 0 ? line : line.slice(0, space)
-      const message = space < 0 ? '' : line.slice(space + 1)
+    let at = from
+    for (let count = 0; count < maxLines && at < text.length; count++) {
+      const newline = text.indexOf('\n', at)
+      const end = newline > 0 && text.charCodeAt(newline - 1) === 13 ? newline - 1 : newline
+      const space = text.indexOf(' ', at)
+      const hasMessage = space >= 0 && space < end
+      const stamp = text.slice(at, hasMessage ? space : end)
+      const message = hasMessage ? text.slice(space + 1, end) : ''
+      at = newline + 1
       if (!accept(stamp, message)) continue
       if (stamp !== this.lastStamp) {
         this.lastStamp = stamp
@@ -130,6 +138,6 @@ export class BatchBuilder {
       batch.times.push(this.lastTime)
       batch.messages.push(message)
     }
-    return batch
+    return {batch, next: at}
   }
 }

@@ -4,6 +4,8 @@
  * keep every container's log live and pick up new pods and restarts as they happen."
  * It never prints: lines go to a LogOutput, whose backpressure pauses the reads.
  */
+import {setMaxListeners} from 'node:events'
+
 import type {WatchEvent} from '../kube/client.js'
 import type {V1Event, V1Pod} from '../kube/types.js'
 import {type EventLine, eventLine, eventsInTimeOrder} from './events.js'
@@ -248,6 +250,11 @@ class LogSession {
 
 /** Stream the request's logs into `output` until done (without follow) or `signal` aborts. */
 export async function streamLogs(source: LogSource, request: LogsRequest, output: LogOutput, signal: AbortSignal): Promise<LogsOutcome> {
-  const session = new LogSession(source, request, output, signal)
+  // Every container's requests listen on one signal: as many listeners as containers is no leak.
+  const stop = new AbortController()
+  setMaxListeners(0, stop.signal)
+  if (signal.aborted) stop.abort(signal.reason)
+  else signal.addEventListener('abort', () => stop.abort(signal.reason), {once: true})
+  const session = new LogSession(source, request, output, stop.signal)
   return request.follow ? session.follow() : session.readOnce()
 }

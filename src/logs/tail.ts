@@ -30,6 +30,8 @@ export interface TailContext {
   trouble(message: string): void
 }
 
+// Lines handed on at a time: small batches keep the memory held while merging small.
+const BATCH_LINES = 256
 // Retry delays: quick for a dropped connection, capped so a stopped cluster is not hammered.
 const FIRST_RETRY_MS = 50
 const MAX_RETRY_MS = 2000
@@ -119,11 +121,15 @@ export class ContainerTail {
       let received = false
       try {
         for await (const chunk of answer.body) {
-          const batch = this.builder.build(splitter.push(chunk as Buffer), accept)
           received = true
-          if (batch.messages.length > 0) yield batch
+          const text = splitter.push(chunk as Buffer)
+          for (let at = 0; at < text.length; ) {
+            const {batch, next} = this.builder.build(text, at, BATCH_LINES, accept)
+            at = next
+            if (batch.messages.length > 0) yield batch
+          }
         }
-        const last = this.builder.build(splitter.end(), accept)
+        const last = this.builder.build(splitter.end(), 0, Infinity, accept).batch
         if (last.messages.length > 0) yield last
         completed = true
       } catch (error) {

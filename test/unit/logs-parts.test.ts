@@ -25,9 +25,11 @@ describe('log lines', () => {
   it('joins a line cut across chunks (also inside a UTF-8 character) and keeps a last line without newline', () => {
     const splitter = new LineSplitter()
     const euro = Buffer.from('€')
-    expect(splitter.push(Buffer.concat([Buffer.from('one\ntw'), euro.subarray(0, 1)]))).toEqual(['one'])
-    expect(splitter.push(Buffer.concat([euro.subarray(1), Buffer.from('o\nthr')]))).toEqual(['tw€o'])
-    expect(splitter.end()).toEqual(['thr'])
+    expect(splitter.push(Buffer.concat([Buffer.from('one\ntw'), euro.subarray(0, 1)]))).toBe('one\n')
+    expect(splitter.push(Buffer.concat([euro.subarray(1), Buffer.from('o\nthr')]))).toBe('tw€o\n')
+    expect(splitter.push(Buffer.from('ee'))).toBe('')
+    expect(splitter.end()).toBe('three\n')
+    expect(splitter.end()).toBe('')
   })
 
   it('orders timestamps of different precision by time', () => {
@@ -49,11 +51,17 @@ describe('log lines', () => {
     expect(resent.map((stamp) => alreadyRead(stamp))).toEqual([true, true, true, false, false])
   })
 
-  it('splits "<timestamp> <message>" and applies the filter', () => {
+  it('splits "<timestamp> <message>" lines, a few at a time, and applies the filter', () => {
     const builder = new BatchBuilder({pod: 'p', container: 'c', stream: 'log'})
-    const built = builder.build(['2025-01-01T10:00:00.001Z hello world', '2025-01-01T10:00:00.002Z skip me', '2025-01-01T10:00:00.003Z '], (_stamp, message) => !message.startsWith('skip'))
-    expect(built.messages).toEqual(['hello world', ''])
-    expect(built.times).toEqual([Date.parse('2025-01-01T10:00:00.001Z'), Date.parse('2025-01-01T10:00:00.003Z')])
+    const text = '2025-01-01T10:00:00.001Z hello world\r\n2025-01-01T10:00:00.002Z skip me\n2025-01-01T10:00:00.003Z \n2025-01-01T10:00:00.004Z last one\n'
+    const keep = (_stamp: string, message: string) => !message.startsWith('skip')
+    const first = builder.build(text, 0, 3, keep)
+    expect(first.batch.messages).toEqual(['hello world', ''])
+    expect(first.batch.stamps).toEqual(['2025-01-01T10:00:00.001Z', '2025-01-01T10:00:00.003Z'])
+    expect(first.batch.times).toEqual([Date.parse('2025-01-01T10:00:00.001Z'), Date.parse('2025-01-01T10:00:00.003Z')])
+    const rest = builder.build(text, first.next, 3, keep)
+    expect(rest.batch.messages).toEqual(['last one'])
+    expect(rest.next).toBe(text.length)
   })
 })
 
