@@ -16,7 +16,7 @@ import {isPortFree, nextFreePort, portHolder} from '../system/ports.js'
 import {Docker, type DockerInfo} from '../tools/docker.js'
 import {Helm} from '../tools/helm.js'
 import {K3d, type K3dCluster} from '../tools/k3d.js'
-import {run, runAllowingFailure, ToolNotFoundError} from '../tools/process.js'
+import {run, ToolNotFoundError} from '../tools/process.js'
 import {connectEnvironment} from '../workflows/connect.js'
 import {createContext, type KubeModule, type WorkflowContext} from '../workflows/context.js'
 import {clusterPorts} from '../workflows/steps/prerequisites.js'
@@ -100,9 +100,8 @@ async function probe<T>(look: () => Promise<T>): Promise<Probe<T>> {
 export async function inspectMachine(options: InspectOptions): Promise<MachineFacts> {
   const {signal} = options
   const tools = {docker: new Docker(), k3d: new K3d(), helm: new Helm()}
-  const [config, dockerRoot, docker, k3d, helm, kubectl] = await Promise.all([
+  const [config, docker, k3d, helm, kubectl] = await Promise.all([
     inspectConfig(options),
-    dockerRootDir(signal),
     probe(() => tools.docker.info(signal)),
     probe(() => tools.k3d.version(signal)),
     probe(() => tools.helm.version(signal)),
@@ -116,7 +115,7 @@ export async function inspectMachine(options: InspectOptions): Promise<MachineFa
   const canAskK3d = usesK3d && docker.state === 'ok' && k3d.state === 'ok'
 
   const [disk, secrets, cluster] = await Promise.all([
-    diskFacts(ctx?.loaded.dir ?? options.cwd, docker.state === 'ok' ? dockerRoot : undefined),
+    diskFacts(ctx?.loaded.dir ?? options.cwd, docker.state === 'ok' && docker.value.rootDir?.startsWith('/') ? docker.value.rootDir : undefined),
     ctx ? probe(async () => (await readSecrets(ctx.loaded.dir)) !== undefined) : undefined,
     ctx && canAskK3d ? probe(() => tools.k3d.find(ctx.names.clusterName, signal)) : undefined,
   ])
@@ -173,16 +172,6 @@ async function kubectlVersion(signal?: AbortSignal): Promise<string> {
   const version = kubectlVersionSchema.safeParse(parsed)
   if (!version.success) throw new PrerequisiteError('`kubectl version --client -o json` printed JSON of an unexpected shape.')
   return version.data.clientVersion.gitVersion.replace(/^v/, '')
-}
-
-/** Where Docker keeps images and volumes, when the daemon answers (inside a VM on macOS). */
-async function dockerRootDir(signal?: AbortSignal): Promise<string | undefined> {
-  const result = await runAllowingFailure('docker', ['info', '--format', '{{.DockerRootDir}}'], {signal}).catch((error: unknown) => {
-    if (error instanceof ToolNotFoundError) return undefined
-    throw error
-  })
-  const dir = result?.exitCode === 0 ? result.stdout.trim() : ''
-  return dir.startsWith('/') ? dir : undefined
 }
 
 /** Free space for the project and for Docker's data, once per filesystem; paths not on this machine are left out. */

@@ -8,12 +8,15 @@ const infoSchema = z.looseObject({
   ServerVersion: z.string(),
   MemTotal: z.number().optional(),
   NCPU: z.number().optional(),
+  DockerRootDir: z.string().optional(),
 })
 
 export interface DockerInfo {
   serverVersion: string
   memoryBytes?: number
   cpus?: number
+  /** Where Docker keeps images and volumes (a path inside a VM on macOS). */
+  rootDir?: string
 }
 
 export class Docker {
@@ -37,6 +40,6 @@ export class Docker {
     }
     const info = infoSchema.safeParse(parsed)
     if (!info.success) throw new PrerequisiteError('`docker info` printed JSON of an unexpected shape.', {details: [info.error.issues[0]?.message ?? '']})
-    return {serverVersion: info.data.ServerVersion, memoryBytes: info.data.MemTotal, cpus: info.data.NCPU}
+    return {serverVersion: info.data.ServerVersion, memoryBytes: info.data.MemTotal, cpus: info.data.NCPU, rootDir: info.data.DockerRootDir}
   }
 }
