@@ -122,8 +122,9 @@ export class BatchBuilder {
     const batch = emptyBatch(this.source)
     let at = from
     for (let count = 0; count < maxLines && at < text.length; count++) {
-      const newline = text.indexOf('\n', at)
-      const end = newline > 0 && text.charCodeAt(newline - 1) === 13 ? newline - 1 : newline
+      const found = text.indexOf('\n', at)
+      const newline = found < 0 ? text.length : found
+      const end = newline > at && text.charCodeAt(newline - 1) === 13 ? newline - 1 : newline
       const space = text.indexOf(' ', at)
       const hasMessage = space >= 0 && space < end
       const stamp = text.slice(at, hasMessage ? space : end)

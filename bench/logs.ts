@@ -1,0 +1,147 @@
+/**
+ * Benchmark for `devctl logs` (not a test): on the simulator, 20 pods print 50,000 lines each
+ * (scenario `logs-bench`), then the BUILT CLI reads them all with `--no-follow > /dev/null`.
+ * Reports lines/s and peak RSS (GNU time's maximum resident set size), next to the real
+ * `kubectl logs` reading one of the same pods. Run `npm run build` first, then:
+ *
+ *   npx tsx bench/logs.ts [--pods 20] [--runs 3]
+ */
+import {execFile, spawn} from 'node:child_process'
+import {mkdtemp, writeFile} from 'node:fs/promises'
+import {cpus, tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {parseArgs, promisify} from 'node:util'
+
+import {startSimulator} from '../test/sim/index.js'
+import {CLI, TOOLS} from '../test/helpers/cli.js'
+
+const LINES_PER_POD = 50_000
+// Asynchronous only: the simulator answers from this process, a synchronous child would starve it.
+const run = promisify(execFile)
+const {values} = parseArgs({options: {pods: {type: 'string', default: '20'}, runs: {type: 'string', default: '3'}}})
+const pods = Number(values.pods)
+const runs = Number(values.runs)
+
+interface Measurement {
+  seconds: number
+  maxRssMB: number
+}
+
+/** Run a command under GNU time with stdout to /dev/null: wall-clock seconds and peak RSS. */
+function measure(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Measurement> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', '%e %M', command, ...args], {cwd, env, stdio: ['ignore', 'ignore', 'pipe']})
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      const last = stderr.trimEnd().split('\n').at(-1) ?? ''
+      const match = /^(\d+(?:\.\d+)?) (\d+)$/.exec(last)
+      if (code !== 0 || !match) return reject(new Error(`${command} ${args.join(' ')} failed (exit ${code}):\n${stderr}`))
+      resolve({seconds: Number(match[1]), maxRssMB: Number(match[2]) / 1024})
+    })
+  })
+}
+
+function best(measurements: Measurement[]): Measurement {
+  return {seconds: Math.min(...measurements.map((m) => m.seconds)), maxRssMB: Math.max(...measurements.map((m) => m.maxRssMB))}
+}
+
+async function repeat(times: number, run: () => Promise<Measurement>): Promise<Measurement> {
+  const all: Measurement[] = []
+  for (let i = 0; i < times; i++) all.push(await run())
+  return best(all)
+}
+
+const deployment = (name: string, replicas: number, benchLabel: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+  namespace: bench
+  annotations: {meta.helm.sh/release-name: bench}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata:
+      labels: {app: ${name}, bench: ${benchLabel}}
+    spec:
+      containers:
+        - name: printer
+          image: example.com/printer:1.0
+`
+
+async function kubectlApply(env: NodeJS.ProcessEnv, manifest: string): Promise<void> {
+  const apply = run(TOOLS.kubectl, ['apply', '--validate=false', '-f', '-'], {env})
+  apply.child.stdin?.end(manifest)
+  await apply
+}
+
+/** Following: from `kubectl apply` of a new Deployment to its pod's first line on devctl's output. */
+async function newPodLatency(env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  const follower = spawn(process.execPath, [CLI, 'logs', '^late-'], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
+  let output = ''
+  let applied = 0
+  try {
+    const firstLine = new Promise<number>((resolve) => {
+      follower.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        output += chunk
+        if (applied && /^late-\S+ /m.test(output)) resolve(Date.now())
+      })
+    })
+    // Started and caught up: it says so on stderr while nothing matches yet.
+    await new Promise<void>((resolve) => follower.stderr.setEncoding('utf8').on('data', (chunk: string) => chunk.includes('waiting for them') && resolve()))
+    applied = Date.now()
+    await kubectlApply(env, deployment('late', 1, 'late'))
+    return (await firstLine) - applied
+  } finally {
+    follower.kill('SIGINT')
+  }
+}
+
+const sim = await startSimulator({helmVersion: 3, scenario: 'logs-bench', cpus: cpus().length})
+try {
+  const env = {...process.env, ...sim.env, NO_COLOR: '1'}
+  const dir = await mkdtemp(join(tmpdir(), 'devctl-bench-'))
+  await writeFile(join(dir, 'devctl.yaml'), 'apiVersion: devctl.dev/v1\nproject: bench\ncluster:\n  provider: k3d\napp:\n  chart: {path: ./chart}\n')
+  const api = await sim.createCluster('bench')
+  await run(TOOLS.kubectl, ['create', 'namespace', 'bench'], {env})
+  await kubectlApply(env, deployment('bench', pods, 'logs'))
+
+  // Wait until every pod runs and has printed all its lines (the scenario prints them at once).
+  const running = () => api.list('v1', 'Pod', 'bench').filter((pod) => (pod.status as {phase?: string} | undefined)?.phase === 'Running')
+  for (const started = Date.now(); running().length < pods; ) {
+    if (Date.now() - started > 60_000) throw new Error(`only ${running().length} of ${pods} pods run after a minute`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  const podNames = running().map((pod) => pod.metadata.name).sort()
+  const onePod = podNames[0]!
+
+  // Every line arrives, once: count them through a pipe before timing.
+  const counted = (await run(process.execPath, [CLI, 'logs', '--no-follow'], {cwd: dir, env, maxBuffer: 1 << 30, encoding: 'utf8'})).stdout.split('\n').length - 1
+  if (counted !== pods * LINES_PER_POD) throw new Error(`devctl logs printed ${counted} lines, expected ${pods * LINES_PER_POD}`)
+
+  const startup = await repeat(runs, () => measure(process.execPath, [CLI, 'logs', '--no-follow', '--tail', '0'], env, dir))
+  const all = await repeat(runs, () => measure(process.execPath, [CLI, 'logs', '--no-follow'], env, dir))
+  const single = await repeat(runs, () => measure(process.execPath, [CLI, 'logs', '--no-follow', `^${onePod}$`], env, dir))
+  const reference = await repeat(runs, () => measure(TOOLS.kubectl, ['logs', '-n', 'bench', onePod], env, dir))
+  // A smaller young generation: V8's default lets it grow to ~34 MB while the Kubernetes client loads.
+  const smallYoung = await repeat(runs, () => measure(process.execPath, ['--max-semi-space-size=4', CLI, 'logs', '--no-follow'], env, dir))
+  const latency = await newPodLatency(env, dir)
+
+  const total = pods * LINES_PER_POD
+  const rate = (lines: number, seconds: number) => `${Math.round(lines / seconds).toLocaleString('en-US')} lines/s`
+  const rows = [
+    ['what', 'lines', 'wall time', 'lines/s (wall)', 'lines/s (minus startup)', 'peak RSS'],
+    ['devctl logs --no-follow --tail 0 (startup: config, k3d, API)', '0', `${startup.seconds.toFixed(2)} s`, '', '', `${startup.maxRssMB.toFixed(0)} MB`],
+    [`devctl logs --no-follow (${pods} pods)`, total.toLocaleString('en-US'), `${all.seconds.toFixed(2)} s`, rate(total, all.seconds), rate(total, all.seconds - startup.seconds), `${all.maxRssMB.toFixed(0)} MB`],
+    ['devctl logs --no-follow (1 pod)', LINES_PER_POD.toLocaleString('en-US'), `${single.seconds.toFixed(2)} s`, rate(LINES_PER_POD, single.seconds), rate(LINES_PER_POD, single.seconds - startup.seconds), `${single.maxRssMB.toFixed(0)} MB`],
+    ['kubectl logs (1 pod, reference)', LINES_PER_POD.toLocaleString('en-US'), `${reference.seconds.toFixed(2)} s`, rate(LINES_PER_POD, reference.seconds), '', `${reference.maxRssMB.toFixed(0)} MB`],
+    [`node --max-semi-space-size=4 devctl logs --no-follow (${pods} pods)`, total.toLocaleString('en-US'), `${smallYoung.seconds.toFixed(2)} s`, rate(total, smallYoung.seconds), rate(total, smallYoung.seconds - startup.seconds), `${smallYoung.maxRssMB.toFixed(0)} MB`],
+  ]
+  process.stdout.write(`devctl logs benchmark: ${cpus().length} CPUs, node ${process.version}, best of ${runs} runs (peak RSS: the highest)\n\n`)
+  for (const [index, row] of rows.entries()) process.stdout.write(`| ${row.join(' | ')} |\n${index === 0 ? `|${' --- |'.repeat(row.length)}\n` : ''}`)
+  process.stdout.write(`\nFollowing: a new pod's first line appeared ${latency} ms after \`kubectl apply\` of its Deployment (simulator at time factor 0.01: pod start-up is near instant).\n`)
+} finally {
+  await sim.stop()
+}
