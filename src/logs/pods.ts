@@ -21,6 +21,11 @@ const MAX_OWNER_DEPTH = 4
 /** What the log engine needs from the Kubernetes API (KubeClient has it; tests pass a fake). */
 export type LogSource = Pick<KubeClient, 'list' | 'get' | 'watch' | 'openLog'>
 
+/** Identifies a pod across its versions (a pod recreated under the same name is another pod). */
+export function podKey(pod: V1Pod): string {
+  return pod.metadata?.uid ?? pod.metadata?.name ?? ''
+}
+
 function controllerOf(object: KubernetesObject): {kind: string; name: string} | undefined {
   const owner = object.metadata?.ownerReferences?.find((reference) => reference.controller) ?? object.metadata?.ownerReferences?.[0]
   return owner && OWNER_KINDS.has(owner.kind) ? {kind: owner.kind, name: owner.name} : undefined
@@ -47,13 +52,20 @@ export class PodSelector {
   selects(pod: V1Pod): Promise<boolean> {
     const component = pod.metadata?.labels?.[COMPONENT_LABEL]
     if (component) this.knownComponents.add(component)
-    const uid = pod.metadata?.uid ?? pod.metadata?.name ?? ''
-    let decision = this.decisions.get(uid)
+    const key = podKey(pod)
+    let decision = this.decisions.get(key)
     if (!decision) {
       decision = this.decide(pod)
-      this.decisions.set(uid, decision)
+      this.decisions.set(key, decision)
+      // A failed owner lookup is decided again at the pod's next change.
+      decision.catch(() => this.decisions.delete(key))
     }
     return decision
+  }
+
+  /** The pod is gone: its decision is not needed any more. */
+  forget(pod: V1Pod): void {
+    this.decisions.delete(podKey(pod))
   }
 
   private async decide(pod: V1Pod): Promise<boolean> {
@@ -83,8 +95,9 @@ export class PodSelector {
       const key = `${next.kind}/${next.name}`
       let owner = this.owners.get(key)
       if (!owner) {
-        owner = this.source.get<KubernetesObject>(next.kind as KindName, this.request.namespace, next.name).catch(() => undefined)
+        owner = this.source.get<KubernetesObject>(next.kind as KindName, this.request.namespace, next.name)
         this.owners.set(key, owner)
+        owner.catch(() => this.owners.delete(key))
       }
       const found = await owner
       if (!found) break

@@ -12,8 +12,8 @@ import {type EventLine, eventLine, eventsInTimeOrder} from './events.js'
 import type {LogBatch} from './lines.js'
 import {mergeInTimeOrder} from './merge.js'
 import type {LogsRequest} from './options.js'
-import {instancesOf, type LogSource, PodSelector} from './pods.js'
-import {ContainerTail, type FirstRead} from './tail.js'
+import {instancesOf, type LogSource, podKey, PodSelector} from './pods.js'
+import {ContainerTail, type FirstRead, type TailContext} from './tail.js'
 
 export interface LogOutput {
   /** Print these lines; a returned promise means "wait before sending more". */
@@ -131,22 +131,25 @@ class LogSession {
       const {release, namespace, follow} = this.request
       this.output.warn(`No pods of release ${release} in namespace ${namespace} match${follow ? ' yet; waiting for them' : ''}.`)
     }
-    const events = await this.eventsToShow(this.queuedEvents.splice(0))
+    const events = this.eventsToShow(this.queuedEvents.splice(0))
     const sources = this.backlog.map((tail) => tail.read(false, this.signal))
     if (events.length > 0) sources.push(eventsInTimeOrder(events))
     await mergeInTimeOrder(sources, (batches) => this.output.write(batches), this.signal)
   }
 
   private onPod(event: WatchEvent, pod: V1Pod): void {
-    const uid = pod.metadata?.uid ?? pod.metadata?.name ?? ''
-    let entry = this.pods.get(uid)
+    const key = podKey(pod)
+    let entry = this.pods.get(key)
     if (event === 'delete') {
+      // Its tails end on their own (the kubelet drops the logs); nothing new will come for it.
       if (entry) entry.gone = true
+      this.pods.delete(key)
+      this.selector.forget(pod)
       return
     }
     if (!entry) {
       entry = {pod, gone: false, selected: this.selector.selects(pod), isSelected: false, tails: new Map()}
-      this.pods.set(uid, entry)
+      this.pods.set(key, entry)
     } else if (isNewer(pod, entry.pod)) entry.pod = pod
     this.checkPod(entry)
   }
@@ -179,7 +182,7 @@ class LogSession {
     }
   }
 
-  private tailContext(entry: PodEntry) {
+  private tailContext(entry: PodEntry): TailContext {
     const {request, source} = this
     return {
       source,
@@ -213,12 +216,12 @@ class LogSession {
   }
 
   /** Events about the selected pods and their owners, since --since, with --grep/--exclude applied. */
-  private async eventsToShow(events: V1Event[]): Promise<EventLine[]> {
+  private eventsToShow(events: V1Event[]): EventLine[] {
     const cutoff = sinceCutoff(this.request)
     const lines: EventLine[] = []
     for (const event of events) {
       const line = eventLine(event)
-      if (line && line.time >= cutoff && !this.shownEvents.has(line.key) && (await this.eventSelected(line))) {
+      if (line && line.time >= cutoff && !this.shownEvents.has(line.key) && this.eventSelected(line)) {
         this.shownEvents.add(line.key)
         lines.push(line)
       }
@@ -226,7 +229,7 @@ class LogSession {
     return lines
   }
 
-  private async eventSelected(line: EventLine): Promise<boolean> {
+  private eventSelected(line: EventLine): boolean {
     const {kind, name} = line.involved
     if (line.container && this.request.container && !this.request.container.test(line.container)) return false
     if (!this.keep(line.batch.messages[0] ?? '')) return false
@@ -243,7 +246,7 @@ class LogSession {
   private async showLiveEvent(event: V1Event): Promise<void> {
     // The pod an event is about may still be being checked.
     await this.settled()
-    const [line] = await this.eventsToShow([event])
+    const [line] = this.eventsToShow([event])
     if (line) await this.output.write([line.batch])
   }
 }

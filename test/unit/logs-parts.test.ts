@@ -145,6 +145,20 @@ describe('which pods are the release', () => {
     expect(await selected(c, request({}, ['demo-worker']))).toEqual(['demo-worker-1', 'demo-worker-api-2'])
   })
 
+  it('asks again about a pod whose owner could not be read', async () => {
+    const c = cluster()
+    const get = c.get.bind(c)
+    let failures = 1
+    c.get = async (kind, namespace, name) => {
+      if (kind === 'ReplicaSet' && failures-- > 0) throw new Error('connection reset')
+      return get(kind, namespace, name)
+    }
+    const selector = new PodSelector(c, request())
+    const pod = (await c.get<V1Pod>('Pod', 'demo', 'demo-api-7d9-x1'))!
+    await expect(selector.selects(pod)).rejects.toThrow('connection reset')
+    expect(await selector.selects(pod)).toBe(true)
+  })
+
   it('reads each owner once', async () => {
     const c = cluster()
     c.addPod('demo-api-7d9-x2', {labels: {}, owner: {kind: 'ReplicaSet', name: 'demo-api-7d9'}})
