@@ -8,7 +8,7 @@ import {join} from 'node:path'
 
 import {ClusterError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
-import {writeFileAtomic} from '../scaffold/files.js'
+import {exists, writeFileAtomic} from '../scaffold/files.js'
 import type {KubeTarget} from '../tools/helm.js'
 import type {K3dCluster} from '../tools/k3d.js'
 import type {WorkflowContext} from './context.js'
@@ -28,6 +28,27 @@ export async function k3dKubeTarget(ctx: WorkflowContext, signal?: AbortSignal):
 }
 
 /**
+ * A client for a k3d cluster that was already running: the kubeconfig fetched last time is
+ * tried first (one process less on every re-run) and fetched again if it no longer works
+ * (the cluster was re-created outside devctl, its port or credentials changed).
+ */
+export async function connectRunningK3d(ctx: WorkflowContext, signal?: AbortSignal): Promise<Connection> {
+  const {KubeClient} = await ctx.kubeModule
+  const saved = {kubeconfig: join(ctx.stateDir, 'kubeconfig'), context: ctx.names.kubeContext}
+  if (await exists(saved.kubeconfig)) {
+    try {
+      const kube = KubeClient.connect(saved)
+      await kube.get('Namespace', undefined, 'kube-system')
+      return {kube, kubeTarget: saved}
+    } catch {
+      // stale: fetch it again below
+    }
+  }
+  const kubeTarget = await k3dKubeTarget(ctx, signal)
+  return {kube: KubeClient.connect(kubeTarget), kubeTarget}
+}
+
+/**
  * Connect to the running environment, or explain why not ("no cluster yet: run devctl up").
  * `cluster` is what `k3d cluster list` said, when the caller already asked.
  */
@@ -44,6 +65,5 @@ export async function connectEnvironment(ctx: WorkflowContext, signal?: AbortSig
   if (!found.running) {
     throw new ClusterError(`The k3d cluster ${ctx.names.clusterName} is stopped.`, {hint: 'Run `devctl up` to start it (your data is kept).'})
   }
-  const kubeTarget = await k3dKubeTarget(ctx, signal)
-  return {kube: KubeClient.connect(kubeTarget), kubeTarget}
+  return connectRunningK3d(ctx, signal)
 }

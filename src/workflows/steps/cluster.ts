@@ -18,7 +18,7 @@ import type {V1Deployment, V1Node} from '../../kube/types.js'
 import {writeFileAtomic} from '../../scaffold/files.js'
 import {cleanK3dLine, type K3dSimpleConfig} from '../../tools/k3d.js'
 import {kubeOf, timeoutOf} from '../context.js'
-import {k3dKubeTarget} from '../connect.js'
+import {connectRunningK3d, k3dKubeTarget} from '../connect.js'
 import type {LeafStep, StepRun} from '../pipeline.js'
 import type {PrerequisiteContext} from './prerequisites.js'
 
@@ -104,8 +104,14 @@ export const clusterStep: LeafStep<ClusterContext> = {
     } else {
       ctx.clusterAction = 'reused'
     }
-    ctx.kubeTarget = await k3dKubeTarget(ctx, run.signal)
-    ctx.kube = (await ctx.kubeModule).KubeClient.connect(ctx.kubeTarget)
+    if (ctx.clusterAction === 'reused') {
+      const connection = await connectRunningK3d(ctx, run.signal)
+      ctx.kube = connection.kube
+      ctx.kubeTarget = connection.kubeTarget
+    } else {
+      ctx.kubeTarget = await k3dKubeTarget(ctx, run.signal)
+      ctx.kube = (await ctx.kubeModule).KubeClient.connect(ctx.kubeTarget)
+    }
     run.title(`Cluster ${name}: waiting for nodes, DNS and storage`)
     await waitForSystem(ctx, run)
     return `Cluster ${name} ${ctx.clusterAction}`

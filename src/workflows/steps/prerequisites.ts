@@ -59,9 +59,17 @@ export const prerequisitesStep: LeafStep<PrerequisiteContext> = {
       }),
       ctx.tools.helm.version(run.signal),
       k3d
-        ? Promise.all([ctx.tools.docker.info(run.signal), ctx.tools.k3d.version(run.signal)]).then(async ([, version]) => {
+        ? Promise.all([
+            ctx.tools.k3d.version(run.signal),
+            // Listing clusters needs Docker, so it doubles as the Docker check; when it fails,
+            // docker itself says what is wrong (not running, not installed) more clearly than k3d.
+            ctx.tools.k3d.find(ctx.names.clusterName, run.signal).catch(async (error: unknown) => {
+              await ctx.tools.docker.info(run.signal)
+              throw error
+            }),
+          ]).then(([version, cluster]) => {
             K3d.assertSupported(version)
-            return {version, cluster: await ctx.tools.k3d.find(ctx.names.clusterName, run.signal)}
+            return {version, cluster}
           })
         : undefined,
     ])
