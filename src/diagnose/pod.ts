@@ -100,6 +100,12 @@ function containerProblem(status: V1ContainerStatus): {reason: string; message?:
   }
   const terminated = status.state?.terminated
   if (terminated && terminated.exitCode !== 0) return {reason: terminated.reason ?? 'Error', message: terminated.message ?? `exit code ${terminated.exitCode}`}
+  const lastExit = status.lastState?.terminated
+  if (status.state?.running && !status.ready && (status.restartCount ?? 0) >= 2 && lastExit && lastExit.exitCode !== 0) {
+    // Between two crashes a looping container is briefly "running": it is still a crash loop.
+    const reason = lastExit.reason === 'OOMKilled' ? 'OOMKilled' : 'CrashLoopBackOff'
+    return {reason, message: `restarted ${status.restartCount} times; last exit code ${lastExit.exitCode}${lastExit.reason ? ` (${lastExit.reason})` : ''}`}
+  }
   if (status.state?.running && !status.ready && status.started) return {reason: 'NotReady'}
   return undefined
 }

@@ -1,28 +1,25 @@
 /**
  * After `up`: `upgrade`, `status` and `down`, end to end on the simulator (built CLI as a
- * subprocess, stand-in k3d/helm).
+ * subprocess, stand-in k3d/helm). The main suite follows one environment through a day of use,
+ * test by test, in order — each `up` costs seconds, and this is how people use devctl anyway.
  */
 import {spawn} from 'node:child_process'
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parse, stringify} from 'yaml'
-import {afterEach, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 
-let env: TestEnvironment | undefined
-afterEach(async () => {
-  await env?.stop()
-  env = undefined
-})
+let env: TestEnvironment
 
 async function upped(options: Parameters<typeof startEnvironment>[0] = {}): Promise<TestEnvironment> {
-  env = await startEnvironment(options)
-  const up = await env.devctl(['up', '--quiet'])
+  const started = await startEnvironment(options)
+  const up = await started.devctl(['up', '--quiet'])
   if (up.exitCode !== 0) throw new Error(`devctl up failed (${up.exitCode}):\n${up.stderr}`)
-  return env
+  return started
 }
 
 function api(env: TestEnvironment) {
@@ -48,111 +45,13 @@ function apiImage(env: TestEnvironment): string | undefined {
   return deployment?.spec.template.spec.containers[0]?.image
 }
 
-describe('devctl upgrade', () => {
-  it('sets a new image tag at the shared anchor: every alias follows, the plan shows the change', async () => {
+describe('one environment through a day: status, upgrade, recovery, down', () => {
+  beforeAll(async () => {
     env = await upped()
-    const result = await env.devctl(['upgrade', '--image-tag', '6.7.2', '--yes'])
-    expect(result.stderr).toBe('')
-    expect(result.exitCode).toBe(0)
-    expect(result.stdout).toMatch(/Upgrade of demo \(revision 1 → 2\)/)
-    expect(result.stdout).toMatch(/~ image\.tag: 6\.7\.1 → 6\.7\.2/)
-    expect(result.stdout).toMatch(/~ shared\.image\.tag: 6\.7\.1 → 6\.7\.2/)
-    expect(result.stdout).toMatch(/Migration \(hook Job demo-web-worker-migrate .*\) complete/)
-    const values = await readFile(join(env.dir, 'values.dev.yaml'), 'utf8')
-    expect(values).toContain('tag: &imageTag "6.7.2"')
-    expect(values).toMatch(/^ {2}tag: \*imageTag$/m)
-    expect(apiImage(env)).toBe('ghcr.io/stefanprodan/podinfo:6.7.2')
-    expect(releaseStatus(env).at(-1)).toEqual({revision: 2, status: 'deployed'})
   })
+  afterAll(() => env.stop())
 
-  it('says nothing changed and calls no helm when nothing did', async () => {
-    env = await upped()
-    const before = helmCalls(env, 'upgrade')
-    const result = await env.devctl(['upgrade', '--yes'])
-    expect(result.exitCode).toBe(0)
-    expect(result.stdout).toMatch(/demo: nothing changed since revision 1; helm was not called\./)
-    expect(helmCalls(env, 'upgrade')).toBe(before)
-  })
-
-  it('rolls back when the pre-upgrade migration fails, verifies it, and warns about the migration: exit 7', async () => {
-    env = await upped()
-    await env.sim.setScenario('migration-fails')
-    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes'])
-    expect(result.exitCode).toBe(7)
-    expect(result.stderr).toMatch(/^Error: The migration Job demo-web-worker-migrate failed: BackoffLimitExceeded/m)
-    expect(result.stderr).toMatch(/rolled back to revision 1 and verified: every workload is ready again\. A rollback does not undo a database migration/)
-    expect(helmCalls(env, 'rollback')).toBe(1)
-    expect(releaseStatus(env).at(-1)?.status).toBe('deployed')
-    expect(releaseStatus(env).map((r) => r.status)).toContain('failed')
-  })
-
-  it('--no-rollback leaves the failed release for inspection', async () => {
-    env = await upped()
-    await env.sim.setScenario('migration-fails')
-    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes', '--no-rollback'])
-    expect(result.exitCode).toBe(7)
-    expect(helmCalls(env, 'rollback')).toBe(0)
-    expect(releaseStatus(env).at(-1)?.status).toBe('failed')
-  })
-
-  it('needs --yes when it cannot ask', async () => {
-    env = await upped()
-    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2'])
-    expect(result.exitCode).toBe(2)
-    expect(result.stderr).toMatch(/^Error: --yes is required when devctl cannot prompt/m)
-    expect(helmCalls(env, 'upgrade')).toBe(1)
-  })
-
-  it('recovers a release left pending-upgrade by a killed helm, with consent', async () => {
-    env = await upped()
-    // A migration that takes a while, and a helm upgrade killed while it waits on it
-    // (SIGKILL: no chance to clean up), leave the release pending.
-    await env.sim.setScenario({rules: [{match: {container: '*migrat*'}, behavior: 'complete', runFor: '600s'}]})
-    const helm = spawn('helm', ['upgrade', 'demo', join(env.dir, 'chart'), '-n', 'demo', '-f', join(env.dir, 'values.dev.yaml'), '--set', 'replicaCount=2', '--kubeconfig', join(env.dir, '.devctl', 'kubeconfig'), '--kube-context', 'k3d-demo'], {
-      env: {...process.env, ...env.sim.env},
-      stdio: 'ignore',
-    })
-    const closed = new Promise((resolve) => helm.on('close', resolve))
-    await new Promise((resolve) => setTimeout(resolve, 2000))
-    helm.kill('SIGKILL')
-    await closed
-    await env.sim.setScenario('happy')
-    expect(releaseStatus(env).at(-1)?.status).toBe('pending-upgrade')
-
-    const status = await env.devctl(['status', '--json'])
-    const conditions = (JSON.parse(status.stdout) as {conditions: Array<{type: string; reason: string; hint?: string}>}).conditions
-    expect(conditions.find((c) => c.type === 'ReleaseDeployed')).toMatchObject({reason: 'Pending', hint: '`devctl upgrade` recovers a stuck release.'})
-
-    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes'])
-    expect(result.exitCode).toBe(0)
-    expect(output(result)).toMatch(/Recovered release demo: dropped the unfinished revision 2 \(pending-upgrade\)/)
-    expect(releaseStatus(env).at(-1)).toEqual({revision: 2, status: 'deployed'})
-  }, 120_000)
-
-  it('reinstalls when the chart crosses breakingVersion, keeping Postgres and its data', async () => {
-    env = await upped()
-    const pvcBefore = api(env).get('v1', 'PersistentVolumeClaim', 'demo', 'data-devctl-postgres-0')?.metadata.uid
-    expect(pvcBefore).toBeDefined()
-    const configPath = join(env.dir, 'devctl.yaml')
-    const config = parse(await readFile(configPath, 'utf8')) as {app: Record<string, unknown>}
-    config.app.breakingVersion = '0.2.0'
-    await writeFile(configPath, stringify(config))
-    const chartPath = join(env.dir, 'chart', 'Chart.yaml')
-    await writeFile(chartPath, (await readFile(chartPath, 'utf8')).replace(/^version: 0\.1\.0$/m, 'version: 0.2.0'))
-
-    const result = await env.devctl(['upgrade', '--yes'])
-    expect(result.exitCode).toBe(0)
-    expect(result.stdout).toMatch(/chart version: 0\.1\.0 → 0\.2\.0/)
-    expect(result.stdout).toMatch(/crosses devctl\.yaml's breakingVersion/)
-    expect(helmCalls(env, 'uninstall')).toBe(1)
-    expect(releaseStatus(env).at(-1)).toEqual({revision: 1, status: 'deployed'})
-    expect(api(env).get('v1', 'PersistentVolumeClaim', 'demo', 'data-devctl-postgres-0')?.metadata.uid).toBe(pvcBefore)
-  })
-})
-
-describe('devctl status', () => {
-  it('--json gives the whole environment, typed', async () => {
-    env = await upped()
+  it('status --json gives the whole environment, typed', async () => {
     const result = await env.devctl(['status', '--json'])
     expect(result.exitCode).toBe(0)
     const status = JSON.parse(result.stdout) as Record<string, any>
@@ -180,48 +79,103 @@ describe('devctl status', () => {
     ])
   })
 
-  it('gives a hint for each thing that is wrong', async () => {
-    env = await startEnvironment()
-    const missing = await env.devctl(['status'])
-    expect(missing.exitCode).toBe(0)
-    expect(missing.stdout).toMatch(/ClusterReady {8}False ClusterMissing/)
-    expect(missing.stdout).toMatch(/→ Run `devctl up` to create it\./)
-
-    await env.sim.setScenario('crash-loop')
-    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(8)
-    const crashing = await env.devctl(['status'])
-    expect(crashing.stdout).toMatch(/WorkloadsReady {6}False CrashLoopBackOff: .*pod demo-web-worker-\w+-\w+: CrashLoopBackOff/)
-    expect(crashing.stdout).toMatch(/→ read its last log lines below; fix the crash/)
-
-    await env.sim.setScenario('migration-fails')
-    expect((await env.devctl(['up', '--quiet', '--force'])).exitCode).toBe(7)
-    const failed = await env.devctl(['status', '--json'])
-    const conditions = (JSON.parse(failed.stdout) as {conditions: Array<{type: string; status: string; reason: string; hint?: string}>}).conditions
-    expect(conditions.find((c) => c.type === 'MigrationSucceeded')).toMatchObject({status: 'False', reason: 'Failed'})
-    expect(conditions.find((c) => c.type === 'ReleaseDeployed')).toMatchObject({status: 'False', reason: 'Failed'})
-
-    expect(await new Promise((resolve) => spawn('k3d', ['cluster', 'stop', 'demo'], {env: {...process.env, ...env!.sim.env}}).on('close', resolve))).toBe(0)
-    const stopped = await env.devctl(['status'])
-    expect(stopped.stdout).toMatch(/ClusterReady {8}False ClusterStopped/)
-    expect(stopped.stdout).toMatch(/→ Run `devctl up` to start it \(data is kept\)\./)
-  }, 120_000)
-})
-
-describe('devctl down', () => {
-  it('tears down, and running it twice is fine', async () => {
-    env = await upped()
-    const first = await env.devctl(['down'])
-    expect(first.exitCode).toBe(0)
-    expect(first.stdout).toMatch(/✔ removed k3d cluster demo/)
-    expect(env.sim.cluster('demo')).toBeUndefined()
-    const second = await env.devctl(['down'])
-    expect(second.exitCode).toBe(0)
-    expect(second.stdout).toMatch(/kept cluster demo \(there was none\)/)
-    expect(second.stdout).toMatch(/Nothing to remove: the environment was already down\./)
+  it('upgrade says nothing changed and calls no helm when nothing did', async () => {
+    const result = await env.devctl(['upgrade', '--yes'])
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toMatch(/demo: nothing changed since revision 1; helm was not called\./)
+    expect(helmCalls(env, 'upgrade')).toBe(1)
   })
 
-  it('--keep-data keeps the Postgres/Redis volumes, and the next up finds them', async () => {
-    env = await upped()
+  it('upgrade needs --yes when it cannot ask, and changes nothing without it', async () => {
+    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2'])
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toMatch(/^Error: --yes is required when devctl cannot prompt/m)
+    expect(result.stderr).toMatch(/→ Pass --yes, or run in a terminal to be asked\./)
+    expect(helmCalls(env, 'upgrade')).toBe(1)
+  })
+
+  it('upgrade --image-tag sets the shared anchor: every alias follows, the plan shows the change', async () => {
+    const result = await env.devctl(['upgrade', '--image-tag', '6.7.2', '--yes'])
+    expect(result.stderr).toBe('')
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toMatch(/Upgrade of demo \(revision 1 → 2\)/)
+    expect(result.stdout).toMatch(/~ image\.tag: 6\.7\.1 → 6\.7\.2/)
+    expect(result.stdout).toMatch(/~ shared\.image\.tag: 6\.7\.1 → 6\.7\.2/)
+    expect(result.stdout).toMatch(/Migration \(hook Job demo-web-worker-migrate .*\) complete/)
+    const values = await readFile(join(env.dir, 'values.dev.yaml'), 'utf8')
+    expect(values).toContain('tag: &imageTag "6.7.2"')
+    expect(values).toMatch(/^ {2}tag: \*imageTag$/m)
+    expect(apiImage(env)).toBe('ghcr.io/stefanprodan/podinfo:6.7.2')
+    expect(releaseStatus(env).at(-1)).toEqual({revision: 2, status: 'deployed'})
+  })
+
+  it('rolls back when the pre-upgrade migration fails, verifies it, and warns about the migration: exit 7', async () => {
+    await env.sim.setScenario('migration-fails')
+    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes'])
+    expect(result.exitCode).toBe(7)
+    expect(result.stderr).toMatch(/^Error: The migration Job demo-web-worker-migrate failed: BackoffLimitExceeded/m)
+    expect(result.stderr).toMatch(/rolled back to revision 2 and verified: every workload is ready again\. A rollback does not undo a database migration/)
+    expect(helmCalls(env, 'rollback')).toBe(1)
+    expect(releaseStatus(env).map((r) => r.status)).toEqual(['superseded', 'superseded', 'failed', 'deployed'])
+  })
+
+  it('--no-rollback leaves the failed release for inspection, and status says so with hints', async () => {
+    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes', '--no-rollback'])
+    expect(result.exitCode).toBe(7)
+    expect(helmCalls(env, 'rollback')).toBe(1)
+    expect(releaseStatus(env).at(-1)).toEqual({revision: 5, status: 'failed'})
+    const status = await env.devctl(['status', '--json'])
+    const conditions = (JSON.parse(status.stdout) as {conditions: Array<{type: string; status: string; reason: string; hint?: string}>}).conditions
+    expect(conditions.find((c) => c.type === 'MigrationSucceeded')).toMatchObject({status: 'False', reason: 'Failed', hint: expect.stringMatching(/fix the cause/)})
+    expect(conditions.find((c) => c.type === 'ReleaseDeployed')).toMatchObject({status: 'False', reason: 'Failed', hint: 'Fix the cause (see `devctl logs`), then `devctl upgrade`.'})
+    await env.sim.setScenario('happy')
+  })
+
+  it('recovers a release left pending-upgrade by a killed helm, with consent', async () => {
+    // A migration that takes a while, and a helm upgrade killed while it waits on it
+    // (SIGKILL: no chance to clean up), leave the release pending.
+    await env.sim.setScenario({rules: [{match: {container: '*migrat*'}, behavior: 'complete', runFor: '600s'}]})
+    const helm = spawn('helm', ['upgrade', 'demo', join(env.dir, 'chart'), '-n', 'demo', '-f', join(env.dir, 'values.dev.yaml'), '--set', 'replicaCount=2', '--kubeconfig', join(env.dir, '.devctl', 'kubeconfig'), '--kube-context', 'k3d-demo'], {
+      env: {...process.env, ...env.sim.env},
+      stdio: 'ignore',
+    })
+    const closed = new Promise((resolve) => helm.on('close', resolve))
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    helm.kill('SIGKILL')
+    await closed
+    await env.sim.setScenario('happy')
+    expect(releaseStatus(env).at(-1)).toEqual({revision: 6, status: 'pending-upgrade'})
+
+    const status = await env.devctl(['status', '--json'])
+    const conditions = (JSON.parse(status.stdout) as {conditions: Array<{type: string; reason: string; hint?: string}>}).conditions
+    expect(conditions.find((c) => c.type === 'ReleaseDeployed')).toMatchObject({reason: 'Pending', hint: '`devctl upgrade` recovers a stuck release.'})
+
+    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes'])
+    expect(result.exitCode).toBe(0)
+    expect(output(result)).toMatch(/Recovered release demo: dropped the unfinished revision 6 \(pending-upgrade\)/)
+    expect(releaseStatus(env).at(-1)).toEqual({revision: 6, status: 'deployed'})
+  })
+
+  it('reinstalls when the chart crosses breakingVersion, keeping Postgres and its data', async () => {
+    const pvcBefore = api(env).get('v1', 'PersistentVolumeClaim', 'demo', 'data-devctl-postgres-0')?.metadata.uid
+    expect(pvcBefore).toBeDefined()
+    const configPath = join(env.dir, 'devctl.yaml')
+    const config = parse(await readFile(configPath, 'utf8')) as {app: Record<string, unknown>}
+    config.app.breakingVersion = '0.2.0'
+    await writeFile(configPath, stringify(config))
+    const chartPath = join(env.dir, 'chart', 'Chart.yaml')
+    await writeFile(chartPath, (await readFile(chartPath, 'utf8')).replace(/^version: 0\.1\.0$/m, 'version: 0.2.0'))
+
+    const result = await env.devctl(['upgrade', '--yes'])
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toMatch(/chart version: 0\.1\.0 → 0\.2\.0/)
+    expect(result.stdout).toMatch(/crosses devctl\.yaml's breakingVersion/)
+    expect(helmCalls(env, 'uninstall')).toBe(1)
+    expect(releaseStatus(env)).toEqual([{revision: 1, status: 'deployed'}])
+    expect(api(env).get('v1', 'PersistentVolumeClaim', 'demo', 'data-devctl-postgres-0')?.metadata.uid).toBe(pvcBefore)
+  })
+
+  it('down --keep-data keeps the Postgres/Redis volumes, and the next up finds them', async () => {
     const uid = api(env).get('v1', 'PersistentVolumeClaim', 'demo', 'data-devctl-postgres-0')?.metadata.uid
     const down = await env.devctl(['down', '--keep-data'])
     expect(down.exitCode).toBe(0)
@@ -237,13 +191,46 @@ describe('devctl down', () => {
     expect(claim?.status?.phase).toBe('Bound')
   })
 
-  it('--purge asks first, and needs --yes without a terminal', async () => {
-    env = await upped()
+  it('down tears everything down, and running it twice is fine', async () => {
+    const first = await env.devctl(['down'])
+    expect(first.exitCode).toBe(0)
+    expect(first.stdout).toMatch(/✔ removed k3d cluster demo/)
+    expect(env.sim.cluster('demo')).toBeUndefined()
+    const second = await env.devctl(['down'])
+    expect(second.exitCode).toBe(0)
+    expect(second.stdout).toMatch(/kept cluster demo \(there was none\)/)
+    expect(second.stdout).toMatch(/Nothing to remove: the environment was already down\./)
+  })
+
+  it('down --purge asks first, needs --yes without a terminal, then removes .devctl/', async () => {
     const refused = await env.devctl(['down', '--purge'])
     expect(refused.exitCode).toBe(2)
     expect(refused.stderr).toMatch(/--yes is required/)
     const purged = await env.devctl(['down', '--purge', '--yes'])
     expect(purged.exitCode).toBe(0)
     expect(purged.stdout).toMatch(/removed \.devctl\/ \(generated passwords and local state\)/)
+  })
+})
+
+describe('devctl status on a broken environment', () => {
+  afterAll(() => env.stop())
+
+  it('gives a hint for each thing that is wrong', async () => {
+    env = await startEnvironment()
+    const missing = await env.devctl(['status'])
+    expect(missing.exitCode).toBe(0)
+    expect(missing.stdout).toMatch(/ClusterReady {8}False ClusterMissing/)
+    expect(missing.stdout).toMatch(/→ Run `devctl up` to create it\./)
+
+    await env.sim.setScenario('crash-loop')
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(8)
+    const crashing = await env.devctl(['status'])
+    expect(crashing.stdout).toMatch(/WorkloadsReady {6}False CrashLoopBackOff: .*pod demo-web-worker-\w+-\w+: CrashLoopBackOff/)
+    expect(crashing.stdout).toMatch(/→ read its last log lines below; fix the crash/)
+
+    expect(await new Promise((resolve) => spawn('k3d', ['cluster', 'stop', 'demo'], {env: {...process.env, ...env.sim.env}}).on('close', resolve))).toBe(0)
+    const stopped = await env.devctl(['status'])
+    expect(stopped.stdout).toMatch(/ClusterReady {8}False ClusterStopped/)
+    expect(stopped.stdout).toMatch(/→ Run `devctl up` to start it \(data is kept\)\./)
   })
 })

@@ -210,7 +210,7 @@ spec:
     expect(migration.at(-1)).toMatch(/^Migrations complete/)
     expect(await logs.interrupt()).toBe(130)
     await kubectl(['delete', 'deployment', 'late-api', '--wait=false'])
-  })
+  }, 120_000)
 
   /** Cuts a pod's lines into runs at its crash line: every finished run must be the same, whole, once. */
   function runsOf(lines: string[], pod: RegExp): {finished: string[][]; current: string[]} {

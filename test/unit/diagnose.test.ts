@@ -62,6 +62,14 @@ describe('pod diagnosis', () => {
     expect(Object.keys(HINTS).sort()).toEqual([...cases.map(([reason]) => reason), ...explainedElsewhere].sort())
   })
 
+  it('calls a container that keeps crashing a crash loop even while it is briefly running', () => {
+    const between = summarizePod(pod({containers: [{name: 'app', ready: false, started: true, restartCount: 5, image: 'x', imageID: '', state: {running: {}}, lastState: {terminated: {exitCode: 1, reason: 'Error'}}}]}))
+    expect(between).toMatchObject({reason: 'CrashLoopBackOff', message: 'restarted 5 times; last exit code 1 (Error)'})
+    expect(isFatal(between)).toBe(true)
+    const recovered = summarizePod(pod({containers: [{name: 'app', ready: true, started: true, restartCount: 5, image: 'x', imageID: '', state: {running: {}}, lastState: {terminated: {exitCode: 1}}}]}))
+    expect(recovered.reason).toBeUndefined()
+  })
+
   it('does not call a first crash fatal: a dependency may still be warming up', () => {
     const once = summarizePod(pod({containers: [waiting('CrashLoopBackOff', 'back-off 10s', {restartCount: 1})]}))
     expect(once.reason).toBe('CrashLoopBackOff')
