@@ -102,7 +102,9 @@ async function runStep<C>(step: Step<C>, ctx: C, options: PipelineOptions, paren
     const results = await Promise.allSettled(
       step.concurrent.map((child) =>
         runStep(child, ctx, options, step.id, childSignals).catch((error: unknown) => {
-          group.abort(error)
+          // A sibling's real failure stops the others; a Ctrl-C already reaches each of them on
+          // its own terms (a helm command in flight is let finish).
+          if (!(error instanceof InterruptedError)) group.abort(error)
           throw error
         }),
       ),

@@ -40,6 +40,12 @@ function tool(env: TestEnvironment, command: string, args: string[]): Promise<nu
   })
 }
 
+function api(env: TestEnvironment) {
+  const cluster = env.sim.cluster('demo')
+  if (!cluster) throw new Error('no cluster demo')
+  return cluster
+}
+
 function pods(env: TestEnvironment): KubeObject[] {
   return env.sim.cluster('demo')?.list('v1', 'Pod', 'demo') ?? []
 }
@@ -223,6 +229,28 @@ describe('devctl up', () => {
     await expectNoSecrets(env, output(result))
     expect(env.sim.commands()).toEqual([])
     expect(await readdir(env.dir, {recursive: true})).toEqual(before)
+  })
+
+  it('on Ctrl-C during helm, lets helm finish so no release is left pending, then exits 130', async () => {
+    // Simulated time: the migration takes 200s of helm's 5m hook timeout.
+    env = await startEnvironment({scenario: {rules: [{match: {container: '*migrat*'}, behavior: 'complete', runFor: '200s'}]}})
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'up'], {cwd: env.dir, env: {...process.env, ...env.sim.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.stdout.resume()
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)))
+    // Press Ctrl-C once helm is running (it then waits on the slow migration hook).
+    const started = Date.now()
+    while (!env.sim.commands('helm').some((c) => c.argv[0] === 'upgrade') && Date.now() - started < 60_000) await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    child.kill('SIGINT')
+    expect(await exited, stderr).toBe(130)
+    expect(stderr).toMatch(/Stopping… \(press Ctrl-C again to force\)/)
+    const records = api(env)
+      .list('v1', 'Secret', 'demo')
+      .filter((s) => s.metadata.labels?.owner === 'helm')
+      .map((s) => s.metadata.labels?.status)
+    expect(records).toEqual(['deployed'])
   })
 
   it('stops cleanly on Ctrl-C with exit 130', async () => {
