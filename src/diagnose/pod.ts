@@ -43,17 +43,19 @@ export interface Hint {
   action: string
 }
 
+const PULL_ACTION = 'check the image name and tag in your values; for a local image run `k3d image import IMAGE -c CLUSTER` or push it to the cluster registry'
+
 /** One row per reason devctl explains; each row has a test. */
 export const HINTS: Record<string, Hint> = {
   ErrImagePull: {
     reason: 'ErrImagePull',
     meaning: 'the node could not pull the image',
-    action: 'check the image name and tag in your values; for a local image run `k3d image import IMAGE -c CLUSTER` or push it to the cluster registry',
+    action: PULL_ACTION,
   },
   ImagePullBackOff: {
     reason: 'ImagePullBackOff',
     meaning: 'pulling the image failed and Kubernetes is backing off before retrying',
-    action: 'check the image name and tag in your values; for a local image run `k3d image import IMAGE -c CLUSTER` or push it to the cluster registry',
+    action: PULL_ACTION,
   },
   InvalidImageName: {reason: 'InvalidImageName', meaning: 'the image reference is not valid', action: 'fix the image repository/tag in your values'},
   CreateContainerConfigError: {
