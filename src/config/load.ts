@@ -214,12 +214,13 @@ function suggest(key: string, known: string[]): string | undefined {
 
 export function resolveNames(config: DevctlConfig, user = currentUserName()): ResolvedNames {
   const clusterName = config.cluster.provider === 'k3d' ? (config.cluster.name ?? config.project) : config.project
-  const defaultNamespace = config.cluster.provider === 'existing' ? `${config.project}-${user}`.slice(0, 63).replace(/-+$/, '') : config.project
+  const namespace = config.app.namespace ?? config.project
   return {
     clusterName,
     kubeContext: config.cluster.provider === 'k3d' ? `k3d-${clusterName}` : config.cluster.context,
     release: config.app.release ?? config.project,
-    namespace: config.app.namespace ?? defaultNamespace,
+    // A shared cluster gives each developer a namespace of their own.
+    namespace: config.cluster.provider === 'existing' ? `${namespace}-${user}`.slice(0, 63).replace(/-+$/, '') : namespace,
     database: config.services.postgres.database ?? config.project.replaceAll('-', '_'),
     databaseUser: config.services.postgres.user ?? config.project.replaceAll('-', '_'),
   }
@@ -227,11 +228,13 @@ export function resolveNames(config: DevctlConfig, user = currentUserName()): Re
 
 /** The OS user name as a DNS label, for per-developer namespaces on shared clusters. */
 function currentUserName(): string {
-  let name = process.env.USER ?? ''
-  try {
-    name = userInfo().username || name
-  } catch {
-    // no passwd entry (some containers): fall back to $USER
+  let name = process.env.USER ?? process.env.USERNAME ?? ''
+  if (!name) {
+    try {
+      name = userInfo().username
+    } catch {
+      // no passwd entry (some containers): the fallback below
+    }
   }
   const label = name.toLowerCase().replaceAll(/[^a-z0-9-]/g, '-').replaceAll(/^-+|-+$/g, '')
   return label || 'dev'

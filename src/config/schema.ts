@@ -141,7 +141,7 @@ const timeouts = z.strictObject({
 const app = z.strictObject({
   chart: chartSource,
   release: dnsLabel.optional().describe('Helm release name (default: the project name).'),
-  namespace: dnsLabel.optional().describe('Namespace (default: the project name; with provider "existing": <project>-<your user name>).'),
+  namespace: dnsLabel.optional().describe('Namespace (default: the project name). With provider "existing" your user name is appended: <namespace>-<user>.'),
   values: z.array(z.string().min(1)).default([]).describe('Values files, relative to devctl.yaml, applied in order.'),
   set: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('--set style overrides.'),
   migration,

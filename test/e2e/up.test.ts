@@ -102,6 +102,17 @@ describe('devctl up', () => {
     expect(env.sim.commands('k3d').filter((c) => c.argv[1] === 'create')).toHaveLength(1)
   })
 
+  it('deploys into an existing cluster (--context) and a per-developer namespace, creating no cluster', async () => {
+    env = await startEnvironment()
+    await env.sim.createCluster('team')
+    const result = await env.devctl(['up', '--context', 'k3d-team'], {env: {USER: 'ann'}})
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/✔ Cluster: context k3d-team \(namespace demo-ann\)/)
+    expect(env.sim.commands('k3d').filter((c) => c.argv[1] === 'create')).toEqual([])
+    const team = env.sim.cluster('team')!
+    expect(team.list('apps/v1', 'Deployment', 'demo-ann').map((d) => d.metadata.name).sort()).toEqual(['demo-web-worker', 'demo-web-worker-worker'])
+  })
+
   it('fails fast when the migration Job fails: exit 7, its logs and the reason shown', async () => {
     env = await startEnvironment({scenario: 'migration-fails'})
     const result = await env.devctl(['up'])
