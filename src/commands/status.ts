@@ -1,3 +1,5 @@
+import {setTimeout as sleep} from 'node:timers/promises'
+
 import {Flags} from '@oclif/core'
 
 import {DevctlCommand} from '../base-command.js'
@@ -33,8 +35,9 @@ export default class Status extends DevctlCommand<typeof Status> {
     const clear = this.terminal.interactiveOutput ? '\u001B[H\u001B[2J' : ''
     for (;;) {
       process.stdout.write(`${clear}${renderStatus(result, this.theme)}${this.theme.dim(`\n(refreshing every ${this.flags.interval}s; Ctrl-C to stop)`)}\n`)
-      await new Promise((resolve) => setTimeout(resolve, this.flags.interval * 1000).unref())
-      if (signal.aborted) throw new InterruptedError('Stopped watching.')
+      await sleep(this.flags.interval * 1000, undefined, {signal}).catch(() => {
+        throw new InterruptedError('Stopped watching.')
+      })
       result = await status(loaded, kubeModule, signal)
     }
   }

@@ -232,5 +232,10 @@ describe('devctl status on a broken environment', () => {
     const stopped = await env.devctl(['status'])
     expect(stopped.stdout).toMatch(/ClusterReady {8}False ClusterStopped/)
     expect(stopped.stdout).toMatch(/→ Run `devctl up` to start it \(data is kept\)\./)
+
+    const watching = await env.devctl(['status', '--watch', '--interval', '1'], {interruptAfterMs: 3500})
+    expect(watching.exitCode).toBe(130)
+    expect(watching.stdout.match(/^Conditions$/gm)?.length).toBeGreaterThanOrEqual(2)
+    expect(watching.stdout).toMatch(/refreshing every 1s; Ctrl-C to stop/)
   })
 })
