@@ -61,9 +61,12 @@ async function expectNoSecrets(env: TestEnvironment, text: string): Promise<void
 describe.each([3, 4] as const)('devctl up with helm %i', (helmVersion) => {
   it('brings every pod to Ready, streams the migration, and a re-run calls no helm', async () => {
     env = await startEnvironment({helmVersion})
-    const first = await env.devctl(['up'], {env: {NO_COLOR: '1'}})
-    expect(first.stderr).toBe('')
+    const first = await env.devctl(['up', '--debug'], {env: {NO_COLOR: '1'}})
     expect(first.exitCode).toBe(0)
+    // --debug echoes every command devctl runs, and nothing else goes to stderr.
+    const echoed = first.stderr.trimEnd().split('\n')
+    expect(echoed.every((line) => line.startsWith('$ '))).toBe(true)
+    expect(echoed).toContainEqual(expect.stringMatching(/^\$ helm upgrade --install demo \S+\/chart --namespace demo --create-namespace -f \S+values\.dev\.yaml --timeout 5m --labels devctl\.dev\/fingerprint=\w+ --kubeconfig \S+ --kube-context k3d-demo$/))
     expect(first.stdout).not.toMatch(ANSI)
     expect(first.stdout).toMatch(/✔ Cluster demo created/)
     expect(first.stdout).toMatch(/✔ Postgres ready/)
