@@ -7,6 +7,14 @@ import type {KubeClient} from '../kube/client.js'
 import type {V1Secret} from '../kube/types.js'
 import {FINGERPRINT_LABEL} from './fingerprint.js'
 
+/** The annotation helm puts on every object of a release. */
+export const RELEASE_NAME_ANNOTATION = 'meta.helm.sh/release-name'
+
+/** Was this object created by helm for `release`? */
+export function belongsToRelease(object: {metadata?: {annotations?: Record<string, string>}}, release: string): boolean {
+  return object.metadata?.annotations?.[RELEASE_NAME_ANNOTATION] === release
+}
+
 export interface ReleaseRecord {
   revision: number
   status: string

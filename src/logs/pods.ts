@@ -6,6 +6,7 @@
  * arguments name `app.kubernetes.io/component` values; one that no pod carries is a regex on
  * pod names.
  */
+import {belongsToRelease} from '../chart/release-record.js'
 import type {KubeClient} from '../kube/client.js'
 import type {KindName, KubernetesObject, V1ContainerStatus, V1Pod} from '../kube/types.js'
 import {MANAGED_BY_LABEL} from '../services/naming.js'
@@ -13,7 +14,6 @@ import type {LogsRequest} from './options.js'
 
 const INSTANCE_LABEL = 'app.kubernetes.io/instance'
 const COMPONENT_LABEL = 'app.kubernetes.io/component'
-const RELEASE_ANNOTATION = 'meta.helm.sh/release-name'
 const OWNER_KINDS = new Set<string>(['ReplicaSet', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job'])
 // Pod → ReplicaSet → Deployment is the longest chain helm creates; a little room beyond it.
 const MAX_OWNER_DEPTH = 4
@@ -32,7 +32,7 @@ function controllerOf(object: KubernetesObject): {kind: string; name: string} | 
 }
 
 function namesRelease(object: KubernetesObject, release: string): boolean {
-  return object.metadata?.annotations?.[RELEASE_ANNOTATION] === release || object.metadata?.labels?.[INSTANCE_LABEL] === release
+  return belongsToRelease(object, release) || object.metadata?.labels?.[INSTANCE_LABEL] === release
 }
 
 /** Decides, once per pod, whether the request covers it; owners are read once and remembered. */

@@ -5,7 +5,7 @@
  */
 import type {LoadedConfig} from '../config/load.js'
 import {readMigrationRecord, type MigrationRecord} from '../chart/migration-record.js'
-import {releaseRecords} from '../chart/release-record.js'
+import {belongsToRelease, releaseRecords} from '../chart/release-record.js'
 import {hintFor, isFatal, summarizePod, type PodSummary} from '../diagnose/pod.js'
 import {DevctlError} from '../errors.js'
 import {selects, statefulSetReadiness} from '../kube/readiness.js'
@@ -53,7 +53,6 @@ export interface StatusResult {
   conditions: Condition[]
 }
 
-const RELEASE_ANNOTATION = 'meta.helm.sh/release-name'
 
 function age(pod: PodSummary): number | undefined {
   return pod.createdAt ? Math.max(0, Math.round((Date.now() - new Date(pod.createdAt).getTime()) / 1000)) : undefined
@@ -131,7 +130,7 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
     ...deployments.map((o) => ({kind: 'Deployment' as const, object: o})),
     ...statefulSets.map((o) => ({kind: 'StatefulSet' as const, object: o as KubernetesObject})),
     ...daemonSets.map((o) => ({kind: 'DaemonSet' as const, object: o})),
-  ].filter(({object}) => object.metadata?.annotations?.[RELEASE_ANNOTATION] === ctx.names.release)
+  ].filter(({object}) => belongsToRelease(object, ctx.names.release))
   result.workloads = released.map(({kind, object}) => {
     const selector = (object as {spec?: {selector?: {matchLabels?: Record<string, string>}}}).spec?.selector?.matchLabels ?? {}
     const readiness = workloadReadiness(kind, object)

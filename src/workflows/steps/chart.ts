@@ -6,7 +6,7 @@
 import {analyzeChart, describeMigration, parseManifests, type MigrationPlan, type RenderedChart, type Workload} from '../../chart/manifests.js'
 import {fingerprint, FINGERPRINT_LABEL} from '../../chart/fingerprint.js'
 import {writeMigrationRecord, type MigrationRecord} from '../../chart/migration-record.js'
-import {latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
+import {belongsToRelease, latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
 import {dropPendingRevision, isPending} from '../../chart/release-recovery.js'
 import {isFatal, summarizePod} from '../../diagnose/pod.js'
 import {ChartError, MigrationError} from '../../errors.js'
@@ -19,9 +19,6 @@ import type {GroupStep, LeafStep, StepRun} from '../pipeline.js'
 import type {ClusterContext} from './cluster.js'
 import {runHooks} from './hooks.js'
 import {explainPods} from './services.js'
-
-/** Helm's own annotation on every object of a release. */
-const RELEASE_ANNOTATION = 'meta.helm.sh/release-name'
 
 export interface DeployContext extends ClusterContext {
   /** --force: deploy even when nothing changed. */
@@ -77,7 +74,7 @@ export function releaseWorkloads(ctx: DeployContext): Array<{kind: Workload['kin
   return (['Deployment', 'StatefulSet', 'DaemonSet'] as const).flatMap((kind) =>
     watch
       .list(kind)
-      .filter((o) => o.metadata?.annotations?.[RELEASE_ANNOTATION] === ctx.names.release)
+      .filter((o) => belongsToRelease(o, ctx.names.release))
       .map((object) => ({kind, object})),
   )
 }

@@ -4,6 +4,7 @@
  * how to reach what runs.
  */
 import type {Workload} from '../../chart/manifests.js'
+import {belongsToRelease} from '../../chart/release-record.js'
 import {summarizePod} from '../../diagnose/pod.js'
 import {selects} from '../../kube/readiness.js'
 import type {KubernetesObject, V1Ingress, V1Pod, V1Service} from '../../kube/types.js'
@@ -83,7 +84,7 @@ export const rolloutStep: LeafStep<RolloutContext> = {
 /** How to reach the app: ingress hosts through the k3d port mapped to 80, else a port-forward. */
 export async function findEndpoints(ctx: RolloutContext): Promise<Endpoint[]> {
   const kube = kubeOf(ctx)
-  const annotated = (o: KubernetesObject) => o.metadata?.annotations?.['meta.helm.sh/release-name'] === ctx.names.release
+  const annotated = (o: KubernetesObject) => belongsToRelease(o, ctx.names.release)
   const [ingresses, services] = await Promise.all([
     kube.list<V1Ingress>('Ingress', ctx.names.namespace).then((l) => l.filter(annotated)),
     kube.list<V1Service>('Service', ctx.names.namespace).then((l) => l.filter(annotated)),
