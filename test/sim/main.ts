@@ -4,6 +4,7 @@
  *
  *   npm run sim -- [--helm 3|4] [--scenario NAME|FILE] [--time-factor N]
  */
+import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
 import {type HelmVersion, startSimulator} from './index.js'
@@ -26,6 +27,7 @@ const timeFactor = Number(values['time-factor'])
 if (helmVersion !== 3 && helmVersion !== 4) throw new Error(`--helm must be 3 or 4, got ${values.helm}`)
 if (!(timeFactor > 0)) throw new Error(`--time-factor must be a positive number, got ${values['time-factor']}`)
 
+const kubectlDir = fileURLToPath(new URL('../../.tools/kubectl-v34', import.meta.url))
 const sim = await startSimulator({helmVersion: helmVersion as HelmVersion, scenario: values.scenario, timeFactor})
 const quote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`
 process.stdout.write(
@@ -33,7 +35,8 @@ process.stdout.write(
     `devctl simulator running (helm ${helmVersion}, time factor ${timeFactor}${values.scenario ? `, scenario ${values.scenario}` : ''}).`,
     'Paste this into another shell, then use k3d, helm, docker and kubectl as usual:',
     '',
-    `export PATH=${quote(sim.env.PATH?.split(':')[0] ?? '')}:"$PATH"`,
+    // The stand-ins, then the real kubectl from .tools/ (npm run tools) for people without one.
+    `export PATH=${quote(sim.env.PATH?.split(':')[0] ?? '')}:${quote(kubectlDir)}:"$PATH"`,
     ...['DEVCTL_SIM_DAEMON', 'KUBECONFIG', 'HELM_CACHE_HOME', 'HELM_CONFIG_HOME', 'HELM_DATA_HOME'].map((name) => `export ${name}=${quote(sim.env[name] ?? '')}`),
     '',
     `State: curl ${sim.daemonUrl}/sim/v1/state    Commands: curl ${sim.daemonUrl}/sim/v1/commands`,
