@@ -35,7 +35,11 @@ function stepState(): StepState {
 }
 
 function output(state: StepState): string {
-  const mark = (pod: PodSummary) => (pod.reason && pod.reason !== 'NotReady' ? '✖' : pod.status === 'Completed' || (pod.ready === pod.total && pod.total > 0) ? '✔' : '…')
+  const mark = (pod: PodSummary) => {
+    if (pod.status === 'Terminating') return '↓'
+    if (pod.reason && pod.reason !== 'NotReady') return '✖'
+    return pod.status === 'Completed' || (pod.ready === pod.total && pod.total > 0) ? '✔' : '…'
+  }
   const lines = [...state.pods.values()].map((pod) => `  ${mark(pod)} ${podLine(pod)}`)
   lines.push(...state.logs.map((line) => `  │ ${line}`))
   if (state.note) lines.push(`  › ${state.note}`)
@@ -85,7 +89,7 @@ export function taskListView(outline: StepOutline[]): ProgressView {
   const list = new Listr(outline.map(toTask), {
     concurrent: false,
     exitOnError: true,
-    rendererOptions: {collapseSubtasks: false, collapseSkips: false, collapseErrors: false, showErrorMessage: false},
+    rendererOptions: {collapseSubtasks: false, collapseSkips: true, collapseErrors: false, showErrorMessage: false},
   })
   const running = list.run().catch(() => {})
 
