@@ -5,14 +5,13 @@
  */
 import {request as httpRequest, type IncomingMessage} from 'node:http'
 import {request as httpsRequest, type RequestOptions} from 'node:https'
-import {type Readable, Writable} from 'node:stream'
+import type {Readable} from 'node:stream'
 
 import {
   ApiException,
   KubeConfig,
   KubernetesObjectApi,
   ListWatch,
-  Log,
   PatchStrategy,
   Watch,
   type KubernetesListObject,
@@ -180,54 +179,17 @@ export class KubeClient {
     await informer.start().catch(restartLater)
   }
 
-  /** Read a container's log (not following). */
-  async readLog(namespace: string, pod: string, options: LogOptions): Promise<string> {
+  /** Read a container's log (not following); a refusal (no previous run, pod gone) throws. */
+  async readLog(namespace: string, pod: string, options: LogOptions, signal = new AbortController().signal): Promise<string> {
+    const answer = await this.openLog(namespace, pod, {...options, follow: false}, signal)
+    if (!answer.ok) throw new ClusterError(`Kubernetes API: could not read the log of ${pod}/${options.container}: ${answer.message}`)
     const chunks: Buffer[] = []
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        chunks.push(chunk)
-        callback()
-      },
-    })
-    const finished = new Promise<void>((resolve) => sink.on('finish', resolve))
-    try {
-      await new Log(this.config).log(namespace, pod, options.container, sink, {...options, follow: false})
-    } catch (error) {
-      throw apiError(`read the log of ${pod}/${options.container}`, error)
-    }
-    await finished
+    for await (const chunk of answer.body) chunks.push(chunk as Buffer)
     return Buffer.concat(chunks).toString('utf8')
   }
 
   /**
-   * Stream a container's log into `sink` (with backpressure, through pipe) until the stream
-   * ends (the container stopped, the pod went away, the connection dropped) or `signal` aborts.
-   */
-  async streamLog(namespace: string, pod: string, options: LogOptions, sink: Writable, signal: AbortSignal): Promise<void> {
-    const ended = new Promise<void>((resolve) => {
-      sink.once('finish', resolve)
-      sink.once('close', resolve)
-      sink.once('error', resolve)
-    })
-    let controller: AbortController
-    try {
-      controller = await new Log(this.config).log(namespace, pod, options.container, sink, options)
-    } catch (error) {
-      sink.destroy()
-      throw apiError(`stream the log of ${pod}/${options.container}`, error)
-    }
-    const abort = () => controller.abort()
-    signal.addEventListener('abort', abort, {once: true})
-    try {
-      await ended
-    } finally {
-      signal.removeEventListener('abort', abort)
-    }
-  }
-
-  /**
-   * Open a container's log as a byte stream (GET pods/NAME/log). Unlike `streamLog`, the
-   * caller reads the body itself: a dropped connection surfaces as a stream error (so it can
+   * Open a container's log as a byte stream (GET pods/NAME/log). The caller reads the body: a dropped connection surfaces as a stream error (so it can
    * resume), and a refusal (400 "waiting to start", 404 pod gone) comes back with the API's
    * message instead of being thrown. Network failures throw a ClusterError.
    */

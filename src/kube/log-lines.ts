@@ -3,6 +3,7 @@
  * across chunks is joined; a final line without newline is flushed at the end).
  */
 import {Writable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
 import {StringDecoder} from 'node:string_decoder'
 
 import type {KubeClient} from './client.js'
@@ -31,5 +32,10 @@ export function lineSink(onLine: (line: string) => void): Writable {
 
 /** Follow one container's log until it ends or `signal` aborts; errors end it quietly. */
 export async function followContainer(kube: KubeClient, namespace: string, pod: string, container: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
-  await kube.streamLog(namespace, pod, {container, follow: true}, lineSink(onLine), signal).catch(() => {})
+  try {
+    const answer = await kube.openLog(namespace, pod, {container, follow: true}, signal)
+    if (answer.ok) await pipeline(answer.body, lineSink(onLine), {signal})
+  } catch {
+    // a dropped connection or Ctrl-C: what was shown stays shown
+  }
 }
