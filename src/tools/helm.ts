@@ -96,6 +96,26 @@ function valueArgs(options: Pick<InstallOptions, 'valuesFiles' | 'set'>): string
   return args
 }
 
+/** The `helm upgrade --install` arguments for a release (also what --dry-run shows). */
+export function upgradeInstallArgs(options: InstallOptions): string[] {
+  const labels = Object.entries(options.labels ?? {}).map(([k, v]) => `${k}=${v}`)
+  return [
+    'upgrade',
+    '--install',
+    options.release,
+    ...chartArgs(options.chart, options.baseDir),
+    '--namespace',
+    options.namespace,
+    '--create-namespace',
+    ...valueArgs(options),
+    '--timeout',
+    options.timeout,
+    ...(labels.length ? ['--labels', labels.join(',')] : []),
+    ...(options.description ? ['--description', options.description] : []),
+    ...kubeArgs(options.kube),
+  ]
+}
+
 export class Helm {
   constructor(private readonly binary = 'helm') {}
 
@@ -138,24 +158,8 @@ export class Helm {
    * lets it finish so the release is not left pending); `signal` ends it early (SIGTERM, which
    * helm answers by marking the release failed rather than pending).
    */
-  async upgradeInstall(options: InstallOptions, signal: AbortSignal, onLine?: (line: string) => void): Promise<void> {
-    const labels = Object.entries(options.labels ?? {}).map(([k, v]) => `${k}=${v}`)
-    const args = [
-      'upgrade',
-      '--install',
-      options.release,
-      ...chartArgs(options.chart, options.baseDir),
-      '--namespace',
-      options.namespace,
-      '--create-namespace',
-      ...valueArgs(options),
-      '--timeout',
-      options.timeout,
-      ...(labels.length ? ['--labels', labels.join(',')] : []),
-      ...(options.description ? ['--description', options.description] : []),
-      ...kubeArgs(options.kube),
-    ]
-    const result = await this.helm(args, {signal, shieldFromTerminalSignals: true, onStdoutLine: onLine, onStderrLine: onLine})
+  async upgradeInstall(options: InstallOptions, signal: AbortSignal): Promise<void> {
+    const result = await this.helm(upgradeInstallArgs(options), {signal, shieldFromTerminalSignals: true})
     if (result.exitCode !== 0) {
       throw new ChartError(`helm upgrade --install of release ${options.release} failed.`, {details: cleanHelmError(result.stderr)})
     }

@@ -10,6 +10,7 @@ import type {PodSummary} from '../diagnose/pod.js'
 import {redact} from '../secrets/redact.js'
 import {readSecrets} from '../secrets/store.js'
 import {credentialSecrets, namespaceManifest, serviceManifests} from '../services/manifests.js'
+import {upgradeInstallArgs} from '../tools/helm.js'
 import {formatCommand} from '../tools/process.js'
 import {createContext, type KubeModule, type RunControls} from './context.js'
 import type {StepOutline} from '../ui/progress.js'
@@ -87,17 +88,7 @@ export async function planUp(loaded: LoadedConfig, options: UpOptions): Promise<
     ...(services.postgres ?? []),
     ...(services.redis ?? []),
   ]
-  const install = installOptions(ctx)
-  const chartRef = install.chart.path ?? install.chart.oci ?? `${install.chart.name} --repo ${install.chart.repo}`
-  const args = [
-    'upgrade', '--install', install.release, chartRef,
-    ...(install.chart.version ? ['--version', install.chart.version] : []),
-    '--namespace', install.namespace, '--create-namespace',
-    ...install.valuesFiles.flatMap((f) => ['-f', f]),
-    ...Object.entries(install.set).map(([k, v]) => `--set=${k}=${String(v)}`),
-    '--timeout', ctx.config.app.timeouts.deploy,
-    '--kube-context', ctx.names.kubeContext,
-  ]
+  const args = upgradeInstallArgs({...installOptions(ctx), timeout: ctx.config.app.timeouts.deploy, kube: {context: ctx.names.kubeContext}})
   return {
     cluster: {
       provider: ctx.config.cluster.provider,

@@ -18,7 +18,7 @@ import {kubeOf, timeoutOf, watchOf} from '../context.js'
 import type {GroupStep, LeafStep, StepRun} from '../pipeline.js'
 import type {ClusterContext} from './cluster.js'
 import {runHooks} from './hooks.js'
-import {explainPods} from './services.js'
+import {explainUnhealthyPods} from '../../diagnose/explain.js'
 
 export interface DeployContext extends ClusterContext {
   /** --force: deploy even when nothing changed. */
@@ -159,6 +159,7 @@ const helmStep: LeafStep<DeployContext> = {
     const deploy = ctx.deploy!
     try {
       await runHooks(ctx, 'beforeDeploy', run)
+      // helm's own output (NOTES) is noise next to devctl's summary; its errors come back in the error.
       await ctx.tools.helm.upgradeInstall(
         {
           ...installOptions(ctx),
@@ -166,7 +167,6 @@ const helmStep: LeafStep<DeployContext> = {
           timeout: ctx.config.app.timeouts.deploy,
           labels: {[FINGERPRINT_LABEL]: deploy.fingerprint},
         },
-        // helm's own output (NOTES) is noise next to devctl's summary; its errors come back in the error.
         run.mustFinishSignal,
       )
       deploy.helm.state = 'succeeded'
@@ -182,7 +182,7 @@ const helmStep: LeafStep<DeployContext> = {
   },
   async onFailure(ctx, _run, error) {
     const pods = watchOf(ctx).list<V1Pod>('Pod')
-    const details = await explainPods(ctx, pods.filter((p) => createdDuringDeploy(ctx, p)))
+    const details = await explainUnhealthyPods(kubeOf(ctx), pods.filter((p) => createdDuringDeploy(ctx, p)))
     // helm fails when its pre-install/pre-upgrade hook does: that is the migration failing, say so.
     const plan = ctx.deploy?.rendered?.migration
     const hookJob = plan?.kind === 'hook-job' ? watchOf(ctx).get<V1Job>('Job', plan.job) : undefined
@@ -314,7 +314,7 @@ const migrationStep: LeafStep<DeployContext> = {
     const failed = error instanceof MigrationError || error.kind === 'timeout' ? error : new MigrationError(error.message)
     await recordMigration(ctx, 'failed', error.message).catch(() => {})
     return failed.explain({
-      details: await explainPods(ctx, pods),
+      details: await explainUnhealthyPods(kubeOf(ctx), pods),
       hint: MIGRATION_HINT,
     })
   },
