@@ -86,3 +86,13 @@ export function formatExplanation(explanation: PodExplanation): string[] {
   }
   return lines
 }
+
+/** Explanations (as detail lines) of the unhealthy pods among `pods`, the first three. */
+export async function explainUnhealthyPods(kube: KubeClient, pods: V1Pod[]): Promise<string[]> {
+  const unhealthy = pods.filter((pod) => {
+    const summary = summarizePod(pod)
+    return summary.reason !== undefined || summary.ready < summary.total
+  })
+  const explanations = await Promise.all(unhealthy.slice(0, 3).map((pod) => explainPod(kube, pod)))
+  return explanations.flatMap(formatExplanation)
+}

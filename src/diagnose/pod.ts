@@ -36,7 +36,6 @@ const FATAL_REASONS = new Set([
 ])
 
 export interface Hint {
-  reason: string
   /** What it means, in one line. */
   meaning: string
   /** What to do, in one line. */
@@ -48,44 +47,38 @@ const PULL_ACTION = 'check the image name and tag in your values; for a local im
 /** One row per reason devctl explains; each row has a test. */
 export const HINTS: Record<string, Hint> = {
   ErrImagePull: {
-    reason: 'ErrImagePull',
     meaning: 'the node could not pull the image',
     action: PULL_ACTION,
   },
   ImagePullBackOff: {
-    reason: 'ImagePullBackOff',
     meaning: 'pulling the image failed and Kubernetes is backing off before retrying',
     action: PULL_ACTION,
   },
-  InvalidImageName: {reason: 'InvalidImageName', meaning: 'the image reference is not valid', action: 'fix the image repository/tag in your values'},
+  InvalidImageName: {meaning: 'the image reference is not valid', action: 'fix the image repository/tag in your values'},
   CreateContainerConfigError: {
-    reason: 'CreateContainerConfigError',
     meaning: 'the container refers to a Secret, ConfigMap or key that does not exist',
     action: 'create the missing Secret/key (devctl creates devctl-postgres and devctl-redis), or fix the name in your values',
   },
-  CreateContainerError: {reason: 'CreateContainerError', meaning: 'the container runtime could not create the container', action: 'read the message: usually a bad command, volume or security setting'},
-  RunContainerError: {reason: 'RunContainerError', meaning: 'the container could not be started', action: 'check the command/entrypoint and the security context in your chart'},
+  CreateContainerError: {meaning: 'the container runtime could not create the container', action: 'read the message: usually a bad command, volume or security setting'},
+  RunContainerError: {meaning: 'the container could not be started', action: 'check the command/entrypoint and the security context in your chart'},
   CrashLoopBackOff: {
-    reason: 'CrashLoopBackOff',
     meaning: 'the container keeps exiting and Kubernetes is backing off before restarting it',
     action: 'read its last log lines below; fix the crash (often a missing setting or an unreachable dependency), then `devctl upgrade`',
   },
-  OOMKilled: {reason: 'OOMKilled', meaning: 'the container used more memory than its limit and was killed', action: 'raise resources.limits.memory for it in your values, or find the leak'},
-  Error: {reason: 'Error', meaning: 'the container exited with a non-zero code', action: 'read its last log lines below'},
+  OOMKilled: {meaning: 'the container used more memory than its limit and was killed', action: 'raise resources.limits.memory for it in your values, or find the leak'},
+  Error: {meaning: 'the container exited with a non-zero code', action: 'read its last log lines below'},
   Unschedulable: {
-    reason: 'Unschedulable',
     meaning: 'no node can run the pod (usually: it requests more CPU or memory than a node has)',
     action: 'lower resources.requests in your values, or give Docker more memory/CPUs and add agents in devctl.yaml (cluster.agents)',
   },
   NotReady: {
-    reason: 'NotReady',
     meaning: 'the container runs but its readiness probe does not pass',
     action: 'check the probe path/port in your chart and the app\'s logs; `devctl logs COMPONENT` shows them live',
   },
-  BackoffLimitExceeded: {reason: 'BackoffLimitExceeded', meaning: 'the Job\'s pods failed more times than its backoffLimit allows', action: 'read the failed pod\'s log lines below, fix the cause, then run `devctl up` again'},
-  DeadlineExceeded: {reason: 'DeadlineExceeded', meaning: 'the Job ran longer than its activeDeadlineSeconds', action: 'make the job faster or raise activeDeadlineSeconds'},
-  Evicted: {reason: 'Evicted', meaning: 'the node ran short of a resource (often disk) and evicted the pod', action: 'free disk space for Docker (`docker system prune`) and run `devctl up` again'},
-  PodInitializing: {reason: 'PodInitializing', meaning: 'init containers are still running', action: 'wait; `devctl logs` shows what they do'},
+  BackoffLimitExceeded: {meaning: 'the Job\'s pods failed more times than its backoffLimit allows', action: 'read the failed pod\'s log lines below, fix the cause, then run `devctl up` again'},
+  DeadlineExceeded: {meaning: 'the Job ran longer than its activeDeadlineSeconds', action: 'make the job faster or raise activeDeadlineSeconds'},
+  Evicted: {meaning: 'the node ran short of a resource (often disk) and evicted the pod', action: 'free disk space for Docker (`docker system prune`) and run `devctl up` again'},
+  PodInitializing: {meaning: 'init containers are still running', action: 'wait; `devctl logs` shows what they do'},
 }
 
 export function hintFor(reason: string | undefined): Hint | undefined {

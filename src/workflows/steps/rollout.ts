@@ -12,7 +12,8 @@ import {kubeOf, timeoutOf, watchOf} from '../context.js'
 import type {LeafStep} from '../pipeline.js'
 import {releaseWorkloads, workloadReadiness, type DeployContext} from './chart.js'
 import {runHooks} from './hooks.js'
-import {explainPods, trackPods} from './services.js'
+import {explainUnhealthyPods} from '../../diagnose/explain.js'
+import {trackPods} from './pods.js'
 
 export interface WorkloadStatus {
   kind: Workload['kind']
@@ -77,7 +78,7 @@ export const rolloutStep: LeafStep<RolloutContext> = {
       .list<V1Pod>('Pod')
       .filter((pod) => workloads.some((w) => selects(w.selector, pod)))
     const notReady = statuses.filter((s) => !s.ready).map((s) => `${s.kind} ${s.name}: ${s.detail}`)
-    return error.explain({details: [...notReady.map((line) => `not ready: ${line}`), ...(await explainPods(ctx, pods))]})
+    return error.explain({details: [...notReady.map((line) => `not ready: ${line}`), ...(await explainUnhealthyPods(kubeOf(ctx), pods))]})
   },
 }
 

@@ -2,15 +2,15 @@
  * Steps 3 and 4 of `up`: the namespace and the credential Secrets the chart reads, then
  * Postgres and Redis side by side (server-side apply, then wait for their pods to be ready).
  */
-import {RolloutError} from '../../errors.js'
 import {NamespaceWatch} from '../../kube/namespace-watch.js'
-import {selects, statefulSetReadiness} from '../../kube/readiness.js'
+import {statefulSetReadiness} from '../../kube/readiness.js'
 import type {V1Pod, V1StatefulSet} from '../../kube/types.js'
-import {isFatal, isPodReady, summarizePod} from '../../diagnose/pod.js'
-import {explainPod, formatExplanation} from '../../diagnose/explain.js'
+import {isPodReady} from '../../diagnose/pod.js'
+import {explainUnhealthyPods} from '../../diagnose/explain.js'
 import {credentialSecrets, namespaceManifest, serviceManifests, type ServiceName} from '../../services/manifests.js'
 import {kubeOf, timeoutOf, watchOf, type WorkflowContext} from '../context.js'
-import type {LeafStep, Step, StepRun} from '../pipeline.js'
+import {trackPods} from './pods.js'
+import type {LeafStep, Step} from '../pipeline.js'
 
 /** Kinds the app namespace is watched for, once, for every later step. */
 export const WATCHED_KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job'] as const
@@ -26,37 +26,6 @@ export const namespaceStep: LeafStep<WorkflowContext> = {
     ctx.watch ??= await NamespaceWatch.start(kube, ctx.names.namespace, [...WATCHED_KINDS], run.signal)
     return `Namespace ${ctx.names.namespace}, Secrets ${secrets.map((s) => s.metadata?.name).join(', ') || '(none needed)'}`
   },
-}
-
-/** Report the pods a selector picks, and fail fast when one of them cannot get better. */
-export function trackPods(ctx: WorkflowContext, run: StepRun, selector: Record<string, string>): V1Pod[] {
-  const pods = watchOf(ctx)
-    .list<V1Pod>('Pod')
-    .filter((pod) => selects(selector, pod))
-  for (const pod of pods) {
-    const summary = summarizePod(pod)
-    run.pod(summary)
-    if (isFatal(summary)) throw new FatalPodError(pod)
-  }
-  return pods
-}
-
-/** A pod is in a state waiting will not fix; the step's onFailure explains it. */
-export class FatalPodError extends RolloutError {
-  constructor(readonly pod: V1Pod) {
-    const summary = summarizePod(pod)
-    super(`Pod ${summary.name} is failing: ${summary.reason}${summary.message ? ` (${summary.message})` : ''}.`)
-  }
-}
-
-/** Explain every unhealthy pod among `pods` as detail lines (used by onFailure). */
-export async function explainPods(ctx: WorkflowContext, pods: V1Pod[]): Promise<string[]> {
-  const unhealthy = pods.filter((pod) => {
-    const s = summarizePod(pod)
-    return s.reason !== undefined || s.ready < s.total
-  })
-  const explanations = await Promise.all(unhealthy.slice(0, 3).map((pod) => explainPod(kubeOf(ctx), pod)))
-  return explanations.flatMap(formatExplanation)
 }
 
 function serviceStep(service: ServiceName, title: string): LeafStep<WorkflowContext> {
@@ -88,7 +57,7 @@ function serviceStep(service: ServiceName, title: string): LeafStep<WorkflowCont
       const pods = watchOf(ctx)
         .list<V1Pod>('Pod')
         .filter((pod) => pod.metadata?.labels?.['app.kubernetes.io/instance'] === name)
-      return error.explain({context: `${title} did not become ready`, details: await explainPods(ctx, pods)})
+      return error.explain({context: `${title} did not become ready`, details: await explainUnhealthyPods(kubeOf(ctx), pods)})
     },
   }
 }
