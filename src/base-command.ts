@@ -10,7 +10,7 @@ import {redact} from './secrets/redact.js'
 import {setDebugSink} from './tools/debug-echo.js'
 import {noInputPrompter, terminalPrompter} from './ui/prompter.js'
 import {createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
-import type {Confirm} from './workflows/context.js'
+import type {Confirm, KubeModule} from './workflows/context.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DevctlCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -60,6 +60,17 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     return createTheme(this.terminal.color)
   }
 
+  /**
+   * Start loading the Kubernetes client (~170 ms) now, so it overlaps reading the config and
+   * running the checks; commands await it when they first talk to the cluster.
+   */
+  protected startLoadingKubeClient(): Promise<KubeModule> {
+    const module = import('./kube/client.js')
+    // Awaited later; a failure must surface there, not as an unhandled rejection now.
+    module.catch(() => {})
+    return module
+  }
+
   /** Consent for workflows: --yes answers yes; otherwise ask, or fail naming --yes when no one can be asked. */
   protected confirmer(yes: boolean): Confirm {
     return async ({message, flag, details}) => {
@@ -102,7 +113,8 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
 
   /** Print machine output as one compact JSON line, so --json streams stay line-delimited. */
   override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json)}\n`)
+    // Results carry messages from pods and tools: mask secrets here too, like every other output.
+    process.stdout.write(`${JSON.stringify(json, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value))}\n`)
   }
 
   override async catch(error: Error & {exitCode?: number}): Promise<never> {
@@ -115,7 +127,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
         error: {
           kind: devctlError?.kind ?? 'unexpected',
           exitCode,
-          message: redact(devctlError?.message ?? String(error.message)),
+          message: devctlError?.message ?? String(error.message),
           hint: devctlError?.hint,
           details: devctlError?.details ?? [],
         },

@@ -28,8 +28,7 @@ export default class Down extends DevctlCommand<typeof Down> {
   }
 
   async run(): Promise<DownResult> {
-    const kubeModule = import('../kube/client.js')
-    kubeModule.catch(() => {})
+    const kubeModule = this.startLoadingKubeClient()
     const loaded = await loadConfig(this.flags.config)
     if (this.flags.purge && !this.flags.yes) {
       const prompter = this.terminal.canPrompt ? terminalPrompter() : noInputPrompter()

@@ -43,9 +43,7 @@ export default class Logs extends DevctlCommand<typeof Logs> {
   }
 
   async run(): Promise<void> {
-    // Start loading the Kubernetes client now; it overlaps reading the config and finding the cluster.
-    const kubeModule = import('../kube/client.js')
-    kubeModule.catch(() => {})
+    const kubeModule = this.startLoadingKubeClient()
     const {argv} = await this.parse(Logs)
     const loaded = await loadConfig(this.flags.config)
     const request = logsRequest(loaded.resolved, argv as string[], this.flags)

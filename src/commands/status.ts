@@ -22,8 +22,7 @@ export default class Status extends DevctlCommand<typeof Status> {
   }
 
   async run(): Promise<StatusResult> {
-    const kubeModule = import('../kube/client.js')
-    kubeModule.catch(() => {})
+    const kubeModule = this.startLoadingKubeClient()
     const loaded = await loadConfig(this.flags.config)
     const {signal} = this.interrupts
     let result = await status(loaded, kubeModule, signal)

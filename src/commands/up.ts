@@ -31,9 +31,7 @@ export default class Up extends DevctlCommand<typeof Up> {
   }
 
   async run(): Promise<(UpResult & {type: 'result'; status: 'ok'}) | UpPlan> {
-    // Start loading the Kubernetes client now; it overlaps reading config and running checks.
-    const kubeModule = import('../kube/client.js')
-    kubeModule.catch(() => {})
+    const kubeModule = this.startLoadingKubeClient()
     const loaded = withContextOverride(await loadConfig(this.flags.config), this.flags.context)
     const options = {force: this.flags.force, timeout: this.flags.timeout}
 

@@ -49,8 +49,7 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
   }
 
   async run(): Promise<UpgradeResult> {
-    const kubeModule = import('../kube/client.js')
-    kubeModule.catch(() => {})
+    const kubeModule = this.startLoadingKubeClient()
     const loaded = await loadConfig(this.flags.config)
     const options: UpgradeOptions = {
       set: parseSets(this.flags.set ?? []),
