@@ -12,6 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
+import {eventually} from '../sim/apiserver/test-support.js'
 
 let env: TestEnvironment
 
@@ -140,7 +141,7 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
       stdio: 'ignore',
     })
     const closed = new Promise((resolve) => helm.on('close', resolve))
-    await new Promise((resolve) => setTimeout(resolve, 2000))
+    await eventually(() => releaseStatus(env).at(-1)?.status === 'pending-upgrade', {timeoutMs: 60_000, what: 'helm to start the upgrade'})
     helm.kill('SIGKILL')
     await closed
     await env.sim.setScenario('happy')
@@ -233,9 +234,10 @@ describe('devctl status on a broken environment', () => {
     expect(stopped.stdout).toMatch(/ClusterReady {8}False ClusterStopped/)
     expect(stopped.stdout).toMatch(/→ Run `devctl up` to start it \(data is kept\)\./)
 
-    const watching = await env.devctl(['status', '--watch', '--interval', '1'], {interruptAfterMs: 3500})
+    const conditionsShown = (stdout: string) => stdout.match(/^Conditions$/gm)?.length ?? 0
+    const watching = await env.devctl(['status', '--watch', '--interval', '1'], {interruptWhen: (stdout) => conditionsShown(stdout) >= 2})
     expect(watching.exitCode).toBe(130)
-    expect(watching.stdout.match(/^Conditions$/gm)?.length).toBeGreaterThanOrEqual(2)
+    expect(conditionsShown(watching.stdout)).toBeGreaterThanOrEqual(2)
     expect(watching.stdout).toMatch(/refreshing every 1s; Ctrl-C to stop/)
   })
 })

@@ -20,6 +20,9 @@ const SCENARIO = {
     {match: {labels: {'logs-e2e': 'restart'}}, behavior: 'crashLoop', runFor: '1s', logs: {lines: ['hello from a run'], exitLines: ['panic: boom']}},
     // 10 lines per millisecond (many share a timestamp) for 3 s: long enough to cut it many times.
     {match: {labels: {'logs-e2e': 'steady'}}, behavior: 'run', logs: {replaceDefaults: true, generate: {lines: STEADY_LINES, rate: 100, text: 'steady line {i}'}}},
+    // helm deletes the succeeded hook Job (and its pod) at once; a migration that lasts a few
+    // seconds, as real ones do, leaves a follower time to open its log however loaded the machine.
+    {match: {container: 'migrate'}, runFor: '3m'},
   ],
 }
 
@@ -58,8 +61,10 @@ describe('devctl logs (built CLI, simulator)', () => {
       lines,
       stderr: () => stderr,
       async waitFor(check, what) {
+        const deadline = Date.now() + 60_000
         while (!check(lines)) {
           if (child.exitCode !== null) throw new Error(`devctl logs exited (${child.exitCode}) before: ${what}\n${stderr}`)
+          if (Date.now() > deadline) throw new Error(`no ${what} after 60 s; the last lines:\n${lines.slice(-20).join('\n')}\n${stderr}`)
           await new Promise((resolve) => setTimeout(resolve, 20))
         }
       },

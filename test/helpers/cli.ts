@@ -20,6 +20,8 @@ export interface CliOptions {
   input?: string
   /** Send SIGINT after this many ms (Ctrl-C). */
   interruptAfterMs?: number
+  /** Send SIGINT once the output so far satisfies this (Ctrl-C at a point, however slow the machine). */
+  interruptWhen?: (stdout: string) => boolean
 }
 
 export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
@@ -31,7 +33,11 @@ export function runCli(args: string[], options: CliOptions): Promise<CliResult> 
     })
     let stdout = ''
     let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    let interrupted = false
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d
+      if (!interrupted && options.interruptWhen?.(stdout)) interrupted = child.kill('SIGINT')
+    })
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     child.on('error', reject)
     child.on('close', (code, signal) => resolvePromise({exitCode: code ?? (signal ? 128 : 1), stdout, stderr}))

@@ -125,7 +125,11 @@ describe('scripted failures', () => {
     await apply('crash', deployment)
     const row = await podStatus('crash', /^app-\S+\s+0\/1\s+CrashLoopBackOff\s+[2-9]\d* \(\d+s ago\)\s+\d+s$/)
     expect(row).toBeDefined()
-    const status = containerStatus(onlyPod('crash'))
+    // Between back-offs the container runs again for a moment; look at it while it waits.
+    const status = await eventually(() => {
+      const current = containerStatus(onlyPod('crash'))
+      return current?.state.waiting?.reason === 'CrashLoopBackOff' && current
+    }, {what: 'the container to be in back-off'})
     expect(status?.lastState.terminated).toMatchObject({exitCode: 1, reason: 'Error'})
     expect(status?.state.waiting?.message).toMatch(/^back-off \d+(m\d+)?s restarting failed container=app pod=app-\S+_crash\(/)
     const pod = onlyPod('crash').metadata.name
