@@ -111,7 +111,7 @@ export async function createProgressView(mode: ProgressMode, outline: StepOutlin
     case 'tasks': {
       // listr2 is only needed for a live terminal; load it then.
       const {taskListView} = await import('./task-list.js')
-      return taskListView(outline)
+      return taskListView(outline, t, out)
     }
   }
 }

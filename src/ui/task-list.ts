@@ -4,6 +4,7 @@
  * by side, one line per pod under the step that waits on it, the latest log lines of a
  * migration, and each step's elapsed time.
  */
+import type {ChalkInstance} from 'chalk'
 import {Listr, type ListrTask} from 'listr2'
 
 import type {PodSummary} from '../diagnose/pod.js'
@@ -46,8 +47,10 @@ function output(state: StepState): string {
   return redact(lines.join('\n'))
 }
 
-export function taskListView(outline: StepOutline[]): ProgressView {
+export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (line: string) => void): ProgressView {
   const states = new Map<string, StepState>()
+  // Printed under the list once it is done: listr2 redraws everything above its last line.
+  const warnings: string[] = []
   const state = (id: string) => {
     let s = states.get(id)
     if (!s) states.set(id, (s = stepState()))
@@ -95,7 +98,10 @@ export function taskListView(outline: StepOutline[]): ProgressView {
 
   return {
     emit(event: WorkflowEvent) {
-      if (event.type === 'warning') return
+      if (event.type === 'warning') {
+        warnings.push(redact(event.message))
+        return
+      }
       const s = state(event.step)
       switch (event.type) {
         case 'step:start':
@@ -124,11 +130,15 @@ export function taskListView(outline: StepOutline[]): ProgressView {
     },
     async close() {
       // Steps the workflow never reached (it failed or was interrupted) end as not run.
-      for (const [step, s] of states) {
-        s.start({type: 'step:start', step, title: s.title ?? step})
-        s.end({type: 'step:end', step, status: 'skipped', title: s.title ?? step, durationMs: 0, message: 'not run'})
+      const everyStep = (steps: StepOutline[]): StepOutline[] => steps.flatMap((step) => [step, ...everyStep(step.children ?? [])])
+      for (const step of everyStep(outline)) {
+        const s = state(step.id)
+        const title = s.title ?? step.title
+        s.start({type: 'step:start', step: step.id, title})
+        s.end({type: 'step:end', step: step.id, status: 'skipped', title, durationMs: 0, message: 'not run'})
       }
       await running
+      for (const warning of warnings) write(`${t.yellow('!')} ${warning}`)
     },
   }
 }
