@@ -13,7 +13,7 @@ import {parse, stringify} from 'yaml'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {REPO_ROOT} from '../helpers/cli.js'
-import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {freePort, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 
 const ANSI = /\u001B\[/
@@ -102,6 +102,25 @@ describe('devctl up', () => {
     expect(result.exitCode).toBe(0)
     expect(result.stdout).toMatch(/✔ Cluster demo started/)
     expect(env.sim.commands('k3d').filter((c) => c.argv[1] === 'start')).toHaveLength(1)
+    expect(env.sim.commands('k3d').filter((c) => c.argv[1] === 'create')).toHaveLength(1)
+  })
+
+  it('warns when devctl.yaml asks for cluster settings k3d cannot change on the existing cluster', async () => {
+    env = await startEnvironment()
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
+    let before = ''
+    const after = await freePort()
+    await editConfig(env.dir, (config) => {
+      before = `${config.cluster.ports[0].host}:80`
+      config.cluster.ports[0].host = after
+      config.cluster.agents = 1
+    })
+    const result = await env.devctl(['up'])
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(result.stdout).toContain(`! Cluster demo keeps the settings it was created with, and devctl.yaml now asks for others (port mappings ${before}@loadbalancer → ${after}:80@loadbalancer; agents 0 → 1)`)
+    expect(result.stdout).toMatch(/To apply them run `devctl down && devctl up`, which recreates the cluster and deletes the Postgres and Redis data in it\./)
+    // The app is reached where the cluster maps it, not where devctl.yaml now asks.
+    expect(result.stdout).toContain(`ingress demo-web-worker: http://demo.localhost:${before.split(':')[0]}/`)
     expect(env.sim.commands('k3d').filter((c) => c.argv[1] === 'create')).toHaveLength(1)
   })
 

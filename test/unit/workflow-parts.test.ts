@@ -4,8 +4,10 @@ import {analyzeChart, parseManifests} from '../../src/chart/manifests.js'
 import {ConfigError, MigrationError, StepTimeoutError} from '../../src/errors.js'
 import {deploymentReadiness, jobState, selects, statefulSetReadiness} from '../../src/kube/readiness.js'
 import type {V1Deployment, V1Job} from '../../src/kube/types.js'
+import type {K3dSimpleConfig} from '../../src/tools/k3d.js'
 import type {WorkflowEvent} from '../../src/workflows/events.js'
 import {formatDuration, parseDuration, runPipeline, type Step} from '../../src/workflows/pipeline.js'
+import {clusterDrift, httpHostPort} from '../../src/workflows/steps/cluster.js'
 
 const deployment = (name: string, initContainers: Array<{name: string; command?: string[]}> = []) => `
 apiVersion: apps/v1
@@ -183,5 +185,39 @@ describe('pipeline', () => {
     expect(parseDuration('250ms')).toBe(250)
     expect(formatDuration(1500)).toBe('1.5s')
     expect(formatDuration(125_000)).toBe('2m5s')
+  })
+})
+
+describe('cluster settings k3d cannot change', () => {
+  const wanted: K3dSimpleConfig = {
+    apiVersion: 'k3d.io/v1alpha5',
+    kind: 'Simple',
+    metadata: {name: 'demo'},
+    servers: 1,
+    agents: 0,
+    image: 'rancher/k3s:v1.31.4-k3s1',
+    kubeAPI: {hostIP: '127.0.0.1'},
+    ports: [{port: '8080:80', nodeFilters: ['loadbalancer']}],
+    options: {k3d: {wait: true, timeout: '120s'}, kubeconfig: {updateDefaultKubeconfig: true, switchCurrentContext: true}},
+  }
+
+  it('finds none when the cluster was created with what devctl.yaml asks for', () => {
+    expect(clusterDrift(structuredClone(wanted), wanted)).toEqual([])
+  })
+
+  it('names each changed setting, old → new', () => {
+    const createdWith = {...structuredClone(wanted), ports: [{port: '8081:80', nodeFilters: ['loadbalancer']}], kubeAPI: {hostIP: '127.0.0.1', hostPort: '6550'}, image: 'rancher/k3s:v1.30.1-k3s1'}
+    expect(clusterDrift(createdWith, wanted)).toEqual([
+      'port mappings 8081:80@loadbalancer → 8080:80@loadbalancer',
+      'API port 6550 → any free port',
+      'k3s image rancher/k3s:v1.30.1-k3s1 → rancher/k3s:v1.31.4-k3s1',
+    ])
+    expect(clusterDrift({...structuredClone(wanted), registries: {create: {hostPort: '5000'}}}, wanted)).toEqual(['registry port 5000 → no registry'])
+  })
+
+  it('reads the host port mapped to the cluster\'s port 80', () => {
+    expect(httpHostPort(wanted)).toBe(8080)
+    expect(httpHostPort({ports: [{port: '127.0.0.1:9443:443'}, {port: '127.0.0.1:9080:80'}]})).toBe(9080)
+    expect(httpHostPort({ports: [{port: '8443:443'}]})).toBeUndefined()
   })
 })

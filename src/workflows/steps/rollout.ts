@@ -90,7 +90,7 @@ export async function findEndpoints(ctx: RolloutContext): Promise<Endpoint[]> {
     kube.list<V1Ingress>('Ingress', ctx.names.namespace).then((l) => l.filter(annotated)),
     kube.list<V1Service>('Service', ctx.names.namespace).then((l) => l.filter(annotated)),
   ])
-  const httpPort = ctx.config.cluster.provider === 'k3d' ? ctx.config.cluster.ports.find((p) => p.container === 80)?.host : undefined
+  const httpPort = ctx.httpHostPort
   const endpoints: Endpoint[] = []
   for (const ingress of ingresses) {
     for (const rule of ingress.spec?.rules ?? []) {
