@@ -4,6 +4,7 @@
  * expanded) compared with what the release has now (`helm get values`).
  */
 import {readYamlFile, toPlainData} from '../config/yaml-file.js'
+import {parseSetPath, type PathPart, type SetValue} from './set-syntax.js'
 
 export type Values = Record<string, unknown>
 
@@ -26,21 +27,34 @@ export function mergeValues(base: Values, overlay: Values): Values {
   return merged
 }
 
-/** Apply `a.b.c=value` style overrides (devctl's `set:` and `--set`), creating maps as needed. */
-export function applySets(values: Values, set: Record<string, string | number | boolean>): Values {
-  let result = values
-  for (const [path, value] of Object.entries(set)) {
-    const keys = path.split('.')
-    const overlay: Values = {}
-    let cursor = overlay
-    for (const key of keys.slice(0, -1)) cursor = cursor[key] = {}
-    cursor[keys.at(-1)!] = value
-    result = mergeValues(result, overlay)
+/** Where a --set path leads, creating maps and lists (filled with nulls, as helm does) on the way. */
+function setIn(target: Values | unknown[], path: PathPart[], value: SetValue): void {
+  const [part, ...rest] = path
+  if (part === undefined) return
+  const container = target as Record<PathPart, unknown>
+  if (Array.isArray(target) && typeof part === 'number') while (target.length < part) target.push(null)
+  if (rest.length === 0) {
+    container[part] = value
+    return
   }
-  return result
+  const wantsList = typeof rest[0] === 'number'
+  const existing = container[part]
+  const next = wantsList ? (Array.isArray(existing) ? existing : []) : isMap(existing) ? existing : {}
+  container[part] = next
+  setIn(next, rest, value)
 }
 
-export async function userValues(files: string[], set: Record<string, string | number | boolean>): Promise<Values> {
+/**
+ * Apply `--set` overrides (devctl's `set:` and `--set`) as helm does: they form one map of their
+ * own, which then overrides the values files (maps merge, lists are replaced whole).
+ */
+export function applySets(values: Values, set: Record<string, SetValue>): Values {
+  const overlay: Values = {}
+  for (const [key, value] of Object.entries(set)) setIn(overlay, parseSetPath(key), value)
+  return mergeValues(values, overlay)
+}
+
+export async function userValues(files: string[], set: Record<string, SetValue>): Promise<Values> {
   let merged: Values = {}
   for (const file of files) {
     const data = toPlainData(await readYamlFile(file, 'values file'), 'values file')

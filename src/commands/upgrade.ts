@@ -3,26 +3,13 @@ import {isAbsolute, resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {DevctlCommand} from '../base-command.js'
+import {parseSetFlags} from '../chart/set-syntax.js'
 import {loadConfig} from '../config/load.js'
-import {UsageError} from '../errors.js'
 import {createProgressView, type ProgressMode} from '../ui/progress.js'
 import {renderUpgradePlan, renderUpgradeResult} from '../ui/upgrade-view.js'
 import type {RunControls} from '../workflows/context.js'
 import type {Emit} from '../workflows/events.js'
 import {applyOutline, applyUpgrade, planUpgrade, type UpgradeOptions, type UpgradeResult} from '../workflows/upgrade.js'
-
-/** `--set k=v`: like helm, numbers and true/false keep their type; anything else is a string. */
-function parseSets(specs: string[]): Record<string, string | number | boolean> {
-  return Object.fromEntries(
-    specs.map((spec) => {
-      const at = spec.indexOf('=')
-      if (at <= 0) throw new UsageError(`--set: "${spec}" is not KEY=VALUE.`, {hint: 'For example --set replicaCount=2 or --set image.tag=1.2.3.'})
-      const raw = spec.slice(at + 1)
-      const typed = /^-?\d+$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw
-      return [spec.slice(0, at), typed]
-    }),
-  )
-}
 
 export default class Upgrade extends DevctlCommand<typeof Upgrade> {
   static override summary = 'Upgrade the running release with the current devctl.yaml and values; roll back on failure.'
@@ -52,7 +39,7 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     const kubeModule = this.startLoadingKubeClient()
     const loaded = await loadConfig(this.flags.config)
     const options: UpgradeOptions = {
-      set: parseSets(this.flags.set ?? []),
+      set: parseSetFlags(this.flags.set ?? []),
       valuesFiles: (this.flags.values ?? []).map((file) => (isAbsolute(file) ? file : resolve(file))),
       imageTag: this.flags['image-tag'],
       chartVersion: this.flags['chart-version'],

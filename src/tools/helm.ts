@@ -8,6 +8,7 @@ import {isAbsolute, resolve} from 'node:path'
 import semver from 'semver'
 import {z} from 'zod'
 
+import {setArgument} from '../chart/set-syntax.js'
 import {ChartError, PrerequisiteError} from '../errors.js'
 import type {ChartSource} from '../config/schema.js'
 import {runAllowingFailure, tail, type RunOptions, type RunResult} from './process.js'
@@ -91,7 +92,7 @@ function valueArgs(options: Pick<InstallOptions, 'valuesFiles' | 'set'>): string
   const args = options.valuesFiles.flatMap((file) => ['-f', file])
   for (const [key, value] of Object.entries(options.set)) {
     // Strings stay strings ("1.0" must not become 1); numbers and booleans keep their type.
-    args.push(typeof value === 'string' ? '--set-string' : '--set', `${key}=${String(value)}`)
+    args.push(typeof value === 'string' ? '--set-string' : '--set', setArgument(key, value))
   }
   return args
 }

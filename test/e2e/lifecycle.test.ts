@@ -93,6 +93,12 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     expect(result.stderr).toMatch(/^Error: --yes is required when devctl cannot prompt/m)
     expect(result.stderr).toMatch(/→ Pass --yes, or run in a terminal to be asked\./)
     expect(helmCalls(env, 'upgrade')).toBe(1)
+
+    // helm's --set syntax: list indices, several pairs per flag, escaped dots.
+    const indexed = await env.devctl(['upgrade', '--set', 'imagePullSecrets[0].name=regcred,logLevel=debug', '--set', 'podAnnotations.prometheus\\.io/path=/metrics'])
+    expect(indexed.exitCode).toBe(2)
+    expect(indexed.stdout).toContain('  + imagePullSecrets: [{"name":"regcred"}]\n  + podAnnotations: {"prometheus.io/path":"/metrics"}\n')
+    expect(helmCalls(env, 'upgrade')).toBe(1)
   })
 
   it('upgrade --image-tag sets the shared anchor: every alias follows, the plan shows the change', async () => {
