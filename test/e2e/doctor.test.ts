@@ -262,4 +262,24 @@ describe('devctl doctor (built CLI, simulator)', () => {
     expect(after).toContain('✔ Host ports     held by the running cluster demo')
     expect(after).toContain('✔ Secrets        .devctl/secrets.yaml holds the generated Postgres and Redis passwords')
   })
+
+  it('an existing cluster (provider existing): no Docker or k3d needed, its kube context is checked', async () => {
+    const {dir} = await project()
+    const apiPort = await freePort()
+    await sim.createCluster('team', ['--api-port', `127.0.0.1:${apiPort}`, '--wait=false'])
+    const existing = (context: string) => `apiVersion: devctl.dev/v1\nproject: demo\ncluster:\n  provider: existing\n  context: ${context}\napp:\n  chart:\n    path: ./chart\n  values: [values.dev.yaml]\n`
+    await writeFile(join(dir, 'devctl.yaml'), existing('k3d-team'))
+
+    // Without docker and k3d on the PATH at all.
+    const result = await doctor([], dir, await pathWith(['helm']))
+    expect(result.exitCode, result.stdout).toBe(0)
+    for (const title of ['Docker', 'Docker memory', 'k3d']) expect(line(result.stdout, title)).toMatch(/^- .* not needed: devctl.yaml deploys into the existing cluster of context k3d-team$/)
+    expect(line(result.stdout, 'Kube context')).toBe(`✔ Kube context   context k3d-team answers at http://127.0.0.1:${apiPort}`)
+
+    await writeFile(join(dir, 'devctl.yaml'), existing('k3d-elsewhere'))
+    const missing = await doctor(['--json'], dir, await pathWith(['helm']))
+    expect(missing.exitCode).toBe(11)
+    const report = JSON.parse(missing.stdout) as DoctorResult
+    expect(report.checks.find((c) => c.id === 'kube-context')).toMatchObject({status: 'fail', message: expect.stringContaining('k3d-elsewhere')})
+  })
 })
