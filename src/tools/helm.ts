@@ -154,6 +154,19 @@ export class Helm {
     return result.stdout
   }
 
+  /** The exact version a repository or OCI chart reference resolves to now: the newest one its range allows. */
+  async resolveChartVersion(chart: ChartSource, baseDir: string, signal?: AbortSignal): Promise<string> {
+    const result = await this.helm(['show', 'chart', ...chartArgs(chart, baseDir)], {signal})
+    const version = result.exitCode === 0 ? /^version:\s*["']?([^\s"']+)/m.exec(result.stdout)?.[1] : undefined
+    if (!version || !semver.valid(version)) {
+      throw new ChartError(`helm could not find a chart ${chart.name ?? chart.oci ?? ''} matching version ${chart.version ?? '(any)'}.`, {
+        details: result.exitCode === 0 ? [`\`helm show chart\` printed no version`] : cleanHelmError(result.stderr),
+        hint: 'Check app.chart in devctl.yaml (repo, name or oci, and version) or --chart-version, and that the repository is reachable.',
+      })
+    }
+    return version
+  }
+
   /**
    * `helm upgrade --install`. It runs shielded from the terminal's Ctrl-C (the first Ctrl-C
    * lets it finish so the release is not left pending); `signal` ends it early (SIGTERM, which

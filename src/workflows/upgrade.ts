@@ -18,8 +18,9 @@ import {setAnchoredValue} from '../scaffold/anchors.js'
 import {writeFileAtomic} from '../scaffold/files.js'
 import {createContext, type RunControls} from './context.js'
 import {connectEnvironment} from './connect.js'
-import {outlineOf, runPipeline, type LeafStep, type Step, type StepOutcome} from './pipeline.js'
-import {changeReason, deployStep, installOptions, prepareDeploy} from './steps/chart.js'
+import type {ReleaseHistory} from '../tools/helm.js'
+import {outlineOf, runPipeline, type LeafStep, type Step, type StepOutcome, type StepRun} from './pipeline.js'
+import {changeReason, configuredChart, deployStep, installOptions, prepareDeploy} from './steps/chart.js'
 import {prerequisitesStep} from './steps/prerequisites.js'
 import {releasePods, rolloutStep, type RolloutContext, type WorkloadStatus} from './steps/rollout.js'
 import {namespaceStep} from './steps/services.js'
@@ -106,19 +107,29 @@ const connectStep: LeafStep<UpgradeContext> = {
   },
 }
 
+/** A repository or OCI chart given as a range (or no version) moves to the newest version it allows now. */
+async function resolveChartRange(ctx: UpgradeContext, run: StepRun, history: ReleaseHistory): Promise<void> {
+  const chart = configuredChart(ctx)
+  if (chart.path !== undefined || (chart.version !== undefined && semver.valid(chart.version))) return
+  run.note(`looking up the newest chart within ${chart.version ?? 'any version'}`)
+  const version = await ctx.tools.helm.resolveChartVersion(chart, ctx.loaded.dir, run.signal)
+  ctx.resolvedChart = {version, deployed: chartVersionOf(history.findLast((h) => h.status === 'deployed')?.chart)}
+}
+
 const planUpgradeStep: LeafStep<UpgradeContext> = {
   id: 'plan',
   title: (ctx) => `Upgrade ${ctx.names.release}: what changes`,
   async execute(ctx, run) {
+    const ref = {release: ctx.names.release, namespace: ctx.names.namespace, kube: ctx.kubeTarget!}
+    const history = await ctx.tools.helm.history(ref, run.signal)
+    await resolveChartRange(ctx, run, history)
     const deploy = await prepareDeploy(ctx, run)
     const previous = deploy.previous
     if (!previous) throw new ChartError(`Release ${ctx.names.release} is not installed yet, so there is nothing to upgrade.`, {hint: 'Run `devctl up` first.'})
-    const ref = {release: ctx.names.release, namespace: ctx.names.namespace, kube: ctx.kubeTarget!}
     const options = installOptions(ctx)
-    const [before, after, history, toVersion] = await Promise.all([
+    const [before, after, toVersion] = await Promise.all([
       ctx.tools.helm.getValues(ref, run.signal),
       userValues(options.valuesFiles, options.set),
-      ctx.tools.helm.history(ref, run.signal),
       localChartVersion(ctx),
     ])
     const fromVersion = chartVersionOf(history.find((h) => h.revision === previous.revision)?.chart)

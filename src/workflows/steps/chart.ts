@@ -9,6 +9,7 @@ import {writeMigrationRecord, type MigrationRecord} from '../../chart/migration-
 import {belongsToRelease, latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
 import {dropPendingRevision, isPending} from '../../chart/release-recovery.js'
 import {isFatal, summarizePod} from '../../diagnose/pod.js'
+import type {ChartSource} from '../../config/schema.js'
 import {ChartError, MigrationError} from '../../errors.js'
 import {followContainer} from '../../kube/log-lines.js'
 import {daemonSetReadiness, deploymentReadiness, jobState, selects, statefulSetReadiness} from '../../kube/readiness.js'
@@ -26,7 +27,14 @@ export interface DeployContext extends ClusterContext {
   /** --set / --values / --image-tag of `upgrade`, on top of devctl.yaml. */
   extraValuesFiles?: string[]
   extraSet?: Record<string, string | number | boolean>
+  /** --chart-version: deploy this version (or range) instead of devctl.yaml's. */
   chartVersionOverride?: string
+  /**
+   * `upgrade` with a repository or OCI chart given as a range (or no version): the newest version
+   * the range allows now, deployed as exactly that, and the version deployed before. The
+   * fingerprint keeps the range, so `up` stays a no-op without asking the repository.
+   */
+  resolvedChart?: {version: string; deployed?: string}
   /** What recovering a stuck release did, if it had to. */
   recovered?: string
   deploy?: {
@@ -45,12 +53,17 @@ interface HelmProgress {
   state: 'running' | 'succeeded' | 'failed'
 }
 
+/** The chart as devctl.yaml and --chart-version give it (a version may be a range). */
+export function configuredChart(ctx: DeployContext): ChartSource {
+  return ctx.chartVersionOverride ? {...ctx.config.app.chart, version: ctx.chartVersionOverride} : ctx.config.app.chart
+}
+
 export function installOptions(ctx: DeployContext): Omit<InstallOptions, 'kube' | 'timeout'> {
-  const chart = ctx.chartVersionOverride ? {...ctx.config.app.chart, version: ctx.chartVersionOverride} : ctx.config.app.chart
+  const chart = configuredChart(ctx)
   return {
     release: ctx.names.release,
     namespace: ctx.names.namespace,
-    chart,
+    chart: ctx.resolvedChart ? {...chart, version: ctx.resolvedChart.version} : chart,
     baseDir: ctx.loaded.dir,
     valuesFiles: [...ctx.valuesFiles, ...(ctx.extraValuesFiles ?? [])],
     set: {...ctx.config.app.set, ...ctx.extraSet},
@@ -60,7 +73,7 @@ export function installOptions(ctx: DeployContext): Omit<InstallOptions, 'kube' 
 async function computeFingerprint(ctx: DeployContext): Promise<string> {
   const options = installOptions(ctx)
   return fingerprint({
-    chart: options.chart,
+    chart: configuredChart(ctx),
     baseDir: options.baseDir,
     valuesFiles: options.valuesFiles,
     set: options.set,
@@ -120,7 +133,8 @@ export async function prepareDeploy(ctx: DeployContext, run: StepRun): Promise<N
   const previous = await currentRelease(ctx, run)
   const hash = await computeFingerprint(ctx)
   const ready = releaseWorkloads(ctx).every(({kind, object}) => workloadReadiness(kind, object).ready)
-  const unchanged = !ctx.force && previous?.status === 'deployed' && previous.fingerprint === hash && ready
+  const chartMoved = ctx.resolvedChart !== undefined && ctx.resolvedChart.version !== ctx.resolvedChart.deployed
+  const unchanged = !ctx.force && !chartMoved && previous?.status === 'deployed' && previous.fingerprint === hash && ready
   ctx.deploy = {fingerprint: hash, previous, unchanged, startedAt: Date.now(), helm: {state: 'running'}}
   if (!unchanged) {
     run.note('rendering the chart (helm template)')
@@ -134,6 +148,7 @@ export function changeReason(ctx: DeployContext): string {
   const {previous, fingerprint: hash} = ctx.deploy!
   if (!previous) return 'first install'
   if (ctx.force) return '--force'
+  if (ctx.resolvedChart && ctx.resolvedChart.version !== ctx.resolvedChart.deployed) return `a newer chart within ${configuredChart(ctx).version ?? 'any version'}`
   if (previous.fingerprint !== hash) return 'chart, values or settings changed'
   if (previous.status !== 'deployed') return `last deploy ${previous.status}`
   return 'workloads not ready'
