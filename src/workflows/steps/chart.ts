@@ -3,6 +3,8 @@
  * then `helm upgrade --install` while the migration (hook Job, plain Job or init container)
  * is watched side by side, its logs streamed, failing fast instead of waiting for a timeout.
  */
+import {setTimeout as sleep} from 'node:timers/promises'
+
 import {analyzeChart, describeMigration, parseManifests, type MigrationPlan, type RenderedChart, type Workload} from '../../chart/manifests.js'
 import {fingerprint, FINGERPRINT_LABEL} from '../../chart/fingerprint.js'
 import {writeMigrationRecord, type MigrationRecord} from '../../chart/migration-record.js'
@@ -216,16 +218,35 @@ function createdDuringDeploy(ctx: DeployContext, object: KubernetesObject): bool
   return new Date(object.metadata?.creationTimestamp ?? 0).getTime() >= (ctx.deploy?.startedAt ?? 0) - 1000
 }
 
-/** Stream each new migration pod's log once, as it runs. */
-function streamMigrationLogs(ctx: DeployContext, run: StepRun, pods: V1Pod[], container: (pod: V1Pod) => string | undefined, followed: Set<string>): void {
-  for (const pod of pods) {
-    const name = container(pod)
-    const status = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((s) => s.name === name)
-    const started = status?.state?.running || status?.state?.terminated
-    const key = `${pod.metadata?.uid}/${name}/${status?.restartCount ?? 0}`
-    if (!name || !started || followed.has(key)) continue
-    followed.add(key)
-    void followContainer(kubeOf(ctx), ctx.names.namespace, pod.metadata!.name!, name, (line) => run.log(`${pod.metadata!.name}/${name}`, line), run.signal)
+/**
+ * The migration containers' logs, each container run streamed once as it runs. A migration can
+ * finish before its last lines have arrived; its step waits for them (briefly) before it ends.
+ */
+class MigrationLogs {
+  private readonly followers = new Map<string, Promise<void>>()
+
+  constructor(
+    private readonly ctx: DeployContext,
+    private readonly run: StepRun,
+  ) {}
+
+  follow(pods: V1Pod[], container: (pod: V1Pod) => string | undefined): void {
+    for (const pod of pods) {
+      const name = container(pod)
+      const status = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((s) => s.name === name)
+      const started = status?.state?.running || status?.state?.terminated
+      const key = `${pod.metadata?.uid}/${name}/${status?.restartCount ?? 0}`
+      if (!name || !started || this.followers.has(key)) continue
+      const source = `${pod.metadata!.name}/${name}`
+      this.followers.set(key, followContainer(kubeOf(this.ctx), this.ctx.names.namespace, pod.metadata!.name!, name, (line) => this.run.log(source, line), this.run.signal))
+    }
+  }
+
+  /** Let the lines of containers that have ended finish arriving; a stream still open after `ms` is left behind. */
+  async drain(ms = 2000): Promise<void> {
+    const timer = new AbortController()
+    await Promise.race([Promise.allSettled(this.followers.values()), sleep(ms, undefined, {signal: timer.signal}).catch(() => {})])
+    timer.abort()
   }
 }
 
@@ -238,7 +259,7 @@ function failOnFatalPods(pods: V1Pod[], what: string): void {
 
 async function waitForJobMigration(ctx: DeployContext, run: StepRun, plan: Extract<MigrationPlan, {kind: 'hook-job' | 'job'}>): Promise<string> {
   const watch = watchOf(ctx)
-  const followed = new Set<string>()
+  const logs = new MigrationLogs(ctx, run)
   const helm = ctx.deploy!.helm
   return watch.until(() => {
     const job = watch.get<V1Job>('Job', plan.job)
@@ -246,7 +267,7 @@ async function waitForJobMigration(ctx: DeployContext, run: StepRun, plan: Extra
     if (current) {
       const pods = watch.list<V1Pod>('Pod').filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === current.metadata?.uid))
       for (const pod of pods) run.pod(summarizePod(pod))
-      streamMigrationLogs(ctx, run, pods, (pod) => pod.spec?.containers[0]?.name, followed)
+      logs.follow(pods, (pod) => pod.spec?.containers[0]?.name)
       const state = jobState(current)
       if (state.state === 'complete') return `Migration (${describeMigration(plan)}) complete`
       if (state.state === 'failed') throw new MigrationError(`The migration Job ${plan.job} failed: ${state.reason} (${state.message}).`)
@@ -256,17 +277,17 @@ async function waitForJobMigration(ctx: DeployContext, run: StepRun, plan: Extra
     if (plan.kind === 'hook-job' && helm.state === 'succeeded') return `Migration (${describeMigration(plan)}) complete`
     run.note(current ? `Job ${plan.job}: ${jobState(current).state}` : `waiting for Job ${plan.job}`)
     return undefined
-  }, run.signal)
+  }, run.signal).finally(() => logs.drain())
 }
 
 async function waitForInitContainerMigration(ctx: DeployContext, run: StepRun, plan: Extract<MigrationPlan, {kind: 'init-container'}>): Promise<string> {
   const watch = watchOf(ctx)
-  const followed = new Set<string>()
+  const logs = new MigrationLogs(ctx, run)
   const helm = ctx.deploy!.helm
   return watch.until(() => {
     const pods = watch.list<V1Pod>('Pod').filter((p) => selects(plan.workload.selector, p) && !p.metadata?.deletionTimestamp)
     const fresh = pods.filter((p) => createdDuringDeploy(ctx, p))
-    streamMigrationLogs(ctx, run, fresh, () => plan.container, followed)
+    logs.follow(fresh, () => plan.container)
     const statusOf = (pod: V1Pod) => pod.status?.initContainerStatuses?.find((s) => s.name === plan.container)
     for (const pod of fresh) {
       const status = statusOf(pod)
@@ -284,7 +305,7 @@ async function waitForInitContainerMigration(ctx: DeployContext, run: StepRun, p
     }
     run.note(`waiting for the ${plan.container} init container of ${plan.workload.kind} ${plan.workload.name}`)
     return undefined
-  }, run.signal)
+  }, run.signal).finally(() => logs.drain())
 }
 
 async function recordMigration(ctx: DeployContext, result: MigrationRecord['result'], message?: string): Promise<void> {
