@@ -122,6 +122,21 @@ describe('devctl up', () => {
     // The app is reached where the cluster maps it, not where devctl.yaml now asks.
     expect(result.stdout).toContain(`ingress demo-web-worker: http://demo.localhost:${before.split(':')[0]}/`)
     expect(env.sim.commands('k3d').filter((c) => c.argv[1] === 'create')).toHaveLength(1)
+
+    // Stopped, it binds its old port again on start: that is the port that must be free.
+    expect(await tool(env, 'k3d', ['cluster', 'stop', 'demo'])).toBe(0)
+    const oldPort = Number(before.split(':')[0])
+    const holder: Server = createServer()
+    await new Promise<void>((resolve) => holder.listen(oldPort, '0.0.0.0', resolve))
+    try {
+      const blocked = await env.devctl(['up'])
+      expect(blocked.exitCode).toBe(4)
+      expect(blocked.stderr).toMatch(new RegExp(`^Error: Host port ${oldPort} \\(for port mapping ${oldPort}:80 of the stopped cluster demo\\) is already in use`, 'm'))
+      expect(blocked.stderr).toContain('→ Stop what holds it: cluster demo was created with this port and binds it again when it starts.')
+    } finally {
+      await new Promise((resolve) => holder.close(resolve))
+    }
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
   })
 
   it('deploys into an existing cluster (--context) and a per-developer namespace, creating no cluster', async () => {

@@ -7,7 +7,7 @@ import type {V1Deployment, V1Job} from '../../src/kube/types.js'
 import type {K3dSimpleConfig} from '../../src/tools/k3d.js'
 import type {WorkflowEvent} from '../../src/workflows/events.js'
 import {formatDuration, parseDuration, runPipeline, type Step} from '../../src/workflows/pipeline.js'
-import {clusterDrift, httpHostPort} from '../../src/workflows/steps/cluster.js'
+import {boundHostPorts, clusterDrift, httpHostPort} from '../../src/workflows/steps/cluster-config.js'
 
 const deployment = (name: string, initContainers: Array<{name: string; command?: string[]}> = []) => `
 apiVersion: apps/v1
@@ -219,5 +219,13 @@ describe('cluster settings k3d cannot change', () => {
     expect(httpHostPort(wanted)).toBe(8080)
     expect(httpHostPort({ports: [{port: '127.0.0.1:9443:443'}, {port: '127.0.0.1:9080:80'}]})).toBe(9080)
     expect(httpHostPort({ports: [{port: '8443:443'}]})).toBeUndefined()
+  })
+
+  it('lists the host ports a cluster binds, with what each is for', () => {
+    expect(boundHostPorts({...wanted, kubeAPI: {hostPort: '6550'}, registries: {create: {hostPort: '5000'}}})).toEqual([
+      {port: 6550, purpose: 'the Kubernetes API'},
+      {port: 8080, purpose: 'port mapping 8080:80'},
+      {port: 5000, purpose: 'the local registry'},
+    ])
   })
 })

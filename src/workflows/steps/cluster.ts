@@ -4,14 +4,10 @@
  * not: node Ready, DNS (coredns) and the local-path volume provisioner. For an existing
  * cluster: connect to the configured context.
  */
-import {mkdir, readFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {mkdir} from 'node:fs/promises'
 
-import {parse, stringify} from 'yaml'
-import {z} from 'zod'
+import {stringify} from 'yaml'
 
-import type {DevctlConfig} from '../../config/schema.js'
-import type {ResolvedNames} from '../../config/load.js'
 import {ClusterError} from '../../errors.js'
 import {NamespaceWatch} from '../../kube/namespace-watch.js'
 import {deploymentReadiness} from '../../kube/readiness.js'
@@ -21,6 +17,7 @@ import {cleanK3dLine, type K3dSimpleConfig} from '../../tools/k3d.js'
 import {kubeOf, timeoutOf} from '../context.js'
 import {connectRunningK3d, k3dKubeTarget} from '../connect.js'
 import type {LeafStep, StepRun} from '../pipeline.js'
+import {clusterDrift, httpHostPort, k3dConfig, k3dConfigFile, readCreatedWith, type ClusterShape} from './cluster-config.js'
 import type {PrerequisiteContext} from './prerequisites.js'
 
 /** What k3s runs in kube-system that workloads depend on: DNS, and volumes for PVCs. */
@@ -32,68 +29,6 @@ export interface ClusterContext extends PrerequisiteContext {
   clusterAction?: ClusterAction
   /** The host port k3d maps to the cluster's port 80, as the cluster was created (devctl.yaml may since ask for another). */
   httpHostPort?: number
-}
-
-export function k3dConfig(config: DevctlConfig, names: ResolvedNames): K3dSimpleConfig {
-  if (config.cluster.provider !== 'k3d') throw new Error('k3dConfig needs provider k3d')
-  const cluster = config.cluster
-  return {
-    apiVersion: 'k3d.io/v1alpha5',
-    kind: 'Simple',
-    metadata: {name: names.clusterName},
-    servers: cluster.servers,
-    agents: cluster.agents,
-    image: cluster.image,
-    kubeAPI: {hostIP: '127.0.0.1', ...(cluster.apiPort ? {hostPort: String(cluster.apiPort)} : {})},
-    ports: cluster.ports.map((p) => ({port: `${p.host}:${p.container}`, nodeFilters: [p.nodeFilter]})),
-    ...(cluster.registry?.enabled ? {registries: {create: {name: `${names.clusterName}-registry`, host: '127.0.0.1', hostPort: String(cluster.registry.port)}}} : {}),
-    options: {
-      k3d: {wait: true, timeout: config.app.timeouts.cluster},
-      kubeconfig: {updateDefaultKubeconfig: true, switchCurrentContext: true},
-    },
-  }
-}
-
-/** What k3d fixes when it creates a cluster, read back from the config file devctl wrote then. */
-const createdWithSchema = z.object({
-  servers: z.number().optional(),
-  agents: z.number().optional(),
-  image: z.string().optional(),
-  kubeAPI: z.object({hostPort: z.string().optional()}).optional(),
-  ports: z.array(z.object({port: z.string(), nodeFilters: z.array(z.string()).optional()})).optional(),
-  registries: z.object({create: z.object({hostPort: z.string()})}).optional(),
-})
-
-type ClusterShape = z.infer<typeof createdWithSchema>
-
-/**
- * The settings of devctl.yaml that differ from those the cluster was created with. k3d cannot
- * change them on an existing cluster, so a reused cluster silently keeps the old ones.
- */
-export function clusterDrift(createdWith: ClusterShape, wanted: K3dSimpleConfig): string[] {
-  const ports = (config: ClusterShape) => (config.ports ?? []).map((p) => `${p.port}@${(p.nodeFilters ?? []).join(',')}`).sort().join(' ') || 'none'
-  const settings: Array<[string, (config: ClusterShape) => string]> = [
-    ['port mappings', ports],
-    ['API port', (config) => config.kubeAPI?.hostPort ?? 'any free port'],
-    ['servers', (config) => String(config.servers ?? 1)],
-    ['agents', (config) => String(config.agents ?? 0)],
-    ['k3s image', (config) => config.image ?? '?'],
-    ['registry port', (config) => config.registries?.create.hostPort ?? 'no registry'],
-  ]
-  return settings.flatMap(([what, value]) => (value(createdWith) === value(wanted) ? [] : [`${what} ${value(createdWith)} → ${value(wanted)}`]))
-}
-
-/** The settings in the k3d config devctl wrote when it created the cluster; none for a cluster it did not create (or whose file is gone or was edited). */
-async function readCreatedWith(file: string): Promise<ClusterShape | undefined> {
-  const text = await readFile(file, 'utf8').catch(() => undefined)
-  const createdWith = text === undefined ? undefined : createdWithSchema.safeParse(parse(text, {maxAliasCount: 0}))
-  return createdWith?.success ? createdWith.data : undefined
-}
-
-/** The host port mapped to the cluster's port 80 ("8080:80" → 8080). */
-export function httpHostPort(config: ClusterShape): number | undefined {
-  const mapping = config.ports?.map((p) => p.port.split(':')).find((parts) => parts.at(-1) === '80')
-  return mapping && mapping.length > 1 ? Number(mapping.at(-2)) : undefined
 }
 
 function warnOfDrift(ctx: ClusterContext, run: StepRun, createdWith: ClusterShape, wanted: K3dSimpleConfig): void {
@@ -144,9 +79,9 @@ export const clusterStep: LeafStep<ClusterContext> = {
 
     const name = ctx.names.clusterName
     const onLine = (line: string) => run.note(cleanK3dLine(line))
-    const file = join(ctx.stateDir, 'k3d-cluster.yaml')
+    const file = k3dConfigFile(ctx.stateDir)
     const wanted = k3dConfig(ctx.config, ctx.names)
-    const createdWith = ctx.existingCluster ? await readCreatedWith(file) : undefined
+    const createdWith = ctx.existingCluster ? await readCreatedWith(ctx.stateDir) : undefined
     if (createdWith) warnOfDrift(ctx, run, createdWith, wanted)
     ctx.httpHostPort = httpHostPort(createdWith ?? wanted)
     if (!ctx.existingCluster) {

@@ -10,6 +10,7 @@ import {Helm} from '../../tools/helm.js'
 import {K3d, type K3dCluster} from '../../tools/k3d.js'
 import type {WorkflowContext} from '../context.js'
 import type {LeafStep, StepRun} from '../pipeline.js'
+import {boundHostPorts, readCreatedWith} from './cluster-config.js'
 import {runHooks} from './hooks.js'
 
 export interface PrerequisiteContext extends WorkflowContext {
@@ -28,16 +29,41 @@ export function clusterPorts(ctx: WorkflowContext): Array<{port: number; purpose
   ]
 }
 
-/** Fails with who holds the first busy port and a free one to use instead. */
-export async function assertPortsFree(ctx: WorkflowContext): Promise<void> {
-  const wanted = clusterPorts(ctx)
-  const taken = new Set(wanted.map((w) => w.port))
-  for (const {port, purpose, configKey} of wanted) {
+interface PortToBind {
+  port: number
+  purpose: string
+  /** What to do when it is taken, given a free port nearby. */
+  hint(alternative: number | undefined): string
+}
+
+/**
+ * The host ports `up` is about to bind: devctl.yaml's for a new cluster; for a stopped one, the
+ * ports it was created with, which k3d binds again on start whatever devctl.yaml says now.
+ */
+async function portsToBind(ctx: PrerequisiteContext): Promise<PortToBind[]> {
+  const createdWith = ctx.existingCluster ? await readCreatedWith(ctx.stateDir) : undefined
+  if (!createdWith) {
+    return clusterPorts(ctx).map(({port, purpose, configKey}) => ({
+      port,
+      purpose,
+      hint: (alternative) => `Stop what holds it, or set ${configKey} in devctl.yaml to a free port${alternative ? ` such as ${alternative}` : ''}.`,
+    }))
+  }
+  const name = ctx.names.clusterName
+  return boundHostPorts(createdWith).map(({port, purpose}) => ({
+    port,
+    purpose: `${purpose} of the stopped cluster ${name}`,
+    hint: () => `Stop what holds it: cluster ${name} was created with this port and binds it again when it starts. A new port in devctl.yaml only applies to a new cluster (\`devctl down && devctl up\`, which deletes the cluster's data).`,
+  }))
+}
+
+/** Fails with who holds the first busy port and what to do about it. */
+async function assertPortsFree(ports: PortToBind[]): Promise<void> {
+  const taken = new Set(ports.map((p) => p.port))
+  for (const {port, purpose, hint} of ports) {
     if (await isPortFree(port)) continue
     const [holder, alternative] = await Promise.all([portHolder(port), nextFreePort(port, taken)])
-    throw new PrerequisiteError(`Host port ${port} (for ${purpose}) is already in use${holder ? ` by ${holder}` : ''}.`, {
-      hint: `Stop what holds it, or set ${configKey} in devctl.yaml to a free port${alternative ? ` such as ${alternative}` : ''}.`,
-    })
+    throw new PrerequisiteError(`Host port ${port} (for ${purpose}) is already in use${holder ? ` by ${holder}` : ''}.`, {hint: hint(alternative)})
   }
 }
 
@@ -77,7 +103,7 @@ export const prerequisitesStep: LeafStep<PrerequisiteContext> = {
     ctx.helmMajor = helm.major
     ctx.existingCluster = k3dState?.cluster
     // A running cluster holds its own ports; only check them when they are about to be bound.
-    if (k3d && !ctx.existingCluster?.running) await assertPortsFree(ctx)
+    if (k3d && !ctx.existingCluster?.running) await assertPortsFree(await portsToBind(ctx))
     await runHooks(ctx, 'prerequisites', run)
     return `Prerequisites: helm ${helm.version}${k3dState ? `, k3d ${k3dState.version}` : ''}`
   },
