@@ -9,7 +9,7 @@ import {DevctlError, ExitCode, InterruptedError, UsageError, isAbortError} from 
 import {redact} from './secrets/redact.js'
 import {setDebugSink} from './tools/debug-echo.js'
 import {noInputPrompter, terminalPrompter} from './ui/prompter.js'
-import {createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
+import {colorEnabled, createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
 import type {Confirm, KubeModule} from './workflows/context.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DevctlCommand)['baseFlags'] & T['flags']>
@@ -57,7 +57,8 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
   }
 
   protected get theme() {
-    return createTheme(this.terminal.color)
+    // A flag that fails to parse ends init() before the terminal is known; its error still needs colours decided.
+    return createTheme(this.terminal?.color ?? colorEnabled(process.stderr))
   }
 
   /**

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {DevctlCommand} from '../base-command.js'
+import {durationFlagValue} from '../config/duration.js'
 import {loadConfig} from '../config/load.js'
 import {createProgressView, type ProgressMode} from '../ui/progress.js'
 import {renderUpPlan, renderUpSummary} from '../ui/up-view.js'
@@ -31,9 +32,9 @@ export default class Up extends DevctlCommand<typeof Up> {
   }
 
   async run(): Promise<(UpResult & {type: 'result'; status: 'ok'}) | UpPlan> {
+    const options = {force: this.flags.force, timeout: durationFlagValue('--timeout', this.flags.timeout)}
     const kubeModule = this.startLoadingKubeClient()
     const loaded = withContextOverride(await loadConfig(this.flags.config), this.flags.context)
-    const options = {force: this.flags.force, timeout: this.flags.timeout}
 
     if (this.flags['dry-run']) {
       const plan = await planUp(loaded, options)

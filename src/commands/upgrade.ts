@@ -1,9 +1,10 @@
-import {isAbsolute, resolve} from 'node:path'
+import {resolve} from 'node:path'
 
 import {Flags} from '@oclif/core'
 
 import {DevctlCommand} from '../base-command.js'
 import {parseSetFlags} from '../chart/set-syntax.js'
+import {durationFlagValue} from '../config/duration.js'
 import {loadConfig} from '../config/load.js'
 import {createProgressView, type ProgressMode} from '../ui/progress.js'
 import {renderUpgradePlan, renderUpgradeResult} from '../ui/upgrade-view.js'
@@ -36,16 +37,16 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
   }
 
   async run(): Promise<UpgradeResult> {
-    const kubeModule = this.startLoadingKubeClient()
-    const loaded = await loadConfig(this.flags.config)
     const options: UpgradeOptions = {
       set: parseSetFlags(this.flags.set ?? []),
-      valuesFiles: (this.flags.values ?? []).map((file) => (isAbsolute(file) ? file : resolve(file))),
+      valuesFiles: (this.flags.values ?? []).map((file) => resolve(file)),
       imageTag: this.flags['image-tag'],
       chartVersion: this.flags['chart-version'],
       rollback: this.flags.rollback,
-      timeout: this.flags.timeout,
+      timeout: durationFlagValue('--timeout', this.flags.timeout),
     }
+    const kubeModule = this.startLoadingKubeClient()
+    const loaded = await loadConfig(this.flags.config)
     const confirm = this.confirmer(this.flags.yes)
     const json = this.jsonEnabled()
     const controls = (emit: Emit): RunControls => ({emit, signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm})

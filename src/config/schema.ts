@@ -5,6 +5,8 @@
 import semver from 'semver'
 import {z} from 'zod'
 
+import {DURATION_PATTERN} from './duration.js'
+
 export const CONFIG_FILE_NAME = 'devctl.yaml'
 export const CONFIG_API_VERSION = 'devctl.dev/v1'
 
@@ -23,7 +25,7 @@ const port = z.int().min(1).max(65535)
 
 const duration = z
   .string()
-  .regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, {error: 'must be a duration such as "90s", "5m" or "1h30m"'})
+  .regex(DURATION_PATTERN, {error: 'must be a duration such as "90s", "5m" or "1h30m"'})
 
 const quantity = z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, {error: 'must be a Kubernetes quantity such as "512Mi" or "1Gi"'})
 

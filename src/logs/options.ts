@@ -3,7 +3,7 @@
  * so a typo is a usage error before any request is made.
  */
 import {UsageError} from '../errors.js'
-import {parseDuration} from '../workflows/pipeline.js'
+import {DURATION_PATTERN, parseDuration} from '../config/duration.js'
 
 /** Where each container's log starts: `seconds` ago (server clock) or at `time`. */
 export type Since = {seconds: number} | {time: string}
@@ -48,11 +48,9 @@ export function compilePattern(flag: string, pattern: string | undefined): RegEx
   }
 }
 
-const DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/
-
 export function parseSince(text: string | undefined): Since | undefined {
   if (text === undefined) return undefined
-  if (DURATION.test(text)) return {seconds: Math.max(1, Math.ceil(parseDuration(text) / 1000))}
+  if (DURATION_PATTERN.test(text)) return {seconds: Math.max(1, Math.ceil(parseDuration(text) / 1000))}
   const time = Date.parse(text)
   if (/^\d{4}-\d{2}-\d{2}/.test(text) && Number.isFinite(time)) return {time: new Date(time).toISOString()}
   throw new UsageError(`--since ${JSON.stringify(text)} is neither a duration nor a time.`, {

@@ -14,7 +14,7 @@ import {Docker} from '../tools/docker.js'
 import {Helm, type KubeTarget} from '../tools/helm.js'
 import {K3d} from '../tools/k3d.js'
 import type {Emit} from './events.js'
-import {parseDuration} from './pipeline.js'
+import {parseDuration} from '../config/duration.js'
 
 export type KubeModule = typeof import('../kube/client.js')
 

@@ -186,11 +186,3 @@ export function formatDuration(ms: number): string {
   return seconds ? `${minutes}m${seconds}s` : `${minutes}m`
 }
 
-/** "5m", "90s", "1h30m", "250ms" → milliseconds (validated by the config schema). */
-export function parseDuration(text: string): number {
-  let total = 0
-  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
-    total += Number(amount) * {ms: 1, s: 1000, m: 60_000, h: 3_600_000}[unit as 'ms' | 's' | 'm' | 'h']
-  }
-  return total
-}

@@ -63,6 +63,23 @@ describe('devctl init (built CLI)', () => {
     expect(await readdir(empty)).toEqual([])
   })
 
+  it('turns a flag oclif cannot parse into a usage error, exit 2, with or without --json', async () => {
+    const empty = await tempDir()
+    for (const args of [['up', '--bogus'], ['init', '--force', '--update'], ['logs', '--tail', '-1']]) {
+      const result = await runCli(args, {cwd: empty})
+      expect(result.exitCode, result.stderr).toBe(2)
+      expect(result.stderr).toMatch(/^Error: /)
+      expect(result.stderr).toContain('→ Run the command with --help to see its flags and examples.')
+      expect(result.stderr).not.toMatch(/TypeError|\n\s+at /)
+    }
+    const timeout = await runCli(['up', '--timeout', '30'], {cwd: empty})
+    expect(timeout.exitCode).toBe(2)
+    expect(timeout.stderr).toMatch(/^Error: --timeout "30" is not a duration\.\n→ Give a duration such as 90s, 5m or 1h30m/)
+    const json = await runCli(['up', '--bogus', '--json'], {cwd: empty})
+    expect(json.exitCode).toBe(2)
+    expect(JSON.parse(json.stdout)).toMatchObject({status: 'error', error: {kind: 'usage', exitCode: 2}})
+  })
+
   it('reports a config with a wrong type at file:line:col, exit 3, no stack trace', async () => {
     const broken = await tempDir()
     await writeFile(join(broken, 'devctl.yaml'), 'apiVersion: devctl.dev/v1\nproject: demo\ncluster:\n  provider: k3d\n  apiPort: lots\napp:\n  chart: {path: ./chart}\n')

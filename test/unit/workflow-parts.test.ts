@@ -6,7 +6,8 @@ import {deploymentReadiness, jobState, selects, statefulSetReadiness} from '../.
 import type {V1Deployment, V1Job} from '../../src/kube/types.js'
 import type {K3dSimpleConfig} from '../../src/tools/k3d.js'
 import type {WorkflowEvent} from '../../src/workflows/events.js'
-import {formatDuration, parseDuration, runPipeline, type Step} from '../../src/workflows/pipeline.js'
+import {formatDuration, runPipeline, type Step} from '../../src/workflows/pipeline.js'
+import {parseDuration} from '../../src/config/duration.js'
 import {boundHostPorts, clusterDrift, httpHostPort} from '../../src/workflows/steps/cluster-config.js'
 
 const deployment = (name: string, initContainers: Array<{name: string; command?: string[]}> = []) => `
