@@ -94,7 +94,8 @@ npm_install() {
   fi
 }
 
-devctl() {
+# Not named devctl: `command -v devctl` must find the real one on PATH, not this function.
+run_devctl() {
   case $DEVCTL_BIN in
     *.js) node "$DEVCTL_BIN" "$@" ;;
     *) "$DEVCTL_BIN" "$@" ;;
@@ -141,7 +142,7 @@ elif is_devctl_checkout "$devctl_checkout"; then
 else
   stop 1 "devctl is not installed: add it to the project (\`npm install --save-dev devctl\`) or install it globally (\`npm install --global devctl\`), then run this again."
 fi
-say "using $(devctl --version) ($DEVCTL_BIN)"
+say "using $(run_devctl --version) ($DEVCTL_BIN)"
 cd "$root"
 
 # 3. The machine: stop at the first failing check, with the doctor's advice.
@@ -151,22 +152,22 @@ else
   doctor_args=''
 fi
 # shellcheck disable=SC2086 # doctor_args is one word or none
-devctl doctor $doctor_args || stop $? "stopped: \`devctl doctor\` found a problem. Do what its → lines say, then run scripts/onboard.sh again."
+run_devctl doctor $doctor_args || stop $? "stopped: \`devctl doctor\` found a problem. Do what its → lines say, then run scripts/onboard.sh again."
 
 # 4. devctl.yaml, once per project.
 if [ -f devctl.yaml ]; then
   say "devctl.yaml is there; not running devctl init"
 elif interactive; then
-  devctl init || stop $? "stopped: \`devctl init\` did not finish (see above); run scripts/onboard.sh again when ready."
+  run_devctl init || stop $? "stopped: \`devctl init\` did not finish (see above); run scripts/onboard.sh again when ready."
 else
   name=$(project_name "$root")
   say "no devctl.yaml: devctl init --preset web-worker --name $name --no-input ${ONBOARD_INIT_FLAGS:-}"
   # shellcheck disable=SC2086 # ONBOARD_INIT_FLAGS is a list of flags
-  devctl init --preset web-worker --name "$name" --no-input ${ONBOARD_INIT_FLAGS:-} || stop $? "stopped: \`devctl init\` failed (see above)."
+  run_devctl init --preset web-worker --name "$name" --no-input ${ONBOARD_INIT_FLAGS:-} || stop $? "stopped: \`devctl init\` failed (see above)."
 fi
 
 # 5. The environment.
-devctl up || stop $? "stopped: \`devctl up\` failed; its message above says what to do (\`devctl doctor\` checks the machine). Then run scripts/onboard.sh again."
+run_devctl up || stop $? "stopped: \`devctl up\` failed; its message above says what to do (\`devctl doctor\` checks the machine). Then run scripts/onboard.sh again."
 
 cat <<'NEXT'
 

@@ -119,6 +119,19 @@ describe('scripts/onboard.sh (CI, simulator, built CLI)', () => {
     }
   })
 
+  it('uses the devctl on PATH when the project has none of its own', async () => {
+    const bin = await tempDir('devctl-onboard-path-')
+    await symlink(CLI, join(bin, 'devctl'))
+    await sim.injectFault({type: 'docker-stopped'})
+    try {
+      const result = await runScript(repo, {...sim.env, CI: '1', PATH: `${bin}:${sim.env.PATH ?? ''}`})
+      expect(result.stdout).toMatch(new RegExp(`^onboard: using devctl/\\S+ .*\\(${bin}/devctl\\)$`, 'm'))
+      expect(result.exitCode).toBe(11)
+    } finally {
+      await sim.injectFault({type: 'docker-started'})
+    }
+  })
+
   it('refuses a Node.js older than devctl needs', async () => {
     const bin = await tempDir('devctl-old-node-')
     await writeFile(join(bin, 'node'), '#!/bin/sh\necho 18.19.1\n')
