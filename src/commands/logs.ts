@@ -5,7 +5,7 @@ import {loadConfig} from '../config/load.js'
 import {ClusterError} from '../errors.js'
 import {logsRequest} from '../logs/options.js'
 import {streamLogs} from '../logs/stream.js'
-import {readSecrets} from '../secrets/store.js'
+import {registerProjectSecrets} from '../secrets/store.js'
 import {createLogFormatter, LogPrinter} from '../ui/log-view.js'
 import {connectEnvironment} from '../workflows/connect.js'
 import {createContext} from '../workflows/context.js'
@@ -47,8 +47,8 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     const {argv} = await this.parse(Logs)
     const loaded = await loadConfig(this.flags.config)
     const request = logsRequest(loaded.resolved, argv as string[], this.flags)
-    // Registers the generated passwords, so a line that prints one is masked.
-    await readSecrets(loaded.dir)
+    // A line that prints a password is masked.
+    await registerProjectSecrets(loaded.dir, loaded.config)
     const {kube} = await connectEnvironment(createContext(loaded, kubeModule), this.interrupts.signal)
 
     const t = this.theme

@@ -88,7 +88,8 @@ function describeIssue(source: YamlSource, data: unknown, issue: Issue): string 
     return issue.keys
       .map((key) => {
         const keyNode = findKeyNode(node, key)
-        const known = knownKeys(path)
+        // The keys of every form the mapping may take (both cluster providers); never the key itself.
+        const known = knownKeys(path).filter((k) => k !== key)
         const suggestion = suggest(key, known)
         const at = formatLocation(source, nodeOffset(keyNode ?? node))
         const where = path.length ? `under "${keyPath}"` : 'at the top level'
@@ -109,7 +110,9 @@ function describeIssue(source: YamlSource, data: unknown, issue: Issue): string 
   const value = valueAt(data, path)
   // A rule about a whole mapping ("needs exactly one of ...") reads best without "found a mapping".
   if (issue.code === 'custom' && value !== null && typeof value === 'object') return `${at}: "${keyPath}" ${expectation(issue)}.`
-  return `${at}: "${keyPath}" ${expectation(issue)}, but found ${describeValue(value)}.`
+  // A value under a secret-looking key may be the secret itself (a password where an env var name belongs): never echo it.
+  const secretLike = /password|secret|token/i.test(String(path.at(-1) ?? ''))
+  return `${at}: "${keyPath}" ${expectation(issue)}, but found ${secretLike && typeof value === 'string' ? 'a string (not shown)' : describeValue(value)}.`
 }
 
 function expectation(issue: Issue): string {

@@ -76,7 +76,10 @@ export class KubeClient {
       if (target.kubeconfig) config.loadFromFile(target.kubeconfig)
       else config.loadFromDefault()
     } catch (error) {
-      throw new ClusterError(`Could not read the kubeconfig${target.kubeconfig ? ` ${target.kubeconfig}` : ''}: ${(error as Error).message}`)
+      // Only the first line: a YAML error quotes the file around the fault, tokens and keys included.
+      throw new ClusterError(`Could not read the kubeconfig${target.kubeconfig ? ` ${target.kubeconfig}` : ''}: ${(error as Error).message.split('\n')[0]}`, {
+        hint: 'Check the file with `kubectl config view`; devctl only reads it.',
+      })
     }
     if (!config.getContextObject(target.context)) {
       throw new ClusterError(`The kube context "${target.context}" does not exist in your kubeconfig.`, {

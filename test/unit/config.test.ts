@@ -79,6 +79,19 @@ app:
     expect(error.message).toBe('/p/devctl.yaml:5:3: unknown key "agnets" under "cluster". Did you mean "agents"?')
   })
 
+  it('never suggests the unknown key itself (a k3d key under an existing cluster)', () => {
+    const error = errorOf(VALID.replace('  provider: k3d\n  ports:\n    - {host: 8080, container: 80}\n', '  provider: existing\n  context: staging\n  name: shop\n'))
+    expect(error.message).toMatch(/unknown key "name" under "cluster"\./)
+    expect(error.message).not.toContain('Did you mean "name"')
+  })
+
+  it('does not echo a password written where an environment variable name belongs', () => {
+    const text = `${VALID}services:\n  postgres:\n    external: {host: db, database: shop, user: shop, passwordEnv: "Sup3r-Secret!pw"}\n`
+    const error = errorOf(text)
+    expect(error.message).toMatch(/"services\.postgres\.external\.passwordEnv" .*, but found a string \(not shown\)\.$/)
+    expect(error.message).not.toContain('Sup3r-Secret!pw')
+  })
+
   it('lists the allowed keys when nothing is close', () => {
     const error = errorOf(`${VALID}zebra: 1\n`)
     expect(error.message).toMatch(/^\/p\/devctl\.yaml:11:1: unknown key "zebra" at the top level\. Expected one of: apiVersion, project, cluster, services, app, hooks\.$/)
