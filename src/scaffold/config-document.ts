@@ -40,6 +40,8 @@ interface Setting {
   comment?: string
   /** A default init writes once; --update leaves the user's choice alone. */
   onlyIfMissing?: boolean
+  /** Only a k3d cluster has it: --update leaves it out of an `existing` cluster. */
+  k3dOnly?: boolean
 }
 
 /** The settings init writes; the answers' own keys are updated by --update. */
@@ -48,7 +50,7 @@ function settings(answers: ConfigAnswers): Setting[] {
     {path: ['apiVersion'], value: CONFIG_API_VERSION, onlyIfMissing: true},
     {path: ['project'], value: answers.project, comment: 'default name of the cluster, release and namespace'},
     {path: ['cluster', 'provider'], value: 'k3d', comment: 'k3d: a local cluster per developer; "existing" + context: a shared cluster', onlyIfMissing: true},
-    {path: ['cluster', 'ports'], value: answers.ports},
+    {path: ['cluster', 'ports'], value: answers.ports, k3dOnly: true},
     {path: ['services', 'postgres', 'enabled'], value: answers.postgres},
     {path: ['services', 'postgres', 'image'], value: DEFAULT_POSTGRES_IMAGE, onlyIfMissing: true},
     {path: ['services', 'redis', 'enabled'], value: answers.redis},
@@ -80,7 +82,9 @@ export function buildConfigDocument(answers: ConfigAnswers, schemaRef: string): 
 export function updateConfigDocument(doc: Document, answers: ConfigAnswers): string[] {
   if (!isMap(doc.contents)) doc.contents = doc.createNode({})
   const changed: string[] = []
-  for (const {path, value, onlyIfMissing} of settings(answers)) {
+  const provider = doc.getIn(['cluster', 'provider'])
+  for (const {path, value, onlyIfMissing, k3dOnly} of settings(answers)) {
+    if (k3dOnly && provider !== undefined && provider !== 'k3d') continue
     const existing = doc.getIn(path, true)
     if (existing !== undefined && (onlyIfMissing || sameValue(existing, value))) continue
     if (isScalar(existing) && (typeof value !== 'object' || value === null)) existing.value = value

@@ -138,6 +138,20 @@ describe('devctl init', () => {
     expect(result.files.find((f) => f.path === configPath)).toMatchObject({action: 'updated', changedKeys: ['services.redis.enabled']})
   })
 
+  it('--update of a project on an existing cluster adds no k3d port mappings', async () => {
+    const dir = await tempDir()
+    await init(dir, {preset: 'web-worker', name: 'shop'}, noInputPrompter())
+    const configPath = join(dir, 'devctl.yaml')
+    const doc = parseDocument(await readFile(configPath, 'utf8'))
+    doc.setIn(['cluster'], doc.createNode({provider: 'existing', context: 'team-staging'}))
+    await writeFile(configPath, doc.toString())
+
+    const result = await init(dir, {preset: 'web-worker', redis: false}, noInputPrompter(), {update: true})
+    const config = parseDocument(await readFile(configPath, 'utf8')).toJS()
+    expect(config.cluster).toEqual({provider: 'existing', context: 'team-staging'})
+    expect(result.files.find((f) => f.path === configPath)).toMatchObject({action: 'updated', changedKeys: ['services.redis.enabled']})
+  })
+
   it('wires a bring-your-own chart to the value paths given with --wire', async () => {
     const dir = await tempDir()
     await init(
