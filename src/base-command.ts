@@ -72,13 +72,17 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     return module
   }
 
+  /** Questions for a person at the terminal; where no one can answer, a usage error naming the flag. */
+  protected get prompter() {
+    return this.terminal.canPrompt ? terminalPrompter() : noInputPrompter()
+  }
+
   /** Consent for workflows: --yes answers yes; otherwise ask, or fail naming --yes when no one can be asked. */
   protected confirmer(yes: boolean): Confirm {
     return async ({message, flag, details}) => {
       if (yes) return true
       if (details.length && !this.jsonEnabled()) process.stderr.write(`${details.join('\n')}\n`)
-      const prompter = this.terminal.canPrompt ? terminalPrompter() : noInputPrompter()
-      return prompter.confirm({flag, message})
+      return this.prompter.confirm({flag, message})
     }
   }
 

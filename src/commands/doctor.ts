@@ -6,7 +6,6 @@ import {detectPlatform} from '../doctor/platform.js'
 import type {DoctorResult} from '../doctor/types.js'
 import {ChecksFailedError, ExitCode} from '../errors.js'
 import {createDoctorView, renderDoctorSummary} from '../ui/doctor-view.js'
-import {noInputPrompter, terminalPrompter} from '../ui/prompter.js'
 
 /** Used when package.json has no engines.node (it always should). */
 const FALLBACK_NODE_RANGE = '>=20.12.0'
@@ -32,7 +31,6 @@ Exits 0 when nothing fails (warnings are fine) and 11 when a check fails.`
   }
 
   async run(): Promise<DoctorResult> {
-    const prompter = this.terminal.canPrompt ? terminalPrompter() : noInputPrompter()
     const write = (text: string) => process.stdout.write(text)
     const result = await runDoctor(
       {
@@ -46,7 +44,7 @@ Exits 0 when nothing fails (warnings are fine) and 11 when a check fails.`
       },
       {
         emit: this.jsonEnabled() ? () => {} : createDoctorView(this.theme, write),
-        confirm: async (question) => this.flags.yes || prompter.confirm({flag: '--yes', message: question}),
+        confirm: (message) => this.confirmer(this.flags.yes)({flag: '--yes', message, details: []}),
         signal: this.interrupts.signal,
       },
     )

@@ -4,7 +4,6 @@ import {DevctlCommand} from '../base-command.js'
 import {loadConfig} from '../config/load.js'
 import {InterruptedError} from '../errors.js'
 import {renderDownResult} from '../ui/down-view.js'
-import {noInputPrompter, terminalPrompter} from '../ui/prompter.js'
 import {down, type DownResult} from '../workflows/down.js'
 
 export default class Down extends DevctlCommand<typeof Down> {
@@ -30,9 +29,8 @@ export default class Down extends DevctlCommand<typeof Down> {
   async run(): Promise<DownResult> {
     const kubeModule = this.startLoadingKubeClient()
     const loaded = await loadConfig(this.flags.config)
-    if (this.flags.purge && !this.flags.yes) {
-      const prompter = this.terminal.canPrompt ? terminalPrompter() : noInputPrompter()
-      const sure = await prompter.confirm({flag: '--yes', message: 'Delete .devctl/ too? The generated passwords go with it (your data is deleted anyway).'})
+    if (this.flags.purge) {
+      const sure = await this.confirmer(this.flags.yes)({flag: '--yes', message: 'Delete .devctl/ too? The generated passwords go with it (your data is deleted anyway).', details: []})
       if (!sure) throw new InterruptedError('Nothing was removed.')
     }
     const result = await down(

@@ -5,7 +5,6 @@ import {UsageError} from '../errors.js'
 import {assertNoConflicts, readExistingAnswers, runInit, type InitResult} from '../scaffold/init.js'
 import {gatherAnswers} from '../scaffold/questions.js'
 import {renderInitResult} from '../ui/init-view.js'
-import {noInputPrompter, terminalPrompter} from '../ui/prompter.js'
 
 export default class Init extends DevctlCommand<typeof Init> {
   static override summary = 'Set up devctl in this project: devctl.yaml, a values file with shared anchors, generated passwords.'
@@ -45,7 +44,7 @@ Existing files are never overwritten silently: use --update to edit them in plac
     if (this.flags['chart-name'] && !this.flags.chart) throw new UsageError('--chart-name needs --chart (the repository URL).')
     // Refuse before asking anything: questions answered for nothing are annoying.
     await assertNoConflicts({dir, force, update})
-    const prompter = this.terminal.canPrompt ? terminalPrompter() : noInputPrompter()
+    const {prompter} = this
     const existing = update ? await readExistingAnswers(dir) : undefined
     const answers = await gatherAnswers(this.flags, prompter, {dir, existing})
     const result = await runInit(answers, {dir, force, update})
