@@ -9,6 +9,7 @@ import {readdir, readFile} from 'node:fs/promises'
 import {isAbsolute, join, relative, resolve} from 'node:path'
 
 import type {ChartSource} from '../config/schema.js'
+import type {SetValue} from './set-syntax.js'
 import {ChartError} from '../errors.js'
 import {readYamlFile, toPlainData} from '../config/yaml-file.js'
 
@@ -18,7 +19,7 @@ export interface FingerprintInput {
   chart: ChartSource
   baseDir: string
   valuesFiles: string[]
-  set: Record<string, string | number | boolean>
+  set: Record<string, SetValue>
   /** Anything else that changes what gets deployed (release/namespace names, services). */
   extra: unknown
 }

@@ -8,7 +8,7 @@ import {isAbsolute, resolve} from 'node:path'
 import semver from 'semver'
 import {z} from 'zod'
 
-import {setArgument} from '../chart/set-syntax.js'
+import {setArgument, type SetValue} from '../chart/set-syntax.js'
 import {ChartError, PrerequisiteError} from '../errors.js'
 import type {ChartSource} from '../config/schema.js'
 import {runAllowingFailure, tail, type RunOptions, type RunResult} from './process.js'
@@ -33,25 +33,11 @@ export interface InstallOptions extends ReleaseRef {
   /** Directory relative chart paths are resolved against (where devctl.yaml lives). */
   baseDir: string
   valuesFiles: string[]
-  set: Record<string, string | number | boolean>
+  set: Record<string, SetValue>
   labels?: Record<string, string>
   timeout: string
   description?: string
 }
-
-const releaseStatusSchema = z.looseObject({
-  name: z.string(),
-  namespace: z.string().optional(),
-  version: z.number(),
-  info: z.looseObject({
-    status: z.string(),
-    description: z.string().optional(),
-    first_deployed: z.string().optional(),
-    last_deployed: z.string().optional(),
-    notes: z.string().optional(),
-  }),
-  chart: z.looseObject({metadata: z.looseObject({name: z.string(), version: z.string(), appVersion: z.string().optional()})}).optional(),
-})
 
 const historySchema = z.array(
   z.looseObject({
@@ -64,7 +50,6 @@ const historySchema = z.array(
   }),
 )
 
-export type ReleaseStatus = z.output<typeof releaseStatusSchema>
 export type ReleaseHistory = z.output<typeof historySchema>
 
 export const PENDING_STATUSES = ['pending-install', 'pending-upgrade', 'pending-rollback'] as const
@@ -177,16 +162,6 @@ export class Helm {
     if (result.exitCode !== 0) {
       throw new ChartError(`helm upgrade --install of release ${options.release} failed.`, {details: cleanHelmError(result.stderr)})
     }
-  }
-
-  /** The release's status, or undefined when there is no such release. */
-  async status(ref: ReleaseRef, signal?: AbortSignal): Promise<ReleaseStatus | undefined> {
-    const result = await this.helm(['status', ref.release, '--namespace', ref.namespace, '-o', 'json', ...kubeArgs(ref.kube)], {signal})
-    if (result.exitCode !== 0) {
-      if (/release: not found/.test(result.stderr)) return undefined
-      throw new ChartError(`helm could not read the status of release ${ref.release}.`, {details: cleanHelmError(result.stderr)})
-    }
-    return parseJson(releaseStatusSchema, result.stdout, 'helm status -o json')
   }
 
   async history(ref: ReleaseRef, signal?: AbortSignal): Promise<ReleaseHistory> {

@@ -135,21 +135,6 @@ function joinLines(output: unknown): string {
   return typeof output === 'string' ? output : ''
 }
 
-/** Is `file` on PATH? (Runs nothing.) */
-export async function isOnPath(file: string): Promise<boolean> {
-  const {access, constants} = await import('node:fs/promises')
-  const {delimiter, join} = await import('node:path')
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue
-    try {
-      await access(join(dir, file), constants.X_OK)
-      return true
-    } catch {
-      // not in this directory
-    }
-  }
-  return false
-}
 
 export function tail(text: string, lines: number): string[] {
   const all = text.split('\n').filter((l) => l.trim() !== '')

@@ -7,6 +7,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {analyzeChart, describeMigration, parseManifests, type MigrationPlan, type RenderedChart, type Workload} from '../../chart/manifests.js'
 import {fingerprint, FINGERPRINT_LABEL} from '../../chart/fingerprint.js'
+import type {SetValue} from '../../chart/set-syntax.js'
 import {writeMigrationRecord, type MigrationRecord} from '../../chart/migration-record.js'
 import {belongsToRelease, latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
 import {dropPendingRevision, isPending} from '../../chart/release-recovery.js'
@@ -28,7 +29,7 @@ export interface DeployContext extends ClusterContext {
   force: boolean
   /** --set / --values / --image-tag of `upgrade`, on top of devctl.yaml. */
   extraValuesFiles?: string[]
-  extraSet?: Record<string, string | number | boolean>
+  extraSet?: Record<string, SetValue>
   /** --chart-version: deploy this version (or range) instead of devctl.yaml's. */
   chartVersionOverride?: string
   /**

@@ -68,9 +68,12 @@ export function clusterDrift(createdWith: ClusterShape, wanted: K3dSimpleConfig)
 
 /** The settings in the k3d config devctl wrote when it created the cluster; none for a cluster it did not create (or whose file is gone or was edited). */
 export async function readCreatedWith(stateDir: string): Promise<ClusterShape | undefined> {
-  const text = await readFile(k3dConfigFile(stateDir), 'utf8').catch(() => undefined)
-  const createdWith = text === undefined ? undefined : createdWithSchema.safeParse(parse(text, {maxAliasCount: 0}))
-  return createdWith?.success ? createdWith.data : undefined
+  try {
+    const createdWith = createdWithSchema.safeParse(parse(await readFile(k3dConfigFile(stateDir), 'utf8'), {maxAliasCount: 0}))
+    return createdWith.success ? createdWith.data : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** The host port mapped to the cluster's port 80 ("8080:80" → 8080). */

@@ -17,7 +17,7 @@ import {cleanK3dLine, type K3dSimpleConfig} from '../../tools/k3d.js'
 import {kubeOf, timeoutOf} from '../context.js'
 import {connectRunningK3d, k3dKubeTarget} from '../connect.js'
 import type {LeafStep, StepRun} from '../pipeline.js'
-import {clusterDrift, httpHostPort, k3dConfig, k3dConfigFile, readCreatedWith, type ClusterShape} from './cluster-config.js'
+import {clusterDrift, httpHostPort, k3dConfig, k3dConfigFile, type ClusterShape} from './cluster-config.js'
 import type {PrerequisiteContext} from './prerequisites.js'
 
 /** What k3s runs in kube-system that workloads depend on: DNS, and volumes for PVCs. */
@@ -81,9 +81,8 @@ export const clusterStep: LeafStep<ClusterContext> = {
     const onLine = (line: string) => run.note(cleanK3dLine(line))
     const file = k3dConfigFile(ctx.stateDir)
     const wanted = k3dConfig(ctx.config, ctx.names)
-    const createdWith = ctx.existingCluster ? await readCreatedWith(ctx.stateDir) : undefined
-    if (createdWith) warnOfDrift(ctx, run, createdWith, wanted)
-    ctx.httpHostPort = httpHostPort(createdWith ?? wanted)
+    if (ctx.createdWith) warnOfDrift(ctx, run, ctx.createdWith, wanted)
+    ctx.httpHostPort = httpHostPort(ctx.createdWith ?? wanted)
     if (!ctx.existingCluster) {
       run.title(`Cluster ${name}: creating (k3d)`)
       await mkdir(ctx.stateDir, {recursive: true, mode: 0o700})

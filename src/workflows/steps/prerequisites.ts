@@ -10,12 +10,14 @@ import {Helm} from '../../tools/helm.js'
 import {K3d, type K3dCluster} from '../../tools/k3d.js'
 import type {WorkflowContext} from '../context.js'
 import type {LeafStep, StepRun} from '../pipeline.js'
-import {boundHostPorts, readCreatedWith} from './cluster-config.js'
+import {boundHostPorts, readCreatedWith, type ClusterShape} from './cluster-config.js'
 import {runHooks} from './hooks.js'
 
 export interface PrerequisiteContext extends WorkflowContext {
   /** The k3d cluster as found before `up` touched anything (undefined: none yet). */
   existingCluster?: K3dCluster
+  /** What that cluster was created with, from the k3d config devctl wrote then (undefined: not created by devctl). */
+  createdWith?: ClusterShape
 }
 
 /** Host ports the cluster will bind, with what each is for. */
@@ -40,8 +42,8 @@ interface PortToBind {
  * The host ports `up` is about to bind: devctl.yaml's for a new cluster; for a stopped one, the
  * ports it was created with, which k3d binds again on start whatever devctl.yaml says now.
  */
-async function portsToBind(ctx: PrerequisiteContext): Promise<PortToBind[]> {
-  const createdWith = ctx.existingCluster ? await readCreatedWith(ctx.stateDir) : undefined
+function portsToBind(ctx: PrerequisiteContext): PortToBind[] {
+  const {createdWith} = ctx
   if (!createdWith) {
     return clusterPorts(ctx).map(({port, purpose, configKey}) => ({
       port,
@@ -102,8 +104,9 @@ export const prerequisitesStep: LeafStep<PrerequisiteContext> = {
     Helm.assertSupported(helm.version)
     ctx.helmMajor = helm.major
     ctx.existingCluster = k3dState?.cluster
+    if (ctx.existingCluster) ctx.createdWith = await readCreatedWith(ctx.stateDir)
     // A running cluster holds its own ports; only check them when they are about to be bound.
-    if (k3d && !ctx.existingCluster?.running) await assertPortsFree(await portsToBind(ctx))
+    if (k3d && !ctx.existingCluster?.running) await assertPortsFree(portsToBind(ctx))
     await runHooks(ctx, 'prerequisites', run)
     return `Prerequisites: helm ${helm.version}${k3dState ? `, k3d ${k3dState.version}` : ''}`
   },
