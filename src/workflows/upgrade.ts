@@ -4,15 +4,17 @@
  * back to the last good revision and check the rollback worked." Two phases, so the consent
  * question comes between a plan the user has seen and a deploy that has not started.
  */
-import {readFile} from 'node:fs/promises'
-import {basename, join} from 'node:path'
+import {mkdir, readFile} from 'node:fs/promises'
+import {basename, join, resolve} from 'node:path'
 
 import semver from 'semver'
 import {parse as parseYaml} from 'yaml'
 
 import {describeMigration} from '../chart/manifests.js'
+import type {SetValue} from '../chart/set-syntax.js'
 import {diffValues, userValues, type ValueChange} from '../chart/values-diff.js'
 import type {LoadedConfig} from '../config/load.js'
+import {readYamlFile} from '../config/yaml-file.js'
 import {ChartError, DevctlError, UsageError} from '../errors.js'
 import {setAnchoredValue} from '../scaffold/anchors.js'
 import {writeFileAtomic} from '../scaffold/files.js'
@@ -29,7 +31,7 @@ import type {PodSummary} from '../diagnose/pod.js'
 export const IMAGE_TAG_ANCHOR = 'imageTag'
 
 export interface UpgradeOptions {
-  set: Record<string, string | number | boolean>
+  set: Record<string, SetValue>
   /** Extra values files (absolute paths), applied after devctl.yaml's. */
   valuesFiles: string[]
   imageTag?: string
@@ -75,17 +77,19 @@ function chartVersionOf(chart: string | undefined): string | undefined {
 async function localChartVersion(ctx: UpgradeContext): Promise<string | undefined> {
   const chart = installOptions(ctx).chart
   if (chart.path === undefined) return chart.version
-  const text = await readFile(join(ctx.loaded.dir, chart.path, 'Chart.yaml'), 'utf8').catch(() => undefined)
+  const text = await readFile(resolve(ctx.loaded.dir, chart.path, 'Chart.yaml'), 'utf8').catch(() => undefined)
   return text ? (parseYaml(text) as {version?: string}).version : undefined
 }
 
 /** --image-tag: edit a copy of the values file that defines &imageTag; the original changes only on success. */
 async function stageImageTag(ctx: UpgradeContext, tag: string): Promise<void> {
   for (const [index, file] of ctx.valuesFiles.entries()) {
-    const text = await readFile(file, 'utf8')
+    // Read as every values file is: a missing or broken one is a config error at file:line:col.
+    const {text} = await readYamlFile(file, 'values file')
     const edited = setAnchoredValue(text, IMAGE_TAG_ANCHOR, tag)
     if (edited === undefined) continue
     const staged = join(ctx.stateDir, `upgrade-${basename(file)}`)
+    await mkdir(ctx.stateDir, {recursive: true, mode: 0o700})
     await writeFileAtomic(staged, edited)
     ctx.valuesFiles = ctx.valuesFiles.with(index, staged)
     ctx.pendingValuesEdit = {path: file, text: edited}

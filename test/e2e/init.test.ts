@@ -1,6 +1,6 @@
 /** `devctl init` as a user runs it: the built CLI in an empty directory, then the real helm. */
 import {spawnSync} from 'node:child_process'
-import {readFile, readdir, writeFile} from 'node:fs/promises'
+import {readFile, readdir, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parseDocument} from 'yaml'
@@ -87,6 +87,15 @@ describe('devctl init (built CLI)', () => {
     expect(result.exitCode).toBe(3)
     expect(result.stderr).toContain('devctl.yaml:5:12: "cluster.apiPort" must be a number, but found the string "lots".')
     expect(result.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('upgrade --image-tag with a values file gone: a config error naming it, exit 3', async () => {
+    const project = await tempDir()
+    expect((await runCli(['init', '--preset', 'web-worker', '--name', 'demo', '--no-input'], {cwd: project})).exitCode).toBe(0)
+    await rm(join(project, 'values.dev.yaml'))
+    const result = await runCli(['upgrade', '--image-tag', '2.0', '--yes'], {cwd: project})
+    expect(result.exitCode).toBe(3)
+    expect(result.stderr).toBe('Error: The values file values.dev.yaml does not exist.\n→ Check the path, or run `devctl init` to create it.\n')
   })
 
   it('with --json, prints the written files as one JSON result', async () => {
