@@ -14,8 +14,8 @@ const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
 
 try {
   execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', next], {stdio: 'inherit'})
-  await bundleKubeClient(join(next, 'kube', 'client.js'))
-  await rm(join(next, 'kube', 'client.js.map'), {force: true})
+  await bundleKubeClient(join(next, 'src', 'kube', 'client.js'))
+  await rm(join(next, 'src', 'kube', 'client.js.map'), {force: true})
 } catch (error) {
   if (!(error instanceof Error && 'status' in error)) console.error(error)
   await rm(next, {recursive: true, force: true})

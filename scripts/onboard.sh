@@ -134,7 +134,7 @@ elif command -v devctl >/dev/null 2>&1; then
   DEVCTL_BIN=$(command -v devctl)
 elif is_devctl_checkout "$devctl_checkout"; then
   npm_install "$devctl_checkout"
-  if [ ! -d "$devctl_checkout/dist/commands" ] || newer_than "$devctl_checkout/src" "$devctl_checkout/dist/commands"; then
+  if [ ! -d "$devctl_checkout/dist/commands" ] || { newer_than "$devctl_checkout/src" "$devctl_checkout/dist/commands" || newer_than "$devctl_checkout/commands" "$devctl_checkout/dist/commands"; }; then
     say "building devctl in $devctl_checkout"
     (cd "$devctl_checkout" && npm run build) || stop 1 "devctl did not build (the compiler's message is above)."
   fi

@@ -8,7 +8,7 @@ import {join, relative, sep} from 'node:path'
 import {Document, isMap, isScalar, type Scalar, type YAMLMap} from 'yaml'
 
 import {CONFIG_API_VERSION, DEFAULT_POSTGRES_IMAGE, DEFAULT_REDIS_IMAGE, type DevctlConfigInput} from '../config/schema.js'
-import {PRESETS_DIR} from './preset.js'
+import {PACKAGE_ROOT} from '../package-root.js'
 
 export interface ConfigAnswers {
   project: string
@@ -20,7 +20,6 @@ export interface ConfigAnswers {
   valuesFile: string
 }
 
-const PACKAGE_ROOT = join(PRESETS_DIR, '..')
 export const SCHEMA_FILE = join(PACKAGE_ROOT, 'schema', 'devctl.schema.json')
 
 /**

@@ -4,16 +4,15 @@
  * only reads and validates them.
  */
 import {readdir, stat} from 'node:fs/promises'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 
 import {z} from 'zod'
 
 import {ConfigError, UsageError} from '../errors.js'
+import {PACKAGE_ROOT} from '../package-root.js'
 import {formatLocation, nodeAtPath, nodeOffset, readYamlFile, toPlainData} from '../config/yaml-file.js'
 
-/** presets/ ships next to dist/ in the package (and next to src/ in a checkout). */
-export const PRESETS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'presets')
+export const PRESETS_DIR = join(PACKAGE_ROOT, 'presets')
 
 const anchorName = z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, {error: 'must be letters and digits, starting with a letter'})
 

@@ -62,4 +62,19 @@ describe('start-up cost', () => {
     expect(await importers('@kubernetes/client-node')).toEqual(['kube/client.ts'])
     expect(await importers('execa')).toEqual(['tools/process.ts'])
   })
+
+  it('keeps the oclif commands in the top-level commands/ as thin adapters over src/', async () => {
+    const commands = (await readdir(join(REPO_ROOT, 'commands'))).filter((f) => f.endsWith('.ts'))
+    expect(commands.length).toBeGreaterThan(3)
+    expect((await readdir(join(REPO_ROOT, 'src'))).includes('commands')).toBe(false)
+    const strays: string[] = []
+    for (const command of commands) {
+      const text = await readFile(join(REPO_ROOT, 'commands', command), 'utf8')
+      for (const match of text.matchAll(/from '([^']+)'|import\('([^']+)'\)/g)) {
+        const specifier = match[1] ?? match[2]!
+        if (!(specifier.startsWith('../src/') || specifier.startsWith('node:') || specifier.startsWith('@oclif/'))) strays.push(`${command}: ${specifier}`)
+      }
+    }
+    expect(strays).toEqual([])
+  })
 })

@@ -1,14 +1,14 @@
 import {Args, Flags} from '@oclif/core'
 
-import {DevctlCommand} from '../base-command.js'
-import {loadConfig} from '../config/load.js'
-import {ClusterError} from '../errors.js'
-import {logsRequest} from '../logs/options.js'
-import {streamLogs} from '../logs/stream.js'
-import {registerProjectSecrets} from '../secrets/store.js'
-import {createLogFormatter, LogPrinter} from '../ui/log-view.js'
-import {connectEnvironment} from '../workflows/connect.js'
-import {createContext} from '../workflows/context.js'
+import {DevctlCommand} from '../src/base-command.js'
+import {loadConfig} from '../src/config/load.js'
+import {ClusterError} from '../src/errors.js'
+import {logsRequest} from '../src/logs/options.js'
+import {streamLogs} from '../src/logs/stream.js'
+import {registerProjectSecrets} from '../src/secrets/store.js'
+import {createLogFormatter, LogPrinter} from '../src/ui/log-view.js'
+import {connectEnvironment} from '../src/workflows/connect.js'
+import {createContext} from '../src/workflows/context.js'
 
 export default class Logs extends DevctlCommand<typeof Logs> {
   static override summary = 'Follow the logs of every pod and container of the environment, including init containers, migration jobs and crashed runs.'

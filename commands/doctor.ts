@@ -1,11 +1,11 @@
 import {Flags} from '@oclif/core'
 
-import {DevctlCommand} from '../base-command.js'
-import {runDoctor} from '../doctor/doctor.js'
-import {detectPlatform} from '../doctor/platform.js'
-import type {DoctorResult} from '../doctor/types.js'
-import {ChecksFailedError, ExitCode} from '../errors.js'
-import {createDoctorView, renderDoctorSummary} from '../ui/doctor-view.js'
+import {DevctlCommand} from '../src/base-command.js'
+import {runDoctor} from '../src/doctor/doctor.js'
+import {detectPlatform} from '../src/doctor/platform.js'
+import type {DoctorResult} from '../src/doctor/types.js'
+import {ChecksFailedError, ExitCode} from '../src/errors.js'
+import {createDoctorView, renderDoctorSummary} from '../src/ui/doctor-view.js'
 
 /** Used when package.json has no engines.node (it always should). */
 const FALLBACK_NODE_RANGE = '>=20.12.0'
@@ -38,7 +38,7 @@ Exits 0 when nothing fails (warnings are fine) and 11 when a check fails.`
         configPath: this.flags.config,
         platform: await detectPlatform(),
         node: {version: process.versions.node, required: this.requiredNodeRange()},
-        loadKube: () => import('../kube/client.js'),
+        loadKube: () => import('../src/kube/client.js'),
         signal: this.interrupts.signal,
         fix: this.flags.fix,
       },

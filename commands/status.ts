@@ -2,11 +2,11 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {Flags} from '@oclif/core'
 
-import {DevctlCommand} from '../base-command.js'
-import {loadConfig} from '../config/load.js'
-import {InterruptedError} from '../errors.js'
-import {renderStatus} from '../ui/status-view.js'
-import {status, type StatusResult} from '../workflows/status.js'
+import {DevctlCommand} from '../src/base-command.js'
+import {loadConfig} from '../src/config/load.js'
+import {InterruptedError} from '../src/errors.js'
+import {renderStatus} from '../src/ui/status-view.js'
+import {status, type StatusResult} from '../src/workflows/status.js'
 
 export default class Status extends DevctlCommand<typeof Status> {
   static override summary = 'The environment on one screen: cluster, Postgres/Redis, release, pods, last migration.'

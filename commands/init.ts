@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {DevctlCommand} from '../base-command.js'
-import {UsageError} from '../errors.js'
-import {assertNoConflicts, readExistingAnswers, runInit, type InitResult} from '../scaffold/init.js'
-import {gatherAnswers} from '../scaffold/questions.js'
-import {renderInitResult} from '../ui/init-view.js'
+import {DevctlCommand} from '../src/base-command.js'
+import {UsageError} from '../src/errors.js'
+import {assertNoConflicts, readExistingAnswers, runInit, type InitResult} from '../src/scaffold/init.js'
+import {gatherAnswers} from '../src/scaffold/questions.js'
+import {renderInitResult} from '../src/ui/init-view.js'
 
 export default class Init extends DevctlCommand<typeof Init> {
   static override summary = 'Set up devctl in this project: devctl.yaml, a values file with shared anchors, generated passwords.'

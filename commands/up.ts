@@ -1,12 +1,12 @@
 import {Flags} from '@oclif/core'
 
-import {DevctlCommand} from '../base-command.js'
-import {durationFlagValue} from '../config/duration.js'
-import {loadConfig} from '../config/load.js'
-import {createProgressView, type ProgressMode} from '../ui/progress.js'
-import {renderUpPlan, renderUpSummary} from '../ui/up-view.js'
-import {planUp, up, upOutline, type UpPlan, type UpResult} from '../workflows/up.js'
-import {withContextOverride} from '../config/overrides.js'
+import {DevctlCommand} from '../src/base-command.js'
+import {durationFlagValue} from '../src/config/duration.js'
+import {loadConfig} from '../src/config/load.js'
+import {createProgressView, type ProgressMode} from '../src/ui/progress.js'
+import {renderUpPlan, renderUpSummary} from '../src/ui/up-view.js'
+import {planUp, up, upOutline, type UpPlan, type UpResult} from '../src/workflows/up.js'
+import {withContextOverride} from '../src/config/overrides.js'
 
 export default class Up extends DevctlCommand<typeof Up> {
   static override summary = 'Bring the environment up: cluster, Postgres, Redis, your chart and its migration.'

@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {DevctlCommand} from '../base-command.js'
-import {loadConfig} from '../config/load.js'
-import {InterruptedError} from '../errors.js'
-import {renderDownResult} from '../ui/down-view.js'
-import {down, type DownResult} from '../workflows/down.js'
+import {DevctlCommand} from '../src/base-command.js'
+import {loadConfig} from '../src/config/load.js'
+import {InterruptedError} from '../src/errors.js'
+import {renderDownResult} from '../src/ui/down-view.js'
+import {down, type DownResult} from '../src/workflows/down.js'
 
 export default class Down extends DevctlCommand<typeof Down> {
   static override summary = 'Tear the environment down: uninstall the release and delete the k3d cluster.'
