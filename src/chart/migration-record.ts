@@ -32,7 +32,7 @@ export async function writeMigrationRecord(kube: KubeClient, namespace: string, 
 }
 
 export async function readMigrationRecord(kube: KubeClient, namespace: string): Promise<MigrationRecord | undefined> {
-  const map = await kube.get<V1ConfigMap>('ConfigMap', namespace, STATE_CONFIGMAP)
+  const map = await kube.get('ConfigMap', namespace, STATE_CONFIGMAP)
   const raw = map?.data?.lastMigration
   if (!raw) return undefined
   try {

@@ -4,7 +4,6 @@
  * through the API answers "is it deployed, and with which fingerprint?" without running helm.
  */
 import type {KubeClient} from '../kube/client.js'
-import type {V1Secret} from '../kube/types.js'
 import {FINGERPRINT_LABEL} from './fingerprint.js'
 
 /** The annotation helm puts on every object of a release. */
@@ -22,7 +21,7 @@ export interface ReleaseRecord {
 }
 
 export async function releaseRecords(kube: KubeClient, namespace: string, release: string): Promise<ReleaseRecord[]> {
-  const secrets = await kube.list<V1Secret>('Secret', namespace, {labelSelector: `owner=helm,name=${release}`})
+  const secrets = await kube.list('Secret', namespace, {labelSelector: `owner=helm,name=${release}`})
   return secrets
     .map((s) => ({
       revision: Number(s.metadata?.labels?.version ?? 0),

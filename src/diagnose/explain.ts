@@ -48,7 +48,7 @@ export async function explainPod(kube: KubeClient, pod: V1Pod): Promise<PodExpla
   }
 
   const events = await kube
-    .list<V1Event>('Event', namespace, {fieldSelector: `involvedObject.name=${name}`})
+    .list('Event', namespace, {fieldSelector: `involvedObject.name=${name}`})
     .then((list) =>
       list
         .sort((a, b) => eventTime(a) - eventTime(b))

@@ -20,7 +20,7 @@ import {
 
 import {ClusterError, InterruptedError, type DevctlError} from '../errors.js'
 import type {KubeTarget} from '../tools/helm.js'
-import {collectionPath, KINDS, type KindName} from './types.js'
+import {collectionPath, KINDS, type KindName, type KindObject} from './types.js'
 
 export const FIELD_MANAGER = 'devctl'
 
@@ -94,18 +94,18 @@ export class KubeClient {
     return this.config.getCurrentCluster()?.server
   }
 
-  async get<T extends KubernetesObject>(kind: KindName, namespace: string | undefined, name: string): Promise<T | undefined> {
+  async get<K extends KindName>(kind: K, namespace: string | undefined, name: string): Promise<KindObject<K> | undefined> {
     try {
-      return await this.objects.read<T>({apiVersion: KINDS[kind].apiVersion, kind, metadata: {name, namespace}})
+      return await this.objects.read<KindObject<K>>({apiVersion: KINDS[kind].apiVersion, kind, metadata: {name, namespace}})
     } catch (error) {
       if (statusCode(error) === 404) return undefined
       throw apiError(`read ${kind} ${name}`, error)
     }
   }
 
-  async list<T extends KubernetesObject>(kind: KindName, namespace: string | undefined, options: ListOptions = {}): Promise<T[]> {
+  async list<K extends KindName>(kind: K, namespace: string | undefined, options: ListOptions = {}): Promise<Array<KindObject<K>>> {
     try {
-      const list: KubernetesListObject<T> = await this.objects.list<T>(
+      const list: KubernetesListObject<KindObject<K>> = await this.objects.list<KindObject<K>>(
         KINDS[kind].apiVersion,
         kind,
         namespace,
@@ -146,8 +146,8 @@ export class KubeClient {
    * connections resume from the last resourceVersion; a 410 Gone re-lists (client-node's
    * ListWatch); other failures retry with backoff. Resolves once the first list was tried.
    */
-  async watch<T extends KubernetesObject>(
-    kind: KindName,
+  async watch<K extends KindName, T extends KubernetesObject = KindObject<K>>(
+    kind: K,
     namespace: string | undefined,
     options: ListOptions,
     onChange: (event: WatchEvent, object: T) => void,

@@ -5,7 +5,7 @@
  */
 import {InterruptedError} from '../errors.js'
 import type {KubeClient} from './client.js'
-import type {KindName, KubernetesObject} from './types.js'
+import type {KindName, KindObject, KubernetesObject} from './types.js'
 
 type Listener = () => void
 
@@ -24,7 +24,7 @@ export class NamespaceWatch {
       kinds.map((kind) => {
         const store = new Map<string, KubernetesObject>()
         view.objects.set(kind, store)
-        return kube.watch<KubernetesObject>(
+        return kube.watch(
           kind,
           namespace,
           {},
@@ -46,12 +46,12 @@ export class NamespaceWatch {
     this.listeners.clear()
   }
 
-  list<T extends KubernetesObject>(kind: KindName): T[] {
-    return [...(this.objects.get(kind)?.values() ?? [])] as T[]
+  list<K extends KindName>(kind: K): Array<KindObject<K>> {
+    return [...(this.objects.get(kind)?.values() ?? [])] as Array<KindObject<K>>
   }
 
-  get<T extends KubernetesObject>(kind: KindName, name: string): T | undefined {
-    return this.objects.get(kind)?.get(name) as T | undefined
+  get<K extends KindName>(kind: K, name: string): KindObject<K> | undefined {
+    return this.objects.get(kind)?.get(name) as KindObject<K> | undefined
   }
 
   onChange(listener: Listener): () => void {

@@ -2,6 +2,23 @@
  * Kubernetes object types, re-exported type-only so the rest of devctl can name them without
  * loading @kubernetes/client-node (which costs ~300 ms at startup).
  */
+import type {
+  CoreV1Event,
+  V1ConfigMap,
+  V1DaemonSet,
+  V1Deployment,
+  V1Ingress,
+  V1Job,
+  V1Namespace,
+  V1Node,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1ReplicaSet,
+  V1Secret,
+  V1Service,
+  V1StatefulSet,
+} from '@kubernetes/client-node'
+
 export type {
   KubernetesObject,
   V1ConfigMap,
@@ -13,6 +30,7 @@ export type {
   V1Job,
   V1Namespace,
   V1Node,
+  V1PersistentVolumeClaim,
   V1Pod,
   V1PodSpec,
   V1ReplicaSet,
@@ -40,6 +58,26 @@ export const KINDS = {
 } as const
 
 export type KindName = keyof typeof KINDS
+
+/** The object type of each kind, so `list('Pod')` is a `V1Pod[]` without naming the type at every call. */
+export interface KindObjects {
+  Namespace: V1Namespace
+  Node: V1Node
+  Pod: V1Pod
+  Event: CoreV1Event
+  Secret: V1Secret
+  ConfigMap: V1ConfigMap
+  Service: V1Service
+  PersistentVolumeClaim: V1PersistentVolumeClaim
+  Deployment: V1Deployment
+  StatefulSet: V1StatefulSet
+  DaemonSet: V1DaemonSet
+  ReplicaSet: V1ReplicaSet
+  Job: V1Job
+  Ingress: V1Ingress
+}
+
+export type KindObject<K extends KindName> = KindObjects[K]
 
 export function collectionPath(kind: KindName, namespace?: string): string {
   const {apiVersion, plural, namespaced} = KINDS[kind]

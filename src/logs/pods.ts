@@ -95,7 +95,7 @@ export class PodSelector {
       const key = `${next.kind}/${next.name}`
       let owner = this.owners.get(key)
       if (!owner) {
-        owner = this.source.get<KubernetesObject>(next.kind as KindName, this.request.namespace, next.name)
+        owner = this.source.get(next.kind as KindName, this.request.namespace, next.name)
         this.owners.set(key, owner)
         owner.catch(() => this.owners.delete(key))
       }

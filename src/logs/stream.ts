@@ -82,8 +82,8 @@ class LogSession {
 
   async readOnce(): Promise<LogsOutcome> {
     const [pods, events] = await Promise.all([
-      this.source.list<V1Pod>('Pod', this.request.namespace),
-      this.request.events ? this.source.list<V1Event>('Event', this.request.namespace) : Promise.resolve([]),
+      this.source.list('Pod', this.request.namespace),
+      this.request.events ? this.source.list('Event', this.request.namespace) : Promise.resolve([]),
     ])
     for (const pod of pods) this.onPod('add', pod)
     this.queuedEvents = events
@@ -93,8 +93,8 @@ class LogSession {
 
   async follow(): Promise<LogsOutcome> {
     await Promise.all([
-      this.source.watch<V1Pod>('Pod', this.request.namespace, {}, (event, pod) => this.onPod(event, pod), this.signal),
-      this.request.events ? this.source.watch<V1Event>('Event', this.request.namespace, {}, (event, object) => this.onEvent(event, object), this.signal) : undefined,
+      this.source.watch('Pod', this.request.namespace, {}, (event, pod) => this.onPod(event, pod), this.signal),
+      this.request.events ? this.source.watch('Event', this.request.namespace, {}, (event, object) => this.onEvent(event, object), this.signal) : undefined,
     ])
     await this.readBacklog()
     this.phase = 'live'
@@ -189,7 +189,7 @@ class LogSession {
       namespace: request.namespace,
       pod: () => (entry.gone ? undefined : entry.pod),
       refreshPod: async () => {
-        const fresh = await source.get<V1Pod>('Pod', request.namespace, entry.pod.metadata?.name ?? '').catch(() => entry.pod)
+        const fresh = await source.get('Pod', request.namespace, entry.pod.metadata?.name ?? '').catch(() => entry.pod)
         if (!fresh || fresh.metadata?.uid !== entry.pod.metadata?.uid) entry.gone = true
         else if (isNewer(fresh, entry.pod)) entry.pod = fresh
       },

@@ -9,7 +9,7 @@ import {belongsToRelease, releaseRecords} from '../chart/release-record.js'
 import {hintFor, isFatal, summarizePod, type PodSummary} from '../diagnose/pod.js'
 import {DevctlError} from '../errors.js'
 import {selects, statefulSetReadiness} from '../kube/readiness.js'
-import type {KubernetesObject, V1Node, V1Pod, V1StatefulSet} from '../kube/types.js'
+import type {KubernetesObject, V1StatefulSet} from '../kube/types.js'
 import {POSTGRES, REDIS} from '../services/naming.js'
 import {createContext, type WorkflowContext} from './context.js'
 import {connectEnvironment, type Connection} from './connect.js'
@@ -107,9 +107,9 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
   }
   const {kube, kubeTarget} = cluster.connection
   const [nodes, pods, statefulSets, deployments, daemonSets, records, migration] = await Promise.all([
-    kube.list<V1Node>('Node', undefined),
-    kube.list<V1Pod>('Pod', namespace),
-    kube.list<V1StatefulSet>('StatefulSet', namespace),
+    kube.list('Node', undefined),
+    kube.list('Pod', namespace),
+    kube.list('StatefulSet', namespace),
     kube.list('Deployment', namespace),
     kube.list('DaemonSet', namespace),
     releaseRecords(kube, namespace, ctx.names.release),

@@ -7,7 +7,7 @@
 import {Readable} from 'node:stream'
 
 import type {LogAnswer, LogOptions, WatchEvent} from '../../src/kube/client.js'
-import type {KindName, KubernetesObject, V1ContainerStatus, V1Event, V1Pod} from '../../src/kube/types.js'
+import type {KindName, KindObject, KubernetesObject, V1ContainerStatus, V1Event, V1Pod} from '../../src/kube/types.js'
 import {stampKey} from '../../src/logs/lines.js'
 import type {LogSource} from '../../src/logs/pods.js'
 
@@ -170,22 +170,22 @@ export class FakeCluster implements LogSource {
 
   // --- LogSource ------------------------------------------------------------------------
 
-  async list<T extends KubernetesObject>(kind: KindName): Promise<T[]> {
-    if (kind === 'Pod') return [...this.pods.values()].map((pod) => structuredClone(pod)) as T[]
-    if (kind === 'Event') return [...this.events] as unknown as T[]
-    return [...this.objects.values()].filter((o) => o.kind === kind) as T[]
+  async list<K extends KindName>(kind: K): Promise<Array<KindObject<K>>> {
+    if (kind === 'Pod') return [...this.pods.values()].map((pod) => structuredClone(pod)) as Array<KindObject<K>>
+    if (kind === 'Event') return [...this.events] as Array<KindObject<K>>
+    return [...this.objects.values()].filter((o) => o.kind === kind) as Array<KindObject<K>>
   }
 
-  async get<T extends KubernetesObject>(kind: KindName, _namespace: string | undefined, name: string): Promise<T | undefined> {
+  async get<K extends KindName>(kind: K, _namespace: string | undefined, name: string): Promise<KindObject<K> | undefined> {
     if (kind === 'Pod') {
       const pod = this.pods.get(name)
-      return pod ? (structuredClone(pod) as T) : undefined
+      return pod ? (structuredClone(pod) as KindObject<K>) : undefined
     }
-    return this.objects.get(`${kind}/${name}`) as T | undefined
+    return this.objects.get(`${kind}/${name}`) as KindObject<K> | undefined
   }
 
-  async watch<T extends KubernetesObject>(kind: KindName, _namespace: string | undefined, _options: unknown, onChange: (event: WatchEvent, object: T) => void, signal: AbortSignal): Promise<void> {
-    for (const object of await this.list<T>(kind)) onChange('add', object)
+  async watch<K extends KindName, T extends KubernetesObject = KindObject<K>>(kind: K, _namespace: string | undefined, _options: unknown, onChange: (event: WatchEvent, object: T) => void, signal: AbortSignal): Promise<void> {
+    for (const object of await this.list(kind)) onChange('add', object as unknown as T)
     const listener = onChange as Listener
     const set = this.watchers.get(kind) ?? new Set()
     this.watchers.set(kind, set)

@@ -103,7 +103,7 @@ describe('which pods are the release', () => {
 
   async function selected(cluster: FakeCluster, options = request()): Promise<string[]> {
     const selector = new PodSelector(cluster, options)
-    const pods = await cluster.list<V1Pod>('Pod')
+    const pods = await cluster.list('Pod')
     const decisions = await Promise.all(pods.map((pod) => selector.selects(pod)))
     return pods.filter((_, i) => decisions[i]).map((pod) => pod.metadata!.name!).sort()
   }
@@ -154,7 +154,7 @@ describe('which pods are the release', () => {
       return get(kind, namespace, name)
     }
     const selector = new PodSelector(c, request())
-    const pod = (await c.get<V1Pod>('Pod', 'demo', 'demo-api-7d9-x1'))!
+    const pod = (await c.get('Pod', 'demo', 'demo-api-7d9-x1'))!
     await expect(selector.selects(pod)).rejects.toThrow('connection reset')
     expect(await selector.selects(pod)).toBe(true)
   })
@@ -182,7 +182,7 @@ describe('container runs of a pod', () => {
     const first = c.start('p', 'api')
     c.stop('p', 'api')
     const second = c.start('p', 'api')
-    const pod = (await c.get<V1Pod>('Pod', 'demo', 'p'))!
+    const pod = (await c.get('Pod', 'demo', 'p'))!
     const runs = instancesOf(pod)
     expect(runs.map((r) => [r.container, r.init, r.restartCount])).toEqual([
       ['migrate', true, 0],
@@ -203,7 +203,7 @@ describe('container runs of a pod', () => {
     const crashed = c.start('p', 'app')
     c.stop('p', 'app')
     c.backOff('p', 'app')
-    const pod = (await c.get<V1Pod>('Pod', 'demo', 'p'))!
+    const pod = (await c.get('Pod', 'demo', 'p'))!
     const [run] = instancesOf(pod)
     expect(run?.containerID).toBe(crashed)
     expect(locateInstance(pod, run!)).toEqual({previous: true, running: false})

@@ -199,11 +199,11 @@ const helmStep: LeafStep<DeployContext> = {
     return `helm upgrade --install ${ctx.names.release}: done`
   },
   async onFailure(ctx, _run, error) {
-    const pods = watchOf(ctx).list<V1Pod>('Pod')
+    const pods = watchOf(ctx).list('Pod')
     const details = await explainUnhealthyPods(kubeOf(ctx), pods.filter((p) => createdDuringDeploy(ctx, p)))
     // helm fails when its pre-install/pre-upgrade hook does: that is the migration failing, say so.
     const plan = ctx.deploy?.rendered?.migration
-    const hookJob = plan?.kind === 'hook-job' ? watchOf(ctx).get<V1Job>('Job', plan.job) : undefined
+    const hookJob = plan?.kind === 'hook-job' ? watchOf(ctx).get('Job', plan.job) : undefined
     const hookState = hookJob && createdDuringDeploy(ctx, hookJob) ? jobState(hookJob) : undefined
     if (plan?.kind === 'hook-job' && hookState?.state === 'failed') {
       const failed = new MigrationError(`The migration Job ${plan.job} failed: ${hookState.reason} (${hookState.message}).`, {details: [...error.details.map((d) => `helm: ${d}`), ...details]})
@@ -263,10 +263,10 @@ async function waitForJobMigration(ctx: DeployContext, run: StepRun, plan: Extra
   const logs = new MigrationLogs(ctx, run)
   const helm = ctx.deploy!.helm
   return watch.until(() => {
-    const job = watch.get<V1Job>('Job', plan.job)
+    const job = watch.get('Job', plan.job)
     const current = job && (plan.kind === 'job' || createdDuringDeploy(ctx, job)) ? job : undefined
     if (current) {
-      const pods = watch.list<V1Pod>('Pod').filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === current.metadata?.uid))
+      const pods = watch.list('Pod').filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === current.metadata?.uid))
       for (const pod of pods) run.pod(summarizePod(pod))
       logs.follow(pods, (pod) => pod.spec?.containers[0]?.name)
       const state = jobState(current)
@@ -286,7 +286,7 @@ async function waitForInitContainerMigration(ctx: DeployContext, run: StepRun, p
   const logs = new MigrationLogs(ctx, run)
   const helm = ctx.deploy!.helm
   return watch.until(() => {
-    const pods = watch.list<V1Pod>('Pod').filter((p) => selects(plan.workload.selector, p) && !p.metadata?.deletionTimestamp)
+    const pods = watch.list('Pod').filter((p) => selects(plan.workload.selector, p) && !p.metadata?.deletionTimestamp)
     const fresh = pods.filter((p) => createdDuringDeploy(ctx, p))
     logs.follow(fresh, () => plan.container)
     const statusOf = (pod: V1Pod) => pod.status?.initContainerStatuses?.find((s) => s.name === plan.container)
@@ -342,10 +342,10 @@ const migrationStep: LeafStep<DeployContext> = {
   async onFailure(ctx, _run, error) {
     const plan = ctx.deploy!.rendered!.migration
     const watch = watchOf(ctx)
-    const pods = watch.list<V1Pod>('Pod').filter((pod) => {
+    const pods = watch.list('Pod').filter((pod) => {
       if (plan.kind === 'init-container') return selects(plan.workload.selector, pod) && createdDuringDeploy(ctx, pod)
       if (plan.kind === 'none') return false
-      const job = watch.get<V1Job>('Job', plan.job)
+      const job = watch.get('Job', plan.job)
       return pod.metadata?.ownerReferences?.some((o) => o.uid === job?.metadata?.uid) ?? false
     })
     const failed = error instanceof MigrationError || error.kind === 'timeout' ? error : new MigrationError(error.message)

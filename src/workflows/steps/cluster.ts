@@ -11,7 +11,6 @@ import {stringify} from 'yaml'
 import {ClusterError} from '../../errors.js'
 import {NamespaceWatch} from '../../kube/namespace-watch.js'
 import {deploymentReadiness} from '../../kube/readiness.js'
-import type {V1Deployment, V1Node} from '../../kube/types.js'
 import {writeFileAtomic} from '../../scaffold/files.js'
 import {cleanK3dLine, type K3dSimpleConfig} from '../../tools/k3d.js'
 import {kubeOf, timeoutOf} from '../context.js'
@@ -44,10 +43,10 @@ async function waitForSystem(ctx: ClusterContext, run: StepRun): Promise<void> {
   const view = await NamespaceWatch.start(kubeOf(ctx), 'kube-system', ['Node', 'Deployment'], run.signal)
   try {
     await view.until(() => {
-      const nodes = view.list<V1Node>('Node')
+      const nodes = view.list('Node')
       const readyNodes = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
       const pending = SYSTEM_DEPLOYMENTS.filter((name) => {
-        const deployment = view.get<V1Deployment>('Deployment', name)
+        const deployment = view.get('Deployment', name)
         return !deployment || !deploymentReadiness(deployment).ready
       })
       if (nodes.length > 0 && readyNodes.length === nodes.length && pending.length === 0) return true

@@ -9,7 +9,7 @@ import type {StepRun} from '../pipeline.js'
 /** Report the pods a selector picks, and fail fast when one of them cannot get better. */
 export function trackPods(ctx: WorkflowContext, run: StepRun, selector: Record<string, string>): V1Pod[] {
   const pods = watchOf(ctx)
-    .list<V1Pod>('Pod')
+    .list('Pod')
     .filter((pod) => selects(selector, pod))
   for (const pod of pods) {
     const summary = summarizePod(pod)

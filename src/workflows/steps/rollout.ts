@@ -7,7 +7,7 @@ import type {Workload} from '../../chart/manifests.js'
 import {belongsToRelease} from '../../chart/release-record.js'
 import {summarizePod} from '../../diagnose/pod.js'
 import {selects} from '../../kube/readiness.js'
-import type {KubernetesObject, V1Ingress, V1Pod, V1Service} from '../../kube/types.js'
+import type {KubernetesObject} from '../../kube/types.js'
 import {kubeOf, timeoutOf, watchOf} from '../context.js'
 import type {LeafStep} from '../pipeline.js'
 import {releaseWorkloads, workloadReadiness, type DeployContext} from './chart.js'
@@ -47,7 +47,7 @@ function workloadsToWatch(ctx: RolloutContext): Workload[] {
 function currentStatuses(ctx: RolloutContext, workloads: Workload[]): WorkloadStatus[] {
   const watch = watchOf(ctx)
   return workloads.map((w) => {
-    const object = watch.get<KubernetesObject>(w.kind, w.name)
+    const object = watch.get(w.kind, w.name)
     const readiness = object ? workloadReadiness(w.kind, object) : {ready: false, detail: 'not created yet'}
     return {kind: w.kind, name: w.name, ...readiness}
   })
@@ -75,7 +75,7 @@ export const rolloutStep: LeafStep<RolloutContext> = {
     const statuses = currentStatuses(ctx, workloads)
     ctx.workloads = statuses
     const pods = watchOf(ctx)
-      .list<V1Pod>('Pod')
+      .list('Pod')
       .filter((pod) => workloads.some((w) => selects(w.selector, pod)))
     const notReady = statuses.filter((s) => !s.ready).map((s) => `${s.kind} ${s.name}: ${s.detail}`)
     return error.explain({details: [...notReady.map((line) => `not ready: ${line}`), ...(await explainUnhealthyPods(kubeOf(ctx), pods))]})
@@ -87,8 +87,8 @@ export async function findEndpoints(ctx: RolloutContext): Promise<Endpoint[]> {
   const kube = kubeOf(ctx)
   const annotated = (o: KubernetesObject) => belongsToRelease(o, ctx.names.release)
   const [ingresses, services] = await Promise.all([
-    kube.list<V1Ingress>('Ingress', ctx.names.namespace).then((l) => l.filter(annotated)),
-    kube.list<V1Service>('Service', ctx.names.namespace).then((l) => l.filter(annotated)),
+    kube.list('Ingress', ctx.names.namespace).then((l) => l.filter(annotated)),
+    kube.list('Service', ctx.names.namespace).then((l) => l.filter(annotated)),
   ])
   const httpPort = ctx.httpHostPort
   const endpoints: Endpoint[] = []
@@ -124,7 +124,7 @@ export const validateStep: LeafStep<RolloutContext> = {
 export function releasePods(ctx: RolloutContext): ReturnType<typeof summarizePod>[] {
   const workloads = workloadsToWatch(ctx)
   return watchOf(ctx)
-    .list<V1Pod>('Pod')
+    .list('Pod')
     .filter((pod) => workloads.some((w) => selects(w.selector, pod)))
     .map(summarizePod)
 }

@@ -4,7 +4,6 @@
  */
 import {NamespaceWatch} from '../../kube/namespace-watch.js'
 import {statefulSetReadiness} from '../../kube/readiness.js'
-import type {V1Pod, V1StatefulSet} from '../../kube/types.js'
 import {isPodReady} from '../../diagnose/pod.js'
 import {explainUnhealthyPods} from '../../diagnose/explain.js'
 import {credentialSecrets, namespaceManifest, serviceManifests, type ServiceName} from '../../services/manifests.js'
@@ -47,7 +46,7 @@ function serviceStep(service: ServiceName, title: string): LeafStep<WorkflowCont
       const selector = {'app.kubernetes.io/name': service, 'app.kubernetes.io/instance': name}
       await watch.until(() => {
         const pods = trackPods(ctx, run, selector)
-        const set = watch.get<V1StatefulSet>('StatefulSet', name)
+        const set = watch.get('StatefulSet', name)
         // Pods and StatefulSets arrive on separate watches: wait until both tell the same story.
         return set && statefulSetReadiness(set).ready && pods.length > 0 && pods.every(isPodReady) ? true : undefined
       }, run.signal)
@@ -55,7 +54,7 @@ function serviceStep(service: ServiceName, title: string): LeafStep<WorkflowCont
     },
     async onFailure(ctx, _run, error) {
       const pods = watchOf(ctx)
-        .list<V1Pod>('Pod')
+        .list('Pod')
         .filter((pod) => pod.metadata?.labels?.['app.kubernetes.io/instance'] === name)
       return error.explain({context: `${title} did not become ready`, details: await explainUnhealthyPods(kubeOf(ctx), pods)})
     },
