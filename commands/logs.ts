@@ -8,7 +8,7 @@ import {streamLogs} from '../src/logs/stream.js'
 import {registerProjectSecrets} from '../src/secrets/store.js'
 import {createLogFormatter, LogPrinter} from '../src/ui/log-view.js'
 import {connectEnvironment} from '../src/workflows/connect.js'
-import {createContext} from '../src/workflows/context.js'
+import {createProject} from '../src/workflows/project.js'
 
 export default class Logs extends DevctlCommand<typeof Logs> {
   static override summary = 'Follow the logs of every pod and container of the environment, including init containers, migration jobs and crashed runs.'
@@ -49,7 +49,7 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     const request = logsRequest(loaded.resolved, argv as string[], this.flags)
     // A line that prints a password is masked.
     await registerProjectSecrets(loaded.dir, loaded.config)
-    const {kube} = await connectEnvironment(createContext(loaded, kubeModule), this.interrupts.signal)
+    const {kube} = await connectEnvironment(createProject(loaded, kubeModule), this.interrupts.signal)
 
     const t = this.theme
     const printer = new LogPrinter(process.stdout, createLogFormatter({json: this.jsonEnabled(), timestamps: this.flags.timestamps}, t), (message) =>

@@ -8,9 +8,9 @@ import {durationFlagValue} from '../src/config/duration.js'
 import {loadConfig} from '../src/config/load.js'
 import {createProgressView, type ProgressMode} from '../src/ui/progress.js'
 import {renderUpgradePlan, renderUpgradeResult} from '../src/ui/upgrade-view.js'
-import type {RunControls} from '../src/workflows/context.js'
+import type {RunControls} from '../src/workflows/project.js'
 import type {Emit} from '../src/workflows/events.js'
-import {applyOutline, applyUpgrade, planUpgrade, type UpgradeOptions, type UpgradeResult} from '../src/workflows/upgrade.js'
+import {applyOutline, applyUpgrade, planUpgrade, skipUpgrade, type UpgradeOptions, type UpgradeResult} from '../src/workflows/upgrade.js'
 
 export default class Upgrade extends DevctlCommand<typeof Upgrade> {
   static override summary = 'Upgrade the running release with the current devctl.yaml and values; roll back on failure.'
@@ -56,9 +56,14 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     const prepared = await planUpgrade(loaded, options, controls((event) => planView.emit(event))).finally(() => planView.close())
     if (!json) process.stdout.write(renderUpgradePlan(prepared.plan, this.theme))
 
-    if (prepared.plan.changed && !(await confirm({flag: '--yes', message: `Upgrade ${prepared.plan.release} now?`, details: []}))) {
-      process.stdout.write('Nothing was changed.\n')
-      return applyUpgrade({...prepared, plan: {...prepared.plan, changed: false}}, options, controls(() => {}))
+    if (!prepared.plan.changed) return skipUpgrade(prepared, 'unchanged')
+    const consent = await confirm({flag: '--yes', message: `Upgrade ${prepared.plan.release} now?`, details: []}).catch(async (error: unknown) => {
+      await prepared.close()
+      throw error
+    })
+    if (!consent) {
+      if (!json) process.stdout.write('Declined: nothing was changed.\n')
+      return skipUpgrade(prepared, 'declined')
     }
     const mode: ProgressMode = json ? 'json' : this.flags.quiet ? 'quiet' : this.terminal.interactiveOutput ? 'tasks' : 'plain'
     const view = await createProgressView(mode, applyOutline(prepared), this.theme)

@@ -10,7 +10,7 @@ import {redact} from './secrets/redact.js'
 import {setDebugSink} from './tools/debug-echo.js'
 import {noInputPrompter, terminalPrompter} from './ui/prompter.js'
 import {colorEnabled, createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
-import type {Confirm, KubeModule} from './workflows/context.js'
+import type {Confirm, KubeModule} from './workflows/project.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DevctlCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>

@@ -4,6 +4,7 @@
  */
 import semver from 'semver'
 
+import {describeBusyPort} from '../cluster/host-ports.js'
 import {displayPath} from '../config/yaml-file.js'
 import type {DevctlError} from '../errors.js'
 import {SECRETS_FILE} from '../secrets/store.js'
@@ -203,22 +204,16 @@ const portsCheck: Check = (facts) => {
   const busy = ports.filter((p) => !p.free)
   if (busy.length === 0) return result('ports', 'pass', `free: ${ports.map((p) => p.port).join(', ')}`)
 
-  const details = busy.map((p) => `${p.port} (${p.purpose}, ${p.configKey}): in use${p.holder ? ` by ${p.holder}` : ''}`)
+  const details = busy.map((p) => `${p.port} (${p.purpose}${p.configKey ? `, ${p.configKey}` : ''}): in use${p.holder ? ` by ${p.holder}` : ''}`)
   const [first] = busy
-  const message =
-    busy.length === 1 && first
-      ? `Host port ${first.port} (for ${first.purpose}) is already in use${first.holder ? ` by ${first.holder}` : ''}.`
-      : `${busy.length} host ports devctl.yaml needs are already in use: ${busy.map((p) => p.port).join(', ')}.`
-  if (existing) {
-    // The cluster's mappings were fixed when it was created; devctl.yaml changes only reach a new one.
-    return result('ports', 'fail', message, {details, fix: `Stop what holds ${busy.map((p) => p.port).join(', ')}: the stopped cluster ${existing.name} was created with these mappings, and a new port in devctl.yaml only takes effect after \`devctl down\` and \`devctl up\`.`})
-  }
-  const moves = busy.flatMap((p) => (p.alternative === undefined ? [] : [{configKey: p.configKey, from: p.port, to: p.alternative}]))
+  const message = busy.length === 1 && first ? describeBusyPort(first) : `${busy.length} host ports the cluster needs are already in use: ${busy.map((p) => p.port).join(', ')}.`
+  const moves = busy.flatMap((p) => (p.alternative === undefined || p.configKey === undefined ? [] : [{configKey: p.configKey, from: p.port, to: p.alternative}]))
+  if (moves.length === 0) return result('ports', 'fail', message, {details, fix: first?.fix ?? 'Stop what holds them.'})
   const movesText = moves.map((m) => `${m.configKey}: ${m.from} → ${m.to}`).join(', ')
   return result('ports', 'fail', message, {
     details,
-    fix: moves.length ? `Stop what holds it, or let \`devctl doctor --fix\` change devctl.yaml (${movesText}).` : 'Stop what holds it, or choose other free ports in devctl.yaml.',
-    ...(moves.length ? {autoFix: {kind: 'move-ports' as const, description: `change devctl.yaml to free host ports (${movesText})`, configPath: config.loaded.path, moves}} : {}),
+    fix: `Stop what holds it, or let \`devctl doctor --fix\` change devctl.yaml (${movesText}).`,
+    autoFix: {kind: 'move-ports' as const, description: `change devctl.yaml to free host ports (${movesText})`, configPath: config.loaded.path, moves},
   })
 }
 

@@ -12,14 +12,14 @@ import {findConfigFile, loadConfig, type LoadedConfig} from '../config/load.js'
 import {readYamlFile, toPlainData} from '../config/yaml-file.js'
 import {ClusterError, ConfigError, DevctlError, isAbortError, PrerequisiteError} from '../errors.js'
 import {readSecrets} from '../secrets/store.js'
-import {isPortFree, nextFreePort, portHolder} from '../system/ports.js'
+import {portsToBind, probeHostPorts, type ClusterBinding, type HostPortProbe} from '../cluster/host-ports.js'
+import {readCreatedWith} from '../cluster/k3d-config.js'
 import {Docker, type DockerInfo} from '../tools/docker.js'
 import {Helm} from '../tools/helm.js'
 import {K3d, type K3dCluster} from '../tools/k3d.js'
 import {run, ToolNotFoundError} from '../tools/process.js'
 import {connectEnvironment} from '../workflows/connect.js'
-import {createContext, type KubeModule, type WorkflowContext} from '../workflows/context.js'
-import {clusterPorts} from '../workflows/steps/prerequisites.js'
+import {createProject, type KubeModule, type Project} from '../workflows/project.js'
 import type {Platform} from './platform.js'
 
 /** How long the kube API may take to answer one small GET before doctor calls it unreachable. */
@@ -34,15 +34,7 @@ export type ConfigFact =
   /** `fileErrors`: the values files or chart directory devctl.yaml names are missing or invalid. */
   | {state: 'valid'; loaded: LoadedConfig; fileErrors: DevctlError[]}
 
-export interface PortFact {
-  port: number
-  purpose: string
-  configKey: string
-  free: boolean
-  holder?: string
-  /** A free port to use instead, when this one is taken. */
-  alternative?: number
-}
+export type PortFact = HostPortProbe
 
 export interface DiskFact {
   what: 'project' | 'Docker'
@@ -110,7 +102,7 @@ export async function inspectMachine(options: InspectOptions): Promise<MachineFa
   // The kube client costs about a second to load: only when there is a cluster to talk to.
   let loadKube = (): void => {}
   const kubeModule = new Promise<KubeModule>((resolve, reject) => (loadKube = () => void options.loadKube().then(resolve, reject)))
-  const ctx = config.state === 'valid' ? createContext(config.loaded, kubeModule) : undefined
+  const ctx = config.state === 'valid' ? createProject(config.loaded, kubeModule) : undefined
   const usesK3d = ctx?.config.cluster.provider === 'k3d'
   const canAskK3d = usesK3d && docker.state === 'ok' && k3d.state === 'ok'
 
@@ -123,7 +115,7 @@ export async function inspectMachine(options: InspectOptions): Promise<MachineFa
   const reachKube = ctx !== undefined && (runningCluster !== undefined || !usesK3d)
   if (reachKube) loadKube()
   const [ports, kube] = await Promise.all([
-    ctx && usesK3d && !runningCluster ? portFacts(ctx) : undefined,
+    ctx && usesK3d && !runningCluster && cluster?.state === 'ok' ? portFacts(ctx, cluster.value) : undefined,
     ctx && reachKube ? probe(() => reachKubeApi(ctx, runningCluster, signal)) : undefined,
   ])
   return {platform: options.platform, node: options.node, config, docker, k3d, helm, kubectl, disk, secrets, cluster, ports, kube}
@@ -188,26 +180,14 @@ async function diskFacts(projectDir: string, dockerRoot: string | undefined): Pr
   return facts
 }
 
-/** Each port the cluster will bind: free, or who holds it and which port to use instead. */
-async function portFacts(ctx: WorkflowContext): Promise<PortFact[]> {
-  const wanted = clusterPorts(ctx)
-  const taken = new Set(wanted.map((w) => w.port))
-  const facts: PortFact[] = []
-  for (const want of wanted) {
-    if (await isPortFree(want.port)) {
-      facts.push({...want, free: true})
-      continue
-    }
-    const [holder, alternative] = await Promise.all([portHolder(want.port), nextFreePort(want.port, taken)])
-    // Two busy ports must not be offered the same replacement.
-    if (alternative !== undefined) taken.add(alternative)
-    facts.push({...want, free: false, holder, alternative})
-  }
-  return facts
+/** Each port starting the cluster will bind (the same answer `up` gets): free, or who holds it and what to do. */
+async function portFacts(project: Project, cluster: K3dCluster | undefined): Promise<PortFact[]> {
+  const binding: ClusterBinding = cluster ? {exists: true, running: cluster.running, createdWith: await readCreatedWith(project.stateDir)} : {exists: false}
+  return probeHostPorts(portsToBind(project.config, project.names, binding), project.names, binding)
 }
 
 /** `k3d kubeconfig get` (or the configured context), then one cheap GET through the kube client. */
-async function reachKubeApi(ctx: WorkflowContext, cluster: K3dCluster | undefined, signal?: AbortSignal): Promise<KubeFact> {
+async function reachKubeApi(ctx: Project, cluster: K3dCluster | undefined, signal?: AbortSignal): Promise<KubeFact> {
   const {kube, kubeTarget} = await connectEnvironment(ctx, signal, cluster ?? null)
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {

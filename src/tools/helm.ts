@@ -35,7 +35,8 @@ export interface InstallOptions extends ReleaseRef {
   valuesFiles: string[]
   set: Record<string, SetValue>
   labels?: Record<string, string>
-  timeout: string
+  /** helm's own --timeout (its hooks and --wait). */
+  timeoutMs: number
   description?: string
 }
 
@@ -69,6 +70,17 @@ function chartArgs(chart: ChartSource, baseDir: string): string[] {
   return [chart.name!, '--repo', chart.repo!, ...version]
 }
 
+/** helm's --timeout takes Go durations ("5m", "1m30s"); whole seconds are enough. */
+export function helmDuration(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000))
+  const parts = [
+    [Math.floor(seconds / 3600), 'h'],
+    [Math.floor((seconds % 3600) / 60), 'm'],
+    [seconds % 60, 's'],
+  ] as const
+  return parts.map(([amount, unit]) => (amount ? `${amount}${unit}` : '')).join('')
+}
+
 function kubeArgs(kube: KubeTarget): string[] {
   return [...(kube.kubeconfig ? ['--kubeconfig', kube.kubeconfig] : []), '--kube-context', kube.context]
 }
@@ -95,7 +107,7 @@ export function upgradeInstallArgs(options: InstallOptions): string[] {
     '--create-namespace',
     ...valueArgs(options),
     '--timeout',
-    options.timeout,
+    helmDuration(options.timeoutMs),
     ...(labels.length ? ['--labels', labels.join(',')] : []),
     ...(options.description ? ['--description', options.description] : []),
     ...kubeArgs(options.kube),
@@ -126,7 +138,7 @@ export class Helm {
   }
 
   /** Render the chart locally (no cluster), hooks included. */
-  async template(options: Omit<InstallOptions, 'kube' | 'labels' | 'timeout' | 'description'> & {isUpgrade?: boolean}, signal?: AbortSignal): Promise<string> {
+  async template(options: Omit<InstallOptions, 'kube' | 'labels' | 'timeoutMs' | 'description'> & {isUpgrade?: boolean}, signal?: AbortSignal): Promise<string> {
     const args = ['template', options.release, ...chartArgs(options.chart, options.baseDir), '--namespace', options.namespace, ...valueArgs(options)]
     if (options.isUpgrade) args.push('--is-upgrade')
     const result = await this.helm(args, {signal})
@@ -173,8 +185,8 @@ export class Helm {
     return parseJson(historySchema, result.stdout, 'helm history -o json')
   }
 
-  async rollback(ref: ReleaseRef & {revision: number; timeout: string}, signal: AbortSignal): Promise<void> {
-    const result = await this.helm(['rollback', ref.release, String(ref.revision), '--namespace', ref.namespace, '--timeout', ref.timeout, ...kubeArgs(ref.kube)], {
+  async rollback(ref: ReleaseRef & {revision: number; timeoutMs: number}, signal: AbortSignal): Promise<void> {
+    const result = await this.helm(['rollback', ref.release, String(ref.revision), '--namespace', ref.namespace, '--timeout', helmDuration(ref.timeoutMs), ...kubeArgs(ref.kube)], {
       signal,
       shieldFromTerminalSignals: true,
     })
@@ -182,8 +194,8 @@ export class Helm {
   }
 
   /** Returns false when there was no release to uninstall. */
-  async uninstall(ref: ReleaseRef & {timeout: string}, signal: AbortSignal): Promise<boolean> {
-    const result = await this.helm(['uninstall', ref.release, '--namespace', ref.namespace, '--timeout', ref.timeout, ...kubeArgs(ref.kube)], {
+  async uninstall(ref: ReleaseRef & {timeoutMs: number}, signal: AbortSignal): Promise<boolean> {
+    const result = await this.helm(['uninstall', ref.release, '--namespace', ref.namespace, '--timeout', helmDuration(ref.timeoutMs), ...kubeArgs(ref.kube)], {
       signal,
       shieldFromTerminalSignals: true,
     })

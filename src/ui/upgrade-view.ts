@@ -14,7 +14,7 @@ function show(value: unknown): string {
 export function renderUpgradePlan(plan: UpgradePlan, t: ChalkInstance): string {
   if (!plan.changed) return `${t.green('✔')} ${plan.release}: nothing changed since revision ${plan.fromRevision}; helm was not called.\n`
   const lines = ['', t.bold(`Upgrade of ${plan.release} (revision ${plan.fromRevision} → ${(plan.fromRevision ?? 0) + 1}): ${plan.reason}`)]
-  if (plan.recovered) lines.push(`  recovered a stuck release: ${plan.recovered}`)
+  if (plan.stuck) lines.push(`  revision ${plan.stuck.revision} is ${plan.stuck.status}: it is dropped before deploying (asks first)`)
   if (plan.chart.from !== plan.chart.to) lines.push(`  chart version: ${plan.chart.from ?? '?'} → ${plan.chart.to ?? '?'}`)
   if (plan.reinstall) lines.push(t.yellow('  the chart crosses devctl.yaml\'s breakingVersion: the release is uninstalled and installed again (Postgres/Redis data kept)'))
   if (plan.values.length === 0) lines.push('  values: unchanged')
@@ -28,7 +28,7 @@ export function renderUpgradePlan(plan: UpgradePlan, t: ChalkInstance): string {
 }
 
 export function renderUpgradeResult(result: UpgradeResult, t: ChalkInstance): string {
-  if (!result.upgraded) return ''
+  if (result.outcome !== 'upgraded') return ''
   const lines = ['', `${t.green('✔')} ${result.plan.release} upgraded in ${formatDuration(result.durationMs)}.`]
   for (const pod of result.pods) lines.push(`  ${podLine(pod)}`)
   lines.push('')

@@ -11,7 +11,7 @@ import type {KubeClient} from '../kube/client.js'
 import {exists, writeFileAtomic} from '../scaffold/files.js'
 import type {KubeTarget} from '../tools/helm.js'
 import type {K3dCluster} from '../tools/k3d.js'
-import type {WorkflowContext} from './context.js'
+import type {Project} from './project.js'
 
 export interface Connection {
   kube: KubeClient
@@ -19,12 +19,12 @@ export interface Connection {
 }
 
 /** Fetch the k3d cluster's kubeconfig into our own file (never the user's current context). */
-export async function k3dKubeTarget(ctx: WorkflowContext, signal?: AbortSignal): Promise<KubeTarget> {
-  const kubeconfig = await ctx.tools.k3d.kubeconfig(ctx.names.clusterName, signal)
-  await mkdir(ctx.stateDir, {recursive: true, mode: 0o700})
-  const path = join(ctx.stateDir, 'kubeconfig')
+export async function k3dKubeTarget(project: Project, signal?: AbortSignal): Promise<KubeTarget> {
+  const kubeconfig = await project.tools.k3d.kubeconfig(project.names.clusterName, signal)
+  await mkdir(project.stateDir, {recursive: true, mode: 0o700})
+  const path = join(project.stateDir, 'kubeconfig')
   await writeFileAtomic(path, kubeconfig, 0o600)
-  return {kubeconfig: path, context: ctx.names.kubeContext}
+  return {kubeconfig: path, context: project.names.kubeContext}
 }
 
 /**
@@ -32,9 +32,9 @@ export async function k3dKubeTarget(ctx: WorkflowContext, signal?: AbortSignal):
  * tried first (one process less on every re-run) and fetched again if it no longer works
  * (the cluster was re-created outside devctl, its port or credentials changed).
  */
-export async function connectRunningK3d(ctx: WorkflowContext, signal?: AbortSignal): Promise<Connection> {
-  const {KubeClient} = await ctx.kubeModule
-  const saved = {kubeconfig: join(ctx.stateDir, 'kubeconfig'), context: ctx.names.kubeContext}
+export async function connectRunningK3d(project: Project, signal?: AbortSignal): Promise<Connection> {
+  const {KubeClient} = await project.kubeModule
+  const saved = {kubeconfig: join(project.stateDir, 'kubeconfig'), context: project.names.kubeContext}
   if (await exists(saved.kubeconfig)) {
     try {
       const kube = KubeClient.connect(saved)
@@ -44,7 +44,7 @@ export async function connectRunningK3d(ctx: WorkflowContext, signal?: AbortSign
       // stale: fetch it again below
     }
   }
-  const kubeTarget = await k3dKubeTarget(ctx, signal)
+  const kubeTarget = await k3dKubeTarget(project, signal)
   return {kube: KubeClient.connect(kubeTarget), kubeTarget}
 }
 
@@ -52,18 +52,18 @@ export async function connectRunningK3d(ctx: WorkflowContext, signal?: AbortSign
  * Connect to the running environment, or explain why not ("no cluster yet: run devctl up").
  * `cluster` is what `k3d cluster list` said, when the caller already asked.
  */
-export async function connectEnvironment(ctx: WorkflowContext, signal?: AbortSignal, cluster?: K3dCluster | null): Promise<Connection> {
-  const {KubeClient} = await ctx.kubeModule
-  if (ctx.config.cluster.provider === 'existing') {
-    const kubeTarget = {context: ctx.config.cluster.context}
+export async function connectEnvironment(project: Project, signal?: AbortSignal, cluster?: K3dCluster | null): Promise<Connection> {
+  const {KubeClient} = await project.kubeModule
+  if (project.config.cluster.provider === 'existing') {
+    const kubeTarget = {context: project.config.cluster.context}
     return {kube: KubeClient.connect(kubeTarget), kubeTarget}
   }
-  const found = cluster === undefined ? await ctx.tools.k3d.find(ctx.names.clusterName, signal) : (cluster ?? undefined)
+  const found = cluster === undefined ? await project.tools.k3d.find(project.names.clusterName, signal) : (cluster ?? undefined)
   if (!found) {
-    throw new ClusterError(`There is no k3d cluster named ${ctx.names.clusterName} yet.`, {hint: 'Run `devctl up` to create it.'})
+    throw new ClusterError(`There is no k3d cluster named ${project.names.clusterName} yet.`, {hint: 'Run `devctl up` to create it.'})
   }
   if (!found.running) {
-    throw new ClusterError(`The k3d cluster ${ctx.names.clusterName} is stopped.`, {hint: 'Run `devctl up` to start it (your data is kept).'})
+    throw new ClusterError(`The k3d cluster ${project.names.clusterName} is stopped.`, {hint: 'Run `devctl up` to start it (your data is kept).'})
   }
-  return connectRunningK3d(ctx, signal)
+  return connectRunningK3d(project, signal)
 }

@@ -10,8 +10,8 @@ import type {LoadedConfig} from '../config/load.js'
 import type {KubeClient} from '../kube/client.js'
 import {MANAGED_BY_LABEL} from '../services/naming.js'
 import {exists} from '../scaffold/files.js'
-import {createContext, type RunControls, type WorkflowContext} from './context.js'
-import {connectEnvironment} from './connect.js'
+import {createProject, type RunControls, type Project} from './project.js'
+import {connectEnvironment, type Connection} from './connect.js'
 
 
 export interface DownOptions {
@@ -29,14 +29,14 @@ const MANAGED_SELECTOR = Object.entries(MANAGED_BY_LABEL)
   .map(([k, v]) => `${k}=${v}`)
   .join(',')
 
-async function uninstallRelease(ctx: WorkflowContext, controls: RunControls, result: DownResult): Promise<void> {
-  const ref = {release: ctx.names.release, namespace: ctx.names.namespace, kube: ctx.kubeTarget!, timeout: ctx.config.app.timeouts.deploy}
+async function uninstallRelease(ctx: Project, connection: Connection, controls: RunControls, result: DownResult): Promise<void> {
+  const ref = {release: ctx.names.release, namespace: ctx.names.namespace, kube: connection.kubeTarget, timeoutMs: ctx.timeouts.deploy}
   if (await ctx.tools.helm.uninstall(ref, controls.forceSignal)) result.removed.push(`release ${ctx.names.release}`)
   else result.kept.push(`release ${ctx.names.release} (there was none)`)
 }
 
 /** devctl's own workloads in the namespace; with keepData their PVCs (the data) stay for the next up. */
-async function removeServices(ctx: WorkflowContext, kube: KubeClient, options: DownOptions, result: DownResult): Promise<void> {
+async function removeServices(ctx: Project, kube: KubeClient, options: DownOptions, result: DownResult): Promise<void> {
   const namespace = ctx.names.namespace
   for (const kind of ['StatefulSet', 'Service'] as const) {
     for (const object of await kube.list(kind, namespace, {labelSelector: MANAGED_SELECTOR})) {
@@ -64,7 +64,7 @@ async function removeServices(ctx: WorkflowContext, kube: KubeClient, options: D
 }
 
 export async function down(loaded: LoadedConfig, options: DownOptions, controls: RunControls): Promise<DownResult> {
-  const ctx = createContext(loaded, controls.kubeModule)
+  const ctx = createProject(loaded, controls.kubeModule)
   const result: DownResult = {removed: [], kept: []}
   const k3d = ctx.config.cluster.provider === 'k3d'
   const cluster = k3d ? ((await ctx.tools.k3d.find(ctx.names.clusterName, controls.signal)) ?? null) : undefined
@@ -80,9 +80,7 @@ export async function down(loaded: LoadedConfig, options: DownOptions, controls:
     result.kept.push(`cluster ${ctx.names.clusterName} (stopped; its data is kept)`)
   } else {
     const connection = await connectEnvironment(ctx, controls.signal, cluster)
-    ctx.kube = connection.kube
-    ctx.kubeTarget = connection.kubeTarget
-    await uninstallRelease(ctx, controls, result)
+    await uninstallRelease(ctx, connection, controls, result)
     await removeServices(ctx, connection.kube, options, result)
     if (k3d && options.keepData && !options.keepCluster) {
       // The data lives inside the cluster: stop it (freeing CPU and memory) rather than delete it.

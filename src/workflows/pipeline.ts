@@ -1,12 +1,14 @@
 /**
- * A workflow is a pipeline of named steps. Each step has the lifecycle of
- * ../shared/seeds/helm-chart-lifecycles.txt: check prerequisites → prepare → execute →
- * (on failure: diagnose / roll back) → verify. The runner owns what every step needs the same
- * way: events, timing, per-step timeouts, Ctrl-C, and concurrency for groups of steps.
+ * A workflow is a pipeline of named steps, run in the order the workflow calls them. Each step
+ * takes what it needs as its input and returns what it produced, so the compiler checks that a
+ * step runs only after the ones it depends on. The runner owns what every step needs the same
+ * way: events, timing, per-step time limits, Ctrl-C, explaining a failure (the step's
+ * onFailure: diagnose, or roll back), and groups of steps that run side by side.
  */
 import {DevctlError, InterruptedError, StepTimeoutError} from '../errors.js'
 import type {PodSummary} from '../diagnose/pod.js'
 import type {Emit, StepStatus} from './events.js'
+import type {Project} from './project.js'
 
 /** What a running step can do: report progress, and know when to stop. */
 export interface StepRun {
@@ -18,6 +20,7 @@ export interface StepRun {
    * Ctrl-C, on the step's timeout, or when a sibling step failed.
    */
   readonly mustFinishSignal: AbortSignal
+  /** The step's title from now on; the last one set is the title it ends with. */
   title(title: string): void
   note(message: string): void
   log(source: string, line: string): void
@@ -26,32 +29,27 @@ export interface StepRun {
   warn(message: string): void
 }
 
-interface StepBase<C> {
+/** What a step's title may depend on: it is shown before the step runs. */
+export type TitleContext = Pick<Project, 'config' | 'names'>
+
+/** A step or group as listed before anything runs. */
+export interface Titled {
   id: string
-  title: string | ((ctx: C) => string)
-  /** A reason to skip the step (shown), or undefined to run it. */
-  skip?: (ctx: C) => string | undefined | Promise<string | undefined>
+  title: (project: TitleContext) => string
 }
 
-export interface LeafStep<C> extends StepBase<C> {
-  timeoutMs?: (ctx: C) => number | undefined
-  /** What this step needs before it acts (fail here, before anything changes). */
-  check?: (ctx: C, run: StepRun) => Promise<void>
-  prepare?: (ctx: C, run: StepRun) => Promise<void>
-  /** Do the work; may return the step's final title ("Cluster demo reused"). */
-  execute: (ctx: C, run: StepRun) => Promise<string | void>
+export interface Step<I, O> extends Titled {
+  timeoutMs?: (input: I) => number | undefined
+  /** Do the work and return what it produced. */
+  execute(input: I, run: StepRun): Promise<O>
   /** Explain (and possibly roll back) a failure; may return a better error to report. */
-  onFailure?: (ctx: C, run: StepRun, error: DevctlError) => Promise<DevctlError | void>
-  /** Confirm the result is really there. */
-  verify?: (ctx: C, run: StepRun) => Promise<void>
+  onFailure?(input: I, run: StepRun, error: DevctlError): Promise<DevctlError | void>
 }
 
-export interface GroupStep<C> extends StepBase<C> {
-  /** Run side by side; the first failure stops the others. */
-  concurrent: Array<Step<C>>
+/** Steps run side by side: the first failure stops the others. */
+export interface StepGroup extends Titled {
+  steps: Titled[]
 }
-
-export type Step<C> = LeafStep<C> | GroupStep<C>
 
 export interface StepOutcome {
   id: string
@@ -61,121 +59,186 @@ export interface StepOutcome {
   message?: string
 }
 
+export interface StepOutline {
+  id: string
+  title: string
+  children?: StepOutline[]
+}
+
 export interface PipelineOptions {
   emit: Emit
   signal: AbortSignal
   forceSignal: AbortSignal
 }
 
-/** Run steps in order; returns their outcomes, or throws the first failure (already explained). */
-export async function runPipeline<C>(steps: Array<Step<C>>, ctx: C, options: PipelineOptions): Promise<StepOutcome[]> {
-  const outcomes: StepOutcome[] = []
-  for (const step of steps) {
-    outcomes.push(...(await runStep(step, ctx, options, undefined, {interrupt: options.signal, cancel: new AbortController().signal})))
-  }
-  return outcomes
-}
-
-/** `interrupt`: the user's Ctrl-C. `cancel`: a sibling failed or a timeout ran out. */
-interface Signals {
-  interrupt: AbortSignal
-  cancel: AbortSignal
-}
-
-async function runStep<C>(step: Step<C>, ctx: C, options: PipelineOptions, parent: string | undefined, signals: Signals): Promise<StepOutcome[]> {
-  const {emit} = options
-  const started = Date.now()
-  let title = typeof step.title === 'function' ? step.title(ctx) : step.title
-  emit({type: 'step:start', step: step.id, title, parent})
-  for (const s of [signals.interrupt, signals.cancel]) if (s.aborted) throw toDevctlError(s.reason)
-
-  const skipReason = await step.skip?.(ctx)
-  if (skipReason) {
-    const outcome: StepOutcome = {id: step.id, title, status: 'skipped', durationMs: Date.now() - started, message: skipReason}
-    emit({type: 'step:end', step: step.id, status: 'skipped', title, durationMs: outcome.durationMs, message: skipReason})
-    return [outcome]
-  }
-
-  if ('concurrent' in step) {
-    const group = new AbortController()
-    const childSignals = {interrupt: signals.interrupt, cancel: AbortSignal.any([signals.cancel, group.signal])}
-    const results = await Promise.allSettled(
-      step.concurrent.map((child) =>
-        runStep(child, ctx, options, step.id, childSignals).catch((error: unknown) => {
-          // A sibling's real failure stops the others; a Ctrl-C already reaches each of them on
-          // its own terms (a helm command in flight is let finish).
-          if (!(error instanceof InterruptedError)) group.abort(error)
-          throw error
-        }),
-      ),
-    )
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    const durationMs = Date.now() - started
-    if (failure) {
-      const error = toDevctlError(failure.reason)
-      emit({type: 'step:end', step: step.id, status: 'failed', title, durationMs, message: error.message})
-      throw error
-    }
-    emit({type: 'step:end', step: step.id, status: 'done', title, durationMs})
-    return [{id: step.id, title, status: 'done', durationMs}, ...results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []))]
-  }
-
-  const timeoutMs = step.timeoutMs?.(ctx)
-  const timeout = new AbortController()
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new StepTimeoutError(`${title}: not done after ${formatDuration(timeoutMs)}.`)), timeoutMs)
-  const cancel = AbortSignal.any([signals.cancel, timeout.signal])
-  const signal = AbortSignal.any([signals.interrupt, cancel])
-  const run: StepRun = {
-    id: step.id,
-    signal,
-    mustFinishSignal: AbortSignal.any([options.forceSignal, cancel]),
-    title: (t) => {
-      title = t
-      emit({type: 'step:title', step: step.id, title: t})
-    },
-    note: (message) => emit({type: 'step:note', step: step.id, message}),
-    log: (source, line) => emit({type: 'step:log', step: step.id, source, line}),
-    pod: (pod) => emit({type: 'pod', step: step.id, pod}),
-    podGone: (name) => emit({type: 'pod:gone', step: step.id, name}),
-    warn: (message) => emit({type: 'warning', message}),
-  }
-
-  try {
-    await step.check?.(ctx, run)
-    await step.prepare?.(ctx, run)
-    const finalTitle = await step.execute(ctx, run)
-    if (finalTitle) title = finalTitle
-    await step.verify?.(ctx, run)
-  } catch (thrown) {
-    // A timeout or interruption shows up as whatever the step was awaiting; name it properly.
-    let error = signal.aborted && !(thrown instanceof DevctlError && thrown.kind !== 'interrupted') ? toDevctlError(signal.reason) : toDevctlError(thrown)
-    if (step.onFailure && !(error instanceof InterruptedError)) {
-      const diagnosisRun = {...run, signal: options.signal}
-      error = (await step.onFailure(ctx, diagnosisRun, error).catch(() => undefined)) ?? error
-    }
-    emit({type: 'step:end', step: step.id, status: 'failed', title, durationMs: Date.now() - started, message: error.message})
-    throw error
-  } finally {
-    if (timer) clearTimeout(timer)
-  }
-  const durationMs = Date.now() - started
-  emit({type: 'step:end', step: step.id, status: 'done', title, durationMs})
-  return [{id: step.id, title, status: 'done', durationMs}]
-}
-
 /** The steps' titles and nesting, for a view that lists them before they run. */
-export function outlineOf<C>(steps: Array<Step<C>>, ctx: C): Array<{id: string; title: string; children?: Array<{id: string; title: string}>}> {
+export function outlineOf(project: TitleContext, steps: Array<Titled | StepGroup>): StepOutline[] {
   return steps.map((step) => ({
     id: step.id,
-    title: typeof step.title === 'function' ? step.title(ctx) : step.title,
-    children: 'concurrent' in step ? outlineOf(step.concurrent, ctx) : undefined,
+    title: step.title(project),
+    children: 'steps' in step ? outlineOf(project, step.steps) : undefined,
   }))
+}
+
+export class Pipeline {
+  /** What each step ended as, in the order they ended. */
+  readonly outcomes: StepOutcome[] = []
+  private readonly inFlight = new Set<Promise<unknown>>()
+  private firstFailure?: DevctlError
+  /** Inside a group: tells the group a member failed, so it can stop the others. */
+  private onFailure?: (error: DevctlError) => void
+
+  constructor(
+    readonly project: Project,
+    private readonly options: PipelineOptions,
+    /** `cancel`: a sibling failed (inside a group). */
+    private readonly scope: {parent?: string; cancel: AbortSignal} = {cancel: new AbortController().signal},
+  ) {}
+
+  /** Run one step with its input; returns what it produced, or throws its failure (already explained). */
+  run<I, O>(step: Step<I, O>, input: I): Promise<O> {
+    const running = this.runStep(step, input)
+    this.inFlight.add(running)
+    void running.then(
+      () => this.inFlight.delete(running),
+      () => this.inFlight.delete(running),
+    )
+    return running
+  }
+
+  /** Record a step that does not apply this time, and why. */
+  skip(step: Titled, reason: string): void {
+    const title = step.title(this.project)
+    this.options.emit({type: 'step:start', step: step.id, title, parent: this.scope.parent})
+    this.options.emit({type: 'step:end', step: step.id, status: 'skipped', title, durationMs: 0, message: reason})
+    this.outcomes.push({id: step.id, title, status: 'skipped', durationMs: 0, message: reason})
+  }
+
+  /**
+   * Run a group's steps side by side: `start` runs them on the group's own pipeline. The first
+   * real failure cancels the others; the group ends when every one of them has ended.
+   */
+  async group<T>(group: StepGroup, start: (members: Pipeline) => Promise<T>): Promise<T> {
+    const {emit} = this.options
+    const started = Date.now()
+    const title = group.title(this.project)
+    this.throwIfStopped()
+    emit({type: 'step:start', step: group.id, title, parent: this.scope.parent})
+    const failed = new AbortController()
+    const members = new Pipeline(this.project, this.options, {parent: group.id, cancel: AbortSignal.any([this.scope.cancel, failed.signal])})
+    members.onFailure = (error) => {
+      // A sibling's real failure stops the others; a Ctrl-C reaches each on its own terms
+      // (a helm command in flight is let finish).
+      if (!(error instanceof InterruptedError)) failed.abort(error)
+    }
+    let result: {ok: true; value: T} | {ok: false; error: unknown}
+    try {
+      result = {ok: true, value: await start(members)}
+    } catch (error) {
+      result = {ok: false, error}
+    }
+    await members.settled()
+    this.outcomes.push(...members.outcomes)
+    const durationMs = Date.now() - started
+    if (!result.ok) {
+      // The first member to fail is the group's failure, whichever promise `start` awaited first.
+      const error = members.firstFailure ?? toDevctlError(result.error)
+      this.failed({id: group.id, title, status: 'failed', durationMs, message: error.message}, error)
+      throw error instanceof UnexpectedStepError ? error.original : error
+    }
+    emit({type: 'step:end', step: group.id, status: 'done', title, durationMs})
+    this.outcomes.push({id: group.id, title, status: 'done', durationMs})
+    return result.value
+  }
+
+  private async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+  }
+
+  private failed(outcome: StepOutcome, error: DevctlError): void {
+    this.options.emit({type: 'step:end', step: outcome.id, status: 'failed', title: outcome.title, durationMs: outcome.durationMs, message: outcome.message})
+    this.outcomes.push(outcome)
+    this.firstFailure ??= error
+    this.onFailure?.(error)
+  }
+
+  private throwIfStopped(): void {
+    for (const signal of [this.options.signal, this.scope.cancel]) if (signal.aborted) throw toDevctlError(signal.reason)
+  }
+
+  private async runStep<I, O>(step: Step<I, O>, input: I): Promise<O> {
+    const {emit} = this.options
+    const started = Date.now()
+    let title = step.title(this.project)
+    this.throwIfStopped()
+    emit({type: 'step:start', step: step.id, title, parent: this.scope.parent})
+
+    const timeoutMs = step.timeoutMs?.(input)
+    const timeout = new AbortController()
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new StepTimeoutError(`${title}: not done after ${formatDuration(timeoutMs)}.`)), timeoutMs)
+    const cancel = AbortSignal.any([this.scope.cancel, timeout.signal])
+    const signal = AbortSignal.any([this.options.signal, cancel])
+    const run: StepRun = {
+      id: step.id,
+      signal,
+      mustFinishSignal: AbortSignal.any([this.options.forceSignal, cancel]),
+      title: (t) => {
+        title = t
+        emit({type: 'step:title', step: step.id, title: t})
+      },
+      note: (message) => emit({type: 'step:note', step: step.id, message}),
+      log: (source, line) => emit({type: 'step:log', step: step.id, source, line}),
+      pod: (pod) => emit({type: 'pod', step: step.id, pod}),
+      podGone: (name) => emit({type: 'pod:gone', step: step.id, name}),
+      warn: (message) => emit({type: 'warning', message}),
+    }
+
+    try {
+      const output = await step.execute(input, run)
+      const durationMs = Date.now() - started
+      emit({type: 'step:end', step: step.id, status: 'done', title, durationMs})
+      this.outcomes.push({id: step.id, title, status: 'done', durationMs})
+      return output
+    } catch (thrown) {
+      // A timeout or interruption shows up as whatever the step was awaiting; name it properly.
+      let error = signal.aborted && !(thrown instanceof DevctlError && thrown.kind !== 'interrupted') ? toDevctlError(signal.reason) : toDevctlError(thrown)
+      if (step.onFailure && !(error instanceof InterruptedError)) {
+        error = (await explainFailure(step, input, {...run, signal: this.options.signal}, error)) ?? error
+      }
+      // An unexpected error is still this step's failure: shown as failed, reported as a bug.
+      this.failed({id: step.id, title, status: 'failed', durationMs: Date.now() - started, message: error.message}, error)
+      throw error instanceof UnexpectedStepError ? error.original : error
+    } finally {
+      if (timer) clearTimeout(timer)
+    }
+  }
+}
+
+/** A step's onFailure that itself fails must not hide the failure it was explaining. */
+async function explainFailure<I, O>(step: Step<I, O>, input: I, run: StepRun, error: DevctlError): Promise<DevctlError | void> {
+  try {
+    return await step.onFailure?.(input, run, error)
+  } catch (diagnosisError) {
+    return error.explain({details: [`(devctl could not diagnose this failure further: ${diagnosisError instanceof Error ? diagnosisError.message : String(diagnosisError)})`]})
+  }
+}
+
+/**
+ * An error no step expected (a bug, or a failure devctl does not classify yet): the step is
+ * shown as failed with its message, and the original error goes on to the command, which
+ * reports it as a bug (with the stack under --debug).
+ */
+class UnexpectedStepError extends DevctlError {
+  readonly kind = 'unexpected'
+  constructor(readonly original: unknown) {
+    super(original instanceof Error ? original.message : String(original))
+  }
 }
 
 function toDevctlError(error: unknown): DevctlError {
   if (error instanceof DevctlError) return error
   if (error instanceof Error && (error.name === 'AbortError' || (error as {code?: string}).code === 'ABORT_ERR')) return new InterruptedError()
-  throw error
+  return new UnexpectedStepError(error)
 }
 
 export function formatDuration(ms: number): string {
@@ -185,4 +248,3 @@ export function formatDuration(ms: number): string {
   const seconds = Math.round((ms % 60_000) / 1000)
   return seconds ? `${minutes}m${seconds}s` : `${minutes}m`
 }
-

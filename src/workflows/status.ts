@@ -11,10 +11,10 @@ import {DevctlError} from '../errors.js'
 import {selects, statefulSetReadiness} from '../kube/readiness.js'
 import type {KubernetesObject, V1StatefulSet} from '../kube/types.js'
 import {POSTGRES, REDIS} from '../services/naming.js'
-import {createContext, type WorkflowContext} from './context.js'
+import {createProject, type Project} from './project.js'
 import {connectEnvironment, type Connection} from './connect.js'
 import {workloadReadiness} from './steps/chart.js'
-import type {KubeModule} from './context.js'
+import type {KubeModule} from './project.js'
 
 export type ClusterState = 'running' | 'stopped' | 'missing' | 'unreachable'
 
@@ -58,7 +58,7 @@ function age(pod: PodSummary): number | undefined {
   return pod.createdAt ? Math.max(0, Math.round((Date.now() - new Date(pod.createdAt).getTime()) / 1000)) : undefined
 }
 
-async function clusterState(ctx: WorkflowContext, signal: AbortSignal): Promise<{state: ClusterState; connection?: Connection; message?: string}> {
+async function clusterState(ctx: Project, signal: AbortSignal): Promise<{state: ClusterState; connection?: Connection; message?: string}> {
   if (ctx.config.cluster.provider === 'k3d') {
     const found = await ctx.tools.k3d.find(ctx.names.clusterName, signal).catch((error: unknown) => {
       if (error instanceof DevctlError) return error
@@ -78,7 +78,7 @@ async function clusterState(ctx: WorkflowContext, signal: AbortSignal): Promise<
   }
 }
 
-function serviceStatuses(ctx: WorkflowContext, statefulSets: V1StatefulSet[]): ServiceStatus[] {
+function serviceStatuses(ctx: Project, statefulSets: V1StatefulSet[]): ServiceStatus[] {
   return (['postgres', 'redis'] as const).map((name) => {
     const settings = ctx.config.services[name]
     const port = name === 'postgres' ? POSTGRES.port : REDIS.port
@@ -90,7 +90,7 @@ function serviceStatuses(ctx: WorkflowContext, statefulSets: V1StatefulSet[]): S
 }
 
 export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModule>, signal: AbortSignal): Promise<StatusResult> {
-  const ctx = createContext(loaded, kubeModule)
+  const ctx = createProject(loaded, kubeModule)
   const namespace = ctx.names.namespace
   const cluster = await clusterState(ctx, signal)
   const result: StatusResult = {

@@ -5,22 +5,22 @@
  */
 import {stringify} from 'yaml'
 
+import {k3dConfig} from '../cluster/k3d-config.js'
 import type {LoadedConfig} from '../config/load.js'
 import type {PodSummary} from '../diagnose/pod.js'
+import type {NamespaceWatch} from '../kube/namespace-watch.js'
 import {redact} from '../secrets/redact.js'
 import {readSecrets} from '../secrets/store.js'
 import {credentialSecrets, namespaceManifest, serviceManifests} from '../services/manifests.js'
 import {upgradeInstallArgs} from '../tools/helm.js'
 import {formatCommand} from '../tools/process.js'
-import {createContext, type KubeModule, type RunControls} from './context.js'
-import type {StepOutline} from '../ui/progress.js'
-import {outlineOf, runPipeline, type Step, type StepOutcome} from './pipeline.js'
-import {deployStep, installOptions, planStep} from './steps/chart.js'
+import {outlineOf, Pipeline, type StepOutcome, type StepOutline} from './pipeline.js'
+import {createProject, type RunControls} from './project.js'
+import {deploy, deployGroup, deployRequest, installOptions, planStep, startDeployment} from './steps/chart.js'
 import {clusterStep, type ClusterAction} from './steps/cluster.js'
-import {k3dConfig} from './steps/cluster-config.js'
 import {prerequisitesStep} from './steps/prerequisites.js'
-import {releasePods, rolloutStep, validateStep, type Endpoint, type RolloutContext, type WorkloadStatus} from './steps/rollout.js'
-import {namespaceStep, servicesStep} from './steps/services.js'
+import {deployedWorkloads, rolloutStep, validateStep, workloadPods, type Endpoint, type WorkloadStatus} from './steps/rollout.js'
+import {namespaceStep, runServices, servicesGroup} from './steps/services.js'
 
 export interface UpOptions {
   force: boolean
@@ -41,32 +41,48 @@ export interface UpResult {
   durationMs: number
 }
 
-
-export const UP_STEPS: Array<Step<RolloutContext>> = [prerequisitesStep, clusterStep, namespaceStep, servicesStep, planStep, deployStep, rolloutStep, validateStep]
+const UP_STEPS = [prerequisitesStep, clusterStep, namespaceStep, servicesGroup, planStep, deployGroup, rolloutStep, validateStep]
 
 export function upOutline(loaded: LoadedConfig): StepOutline[] {
-  return outlineOf(UP_STEPS, {...createContext(loaded, Promise.resolve({} as KubeModule)), force: false})
+  return outlineOf({config: loaded.config, names: loaded.resolved}, UP_STEPS)
 }
 
 export async function up(loaded: LoadedConfig, options: UpOptions, controls: RunControls): Promise<UpResult> {
   const started = Date.now()
-  const ctx: RolloutContext = {...createContext(loaded, controls.kubeModule, controls.confirm), force: options.force, timeoutOverride: options.timeout}
+  const project = createProject(loaded, controls.kubeModule, {timeout: options.timeout})
+  const pipeline = new Pipeline(project, controls)
+  let watch: NamespaceWatch | undefined
   try {
-    const steps = await runPipeline(UP_STEPS, ctx, controls)
+    const prerequisites = await pipeline.run(prerequisitesStep, project)
+    const cluster = await pipeline.run(clusterStep, {project, prerequisites})
+    const {connection} = cluster
+    watch = await pipeline.run(namespaceStep, {project, connection, secrets: prerequisites.secrets})
+    const target = {project, connection, watch, helmMajor: prerequisites.helmMajor}
+    await runServices(pipeline, target)
+
+    const request = deployRequest(project, {force: options.force})
+    // No questions while the live task list draws: the command answers (a stuck release is recovered only with --yes).
+    const plan = await pipeline.run(planStep, {...target, request, confirm: controls.confirm ?? (async () => false)})
+    if (plan.rendered) await deploy(pipeline, startDeployment(target, request, {...plan, rendered: plan.rendered}))
+    else pipeline.skip(deployGroup, `unchanged since revision ${plan.previous?.revision} (--force redeploys)`)
+
+    const workloads = plan.rendered?.workloads ?? deployedWorkloads(watch, project.names.release)
+    const statuses = await pipeline.run(rolloutStep, {...target, workloads})
+    const endpoints = await pipeline.run(validateStep, {project, connection, httpHostPort: cluster.httpHostPort})
     return {
-      project: ctx.config.project,
-      cluster: {provider: ctx.config.cluster.provider, name: ctx.names.clusterName, context: ctx.names.kubeContext, action: ctx.clusterAction ?? 'reused'},
-      namespace: ctx.names.namespace,
-      release: {name: ctx.names.release, deployed: !ctx.deploy?.unchanged, previousRevision: ctx.deploy?.previous?.revision},
-      migration: ctx.deploy?.rendered ? ctx.deploy.rendered.migration.kind : 'unchanged',
-      workloads: ctx.workloads ?? [],
-      pods: releasePods(ctx),
-      endpoints: ctx.endpoints ?? [],
-      steps,
+      project: project.config.project,
+      cluster: {provider: project.config.cluster.provider, name: project.names.clusterName, context: project.names.kubeContext, action: cluster.action},
+      namespace: project.names.namespace,
+      release: {name: project.names.release, deployed: !plan.unchanged, previousRevision: plan.previous?.revision},
+      migration: plan.rendered ? plan.rendered.migration.kind : 'unchanged',
+      workloads: statuses,
+      pods: workloadPods(watch, workloads),
+      endpoints,
+      steps: pipeline.outcomes,
       durationMs: Date.now() - started,
     }
   } finally {
-    ctx.watch?.close()
+    watch?.close()
   }
 }
 
@@ -79,23 +95,19 @@ export interface UpPlan {
 
 /** `up --dry-run`: what would be created and run, secrets masked; changes nothing. */
 export async function planUp(loaded: LoadedConfig, options: UpOptions): Promise<UpPlan> {
-  const ctx = {...createContext(loaded, Promise.resolve({} as KubeModule)), force: options.force}
+  const project = createProject(loaded, undefined, {timeout: options.timeout})
+  const {config, names} = project
   // Existing passwords are masked; missing ones would be generated by a real run, not now.
-  const secrets = (await readSecrets(loaded.dir)) ?? {postgres: {password: '<generated on first up>'}, redis: {password: '<generated on first up>'}}
-  const services = serviceManifests(ctx.config, ctx.names)
-  const objects = [
-    namespaceManifest(ctx.names.namespace, ctx.config.project),
-    ...credentialSecrets(ctx.config, ctx.names, secrets),
-    ...(services.postgres ?? []),
-    ...(services.redis ?? []),
-  ]
-  const args = upgradeInstallArgs({...installOptions(ctx), timeout: ctx.config.app.timeouts.deploy, kube: {context: ctx.names.kubeContext}})
+  const secrets = (await readSecrets(project.dir)) ?? {postgres: {password: '<generated on first up>'}, redis: {password: '<generated on first up>'}}
+  const services = serviceManifests(config, names)
+  const objects = [namespaceManifest(names.namespace, config.project), ...credentialSecrets(config, names, secrets), ...(services.postgres ?? []), ...(services.redis ?? [])]
+  const args = upgradeInstallArgs({...installOptions(project, deployRequest(project, {force: options.force})), timeoutMs: project.timeouts.deploy, kube: {context: names.kubeContext}})
   return {
     cluster: {
-      provider: ctx.config.cluster.provider,
-      name: ctx.names.clusterName,
-      context: ctx.names.kubeContext,
-      k3dConfig: ctx.config.cluster.provider === 'k3d' ? stringify(k3dConfig(ctx.config, ctx.names)) : undefined,
+      provider: config.cluster.provider,
+      name: names.clusterName,
+      context: names.kubeContext,
+      k3dConfig: config.cluster.provider === 'k3d' ? stringify(k3dConfig(config, names)) : undefined,
     },
     manifests: redact(objects.map((o) => stringify(o, {aliasDuplicateObjects: false})).join('---\n')),
     helmCommand: formatCommand('helm', args),

@@ -2,31 +2,35 @@
  * `devctl upgrade`: "see what would change (values, chart version), get consent, deploy while
  * the migration runs again, roll out; on failure explain it and — this being a dev tool — roll
  * back to the last good revision and check the rollback worked." Two phases, so the consent
- * question comes between a plan the user has seen and a deploy that has not started.
+ * question comes between a plan the user has seen and a deploy that has not started: the plan
+ * only reads (the cluster, the values, the chart), and nothing is applied before consent.
  */
-import {mkdir, readFile} from 'node:fs/promises'
+import {mkdir, readFile, rm} from 'node:fs/promises'
 import {basename, join, resolve} from 'node:path'
 
 import semver from 'semver'
 import {parse as parseYaml} from 'yaml'
 
 import {describeMigration} from '../chart/manifests.js'
+import {latestRelease, type ReleaseRecord} from '../chart/release-record.js'
+import {isPending} from '../chart/release-recovery.js'
 import type {SetValue} from '../chart/set-syntax.js'
 import {diffValues, userValues, type ValueChange} from '../chart/values-diff.js'
 import type {LoadedConfig} from '../config/load.js'
 import {readYamlFile} from '../config/yaml-file.js'
+import type {PodSummary} from '../diagnose/pod.js'
 import {ChartError, DevctlError, UsageError} from '../errors.js'
+import type {NamespaceWatch} from '../kube/namespace-watch.js'
 import {setAnchoredValue} from '../scaffold/anchors.js'
 import {writeFileAtomic} from '../scaffold/files.js'
-import {createContext, type RunControls} from './context.js'
-import {connectEnvironment} from './connect.js'
 import type {ReleaseHistory} from '../tools/helm.js'
-import {outlineOf, runPipeline, type LeafStep, type Step, type StepOutcome, type StepRun} from './pipeline.js'
-import {changeReason, configuredChart, deployStep, installOptions, prepareDeploy} from './steps/chart.js'
-import {prerequisitesStep} from './steps/prerequisites.js'
-import {releasePods, rolloutStep, type RolloutContext, type WorkloadStatus} from './steps/rollout.js'
-import {namespaceStep} from './steps/services.js'
-import type {PodSummary} from '../diagnose/pod.js'
+import {connectEnvironment, type Connection} from './connect.js'
+import {outlineOf, Pipeline, type Step, type StepOutcome, type StepOutline, type StepRun, type Titled} from './pipeline.js'
+import {createProject, type Confirm, type Project, type RunControls} from './project.js'
+import {deploy, deployGroup, deployRequest, installOptions, planDeploy, recoverStuckRelease, startDeployment, type DeployPlan, type DeployRequest, type DeployTarget} from './steps/chart.js'
+import {prerequisitesStep, type Prerequisites} from './steps/prerequisites.js'
+import {deployedWorkloads, rolloutStep, workloadPods, type WorkloadStatus} from './steps/rollout.js'
+import {namespaceStep, watchNamespace} from './steps/services.js'
 
 export const IMAGE_TAG_ANCHOR = 'imageTag'
 
@@ -50,23 +54,20 @@ export interface UpgradePlan {
   /** The chart crossed devctl.yaml's breakingVersion: uninstall, then install (data kept). */
   reinstall: boolean
   migration: string
-  recovered?: string
+  /** A revision left pending by an interrupted helm, to be dropped (with consent) before deploying. */
+  stuck?: {revision: number; status: string}
 }
+
+/** upgraded; nothing to do; the user said no; or it failed and was rolled back (then it throws). */
+export type UpgradeOutcome = 'upgraded' | 'unchanged' | 'declined'
 
 export interface UpgradeResult {
   plan: UpgradePlan
-  upgraded: boolean
-  rolledBack?: {toRevision: number; verified: boolean}
+  outcome: UpgradeOutcome
   workloads: WorkloadStatus[]
   pods: PodSummary[]
   steps: StepOutcome[]
   durationMs: number
-}
-
-interface UpgradeContext extends RolloutContext {
-  plan?: UpgradePlan
-  /** --image-tag: the values file to rewrite on success, and its new text. */
-  pendingValuesEdit?: {path: string; text: string}
 }
 
 /** "web-worker-0.1.0" → "0.1.0" (helm history's chart column). */
@@ -74,189 +75,266 @@ function chartVersionOf(chart: string | undefined): string | undefined {
   return chart ? /-(\d+\.\d+\.\d+[^\s]*)$/.exec(chart)?.[1] : undefined
 }
 
-async function localChartVersion(ctx: UpgradeContext): Promise<string | undefined> {
-  const chart = installOptions(ctx).chart
+async function localChartVersion(project: Project, request: DeployRequest): Promise<string | undefined> {
+  const chart = installOptions(project, request).chart
   if (chart.path === undefined) return chart.version
-  const text = await readFile(resolve(ctx.loaded.dir, chart.path, 'Chart.yaml'), 'utf8').catch(() => undefined)
+  const text = await readFile(resolve(project.dir, chart.path, 'Chart.yaml'), 'utf8').catch(() => undefined)
   return text ? (parseYaml(text) as {version?: string}).version : undefined
 }
 
-/** --image-tag: edit a copy of the values file that defines &imageTag; the original changes only on success. */
-async function stageImageTag(ctx: UpgradeContext, tag: string): Promise<void> {
-  for (const [index, file] of ctx.valuesFiles.entries()) {
+/** --image-tag: the values file that defines &imageTag, edited; the original changes only once the upgrade succeeded. */
+interface ImageTagEdit {
+  /** The user's values file, and its edited text. */
+  path: string
+  text: string
+  /** The edited copy helm reads meanwhile (in .devctl/, removed when the upgrade ends). */
+  staged: string
+  /** devctl.yaml's values files with the staged copy in place of the user's. */
+  valuesFiles: string[]
+}
+
+async function stageImageTag(project: Project, tag: string): Promise<ImageTagEdit> {
+  for (const [index, file] of project.valuesFiles.entries()) {
     // Read as every values file is: a missing or broken one is a config error at file:line:col.
     const {text} = await readYamlFile(file, 'values file')
     const edited = setAnchoredValue(text, IMAGE_TAG_ANCHOR, tag)
     if (edited === undefined) continue
-    const staged = join(ctx.stateDir, `upgrade-${basename(file)}`)
-    await mkdir(ctx.stateDir, {recursive: true, mode: 0o700})
+    const staged = join(project.stateDir, `upgrade-${basename(file)}`)
+    await mkdir(project.stateDir, {recursive: true, mode: 0o700})
     await writeFileAtomic(staged, edited)
-    ctx.valuesFiles = ctx.valuesFiles.with(index, staged)
-    ctx.pendingValuesEdit = {path: file, text: edited}
-    return
+    return {path: file, text: edited, staged, valuesFiles: project.valuesFiles.with(index, staged)}
   }
-  throw new UsageError(`--image-tag needs a shared setting with the anchor &${IMAGE_TAG_ANCHOR} in your values files (${ctx.config.app.values.join(', ')}), and none has it.`, {
+  throw new UsageError(`--image-tag needs a shared setting with the anchor &${IMAGE_TAG_ANCHOR} in your values files (${project.config.app.values.join(', ')}), and none has it.`, {
     hint: `Add \`shared: {image: {tag: &${IMAGE_TAG_ANCHOR} "1.0.0"}}\` and \`image: {tag: *${IMAGE_TAG_ANCHOR}}\` (devctl init writes these), or use --set image.tag=TAG.`,
   })
 }
 
-const connectStep: LeafStep<UpgradeContext> = {
+const connectStep: Step<Project, Connection> = {
   id: 'connect',
-  title: (ctx) => `Cluster ${ctx.config.cluster.provider === 'k3d' ? ctx.names.clusterName : ctx.names.kubeContext}`,
-  async execute(ctx, run) {
-    const connection = await connectEnvironment(ctx, run.signal, ctx.config.cluster.provider === 'k3d' ? (ctx.existingCluster ?? null) : undefined)
-    ctx.kube = connection.kube
-    ctx.kubeTarget = connection.kubeTarget
-    return `Cluster ${ctx.names.clusterName}: connected`
+  title: (project) => `Cluster ${project.config.cluster.provider === 'k3d' ? project.names.clusterName : project.names.kubeContext}`,
+  async execute(project, run) {
+    const connection = await connectEnvironment(project, run.signal)
+    run.title(`Cluster ${project.names.clusterName}: connected`)
+    return connection
   },
 }
 
 /** A repository or OCI chart given as a range (or no version) moves to the newest version it allows now. */
-async function resolveChartRange(ctx: UpgradeContext, run: StepRun, history: ReleaseHistory): Promise<void> {
-  const chart = configuredChart(ctx)
-  if (chart.path !== undefined || (chart.version !== undefined && semver.valid(chart.version))) return
+async function resolveChartRange(project: Project, request: DeployRequest, history: ReleaseHistory, run: StepRun): Promise<DeployRequest> {
+  const chart = request.chart
+  if (chart.path !== undefined || (chart.version !== undefined && semver.valid(chart.version))) return request
   run.note(`looking up the newest chart within ${chart.version ?? 'any version'}`)
-  const version = await ctx.tools.helm.resolveChartVersion(chart, ctx.loaded.dir, run.signal)
-  ctx.resolvedChart = {version, deployed: chartVersionOf(history.findLast((h) => h.status === 'deployed')?.chart)}
+  const version = await project.tools.helm.resolveChartVersion(chart, project.dir, run.signal)
+  return {...request, resolvedChart: {version, deployed: chartVersionOf(history.findLast((h) => h.status === 'deployed')?.chart)}}
 }
 
-const planUpgradeStep: LeafStep<UpgradeContext> = {
+interface PlanInput extends DeployTarget {
+  request: DeployRequest
+}
+
+interface PlannedUpgrade {
+  plan: UpgradePlan
+  request: DeployRequest
+  deployPlan: DeployPlan
+}
+
+/** Reads only: the release, its values, the chart; what would change. */
+const planUpgradeStep: Step<PlanInput, PlannedUpgrade> = {
   id: 'plan',
-  title: (ctx) => `Upgrade ${ctx.names.release}: what changes`,
-  async execute(ctx, run) {
-    const ref = {release: ctx.names.release, namespace: ctx.names.namespace, kube: ctx.kubeTarget!}
-    const history = await ctx.tools.helm.history(ref, run.signal)
-    await resolveChartRange(ctx, run, history)
-    const deploy = await prepareDeploy(ctx, run)
-    const previous = deploy.previous
-    if (!previous) throw new ChartError(`Release ${ctx.names.release} is not installed yet, so there is nothing to upgrade.`, {hint: 'Run `devctl up` first.'})
-    const options = installOptions(ctx)
-    const [before, after, toVersion] = await Promise.all([
-      ctx.tools.helm.getValues(ref, run.signal),
-      userValues(options.valuesFiles, options.set),
-      localChartVersion(ctx),
-    ])
+  title: (project) => `Upgrade ${project.names.release}: what changes`,
+  async execute(input, run) {
+    const {project, connection} = input
+    const {names} = project
+    const ref = {release: names.release, namespace: names.namespace, kube: connection.kubeTarget}
+    const [history, latest] = await Promise.all([project.tools.helm.history(ref, run.signal), latestRelease(connection.kube, names.namespace, names.release)])
+    const resolved = await resolveChartRange(project, input.request, history, run)
+    // A pending revision is dropped only after consent; the plan compares against the last finished one, and redeploys.
+    const stuck = isPending(latest) ? {revision: latest.revision, status: latest.status} : undefined
+    const previous: ReleaseRecord | undefined = stuck
+      ? history
+          .filter((h) => h.revision < stuck.revision && !h.status.startsWith('pending-'))
+          .map((h) => ({revision: h.revision, status: h.status}))
+          .at(-1)
+      : latest
+    if (!previous) throw new ChartError(`Release ${names.release} is not installed yet, so there is nothing to upgrade.`, {hint: 'Run `devctl up` first.'})
+    const request = stuck ? {...resolved, force: true} : resolved
+    const deployPlan = await planDeploy(input, request, previous, run)
+    const options = installOptions(project, request)
+    const [before, after, toVersion] = await Promise.all([project.tools.helm.getValues(ref, run.signal), userValues(options.valuesFiles, options.set), localChartVersion(project, request)])
     const fromVersion = chartVersionOf(history.find((h) => h.revision === previous.revision)?.chart)
-    const breaking = ctx.config.app.breakingVersion
+    const breaking = project.config.app.breakingVersion
     const reinstall = Boolean(breaking && fromVersion && toVersion && semver.valid(toVersion) && semver.lt(fromVersion, breaking) && semver.gte(toVersion, breaking))
     const values = diffValues(before, after)
-    ctx.plan = {
-      release: ctx.names.release,
+    const plan: UpgradePlan = {
+      release: names.release,
       fromRevision: previous.revision,
-      changed: !deploy.unchanged,
-      reason: deploy.unchanged ? 'nothing changed' : changeReason(ctx),
+      changed: !deployPlan.unchanged,
+      reason: stuck ? `revision ${stuck.revision} was left ${stuck.status} by an interrupted helm` : deployPlan.reason,
       values,
       chart: {from: fromVersion, to: toVersion},
       reinstall,
-      migration: deploy.rendered ? describeMigration(deploy.rendered.migration) : 'none',
-      recovered: ctx.recovered,
+      migration: deployPlan.rendered ? describeMigration(deployPlan.rendered.migration) : 'none',
+      stuck,
     }
-    return deploy.unchanged ? `Upgrade ${ctx.names.release}: nothing changed (revision ${previous.revision})` : `Upgrade ${ctx.names.release}: ${values.length} value(s) changed${reinstall ? `; chart crosses breakingVersion ${breaking}: reinstall` : ''}`
+    run.title(
+      deployPlan.unchanged
+        ? `Upgrade ${names.release}: nothing changed (revision ${previous.revision})`
+        : `Upgrade ${names.release}: ${values.length} value(s) changed${reinstall ? `; chart crosses breakingVersion ${breaking}: reinstall` : ''}`,
+    )
+    return {plan, request, deployPlan}
   },
 }
 
-const reinstallStep: LeafStep<UpgradeContext> = {
+const recoverStep: Step<{project: Project; connection: Connection; confirm: Confirm}, void> = {
+  id: 'recover',
+  title: (project) => `Recover release ${project.names.release} (an interrupted helm left it pending)`,
+  async execute({project, connection, confirm}, run) {
+    const {recovered} = await recoverStuckRelease(project, connection, confirm, run)
+    run.title(`Recovered release ${project.names.release}: ${recovered ?? 'nothing was pending any more'}`)
+  },
+}
+
+const reinstallStep: Step<{project: Project; connection: Connection; plan: UpgradePlan}, void> = {
   id: 'reinstall',
-  title: 'Uninstall before reinstalling (breaking chart version)',
-  skip: (ctx) => (ctx.plan?.reinstall ? undefined : 'no breaking chart version'),
-  async execute(ctx, run) {
+  title: () => 'Uninstall before reinstalling (breaking chart version)',
+  async execute({project, connection, plan}, run) {
+    const {names} = project
     // Postgres and Redis are not part of the release: their data survives this.
-    await ctx.tools.helm.uninstall({release: ctx.names.release, namespace: ctx.names.namespace, kube: ctx.kubeTarget!, timeout: ctx.config.app.timeouts.deploy}, run.mustFinishSignal)
-    ctx.deploy!.previous = undefined
-    return `Uninstalled ${ctx.names.release} ${ctx.plan!.chart.from} (data in Postgres/Redis kept)`
+    await project.tools.helm.uninstall({release: names.release, namespace: names.namespace, kube: connection.kubeTarget, timeoutMs: project.timeouts.deploy}, run.mustFinishSignal)
+    run.title(`Uninstalled ${names.release} ${plan.chart.from} (data in Postgres/Redis kept)`)
   },
 }
 
-const persistStep: LeafStep<UpgradeContext> = {
+const persistStep: Step<ImageTagEdit, void> = {
   id: 'persist',
-  title: 'Save --image-tag in the values file',
-  skip: (ctx) => (ctx.pendingValuesEdit ? undefined : 'nothing to save'),
-  async execute(ctx) {
-    const edit = ctx.pendingValuesEdit!
+  title: () => 'Save --image-tag in the values file',
+  async execute(edit, run) {
     await writeFileAtomic(edit.path, edit.text)
-    return `Saved the new image tag at &${IMAGE_TAG_ANCHOR} in ${basename(edit.path)}`
+    run.title(`Saved the new image tag at &${IMAGE_TAG_ANCHOR} in ${basename(edit.path)}`)
   },
 }
 
-const rollbackStep: LeafStep<UpgradeContext> = {
+const rollbackStep: Step<{project: Project; connection: Connection; revision: number}, void> = {
   id: 'rollback',
-  title: (ctx) => `Roll back ${ctx.names.release} to revision ${ctx.plan?.fromRevision}`,
-  async execute(ctx, run) {
-    await ctx.tools.helm.rollback({release: ctx.names.release, namespace: ctx.names.namespace, kube: ctx.kubeTarget!, revision: ctx.plan!.fromRevision!, timeout: ctx.config.app.timeouts.deploy}, run.mustFinishSignal)
-    // Verify against what is deployed now (the old revision), not the chart that failed.
-    ctx.deploy!.rendered = undefined
-    return `Rolled back ${ctx.names.release} to revision ${ctx.plan!.fromRevision}`
+  title: (project) => `Roll back ${project.names.release}`,
+  async execute({project, connection, revision}, run) {
+    const {names} = project
+    run.title(`Roll back ${names.release} to revision ${revision}`)
+    await project.tools.helm.rollback({release: names.release, namespace: names.namespace, kube: connection.kubeTarget, revision, timeoutMs: project.timeouts.deploy}, run.mustFinishSignal)
+    run.title(`Rolled back ${names.release} to revision ${revision}`)
   },
 }
-
-const PLAN_STEPS: Array<Step<UpgradeContext>> = [prerequisitesStep, connectStep, namespaceStep, planUpgradeStep]
-const APPLY_STEPS: Array<Step<UpgradeContext>> = [reinstallStep, deployStep, rolloutStep, persistStep]
 
 export interface PreparedUpgrade {
   plan: UpgradePlan
-  ctx: UpgradeContext
+  project: Project
+  prerequisites: Prerequisites
+  connection: Connection
+  watch: NamespaceWatch
+  request: DeployRequest
+  deployPlan: DeployPlan
+  imageTag?: ImageTagEdit
   steps: StepOutcome[]
   started: number
+  /** Ends the plan's watch and removes the staged values copy; called once the upgrade is over. */
+  close(): Promise<void>
 }
 
-export function applyOutline(prepared: PreparedUpgrade): ReturnType<typeof outlineOf> {
-  return outlineOf(APPLY_STEPS, prepared.ctx)
+/** The steps the apply phase will run, for a live view: only those that apply to this plan. */
+export function applyOutline(prepared: PreparedUpgrade): StepOutline[] {
+  const {plan} = prepared
+  const steps: Titled[] = [
+    ...(plan.stuck ? [recoverStep] : []),
+    namespaceStep,
+    ...(plan.reinstall ? [reinstallStep] : []),
+    deployGroup,
+    rolloutStep,
+    ...(prepared.imageTag ? [persistStep] : []),
+  ]
+  return outlineOf(prepared.project, steps)
 }
 
-/** Phase 1: check, connect, and work out what would change. Changes nothing in the release. */
+/** Phase 1: check, connect, and work out what would change. Reads only. */
 export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions, controls: RunControls): Promise<PreparedUpgrade> {
   const started = Date.now()
-  const ctx: UpgradeContext = {
-    ...createContext(loaded, controls.kubeModule, controls.confirm),
-    force: false,
-    timeoutOverride: options.timeout,
-    extraValuesFiles: options.valuesFiles,
-    extraSet: options.set,
-    chartVersionOverride: options.chartVersion,
+  const project = createProject(loaded, controls.kubeModule, {timeout: options.timeout})
+  const pipeline = new Pipeline(project, controls)
+  const imageTag = options.imageTag ? await stageImageTag(project, options.imageTag) : undefined
+  let watch: NamespaceWatch | undefined
+  const close = async () => {
+    watch?.close()
+    if (imageTag) await rm(imageTag.staged, {force: true})
   }
   try {
-    if (options.imageTag) await stageImageTag(ctx, options.imageTag)
-    const steps = await runPipeline(PLAN_STEPS, ctx, controls)
-    return {plan: ctx.plan!, ctx, steps, started}
+    const prerequisites = await pipeline.run(prerequisitesStep, project)
+    const connection = await pipeline.run(connectStep, project)
+    watch = await watchNamespace(project, connection.kube, controls.signal)
+    const request = deployRequest(project, {valuesFiles: imageTag?.valuesFiles, extraValuesFiles: options.valuesFiles, extraSet: options.set, chartVersion: options.chartVersion})
+    const planned = await pipeline.run(planUpgradeStep, {project, connection, watch, helmMajor: prerequisites.helmMajor, request})
+    return {...planned, project, prerequisites, connection, watch, imageTag, steps: pipeline.outcomes, started, close}
   } catch (error) {
-    ctx.watch?.close()
+    await close()
     throw error
   }
 }
 
-/** Phase 2: deploy and roll out; on failure explain, roll back (unless told not to) and verify. */
+/** The upgrade did not happen: nothing to do, or the user said no. Nothing is applied. */
+export async function skipUpgrade(prepared: PreparedUpgrade, outcome: Exclude<UpgradeOutcome, 'upgraded'>): Promise<UpgradeResult> {
+  await prepared.close()
+  return {plan: prepared.plan, outcome, workloads: [], pods: [], steps: prepared.steps, durationMs: Date.now() - prepared.started}
+}
+
+/** Phase 2, after consent: apply, deploy and roll out; on failure explain, roll back (unless told not to) and verify. */
 export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOptions, controls: RunControls): Promise<UpgradeResult> {
-  const {ctx, plan} = prepared
-  const result = (steps: StepOutcome[], extra: Partial<UpgradeResult> = {}): UpgradeResult => ({
-    plan,
-    upgraded: plan.changed,
-    workloads: ctx.workloads ?? [],
-    pods: ctx.watch ? releasePods(ctx) : [],
-    steps: [...prepared.steps, ...steps],
-    durationMs: Date.now() - prepared.started,
-    ...extra,
-  })
+  const {project, plan, connection, watch, request, deployPlan} = prepared
+  const pipeline = new Pipeline(project, controls)
+  const confirm = controls.confirm ?? (async () => false)
+  const target: DeployTarget = {project, connection, watch, helmMajor: prepared.prerequisites.helmMajor}
   try {
-    if (!plan.changed) return result([])
-    const steps = await runPipeline(APPLY_STEPS, ctx, controls)
-    return result(steps)
-  } catch (error) {
-    if (!(error instanceof DevctlError) || error.kind === 'interrupted' || !options.rollback || plan.fromRevision === undefined || plan.reinstall) throw error
-    const migrationNote = plan.migration !== 'none' ? ' A rollback does not undo a database migration that already ran: check the schema if the new code depended on it.' : ''
+    if (plan.stuck) await pipeline.run(recoverStep, {project, connection, confirm})
+    await pipeline.run(namespaceStep, {project, connection, secrets: prepared.prerequisites.secrets, watch})
+    if (plan.reinstall) await pipeline.run(reinstallStep, {project, connection, plan})
+    const rendered = deployPlan.rendered
+    if (!rendered) throw new Error('an upgrade that changes something has a rendered chart')
+    // After a reinstall the release is new: its migration runs as on a first install.
+    const previous = plan.reinstall ? undefined : deployPlan.previous
     try {
-      await runPipeline([rollbackStep, rolloutStep], ctx, controls)
-      throw error.explain({
-        details: [`rolled back to revision ${plan.fromRevision} and verified: every workload is ready again.${migrationNote}`],
-        hint: error.hint ?? 'Fix the cause shown above, then run `devctl upgrade` again.',
-      })
-    } catch (rollbackError) {
-      if (rollbackError === error) throw error
-      throw error.explain({
-        details: [`the rollback to revision ${plan.fromRevision} failed too: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`],
-        hint: 'Inspect with `devctl status` and `devctl logs`; `devctl down --keep-data && devctl up` starts over with your data.',
-      })
+      await deploy(pipeline, startDeployment(target, request, {...deployPlan, previous, rendered}))
+      await pipeline.run(rolloutStep, {...target, workloads: rendered.workloads})
+    } catch (error) {
+      throw await recoverFromFailure(pipeline, prepared, options, error)
+    }
+    if (prepared.imageTag) await pipeline.run(persistStep, prepared.imageTag)
+    return {
+      plan,
+      outcome: 'upgraded',
+      workloads: [],
+      pods: workloadPods(watch, rendered.workloads),
+      steps: [...prepared.steps, ...pipeline.outcomes],
+      durationMs: Date.now() - prepared.started,
     }
   } finally {
-    ctx.watch?.close()
+    await prepared.close()
   }
+}
+
+/** Roll back to the revision the upgrade started from (unless told not to) and say how that went. */
+async function recoverFromFailure(pipeline: Pipeline, prepared: PreparedUpgrade, options: UpgradeOptions, error: unknown): Promise<unknown> {
+  const {plan, project, connection, watch} = prepared
+  if (!(error instanceof DevctlError) || error.kind === 'interrupted' || !options.rollback || plan.fromRevision === undefined || plan.reinstall) return error
+  const migrationNote = plan.migration !== 'none' ? ' A rollback does not undo a database migration that already ran: check the schema if the new code depended on it.' : ''
+  try {
+    await pipeline.run(rollbackStep, {project, connection, revision: plan.fromRevision})
+    // Judge the rollback on what is deployed now (the old revision), not the chart that failed.
+    await pipeline.run(rolloutStep, {project, connection, watch, workloads: deployedWorkloads(watch, project.names.release)})
+  } catch (rollbackError) {
+    return error.explain({
+      details: [`the rollback to revision ${plan.fromRevision} failed too: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`],
+      hint: 'Inspect with `devctl status` and `devctl logs`; `devctl down --keep-data && devctl up` starts over with your data.',
+    })
+  }
+  return error.explain({
+    details: [`rolled back to revision ${plan.fromRevision} and verified: every workload is ready again.${migrationNote}`],
+    hint: error.hint ?? 'Fix the cause shown above, then run `devctl upgrade` again.',
+  })
 }

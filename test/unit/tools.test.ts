@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {cleanHelmError} from '../../src/tools/helm.js'
+import {cleanHelmError, helmDuration} from '../../src/tools/helm.js'
 import {cleanK3dLine} from '../../src/tools/k3d.js'
 import {formatCommand} from '../../src/tools/process.js'
 import {clearSecrets, redact, registerSecret} from '../../src/secrets/redact.js'
@@ -10,6 +10,10 @@ describe('reading the tools\' output', () => {
     expect(cleanK3dLine('\u001B[36mINFO\u001B[0m[0003] Prep: Network')).toBe('Prep: Network')
     expect(cleanK3dLine('time="2026-11-24T08:00:00Z" level=info msg="Cluster \\"demo\\" created successfully!"')).toBe('Cluster "demo" created successfully!')
     expect(cleanK3dLine('ERRO[0001] Failed Cluster Start: port is already allocated')).toBe('Failed Cluster Start: port is already allocated')
+  })
+
+  it('gives helm its time limits as Go durations', () => {
+    expect([helmDuration(300_000), helmDuration(90_500), helmDuration(3_600_000), helmDuration(20)]).toEqual(['5m', '1m31s', '1h', '1s'])
   })
 
   it('cleans helm\'s error noise down to its message', () => {

@@ -6,9 +6,10 @@ import {deploymentReadiness, jobState, selects, statefulSetReadiness} from '../.
 import type {V1Deployment, V1Job} from '../../src/kube/types.js'
 import type {K3dSimpleConfig} from '../../src/tools/k3d.js'
 import type {WorkflowEvent} from '../../src/workflows/events.js'
-import {formatDuration, runPipeline, type Step} from '../../src/workflows/pipeline.js'
+import {formatDuration, outlineOf, Pipeline, type Step, type StepRun} from '../../src/workflows/pipeline.js'
+import type {Project} from '../../src/workflows/project.js'
 import {parseDuration} from '../../src/config/duration.js'
-import {boundHostPorts, clusterDrift, httpHostPort} from '../../src/workflows/steps/cluster-config.js'
+import {boundHostPorts, clusterDrift, httpHostPort} from '../../src/cluster/k3d-config.js'
 
 const deployment = (name: string, initContainers: Array<{name: string; command?: string[]}> = []) => `
 apiVersion: apps/v1
@@ -100,84 +101,92 @@ describe('rollout readiness rules', () => {
 })
 
 describe('pipeline', () => {
+  const project = {config: {}, names: {release: 'demo'}} as unknown as Project
   const controls = () => {
     const events: WorkflowEvent[] = []
     return {events, options: {emit: (e: WorkflowEvent) => events.push(e), signal: new AbortController().signal, forceSignal: new AbortController().signal}}
   }
+  const step = <I, O>(id: string, execute: Step<I, O>['execute'], extra: Partial<Step<I, O>> = {}): Step<I, O> => ({id, title: () => id.toUpperCase(), execute, ...extra})
 
-  it('runs each step through check → prepare → execute → verify and reports skips', async () => {
-    const calls: string[] = []
-    const steps: Array<Step<object>> = [
-      {
-        id: 'a',
-        title: 'A',
-        check: async () => void calls.push('check'),
-        prepare: async () => void calls.push('prepare'),
-        execute: async () => {
-          calls.push('execute')
-          return 'A done'
-        },
-        verify: async () => void calls.push('verify'),
-      },
-      {id: 'b', title: 'B', skip: () => 'nothing to do', execute: async () => void calls.push('b')},
-    ]
+  it('hands each step its input and returns what it produced; a skip is recorded with its reason', async () => {
     const {events, options} = controls()
-    const outcomes = await runPipeline(steps, {}, options)
-    expect(calls).toEqual(['check', 'prepare', 'execute', 'verify'])
-    expect(outcomes.map((o) => [o.id, o.status, o.title])).toEqual([
-      ['a', 'done', 'A done'],
-      ['b', 'skipped', 'B'],
+    const pipeline = new Pipeline(project, options)
+    const a = step('a', async (input: {n: number}, run) => {
+      run.title('A done')
+      return input.n * 2
+    })
+    const doubled = await pipeline.run(a, {n: 21})
+    pipeline.skip(step('b', async () => undefined), 'nothing to do')
+    expect(doubled).toBe(42)
+    expect(pipeline.outcomes.map((o) => [o.id, o.status, o.title, o.message])).toEqual([
+      ['a', 'done', 'A done', undefined],
+      ['b', 'skipped', 'B', 'nothing to do'],
     ])
-    expect(events.map((e) => e.type)).toEqual(['step:start', 'step:end', 'step:start', 'step:end'])
+    expect(events.map((e) => e.type)).toEqual(['step:start', 'step:title', 'step:end', 'step:start', 'step:end'])
   })
 
-  it('lets onFailure explain a failure and stops the pipeline there', async () => {
+  it('lets onFailure explain a failure', async () => {
     const {options} = controls()
-    const later: string[] = []
-    const steps: Array<Step<object>> = [
-      {
-        id: 'migrate',
-        title: 'Migration',
-        execute: async () => {
-          throw new MigrationError('Job failed')
-        },
-        onFailure: async (_ctx, _run, error) => error.explain({details: ['pod x: Error']}),
-      },
-      {id: 'after', title: 'After', execute: async () => void later.push('ran')},
-    ]
-    const error = await runPipeline(steps, {}, options).catch((e: unknown) => e)
+    const failing = step('migrate', async () => {
+      throw new MigrationError('Job failed')
+    }, {onFailure: async (_input, _run, error) => error.explain({details: ['pod x: Error']})})
+    const error = await new Pipeline(project, options).run(failing, {}).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(MigrationError)
     expect((error as MigrationError).details).toEqual(['pod x: Error'])
-    expect(later).toEqual([])
   })
 
-  it('turns a step that outlives its timeout into a timeout error, and stops its siblings on failure', async () => {
+  it('reports a diagnosis that fails instead of swallowing it', async () => {
     const {options} = controls()
+    const failing = step('rollout', async () => {
+      throw new MigrationError('not ready')
+    }, {onFailure: async () => {
+      throw new Error('events could not be listed')
+    }})
+    const error = await new Pipeline(project, options).run(failing, {}).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(MigrationError)
+    expect((error as MigrationError).details).toEqual(['(devctl could not diagnose this failure further: events could not be listed)'])
+  })
+
+  it('shows a step that fails with an unexpected error as failed, and passes the error on unchanged', async () => {
+    const {events, options} = controls()
+    const bug = new TypeError('x is undefined')
+    const failing = step('plan', async () => {
+      throw bug
+    })
+    const error = await new Pipeline(project, options).run(failing, {}).catch((e: unknown) => e)
+    expect(error).toBe(bug)
+    expect(events.at(-1)).toMatchObject({type: 'step:end', step: 'plan', status: 'failed', message: 'x is undefined'})
+  })
+
+  it('turns a step that outlives its timeout into a timeout error, stops its siblings, and ends the group after all of them', async () => {
+    const {events, options} = controls()
+    const pipeline = new Pipeline(project, options)
     let siblingAborted = false
-    const steps: Array<Step<object>> = [
-      {
-        id: 'group',
-        title: 'Group',
-        concurrent: [
-          {id: 'slow', title: 'Slow', timeoutMs: () => 20, execute: (_c, run) => new Promise((_, reject) => run.signal.addEventListener('abort', () => reject(run.signal.reason)))},
-          {
-            id: 'sibling',
-            title: 'Sibling',
-            execute: (_c, run) =>
-              new Promise((_, reject) =>
-                run.signal.addEventListener('abort', () => {
-                  siblingAborted = true
-                  reject(run.signal.reason)
-                }),
-              ),
-          },
-        ],
-      },
-    ]
-    const error = await runPipeline(steps, {}, options).catch((e: unknown) => e)
+    const waitForAbort = (onAbort?: () => void) => (_input: object, run: StepRun) =>
+      new Promise<never>((_, reject) =>
+        run.signal.addEventListener('abort', () => {
+          onAbort?.()
+          reject(run.signal.reason)
+        }),
+      )
+    const slow = step('slow', waitForAbort(), {timeoutMs: () => 20})
+    const sibling = step('sibling', waitForAbort(() => (siblingAborted = true)))
+    const group = {id: 'group', title: () => 'Group', steps: [slow, sibling]}
+    const error = await pipeline.group(group, (members) => Promise.all([members.run(slow, {}), members.run(sibling, {})])).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(StepTimeoutError)
-    expect((error as Error).message).toBe('Slow: not done after 20ms.')
+    expect((error as Error).message).toBe('SLOW: not done after 20ms.')
     expect(siblingAborted).toBe(true)
+    const ends = events.filter((e) => e.type === 'step:end').map((e) => (e.type === 'step:end' ? `${e.step}:${e.status}` : ''))
+    expect(ends).toEqual(['slow:failed', 'sibling:failed', 'group:failed'])
+  })
+
+  it('lists steps and groups with their titles before they run', () => {
+    const a = step('a', async () => undefined)
+    const b = step('b', async () => undefined)
+    expect(outlineOf(project, [a, {id: 'g', title: () => 'Group', steps: [b]}])).toEqual([
+      {id: 'a', title: 'A', children: undefined},
+      {id: 'g', title: 'Group', children: [{id: 'b', title: 'B', children: undefined}]},
+    ])
   })
 
   it('parses and formats durations', () => {

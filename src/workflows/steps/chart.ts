@@ -11,87 +11,110 @@ import type {SetValue} from '../../chart/set-syntax.js'
 import {writeMigrationRecord, type MigrationRecord} from '../../chart/migration-record.js'
 import {belongsToRelease, latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
 import {dropPendingRevision, isPending} from '../../chart/release-recovery.js'
+import {explainUnhealthyPods} from '../../diagnose/explain.js'
 import {isFatal, summarizePod} from '../../diagnose/pod.js'
 import type {ChartSource} from '../../config/schema.js'
 import {ChartError, MigrationError} from '../../errors.js'
 import {followContainer} from '../../kube/log-lines.js'
+import type {NamespaceWatch} from '../../kube/namespace-watch.js'
 import {daemonSetReadiness, deploymentReadiness, jobState, selects, statefulSetReadiness} from '../../kube/readiness.js'
 import type {KubernetesObject, V1DaemonSet, V1Deployment, V1Job, V1Pod, V1StatefulSet} from '../../kube/types.js'
 import type {InstallOptions} from '../../tools/helm.js'
-import {kubeOf, timeoutOf, watchOf} from '../context.js'
-import type {GroupStep, LeafStep, StepRun} from '../pipeline.js'
-import type {ClusterContext} from './cluster.js'
+import type {Connection} from '../connect.js'
+import type {Pipeline, Step, StepGroup, StepRun} from '../pipeline.js'
+import type {Confirm, Project} from '../project.js'
 import {runHooks} from './hooks.js'
-import {explainUnhealthyPods} from '../../diagnose/explain.js'
 
-export interface DeployContext extends ClusterContext {
-  /** --force: deploy even when nothing changed. */
-  force: boolean
-  /** --set / --values / --image-tag of `upgrade`, on top of devctl.yaml. */
-  extraValuesFiles?: string[]
-  extraSet?: Record<string, SetValue>
-  /** --chart-version: deploy this version (or range) instead of devctl.yaml's. */
-  chartVersionOverride?: string
+/** What to deploy: the chart, the values and settings, as `up` or `upgrade` asks for them. */
+export interface DeployRequest {
+  /** The chart as configured (its version may be a range): what the fingerprint keeps. */
+  chart: ChartSource
   /**
-   * `upgrade` with a repository or OCI chart given as a range (or no version): the newest version
-   * the range allows now, deployed as exactly that, and the version deployed before. The
-   * fingerprint keeps the range, so `up` stays a no-op without asking the repository.
+   * `upgrade` with a repository or OCI chart given as a range (or no version): the newest
+   * version the range allows now, deployed as exactly that, and the version deployed before.
+   * The fingerprint keeps the range, so `up` stays a no-op without asking the repository.
    */
   resolvedChart?: {version: string; deployed?: string}
-  /** What recovering a stuck release did, if it had to. */
-  recovered?: string
-  deploy?: {
-    fingerprint: string
-    previous?: ReleaseRecord
-    unchanged: boolean
-    rendered?: RenderedChart
-    /** When this deploy began: objects created since belong to it. */
-    startedAt: number
-    helm: HelmProgress
-  }
+  /** Absolute paths, in the order helm reads them. */
+  valuesFiles: string[]
+  set: Record<string, SetValue>
+  /** --force: deploy even when nothing changed. */
+  force: boolean
 }
 
-/** helm's progress, for the migration watcher: a hook Job passed when helm got past its hooks. */
-interface HelmProgress {
-  state: 'running' | 'succeeded' | 'failed'
+/** `upgrade`'s additions on top of devctl.yaml. */
+export interface RequestOverrides {
+  force?: boolean
+  /** Replaces devctl.yaml's values files (an --image-tag staged copy). */
+  valuesFiles?: string[]
+  extraValuesFiles?: string[]
+  extraSet?: Record<string, SetValue>
+  /** --chart-version: this version (or range) instead of devctl.yaml's. */
+  chartVersion?: string
+  resolvedChart?: DeployRequest['resolvedChart']
 }
 
-/** The chart as devctl.yaml and --chart-version give it (a version may be a range). */
-export function configuredChart(ctx: DeployContext): ChartSource {
-  return ctx.chartVersionOverride ? {...ctx.config.app.chart, version: ctx.chartVersionOverride} : ctx.config.app.chart
-}
-
-export function installOptions(ctx: DeployContext): Omit<InstallOptions, 'kube' | 'timeout'> {
-  const chart = configuredChart(ctx)
+export function deployRequest(project: Project, overrides: RequestOverrides = {}): DeployRequest {
+  const configured = project.config.app.chart
   return {
-    release: ctx.names.release,
-    namespace: ctx.names.namespace,
-    chart: ctx.resolvedChart ? {...chart, version: ctx.resolvedChart.version} : chart,
-    baseDir: ctx.loaded.dir,
-    valuesFiles: [...ctx.valuesFiles, ...(ctx.extraValuesFiles ?? [])],
-    set: {...ctx.config.app.set, ...ctx.extraSet},
+    chart: overrides.chartVersion ? {...configured, version: overrides.chartVersion} : configured,
+    resolvedChart: overrides.resolvedChart,
+    valuesFiles: [...(overrides.valuesFiles ?? project.valuesFiles), ...(overrides.extraValuesFiles ?? [])],
+    set: {...project.config.app.set, ...overrides.extraSet},
+    force: overrides.force ?? false,
   }
 }
 
-async function computeFingerprint(ctx: DeployContext): Promise<string> {
-  const options = installOptions(ctx)
+/** helm's view of the request (the exact chart version when a range was resolved). */
+export function installOptions(project: Project, request: DeployRequest): Omit<InstallOptions, 'kube' | 'timeoutMs'> {
+  return {
+    release: project.names.release,
+    namespace: project.names.namespace,
+    chart: request.resolvedChart ? {...request.chart, version: request.resolvedChart.version} : request.chart,
+    baseDir: project.dir,
+    valuesFiles: request.valuesFiles,
+    set: request.set,
+  }
+}
+
+/** Where a deploy happens: the project, its cluster connection and the watched namespace. */
+export interface DeployTarget {
+  project: Project
+  connection: Connection
+  watch: NamespaceWatch
+  helmMajor: number
+}
+
+/** Whether the release must change, why, and (when it must) the rendered chart. */
+export interface DeployPlan {
+  fingerprint: string
+  /** The release's current revision (undefined: not installed). */
+  previous?: ReleaseRecord
+  unchanged: boolean
+  /** Why it changes ("first install", "--force", ...), or "nothing changed". */
+  reason: string
+  rendered?: RenderedChart
+}
+
+async function computeFingerprint(target: DeployTarget, request: DeployRequest): Promise<string> {
+  const {project} = target
+  const options = installOptions(project, request)
   return fingerprint({
-    chart: configuredChart(ctx),
+    chart: request.chart,
     baseDir: options.baseDir,
     valuesFiles: options.valuesFiles,
     set: options.set,
-    extra: {release: options.release, namespace: options.namespace, services: ctx.config.services, migration: ctx.config.app.migration, helm: ctx.helmMajor},
+    extra: {release: options.release, namespace: options.namespace, services: project.config.services, migration: project.config.app.migration, helm: target.helmMajor},
   })
 }
 
 /** Deployments/StatefulSets/DaemonSets helm created for this release, as found in the cluster. */
-export function releaseWorkloads(ctx: DeployContext): Array<{kind: Workload['kind']; object: KubernetesObject}> {
-  const watch = watchOf(ctx)
+export function releaseWorkloads(watch: NamespaceWatch, release: string): Array<{kind: Workload['kind']; object: KubernetesObject}> {
   return (['Deployment', 'StatefulSet', 'DaemonSet'] as const).flatMap((kind) =>
     watch
       .list(kind)
-      .filter((o) => belongsToRelease(o, ctx.names.release))
-      .map((object) => ({kind, object})),
+      .filter((o) => belongsToRelease(o, release))
+      .map((object) => ({kind, object: object as KubernetesObject})),
   )
 }
 
@@ -114,109 +137,140 @@ export function workloadReadiness(kind: Workload['kind'], object: KubernetesObje
  * The release as it is now; a revision stuck pending (helm killed mid-way) is recovered first,
  * with the user's consent, instead of failing later with "another operation is in progress".
  */
-export async function currentRelease(ctx: DeployContext, run: StepRun): Promise<ReleaseRecord | undefined> {
-  const kube = kubeOf(ctx)
-  const latest = await latestRelease(kube, ctx.names.namespace, ctx.names.release)
-  if (!isPending(latest)) return latest
-  const stuck = `Release ${ctx.names.release} is stuck in "${latest.status}" (revision ${latest.revision}): a helm command was interrupted before it finished.`
-  const consent = await ctx.confirm({
+export async function recoverStuckRelease(project: Project, connection: Connection, confirm: Confirm, run: StepRun): Promise<{latest?: ReleaseRecord; recovered?: string}> {
+  const {kube} = connection
+  const {namespace, release} = project.names
+  const latest = await latestRelease(kube, namespace, release)
+  if (!isPending(latest)) return {latest}
+  const stuck = `Release ${release} is stuck in "${latest.status}" (revision ${latest.revision}): a helm command was interrupted before it finished.`
+  const consent = await confirm({
     flag: '--yes',
     message: `${stuck} Drop the unfinished revision ${latest.revision} so the release can be deployed again?`,
     details: [],
   })
   if (!consent) throw new ChartError(stuck, {hint: 'Run `devctl upgrade` (it asks before recovering it), or run this again with --yes.'})
-  await dropPendingRevision(kube, ctx.names.namespace, ctx.names.release, latest)
-  run.warn(`Recovered release ${ctx.names.release}: dropped the unfinished revision ${latest.revision} (${latest.status}).`)
-  ctx.recovered = `revision ${latest.revision} (${latest.status}) dropped`
-  return latestRelease(kube, ctx.names.namespace, ctx.names.release)
+  await dropPendingRevision(kube, namespace, release, latest)
+  run.warn(`Recovered release ${release}: dropped the unfinished revision ${latest.revision} (${latest.status}).`)
+  return {latest: await latestRelease(kube, namespace, release), recovered: `revision ${latest.revision} (${latest.status}) dropped`}
 }
 
-/** Decide whether the release must change; if so, render the chart to know its workloads and migration. */
-export async function prepareDeploy(ctx: DeployContext, run: StepRun): Promise<NonNullable<DeployContext['deploy']>> {
-  const previous = await currentRelease(ctx, run)
-  const hash = await computeFingerprint(ctx)
-  const ready = releaseWorkloads(ctx).every(({kind, object}) => workloadReadiness(kind, object).ready)
-  const chartMoved = ctx.resolvedChart !== undefined && ctx.resolvedChart.version !== ctx.resolvedChart.deployed
-  const unchanged = !ctx.force && !chartMoved && previous?.status === 'deployed' && previous.fingerprint === hash && ready
-  ctx.deploy = {fingerprint: hash, previous, unchanged, startedAt: Date.now(), helm: {state: 'running'}}
-  if (!unchanged) {
-    run.note('rendering the chart (helm template)')
-    const manifests = await ctx.tools.helm.template({...installOptions(ctx), isUpgrade: previous !== undefined}, run.signal)
-    ctx.deploy.rendered = analyzeChart(parseManifests(manifests), ctx.config.app.migration)
-  }
-  return ctx.deploy
-}
-
-export function changeReason(ctx: DeployContext): string {
-  const {previous, fingerprint: hash} = ctx.deploy!
+function changeReason(request: DeployRequest, previous: ReleaseRecord | undefined, hash: string): string {
   if (!previous) return 'first install'
-  if (ctx.force) return '--force'
-  if (ctx.resolvedChart && ctx.resolvedChart.version !== ctx.resolvedChart.deployed) return `a newer chart within ${configuredChart(ctx).version ?? 'any version'}`
+  if (request.force) return '--force'
+  if (request.resolvedChart && request.resolvedChart.version !== request.resolvedChart.deployed) return `a newer chart within ${request.chart.version ?? 'any version'}`
   if (previous.fingerprint !== hash) return 'chart, values or settings changed'
   if (previous.status !== 'deployed') return `last deploy ${previous.status}`
   return 'workloads not ready'
 }
 
-export const planStep: LeafStep<DeployContext> = {
+/** Decide whether the release must change from `previous`; if so, render the chart to know its workloads and migration. */
+export async function planDeploy(target: DeployTarget, request: DeployRequest, previous: ReleaseRecord | undefined, run: StepRun): Promise<DeployPlan> {
+  const {project, watch} = target
+  const hash = await computeFingerprint(target, request)
+  const ready = releaseWorkloads(watch, project.names.release).every(({kind, object}) => workloadReadiness(kind, object).ready)
+  const chartMoved = request.resolvedChart !== undefined && request.resolvedChart.version !== request.resolvedChart.deployed
+  const unchanged = !request.force && !chartMoved && previous?.status === 'deployed' && previous.fingerprint === hash && ready
+  if (unchanged) return {fingerprint: hash, previous, unchanged, reason: 'nothing changed'}
+  run.note('rendering the chart (helm template)')
+  const manifests = await project.tools.helm.template({...installOptions(project, request), isUpgrade: previous !== undefined}, run.signal)
+  const rendered = analyzeChart(parseManifests(manifests), project.config.app.migration)
+  return {fingerprint: hash, previous, unchanged, reason: changeReason(request, previous, hash), rendered}
+}
+
+/** `up`'s step 5: the release as it is (recovering a stuck one), and what must change. */
+export const planStep: Step<DeployTarget & {request: DeployRequest; confirm: Confirm}, DeployPlan> = {
   id: 'plan',
-  title: (ctx) => `Chart ${ctx.names.release}: what changed`,
-  async execute(ctx, run) {
-    const deploy = await prepareDeploy(ctx, run)
-    if (deploy.unchanged) return `Chart ${ctx.names.release}: unchanged since revision ${deploy.previous?.revision}`
-    return `Chart ${ctx.names.release}: ${changeReason(ctx)}; migration: ${describeMigration(deploy.rendered!.migration)}`
+  title: (project) => `Chart ${project.names.release}: what changed`,
+  async execute(input, run) {
+    const {latest} = await recoverStuckRelease(input.project, input.connection, input.confirm, run)
+    const plan = await planDeploy(input, input.request, latest, run)
+    const release = input.project.names.release
+    run.title(plan.rendered ? `Chart ${release}: ${plan.reason}; migration: ${describeMigration(plan.rendered.migration)}` : `Chart ${release}: unchanged since revision ${plan.previous?.revision}`)
+    return plan
   },
 }
 
 const MIGRATION_HINT = 'Fix the migration (its log is above), then run `devctl up` again; a migration that already ran is not undone by a rollback.'
 
-const helmStep: LeafStep<DeployContext> = {
+/** A deploy in progress, as the helm and migration steps share it. */
+export interface Deployment extends DeployTarget {
+  request: DeployRequest
+  plan: DeployPlan & {rendered: RenderedChart}
+  /** When this deploy began: objects created since belong to it. */
+  startedAt: number
+  /** helm's progress, for the migration watcher: a hook Job passed when helm got past its hooks. */
+  helm: {state: 'running' | 'succeeded' | 'failed'}
+}
+
+export function startDeployment(target: DeployTarget, request: DeployRequest, plan: DeployPlan & {rendered: RenderedChart}): Deployment {
+  return {...target, request, plan, startedAt: Date.now(), helm: {state: 'running'}}
+}
+
+function createdDuringDeploy(deployment: Deployment, object: KubernetesObject): boolean {
+  // Timestamps have second precision; anything from the same second as the start counts.
+  return new Date(object.metadata?.creationTimestamp ?? 0).getTime() >= deployment.startedAt - 1000
+}
+
+async function recordMigration(deployment: Deployment, result: MigrationRecord['result'], message?: string): Promise<void> {
+  const plan = deployment.plan.rendered.migration
+  const name = plan.kind === 'init-container' ? `${plan.workload.name}/${plan.container}` : plan.kind === 'none' ? '' : plan.job
+  await writeMigrationRecord(deployment.connection.kube, deployment.project.names.namespace, {
+    kind: plan.kind,
+    name,
+    result,
+    startedAt: new Date(deployment.startedAt).toISOString(),
+    durationMs: Date.now() - deployment.startedAt,
+    revision: (deployment.plan.previous?.revision ?? 0) + 1,
+    message,
+  })
+}
+
+export const helmStep: Step<Deployment, void> = {
   id: 'helm',
-  title: (ctx) => `helm upgrade --install ${ctx.names.release}`,
-  timeoutMs: (ctx) => timeoutOf(ctx, 'deploy'),
-  async execute(ctx, run) {
-    const deploy = ctx.deploy!
+  title: (project) => `helm upgrade --install ${project.names.release}`,
+  timeoutMs: ({project}) => project.timeouts.deploy,
+  async execute(deployment, run) {
+    const {project} = deployment
     try {
-      await runHooks(ctx, 'beforeDeploy', run)
+      await runHooks(project, 'beforeDeploy', run)
       // helm's own output (NOTES) is noise next to devctl's summary; its errors come back in the error.
-      await ctx.tools.helm.upgradeInstall(
+      await project.tools.helm.upgradeInstall(
         {
-          ...installOptions(ctx),
-          kube: ctx.kubeTarget!,
-          timeout: ctx.config.app.timeouts.deploy,
-          labels: {[FINGERPRINT_LABEL]: deploy.fingerprint},
+          ...installOptions(project, deployment.request),
+          kube: deployment.connection.kubeTarget,
+          timeoutMs: project.timeouts.deploy,
+          labels: {[FINGERPRINT_LABEL]: deployment.plan.fingerprint},
         },
         run.mustFinishSignal,
       )
-      deploy.helm.state = 'succeeded'
+      deployment.helm.state = 'succeeded'
     } catch (error) {
-      deploy.helm.state = 'failed'
+      deployment.helm.state = 'failed'
       throw error
     } finally {
       // Let waiters re-evaluate: helm finishing is news even when no object changed.
-      watchOf(ctx).notify()
+      deployment.watch.notify()
     }
-    await runHooks(ctx, 'afterDeploy', run)
-    return `helm upgrade --install ${ctx.names.release}: done`
+    await runHooks(project, 'afterDeploy', run)
+    run.title(`helm upgrade --install ${project.names.release}: done`)
   },
-  async onFailure(ctx, _run, error) {
-    const pods = watchOf(ctx).list('Pod')
-    const details = await explainUnhealthyPods(kubeOf(ctx), pods.filter((p) => createdDuringDeploy(ctx, p)))
+  async onFailure(deployment, _run, error) {
+    const {watch, connection} = deployment
+    const details = await explainUnhealthyPods(
+      connection.kube,
+      watch.list('Pod').filter((p) => createdDuringDeploy(deployment, p)),
+    )
     // helm fails when its pre-install/pre-upgrade hook does: that is the migration failing, say so.
-    const plan = ctx.deploy?.rendered?.migration
-    const hookJob = plan?.kind === 'hook-job' ? watchOf(ctx).get('Job', plan.job) : undefined
-    const hookState = hookJob && createdDuringDeploy(ctx, hookJob) ? jobState(hookJob) : undefined
-    if (plan?.kind === 'hook-job' && hookState?.state === 'failed') {
+    const plan = deployment.plan.rendered.migration
+    const hookJob = plan.kind === 'hook-job' ? watch.get('Job', plan.job) : undefined
+    const hookState = hookJob && createdDuringDeploy(deployment, hookJob) ? jobState(hookJob) : undefined
+    if (plan.kind === 'hook-job' && hookState?.state === 'failed') {
       const failed = new MigrationError(`The migration Job ${plan.job} failed: ${hookState.reason} (${hookState.message}).`, {details: [...error.details.map((d) => `helm: ${d}`), ...details]})
-      await recordMigration(ctx, 'failed', failed.message).catch(() => {})
+      await recordMigration(deployment, 'failed', failed.message)
       return failed.explain({hint: MIGRATION_HINT})
     }
     return error.explain({details})
   },
-}
-
-function createdDuringDeploy(ctx: DeployContext, object: KubernetesObject): boolean {
-  // Timestamps have second precision; anything from the same second as the start counts.
-  return new Date(object.metadata?.creationTimestamp ?? 0).getTime() >= (ctx.deploy?.startedAt ?? 0) - 1000
 }
 
 /**
@@ -227,7 +281,7 @@ class MigrationLogs {
   private readonly followers = new Map<string, Promise<void>>()
 
   constructor(
-    private readonly ctx: DeployContext,
+    private readonly deployment: Deployment,
     private readonly run: StepRun,
   ) {}
 
@@ -239,7 +293,8 @@ class MigrationLogs {
       const key = `${pod.metadata?.uid}/${name}/${status?.restartCount ?? 0}`
       if (!name || !started || this.followers.has(key)) continue
       const source = `${pod.metadata!.name}/${name}`
-      this.followers.set(key, followContainer(kubeOf(this.ctx), this.ctx.names.namespace, pod.metadata!.name!, name, (line) => this.run.log(source, line), this.run.signal))
+      const {connection, project} = this.deployment
+      this.followers.set(key, followContainer(connection.kube, project.names.namespace, pod.metadata!.name!, name, (line) => this.run.log(source, line), this.run.signal))
     }
   }
 
@@ -258,108 +313,98 @@ function failOnFatalPods(pods: V1Pod[], what: string): void {
   }
 }
 
-async function waitForJobMigration(ctx: DeployContext, run: StepRun, plan: Extract<MigrationPlan, {kind: 'hook-job' | 'job'}>): Promise<string> {
-  const watch = watchOf(ctx)
-  const logs = new MigrationLogs(ctx, run)
-  const helm = ctx.deploy!.helm
-  return watch.until(() => {
-    const job = watch.get('Job', plan.job)
-    const current = job && (plan.kind === 'job' || createdDuringDeploy(ctx, job)) ? job : undefined
-    if (current) {
-      const pods = watch.list('Pod').filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === current.metadata?.uid))
-      for (const pod of pods) run.pod(summarizePod(pod))
-      logs.follow(pods, (pod) => pod.spec?.containers[0]?.name)
-      const state = jobState(current)
-      if (state.state === 'complete') return `Migration (${describeMigration(plan)}) complete`
-      if (state.state === 'failed') throw new MigrationError(`The migration Job ${plan.job} failed: ${state.reason} (${state.message}).`)
-      failOnFatalPods(pods, `Job ${plan.job}`)
-    }
-    // A hook Job deleted on success (hook-succeeded) may vanish before we see it complete; helm passing its hooks says the same.
-    if (plan.kind === 'hook-job' && helm.state === 'succeeded') return `Migration (${describeMigration(plan)}) complete`
-    run.note(current ? `Job ${plan.job}: ${jobState(current).state}` : `waiting for Job ${plan.job}`)
-    return undefined
-  }, run.signal).finally(() => logs.drain())
-}
-
-async function waitForInitContainerMigration(ctx: DeployContext, run: StepRun, plan: Extract<MigrationPlan, {kind: 'init-container'}>): Promise<string> {
-  const watch = watchOf(ctx)
-  const logs = new MigrationLogs(ctx, run)
-  const helm = ctx.deploy!.helm
-  return watch.until(() => {
-    const pods = watch.list('Pod').filter((p) => selects(plan.workload.selector, p) && !p.metadata?.deletionTimestamp)
-    const fresh = pods.filter((p) => createdDuringDeploy(ctx, p))
-    logs.follow(fresh, () => plan.container)
-    const statusOf = (pod: V1Pod) => pod.status?.initContainerStatuses?.find((s) => s.name === plan.container)
-    for (const pod of fresh) {
-      const status = statusOf(pod)
-      run.pod(summarizePod(pod))
-      if (status?.state?.terminated?.exitCode === 0) return `Migration (${describeMigration(plan)}) complete in ${pod.metadata?.name}`
-      const failedRuns = (status?.restartCount ?? 0) + (status?.state?.terminated ? 1 : 0)
-      if (failedRuns >= 2 || status?.state?.waiting?.reason === 'CrashLoopBackOff') {
-        throw new MigrationError(`The migration init container ${plan.container} in pod ${pod.metadata?.name} keeps failing (${failedRuns} failed run(s)).`)
+async function waitForJobMigration(deployment: Deployment, run: StepRun, plan: Extract<MigrationPlan, {kind: 'hook-job' | 'job'}>): Promise<string> {
+  const {watch, helm} = deployment
+  const logs = new MigrationLogs(deployment, run)
+  return watch
+    .until(() => {
+      const job = watch.get('Job', plan.job)
+      const current = job && (plan.kind === 'job' || createdDuringDeploy(deployment, job)) ? job : undefined
+      if (current) {
+        const pods = watch.list('Pod').filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === current.metadata?.uid))
+        for (const pod of pods) run.pod(summarizePod(pod))
+        logs.follow(pods, (pod) => pod.spec?.containers[0]?.name)
+        const state = jobState(current)
+        if (state.state === 'complete') return `Migration (${describeMigration(plan)}) complete`
+        if (state.state === 'failed') throw new MigrationError(`The migration Job ${plan.job} failed: ${state.reason} (${state.message}).`)
+        failOnFatalPods(pods, `Job ${plan.job}`)
       }
-    }
-    failOnFatalPods(fresh, `init container ${plan.container}`)
-    // Nothing rolled: the pods that exist already ran this migration successfully.
-    if (helm.state === 'succeeded' && fresh.length === 0 && pods.length > 0 && pods.every((p) => statusOf(p)?.state?.terminated?.exitCode === 0)) {
-      return `Migration (${describeMigration(plan)}): already applied, no pod was replaced`
-    }
-    run.note(`waiting for the ${plan.container} init container of ${plan.workload.kind} ${plan.workload.name}`)
-    return undefined
-  }, run.signal).finally(() => logs.drain())
+      // A hook Job deleted on success (hook-succeeded) may vanish before we see it complete; helm passing its hooks says the same.
+      if (plan.kind === 'hook-job' && helm.state === 'succeeded') return `Migration (${describeMigration(plan)}) complete`
+      run.note(current ? `Job ${plan.job}: ${jobState(current).state}` : `waiting for Job ${plan.job}`)
+      return undefined
+    }, run.signal)
+    .finally(() => logs.drain())
 }
 
-async function recordMigration(ctx: DeployContext, result: MigrationRecord['result'], message?: string): Promise<void> {
-  const plan = ctx.deploy!.rendered!.migration
-  const name = plan.kind === 'init-container' ? `${plan.workload.name}/${plan.container}` : plan.kind === 'none' ? '' : plan.job
-  const startedAt = ctx.deploy!.startedAt
-  await writeMigrationRecord(kubeOf(ctx), ctx.names.namespace, {
-    kind: plan.kind,
-    name,
-    result,
-    startedAt: new Date(startedAt).toISOString(),
-    durationMs: Date.now() - startedAt,
-    revision: (ctx.deploy!.previous?.revision ?? 0) + 1,
-    message,
-  })
+async function waitForInitContainerMigration(deployment: Deployment, run: StepRun, plan: Extract<MigrationPlan, {kind: 'init-container'}>): Promise<string> {
+  const {watch, helm} = deployment
+  const logs = new MigrationLogs(deployment, run)
+  return watch
+    .until(() => {
+      const pods = watch.list('Pod').filter((p) => selects(plan.workload.selector, p) && !p.metadata?.deletionTimestamp)
+      const fresh = pods.filter((p) => createdDuringDeploy(deployment, p))
+      logs.follow(fresh, () => plan.container)
+      const statusOf = (pod: V1Pod) => pod.status?.initContainerStatuses?.find((s) => s.name === plan.container)
+      for (const pod of fresh) {
+        const status = statusOf(pod)
+        run.pod(summarizePod(pod))
+        if (status?.state?.terminated?.exitCode === 0) return `Migration (${describeMigration(plan)}) complete in ${pod.metadata?.name}`
+        const failedRuns = (status?.restartCount ?? 0) + (status?.state?.terminated ? 1 : 0)
+        if (failedRuns >= 2 || status?.state?.waiting?.reason === 'CrashLoopBackOff') {
+          throw new MigrationError(`The migration init container ${plan.container} in pod ${pod.metadata?.name} keeps failing (${failedRuns} failed run(s)).`)
+        }
+      }
+      failOnFatalPods(fresh, `init container ${plan.container}`)
+      // Nothing rolled: the pods that exist already ran this migration successfully.
+      if (helm.state === 'succeeded' && fresh.length === 0 && pods.length > 0 && pods.every((p) => statusOf(p)?.state?.terminated?.exitCode === 0)) {
+        return `Migration (${describeMigration(plan)}): already applied, no pod was replaced`
+      }
+      run.note(`waiting for the ${plan.container} init container of ${plan.workload.kind} ${plan.workload.name}`)
+      return undefined
+    }, run.signal)
+    .finally(() => logs.drain())
 }
 
-const migrationStep: LeafStep<DeployContext> = {
+export const migrationStep: Step<Deployment, void> = {
   id: 'migration',
-  title: (ctx) => (ctx.deploy?.rendered && ctx.deploy.rendered.migration.kind !== 'none' ? `Migration: ${describeMigration(ctx.deploy.rendered.migration)}` : 'Migration'),
-  timeoutMs: (ctx) => timeoutOf(ctx, 'migration'),
-  skip: (ctx) => {
-    const plan = ctx.deploy!.rendered!.migration
-    return plan.kind === 'none' ? plan.reason : undefined
-  },
-  async execute(ctx, run) {
-    const plan = ctx.deploy!.rendered!.migration
+  title: () => 'Migration',
+  timeoutMs: ({project}) => project.timeouts.migration,
+  async execute(deployment, run) {
+    const plan = deployment.plan.rendered.migration
     if (plan.kind === 'none') return
-    const title = plan.kind === 'init-container' ? await waitForInitContainerMigration(ctx, run, plan) : await waitForJobMigration(ctx, run, plan)
-    await recordMigration(ctx, 'succeeded')
-    return title
+    run.title(`Migration: ${describeMigration(plan)}`)
+    const title = plan.kind === 'init-container' ? await waitForInitContainerMigration(deployment, run, plan) : await waitForJobMigration(deployment, run, plan)
+    await recordMigration(deployment, 'succeeded')
+    run.title(title)
   },
-  async onFailure(ctx, _run, error) {
-    const plan = ctx.deploy!.rendered!.migration
-    const watch = watchOf(ctx)
+  async onFailure(deployment, _run, error) {
+    const plan = deployment.plan.rendered.migration
+    const {watch} = deployment
     const pods = watch.list('Pod').filter((pod) => {
-      if (plan.kind === 'init-container') return selects(plan.workload.selector, pod) && createdDuringDeploy(ctx, pod)
+      if (plan.kind === 'init-container') return selects(plan.workload.selector, pod) && createdDuringDeploy(deployment, pod)
       if (plan.kind === 'none') return false
       const job = watch.get('Job', plan.job)
       return pod.metadata?.ownerReferences?.some((o) => o.uid === job?.metadata?.uid) ?? false
     })
     const failed = error instanceof MigrationError || error.kind === 'timeout' ? error : new MigrationError(error.message)
-    await recordMigration(ctx, 'failed', error.message).catch(() => {})
+    await recordMigration(deployment, 'failed', error.message)
     return failed.explain({
-      details: await explainUnhealthyPods(kubeOf(ctx), pods),
+      details: await explainUnhealthyPods(deployment.connection.kube, pods),
       hint: MIGRATION_HINT,
     })
   },
 }
 
-export const deployStep: GroupStep<DeployContext> = {
-  id: 'deploy',
-  title: (ctx) => `Deploy ${ctx.names.release}`,
-  skip: (ctx) => (ctx.deploy?.unchanged ? `unchanged since revision ${ctx.deploy.previous?.revision} (--force redeploys)` : undefined),
-  concurrent: [helmStep, migrationStep],
+export const deployGroup: StepGroup = {id: 'deploy', title: (project) => `Deploy ${project.names.release}`, steps: [helmStep, migrationStep]}
+
+/**
+ * helm and the migration side by side (the migration is skipped when the chart has none); the
+ * group is skipped when nothing changed.
+ */
+export async function deploy(pipeline: Pipeline, deployment: Deployment): Promise<void> {
+  const migration = deployment.plan.rendered.migration
+  await pipeline.group(deployGroup, (members) =>
+    Promise.all([members.run(helmStep, deployment), migration.kind === 'none' ? members.skip(migrationStep, migration.reason) : members.run(migrationStep, deployment)]),
+  )
 }

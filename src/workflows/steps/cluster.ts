@@ -8,39 +8,41 @@ import {mkdir} from 'node:fs/promises'
 
 import {stringify} from 'yaml'
 
+import {clusterDrift, httpHostPort, k3dConfig, k3dConfigFile, type ClusterShape} from '../../cluster/k3d-config.js'
 import {ClusterError} from '../../errors.js'
+import type {KubeClient} from '../../kube/client.js'
 import {NamespaceWatch} from '../../kube/namespace-watch.js'
 import {deploymentReadiness} from '../../kube/readiness.js'
 import {writeFileAtomic} from '../../scaffold/files.js'
 import {cleanK3dLine, type K3dSimpleConfig} from '../../tools/k3d.js'
-import {kubeOf, timeoutOf} from '../context.js'
-import {connectRunningK3d, k3dKubeTarget} from '../connect.js'
-import type {LeafStep, StepRun} from '../pipeline.js'
-import {clusterDrift, httpHostPort, k3dConfig, k3dConfigFile, type ClusterShape} from './cluster-config.js'
-import type {PrerequisiteContext} from './prerequisites.js'
+import {connectRunningK3d, k3dKubeTarget, type Connection} from '../connect.js'
+import type {Step, StepRun} from '../pipeline.js'
+import type {Project} from '../project.js'
+import type {Prerequisites} from './prerequisites.js'
 
 /** What k3s runs in kube-system that workloads depend on: DNS, and volumes for PVCs. */
 export const SYSTEM_DEPLOYMENTS = ['coredns', 'local-path-provisioner']
 
 export type ClusterAction = 'created' | 'started' | 'reused' | 'connected'
 
-export interface ClusterContext extends PrerequisiteContext {
-  clusterAction?: ClusterAction
+export interface ReadyCluster {
+  connection: Connection
+  action: ClusterAction
   /** The host port k3d maps to the cluster's port 80, as the cluster was created (devctl.yaml may since ask for another). */
   httpHostPort?: number
 }
 
-function warnOfDrift(ctx: ClusterContext, run: StepRun, createdWith: ClusterShape, wanted: K3dSimpleConfig): void {
+function warnOfDrift(project: Project, run: StepRun, createdWith: ClusterShape, wanted: K3dSimpleConfig): void {
   const drift = clusterDrift(createdWith, wanted)
   if (drift.length === 0) return
   run.warn(
-    `Cluster ${ctx.names.clusterName} keeps the settings it was created with, and devctl.yaml now asks for others (${drift.join('; ')}); ` +
+    `Cluster ${project.names.clusterName} keeps the settings it was created with, and devctl.yaml now asks for others (${drift.join('; ')}); ` +
       'k3d cannot change them on an existing cluster. To apply them run `devctl down && devctl up`, which recreates the cluster and deletes the Postgres and Redis data in it.',
   )
 }
 
-async function waitForSystem(ctx: ClusterContext, run: StepRun): Promise<void> {
-  const view = await NamespaceWatch.start(kubeOf(ctx), 'kube-system', ['Node', 'Deployment'], run.signal)
+async function waitForSystem(kube: KubeClient, run: StepRun): Promise<void> {
+  const view = await NamespaceWatch.start(kube, 'kube-system', ['Node', 'Deployment'], run.signal)
   try {
     await view.until(() => {
       const nodes = view.list('Node')
@@ -58,53 +60,54 @@ async function waitForSystem(ctx: ClusterContext, run: StepRun): Promise<void> {
   }
 }
 
-export const clusterStep: LeafStep<ClusterContext> = {
-  id: 'cluster',
-  title: (ctx) => `Cluster ${ctx.config.cluster.provider === 'k3d' ? ctx.names.clusterName : ctx.names.kubeContext}`,
-  timeoutMs: (ctx) => timeoutOf(ctx, 'cluster'),
-  async execute(ctx, run) {
-    if (ctx.config.cluster.provider === 'existing') {
-      ctx.kubeTarget = {context: ctx.config.cluster.context}
-      ctx.kube = (await ctx.kubeModule).KubeClient.connect(ctx.kubeTarget)
-      await ctx.kube.list('Namespace', undefined).catch((error: unknown) => {
-        throw new ClusterError(`The cluster of context "${ctx.config.cluster.provider === 'existing' ? ctx.config.cluster.context : ''}" is not reachable.`, {
-          details: [String((error as Error).message)],
-          hint: 'Check your VPN/credentials with `kubectl --context CONTEXT get ns`.',
-        })
-      })
-      ctx.clusterAction = 'connected'
-      return `Cluster: context ${ctx.names.kubeContext} (namespace ${ctx.names.namespace})`
-    }
+async function connectExisting(project: Project, context: string, run: StepRun): Promise<ReadyCluster> {
+  const kubeTarget = {context}
+  const kube = (await project.kubeModule).KubeClient.connect(kubeTarget)
+  await kube.list('Namespace', undefined).catch((error: unknown) => {
+    throw new ClusterError(`The cluster of context "${context}" is not reachable.`, {
+      details: [String((error as Error).message)],
+      hint: 'Check your VPN/credentials with `kubectl --context CONTEXT get ns`.',
+    })
+  })
+  run.title(`Cluster: context ${context} (namespace ${project.names.namespace})`)
+  return {connection: {kube, kubeTarget}, action: 'connected'}
+}
 
-    const name = ctx.names.clusterName
+export const clusterStep: Step<{project: Project; prerequisites: Prerequisites}, ReadyCluster> = {
+  id: 'cluster',
+  title: (project) => `Cluster ${project.config.cluster.provider === 'k3d' ? project.names.clusterName : project.names.kubeContext}`,
+  timeoutMs: ({project}) => project.timeouts.cluster,
+  async execute({project, prerequisites}, run) {
+    const cluster = project.config.cluster
+    if (cluster.provider === 'existing') return connectExisting(project, cluster.context, run)
+
+    const name = project.names.clusterName
+    const {cluster: existing, createdWith} = prerequisites.k3d ?? {}
     const onLine = (line: string) => run.note(cleanK3dLine(line))
-    const file = k3dConfigFile(ctx.stateDir)
-    const wanted = k3dConfig(ctx.config, ctx.names)
-    if (ctx.createdWith) warnOfDrift(ctx, run, ctx.createdWith, wanted)
-    ctx.httpHostPort = httpHostPort(ctx.createdWith ?? wanted)
-    if (!ctx.existingCluster) {
+    const wanted = k3dConfig(project.config, project.names)
+    if (createdWith) warnOfDrift(project, run, createdWith, wanted)
+    let action: ClusterAction
+    if (!existing) {
       run.title(`Cluster ${name}: creating (k3d)`)
-      await mkdir(ctx.stateDir, {recursive: true, mode: 0o700})
+      const file = k3dConfigFile(project.stateDir)
+      await mkdir(project.stateDir, {recursive: true, mode: 0o700})
       await writeFileAtomic(file, `# Generated by devctl from devctl.yaml; edit devctl.yaml instead.\n${stringify(wanted)}`)
-      await ctx.tools.k3d.create(file, run.signal, onLine)
-      ctx.clusterAction = 'created'
-    } else if (!ctx.existingCluster.running) {
+      await project.tools.k3d.create(file, run.signal, onLine)
+      action = 'created'
+    } else if (!existing.running) {
       run.title(`Cluster ${name}: starting (it was stopped)`)
-      await ctx.tools.k3d.start(name, run.signal, onLine)
-      ctx.clusterAction = 'started'
+      await project.tools.k3d.start(name, run.signal, onLine)
+      action = 'started'
     } else {
-      ctx.clusterAction = 'reused'
+      action = 'reused'
     }
-    if (ctx.clusterAction === 'reused') {
-      const connection = await connectRunningK3d(ctx, run.signal)
-      ctx.kube = connection.kube
-      ctx.kubeTarget = connection.kubeTarget
-    } else {
-      ctx.kubeTarget = await k3dKubeTarget(ctx, run.signal)
-      ctx.kube = (await ctx.kubeModule).KubeClient.connect(ctx.kubeTarget)
-    }
+    const connection =
+      action === 'reused'
+        ? await connectRunningK3d(project, run.signal)
+        : await k3dKubeTarget(project, run.signal).then(async (kubeTarget) => ({kube: (await project.kubeModule).KubeClient.connect(kubeTarget), kubeTarget}))
     run.title(`Cluster ${name}: waiting for nodes, DNS and storage`)
-    await waitForSystem(ctx, run)
-    return `Cluster ${name} ${ctx.clusterAction}`
+    await waitForSystem(connection.kube, run)
+    run.title(`Cluster ${name} ${action}`)
+    return {connection, action, httpHostPort: httpHostPort(createdWith ?? wanted)}
   },
 }

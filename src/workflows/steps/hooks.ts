@@ -5,8 +5,8 @@
 import type {HookStage} from '../../config/schema.js'
 import {ChartError, PrerequisiteError, RolloutError, type DevctlError} from '../../errors.js'
 import {runAllowingFailure} from '../../tools/process.js'
-import type {WorkflowContext} from '../context.js'
 import type {StepRun} from '../pipeline.js'
+import type {Project} from '../project.js'
 
 const FAILURE: Record<HookStage, new (message: string, options?: {details?: string[]; hint?: string}) => DevctlError> = {
   prerequisites: PrerequisiteError,
@@ -15,8 +15,8 @@ const FAILURE: Record<HookStage, new (message: string, options?: {details?: stri
   validate: RolloutError,
 }
 
-export async function runHooks(ctx: WorkflowContext, stage: HookStage, run: StepRun): Promise<void> {
-  for (const command of ctx.config.hooks[stage]) {
+export async function runHooks(project: Project, stage: HookStage, run: StepRun): Promise<void> {
+  for (const command of project.config.hooks[stage]) {
     const output: string[] = []
     const onLine = (line: string) => {
       output.push(line)
@@ -24,9 +24,9 @@ export async function runHooks(ctx: WorkflowContext, stage: HookStage, run: Step
     }
     const result = await runAllowingFailure(command, [], {
       shell: true,
-      cwd: ctx.loaded.dir,
+      cwd: project.dir,
       signal: run.signal,
-      env: {DEVCTL_NAMESPACE: ctx.names.namespace, DEVCTL_RELEASE: ctx.names.release, DEVCTL_KUBE_CONTEXT: ctx.names.kubeContext},
+      env: {DEVCTL_NAMESPACE: project.names.namespace, DEVCTL_RELEASE: project.names.release, DEVCTL_KUBE_CONTEXT: project.names.kubeContext},
       onStdoutLine: onLine,
       onStderrLine: onLine,
     })

@@ -3,14 +3,12 @@ import {isFatal, summarizePod} from '../../diagnose/pod.js'
 import {RolloutError} from '../../errors.js'
 import {selects} from '../../kube/readiness.js'
 import type {V1Pod} from '../../kube/types.js'
-import {watchOf, type WorkflowContext} from '../context.js'
+import type {NamespaceWatch} from '../../kube/namespace-watch.js'
 import type {StepRun} from '../pipeline.js'
 
 /** Report the pods a selector picks, and fail fast when one of them cannot get better. */
-export function trackPods(ctx: WorkflowContext, run: StepRun, selector: Record<string, string>): V1Pod[] {
-  const pods = watchOf(ctx)
-    .list('Pod')
-    .filter((pod) => selects(selector, pod))
+export function trackPods(watch: NamespaceWatch, run: StepRun, selector: Record<string, string>): V1Pod[] {
+  const pods = watch.list('Pod').filter((pod) => selects(selector, pod))
   for (const pod of pods) {
     const summary = summarizePod(pod)
     run.pod(summary)

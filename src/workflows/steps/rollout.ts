@@ -5,14 +5,16 @@
  */
 import type {Workload} from '../../chart/manifests.js'
 import {belongsToRelease} from '../../chart/release-record.js'
-import {summarizePod} from '../../diagnose/pod.js'
+import {explainUnhealthyPods} from '../../diagnose/explain.js'
+import {summarizePod, type PodSummary} from '../../diagnose/pod.js'
+import type {NamespaceWatch} from '../../kube/namespace-watch.js'
 import {selects} from '../../kube/readiness.js'
 import type {KubernetesObject} from '../../kube/types.js'
-import {kubeOf, timeoutOf, watchOf} from '../context.js'
-import type {LeafStep} from '../pipeline.js'
-import {releaseWorkloads, workloadReadiness, type DeployContext} from './chart.js'
+import type {Connection} from '../connect.js'
+import type {Step} from '../pipeline.js'
+import type {Project} from '../project.js'
+import {releaseWorkloads, workloadReadiness} from './chart.js'
 import {runHooks} from './hooks.js'
-import {explainUnhealthyPods} from '../../diagnose/explain.js'
 import {trackPods} from './pods.js'
 
 export interface WorkloadStatus {
@@ -29,72 +31,65 @@ export interface Endpoint {
   command?: string
 }
 
-export interface RolloutContext extends DeployContext {
-  workloads?: WorkloadStatus[]
-  endpoints?: Endpoint[]
+export interface RolloutInput {
+  project: Project
+  connection: Connection
+  watch: NamespaceWatch
+  /** What to wait for: the rendered chart's workloads, or (nothing deployed now) what helm created before. */
+  workloads: Workload[]
 }
 
-/** What to wait for: the rendered chart's workloads, or (nothing deployed now) what helm created before. */
-function workloadsToWatch(ctx: RolloutContext): Workload[] {
-  if (ctx.deploy?.rendered) return ctx.deploy.rendered.workloads
-  return releaseWorkloads(ctx).map(({kind, object}) => ({
+/** The workloads helm created for the release before, as found in the namespace. */
+export function deployedWorkloads(watch: NamespaceWatch, release: string): Workload[] {
+  return releaseWorkloads(watch, release).map(({kind, object}) => ({
     kind,
     name: object.metadata?.name ?? '?',
     selector: (object as {spec?: {selector?: {matchLabels?: Record<string, string>}}}).spec?.selector?.matchLabels ?? {},
   }))
 }
 
-function currentStatuses(ctx: RolloutContext, workloads: Workload[]): WorkloadStatus[] {
-  const watch = watchOf(ctx)
+function currentStatuses(watch: NamespaceWatch, workloads: Workload[]): WorkloadStatus[] {
   return workloads.map((w) => {
-    const object = watch.get(w.kind, w.name)
+    const object = watch.get(w.kind, w.name) as KubernetesObject | undefined
     const readiness = object ? workloadReadiness(w.kind, object) : {ready: false, detail: 'not created yet'}
     return {kind: w.kind, name: w.name, ...readiness}
   })
 }
 
-export const rolloutStep: LeafStep<RolloutContext> = {
+export const rolloutStep: Step<RolloutInput, WorkloadStatus[]> = {
   id: 'rollout',
-  title: 'Rollout',
-  timeoutMs: (ctx) => timeoutOf(ctx, 'rollout'),
-  async execute(ctx, run) {
-    const workloads = workloadsToWatch(ctx)
-    const watch = watchOf(ctx)
-    ctx.workloads = await watch.until(() => {
-      for (const workload of workloads) if (workload.kind !== 'Job') trackPods(ctx, run, workload.selector)
-      const statuses = currentStatuses(ctx, workloads)
-      const pending = statuses.filter((s) => !s.ready)
-      if (pending.length === 0) return statuses
+  title: () => 'Rollout',
+  timeoutMs: ({project}) => project.timeouts.rollout,
+  async execute({watch, workloads}, run) {
+    const statuses = await watch.until(() => {
+      for (const workload of workloads) if (workload.kind !== 'Job') trackPods(watch, run, workload.selector)
+      const current = currentStatuses(watch, workloads)
+      const pending = current.filter((s) => !s.ready)
+      if (pending.length === 0) return current
       run.note(pending.map((s) => `${s.kind} ${s.name}: ${s.detail}`).join('; '))
       return undefined
     }, run.signal)
-    return `Rollout: ${workloads.length} workload(s) ready`
+    run.title(`Rollout: ${workloads.length} workload(s) ready`)
+    return statuses
   },
-  async onFailure(ctx, _run, error) {
-    const workloads = workloadsToWatch(ctx)
-    const statuses = currentStatuses(ctx, workloads)
-    ctx.workloads = statuses
-    const pods = watchOf(ctx)
-      .list('Pod')
-      .filter((pod) => workloads.some((w) => selects(w.selector, pod)))
+  async onFailure({connection, watch, workloads}, _run, error) {
+    const statuses = currentStatuses(watch, workloads)
+    const pods = watch.list('Pod').filter((pod) => workloads.some((w) => selects(w.selector, pod)))
     const notReady = statuses.filter((s) => !s.ready).map((s) => `${s.kind} ${s.name}: ${s.detail}`)
-    return error.explain({details: [...notReady.map((line) => `not ready: ${line}`), ...(await explainUnhealthyPods(kubeOf(ctx), pods))]})
+    return error.explain({details: [...notReady.map((line) => `not ready: ${line}`), ...(await explainUnhealthyPods(connection.kube, pods))]})
   },
 }
 
 /** How to reach the app: ingress hosts through the k3d port mapped to 80, else a port-forward. */
-export async function findEndpoints(ctx: RolloutContext): Promise<Endpoint[]> {
-  const kube = kubeOf(ctx)
-  const annotated = (o: KubernetesObject) => belongsToRelease(o, ctx.names.release)
-  const [ingresses, services] = await Promise.all([
-    kube.list('Ingress', ctx.names.namespace).then((l) => l.filter(annotated)),
-    kube.list('Service', ctx.names.namespace).then((l) => l.filter(annotated)),
-  ])
-  const httpPort = ctx.httpHostPort
+export async function findEndpoints(project: Project, connection: Connection, httpHostPort: number | undefined): Promise<Endpoint[]> {
+  const {kube} = connection
+  const {namespace, release, kubeContext} = project.names
+  const annotated = (o: KubernetesObject) => belongsToRelease(o, release)
+  const [ingresses, services] = await Promise.all([kube.list('Ingress', namespace).then((l) => l.filter(annotated)), kube.list('Service', namespace).then((l) => l.filter(annotated))])
   const endpoints: Endpoint[] = []
   for (const ingress of ingresses) {
     for (const rule of ingress.spec?.rules ?? []) {
-      if (rule.host && httpPort) endpoints.push({name: `ingress ${ingress.metadata?.name}`, url: `http://${rule.host}${httpPort === 80 ? '' : `:${httpPort}`}/`})
+      if (rule.host && httpHostPort) endpoints.push({name: `ingress ${ingress.metadata?.name}`, url: `http://${rule.host}${httpHostPort === 80 ? '' : `:${httpHostPort}`}/`})
     }
   }
   for (const service of services) {
@@ -103,27 +98,27 @@ export async function findEndpoints(ctx: RolloutContext): Promise<Endpoint[]> {
     const local = port < 1024 ? port + 8000 : port
     endpoints.push({
       name: `service ${service.metadata?.name}`,
-      command: `kubectl --context ${ctx.names.kubeContext} -n ${ctx.names.namespace} port-forward svc/${service.metadata?.name} ${local}:${port}`,
+      command: `kubectl --context ${kubeContext} -n ${namespace} port-forward svc/${service.metadata?.name} ${local}:${port}`,
     })
   }
   return endpoints
 }
 
-export const validateStep: LeafStep<RolloutContext> = {
+export const validateStep: Step<{project: Project; connection: Connection; httpHostPort?: number}, Endpoint[]> = {
   id: 'validate',
-  title: 'Validate',
-  async execute(ctx, run) {
-    await runHooks(ctx, 'validate', run)
-    ctx.endpoints = await findEndpoints(ctx)
-    const hooks = ctx.config.hooks.validate.length
-    return hooks ? `Validate: ${hooks} check(s) passed` : 'Validate: environment is up'
+  title: () => 'Validate',
+  async execute({project, connection, httpHostPort}, run) {
+    await runHooks(project, 'validate', run)
+    const endpoints = await findEndpoints(project, connection, httpHostPort)
+    const hooks = project.config.hooks.validate.length
+    run.title(hooks ? `Validate: ${hooks} check(s) passed` : 'Validate: environment is up')
+    return endpoints
   },
 }
 
-/** Pod summaries of the release's workloads, for results and status. */
-export function releasePods(ctx: RolloutContext): ReturnType<typeof summarizePod>[] {
-  const workloads = workloadsToWatch(ctx)
-  return watchOf(ctx)
+/** Pod summaries of these workloads, for results and status. */
+export function workloadPods(watch: NamespaceWatch, workloads: Workload[]): PodSummary[] {
+  return watch
     .list('Pod')
     .filter((pod) => workloads.some((w) => selects(w.selector, pod)))
     .map(summarizePod)

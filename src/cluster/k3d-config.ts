@@ -9,9 +9,9 @@ import {join} from 'node:path'
 import {parse} from 'yaml'
 import {z} from 'zod'
 
-import type {ResolvedNames} from '../../config/load.js'
-import type {DevctlConfig} from '../../config/schema.js'
-import type {K3dSimpleConfig} from '../../tools/k3d.js'
+import type {ResolvedNames} from '../config/load.js'
+import type {DevctlConfig} from '../config/schema.js'
+import type {K3dSimpleConfig} from '../tools/k3d.js'
 
 export function k3dConfigFile(stateDir: string): string {
   return join(stateDir, 'k3d-cluster.yaml')
