@@ -13,7 +13,7 @@ import type {LogBatch} from './lines.js'
 import {mergeInTimeOrder} from './merge.js'
 import type {LogsRequest} from './options.js'
 import {instancesOf, type LogSource, podKey, PodSelector} from './pods.js'
-import {ContainerTail, type FirstRead, type TailContext} from './tail.js'
+import {ContainerTail, type FirstRead, newestPod, type TailContext} from './tail.js'
 
 export interface LogOutput {
   /** Print these lines; a returned promise means "wait before sending more". */
@@ -37,13 +37,6 @@ interface PodEntry {
   isSelected: boolean
   /** By containerID: one tail per container run, so a restart never doubles a stream. */
   tails: Map<string, ContainerTail>
-}
-
-/** Newer of two versions of an object (resourceVersions are etcd revisions: numbers in practice). */
-function isNewer(candidate: V1Pod, current: V1Pod): boolean {
-  const a = Number(candidate.metadata?.resourceVersion)
-  const b = Number(current.metadata?.resourceVersion)
-  return !(Number.isFinite(a) && Number.isFinite(b)) || a >= b
 }
 
 function firstReadOf(request: LogsRequest): FirstRead {
@@ -150,7 +143,7 @@ class LogSession {
     if (!entry) {
       entry = {pod, gone: false, selected: this.selector.selects(pod), isSelected: false, tails: new Map()}
       this.pods.set(key, entry)
-    } else if (isNewer(pod, entry.pod)) entry.pod = pod
+    } else entry.pod = newestPod(entry.pod, pod) ?? pod
     this.checkPod(entry)
   }
 
@@ -191,7 +184,7 @@ class LogSession {
       refreshPod: async () => {
         const fresh = await source.get('Pod', request.namespace, entry.pod.metadata?.name ?? '').catch(() => entry.pod)
         if (!fresh || fresh.metadata?.uid !== entry.pod.metadata?.uid) entry.gone = true
-        else if (isNewer(fresh, entry.pod)) entry.pod = fresh
+        else entry.pod = newestPod(entry.pod, fresh) ?? fresh
       },
       keep: (message: string) => this.keep(message),
       trouble: (message: string) => this.trouble(message),

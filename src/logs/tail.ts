@@ -159,3 +159,41 @@ export class ContainerTail {
     return last === undefined ? {...base, ...this.firstRead} : {...base, sinceTime: last}
   }
 }
+
+/**
+ * Follow one container run to its end, line by line: the same resume-without-loss reads as
+ * `devctl logs`, for a workflow step that shows a container's output as it runs (the
+ * migration). `pod` gives the freshest version of the pod the caller knows.
+ */
+export async function followContainerRun(
+  source: LogSource,
+  namespace: string,
+  podName: string,
+  instance: ContainerInstance,
+  pod: () => V1Pod | undefined,
+  output: {line(message: string): void; trouble(message: string): void},
+  signal: AbortSignal,
+): Promise<void> {
+  let fetched: V1Pod | undefined
+  const context: TailContext = {
+    source,
+    namespace,
+    pod: () => newestPod(fetched, pod()),
+    refreshPod: async () => {
+      fetched = (await source.get('Pod', namespace, podName).catch(() => fetched)) ?? undefined
+    },
+    keep: () => true,
+    trouble: output.trouble,
+  }
+  for await (const batch of new ContainerTail(podName, instance, context, {}).read(true, signal)) for (const message of batch.messages) output.line(message)
+}
+
+/**
+ * The newer of a known version of a pod and one that just arrived: the arrival, unless the known
+ * one is strictly newer (resourceVersions are etcd revisions: numbers in practice).
+ */
+export function newestPod(known: V1Pod | undefined, arrived: V1Pod | undefined): V1Pod | undefined {
+  if (!known || !arrived) return arrived ?? known
+  const [k, a] = [Number(known.metadata?.resourceVersion), Number(arrived.metadata?.resourceVersion)]
+  return Number.isFinite(k) && Number.isFinite(a) && k > a ? known : arrived
+}

@@ -3,6 +3,9 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {logsRequest, type LogsFlags} from '../../src/logs/options.js'
 import {streamLogs} from '../../src/logs/stream.js'
+import {instancesOf} from '../../src/logs/pods.js'
+import {followContainerRun} from '../../src/logs/tail.js'
+import type {V1Pod} from '../../src/kube/types.js'
 import {CollectingOutput, FakeCluster, until} from './logs-fake.js'
 
 function request(flags: Partial<LogsFlags> = {}, components: string[] = []) {
@@ -238,5 +241,36 @@ describe('devctl logs engine, following', () => {
     expect(out.warnings).toEqual([])
     // Ended, not retried: one read of the backlog, one followed stream.
     expect(c.requests).toHaveLength(2)
+  })
+})
+
+describe('following one container run (the migration step\'s reader)', () => {
+  it('reads a run to its end across dropped connections, every line exactly once', async () => {
+    const c = new FakeCluster()
+    c.addPod('demo-migrate-x', {containers: ['migrate']})
+    c.start('demo-migrate-x', 'migrate')
+    const pod = () => (c as unknown as {pods: Map<string, V1Pod>}).pods.get('demo-migrate-x')
+    const [instance] = instancesOf(pod()!)
+    const received: string[] = []
+    const troubles: string[] = []
+    const stop = new AbortController()
+    const done = followContainerRun(c, c.namespace, 'demo-migrate-x', instance!, pod, {line: (l) => received.push(l), trouble: (m) => troubles.push(m)}, stop.signal)
+    const expected: string[] = []
+    for (let round = 0; round < 6; round++) {
+      const batch = lines(`step ${round}`, 4)
+      c.print('demo-migrate-x', 'migrate', batch)
+      expected.push(...batch)
+      const requests = c.requests.length
+      await until(() => c.openStreams === 1, 'stream open')
+      c.dropLogStreams({midLine: round % 2 === 0})
+      await until(() => c.requests.length > requests && c.openStreams === 1, 'stream resumed')
+    }
+    c.print('demo-migrate-x', 'migrate', ['Migrations complete'])
+    c.stop('demo-migrate-x', 'migrate', 0)
+    await done
+    expect(received).toEqual([...expected, 'Migrations complete'])
+    expect(troubles).toEqual([])
+    // Every drop was resumed from the last line read.
+    expect(c.requests.filter((r) => r.follow && r.sinceTime).length).toBe(6)
   })
 })

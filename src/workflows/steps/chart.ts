@@ -15,10 +15,11 @@ import {explainUnhealthyPods} from '../../diagnose/explain.js'
 import {isFatal, summarizePod} from '../../diagnose/pod.js'
 import type {ChartSource} from '../../config/schema.js'
 import {ChartError, MigrationError} from '../../errors.js'
-import {followContainer} from '../../kube/log-lines.js'
 import type {NamespaceWatch} from '../../kube/namespace-watch.js'
 import {daemonSetReadiness, deploymentReadiness, jobState, selects, statefulSetReadiness} from '../../kube/readiness.js'
 import type {KubernetesObject, V1DaemonSet, V1Deployment, V1Job, V1Pod, V1StatefulSet} from '../../kube/types.js'
+import {instancesOf} from '../../logs/pods.js'
+import {followContainerRun} from '../../logs/tail.js'
 import type {InstallOptions} from '../../tools/helm.js'
 import type {Connection} from '../connect.js'
 import type {Pipeline, Step, StepGroup, StepRun} from '../pipeline.js'
@@ -274,7 +275,8 @@ export const helmStep: Step<Deployment, void> = {
 }
 
 /**
- * The migration containers' logs, each container run streamed once as it runs. A migration can
+ * The migration containers' logs, each container run streamed once as it runs, through the
+ * same reader as `devctl logs` (a dropped connection resumes where it stopped). A migration can
  * finish before its last lines have arrived; its step waits for them (briefly) before it ends.
  */
 class MigrationLogs {
@@ -286,15 +288,16 @@ class MigrationLogs {
   ) {}
 
   follow(pods: V1Pod[], container: (pod: V1Pod) => string | undefined): void {
+    const {connection, project, watch} = this.deployment
     for (const pod of pods) {
+      const podName = pod.metadata?.name ?? ''
       const name = container(pod)
-      const status = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((s) => s.name === name)
-      const started = status?.state?.running || status?.state?.terminated
-      const key = `${pod.metadata?.uid}/${name}/${status?.restartCount ?? 0}`
-      if (!name || !started || this.followers.has(key)) continue
-      const source = `${pod.metadata!.name}/${name}`
-      const {connection, project} = this.deployment
-      this.followers.set(key, followContainer(connection.kube, project.names.namespace, pod.metadata!.name!, name, (line) => this.run.log(source, line), this.run.signal))
+      for (const instance of instancesOf(pod).filter((i) => i.container === name && !this.followers.has(i.containerID))) {
+        const source = `${podName}/${instance.container}`
+        const output = {line: (line: string) => this.run.log(source, line), trouble: (message: string) => this.run.warn(message)}
+        const following = followContainerRun(connection.kube, project.names.namespace, podName, instance, () => watch.get('Pod', podName), output, this.run.signal)
+        this.followers.set(instance.containerID, following.catch((error: unknown) => output.trouble(`following ${source} failed: ${(error as Error).message}`)))
+      }
     }
   }
 
