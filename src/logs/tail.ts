@@ -5,6 +5,7 @@
  * When a followed stream ends, the pod is read again to tell "the container stopped" (read
  * what is left and finish) from "the connection ended early" (follow again).
  */
+import {ApiRefusedError} from '../kube/api-failure.js'
 import type {LogOptions} from '../kube/client.js'
 import type {V1Pod} from '../kube/types.js'
 import {BatchBuilder, type LineSource, LineSplitter, type LogBatch, ReadPosition} from './lines.js'
@@ -99,6 +100,8 @@ export class ContainerTail {
       try {
         answer = await this.context.source.openLog(this.context.namespace, this.pod, this.requestOptions(place, following), signal)
       } catch (error) {
+        // Not allowed to read logs (403), or credentials gone (401): asking again cannot help.
+        if (error instanceof ApiRefusedError) throw error
         if (signal.aborted || !(await retry((error as Error).message))) return
         continue
       }
