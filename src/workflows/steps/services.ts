@@ -2,6 +2,7 @@
  * Steps 3 and 4 of `up`: the namespace and the credential Secrets the chart reads, then
  * Postgres and Redis side by side (server-side apply, then wait for their pods to be ready).
  */
+import {retryNote} from '../../kube/api-failure.js'
 import {NamespaceWatch} from '../../kube/namespace-watch.js'
 import {statefulSetReadiness} from '../../kube/readiness.js'
 import type {V1Pod, V1StatefulSet} from '../../kube/types.js'
@@ -20,11 +21,16 @@ export const namespaceStep: LeafStep<WorkflowContext> = {
   title: (ctx) => `Namespace ${ctx.names.namespace} and Secrets`,
   async execute(ctx, run) {
     const kube = kubeOf(ctx)
-    await kube.apply(namespaceManifest(ctx.names.namespace, ctx.config.project))
-    const secrets = credentialSecrets(ctx.config, ctx.names, ctx.secrets!)
-    await Promise.all(secrets.map((s) => kube.apply(s)))
-    ctx.watch ??= await NamespaceWatch.start(kube, ctx.names.namespace, [...WATCHED_KINDS], run.signal)
-    return `Namespace ${ctx.names.namespace}, Secrets ${secrets.map((s) => s.metadata?.name).join(', ') || '(none needed)'}`
+    const stopNotes = kube.onRetry((notice) => run.note(retryNote(notice)))
+    try {
+      await kube.apply(namespaceManifest(ctx.names.namespace, ctx.config.project))
+      const secrets = credentialSecrets(ctx.config, ctx.names, ctx.secrets!)
+      await Promise.all(secrets.map((s) => kube.apply(s)))
+      ctx.watch ??= await NamespaceWatch.start(kube, ctx.names.namespace, [...WATCHED_KINDS], run.signal)
+      return `Namespace ${ctx.names.namespace}, Secrets ${secrets.map((s) => s.metadata?.name).join(', ') || '(none needed)'}`
+    } finally {
+      stopNotes()
+    }
   },
 }
 
@@ -42,16 +48,21 @@ function serviceStep(service: ServiceName, title: string): LeafStep<WorkflowCont
     },
     async execute(ctx, run) {
       const kube = kubeOf(ctx)
-      for (const object of serviceManifests(ctx.config, ctx.names)[service] ?? []) await kube.apply(object)
-      const watch = watchOf(ctx)
-      const selector = {'app.kubernetes.io/name': service, 'app.kubernetes.io/instance': name}
-      await watch.until(() => {
-        const pods = trackPods(ctx, run, selector)
-        const set = watch.get<V1StatefulSet>('StatefulSet', name)
-        // Pods and StatefulSets arrive on separate watches: wait until both tell the same story.
-        return set && statefulSetReadiness(set).ready && pods.length > 0 && pods.every(isPodReady) ? true : undefined
-      }, run.signal)
-      return `${title} ready`
+      const stopNotes = kube.onRetry((notice) => run.note(retryNote(notice)))
+      try {
+        for (const object of serviceManifests(ctx.config, ctx.names)[service] ?? []) await kube.apply(object)
+        const watch = watchOf(ctx)
+        const selector = {'app.kubernetes.io/name': service, 'app.kubernetes.io/instance': name}
+        await watch.until(() => {
+          const pods = trackPods(ctx, run, selector)
+          const set = watch.get<V1StatefulSet>('StatefulSet', name)
+          // Pods and StatefulSets arrive on separate watches: wait until both tell the same story.
+          return set && statefulSetReadiness(set).ready && pods.length > 0 && pods.every(isPodReady) ? true : undefined
+        }, run.signal)
+        return `${title} ready`
+      } finally {
+        stopNotes()
+      }
     },
     async onFailure(ctx, _run, error) {
       const pods = watchOf(ctx)
