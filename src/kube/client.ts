@@ -118,14 +118,18 @@ class DeadlineWatch extends Watch {
   constructor(
     config: KubeConfig,
     private readonly timing: ClientTiming,
-    /** ListWatch asks for a watch only once its list is stored. */
-    private readonly onWatchStart: () => void,
+    private readonly events: {
+      /** A watch request goes out (ListWatch asks for one only once its list is stored). */
+      starting: () => void
+      /** The server accepted it (200). */
+      accepted: () => void
+    },
   ) {
     super(config)
   }
 
   override async watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: (phase: string, object: unknown, watchObject?: unknown) => void, done: (error: unknown) => void): Promise<AbortController> {
-    this.onWatchStart()
+    this.events.starting()
     const controller = new AbortController()
     const server = this.config.getCurrentCluster()?.server
     if (!server) throw new ClusterError('The kubeconfig has no cluster for the current context.')
@@ -158,6 +162,7 @@ class DeadlineWatch extends Watch {
         response.on('error', finish)
         return
       }
+      this.events.accepted()
       response.on('data', heard)
       const lines = createInterface({input: response})
       // readline passes the response's errors on; they are handled below.
@@ -306,8 +311,12 @@ export class KubeClient {
     let phase: 'list' | 'watch' = 'list'
     let attempt = 0
     let started = false
-    let settle: {resolve: () => void; reject: (error: unknown) => void} = {resolve: () => {}, reject: () => {}}
-    const first = new Promise<void>((resolve, reject) => (settle = {resolve, reject}))
+    let resolveFirst!: () => void
+    let rejectFirst!: (error: unknown) => void
+    const first = new Promise<void>((resolve, reject) => {
+      resolveFirst = resolve
+      rejectFirst = reject
+    })
     const listFn = async (): Promise<KubernetesListObject<T>> => {
       phase = 'list'
       const list = await this.objects.list<T>(KINDS[kind].apiVersion, kind, namespace, undefined, undefined, undefined, options.fieldSelector, options.labelSelector)
@@ -319,10 +328,13 @@ export class KubeClient {
       }
       return list
     }
-    const watch = new DeadlineWatch(this.config, this.timing, () => {
-      phase = 'watch'
-      started = true
-      settle.resolve()
+    const watch = new DeadlineWatch(this.config, this.timing, {
+      starting: () => {
+        phase = 'watch'
+        started = true
+        resolveFirst()
+      },
+      accepted: () => (attempt = 0),
     })
     const informer = new ListWatch<T>(collectionPath(kind, namespace), watch, listFn, false, options.labelSelector, options.fieldSelector)
     const changed = (event: WatchEvent) => (object: T) => {
@@ -341,7 +353,7 @@ export class KubeClient {
         void informer.stop()
         const explained = this.explain(request, failure, error)
         if (started) onFailure?.(explained)
-        else settle.reject(explained)
+        else rejectFirst(explained)
         return
       }
       const delayMs = retryDelay(attempt++, failure.retryAfterMs, this.timing.retry)
@@ -353,7 +365,7 @@ export class KubeClient {
     informer.on('error', retry)
     signal.addEventListener('abort', () => {
       void informer.stop()
-      settle.resolve()
+      resolveFirst()
     }, {once: true})
     informer.start().catch(retry)
     await first
