@@ -20,6 +20,7 @@ import {
 } from '@kubernetes/client-node'
 
 import {ClusterError, DevctlError} from '../errors.js'
+import {sleep} from '../system/sleep.js'
 import type {KubeTarget} from '../tools/helm.js'
 import {
   classify, DEFAULT_RETRY, explainFailure, failureFromResponse, printable, retryDelay,
@@ -94,18 +95,6 @@ function requestFor(kind: KindName, verb: string, namespace: string | undefined,
     verb, resource: plural, group: apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '',
     ...(namespaced && namespace ? {namespace} : {}), ...(name ? {name} : {}), ...(alsoNeeds ? {alsoNeeds} : {}),
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, {once: true})
-    function done() {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-  })
 }
 
 /**

@@ -8,6 +8,7 @@
 import {ApiRefusedError} from '../kube/api-failure.js'
 import type {LogOptions} from '../kube/client.js'
 import type {V1Pod} from '../kube/types.js'
+import {sleep} from '../system/sleep.js'
 import {BatchBuilder, type LineSource, LineSplitter, type LogBatch, ReadPosition} from './lines.js'
 import {type ContainerInstance, type InstancePlace, locateInstance, type LogSource} from './pods.js'
 
@@ -40,18 +41,6 @@ const MAX_RETRY_MS = 2000
 const READ_ATTEMPTS = 5
 // A followed log failing this many times in a row is worth a warning (once).
 const WARN_AFTER_FAILURES = 5
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, {once: true})
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-  })
-}
 
 export class ContainerTail {
   readonly source: LineSource
