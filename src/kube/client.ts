@@ -5,6 +5,7 @@
  */
 import {request as httpRequest, type IncomingMessage} from 'node:http'
 import {request as httpsRequest, type RequestOptions} from 'node:https'
+import {createInterface} from 'node:readline'
 import type {Readable} from 'node:stream'
 
 import {
@@ -18,8 +19,13 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node'
 
-import {ClusterError, InterruptedError, type DevctlError} from '../errors.js'
+import {ClusterError, DevctlError} from '../errors.js'
+import {sleep} from '../system/sleep.js'
 import type {KubeTarget} from '../tools/helm.js'
+import {
+  classify, DEFAULT_RETRY, explainFailure, failureFromResponse, printable, retryDelay,
+  type ApiFailure, type ApiRequest, type RetryListener, type RetryNotice, type RetryPolicy,
+} from './api-failure.js'
 import {collectionPath, KINDS, type KindName, type KindObject} from './types.js'
 
 export const FIELD_MANAGER = 'devctl'
@@ -44,33 +50,143 @@ export type WatchEvent = 'add' | 'update' | 'delete'
 /** The API's answer to a log request: the byte stream, or the status it refused with. */
 export type LogAnswer = {ok: true; body: Readable} | {ok: false; status: number; message: string}
 
-function statusCode(error: unknown): number | undefined {
-  if (error instanceof ApiException) return error.code
-  const code = (error as {code?: unknown; statusCode?: unknown})?.statusCode ?? (error as {code?: unknown})?.code
-  return typeof code === 'number' ? code : undefined
+/** How long devctl waits on the API; tests shorten it. */
+export interface ClientTiming {
+  retry: RetryPolicy
+  /** Asked of the server for every watch request: it ends the watch then, and the watch is resumed. */
+  watchTimeoutSeconds: number
+  /** Not a byte from a watch for this long (not even its end): the connection is dead, resume elsewhere. */
+  watchSilenceMs: number
 }
 
-/** Turn client errors into a ClusterError that says which request failed and why. */
-function apiError(action: string, error: unknown): DevctlError {
-  if (error instanceof ClusterError || error instanceof InterruptedError) return error
-  const body = error instanceof ApiException ? (error.body as {message?: string} | string | undefined) : undefined
-  const reason = typeof body === 'object' && body?.message ? body.message : error instanceof Error ? error.message.split('\n')[0] : String(error)
-  const refused = /ECONNREFUSED|socket hang up|ECONNRESET/.test(String(reason))
-  return new ClusterError(`Kubernetes API: could not ${action}: ${reason}`, {
-    cause: error,
-    hint: refused ? 'The cluster is not answering; is it running? (`devctl status`, or `devctl up` to start it)' : undefined,
-  })
+export const DEFAULT_TIMING: ClientTiming = {retry: DEFAULT_RETRY, watchTimeoutSeconds: 60, watchSilenceMs: 90_000}
+
+/** A request made here rather than through client-node (a watch, a log) that the API answered with a failure. */
+class RefusedRequestError extends Error {
+  constructor(readonly failure: ApiFailure) {
+    super(failure.message)
+  }
+}
+
+/** A watch that stayed open without a byte past its deadline: a half-open connection. */
+class WatchSilentError extends Error {}
+
+function headerValue(headers: unknown, name: string): string | undefined {
+  if (!headers || typeof headers !== 'object') return undefined
+  const entry = Object.entries(headers as Record<string, unknown>).find(([key]) => key.toLowerCase() === name)
+  return typeof entry?.[1] === 'string' ? entry[1] : undefined
+}
+
+/** What went wrong, from whichever error the client or the network raised. */
+function failureOf(error: unknown): ApiFailure {
+  if (error instanceof ApiException) return failureFromResponse(error.code, error.body, headerValue(error.headers, 'retry-after'))
+  if (error instanceof RefusedRequestError) return error.failure
+  if (error instanceof WatchSilentError) return {silent: true, message: error.message}
+  const code = (error as {code?: unknown})?.code ?? (error as {cause?: {code?: unknown}})?.cause?.code
+  const status = (error as {statusCode?: unknown})?.statusCode
+  if (typeof status === 'number') return {status, message: printable(error instanceof Error ? error.message : String(error))}
+  const message = printable((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '')
+  return {message, ...(typeof code === 'string' ? {code} : {})}
+}
+
+function requestFor(kind: KindName, verb: string, namespace: string | undefined, name?: string, alsoNeeds?: string[]): ApiRequest {
+  const {apiVersion, plural, namespaced} = KINDS[kind]
+  return {
+    verb, resource: plural, group: apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '',
+    ...(namespaced && namespace ? {namespace} : {}), ...(name ? {name} : {}), ...(alsoNeeds ? {alsoNeeds} : {}),
+  }
+}
+
+/**
+ * client-node's Watch, with the request made here: a refused watch keeps the API's Status (who
+ * was refused what), the server is asked for bookmarks and to end the watch after
+ * `watchTimeoutSeconds`, and a connection silent past `watchSilenceMs` is ended with
+ * WatchSilentError so that ListWatch's owner resumes it instead of waiting forever.
+ */
+class DeadlineWatch extends Watch {
+  constructor(
+    config: KubeConfig,
+    private readonly timing: ClientTiming,
+    private readonly events: {
+      /** A watch request goes out (ListWatch asks for one only once its list is stored). */
+      starting: () => void
+      /** The server accepted it (200). */
+      accepted: () => void
+    },
+  ) {
+    super(config)
+  }
+
+  override async watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: (phase: string, object: unknown, watchObject?: unknown) => void, done: (error: unknown) => void): Promise<AbortController> {
+    this.events.starting()
+    const controller = new AbortController()
+    const server = this.config.getCurrentCluster()?.server
+    if (!server) throw new ClusterError('The kubeconfig has no cluster for the current context.')
+    const url = new URL(`${server.replace(/\/$/, '')}${path}`)
+    for (const [key, value] of Object.entries<string | number | boolean | undefined>({...queryParams, watch: true, allowWatchBookmarks: true, timeoutSeconds: this.timing.watchTimeoutSeconds})) {
+      if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
+    }
+    const options: RequestOptions = {method: 'GET', headers: {Accept: 'application/json'}}
+    await this.config.applyToHTTPSOptions(options)
+    let finished = false
+    let silence: NodeJS.Timeout | undefined
+    const finish = (error: unknown) => {
+      if (finished) return
+      finished = true
+      clearTimeout(silence)
+      controller.abort()
+      done(error)
+    }
+    const heard = () => {
+      clearTimeout(silence)
+      silence = setTimeout(() => finish(new WatchSilentError(`no word from the watch for ${Math.round(this.timing.watchSilenceMs / 1000)} s`)), this.timing.watchSilenceMs)
+    }
+    heard()
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+    const request = send(url, {...options, signal: controller.signal}, (response) => {
+      if (response.statusCode !== 200) {
+        const chunks: Buffer[] = []
+        response.on('data', (chunk: Buffer) => chunks.push(chunk))
+        response.on('end', () => finish(new RefusedRequestError(failureFromResponse(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), response.headers['retry-after']))))
+        response.on('error', finish)
+        return
+      }
+      this.events.accepted()
+      response.on('data', heard)
+      const lines = createInterface({input: response})
+      // readline passes the response's errors on; they are handled below.
+      lines.on('error', finish)
+      lines.on('line', (line) => {
+        let event: {type?: string; object?: unknown}
+        try {
+          event = JSON.parse(line) as {type?: string; object?: unknown}
+        } catch {
+          return
+        }
+        if (event.type) callback(event.type, event.object, event)
+      })
+      response.on('error', finish)
+      response.on('close', () => finish(null))
+    })
+    request.on('error', finish)
+    request.end()
+    return controller
+  }
 }
 
 export class KubeClient {
   private readonly objects: KubernetesObjectApi
+  private readonly retryListeners = new Set<RetryListener>()
 
-  private constructor(readonly config: KubeConfig) {
+  private constructor(
+    readonly config: KubeConfig,
+    private readonly timing: ClientTiming,
+  ) {
     this.objects = KubernetesObjectApi.makeApiClient(config)
   }
 
   /** Load a kubeconfig (a file, or the default KUBECONFIG/~/.kube/config) and pick the context. */
-  static connect(target: KubeTarget): KubeClient {
+  static connect(target: KubeTarget, timing: Partial<ClientTiming> = {}): KubeClient {
     const config = new KubeConfig()
     try {
       if (target.kubeconfig) config.loadFromFile(target.kubeconfig)
@@ -87,7 +203,40 @@ export class KubeClient {
       })
     }
     config.setCurrentContext(target.context)
-    return new KubeClient(config)
+    return new KubeClient(config, {...DEFAULT_TIMING, ...timing})
+  }
+
+  /** Hear about every call waiting to be retried ("API busy, retrying in 4 s"); returns the way to stop. */
+  onRetry(listener: RetryListener): () => void {
+    this.retryListeners.add(listener)
+    return () => this.retryListeners.delete(listener)
+  }
+
+  private announce(notice: RetryNotice): void {
+    for (const listener of this.retryListeners) listener(notice)
+  }
+
+  private explain(request: ApiRequest, failure: ApiFailure, cause: unknown): ClusterError {
+    return explainFailure(request, failure, {context: this.config.getCurrentContext(), user: this.config.getCurrentUser()?.name}, cause)
+  }
+
+  /** One call, retried while the failure is transient (429, 5xx, a dropped connection); final ones are explained. */
+  private async call<T>(request: ApiRequest, send: () => Promise<T>, recover?: (failure: ApiFailure) => {value: T} | undefined, signal?: AbortSignal): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send()
+      } catch (error) {
+        if (error instanceof DevctlError) throw error
+        if (signal?.aborted) throw signal.reason ?? error
+        const failure = failureOf(error)
+        const recovered = recover?.(failure)
+        if (recovered) return recovered.value
+        if (classify(failure) !== 'transient' || attempt >= this.timing.retry.attempts) throw this.explain(request, failure, error)
+        const delayMs = retryDelay(attempt - 1, failure.retryAfterMs, this.timing.retry)
+        this.announce({request, failure, attempt, delayMs})
+        await sleep(delayMs, signal)
+      }
+    }
   }
 
   get server(): string | undefined {
@@ -95,56 +244,48 @@ export class KubeClient {
   }
 
   async get<K extends KindName>(kind: K, namespace: string | undefined, name: string): Promise<KindObject<K> | undefined> {
-    try {
-      return await this.objects.read<KindObject<K>>({apiVersion: KINDS[kind].apiVersion, kind, metadata: {name, namespace}})
-    } catch (error) {
-      if (statusCode(error) === 404) return undefined
-      throw apiError(`read ${kind} ${name}`, error)
-    }
+    return this.call<KindObject<K> | undefined>(
+      requestFor(kind, 'get', namespace, name),
+      () => this.objects.read<KindObject<K>>({apiVersion: KINDS[kind].apiVersion, kind, metadata: {name, namespace}}),
+      (failure) => (failure.status === 404 ? {value: undefined} : undefined),
+    )
   }
 
   async list<K extends KindName>(kind: K, namespace: string | undefined, options: ListOptions = {}): Promise<Array<KindObject<K>>> {
-    try {
-      const list: KubernetesListObject<KindObject<K>> = await this.objects.list<KindObject<K>>(
-        KINDS[kind].apiVersion,
-        kind,
-        namespace,
-        undefined,
-        undefined,
-        undefined,
-        options.fieldSelector,
-        options.labelSelector,
-      )
-      return list.items
-    } catch (error) {
-      throw apiError(`list ${KINDS[kind].plural}`, error)
-    }
+    const list = await this.call(requestFor(kind, 'list', namespace), () =>
+      this.objects.list<KindObject<K>>(KINDS[kind].apiVersion, kind, namespace, undefined, undefined, undefined, options.fieldSelector, options.labelSelector),
+    )
+    return list.items
   }
 
   /** Server-side apply, owning every field devctl sets (force: devctl is the only writer). */
   async apply<T extends KubernetesObject>(object: T): Promise<T> {
-    try {
-      return await this.objects.patch<T>(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)
-    } catch (error) {
-      throw apiError(`apply ${object.kind} ${object.metadata?.name ?? ''}`, error)
-    }
+    const kind = (object.kind ?? '') in KINDS ? (object.kind as KindName) : undefined
+    // Server-side apply is a patch, and a create when the object is new.
+    const request = kind
+      ? requestFor(kind, 'patch', object.metadata?.namespace, object.metadata?.name, ['create'])
+      : {verb: 'patch', resource: `${(object.kind ?? 'object').toLowerCase()}s`, group: '', namespace: object.metadata?.namespace, name: object.metadata?.name, alsoNeeds: ['create']}
+    return this.call(request, () => this.objects.patch<T>(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply))
   }
 
   /** Returns false when it was already gone. */
   async delete(kind: KindName, namespace: string | undefined, name: string, propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<boolean> {
-    try {
-      await this.objects.delete({apiVersion: KINDS[kind].apiVersion, kind, metadata: {name, namespace}}, undefined, undefined, undefined, undefined, propagationPolicy)
-      return true
-    } catch (error) {
-      if (statusCode(error) === 404) return false
-      throw apiError(`delete ${kind} ${name}`, error)
-    }
+    return this.call(
+      requestFor(kind, 'delete', namespace, name),
+      async () => {
+        await this.objects.delete({apiVersion: KINDS[kind].apiVersion, kind, metadata: {name, namespace}}, undefined, undefined, undefined, undefined, propagationPolicy)
+        return true
+      },
+      (failure) => (failure.status === 404 ? {value: false} : undefined),
+    )
   }
 
   /**
-   * List, then watch, calling `onChange` for every change until `signal` aborts. Dropped
-   * connections resume from the last resourceVersion; a 410 Gone re-lists (client-node's
-   * ListWatch); other failures retry with backoff. Resolves once the first list was tried.
+   * List, then watch, calling `onChange` for every change until `signal` aborts. Resolves once
+   * the first list is stored; rejects, explained, when it is refused (401, 403, 404). Dropped
+   * or silent connections resume from the last resourceVersion, a 410 Gone re-lists
+   * (client-node's ListWatch), and transient failures retry with growing backoff, each retry
+   * announced (`onRetry`). A refusal after the start stops the watch and goes to `onFailure`.
    */
   async watch<K extends KindName, T extends KubernetesObject = KindObject<K>>(
     kind: K,
@@ -152,9 +293,23 @@ export class KubeClient {
     options: ListOptions,
     onChange: (event: WatchEvent, object: T) => void,
     signal: AbortSignal,
+    onFailure?: (error: ClusterError) => void,
   ): Promise<void> {
+    const watchRequest = requestFor(kind, 'watch', namespace, undefined, ['list'])
+    const listRequest = requestFor(kind, 'list', namespace, undefined, ['watch'])
+    let phase: 'list' | 'watch' = 'list'
+    let attempt = 0
+    let started = false
+    let resolveFirst!: () => void
+    let rejectFirst!: (error: unknown) => void
+    const first = new Promise<void>((resolve, reject) => {
+      resolveFirst = resolve
+      rejectFirst = reject
+    })
     const listFn = async (): Promise<KubernetesListObject<T>> => {
+      phase = 'list'
       const list = await this.objects.list<T>(KINDS[kind].apiVersion, kind, namespace, undefined, undefined, undefined, options.fieldSelector, options.labelSelector)
+      attempt = 0
       // The generic list answer lacks kind/apiVersion on items; callers rely on them.
       for (const item of list.items) {
         item.kind ??= kind
@@ -162,24 +317,47 @@ export class KubeClient {
       }
       return list
     }
-    const informer = new ListWatch<T>(collectionPath(kind, namespace), new Watch(this.config), listFn, false, options.labelSelector, options.fieldSelector)
-    informer.on('add', (o) => onChange('add', o))
-    informer.on('update', (o) => onChange('update', o))
-    informer.on('delete', (o) => onChange('delete', o))
-
-    let retryMs = 200
-    const restartLater = () => {
-      if (signal.aborted) return
-      setTimeout(() => {
-        if (!signal.aborted) informer.start().catch(restartLater)
-      }, retryMs).unref()
-      retryMs = Math.min(retryMs * 2, 5000)
+    const watch = new DeadlineWatch(this.config, this.timing, {
+      starting: () => {
+        phase = 'watch'
+        started = true
+        resolveFirst()
+      },
+      accepted: () => (attempt = 0),
+    })
+    const informer = new ListWatch<T>(collectionPath(kind, namespace), watch, listFn, false, options.labelSelector, options.fieldSelector)
+    const changed = (event: WatchEvent) => (object: T) => {
+      attempt = 0
+      onChange(event, object)
     }
-    informer.on('connect', () => (retryMs = 200))
-    // ListWatch stops on errors other than 410 Gone; come back with capped backoff.
-    informer.on('error', restartLater)
-    signal.addEventListener('abort', () => void informer.stop(), {once: true})
-    await informer.start().catch(restartLater)
+    informer.on('add', changed('add'))
+    informer.on('update', changed('update'))
+    informer.on('delete', changed('delete'))
+
+    const retry = (error: unknown) => {
+      if (signal.aborted) return
+      const failure = failureOf(error)
+      const request = phase === 'list' ? listRequest : watchRequest
+      if (classify(failure) === 'final') {
+        void informer.stop()
+        const explained = this.explain(request, failure, error)
+        if (started) onFailure?.(explained)
+        else rejectFirst(explained)
+        return
+      }
+      const delayMs = retryDelay(attempt++, failure.retryAfterMs, this.timing.retry)
+      this.announce({request, failure, attempt, delayMs})
+      void sleep(delayMs, signal).then(() => {
+        if (!signal.aborted) informer.start().catch(retry)
+      })
+    }
+    informer.on('error', retry)
+    signal.addEventListener('abort', () => {
+      void informer.stop()
+      resolveFirst()
+    }, {once: true})
+    informer.start().catch(retry)
+    await first
   }
 
   /** Read a container's log (not following); a refusal (no previous run, pod gone) throws. */
@@ -192,9 +370,10 @@ export class KubeClient {
   }
 
   /**
-   * Open a container's log as a byte stream (GET pods/NAME/log). The caller reads the body: a dropped connection surfaces as a stream error (so it can
-   * resume), and a refusal (400 "waiting to start", 404 pod gone) comes back with the API's
-   * message instead of being thrown. Network failures throw a ClusterError.
+   * Open a container's log as a byte stream (GET pods/NAME/log). The caller reads the body: a
+   * dropped connection surfaces as a stream error (so it can resume), and the answers the log
+   * engine acts on (400 "waiting to start", 404 pod gone) come back with the API's message.
+   * Busy answers (429, 5xx) are retried here; a refusal (401, 403) throws, explained.
    */
   async openLog(namespace: string, pod: string, options: LogOptions, signal: AbortSignal): Promise<LogAnswer> {
     const server = this.server
@@ -210,24 +389,20 @@ export class KubeClient {
     const requestOptions: RequestOptions = {method: 'GET', headers: {Accept: '*/*'}}
     await this.config.applyToHTTPSOptions(requestOptions)
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-    const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const request = send(url, {...requestOptions, signal}, resolve)
-      request.once('error', reject)
-      request.end()
-    }).catch((error: unknown) => {
-      throw signal.aborted ? (signal.reason ?? error) : apiError(`read the log of ${pod}/${options.container}`, error)
-    })
-    if (response.statusCode === 200) return {ok: true, body: response}
-    const chunks: Buffer[] = []
-    for await (const chunk of response) chunks.push(chunk as Buffer)
-    const text = Buffer.concat(chunks).toString('utf8')
-    let message = text.trim()
-    try {
-      message = (JSON.parse(text) as {message?: string}).message ?? message
-    } catch {
-      // Not a Status object: keep the text as it came.
-    }
-    return {ok: false, status: response.statusCode ?? 0, message}
+    const request: ApiRequest = {verb: 'get', resource: 'pods/log', group: '', namespace, name: pod}
+    return this.call<LogAnswer>(request, async () => {
+      const response = await new Promise<IncomingMessage>((resolve, reject) => {
+        const sent = send(url, {...requestOptions, signal}, resolve)
+        sent.once('error', reject)
+        sent.end()
+      })
+      if (response.statusCode === 200) return {ok: true, body: response}
+      const chunks: Buffer[] = []
+      for await (const chunk of response) chunks.push(chunk as Buffer)
+      const failure = failureFromResponse(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), response.headers['retry-after'])
+      if (failure.status === 400 || failure.status === 404) return {ok: false, status: failure.status, message: failure.message}
+      throw new RefusedRequestError(failure)
+    }, undefined, signal)
   }
 }
 

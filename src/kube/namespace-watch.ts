@@ -1,9 +1,10 @@
 /**
  * A live view of a namespace (pods and workloads), kept current by watches, that workflow
  * steps wait on: "until every Deployment is ready", "until this Job completes". One watch per
- * kind serves every step, instead of each step polling the API.
+ * kind serves every step, instead of each step polling the API. A watch the API refuses
+ * (401, 403, 404) ends the view: `start()` rejects, or every wait fails with the explanation.
  */
-import {InterruptedError} from '../errors.js'
+import {InterruptedError, type ClusterError} from '../errors.js'
 import type {KubeClient} from './client.js'
 import type {KindName, KindObject, KubernetesObject} from './types.js'
 
@@ -13,14 +14,16 @@ export class NamespaceWatch {
   private readonly objects = new Map<KindName, Map<string, KubernetesObject>>()
   private readonly listeners = new Set<Listener>()
   private readonly stop = new AbortController()
+  /** Why the view stopped following the namespace, if a watch was refused. */
+  private failure: ClusterError | undefined
 
   private constructor(readonly namespace: string) {}
 
-  /** Start watching `kinds` in `namespace`; resolves once each kind has been listed. */
+  /** Start watching `kinds` in `namespace`; resolves once each kind has been listed, rejects if one is refused. */
   static async start(kube: KubeClient, namespace: string, kinds: KindName[], signal: AbortSignal): Promise<NamespaceWatch> {
     const view = new NamespaceWatch(namespace)
     const stopSignal = AbortSignal.any([signal, view.stop.signal])
-    await Promise.all(
+    const started = Promise.all(
       kinds.map((kind) => {
         const store = new Map<string, KubernetesObject>()
         view.objects.set(kind, store)
@@ -35,10 +38,25 @@ export class NamespaceWatch {
             view.changed()
           },
           stopSignal,
+          (error) => view.fail(error),
         )
       }),
     )
+    try {
+      await started
+    } catch (error) {
+      view.close()
+      throw error
+    }
     return view
+  }
+
+  /** A watch was refused after the start: stop following, and fail whoever waits. */
+  private fail(error: ClusterError): void {
+    if (this.failure) return
+    this.failure = error
+    this.stop.abort()
+    this.changed()
   }
 
   close(): void {
@@ -82,6 +100,7 @@ export class NamespaceWatch {
         settle()
       }
       const evaluate = () => {
+        if (this.failure) return finish(() => reject(this.failure))
         try {
           const result = check()
           if (result !== undefined) finish(() => resolve(result))

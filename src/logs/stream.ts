@@ -6,6 +6,8 @@
  */
 import {setMaxListeners} from 'node:events'
 
+import type {ClusterError} from '../errors.js'
+import {ApiRefusedError} from '../kube/api-failure.js'
 import type {WatchEvent} from '../kube/client.js'
 import type {V1Event, V1Pod} from '../kube/types.js'
 import {type EventLine, eventLine, eventsInTimeOrder} from './events.js'
@@ -63,14 +65,23 @@ class LogSession {
   private phase: 'snapshot' | 'backlog' | 'live' = 'snapshot'
   private backlog: ContainerTail[] = []
   private queuedEvents: V1Event[] = []
+  /** The API refused a watch or a log while following: the session ends with it. */
+  private refusal: ClusterError | undefined
+  private readonly signal: AbortSignal
 
   constructor(
     private readonly source: LogSource,
     private readonly request: LogsRequest,
     private readonly output: LogOutput,
-    private readonly signal: AbortSignal,
+    private readonly stop: AbortController,
   ) {
+    this.signal = stop.signal
     this.selector = new PodSelector(source, request)
+  }
+
+  private refuse(error: ClusterError): void {
+    this.refusal ??= error
+    this.stop.abort(error)
   }
 
   async readOnce(): Promise<LogsOutcome> {
@@ -86,8 +97,8 @@ class LogSession {
 
   async follow(): Promise<LogsOutcome> {
     await Promise.all([
-      this.source.watch('Pod', this.request.namespace, {}, (event, pod) => this.onPod(event, pod), this.signal),
-      this.request.events ? this.source.watch('Event', this.request.namespace, {}, (event, object) => this.onEvent(event, object), this.signal) : undefined,
+      this.source.watch('Pod', this.request.namespace, {}, (event, pod) => this.onPod(event, pod), this.signal, (error) => this.refuse(error)),
+      this.request.events ? this.source.watch('Event', this.request.namespace, {}, (event, object) => this.onEvent(event, object), this.signal, (error) => this.refuse(error)) : undefined,
     ])
     await this.readBacklog()
     this.phase = 'live'
@@ -97,6 +108,7 @@ class LogSession {
     for (const event of this.queuedEvents.splice(0)) void this.showLiveEvent(event)
     await new Promise<void>((resolve) => (this.signal.aborted ? resolve() : this.signal.addEventListener('abort', () => resolve(), {once: true})))
     await Promise.all(this.following)
+    if (this.refusal) throw this.refusal
     return this.outcome()
   }
 
@@ -203,7 +215,10 @@ class LogSession {
   private startFollowing(tail: ContainerTail): void {
     const run = (async () => {
       for await (const batch of tail.read(true, this.signal)) await this.output.write([batch])
-    })().catch((error: unknown) => this.trouble(`following ${tail.pod}/${tail.instance.container} failed: ${(error as Error).message}`))
+    })().catch((error: unknown) => {
+      if (error instanceof ApiRefusedError) this.refuse(error)
+      else this.trouble(`following ${tail.pod}/${tail.instance.container} failed: ${(error as Error).message}`)
+    })
     this.following.add(run)
     void run.finally(() => this.following.delete(run))
   }
@@ -251,6 +266,6 @@ export async function streamLogs(source: LogSource, request: LogsRequest, output
   setMaxListeners(0, stop.signal)
   if (signal.aborted) stop.abort(signal.reason)
   else signal.addEventListener('abort', () => stop.abort(signal.reason), {once: true})
-  const session = new LogSession(source, request, output, stop.signal)
+  const session = new LogSession(source, request, output, stop)
   return request.follow ? session.follow() : session.readOnce()
 }

@@ -5,8 +5,10 @@
  * When a followed stream ends, the pod is read again to tell "the container stopped" (read
  * what is left and finish) from "the connection ended early" (follow again).
  */
+import {ApiRefusedError} from '../kube/api-failure.js'
 import type {LogOptions} from '../kube/client.js'
 import type {V1Pod} from '../kube/types.js'
+import {sleep} from '../system/sleep.js'
 import {BatchBuilder, type LineSource, LineSplitter, type LogBatch, ReadPosition} from './lines.js'
 import {type ContainerInstance, type InstancePlace, locateInstance, type LogSource} from './pods.js'
 
@@ -39,18 +41,6 @@ const MAX_RETRY_MS = 2000
 const READ_ATTEMPTS = 5
 // A followed log failing this many times in a row is worth a warning (once).
 const WARN_AFTER_FAILURES = 5
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, {once: true})
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-  })
-}
 
 export class ContainerTail {
   readonly source: LineSource
@@ -99,6 +89,8 @@ export class ContainerTail {
       try {
         answer = await this.context.source.openLog(this.context.namespace, this.pod, this.requestOptions(place, following), signal)
       } catch (error) {
+        // Not allowed to read logs (403), or credentials gone (401): asking again cannot help.
+        if (error instanceof ApiRefusedError) throw error
         if (signal.aborted || !(await retry((error as Error).message))) return
         continue
       }

@@ -11,6 +11,8 @@ import type {KubeClient} from '../kube/client.js'
 import {exists, writeFileAtomic} from '../scaffold/files.js'
 import type {KubeTarget} from '../tools/helm.js'
 import type {K3dCluster} from '../tools/k3d.js'
+import {retryNote} from '../kube/api-failure.js'
+import type {Pipeline} from './pipeline.js'
 import type {Project} from './project.js'
 
 export interface Connection {
@@ -66,4 +68,9 @@ export async function connectEnvironment(project: Project, signal?: AbortSignal,
     throw new ClusterError(`The k3d cluster ${project.names.clusterName} is stopped.`, {hint: 'Run `devctl up` to start it (your data is kept).'})
   }
   return connectRunningK3d(project, signal)
+}
+
+/** Show the client's retries (a busy or dropped API) as a note on whatever steps are running. */
+export function noteRetries(connection: Connection, pipeline: Pipeline): () => void {
+  return connection.kube.onRetry((notice) => pipeline.noteRunning(retryNote(notice)))
 }

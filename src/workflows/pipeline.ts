@@ -91,9 +91,14 @@ export class Pipeline {
   constructor(
     readonly project: Project,
     private readonly options: PipelineOptions,
-    /** `cancel`: a sibling failed (inside a group). */
-    private readonly scope: {parent?: string; cancel: AbortSignal} = {cancel: new AbortController().signal},
+    /** `cancel`: a sibling failed (inside a group). `running`: every step running now, shared with groups. */
+    private readonly scope: {parent?: string; cancel: AbortSignal; running: Set<StepRun>} = {cancel: new AbortController().signal, running: new Set()},
   ) {}
+
+  /** A note for every step running now: news that is not one step's own (the API is busy, retrying). */
+  noteRunning(message: string): void {
+    for (const run of this.scope.running) run.note(message)
+  }
 
   /** Run one step with its input; returns what it produced, or throws its failure (already explained). */
   run<I, O>(step: Step<I, O>, input: I): Promise<O> {
@@ -125,7 +130,7 @@ export class Pipeline {
     this.throwIfStopped()
     emit({type: 'step:start', step: group.id, title, parent: this.scope.parent})
     const failed = new AbortController()
-    const members = new Pipeline(this.project, this.options, {parent: group.id, cancel: AbortSignal.any([this.scope.cancel, failed.signal])})
+    const members = new Pipeline(this.project, this.options, {parent: group.id, cancel: AbortSignal.any([this.scope.cancel, failed.signal]), running: this.scope.running})
     members.onFailure = (error) => {
       // A sibling's real failure stops the others; a Ctrl-C reaches each on its own terms
       // (a helm command in flight is let finish).
@@ -193,6 +198,7 @@ export class Pipeline {
       warn: (message) => emit({type: 'warning', message}),
     }
 
+    this.scope.running.add(run)
     try {
       const output = await step.execute(input, run)
       const durationMs = Date.now() - started
@@ -209,6 +215,7 @@ export class Pipeline {
       this.failed({id: step.id, title, status: 'failed', durationMs: Date.now() - started, message: error.message}, error)
       throw error instanceof UnexpectedStepError ? error.original : error
     } finally {
+      this.scope.running.delete(run)
       if (timer) clearTimeout(timer)
     }
   }

@@ -14,6 +14,7 @@ import {readSecrets} from '../secrets/store.js'
 import {credentialSecrets, namespaceManifest, serviceManifests} from '../services/manifests.js'
 import {upgradeInstallArgs} from '../tools/helm.js'
 import {formatCommand} from '../tools/process.js'
+import {noteRetries} from './connect.js'
 import {outlineOf, Pipeline, type StepOutcome, type StepOutline} from './pipeline.js'
 import {createProject, type RunControls} from './project.js'
 import {deploy, deployGroup, deployRequest, installOptions, planStep, startDeployment} from './steps/chart.js'
@@ -52,10 +53,12 @@ export async function up(loaded: LoadedConfig, options: UpOptions, controls: Run
   const project = createProject(loaded, controls.kubeModule, {timeout: options.timeout})
   const pipeline = new Pipeline(project, controls)
   let watch: NamespaceWatch | undefined
+  let stopRetryNotes = () => {}
   try {
     const prerequisites = await pipeline.run(prerequisitesStep, project)
     const cluster = await pipeline.run(clusterStep, {project, prerequisites})
     const {connection} = cluster
+    stopRetryNotes = noteRetries(connection, pipeline)
     watch = await pipeline.run(namespaceStep, {project, connection, secrets: prerequisites.secrets})
     const target = {project, connection, watch, helmMajor: prerequisites.helmMajor}
     await runServices(pipeline, target)
@@ -82,6 +85,7 @@ export async function up(loaded: LoadedConfig, options: UpOptions, controls: Run
       durationMs: Date.now() - started,
     }
   } finally {
+    stopRetryNotes()
     watch?.close()
   }
 }

@@ -24,7 +24,7 @@ import type {NamespaceWatch} from '../kube/namespace-watch.js'
 import {setAnchoredValue} from '../scaffold/anchors.js'
 import {writeFileAtomic} from '../scaffold/files.js'
 import type {ReleaseHistory} from '../tools/helm.js'
-import {connectEnvironment, type Connection} from './connect.js'
+import {connectEnvironment, noteRetries, type Connection} from './connect.js'
 import {outlineOf, Pipeline, type Step, type StepOutcome, type StepOutline, type StepRun, type Titled} from './pipeline.js'
 import {createProject, type Confirm, type Project, type RunControls} from './project.js'
 import {deploy, deployGroup, deployRequest, installOptions, planDeploy, recoverStuckRelease, startDeployment, type DeployPlan, type DeployRequest, type DeployTarget} from './steps/chart.js'
@@ -128,7 +128,10 @@ async function resolveChartRange(project: Project, request: DeployRequest, histo
   return {...request, resolvedChart: {version, deployed: chartVersionOf(history.findLast((h) => h.status === 'deployed')?.chart)}}
 }
 
-interface PlanInput extends DeployTarget {
+interface PlanInput {
+  project: Project
+  connection: Connection
+  helmMajor: number
   request: DeployRequest
 }
 
@@ -136,6 +139,8 @@ interface PlannedUpgrade {
   plan: UpgradePlan
   request: DeployRequest
   deployPlan: DeployPlan
+  /** The namespace, watched from now on (the apply phase and the rollout read it). */
+  watch: NamespaceWatch
 }
 
 /** Reads only: the release, its values, the chart; what would change. */
@@ -144,45 +149,56 @@ const planUpgradeStep: Step<PlanInput, PlannedUpgrade> = {
   title: (project) => `Upgrade ${project.names.release}: what changes`,
   async execute(input, run) {
     const {project, connection} = input
-    const {names} = project
-    const ref = {release: names.release, namespace: names.namespace, kube: connection.kubeTarget}
-    const [history, latest] = await Promise.all([project.tools.helm.history(ref, run.signal), latestRelease(connection.kube, names.namespace, names.release)])
-    const resolved = await resolveChartRange(project, input.request, history, run)
-    // A pending revision is dropped only after consent; the plan compares against the last finished one, and redeploys.
-    const stuck = isPending(latest) ? {revision: latest.revision, status: latest.status} : undefined
-    const previous: ReleaseRecord | undefined = stuck
-      ? history
-          .filter((h) => h.revision < stuck.revision && !h.status.startsWith('pending-'))
-          .map((h) => ({revision: h.revision, status: h.status}))
-          .at(-1)
-      : latest
-    if (!previous) throw new ChartError(`Release ${names.release} is not installed yet, so there is nothing to upgrade.`, {hint: 'Run `devctl up` first.'})
-    const request = stuck ? {...resolved, force: true} : resolved
-    const deployPlan = await planDeploy(input, request, previous, run)
-    const options = installOptions(project, request)
-    const [before, after, toVersion] = await Promise.all([project.tools.helm.getValues(ref, run.signal), userValues(options.valuesFiles, options.set), localChartVersion(project, request)])
-    const fromVersion = chartVersionOf(history.find((h) => h.revision === previous.revision)?.chart)
-    const breaking = project.config.app.breakingVersion
-    const reinstall = Boolean(breaking && fromVersion && toVersion && semver.valid(toVersion) && semver.lt(fromVersion, breaking) && semver.gte(toVersion, breaking))
-    const values = diffValues(before, after)
-    const plan: UpgradePlan = {
-      release: names.release,
-      fromRevision: previous.revision,
-      changed: !deployPlan.unchanged,
-      reason: stuck ? `revision ${stuck.revision} was left ${stuck.status} by an interrupted helm` : deployPlan.reason,
-      values,
-      chart: {from: fromVersion, to: toVersion},
-      reinstall,
-      migration: deployPlan.rendered ? describeMigration(deployPlan.rendered.migration) : 'none',
-      stuck,
+    const watch = await watchNamespace(project, connection.kube, run.signal)
+    try {
+      return await planAgainst({...input, watch}, run)
+    } catch (error) {
+      watch.close()
+      throw error
     }
-    run.title(
-      deployPlan.unchanged
-        ? `Upgrade ${names.release}: nothing changed (revision ${previous.revision})`
-        : `Upgrade ${names.release}: ${values.length} value(s) changed${reinstall ? `; chart crosses breakingVersion ${breaking}: reinstall` : ''}`,
-    )
-    return {plan, request, deployPlan}
   },
+}
+
+async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: StepRun): Promise<PlannedUpgrade> {
+  const {project, connection} = input
+  const {names} = project
+  const ref = {release: names.release, namespace: names.namespace, kube: connection.kubeTarget}
+  const [history, latest] = await Promise.all([project.tools.helm.history(ref, run.signal), latestRelease(connection.kube, names.namespace, names.release)])
+  const resolved = await resolveChartRange(project, input.request, history, run)
+  // A pending revision is dropped only after consent; the plan compares against the last finished one, and redeploys.
+  const stuck = isPending(latest) ? {revision: latest.revision, status: latest.status} : undefined
+  const previous: ReleaseRecord | undefined = stuck
+    ? history
+        .filter((h) => h.revision < stuck.revision && !h.status.startsWith('pending-'))
+        .map((h) => ({revision: h.revision, status: h.status}))
+        .at(-1)
+    : latest
+  if (!previous) throw new ChartError(`Release ${names.release} is not installed yet, so there is nothing to upgrade.`, {hint: 'Run `devctl up` first.'})
+  const request = stuck ? {...resolved, force: true} : resolved
+  const deployPlan = await planDeploy(input, request, previous, run)
+  const options = installOptions(project, request)
+  const [before, after, toVersion] = await Promise.all([project.tools.helm.getValues(ref, run.signal), userValues(options.valuesFiles, options.set), localChartVersion(project, request)])
+  const fromVersion = chartVersionOf(history.find((h) => h.revision === previous.revision)?.chart)
+  const breaking = project.config.app.breakingVersion
+  const reinstall = Boolean(breaking && fromVersion && toVersion && semver.valid(toVersion) && semver.lt(fromVersion, breaking) && semver.gte(toVersion, breaking))
+  const values = diffValues(before, after)
+  const plan: UpgradePlan = {
+    release: names.release,
+    fromRevision: previous.revision,
+    changed: !deployPlan.unchanged,
+    reason: stuck ? `revision ${stuck.revision} was left ${stuck.status} by an interrupted helm` : deployPlan.reason,
+    values,
+    chart: {from: fromVersion, to: toVersion},
+    reinstall,
+    migration: deployPlan.rendered ? describeMigration(deployPlan.rendered.migration) : 'none',
+    stuck,
+  }
+  run.title(
+    deployPlan.unchanged
+      ? `Upgrade ${names.release}: nothing changed (revision ${previous.revision})`
+      : `Upgrade ${names.release}: ${values.length} value(s) changed${reinstall ? `; chart crosses breakingVersion ${breaking}: reinstall` : ''}`,
+  )
+  return {plan, request, deployPlan, watch: input.watch}
 }
 
 const recoverStep: Step<{project: Project; connection: Connection; confirm: Confirm}, void> = {
@@ -261,6 +277,7 @@ export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions,
   const pipeline = new Pipeline(project, controls)
   const imageTag = options.imageTag ? await stageImageTag(project, options.imageTag) : undefined
   let watch: NamespaceWatch | undefined
+  let stopRetryNotes = () => {}
   const close = async () => {
     watch?.close()
     if (imageTag) await rm(imageTag.staged, {force: true})
@@ -268,13 +285,16 @@ export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions,
   try {
     const prerequisites = await pipeline.run(prerequisitesStep, project)
     const connection = await pipeline.run(connectStep, project)
-    watch = await watchNamespace(project, connection.kube, controls.signal)
+    stopRetryNotes = noteRetries(connection, pipeline)
     const request = deployRequest(project, {valuesFiles: imageTag?.valuesFiles, extraValuesFiles: options.valuesFiles, extraSet: options.set, chartVersion: options.chartVersion})
-    const planned = await pipeline.run(planUpgradeStep, {project, connection, watch, helmMajor: prerequisites.helmMajor, request})
-    return {...planned, project, prerequisites, connection, watch, imageTag, steps: pipeline.outcomes, started, close}
+    const planned = await pipeline.run(planUpgradeStep, {project, connection, helmMajor: prerequisites.helmMajor, request})
+    watch = planned.watch
+    return {...planned, project, prerequisites, connection, imageTag, steps: pipeline.outcomes, started, close}
   } catch (error) {
     await close()
     throw error
+  } finally {
+    stopRetryNotes()
   }
 }
 
@@ -290,6 +310,7 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
   const pipeline = new Pipeline(project, controls)
   const confirm = controls.confirm ?? (async () => false)
   const target: DeployTarget = {project, connection, watch, helmMajor: prepared.prerequisites.helmMajor}
+  const stopRetryNotes = noteRetries(connection, pipeline)
   try {
     if (plan.stuck) await pipeline.run(recoverStep, {project, connection, confirm})
     await pipeline.run(namespaceStep, {project, connection, secrets: prepared.prerequisites.secrets, watch})
@@ -314,6 +335,7 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
       durationMs: Date.now() - prepared.started,
     }
   } finally {
+    stopRetryNotes()
     await prepared.close()
   }
 }

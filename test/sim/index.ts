@@ -19,8 +19,10 @@ import {type CommandRecord, ToolExit, type ToolIO, type ToolName} from './host/e
 import {runHelm} from './host/helm.js'
 import {type Fault, type HelmVersion, SimHost} from './host/host.js'
 import {runK3d} from './host/k3d.js'
+import {mergeKubeconfig, readKubeconfig, writeKubeconfig} from './host/kubeconfig.js'
+import {createNamespaceUser, type NamespaceUser, type NamespaceUserOptions} from './namespace-user.js'
 
-export type {CommandRecord, Fault, HelmVersion}
+export type {CommandRecord, Fault, HelmVersion, NamespaceUser, NamespaceUserOptions}
 
 const simDir = dirname(fileURLToPath(import.meta.url))
 const repoRoot = resolve(simDir, '..', '..')
@@ -49,6 +51,11 @@ export interface Simulator {
   setScenario(scenario: string | object): Promise<void>
   /** `k3d cluster create <name> [args]` done in-process, for tests that start from an existing cluster. */
   createCluster(name: string, args?: string[]): Promise<ApiServer>
+  /**
+   * A user who may act only in one namespace of cluster `name` (namespace, Role, RoleBinding,
+   * token), added to the kubeconfig as context `<user>@k3d-<name>` (over HTTPS).
+   */
+  createNamespaceUser(cluster: string, options: NamespaceUserOptions): Promise<NamespaceUser>
   stop(): Promise<void>
 }
 
@@ -116,6 +123,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       const api = host.clusters.get(name)?.api
       if (code !== 0 || !api) throw new Error(`k3d cluster create ${name} failed (exit ${code}):\n${output}`)
       return api
+    },
+    async createNamespaceUser(name, options) {
+      const cluster = host.clusters.get(name)
+      if (!cluster?.api) throw new Error(`no running cluster named ${JSON.stringify(name)}`)
+      const created = await createNamespaceUser(cluster.api, cluster.userToken, {namePrefix: `k3d-${name}`, ...options})
+      const existing = (await readKubeconfig(kubeconfigPath)) ?? {}
+      await writeKubeconfig(kubeconfigPath, mergeKubeconfig(existing, created.kubeconfig, {overwrite: true, switchContext: false}))
+      return created
     },
     async stop() {
       await daemon.close()

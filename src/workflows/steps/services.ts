@@ -31,8 +31,9 @@ export const namespaceStep: Step<{project: Project; connection: Connection; secr
     await kube.apply(namespaceManifest(project.names.namespace, project.config.project))
     const applied = credentialSecrets(project.config, project.names, secrets)
     await Promise.all(applied.map((s) => kube.apply(s)))
+    const watching = watch ?? (await watchNamespace(project, kube, run.signal))
     run.title(`Namespace ${project.names.namespace}, Secrets ${applied.map((s) => s.metadata?.name).join(', ') || '(none needed)'}`)
-    return watch ?? watchNamespace(project, kube, run.signal)
+    return watching
   },
 }
 

@@ -30,6 +30,8 @@ const dns1035Help = "a DNS-1035 label must consist of lower case alphanumeric ch
 /** Kinds whose names must be DNS labels rather than subdomains. */
 const labelNamedKinds = new Set(['Namespace'])
 const dns1035NamedKinds = new Set(['Service'])
+// RBAC objects only need names that are one URL path segment (`system:discovery`).
+const pathSegmentNamedKinds = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'])
 
 const nameAlphabet = 'bcdfghjklmnpqrstvwxz2456789'
 
@@ -300,9 +302,6 @@ export function admit(type: ResourceType, object: JsonObject, old: JsonObject | 
       }
       break
     }
-    case 'authorization.k8s.io/SelfSubjectAccessReview':
-      object.status = {allowed: true, reason: 'simulated cluster: everything is allowed'}
-      break
   }
 }
 
@@ -312,6 +311,11 @@ function nameCauses(kind: string, name: unknown, generateName: unknown): StatusC
   }
   if (labelNamedKinds.has(kind) && (!dns1123Label.test(name) || name.length > 63)) return [invalidField('metadata.name', name, labelHelp)]
   if (dns1035NamedKinds.has(kind) && (!dns1035Label.test(name) || name.length > 63)) return [invalidField('metadata.name', name, dns1035Help)]
+  if (pathSegmentNamedKinds.has(kind)) {
+    if (name === '.' || name === '..') return [invalidField('metadata.name', name, `may not be '${name}'`)]
+    const bad = ['/', '%'].find((c) => name.includes(c))
+    return bad ? [invalidField('metadata.name', name, `may not contain '${bad}'`)] : []
+  }
   if (!dns1123Subdomain.test(name) || name.length > 253) return [invalidField('metadata.name', name, subdomainHelp)]
   return []
 }

@@ -4,9 +4,12 @@
  * refused, state kept), `start()` a restart (pods come back as after a reboot).
  */
 import {createServer, type Server} from 'node:http'
+import {createServer as createSecureServer} from 'node:https'
 import type {Socket} from 'node:net'
 
+import {AccessControl} from './access.js'
 import {ClusterApi} from './api.js'
+import type {ApiFault} from './api-faults.js'
 import {bootstrapCluster, networkPrefixFor, nodeObject, type ClusterIdentity} from './bootstrap.js'
 import type {ApiServer, ApiServerOptions, KubeObject, NodeSpec} from './contract.js'
 import {DaemonSetController} from './controllers/daemonset.js'
@@ -30,10 +33,24 @@ import {parseScenario, provisionDelay, type Scenario} from './scenario.js'
 import {createRequestHandler} from './server.js'
 import {ObjectStore} from './store.js'
 import {deploySystemWorkloads} from './system-workloads.js'
+import type {ServingCertificate} from './tls.js'
 import {WatchHub} from './watch.js'
 
 export const defaultKubernetesVersion = 'v1.31.5+k3s1'
 const bookmarkIntervalMs = 60_000
+
+/** Listens on `port` (0: any free one) and returns the port it got. */
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address()
+  return address && typeof address === 'object' ? address.port : port
+}
 
 function requireType(registry: ResourceRegistry, apiVersion: string, kind: string): ResourceType {
   const type = registry.byKind(apiVersion, kind)
@@ -49,7 +66,11 @@ export class SimulatedCluster implements ApiServer {
   readonly runtime: ControllerRuntime
   readonly identity: ClusterIdentity
   private readonly watches: WatchHub
+  private readonly access: AccessControl
   private readonly http: Server
+  /** The same API over TLS, where Go clients (kubectl, helm) send a kubeconfig user's token. */
+  private readonly https: Server
+  private securePort = 0
   private readonly sockets = new Set<Socket>()
   private readonly host: string
   private listeningPort: number
@@ -63,7 +84,7 @@ export class SimulatedCluster implements ApiServer {
   private readonly kubelet: Kubelet
   private scenario: Scenario
 
-  constructor(private readonly options: ApiServerOptions) {
+  constructor(private readonly options: ApiServerOptions, private readonly certificate: ServingCertificate) {
     this.host = options.host ?? '127.0.0.1'
     this.listeningPort = options.port ?? 0
     this.identity = {
@@ -112,19 +133,25 @@ export class SimulatedCluster implements ApiServer {
     ]) this.runtime.register(controller)
     bootstrapCluster(this.api, this.identity, this.sizedNodes(options.nodes))
     if (options.k3sSystemWorkloads) deploySystemWorkloads(this.api)
-    this.http = createServer(createRequestHandler({
+    this.access = new AccessControl(this.api, options.adminToken)
+    const handler = createRequestHandler({
       api: this.api,
+      access: this.access,
       registry: this.registry,
       store: this.store,
       watches: this.watches,
       logs: this.logs,
       gitVersion: this.identity.gitVersion,
       serverAddress: () => `${this.identity.networkPrefix}.2:6443`,
-    }))
-    this.http.on('connection', (socket: Socket) => {
-      this.sockets.add(socket)
-      socket.on('close', () => this.sockets.delete(socket))
     })
+    this.http = createServer(handler)
+    this.https = createSecureServer({key: certificate.key, cert: certificate.cert}, handler)
+    for (const server of [this.http, this.https]) {
+      server.on('connection', (socket: Socket) => {
+        this.sockets.add(socket)
+        socket.on('close', () => this.sockets.delete(socket))
+      })
+    }
   }
 
   get port(): number {
@@ -133,6 +160,14 @@ export class SimulatedCluster implements ApiServer {
 
   get url(): string {
     return `http://${this.host}:${this.listeningPort}`
+  }
+
+  get secureUrl(): string {
+    return `https://${this.host}:${this.securePort}`
+  }
+
+  get certificateAuthorityData(): string {
+    return Buffer.from(this.certificate.cert).toString('base64')
   }
 
   get(apiVersion: string, kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
@@ -148,15 +183,13 @@ export class SimulatedCluster implements ApiServer {
   async start(): Promise<void> {
     if (this.closed) throw new Error('this simulated cluster has been deleted')
     if (this.running) return
-    await new Promise<void>((resolve, reject) => {
-      this.http.once('error', reject)
-      this.http.listen(this.listeningPort, this.host, () => {
-        this.http.off('error', reject)
-        resolve()
-      })
-    })
-    const address = this.http.address()
-    if (address && typeof address === 'object') this.listeningPort = address.port
+    this.listeningPort = await listen(this.http, this.listeningPort, this.host)
+    try {
+      this.securePort = await listen(this.https, this.securePort, this.host)
+    } catch (error) {
+      await new Promise((resolve) => this.http.close(resolve))
+      throw error
+    }
     this.running = true
     this.bookmarkTimer = setInterval(() => this.watches.sendBookmarks(), bookmarkIntervalMs * this.options.clock.factor)
     this.runtime.resume()
@@ -173,9 +206,9 @@ export class SimulatedCluster implements ApiServer {
     if (this.bookmarkTimer) clearInterval(this.bookmarkTimer)
     this.watches.closeAll()
     this.logs.dropStreams()
-    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()))
+    const closed = [this.http, this.https].map((server) => new Promise<void>((resolve) => server.close(() => resolve())))
     for (const socket of this.sockets) socket.destroy()
-    await closed
+    await Promise.all(closed)
   }
 
   async close(): Promise<void> {
@@ -195,6 +228,22 @@ export class SimulatedCluster implements ApiServer {
 
   dropLogStreams(): void {
     this.logs.dropStreams()
+  }
+
+  addToken(token: string, user: {name: string; uid?: string; groups?: string[]}): void {
+    this.access.authenticator.addToken(token, user)
+  }
+
+  revokeToken(token: string): void {
+    this.access.authenticator.revokeToken(token)
+  }
+
+  injectApiFault(fault: ApiFault): void {
+    this.access.faults.inject(fault)
+  }
+
+  clearApiFaults(): void {
+    this.access.faults.clear()
   }
 
   /** New behaviour for containers started from now on; node capacity changes at once. */

@@ -1,3 +1,7 @@
+import type {ApiFault} from './api-faults.js'
+
+export type {ApiFault}
+
 /**
  * The contract between one simulated cluster's API server (apiserver/) and the docker-host
  * daemon that creates, stops and starts clusters (host/). Both sides code against this file.
@@ -54,11 +58,17 @@ export interface ApiServerOptions {
   k3sSystemWorkloads?: boolean
   /** The k3s version the cluster reports (`/version`, nodes); default v1.31.5+k3s1 (k3d 5.8's default image). */
   kubernetesVersion?: string
+  /** The bearer token of the kubeconfig's admin user (k3d's); requests without credentials are admin too. */
+  adminToken?: string
 }
 
 export interface ApiServer {
   readonly url: string
   readonly port: number
+  /** The same API over HTTPS (self-signed for 127.0.0.1): Go clients send a user's token only over TLS. */
+  readonly secureUrl: string
+  /** The serving certificate as a kubeconfig's `certificate-authority-data`. */
+  readonly certificateAuthorityData: string
   /** Direct access for fixtures and the daemon; goes through the same store, watches and controllers. */
   get(apiVersion: string, kind: string, namespace: string | undefined, name: string): KubeObject | undefined
   list(apiVersion: string, kind: string, namespace?: string): KubeObject[]
@@ -75,6 +85,13 @@ export interface ApiServer {
   /** Fault injection: end every open log stream (followers must resume without loss). */
   dropLogStreams(): void
   setScenario(scenario: unknown): void
+  /** A static bearer token for `user` (kube-apiserver's --token-auth-file, or an OIDC login's result); RBAC decides what it may do. */
+  addToken(token: string, user: {name: string; uid?: string; groups?: string[]}): void
+  /** The token stops authenticating (401), as an expired or revoked credential does. */
+  revokeToken(token: string): void
+  /** Fault injection: answer matching requests with a failure, slowly, or with a watch that goes silent. */
+  injectApiFault(fault: ApiFault): void
+  clearApiFaults(): void
 }
 
 export type CreateApiServer = (options: ApiServerOptions) => Promise<ApiServer>

@@ -1,6 +1,6 @@
 /**
  * Kubernetes' protobuf encoding, decoded for what `kubectl create secret|configmap|namespace|
- * serviceaccount|deployment|job|service` send that way (client-go's typed clients prefer
+ * serviceaccount|deployment|job|service|token|role|rolebinding` and `kubectl auth` send that way (client-go's typed clients prefer
  * protobuf for built-in types): the fields those commands set, not whole schemas.
  * Envelope: the magic `k8s\0`, then a runtime.Unknown {typeMeta, raw}; raw is the object's message.
  */
@@ -89,7 +89,28 @@ const podTemplateSpec: Schema = {1: ['metadata', {message: objectMeta}], 2: ['sp
 const intOrString: Schema = {2: ['intVal', 'int?'], 3: ['strVal', 'string']}
 const servicePort: Schema = {1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', {message: intOrString}], 5: ['nodePort', 'int']}
 
+const resourceAttributes: Schema = {1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'], 6: ['subresource', 'string'], 7: ['name', 'string']}
+const nonResourceAttributes: Schema = {1: ['path', 'string'], 2: ['verb', 'string']}
+
+const policyRule: Schema = {1: ['verbs', 'strings'], 2: ['apiGroups', 'strings'], 3: ['resources', 'strings'], 4: ['resourceNames', 'strings'], 5: ['nonResourceURLs', 'strings']}
+const subject: Schema = {1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['name', 'string'], 4: ['namespace', 'string']}
+const roleRef: Schema = {1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string']}
+const role: Schema = {1: ['metadata', {message: objectMeta}], 2: ['rules', {message: policyRule, repeated: true}]}
+const roleBinding: Schema = {1: ['metadata', {message: objectMeta}], 2: ['subjects', {message: subject, repeated: true}], 3: ['roleRef', {message: roleRef}]}
+
 const schemas: Record<string, Schema> = {
+  // `kubectl create role|clusterrole|rolebinding|clusterrolebinding`.
+  'rbac.authorization.k8s.io/v1/Role': role,
+  'rbac.authorization.k8s.io/v1/ClusterRole': role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': roleBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': roleBinding,
+  // `kubectl auth can-i`, `kubectl auth whoami` and `kubectl create token`.
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {
+    1: ['resourceAttributes', {message: resourceAttributes}], 2: ['nonResourceAttributes', {message: nonResourceAttributes}],
+  }}]},
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {1: ['namespace', 'string']}}]},
+  'authentication.k8s.io/v1/SelfSubjectReview': {1: ['metadata', {message: objectMeta}]},
+  'authentication.k8s.io/v1/TokenRequest': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {1: ['audiences', 'strings'], 4: ['expirationSeconds', 'int?']}}]},
   'v1/Secret': {1: ['metadata', {message: objectMeta}], 2: ['data', 'bytesMap'], 3: ['type', 'string'], 4: ['stringData', 'stringMap'], 5: ['immutable', 'bool']},
   'v1/ConfigMap': {1: ['metadata', {message: objectMeta}], 2: ['data', 'stringMap'], 3: ['binaryData', 'bytesMap'], 4: ['immutable', 'bool']},
   'v1/Namespace': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {1: ['finalizers', 'strings']}}]},

@@ -6,6 +6,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import {parse as parseYaml} from 'yaml'
 
+import type {AccessControl, Admitted} from './access.js'
 import type {ClusterApi, DeleteOptions, PatchType} from './api.js'
 import type {KubeObject} from './contract.js'
 import {
@@ -24,6 +25,7 @@ import type {WatchHub} from './watch.js'
 
 export interface ServerContext {
   api: ClusterApi
+  access: AccessControl
   registry: ResourceRegistry
   store: ObjectStore
   watches: WatchHub
@@ -152,7 +154,7 @@ function decodeContinue(text: string): ContinueToken {
 }
 
 export function createRequestHandler(context: ServerContext): (request: IncomingMessage, response: ServerResponse) => void {
-  const {api, registry, store, watches, logs} = context
+  const {api, access, registry, store, watches, logs} = context
 
   function parseResourcePath(segments: string[]): ResourceRequest | undefined {
     let group: string
@@ -320,10 +322,14 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
     }
   }
 
-  async function handleResource(request: IncomingMessage, response: ServerResponse, query: URLSearchParams, target: ResourceRequest): Promise<void> {
+  async function handleResource(request: IncomingMessage, response: ServerResponse, query: URLSearchParams, target: ResourceRequest, admitted: Admitted): Promise<void> {
     const {type, namespace, name, subresource} = target
     const method = request.method ?? 'GET'
     const dryRun = query.getAll('dryRun').includes('All')
+    if (name === undefined && method === 'POST' && access.isReview(type)) {
+      sendJson(response, 201, access.review(type, decodeBody(await readBody(request), mediaType(request.headers['content-type'])), admitted.user))
+      return
+    }
     if (name === undefined) {
       if (method === 'GET') {
         checkAcceptable(request.headers.accept)
@@ -350,6 +356,11 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
       throw methodNotAllowed()
     }
 
+    if (subresource === 'token') {
+      if (method !== 'POST') throw methodNotAllowed()
+      sendJson(response, 201, access.issueToken(namespace ?? '', name, decodeBody(await readBody(request), mediaType(request.headers['content-type']))))
+      return
+    }
     if (subresource === 'log') {
       if (method !== 'GET') throw methodNotAllowed()
       await serveLog(response, query, api.get(type, namespace, name) as Pod)
@@ -398,6 +409,7 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
         const patchType = patchTypeOf(contentType)
         const body = decodeBody(await readBody(request), contentType)
         const existed = api.find(type, namespace, name) !== undefined
+        if (!existed && patchType === 'apply') access.authorizeCreate(admitted)
         const manager = patchType === 'apply' ? query.get('fieldManager') ?? undefined : fieldManagerOf(request, query)
         const patched = api.patch(type, namespace, name, patchType, body, {fieldManager: manager, subresource, dryRun, force: booleanParam(query, 'force')})
         respondObject(response, request, query, type, patched, existed ? 200 : 201)
@@ -451,13 +463,15 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname
     void (async () => {
       try {
+        const admitted = await access.admit(request, response, path, url.searchParams)
+        if (!admitted) return
         if (request.method === 'GET' && handleNonResource(path, request, response)) return
         const target = parseResourcePath(path.split('/').filter(Boolean))
         if (!target) {
           sendText(response, 404, '404 page not found\n')
           return
         }
-        await handleResource(request, response, url.searchParams, target)
+        await handleResource(request, response, url.searchParams, target, admitted)
       } catch (error) {
         sendError(response, error)
       }

@@ -24,7 +24,8 @@ export interface TestCluster {
   server: ApiServer
   kubeconfigPath: string
   kubeConfig: KubeConfig
-  kubectl(args: string[], options?: {version?: 'v32' | 'v34'; input?: string; timeoutMs?: number}): Promise<KubectlResult>
+  /** The real kubectl; with `token`, as that token's user over HTTPS (kubectl sends credentials only over TLS). */
+  kubectl(args: string[], options?: {version?: 'v32' | 'v34'; input?: string; timeoutMs?: number; token?: string}): Promise<KubectlResult>
   close(): Promise<void>
 }
 
@@ -54,6 +55,8 @@ export async function startTestCluster(overrides: Partial<ApiServerOptions> = {}
     '',
   ].join('\n')
   writeFileSync(kubeconfigPath, kubeconfig)
+  const caPath = join(directory, 'ca.crt')
+  writeFileSync(caPath, Buffer.from(server.certificateAuthorityData, 'base64'))
   const kubeConfig = new KubeConfig()
   kubeConfig.loadFromString(kubeconfig)
   return {
@@ -61,7 +64,8 @@ export async function startTestCluster(overrides: Partial<ApiServerOptions> = {}
     kubeconfigPath,
     kubeConfig,
     kubectl: (args, options = {}) => new Promise((done) => {
-      const child = execFile(kubectlPath(options.version), [`--kubeconfig=${kubeconfigPath}`, `--cache-dir=${join(directory, 'cache')}`, ...args], {
+      const asUser = options.token === undefined ? [] : [`--server=${server.secureUrl}`, `--certificate-authority=${caPath}`, `--token=${options.token}`]
+      const child = execFile(kubectlPath(options.version), [`--kubeconfig=${kubeconfigPath}`, `--cache-dir=${join(directory, 'cache')}`, ...asUser, ...args], {
         timeout: options.timeoutMs ?? 20_000,
         env: {PATH: process.env.PATH ?? '', HOME: directory},
       }, (error, stdout, stderr) => {

@@ -219,6 +219,7 @@ export class SimCluster {
           nodes: this.nodeSpecs(),
           scenario: this.deps.scenario,
           k3sSystemWorkloads: true,
+          adminToken: this.userToken,
         })
       }
     } catch (error) {

@@ -3,7 +3,7 @@
  * much memory and CPU), the k3d clusters on it, which helm is installed, and the scenario and
  * clock every cluster runs on.
  */
-import type {CreateApiServer, SimClock} from '../apiserver/contract.js'
+import type {ApiFault, CreateApiServer, SimClock} from '../apiserver/contract.js'
 import type {SimCluster} from './cluster.js'
 import type {DockerState} from './docker.js'
 
@@ -15,6 +15,9 @@ export type Fault =
   | {type: 'docker-started'}
   | {type: 'docker-resources'; memoryBytes?: number; cpus?: number}
   | {type: 'drop-watches' | 'compact-watch-history' | 'drop-log-streams'; cluster: string}
+  /** Requests to the cluster's API that match get a failure, a delay, or a watch that goes silent. */
+  | {type: 'api'; cluster: string; fault: ApiFault}
+  | {type: 'clear-api-faults'; cluster: string}
 
 export interface HostOptions {
   helmVersion: HelmVersion
@@ -87,6 +90,10 @@ export class SimHost {
         return this.cluster(fault.cluster).api?.compactWatchHistory()
       case 'drop-log-streams':
         return this.cluster(fault.cluster).api?.dropLogStreams()
+      case 'api':
+        return this.cluster(fault.cluster).api?.injectApiFault(fault.fault)
+      case 'clear-api-faults':
+        return this.cluster(fault.cluster).api?.clearApiFaults()
       default:
         throw new Error(`unknown fault ${JSON.stringify(fault)}`)
     }
