@@ -30,6 +30,9 @@ import {collectionPath, KINDS, type KindName, type KindObject} from './types.js'
 
 export const FIELD_MANAGER = 'devctl'
 
+/** Refused connections a watch tries through (~3.5 s of backoff) before it calls the cluster gone. */
+const UNREACHABLE_ATTEMPTS = 3
+
 export interface ListOptions {
   labelSelector?: string
   fieldSelector?: string
@@ -338,7 +341,9 @@ export class KubeClient {
       if (signal.aborted) return
       const failure = failureOf(error)
       const request = phase === 'list' ? listRequest : watchRequest
-      if (classify(failure) === 'final') {
+      const kind = classify(failure)
+      // A cluster that refuses connections (stopped or deleted under us) is not coming back by waiting long.
+      if (kind === 'final' || (kind === 'unreachable' && attempt + 1 >= UNREACHABLE_ATTEMPTS)) {
         void informer.stop()
         const explained = this.explain(request, failure, error)
         if (started) onFailure?.(explained)
