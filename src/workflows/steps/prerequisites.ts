@@ -4,7 +4,8 @@
  */
 import {PrerequisiteError} from '../../errors.js'
 import {readYamlFile, toPlainData} from '../../config/yaml-file.js'
-import {ensureSecrets} from '../../secrets/store.js'
+import {describeComposedChange, syncComposedValues} from '../../scaffold/composed-values.js'
+import {ensureSecrets, neededPasswords} from '../../secrets/store.js'
 import {isPortFree, nextFreePort, portHolder} from '../../system/ports.js'
 import {Helm} from '../../tools/helm.js'
 import {K3d, type K3dCluster} from '../../tools/k3d.js'
@@ -80,10 +81,13 @@ export const prerequisitesStep: LeafStep<PrerequisiteContext> = {
     const k3d = ctx.config.cluster.provider === 'k3d'
     // Independent checks run side by side: each is a process start or a file read.
     const [, , helm, k3dState] = await Promise.all([
-      assertValuesFiles(ctx),
-      ensureSecrets(ctx.loaded.dir).then(({secrets, created}) => {
+      // Values devctl composes (app.wiring.values) are brought in step with devctl.yaml first.
+      syncComposedValues(ctx.loaded)
+        .then((changes) => changes.forEach((change) => run.warn(describeComposedChange(change))))
+        .then(() => assertValuesFiles(ctx)),
+      ensureSecrets(ctx.loaded.dir, neededPasswords(ctx.config)).then(({secrets, generated}) => {
         ctx.secrets = secrets
-        if (created) run.note('generated passwords into .devctl/secrets.yaml')
+        if (generated.length > 0) run.note(`generated the ${generated.join(' and ')} password into .devctl/secrets.yaml`)
       }),
       ctx.tools.helm.version(run.signal),
       k3d

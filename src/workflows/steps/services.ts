@@ -8,6 +8,7 @@ import type {V1Pod, V1StatefulSet} from '../../kube/types.js'
 import {isPodReady} from '../../diagnose/pod.js'
 import {explainUnhealthyPods} from '../../diagnose/explain.js'
 import {credentialSecrets, namespaceManifest, serviceManifests, type ServiceName} from '../../services/manifests.js'
+import {assertSecretsOwned} from '../../services/secret-ownership.js'
 import {kubeOf, timeoutOf, watchOf, type WorkflowContext} from '../context.js'
 import {trackPods} from './pods.js'
 import type {LeafStep, Step} from '../pipeline.js'
@@ -21,7 +22,8 @@ export const namespaceStep: LeafStep<WorkflowContext> = {
   async execute(ctx, run) {
     const kube = kubeOf(ctx)
     await kube.apply(namespaceManifest(ctx.names.namespace, ctx.config.project))
-    const secrets = credentialSecrets(ctx.config, ctx.names, ctx.secrets!)
+    const secrets = credentialSecrets(ctx.config, ctx.names, ctx.secrets)
+    await assertSecretsOwned(kube, secrets)
     await Promise.all(secrets.map((s) => kube.apply(s)))
     ctx.watch ??= await NamespaceWatch.start(kube, ctx.names.namespace, [...WATCHED_KINDS], run.signal)
     return `Namespace ${ctx.names.namespace}, Secrets ${secrets.map((s) => s.metadata?.name).join(', ') || '(none needed)'}`
