@@ -9,34 +9,26 @@ import {renderInitResult} from '../src/ui/init-view.js'
 export default class Init extends DevctlCommand<typeof Init> {
   static override summary = 'Set up devctl in this project: devctl.yaml, a values file with shared anchors, generated passwords.'
   static override description = `Asks a few questions (each has a flag, for scripts and CI) and writes:
-  devctl.yaml              what the environment is: cluster, Postgres/Redis, your chart and its wiring
+  devctl.yaml              what the environment is: cluster, Postgres/Redis, your chart
   values.dev.yaml          Helm values; shared settings defined once (&anchor) and reused (*alias)
-  .devctl/secrets.yaml     generated passwords (mode 0600, added to .gitignore), only those used
+  .devctl/secrets.yaml     generated passwords (mode 0600, git-ignored), only those used
 Existing files are never overwritten silently: use --update to edit them in place, or --force to replace them (a .bak is kept).
 
-Wiring a chart you did not write (--preset bring-your-own), without editing it:
-  --wire ANCHOR=PATH[,PATH...]   where the chart takes a shared setting; the values file gets an alias
-                                 there. Anchors: dbHost dbPort dbName dbUser dbSecret dbPasswordKey
-                                 redisHost redisPort redisSecret redisPasswordKey. Repeat the flag or
-                                 list paths with commas to wire several places; "-" wires none.
-                                 Not given: the first conventional path the chart's values.yaml has
-                                 (externalDatabase.host, ...), else none.
-      PATH is helm's --set syntax: a.b, list[0].c, a\\.b (a key with a dot), plus list[] (append an
-      item) and list[name=DB_HOST].value (the item named DB_HOST: how env entries are wired).
-  --wire-secret NAME/KEY=TEMPLATE  a Secret the chart reads, in its own shape: devctl creates it next
-                                 to its own before helm runs (hooks and lookup see it) and keeps it in
-                                 step. E.g. blog-db/password={{postgres.password}} or
-                                 airflow-metadata/connection={{postgres.url}}?sslmode=disable
-  --wire-value PATH=TEMPLATE     a value devctl writes into values.dev.yaml and keeps in step (anchors
-                                 cannot concatenate): data.brokerUrl=redis://{{redis.host}}:{{redis.port}}/0,
-                                 or a literal such as redis.enabled=false. Never a password.
-  TEMPLATE placeholders: {{postgres.host}} .port .database .user .password .url .secret,
-    {{redis.host}} .port .password .url .secret; {{x | urlencode}} escapes one. URLs come escaped.
-  The chart's values.schema.json forbids unknown top-level keys? Then there is no shared: block and
-  each anchor is defined at its first use (--values-layout inline|shared overrides the detection).
-  A chart that cannot send a password: --redis-auth none, --postgres-auth trust.
-These land in devctl.yaml under app.wiring (and services.*.auth); edit them there and run
-\`devctl init --update\` or \`devctl up\`, which rewrites a composed value that no longer matches.`
+Wiring a chart you did not write (--preset bring-your-own), without editing it or writing hooks:
+
+--wire ANCHOR=PATH[,PATH...]: where the chart takes a shared setting; the values file gets an alias to the anchor there. Anchors: dbHost, dbPort, dbName, dbUser, dbSecret, dbPasswordKey (devctl's Secret devctl-postgres and its key PGPASSWORD), redisHost, redisPort, redisSecret, redisPasswordKey. Repeat the flag or list paths with commas to wire several places; "-" wires none. A setting not given is wired only to the first conventional path the chart's own values.yaml has (externalDatabase.host, database.host, ...), else nowhere.
+
+PATH is helm's --set syntax (a.b, list[0].c, a\\.b for a key with a dot) plus list[] (append an item) and list[name=DB_HOST].value (the item named DB_HOST: how env entries are wired).
+
+--wire-secret NAME/KEY=TEMPLATE: a Secret the chart reads, in its own shape. devctl creates it next to its own before helm runs (hooks and lookup see it) and keeps it in step, e.g. blog-db/password={{postgres.password}} or airflow-metadata/connection={{postgres.url}}?sslmode=disable.
+
+--wire-value PATH=TEMPLATE: a value devctl writes into values.dev.yaml and keeps in step, for what anchors cannot concatenate (data.brokerUrl=redis://{{redis.host}}:{{redis.port}}/0), or a literal such as redis.enabled=false. Never a password.
+
+TEMPLATE placeholders: {{postgres.host}}, .port, .database, .user, .password, .url (postgresql://..., escaped), .secret; {{redis.host}}, .port, .password, .url, .secret; {{x | urlencode}} escapes one.
+
+A local chart whose values.schema.json forbids unknown top-level keys gets no shared: block: each anchor is defined at its first use (--values-layout shared|inline overrides the detection). A chart that cannot send a password: --redis-auth none, --postgres-auth trust.
+
+All of this lands in devctl.yaml (app.wiring, services.*.auth). Edit it there: \`devctl init --update\` and \`devctl up\` rewrite a composed value that no longer matches.`
 
   static override examples = [
     '<%= config.bin %> init',
