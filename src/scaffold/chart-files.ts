@@ -11,7 +11,7 @@ import {parse} from 'yaml'
 
 import type {ChartSource} from '../config/schema.js'
 import {parseValuePath, type PathStep} from '../config/value-path.js'
-import {displayPath, readYamlFile, toPlainData} from '../config/yaml-file.js'
+import {displayPath, MAX_ALIAS_COUNT} from '../config/yaml-file.js'
 import {ConfigError} from '../errors.js'
 
 export interface ChartFiles {
@@ -30,14 +30,27 @@ async function readIfPresent(path: string): Promise<string | undefined> {
   })
 }
 
+/**
+ * The chart's default values, read as leniently as helm reads them (Mastodon's has a duplicate
+ * key): they only suggest answers, so one devctl cannot read suggests nothing rather than
+ * stopping init.
+ */
+function chartValues(text: string | undefined): unknown {
+  if (text === undefined) return undefined
+  try {
+    return parse(text, {uniqueKeys: false, maxAliasCount: MAX_ALIAS_COUNT})
+  } catch {
+    return undefined
+  }
+}
+
 /** The files of a local chart, or undefined for a chart elsewhere (or a directory not there yet). */
 export async function readChartFiles(projectDir: string, chart: ChartSource): Promise<ChartFiles | undefined> {
   if (chart.path === undefined) return undefined
   const dir = resolve(projectDir, chart.path)
   const chartYaml = await readIfPresent(resolve(dir, 'Chart.yaml'))
   if (chartYaml === undefined) return undefined
-  const valuesPath = resolve(dir, 'values.yaml')
-  const values = (await readIfPresent(valuesPath)) === undefined ? undefined : toPlainData(await readYamlFile(valuesPath, 'chart values file'), 'chart values file')
+  const values = chartValues(await readIfPresent(resolve(dir, 'values.yaml')))
   const schemaPath = resolve(dir, 'values.schema.json')
   const schemaText = await readIfPresent(schemaPath)
   let schema: unknown

@@ -269,6 +269,15 @@ describe('init --preset bring-your-own', () => {
     expect(Object.keys(values).sort()).toEqual(['redis', 'shared'])
   })
 
+  it('reads the chart\'s values.yaml as leniently as helm (a duplicate key, as in Mastodon\'s), only to suggest paths', async () => {
+    const dir = await projectWith('no-redis-password')
+    await writeFile(join(dir, 'chart', 'values.yaml'), 'redis:\n  host: localhost\n  port: 6379\n  host: again\n')
+    await init(dir, {chart: './chart', postgres: false})
+    expect((await files(dir)).values.redis).toEqual({host: 'devctl-redis', port: 6379})
+    await writeFile(join(dir, 'chart', 'values.yaml'), 'redis: [unclosed\n')
+    await expect(init(dir, {chart: './chart', postgres: false}, noInputPrompter(), {update: true})).resolves.toMatchObject({project: 'shop'})
+  })
+
   it('asks for the Secrets the chart reads and the values to compose, in a loop a blank answer ends', async () => {
     const dir = await projectWith('custom-secret')
     const prompter = scriptedPrompter({
