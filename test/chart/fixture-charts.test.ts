@@ -19,7 +19,7 @@ import type {Pod} from '../sim/apiserver/types.js'
 import {findObject, helms, lintChart, ofKind, renderChart, requireHelmBinaries, templateChart, type KubeObject} from './helm-chart.js'
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'charts')
-const CHARTS = ['custom-secret', 'strict-schema', 'hook-failed', 'upgrade-only-hook', 'init-containers', 'plain-job', 'no-redis-password']
+const CHARTS = ['custom-secret', 'strict-schema', 'hook-failed', 'upgrade-only-hook', 'init-containers', 'plain-job', 'no-redis-password', 'pre-delete-hook']
 const chart = (name: string) => join(FIXTURES, name)
 
 function podSpec(workload: V1Deployment | V1Job): V1PodSpec {
@@ -110,6 +110,17 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
       expect(job.metadata?.annotations).toBeUndefined()
       expect(simulated(job, podSpec(job).containers[0]!)).toBe(fail ? 'fail' : 'complete')
     }
+  })
+
+  it('pre-delete-hook: a cleanup Job only on uninstall; cleanup.hang=true makes it never finish; a does-not-exist image cannot be pulled', async ({expect}) => {
+    for (const hang of [false, true]) {
+      const objects = await renderChart(helm, {chart: chart('pre-delete-hook'), values: {cleanup: {hang}}})
+      const job = findObject<V1Job>(objects, 'Job', 'rel-cleanup')
+      expect(job.metadata?.annotations?.['helm.sh/hook']).toBe('pre-delete')
+      expect(simulated(job, podSpec(job).containers[0]!)).toBe(hang ? 'run' : 'complete')
+    }
+    const broken = findObject<V1Deployment>(await renderChart(helm, {chart: chart('pre-delete-hook'), values: {image: 'busybox:does-not-exist'}}), 'Deployment', 'rel-app')
+    expect(simulated(broken, podSpec(broken).containers[0]!)).toBe('imagePullError')
   })
 
   it('no-redis-password: connects with a URL built from host and port only', async ({expect}) => {
