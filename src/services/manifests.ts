@@ -68,7 +68,7 @@ export function credentialSecrets(config: DevctlConfig, names: ResolvedNames, se
         // Kept even when empty: charts that reference the key need it to exist.
         REDIS_PASSWORD: password,
         // redis-cli reads its password from here without putting it on the command line; an
-        // empty one would make it send AUTH to a Redis without a password, which fails.
+        // empty one makes it send AUTH to a Redis without a password, which refuses it ("AUTH failed").
         ...(password ? {REDISCLI_AUTH: password} : {}),
       }),
     )

@@ -181,7 +181,7 @@ describe('Redis without a password, Postgres with trust auth', () => {
     const redis = serviceManifests(cfg, resolveNames(cfg)).redis!.find((o) => o.kind === 'StatefulSet') as unknown as {spec: {template: {spec: {containers: Array<{args: string[]; env: unknown[]}>}}}}
     expect(redis.spec.template.spec.containers[0]).toMatchObject({args: ['--appendonly', 'yes'], env: []})
     const secret = (credentialSecrets(cfg, resolveNames(cfg), {postgres: PASSWORDS.postgres}) as unknown as SecretObject[]).find((s) => s.metadata.name === 'devctl-redis')!
-    // An empty REDISCLI_AUTH would make redis-cli send AUTH to a Redis that has no password.
+    // An empty REDISCLI_AUTH makes redis-cli send AUTH to a Redis that has no password: "AUTH failed".
     expect(secret.stringData).toEqual({REDIS_HOST: 'devctl-redis', REDIS_PORT: '6379', REDIS_URL: 'redis://devctl-redis:6379/0', REDIS_PASSWORD: ''})
   })
 
