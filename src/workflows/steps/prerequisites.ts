@@ -4,7 +4,7 @@
  */
 import {PrerequisiteError} from '../../errors.js'
 import {readYamlFile, toPlainData} from '../../config/yaml-file.js'
-import {describeComposedChange, syncComposedValues} from '../../scaffold/composed-values.js'
+import {composedValuesFile, describeComposedChange, syncComposedValues} from '../../scaffold/composed-values.js'
 import {ensureSecrets, neededPasswords} from '../../secrets/store.js'
 import {isPortFree, nextFreePort, portHolder} from '../../system/ports.js'
 import {Helm} from '../../tools/helm.js'
@@ -81,8 +81,9 @@ export const prerequisitesStep: LeafStep<PrerequisiteContext> = {
     const k3d = ctx.config.cluster.provider === 'k3d'
     // Independent checks run side by side: each is a process start or a file read.
     const [, , helm, k3dState] = await Promise.all([
-      // Values devctl composes (app.wiring.values) are brought in step with devctl.yaml first.
-      syncComposedValues(ctx.loaded)
+      // Values devctl composes (app.wiring.values) are brought in step with devctl.yaml first;
+      // not while `upgrade --image-tag` deploys a staged copy it writes back (the next up does).
+      (ctx.valuesFiles[0] === composedValuesFile(ctx.loaded) ? syncComposedValues(ctx.loaded) : Promise.resolve([]))
         .then((changes) => changes.forEach((change) => run.warn(describeComposedChange(change))))
         .then(() => assertValuesFiles(ctx)),
       ensureSecrets(ctx.loaded.dir, neededPasswords(ctx.config)).then(({secrets, generated}) => {
