@@ -9,7 +9,7 @@ export type SetValue = string | number | boolean
 export type PathPart = string | number
 
 /** Splits on `separator` where it is not escaped with a backslash (escapes are kept). */
-function splitUnescaped(text: string, separator: string): string[] {
+export function splitUnescaped(text: string, separator: string): string[] {
   const parts = ['']
   for (let i = 0; i < text.length; i++) {
     const char = text[i]!
@@ -23,7 +23,7 @@ function splitUnescaped(text: string, separator: string): string[] {
 const unescape = (text: string) => text.replace(/\\(.)/g, '$1')
 
 /** Like helm's --set: whole numbers (no leading zero) and true/false keep their type. */
-function typedValue(raw: string): SetValue {
+export function typedValue(raw: string): SetValue {
   if (/^-?(0|[1-9]\d{0,14})$/.test(raw)) return Number(raw)
   if (raw === 'true' || raw === 'false') return raw === 'true'
   return raw

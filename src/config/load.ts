@@ -98,8 +98,20 @@ function describeIssue(source: YamlSource, data: unknown, issue: Issue): string 
       .join('\n')
   }
 
+  if (issue.code === 'invalid_key') {
+    // A mapping whose keys are names (Secret names and keys, value paths): point at the key itself.
+    const key = String(path.at(-1))
+    const parentPath = path.slice(0, -1)
+    const keyNode = findKeyNode(nodeAtPath(source.doc, parentPath).node, key)
+    const at = formatLocation(source, nodeOffset(keyNode ?? nodeAtPath(source.doc, parentPath).node))
+    const reasons = issue.issues.map((inner) => inner.message).join('; ')
+    return `${at}: the key "${key}" under "${parentPath.join('.')}" ${reasons}.`
+  }
+
   const {node, exists} = nodeAtPath(source.doc, path)
   const at = formatLocation(source, nodeOffset(node))
+  // A message that already says what was found (a template naming its bad placeholder) stands alone.
+  if (issue.code === 'custom' && issue.params?.complete === true) return `${at}: "${keyPath}" ${issue.message}.`
   if (!exists) {
     const missing = String(path.at(-1))
     const parent = path.slice(0, -1).join('.') || 'the top level'

@@ -5,7 +5,10 @@
 import semver from 'semver'
 import {z} from 'zod'
 
+import {POSTGRES, REDIS} from '../services/naming.js'
 import {DURATION_PATTERN} from './duration.js'
+import {FACTS, factsUsed, serviceOf, templateProblem} from './template.js'
+import {valuePathProblem} from './value-path.js'
 
 export const CONFIG_FILE_NAME = 'devctl.yaml'
 export const CONFIG_API_VERSION = 'devctl.dev/v1'
@@ -86,6 +89,10 @@ const postgres = z.strictObject({
   database: z.string().min(1).optional().describe('Database name (default: the project name).'),
   user: z.string().min(1).optional().describe('Database user (default: the project name).'),
   storage: quantity.default('1Gi'),
+  auth: z
+    .enum(['password', 'trust'])
+    .default('password')
+    .describe('How the Postgres devctl runs checks clients: "password", or "trust" (any client connects without one, for charts that cannot send it; the generated password is kept and still accepted).'),
   external: externalPostgres.optional().describe('Use this database instead of running one in the cluster.'),
 })
 
@@ -93,6 +100,10 @@ const redis = z.strictObject({
   enabled: z.boolean().default(true),
   image: pinnedImage.default(DEFAULT_REDIS_IMAGE),
   storage: quantity.default('256Mi'),
+  auth: z
+    .enum(['password', 'none'])
+    .default('password')
+    .describe('Whether the Redis devctl runs needs a password: "password", or "none" for charts that cannot send one (no password is generated then).'),
   external: externalRedis.optional().describe('Use this Redis instead of running one in the cluster.'),
 })
 
@@ -133,6 +144,53 @@ const migration = z
   .default('auto')
   .describe('How the chart migrates its database: auto-detected, a named Job, a named init container, or none.')
 
+const secretName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {error: 'must be a Secret name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit'})
+  .refine((name) => name !== POSTGRES.secret && name !== REDIS.secret, {error: `must not be the name of devctl's own Secrets (${POSTGRES.secret}, ${REDIS.secret}); charts can read those directly`})
+
+const secretKey = z.string().max(253).regex(/^[-._a-zA-Z0-9]+$/, {error: 'must be a Secret key: letters, digits, "-", "_" and "."'})
+
+const FACT_LIST = FACTS.map((f) => `{{${f.name}}}`).join(', ')
+
+const secretTemplate = z
+  .string()
+  .superRefine((text, ctx) => {
+    const problem = templateProblem(text, {secretsAllowed: true})
+    if (problem) ctx.addIssue({code: 'custom', message: problem, params: {complete: true}})
+  })
+  .describe(`The key's content: text with placeholders, e.g. "{{postgres.password}}" or "{{postgres.url}}?sslmode=disable". Placeholders: ${FACT_LIST}; "| urlencode" escapes one.`)
+
+const valueTemplate = z
+  .union([
+    z.string().superRefine((text, ctx) => {
+      const problem = templateProblem(text, {secretsAllowed: false})
+      if (problem) ctx.addIssue({code: 'custom', message: problem, params: {complete: true}})
+    }),
+    z.number(),
+    z.boolean(),
+  ])
+  .describe('A literal, or text with placeholders such as "{{redis.host}}:{{redis.port}}"; exactly one placeholder keeps its type (a port stays a number). Passwords are not allowed here.')
+
+const valuePath = z.string().superRefine((path, ctx) => {
+  const problem = valuePathProblem(path)
+  if (problem) ctx.addIssue({code: 'custom', message: `is not a value path: ${problem}`})
+})
+
+const wiring = z.strictObject({
+  secrets: z
+    .record(secretName, z.record(secretKey, secretTemplate))
+    .default({})
+    .describe('Secrets the chart reads, in its own shape: {SECRET_NAME: {KEY: template}}. devctl creates them next to its own before helm runs, and keeps them in step with the generated credentials.'),
+  values: z
+    .record(valuePath, valueTemplate)
+    .default({})
+    .describe(
+      'Values devctl writes into the first values file and keeps in step with devctl.yaml: {VALUE.PATH: template}. Paths use helm --set syntax (a.b[0].c, a\\.b), plus list[] (append) and list[name=X] (the item named X). `init` writes them; `up` rewrites one that no longer matches, and says so.',
+    ),
+})
+
 const timeouts = z.strictObject({
   deploy: duration.default('5m').describe('helm upgrade --install, hooks included.'),
   migration: duration.default('5m'),
@@ -147,6 +205,7 @@ const app = z.strictObject({
   values: z.array(z.string().min(1)).default([]).describe('Values files, relative to devctl.yaml, applied in order.'),
   set: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('--set style overrides.'),
   migration,
+  wiring: wiring.prefault({}).describe("How devctl's Postgres and Redis reach a chart that takes them in its own shape: Secrets and composed values."),
   timeouts: timeouts.prefault({}),
   breakingVersion: z
     .string()
@@ -177,6 +236,31 @@ export const configSchema = z.strictObject({
   app,
   hooks: hooks.prefault({}),
 })
+  .superRefine((config, ctx) => {
+    const running = {postgres: config.services.postgres.enabled, redis: config.services.redis.enabled}
+    const checkServices = (text: string, path: PropertyKey[]) => {
+      for (const fact of factsUsed(text)) {
+        const service = serviceOf(fact) as keyof typeof running
+        if (running[service] === false) {
+          ctx.addIssue({code: 'custom', path, message: `refers to {{${fact}}}, but services.${service}.enabled is false: enable ${service} or remove this entry`, params: {complete: true}})
+          return
+        }
+      }
+    }
+    for (const [name, keys] of Object.entries(config.app.wiring.secrets)) {
+      for (const [key, text] of Object.entries(keys)) checkServices(text, ['app', 'wiring', 'secrets', name, key])
+    }
+    for (const [path, value] of Object.entries(config.app.wiring.values)) {
+      if (typeof value === 'string') checkServices(value, ['app', 'wiring', 'values', path])
+    }
+    if (Object.keys(config.app.wiring.values).length > 0 && config.app.values.length === 0) {
+      ctx.addIssue({code: 'custom', path: ['app', 'wiring', 'values'], message: 'needs a values file to write into: list one under app.values (devctl init writes values.dev.yaml)', params: {complete: true}})
+    }
+    const {redis} = config.services
+    if (redis.auth === 'none' && redis.external?.passwordEnv) {
+      ctx.addIssue({code: 'custom', path: ['services', 'redis', 'auth'], message: 'is "none", but services.redis.external.passwordEnv names a password: auth applies to the Redis devctl runs; for an external one, leave out passwordEnv', params: {complete: true}})
+    }
+  })
 
 export type DevctlConfigInput = z.input<typeof configSchema>
 export type DevctlConfig = z.output<typeof configSchema>
@@ -185,6 +269,7 @@ export type ChartSource = z.output<typeof chartSource>
 export type MigrationSetting = z.output<typeof migration>
 export type Timeouts = z.output<typeof timeouts>
 export type HookStage = keyof z.output<typeof hooks>
+export type Wiring = z.output<typeof wiring>
 
 export function configJsonSchema(): Record<string, unknown> {
   return {

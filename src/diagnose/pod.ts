@@ -57,7 +57,7 @@ export const HINTS: Record<string, Hint> = {
   InvalidImageName: {meaning: 'the image reference is not valid', action: 'fix the image repository/tag in your values'},
   CreateContainerConfigError: {
     meaning: 'the container refers to a Secret, ConfigMap or key that does not exist',
-    action: 'create the missing Secret/key (devctl creates devctl-postgres and devctl-redis), or fix the name in your values',
+    action: 'give the chart that Secret and key: declare them under app.wiring.secrets in devctl.yaml (devctl creates them, like its own devctl-postgres and devctl-redis with their fixed keys), or fix the name in your values',
   },
   CreateContainerError: {meaning: 'the container runtime could not create the container', action: 'read the message: usually a bad command, volume or security setting'},
   RunContainerError: {meaning: 'the container could not be started', action: 'check the command/entrypoint and the security context in your chart'},

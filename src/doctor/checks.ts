@@ -7,7 +7,7 @@ import semver from 'semver'
 import {describeBusyPort} from '../cluster/host-ports.js'
 import {displayPath} from '../config/yaml-file.js'
 import type {DevctlError} from '../errors.js'
-import {SECRETS_FILE} from '../secrets/store.js'
+import {neededPasswords, SECRETS_FILE} from '../secrets/store.js'
 import {Helm} from '../tools/helm.js'
 import {K3d} from '../tools/k3d.js'
 import type {MachineFacts, Probe} from './inspect.js'
@@ -190,7 +190,7 @@ const secretsCheck: Check = (facts) => {
   if (secrets.state === 'ok' && secrets.value) return result('secrets', 'pass', `${SECRETS_FILE} holds the generated Postgres and Redis passwords`)
   return result('secrets', 'warn', `${SECRETS_FILE} does not exist yet (devctl generates the Postgres and Redis passwords into it).`, {
     fix: '`devctl doctor --fix` generates it now; `devctl up` would too.',
-    autoFix: {kind: 'create-secrets', description: `generate passwords into ${SECRETS_FILE}`, projectDir: config.loaded.dir},
+    autoFix: {kind: 'create-secrets', description: `generate passwords into ${SECRETS_FILE}`, projectDir: config.loaded.dir, passwords: neededPasswords(config.loaded.config)},
   })
 }
 

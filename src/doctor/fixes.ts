@@ -59,7 +59,7 @@ export async function applyFix(fix: AutoFix, signal: AbortSignal): Promise<void>
     case 'move-ports':
       return movePorts(fix.configPath, fix.moves)
     case 'create-secrets':
-      await ensureSecrets(fix.projectDir)
+      await ensureSecrets(fix.projectDir, fix.passwords)
       await ensureGitignored(fix.projectDir, `${STATE_DIR}/`)
   }
 }

@@ -11,7 +11,7 @@ import {z} from 'zod'
 import {findConfigFile, loadConfig, type LoadedConfig} from '../config/load.js'
 import {readYamlFile, toPlainData} from '../config/yaml-file.js'
 import {ClusterError, ConfigError, DevctlError, isAbortError, PrerequisiteError} from '../errors.js'
-import {readSecrets} from '../secrets/store.js'
+import {missingPasswords} from '../secrets/store.js'
 import {portsToBind, probeHostPorts, type ClusterBinding, type HostPortProbe} from '../cluster/host-ports.js'
 import {readCreatedWith} from '../cluster/k3d-config.js'
 import {Docker, type DockerInfo} from '../tools/docker.js'
@@ -56,7 +56,7 @@ export interface MachineFacts {
   helm: Probe<{version: string; major: number}>
   kubectl: Probe<string>
   disk: DiskFact[]
-  /** Whether .devctl/secrets.yaml exists (and is valid); not looked at without a valid devctl.yaml. */
+  /** Whether .devctl/secrets.yaml holds every password devctl.yaml needs (and is valid); not looked at without a valid devctl.yaml. */
   secrets?: Probe<boolean>
   /** The project's k3d cluster (undefined value: none yet); not looked for when docker, k3d or devctl.yaml are unusable. */
   cluster?: Probe<K3dCluster | undefined>
@@ -108,7 +108,7 @@ export async function inspectMachine(options: InspectOptions): Promise<MachineFa
 
   const [disk, secrets, cluster] = await Promise.all([
     diskFacts(ctx?.loaded.dir ?? options.cwd, docker.state === 'ok' && docker.value.rootDir?.startsWith('/') ? docker.value.rootDir : undefined),
-    ctx ? probe(async () => (await readSecrets(ctx.loaded.dir)) !== undefined) : undefined,
+    ctx ? probe(async () => (await missingPasswords(ctx.loaded.dir, ctx.config)).length === 0) : undefined,
     ctx && canAskK3d ? probe(() => tools.k3d.find(ctx.names.clusterName, signal)) : undefined,
   ])
   const runningCluster = cluster?.state === 'ok' && cluster.value?.running ? cluster.value : undefined

@@ -1,3 +1,5 @@
+import type {PasswordOwner} from '../secrets/store.js'
+
 /** What `devctl doctor` reports: one result per check, in a fixed order; the --json output. */
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
@@ -8,7 +10,7 @@ export type CheckId = 'node' | 'docker' | 'docker-memory' | 'k3d' | 'helm' | 'ku
 export type AutoFix =
   | {kind: 'start-cluster'; description: string; cluster: string}
   | {kind: 'move-ports'; description: string; configPath: string; moves: PortMove[]}
-  | {kind: 'create-secrets'; description: string; projectDir: string}
+  | {kind: 'create-secrets'; description: string; projectDir: string; passwords: PasswordOwner[]}
 
 export interface PortMove {
   /** Where the port is set in devctl.yaml, e.g. "cluster.ports[0].host". */

@@ -7,7 +7,7 @@ import {join, relative, sep} from 'node:path'
 
 import {Document, isMap, isScalar, type Scalar, type YAMLMap} from 'yaml'
 
-import {CONFIG_API_VERSION, DEFAULT_POSTGRES_IMAGE, DEFAULT_REDIS_IMAGE, type DevctlConfigInput} from '../config/schema.js'
+import {CONFIG_API_VERSION, DEFAULT_POSTGRES_IMAGE, DEFAULT_REDIS_IMAGE, type DevctlConfig, type DevctlConfigInput, type Wiring} from '../config/schema.js'
 import {PACKAGE_ROOT} from '../package-root.js'
 
 export interface ConfigAnswers {
@@ -18,6 +18,15 @@ export interface ConfigAnswers {
   redis: boolean
   ports: Array<{host: number; container: number}>
   valuesFile: string
+  /** bring-your-own: the Secrets the chart reads in its own shape, and the values devctl composes for it. */
+  chartWiring?: Wiring
+  /** Only what was asked for (a flag); otherwise devctl.yaml keeps what it says, or the default. */
+  auth?: Auth
+}
+
+export interface Auth {
+  postgres?: DevctlConfig['services']['postgres']['auth']
+  redis?: DevctlConfig['services']['redis']['auth']
 }
 
 export const SCHEMA_FILE = join(PACKAGE_ROOT, 'schema', 'devctl.schema.json')
@@ -58,6 +67,11 @@ function settings(answers: ConfigAnswers): Setting[] {
     {path: ['app', 'namespace'], value: answers.namespace},
     {path: ['app', 'values'], value: [answers.valuesFile], onlyIfMissing: true},
     {path: ['app', 'migration'], value: 'auto', comment: 'auto: found in the chart (hook Job, plain Job or migrate init container)', onlyIfMissing: true},
+    ...(answers.auth?.postgres ? [{path: ['services', 'postgres', 'auth'], value: answers.auth.postgres}] : []),
+    ...(answers.auth?.redis ? [{path: ['services', 'redis', 'auth'], value: answers.auth.redis}] : []),
+    // One setting per Secret key and per value, so --update adds to what devctl.yaml has.
+    ...Object.entries(answers.chartWiring?.secrets ?? {}).flatMap(([name, keys]) => Object.entries(keys).map(([key, template]) => ({path: ['app', 'wiring', 'secrets', name, key], value: template}))),
+    ...Object.entries(answers.chartWiring?.values ?? {}).map(([path, value]) => ({path: ['app', 'wiring', 'values', path], value})),
   ]
 }
 

@@ -8,15 +8,17 @@ import {join} from 'node:path'
 import type {Document} from 'yaml'
 
 import {CONFIG_FILE_NAME} from '../config/schema.js'
-import {validateConfig} from '../config/load.js'
+import {resolveNames, validateConfig} from '../config/load.js'
 import {parseYamlText, readYamlFile, toPlainData} from '../config/yaml-file.js'
 import {FileConflictError} from '../errors.js'
-import {ensureSecrets, STATE_DIR} from '../secrets/store.js'
+import {ensureSecrets, neededPasswords, SECRETS_FILE, STATE_DIR} from '../secrets/store.js'
 import {buildConfigDocument, schemaReference, updateConfigDocument, type ConfigAnswers} from './config-document.js'
 import {scaffoldContext} from './context.js'
 import {backupFile, copyDirectory, ensureGitignored, exists, writeFileAtomic} from './files.js'
 import type {ExistingAnswers, InitAnswers} from './questions.js'
-import {applyPlan, buildValuesDocument, planValues} from './values-document.js'
+import {keysTheSchemaRejects} from './chart-files.js'
+import {composeValues} from './composed-values.js'
+import {applyPlan, buildValuesDocument, planValues, SHARED_KEY} from './values-document.js'
 
 export const VALUES_FILE_NAME = 'values.dev.yaml'
 
@@ -36,6 +38,8 @@ export interface InitResult {
   project: string
   namespace: string
   files: WrittenFile[]
+  /** Problems init found but did not stop for (values the chart's schema rejects). */
+  warnings: string[]
 }
 
 export interface InitOptions {
@@ -63,11 +67,12 @@ export async function assertNoConflicts(options: InitOptions): Promise<void> {
   }
 }
 
-/** For --update: what the existing devctl.yaml says, as defaults for the questions. */
+/** For --update: what the existing devctl.yaml (and values file) say, as defaults for the questions. */
 export async function readExistingAnswers(dir: string): Promise<ExistingAnswers | undefined> {
-  const path = initTargets(dir).config
-  if (!(await exists(path))) return undefined
-  const config = validateConfig(await readYamlFile(path, CONFIG_FILE_NAME))
+  const targets = initTargets(dir)
+  if (!(await exists(targets.config))) return undefined
+  const config = validateConfig(await readYamlFile(targets.config, CONFIG_FILE_NAME))
+  const values = (await exists(targets.values)) ? (await readYamlFile(targets.values, 'values file')).doc : undefined
   return {
     project: config.project,
     namespace: config.app.namespace,
@@ -75,38 +80,51 @@ export async function readExistingAnswers(dir: string): Promise<ExistingAnswers 
     postgres: config.services.postgres.enabled,
     redis: config.services.redis.enabled,
     ports: config.cluster.provider === 'k3d' ? config.cluster.ports.map(({host, container}) => ({host, container})) : undefined,
+    // The file keeps the layout it was written with.
+    layout: values === undefined ? undefined : values.has(SHARED_KEY) ? 'shared' : 'inline',
   }
+}
+
+interface PendingFile {
+  path: string
+  text: string
+  action: FileAction
+  changedKeys?: string[]
+}
+
+/** A file's new text: built fresh, or (--update) the existing one edited in place. */
+async function pendingFile(path: string, update: boolean, build: () => Document, edit: (doc: Document) => string[]): Promise<PendingFile> {
+  const present = await exists(path)
+  if (present && update) {
+    const source = await readYamlFile(path)
+    const changedKeys = edit(source.doc)
+    return {path, text: source.doc.toString(), action: changedKeys.length ? 'updated' : 'unchanged', changedKeys}
+  }
+  return {path, text: build().toString(), action: present ? 'overwritten' : 'created'}
 }
 
 export async function runInit(answers: InitAnswers, options: InitOptions): Promise<InitResult> {
   await assertNoConflicts(options)
   const targets = initTargets(options.dir)
   const configAnswers: ConfigAnswers = {...answers, valuesFile: VALUES_FILE_NAME}
-  const plan = planValues(answers.preset, scaffoldContext(answers), answers.wiring)
 
-  // 1. Compute both files' new text (nothing is written yet).
-  const pending: Array<{path: string; text: string; action: FileAction; changedKeys?: string[]}> = []
-  for (const target of [
-    {
-      path: targets.config,
-      build: () => buildConfigDocument(configAnswers, schemaReference(options.dir)),
-      update: (doc: Document) => updateConfigDocument(doc, configAnswers),
-    },
-    {path: targets.values, build: () => buildValuesDocument(plan), update: (doc: Document) => applyPlan(doc, plan).changed},
-  ]) {
-    const present = await exists(target.path)
-    if (present && options.update) {
-      const source = await readYamlFile(target.path)
-      const changedKeys = target.update(source.doc)
-      pending.push({path: target.path, text: source.doc.toString(), action: changedKeys.length ? 'updated' : 'unchanged', changedKeys})
-    } else {
-      pending.push({path: target.path, text: target.build().toString(), action: present ? 'overwritten' : 'created'})
-    }
-  }
-
+  // 1. Compute both files' new text (nothing is written yet). devctl.yaml first: what it says
+  //    (services, app.wiring) decides the values devctl composes into the values file.
+  const configFile = await pendingFile(
+    targets.config,
+    options.update,
+    () => buildConfigDocument(configAnswers, schemaReference(options.dir)),
+    (doc) => updateConfigDocument(doc, configAnswers),
+  )
   // 2. What we are about to write must itself be valid (and the values file must still parse).
-  validateConfig(parseYamlText(targets.config, pending[0]!.text, CONFIG_FILE_NAME))
-  toPlainData(parseYamlText(targets.values, pending[1]!.text, 'values file'))
+  const config = validateConfig(parseYamlText(targets.config, configFile.text, CONFIG_FILE_NAME))
+  const plan = planValues(answers.preset, scaffoldContext(answers), answers.wiring, {layout: answers.layout, composed: composeValues(config, resolveNames(config))})
+  const valuesFile = await pendingFile(targets.values, options.update, () => buildValuesDocument(plan), (doc) => applyPlan(doc, plan).changed)
+  const values = toPlainData(parseYamlText(targets.values, valuesFile.text, 'values file'))
+  const pending = [configFile, valuesFile]
+  const warnings = keysTheSchemaRejects(answers.chartFiles, values).map(
+    (key) => `${VALUES_FILE_NAME} has a top-level "${key}", which the chart's values.schema.json does not allow: helm will refuse these values. Wire that setting to a path the chart has (--wire, or app.wiring.values in devctl.yaml).`,
+  )
 
   // 3. Write: backups first, then atomic replaces.
   const files: WrittenFile[] = []
@@ -130,9 +148,12 @@ export async function runInit(answers: InitAnswers, options: InitOptions): Promi
     }
   }
 
-  const {created} = await ensureSecrets(options.dir)
-  files.push({path: join(options.dir, STATE_DIR, 'secrets.yaml'), action: created ? 'created' : 'kept'})
+  // Only the passwords this project uses (none without Postgres and Redis); existing ones are kept.
+  const secretsPath = join(options.dir, SECRETS_FILE)
+  const hadSecrets = await exists(secretsPath)
+  const {generated} = await ensureSecrets(options.dir, neededPasswords(config))
+  if (generated.length > 0 || hadSecrets) files.push({path: secretsPath, action: generated.length === 0 ? 'kept' : hadSecrets ? 'updated' : 'created'})
   if (await ensureGitignored(options.dir, `${STATE_DIR}/`)) files.push({path: join(options.dir, '.gitignore'), action: 'updated'})
 
-  return {preset: answers.preset.name, project: answers.project, namespace: answers.namespace, files}
+  return {preset: answers.preset.name, project: answers.project, namespace: answers.namespace, files, warnings}
 }

@@ -11,20 +11,17 @@ import {z} from 'zod'
 import {ConfigError, UsageError} from '../errors.js'
 import {PACKAGE_ROOT} from '../package-root.js'
 import {formatLocation, nodeAtPath, nodeOffset, readYamlFile, toPlainData} from '../config/yaml-file.js'
+import {valuePathProblem} from '../config/value-path.js'
 
 export const PRESETS_DIR = join(PACKAGE_ROOT, 'presets')
 
 const anchorName = z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, {error: 'must be letters and digits, starting with a letter'})
 
-/** A dotted value path; `[]` appends to a list, e.g. `envFromSecrets[].secretName`. */
-const VALUE_PATH = /^[A-Za-z0-9_-]+(\[\])?(\.[A-Za-z0-9_-]+(\[\])?)*$/
-const valuePath = z.string().regex(VALUE_PATH, {
-  error: 'must be a dotted value path such as "global.database.host" ("[]" appends to a list)',
+/** A value path (config/value-path.ts), e.g. `env.DATABASE_HOST` or `envFromSecrets[].secretName`. */
+const valuePath = z.string().superRefine((path, ctx) => {
+  const problem = valuePathProblem(path)
+  if (problem) ctx.addIssue({code: 'custom', message: `must be a value path: ${problem}`})
 })
-
-export function isValuePath(path: string): boolean {
-  return VALUE_PATH.test(path)
-}
 
 const service = z.enum(['postgres', 'redis'])
 
@@ -44,11 +41,14 @@ const wiring = z.strictObject({
   anchor: anchorName,
 })
 
-/** A question `init` asks for a bring-your-own chart: where does the chart take this setting? */
+/**
+ * A question `init` asks for a bring-your-own chart: where does the chart take this setting?
+ * The answer offered is the first candidate the chart's own values.yaml has.
+ */
 const wiringQuestion = z.strictObject({
   anchor: anchorName,
   message: z.string(),
-  default: valuePath.optional(),
+  candidates: z.array(valuePath).default([]),
 })
 
 const portMapping = z.strictObject({host: z.int(), container: z.int()})
@@ -79,6 +79,7 @@ export const presetSchema = z.strictObject({
 export type Preset = z.output<typeof presetSchema> & {dir: string}
 export type SharedSetting = z.output<typeof sharedSetting>
 export type Wiring = z.output<typeof wiring>
+export type WiringQuestion = z.output<typeof wiringQuestion>
 
 export async function listPresets(presetsDir = PRESETS_DIR): Promise<string[]> {
   const entries = await readdir(presetsDir, {withFileTypes: true})

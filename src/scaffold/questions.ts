@@ -4,10 +4,17 @@
  */
 import {basename} from 'node:path'
 
+import {splitUnescaped, typedValue} from '../chart/set-syntax.js'
+import type {Wiring as ChartWiring} from '../config/schema.js'
+import {FACTS, factsUsed, serviceOf, templateProblem} from '../config/template.js'
+import {VALUE_PATH_EXAMPLES, valuePathProblem} from '../config/value-path.js'
 import {UsageError} from '../errors.js'
+import {POSTGRES, REDIS} from '../services/naming.js'
 import type {Prompter} from '../ui/prompter.js'
-import type {ConfigAnswers} from './config-document.js'
-import {isValuePath, listPresets, loadPreset, type Preset, type Wiring} from './preset.js'
+import {chartHasPath, chartValueAt, readChartFiles, type ChartFiles} from './chart-files.js'
+import type {Auth, ConfigAnswers} from './config-document.js'
+import {listPresets, loadPreset, type Preset, type Wiring} from './preset.js'
+import type {ValuesLayout} from './values-document.js'
 
 export interface InitFlags {
   preset?: string
@@ -20,12 +27,21 @@ export interface InitFlags {
   redis?: boolean
   port?: string[]
   wire?: string[]
+  'wire-secret'?: string[]
+  'wire-value'?: string[]
+  'values-layout'?: string
+  'postgres-auth'?: string
+  'redis-auth'?: string
 }
 
 export interface InitAnswers extends Omit<ConfigAnswers, 'valuesFile'> {
   preset: Preset
   /** For bring-your-own charts: the value paths the user named, as aliases to the anchors. */
   wiring: Wiring[]
+  /** Where the values file defines its anchors. */
+  layout: ValuesLayout
+  /** What a local chart says about its values (bring-your-own). */
+  chartFiles?: ChartFiles
 }
 
 /** What an existing devctl.yaml already says, used as defaults by `init --update`. */
@@ -36,6 +52,7 @@ export interface ExistingAnswers {
   postgres?: boolean
   redis?: boolean
   ports?: ConfigAnswers['ports']
+  layout?: ValuesLayout
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
@@ -138,8 +155,14 @@ export async function gatherAnswers(flags: InitFlags, prompter: Prompter, contex
         }),
       ])
 
-  const wiring = await askWiring(preset, flags, prompter, {postgres, redis})
-  return {preset, project, namespace, chart, postgres, redis, ports, wiring}
+  // What the chart itself says (a local chart only): the value paths it has, whether it allows a `shared:` block.
+  const chartFiles = preset.wiringQuestions.length > 0 ? await readChartFiles(context.dir, chart) : undefined
+  const services = {postgres, redis}
+  const chartWiring = preset.wiringQuestions.length > 0 ? await askChartWiring(flags, prompter, services) : undefined
+  const wiring = await askWiring(preset, flags, prompter, services, chartFiles, chartWiring)
+  const layout = (flags['values-layout'] as ValuesLayout | undefined) ?? existing.layout ?? (chartFiles?.strictTopLevel ? 'inline' : 'shared')
+  const auth: Auth = {postgres: flags['postgres-auth'] as Auth['postgres'], redis: flags['redis-auth'] as Auth['redis']}
+  return {preset, project, namespace, chart, postgres, redis, ports, wiring, chartWiring, layout, auth, chartFiles}
 }
 
 async function askChart(preset: Preset, flags: InitFlags, prompter: Prompter, existing: ExistingAnswers): Promise<ConfigAnswers['chart']> {
@@ -163,37 +186,177 @@ async function askChart(preset: Preset, flags: InitFlags, prompter: Prompter, ex
   return parseChartLocation(location, name, version)
 }
 
-async function askWiring(preset: Preset, flags: InitFlags, prompter: Prompter, services: {postgres: boolean; redis: boolean}): Promise<Wiring[]> {
+type Services = {postgres: boolean; redis: boolean}
+
+/** "a.b, c[0].d" → the paths; a comma inside a key is written "\\,". */
+function splitPaths(text: string): string[] {
+  return splitUnescaped(text, ',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+}
+
+/** What is wrong with an answer to a wiring question, or undefined. */
+function pathsProblem(answer: string): string | undefined {
+  if (answer.trim() === NOT_WIRED) return undefined
+  const paths = splitPaths(answer)
+  if (paths.length === 0) return `write a value path such as ${VALUE_PATH_EXAMPLES}, or "${NOT_WIRED}"`
+  for (const path of paths) {
+    const problem = valuePathProblem(path)
+    if (problem) return problem
+  }
+  return undefined
+}
+
+function parsePaths(answer: string): string[] {
+  return answer.trim() === NOT_WIRED ? [] : splitPaths(answer)
+}
+
+/**
+ * Where the chart takes each shared setting. `--wire ANCHOR=PATH[,PATH...]` (repeatable, the
+ * paths add up; "-" for none) answers a question; otherwise a person is asked, offered the
+ * first candidate path the chart's values.yaml has, and without a prompt that offer (or
+ * nothing) is taken — never a path the chart does not have.
+ */
+async function askWiring(preset: Preset, flags: InitFlags, prompter: Prompter, services: Services, chartFiles: ChartFiles | undefined, chartWiring?: ChartWiring): Promise<Wiring[]> {
   if (preset.wiringQuestions.length === 0) return preset.wiring
-  const given = new Map(
-    (flags.wire ?? []).map((spec) => {
-      const match = /^([A-Za-z][A-Za-z0-9]*)=(.+)$/.exec(spec)
-      if (!match) throw new UsageError(`--wire: "${spec}" is not ANCHOR=VALUE.PATH.`, {hint: 'For example --wire dbHost=global.externalDatabase.host (use "-" for a setting the chart does not take).'})
-      if (match[2] !== NOT_WIRED && !isValuePath(match[2]!)) {
-        throw new UsageError(`--wire: "${match[2]}" is not a value path.`, {hint: 'Write a dotted path such as global.externalDatabase.host.'})
-      }
-      return [match[1]!, match[2]!] as const
-    }),
-  )
-  const anchors = new Map(preset.shared.map((s) => [s.anchor, s]))
-  for (const anchor of given.keys()) {
+  const given = new Map<string, string[]>()
+  for (const spec of flags.wire ?? []) {
+    const match = /^([A-Za-z][A-Za-z0-9]*)=(.+)$/.exec(spec)
+    if (!match) throw new UsageError(`--wire: "${spec}" is not ANCHOR=VALUE.PATH.`, {hint: `For example --wire dbHost=global.externalDatabase.host (several paths: --wire dbHost=a.host,b.host; "${NOT_WIRED}" for a setting the chart does not take).`})
+    const [, anchor, answer] = match as unknown as [string, string, string]
     if (!preset.wiringQuestions.some((q) => q.anchor === anchor)) {
       throw new UsageError(`--wire: "${anchor}" is not a setting of the ${preset.name} preset.`, {hint: `Use one of: ${preset.wiringQuestions.map((q) => q.anchor).join(', ')}.`})
     }
+    const problem = pathsProblem(answer)
+    if (problem) throw new UsageError(`--wire ${anchor}: ${problem}.`, {hint: `Write value paths such as ${VALUE_PATH_EXAMPLES}.`})
+    const before = given.get(anchor)
+    const paths = parsePaths(answer)
+    if (before !== undefined && (before.length === 0) !== (paths.length === 0)) {
+      throw new UsageError(`--wire ${anchor} is given both as "${NOT_WIRED}" (not wired) and with a path.`, {hint: 'Give one of them.'})
+    }
+    given.set(anchor, [...(before ?? []), ...paths])
   }
+  const anchors = new Map(preset.shared.map((s) => [s.anchor, s]))
+  // A path devctl writes a composed value to, or one where the chart already names a Secret
+  // devctl will create for it (its own default), is not also offered for an alias.
+  const declared = new Set(Object.keys(chartWiring?.secrets ?? {}))
+  const claimed = (path: string) => path in (chartWiring?.values ?? {}) || declared.has(String(chartValueAt(chartFiles, path)))
   const wiring: Wiring[] = []
   for (const question of preset.wiringQuestions) {
     const requires = anchors.get(question.anchor)?.requires
     if (requires && !services[requires]) continue
-    const path =
+    const offered = question.candidates.find((path) => chartHasPath(chartFiles, path) && !claimed(path))
+    const paths =
       given.get(question.anchor) ??
-      (await prompter.input({
-        flag: `--wire ${question.anchor}=PATH`,
-        message: `${question.message} ("${NOT_WIRED}" if it takes none):`,
-        default: question.default ?? NOT_WIRED,
-        validate: (value) => (value === NOT_WIRED || isValuePath(value) ? undefined : 'write a dotted value path such as global.externalDatabase.host'),
-      }))
-    if (path !== NOT_WIRED) wiring.push({path, anchor: question.anchor})
+      parsePaths(
+        await prompter.input({
+          flag: `--wire ${question.anchor}=PATH`,
+          message: `${question.message} (several: separate with commas; "${NOT_WIRED}" if it takes none):`,
+          default: offered ?? NOT_WIRED,
+          validate: pathsProblem,
+        }),
+      )
+    for (const path of new Set(paths)) wiring.push({path, anchor: question.anchor})
   }
   return [...preset.wiring, ...wiring]
+}
+
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/
+const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/
+const OWN_SECRETS = new Set<string>([POSTGRES.secret, REDIS.secret])
+const CUSTOM_TEMPLATE = 'custom'
+
+function secretNameProblem(name: string): string | undefined {
+  if (!SECRET_NAME.test(name)) return `"${name}" is not a Secret name: use lowercase letters, digits, "-" and ".", starting and ending with a letter or digit`
+  if (OWN_SECRETS.has(name)) return `"${name}" is devctl's own Secret; a chart can read it directly (wire dbSecret/redisSecret)`
+  return undefined
+}
+
+function secretKeyProblem(key: string): string | undefined {
+  return SECRET_KEY.test(key) ? undefined : `"${key}" is not a Secret key: use letters, digits, "-", "_" and "."`
+}
+
+/** A template's problem, including a placeholder of a service that will not run. */
+function wiringTemplateProblem(template: string, secretsAllowed: boolean, services: Services): string | undefined {
+  const problem = templateProblem(template, {secretsAllowed})
+  if (problem) return problem
+  const off = factsUsed(template).find((fact) => services[serviceOf(fact) as keyof Services] === false)
+  return off ? `refers to {{${off}}}, but ${serviceOf(off)} is not enabled` : undefined
+}
+
+/**
+ * The Secrets the chart expects in its own shape, and the values devctl composes for it
+ * (devctl.yaml app.wiring). Flags answer them all at once; a person is asked in a loop that an
+ * empty answer ends, which is also what happens without a prompt.
+ */
+async function askChartWiring(flags: InitFlags, prompter: Prompter, services: Services): Promise<ChartWiring> {
+  const secrets: ChartWiring['secrets'] = {}
+  const addSecretKey = (name: string, key: string, template: string, flag: string) => {
+    const problem = secretNameProblem(name) ?? secretKeyProblem(key) ?? wiringTemplateProblem(template, true, services)
+    if (problem) throw new UsageError(`${flag}: ${problem}.`, {hint: 'Write it as --wire-secret NAME/KEY=TEMPLATE, e.g. --wire-secret blog-db/password={{postgres.password}}.'})
+    secrets[name] = {...secrets[name], [key]: template}
+  }
+  for (const spec of flags['wire-secret'] ?? []) {
+    const match = /^([^/=]+)\/([^/=]+)=(.+)$/s.exec(spec)
+    if (!match) throw new UsageError(`--wire-secret: "${spec}" is not NAME/KEY=TEMPLATE.`, {hint: 'For example --wire-secret blog-db/password={{postgres.password}} or --wire-secret airflow-metadata/connection={{postgres.url}}.'})
+    addSecretKey(match[1]!, match[2]!, match[3]!, `--wire-secret ${match[1]}/${match[2]}`)
+  }
+  if (flags['wire-secret'] === undefined) {
+    const facts = FACTS.filter((fact) => services[serviceOf(fact.name) as keyof Services])
+    for (;;) {
+      const name = await prompter.input({
+        flag: '--wire-secret NAME/KEY=TEMPLATE',
+        message: 'Does the chart read credentials from a Secret it names itself? Its name (empty: none, or no more):',
+        default: '',
+        validate: (value) => (value === '' ? undefined : secretNameProblem(value)),
+      })
+      if (name === '') break
+      for (;;) {
+        const key = await prompter.input({flag: '--wire-secret NAME/KEY=TEMPLATE', message: `A key the chart reads from Secret ${name} (empty: no more):`, default: '', validate: (value) => (value === '' ? undefined : secretKeyProblem(value))})
+        if (key === '') break
+        const choice = await prompter.select({
+          flag: '--wire-secret NAME/KEY=TEMPLATE',
+          message: `What goes under ${name}/${key}?`,
+          choices: [...facts.map((fact) => ({value: `{{${fact.name}}}`, name: fact.name, description: fact.description})), {value: CUSTOM_TEMPLATE, name: 'text with placeholders, e.g. {{postgres.url}}?sslmode=disable'}],
+        })
+        const template =
+          choice === CUSTOM_TEMPLATE
+            ? await prompter.input({flag: '--wire-secret NAME/KEY=TEMPLATE', message: `${name}/${key}:`, validate: (value) => wiringTemplateProblem(value, true, services)})
+            : choice
+        addSecretKey(name, key, template, `${name}/${key}`)
+      }
+    }
+  }
+
+  const values: ChartWiring['values'] = {}
+  const parseValue = (spec: string): {path: string; value: ChartWiring['values'][string]} | string => {
+    const [path = '', ...rest] = splitUnescaped(spec, '=')
+    const raw = rest.join('=')
+    const problem = rest.length === 0 ? `"${spec}" is not PATH=TEMPLATE` : (valuePathProblem(path) ?? wiringTemplateProblem(raw, false, services))
+    // A literal takes helm's --set types (false, 3); a template is rendered when written.
+    return problem ?? {path, value: factsUsed(raw).length > 0 ? raw : typedValue(raw)}
+  }
+  const hint = 'For example --wire-value data.brokerUrl=redis://{{redis.host}}:{{redis.port}}/0 or --wire-value redis.enabled=false.'
+  for (const spec of flags['wire-value'] ?? []) {
+    const parsed = parseValue(spec)
+    if (typeof parsed === 'string') throw new UsageError(`--wire-value: ${parsed}.`, {hint})
+    values[parsed.path] = parsed.value
+  }
+  if (flags['wire-value'] === undefined) {
+    for (;;) {
+      const spec = await prompter.input({
+        flag: '--wire-value PATH=TEMPLATE',
+        message: 'A value devctl should write for the chart, as PATH=TEMPLATE (e.g. data.brokerUrl=redis://{{redis.host}}:{{redis.port}}/0; empty: none, or no more):',
+        default: '',
+        validate: (value) => {
+          const parsed = value === '' ? undefined : parseValue(value)
+          return typeof parsed === 'string' ? parsed : undefined
+        },
+      })
+      if (spec === '') break
+      const parsed = parseValue(spec) as {path: string; value: ChartWiring['values'][string]}
+      values[parsed.path] = parsed.value
+    }
+  }
+  return {secrets, values}
 }

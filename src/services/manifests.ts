@@ -5,15 +5,18 @@
  */
 import type {DevctlConfig} from '../config/schema.js'
 import type {ResolvedNames} from '../config/load.js'
-import {PrerequisiteError} from '../errors.js'
+import {renderTemplate} from '../config/template.js'
 import type {KubernetesObject} from '../kube/types.js'
-import {registerSecret} from '../secrets/redact.js'
 import type {ProjectSecrets} from '../secrets/store.js'
+import {allFacts} from './facts.js'
 import {MANAGED_BY_LABEL, POSTGRES, REDIS} from './naming.js'
 
 export type ServiceName = 'postgres' | 'redis'
 
-function labels(project: string, component: ServiceName): Record<string, string> {
+/** The Secrets a chart expects in its own shape (app.wiring.secrets) carry this component label. */
+export const CHART_SECRET_COMPONENT = 'chart-credentials'
+
+function labels(project: string, component: string): Record<string, string> {
   return {...MANAGED_BY_LABEL, 'app.kubernetes.io/name': component, 'app.kubernetes.io/instance': `devctl-${component}`, 'app.kubernetes.io/part-of': project}
 }
 
@@ -25,67 +28,54 @@ export function namespaceManifest(namespace: string, project: string): Kubernete
   return {apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace, labels: {...MANAGED_BY_LABEL, 'app.kubernetes.io/part-of': project}}}
 }
 
-function secret(name: string, namespace: string, project: string, component: ServiceName, data: Record<string, string>): KubernetesObject & {stringData: Record<string, string>; type: string} {
+function secret(name: string, namespace: string, project: string, component: string, data: Record<string, string>): KubernetesObject & {stringData: Record<string, string>; type: string} {
   return {apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: {name, namespace, labels: labels(project, component)}, stringData: data}
 }
 
-function passwordFromEnv(variable: string, service: string): string {
-  const value = process.env[variable]
-  if (!value) {
-    throw new PrerequisiteError(`devctl.yaml says the external ${service} password is in $${variable}, but that variable is not set.`, {
-      hint: `Export ${variable} before running devctl (for example from your password manager).`,
-    })
-  }
-  registerSecret(value)
-  return value
-}
-
-/** The Secrets the chart reads through envFrom; with `external` services they point there. */
-export function credentialSecrets(config: DevctlConfig, names: ResolvedNames, secrets: ProjectSecrets): KubernetesObject[] {
+/**
+ * devctl's own Secrets (fixed keys the chart reads through envFrom or secretKeyRef), then the
+ * Secrets devctl.yaml says the chart expects, with keys built from the same facts. With
+ * `external` services they point there.
+ */
+export function credentialSecrets(config: DevctlConfig, names: ResolvedNames, secrets: ProjectSecrets | undefined): KubernetesObject[] {
+  const facts = allFacts(config, names, secrets)
+  const fact = (name: string) => String(facts.get(name))
   const objects: KubernetesObject[] = []
-  const {postgres, redis} = config.services
-  if (postgres.enabled) {
-    const external = postgres.external
-    const host = external?.host ?? POSTGRES.service
-    const port = external?.port ?? POSTGRES.port
-    const database = external?.database ?? names.database
-    const user = external?.user ?? names.databaseUser
-    const password = external ? passwordFromEnv(external.passwordEnv, 'Postgres') : secrets.postgres.password
-    const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}`
-    registerSecret(url)
+  if (config.services.postgres.enabled) {
     objects.push(
       secret(POSTGRES.secret, names.namespace, config.project, 'postgres', {
         // libpq's own variables: psql and most drivers need no flags at all.
-        PGHOST: host,
-        PGPORT: String(port),
-        PGDATABASE: database,
-        PGUSER: user,
-        PGPASSWORD: password,
-        DATABASE_URL: url,
+        PGHOST: fact('postgres.host'),
+        PGPORT: fact('postgres.port'),
+        PGDATABASE: fact('postgres.database'),
+        PGUSER: fact('postgres.user'),
+        PGPASSWORD: fact('postgres.password'),
+        DATABASE_URL: fact('postgres.url'),
         // What the official postgres image reads on first start.
-        POSTGRES_DB: database,
-        POSTGRES_USER: user,
-        POSTGRES_PASSWORD: password,
+        POSTGRES_DB: fact('postgres.database'),
+        POSTGRES_USER: fact('postgres.user'),
+        POSTGRES_PASSWORD: fact('postgres.password'),
       }),
     )
   }
-  if (redis.enabled) {
-    const external = redis.external
-    const host = external?.host ?? REDIS.service
-    const port = external?.port ?? REDIS.port
-    const password = external ? (external.passwordEnv ? passwordFromEnv(external.passwordEnv, 'Redis') : '') : secrets.redis.password
-    const url = password ? `redis://:${encodeURIComponent(password)}@${host}:${port}/0` : `redis://${host}:${port}/0`
-    registerSecret(url)
+  if (config.services.redis.enabled) {
+    const password = fact('redis.password')
     objects.push(
       secret(REDIS.secret, names.namespace, config.project, 'redis', {
-        REDIS_HOST: host,
-        REDIS_PORT: String(port),
-        REDIS_URL: url,
+        REDIS_HOST: fact('redis.host'),
+        REDIS_PORT: fact('redis.port'),
+        REDIS_URL: fact('redis.url'),
+        // Kept even when empty: charts that reference the key need it to exist.
         REDIS_PASSWORD: password,
-        // redis-cli reads its password from here without putting it on the command line.
-        REDISCLI_AUTH: password,
+        // redis-cli reads its password from here without putting it on the command line; an
+        // empty one makes it send AUTH to a Redis without a password, which refuses it ("AUTH failed").
+        ...(password ? {REDISCLI_AUTH: password} : {}),
       }),
     )
+  }
+  for (const [name, keys] of Object.entries(config.app.wiring.secrets)) {
+    const data = Object.fromEntries(Object.entries(keys).map(([key, template]) => [key, String(renderTemplate(template, (f) => facts.get(f)))]))
+    objects.push(secret(name, names.namespace, config.project, CHART_SECRET_COMPONENT, data))
   }
   return objects
 }
@@ -103,11 +93,15 @@ function statefulSet(options: {
   args?: string[]
   env: Array<Record<string, unknown>>
   readiness: string
+  /** Files mounted read-only from a ConfigMap of their own. */
+  files?: {mountPath: string; data: Record<string, string>}
 }): KubernetesObject[] {
-  const {component, namespace} = options
+  const {component, namespace, files} = options
   const name = `devctl-${component}`
   const podLabels = labels(options.project, component)
+  const configName = `${name}-config`
   return [
+    ...(files ? [{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: configName, namespace, labels: podLabels}, data: files.data} as KubernetesObject] : []),
     {
       apiVersion: 'v1',
       kind: 'Service',
@@ -134,9 +128,10 @@ function statefulSet(options: {
                 env: options.env,
                 readinessProbe: {exec: {command: ['sh', '-c', options.readiness]}, initialDelaySeconds: 2, periodSeconds: 3, timeoutSeconds: 3},
                 resources: RESOURCES,
-                volumeMounts: [{name: 'data', mountPath: options.dataPath}],
+                volumeMounts: [{name: 'data', mountPath: options.dataPath}, ...(files ? [{name: 'config', mountPath: files.mountPath, readOnly: true}] : [])],
               },
             ],
+            volumes: files ? [{name: 'config', configMap: {name: configName}}] : undefined,
           },
         },
         volumeClaimTemplates: [
@@ -154,6 +149,14 @@ function fromSecret(secretName: string, ...keys: string[]): Array<Record<string,
   return keys.map((key) => ({name: key, valueFrom: {secretKeyRef: {name: secretName, key}}}))
 }
 
+/**
+ * Trust auth for charts that cannot send a password. The official image writes pg_hba.conf only
+ * when it initialises the data directory, so devctl points Postgres at a file of its own instead:
+ * switching back and forth works on an existing volume, and the password it was initialised with
+ * stays valid for when password auth is back.
+ */
+const TRUST_HBA = {dir: '/etc/devctl', file: 'pg_hba.conf', text: 'local all all trust\nhost all all all trust\n'}
+
 /** Service + StatefulSet for each service that runs in the cluster (not disabled, not external). */
 export function serviceManifests(config: DevctlConfig, names: ResolvedNames): Record<ServiceName, KubernetesObject[] | undefined> {
   const {postgres, redis} = config.services
@@ -170,6 +173,9 @@ export function serviceManifests(config: DevctlConfig, names: ResolvedNames): Re
             dataPath: '/var/lib/postgresql/data',
             env: [...fromSecret(POSTGRES.secret, 'POSTGRES_DB', 'POSTGRES_USER', 'POSTGRES_PASSWORD'), {name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata'}],
             readiness: 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
+            ...(postgres.auth === 'trust'
+              ? {args: ['-c', `hba_file=${TRUST_HBA.dir}/${TRUST_HBA.file}`], files: {mountPath: TRUST_HBA.dir, data: {[TRUST_HBA.file]: TRUST_HBA.text}}}
+              : {}),
           })
         : undefined,
     redis:
@@ -182,9 +188,13 @@ export function serviceManifests(config: DevctlConfig, names: ResolvedNames): Re
             port: REDIS.port,
             storage: redis.storage,
             dataPath: '/data',
-            // $(VAR) is expanded by the kubelet from the container's env, so the pod spec holds no secret.
-            args: ['--appendonly', 'yes', '--requirepass', '$(REDIS_PASSWORD)'],
-            env: fromSecret(REDIS.secret, 'REDIS_PASSWORD', 'REDISCLI_AUTH'),
+            ...(redis.auth === 'password'
+              ? {
+                  // $(VAR) is expanded by the kubelet from the container's env, so the pod spec holds no secret.
+                  args: ['--appendonly', 'yes', '--requirepass', '$(REDIS_PASSWORD)'],
+                  env: fromSecret(REDIS.secret, 'REDIS_PASSWORD', 'REDISCLI_AUTH'),
+                }
+              : {args: ['--appendonly', 'yes'], env: []}),
             readiness: 'redis-cli ping | grep -q PONG',
           })
         : undefined,

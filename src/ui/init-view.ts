@@ -13,6 +13,7 @@ export function renderInitResult(result: InitResult, dir: string, t: ChalkInstan
     if (file.changedKeys?.length) notes.push(`changed: ${file.changedKeys.join(', ')}`)
     lines.push(`  ${file.action.padEnd(11)} ${name}${notes.length ? t.dim(`  (${notes.join('; ')})`) : ''}`)
   }
+  for (const warning of result.warnings) lines.push('', `${t.yellow('⚠')} ${warning}`)
   lines.push('', `Next: ${t.cyan('devctl up')} brings the environment up; ${t.cyan('devctl doctor')} checks your machine first.`, '')
   return lines.join('\n')
 }

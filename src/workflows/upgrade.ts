@@ -275,7 +275,7 @@ export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions,
   const started = Date.now()
   const project = createProject(loaded, controls.kubeModule, {timeout: options.timeout})
   const pipeline = new Pipeline(project, controls)
-  const imageTag = options.imageTag ? await stageImageTag(project, options.imageTag) : undefined
+  let imageTag: ImageTagEdit | undefined
   let watch: NamespaceWatch | undefined
   let stopRetryNotes = () => {}
   const close = async () => {
@@ -284,6 +284,8 @@ export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions,
   }
   try {
     const prerequisites = await pipeline.run(prerequisitesStep, project)
+    // Staged after the prerequisites brought composed values in step, so the copy has them too.
+    if (options.imageTag) imageTag = await stageImageTag(project, options.imageTag)
     const connection = await pipeline.run(connectStep, project)
     stopRetryNotes = noteRetries(connection, pipeline)
     const request = deployRequest(project, {valuesFiles: imageTag?.valuesFiles, extraValuesFiles: options.valuesFiles, extraSet: options.set, chartVersion: options.chartVersion})

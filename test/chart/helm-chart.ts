@@ -1,6 +1,6 @@
 /**
  * Runs the REAL helm 3 and helm 4 binaries (from `node scripts/extract-tools.mjs`) against the
- * web-worker chart and parses what they render into objects.
+ * web-worker chart (or another chart directory) and parses what they render into objects.
  */
 import {spawn} from 'node:child_process'
 import {accessSync, constants} from 'node:fs'
@@ -63,6 +63,8 @@ export interface KubeObject {
 }
 
 export interface RenderOptions {
+  /** The chart directory (default: the web-worker preset's chart). */
+  chart?: string
   /** Values given as a file on stdin (`-f -`), after any valuesFiles. */
   values?: Record<string, unknown>
   valuesFiles?: string[]
@@ -83,12 +85,12 @@ export async function renderChart(helm: Helm, options: RenderOptions = {}): Prom
 }
 
 export function templateChart(helm: Helm, options: RenderOptions = {}): Promise<RunResult> {
-  const args = ['template', options.release ?? 'rel', chartDir, '--namespace', 'dev', ...valuesArgs(options), ...(options.extraArgs ?? [])]
+  const args = ['template', options.release ?? 'rel', options.chart ?? chartDir, '--namespace', 'dev', ...valuesArgs(options), ...(options.extraArgs ?? [])]
   return run(helm.bin, args, {input: options.values ? JSON.stringify(options.values) : undefined})
 }
 
 export function lintChart(helm: Helm, options: RenderOptions = {}): Promise<RunResult> {
-  return run(helm.bin, ['lint', chartDir, '--strict', ...valuesArgs(options)], {
+  return run(helm.bin, ['lint', options.chart ?? chartDir, '--strict', ...valuesArgs(options)], {
     input: options.values ? JSON.stringify(options.values) : undefined,
   })
 }

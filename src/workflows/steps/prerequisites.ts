@@ -7,7 +7,8 @@ import {describeBusyPort, portsToBind, probeHostPorts, type ClusterBinding} from
 import {readCreatedWith, type ClusterShape} from '../../cluster/k3d-config.js'
 import {readYamlFile, toPlainData} from '../../config/yaml-file.js'
 import {DevctlError, PrerequisiteError} from '../../errors.js'
-import {ensureSecrets, type ProjectSecrets} from '../../secrets/store.js'
+import {describeComposedChange, syncComposedValues} from '../../scaffold/composed-values.js'
+import {ensureSecrets, neededPasswords, type ProjectSecrets} from '../../secrets/store.js'
 import {Helm} from '../../tools/helm.js'
 import {K3d, type K3dCluster} from '../../tools/k3d.js'
 import type {Step, StepRun} from '../pipeline.js'
@@ -63,8 +64,11 @@ export const prerequisitesStep: Step<Project, Prerequisites> = {
     const usesK3d = project.config.cluster.provider === 'k3d'
     // Independent checks run side by side: each is a process start or a file read.
     const checks = await Promise.allSettled([
-      assertValuesFiles(project),
-      ensureSecrets(project.dir),
+      // Values devctl composes (app.wiring.values) are brought in step with devctl.yaml first.
+      syncComposedValues(project.loaded)
+        .then((changes) => changes.forEach((change) => run.warn(describeComposedChange(change))))
+        .then(() => assertValuesFiles(project)),
+      ensureSecrets(project.dir, neededPasswords(project.config)),
       project.tools.helm.version(run.signal).then((helm) => {
         Helm.assertSupported(helm.version)
         return helm
@@ -79,7 +83,8 @@ export const prerequisitesStep: Step<Project, Prerequisites> = {
     // Every check passed (a failure was thrown above).
     const value = <T>(result: PromiseSettledResult<T>) => (result as PromiseFulfilledResult<T>).value
     const found = {secrets: value(secrets), helm: value(helm), k3d: value(k3d)}
-    if (found.secrets.created) run.note('generated passwords into .devctl/secrets.yaml')
+    const {generated} = found.secrets
+    if (generated.length > 0) run.note(`generated the ${generated.join(' and ')} password into .devctl/secrets.yaml`)
     await runHooks(project, 'prerequisites', run)
     run.title(`Prerequisites: helm ${found.helm.version}${found.k3d ? `, k3d ${found.k3d.version}` : ''}`)
     return {secrets: found.secrets.secrets, helmMajor: found.helm.major, k3d: found.k3d}

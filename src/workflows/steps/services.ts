@@ -9,6 +9,7 @@ import {NamespaceWatch} from '../../kube/namespace-watch.js'
 import {statefulSetReadiness} from '../../kube/readiness.js'
 import type {ProjectSecrets} from '../../secrets/store.js'
 import {credentialSecrets, namespaceManifest, serviceManifests, type ServiceName} from '../../services/manifests.js'
+import {assertSecretsOwned} from '../../services/secret-ownership.js'
 import type {Connection} from '../connect.js'
 import type {Pipeline, Step, StepGroup} from '../pipeline.js'
 import type {Project} from '../project.js'
@@ -30,6 +31,7 @@ export const namespaceStep: Step<{project: Project; connection: Connection; secr
     const {kube} = connection
     await kube.apply(namespaceManifest(project.names.namespace, project.config.project))
     const applied = credentialSecrets(project.config, project.names, secrets)
+    await assertSecretsOwned(kube, applied)
     await Promise.all(applied.map((s) => kube.apply(s)))
     const watching = watch ?? (await watchNamespace(project, kube, run.signal))
     run.title(`Namespace ${project.names.namespace}, Secrets ${applied.map((s) => s.metadata?.name).join(', ') || '(none needed)'}`)

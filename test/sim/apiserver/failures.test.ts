@@ -233,6 +233,22 @@ spec:
     expect(events.stdout).toMatch(/Warning\s+DeadlineExceeded\s+job\/forever\s+Job was active longer than specified deadline/)
   })
 
+  it('a Job whose activeDeadlineSeconds is null (a chart left it empty) has no deadline, as the API server drops the null', async () => {
+    await apply('no-deadline', `
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  activeDeadlineSeconds: null
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: task, image: "busybox:1.36"}]
+`)
+    const waited = await cluster.kubectl(['wait', '-n', 'no-deadline', '--for=condition=complete', 'job/once', '--timeout=30s'])
+    expect(waited.code, waited.stderr).toBe(0)
+  })
+
   it('a Deployment whose pods never become ready exceeds its progress deadline', async () => {
     await apply('never-ready', deployment)
     const status = await cluster.kubectl(['rollout', 'status', '-n', 'never-ready', 'deployment/app', '--timeout=30s'])

@@ -87,7 +87,8 @@ export class JobController implements Controller {
       if (!this.startedAt.has(uid)) this.startedAt.set(uid, job.status?.startTime ? Date.parse(job.status.startTime) : Date.now())
       const completions = job.spec.completions
       const done = completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0
-      const deadline = job.spec.activeDeadlineSeconds
+      // A null (a chart's empty value) is no deadline: the real API server drops it when it decodes the Job.
+      const deadline = job.spec.activeDeadlineSeconds ?? undefined
       const elapsed = (Date.now() - (this.startedAt.get(uid) ?? Date.now())) / factor
       if (done) target = {type: 'SuccessCriteriaMet', verdict: completionsReached}
       else if (failures > (job.spec.backoffLimit ?? 6)) target = {type: 'FailureTarget', verdict: backoffLimitExceeded}
