@@ -20,6 +20,7 @@ const clusterListSchema = z.array(
         name: z.string(),
         role: z.string(),
         State: z.looseObject({Running: z.boolean(), Status: z.string().optional()}).optional(),
+        runtimeLabels: z.record(z.string(), z.string()).nullish(),
       }),
     ),
     serversCount: z.number().optional(),
@@ -35,6 +36,8 @@ export interface K3dCluster {
   running: boolean
   servers: number
   agents: number
+  /** The first server node's runtime (Docker) labels: what the cluster was created with, such as its owner. */
+  labels: Record<string, string>
 }
 
 /** The k3d config file devctl generates (k3d.io/v1alpha5, kind Simple). */
@@ -51,6 +54,7 @@ export interface K3dSimpleConfig {
   options: {
     k3d: {wait: boolean; timeout: string}
     kubeconfig: {updateDefaultKubeconfig: boolean; switchCurrentContext: boolean}
+    runtime?: {labels: Array<{label: string; nodeFilters: string[]}>}
   }
 }
 
@@ -114,6 +118,7 @@ export class K3d {
       running: c.nodes.length > 0 && c.nodes.filter((n) => n.role !== 'registry').every((n) => n.State?.Running === true),
       servers: c.serversCount ?? c.nodes.filter((n) => n.role === 'server').length,
       agents: c.agentsCount ?? c.nodes.filter((n) => n.role === 'agent').length,
+      labels: c.nodes.find((n) => n.role === 'server')?.runtimeLabels ?? {},
     }))
   }
 

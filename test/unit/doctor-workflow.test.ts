@@ -30,7 +30,7 @@ function facts(cluster: {running: boolean} | undefined, dockerMemory = 16 * GiB)
     kubectl: {state: 'ok', value: '1.31.0'},
     disk: [{what: 'project', path: '/p', freeBytes: 50 * GiB}],
     secrets: {state: 'ok', value: false},
-    cluster: {state: 'ok', value: cluster && {name: 'demo', running: cluster.running, servers: 1, agents: 0}},
+    cluster: {state: 'ok', value: cluster && {name: 'demo', running: cluster.running, servers: 1, agents: 0, labels: {}}},
     ports: cluster?.running ? undefined : [],
     kube: cluster?.running ? {state: 'ok', value: {context: 'k3d-demo'}} : undefined,
   }

@@ -191,14 +191,14 @@ describe('doctor checks', () => {
     // What the probe reports for a created-with port: no devctl.yaml key to move, and its own fix.
     const fix = 'Stop what holds it: cluster demo was created with this port and binds it again when it starts.'
     const ports: PortFact[] = [{port: 6550, purpose: 'the Kubernetes API', free: false, alternative: 6551, fix}]
-    const result = check(healthy({ports, cluster: {state: 'ok', value: {name: 'demo', running: false, servers: 1, agents: 0}}}), 'ports')
+    const result = check(healthy({ports, cluster: {state: 'ok', value: {name: 'demo', running: false, servers: 1, agents: 0, labels: {}}}}), 'ports')
     expect(result.status).toBe('fail')
     expect(result.autoFix).toBeUndefined()
     expect(result.fix).toBe(fix)
   })
 
   it('passes the ports of a running cluster (it holds them) and checks its kube context', () => {
-    const running = healthy({cluster: {state: 'ok', value: {name: 'demo', running: true, servers: 1, agents: 2}}, ports: undefined, kube: {state: 'ok', value: {context: 'k3d-demo', server: 'https://127.0.0.1:6550'}}})
+    const running = healthy({cluster: {state: 'ok', value: {name: 'demo', running: true, servers: 1, agents: 2, labels: {}}}, ports: undefined, kube: {state: 'ok', value: {context: 'k3d-demo', server: 'https://127.0.0.1:6550'}}})
     expect(check(running, 'ports')).toMatchObject({status: 'pass', message: 'held by the running cluster demo'})
     expect(check(running, 'cluster')).toMatchObject({status: 'pass', message: 'k3d cluster demo is running (1 server, 2 agents)'})
     expect(check(running, 'kube-context')).toMatchObject({status: 'pass', message: 'context k3d-demo answers at https://127.0.0.1:6550'})
@@ -207,9 +207,9 @@ describe('doctor checks', () => {
   })
 
   it('offers to start a stopped cluster', () => {
-    const result = check(healthy({cluster: {state: 'ok', value: {name: 'demo', running: false, servers: 1, agents: 0}}}), 'cluster')
+    const result = check(healthy({cluster: {state: 'ok', value: {name: 'demo', running: false, servers: 1, agents: 0, labels: {}}}}), 'cluster')
     expect(result).toMatchObject({status: 'warn', message: 'The k3d cluster demo is stopped.', autoFix: {kind: 'start-cluster', cluster: 'demo'}})
-    expect(check(healthy({cluster: {state: 'ok', value: {name: 'demo', running: false, servers: 1, agents: 0}}}), 'kube-context')).toMatchObject({status: 'skip', message: 'needs a running cluster'})
+    expect(check(healthy({cluster: {state: 'ok', value: {name: 'demo', running: false, servers: 1, agents: 0, labels: {}}}}), 'kube-context')).toMatchObject({status: 'skip', message: 'needs a running cluster'})
   })
 
   it('needs neither Docker nor k3d for an existing cluster, only its kube context', () => {
