@@ -10,6 +10,7 @@ import {redact} from './secrets/redact.js'
 import {setDebugSink} from './tools/debug-echo.js'
 import {noInputPrompter, terminalPrompter} from './ui/prompter.js'
 import {colorEnabled, createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
+import {escapeJsonControls, forDisplay} from './ui/untrusted-text.js'
 import type {Confirm, KubeModule} from './workflows/context.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DevctlCommand)['baseFlags'] & T['flags']>
@@ -81,7 +82,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
   protected confirmer(yes: boolean): Confirm {
     return async ({message, flag, details}) => {
       if (yes) return true
-      if (details.length && !this.jsonEnabled()) process.stderr.write(`${details.join('\n')}\n`)
+      if (details.length && !this.jsonEnabled()) process.stderr.write(`${forDisplay(details.join('\n'))}\n`)
       return this.prompter.confirm({flag, message})
     }
   }
@@ -119,7 +120,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
   /** Print machine output as one compact JSON line, so --json streams stay line-delimited. */
   override logJson(json: unknown): void {
     // Results carry messages from pods and tools: mask secrets here too, like every other output.
-    process.stdout.write(`${JSON.stringify(json, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value))}\n`)
+    process.stdout.write(`${escapeJsonControls(JSON.stringify(json, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value)))}\n`)
   }
 
   override async catch(error: Error & {exitCode?: number}): Promise<never> {
@@ -140,22 +141,23 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     } else {
       process.stderr.write(`${this.formatError(devctlError, error)}\n`)
     }
-    if (this.flags?.debug && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
+    if (this.flags?.debug && error.stack) process.stderr.write(`${forDisplay(error.stack)}\n`)
     // ExitError is oclif's "exit quietly with this code".
     throw new Errors.ExitError(exitCode)
   }
 
+  /** Messages and details quote pods, events, helm and hooks: secrets masked, control sequences shown (plain mode too). */
   private formatError(devctlError: DevctlError | undefined, original: Error): string {
     const t = this.theme
     if (!devctlError) {
       return [
-        `${t.red('Error:')} ${redact(original.message)}`,
+        `${t.red('Error:')} ${forDisplay(original.message)}`,
         t.dim('This is a bug in devctl. Run again with --debug for the stack trace and include it in a report.'),
       ].join('\n')
     }
-    const lines = [`${t.red('Error:')} ${redact(devctlError.message)}`]
-    for (const detail of devctlError.details) lines.push(`  ${redact(detail)}`)
-    if (devctlError.hint) lines.push(`${t.cyan('→')} ${redact(devctlError.hint)}`)
+    const lines = [`${t.red('Error:')} ${forDisplay(devctlError.message)}`]
+    for (const detail of devctlError.details) lines.push(`  ${forDisplay(detail)}`)
+    if (devctlError.hint) lines.push(`${t.cyan('→')} ${forDisplay(devctlError.hint)}`)
     return lines.join('\n')
   }
 }
