@@ -38,9 +38,16 @@ const pinnedImage = z
   })
   .refine((image) => !image.endsWith(':latest'), {error: 'must not use the "latest" tag; pin a version so every developer runs the same image'})
 
+/** Where a port mapping listens by default: this machine only, like the API and the registry. */
+export const DEFAULT_HOST_IP = '127.0.0.1'
+
 const portMapping = z.strictObject({
   host: port.describe('Port on your machine.'),
   container: port.describe('Port inside the cluster (80/443 reach the ingress controller).'),
+  hostIP: z
+    .ipv4({error: 'must be an IPv4 address such as "127.0.0.1" (this machine only) or "0.0.0.0" (every network interface)'})
+    .default(DEFAULT_HOST_IP)
+    .describe('Address on your machine the port listens on. The default, 127.0.0.1, keeps the app on this machine; "0.0.0.0" exposes it to every network you are on.'),
   nodeFilter: z.string().default('loadbalancer').describe('k3d node filter, e.g. "loadbalancer" or "server:0".'),
 })
 
