@@ -3,7 +3,7 @@
  * will use (values files merged in order, maps deeply, then --set keys; YAML aliases already
  * expanded) compared with what the release has now (`helm get values`).
  */
-import {readYamlFile, toPlainData} from '../config/yaml-file.js'
+import {readValuesFile} from '../config/yaml-file.js'
 import {parseSetPath, type PathPart, type SetValue} from './set-syntax.js'
 
 export type Values = Record<string, unknown>
@@ -57,8 +57,8 @@ export function applySets(values: Values, set: Record<string, SetValue>): Values
 export async function userValues(files: string[], set: Record<string, SetValue>): Promise<Values> {
   let merged: Values = {}
   for (const file of files) {
-    const data = toPlainData(await readYamlFile(file, 'values file'), 'values file')
-    if (isMap(data)) merged = mergeValues(merged, data)
+    const data = await readValuesFile(file)
+    if (data) merged = mergeValues(merged, data)
   }
   return applySets(merged, set)
 }

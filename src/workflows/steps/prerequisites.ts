@@ -3,7 +3,7 @@
  * secrets, docker, k3d, helm, free host ports, and the config's own prerequisite hooks.
  */
 import {PrerequisiteError} from '../../errors.js'
-import {readYamlFile, toPlainData} from '../../config/yaml-file.js'
+import {readValuesFile} from '../../config/yaml-file.js'
 import {ensureSecrets} from '../../secrets/store.js'
 import {isPortFree, nextFreePort, portHolder} from '../../system/ports.js'
 import {Helm} from '../../tools/helm.js'
@@ -70,7 +70,7 @@ async function assertPortsFree(ports: PortToBind[]): Promise<void> {
 }
 
 async function assertValuesFiles(ctx: WorkflowContext): Promise<void> {
-  for (const file of ctx.valuesFiles) toPlainData(await readYamlFile(file, 'values file'), 'values file')
+  for (const file of ctx.valuesFiles) await readValuesFile(file)
 }
 
 export const prerequisitesStep: LeafStep<PrerequisiteContext> = {
