@@ -168,7 +168,8 @@ function toDevctlError(error: Error & {oclif?: {exit?: number}}, signal: AbortSi
   if (isAbortError(error) || signal?.aborted) return new InterruptedError()
   if (error.name === 'ExitPromptError') return new InterruptedError('Prompt cancelled.')
   if (error instanceof Errors.CLIError) {
-    const message = error.message.replace(/\nSee more help with --help$/, '')
+    // oclif's "Parsing --flag \n\tExpected ..." as one line: "--flag: Expected ...".
+    const message = error.message.replace(/\nSee more help with --help$/, '').replace(/^Parsing (\S+)\s*\n\t/, '$1: ')
     return new UsageError(message, {hint: 'Run the command with --help to see its flags and examples.'})
   }
   return undefined

@@ -5,7 +5,7 @@
 import semver from 'semver'
 import {z} from 'zod'
 
-import {DURATION_PATTERN} from './duration.js'
+import {DURATION_PATTERN, isWaitableDuration, MAX_DURATION_TEXT} from './duration.js'
 
 export const CONFIG_FILE_NAME = 'devctl.yaml'
 export const CONFIG_API_VERSION = 'devctl.dev/v1'
@@ -25,7 +25,8 @@ const port = z.int().min(1).max(65535)
 
 const duration = z
   .string()
-  .regex(DURATION_PATTERN, {error: 'must be a duration such as "90s", "5m" or "1h30m"'})
+  .regex(DURATION_PATTERN, {error: 'must be a duration such as "90s", "5m" or "1h30m"', abort: true})
+  .refine(isWaitableDuration, {error: `must be longer than 0 and at most ${MAX_DURATION_TEXT}`})
 
 const quantity = z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, {error: 'must be a Kubernetes quantity such as "512Mi" or "1Gi"'})
 
