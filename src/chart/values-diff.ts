@@ -4,6 +4,7 @@
  * expanded) compared with what the release has now (`helm get values`).
  */
 import {readValuesFile} from '../config/yaml-file.js'
+import {isSecretKey, MASK} from '../secrets/redact.js'
 import {parseSetPath, type PathPart, type SetValue} from './set-syntax.js'
 
 export type Values = Record<string, unknown>
@@ -63,7 +64,7 @@ export async function userValues(files: string[], set: Record<string, SetValue>)
   return applySets(merged, set)
 }
 
-/** Leaf-by-leaf differences; lists compare as wholes. */
+/** Leaf-by-leaf differences; lists compare as wholes; the values of secret-looking keys are masked. */
 export function diffValues(before: Values, after: Values, prefix = ''): ValueChange[] {
   const changes: ValueChange[] = []
   for (const key of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) {
@@ -71,7 +72,10 @@ export function diffValues(before: Values, after: Values, prefix = ''): ValueCha
     const a = before[key]
     const b = after[key]
     if (isMap(a) && isMap(b)) changes.push(...diffValues(a, b, path))
-    else if (JSON.stringify(a) !== JSON.stringify(b)) changes.push({path, before: a, after: b})
+    else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      const shown = (value: unknown) => (value === undefined || !isSecretKey(key) ? value : MASK)
+      changes.push({path, before: shown(a), after: shown(b)})
+    }
   }
   return changes
 }

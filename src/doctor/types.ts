@@ -1,4 +1,5 @@
 /** What `devctl doctor` reports: one result per check, in a fixed order; the --json output. */
+import type {PermissionRepair} from '../secrets/store.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
 
@@ -9,6 +10,7 @@ export type AutoFix =
   | {kind: 'start-cluster'; description: string; cluster: string}
   | {kind: 'move-ports'; description: string; configPath: string; moves: PortMove[]}
   | {kind: 'create-secrets'; description: string; projectDir: string}
+  | {kind: 'make-private'; description: string; repairs: PermissionRepair[]}
 
 export interface PortMove {
   /** Where the port is set in devctl.yaml, e.g. "cluster.ports[0].host". */

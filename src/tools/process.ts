@@ -6,6 +6,7 @@
  */
 import {execa, type ResultPromise} from 'execa'
 
+import {maskSecretSetValues} from '../chart/set-syntax.js'
 import {DevctlError, InterruptedError, PrerequisiteError} from '../errors.js'
 import {redact} from '../secrets/redact.js'
 import {echoCommand} from './debug-echo.js'
@@ -70,8 +71,12 @@ function trackShielded(child: ResultPromise): void {
   void child.finally(() => liveShielded.delete(child)).catch(() => {})
 }
 
+/** helm's flags whose value is `KEY=VALUE` pairs: a value under a secret-looking key is masked when shown. */
+const SET_FLAGS = new Set(['--set', '--set-string', '--set-literal', '--set-json'])
+
 export function formatCommand(file: string, args: readonly string[]): string {
-  return redact([file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' '))
+  const quoted = (arg: string, shown = arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? shown : `'${shown.replaceAll("'", `'\\''`)}'`)
+  return redact([file, ...args.map((arg, i) => quoted(arg, SET_FLAGS.has(args[i - 1] ?? '') ? maskSecretSetValues(arg) : arg))].join(' '))
 }
 
 function lineHandler(callback: ((line: string) => void) | undefined) {

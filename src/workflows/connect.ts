@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {ClusterError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {exists, writeFileAtomic} from '../scaffold/files.js'
+import {assertPrivateState} from '../secrets/store.js'
 import type {KubeTarget} from '../tools/helm.js'
 import type {K3dCluster} from '../tools/k3d.js'
 import type {WorkflowContext} from './context.js'
@@ -21,6 +22,8 @@ export interface Connection {
 /** Fetch the k3d cluster's kubeconfig into our own file (never the user's current context). */
 export async function k3dKubeTarget(ctx: WorkflowContext, signal?: AbortSignal): Promise<KubeTarget> {
   const kubeconfig = await ctx.tools.k3d.kubeconfig(ctx.names.clusterName, signal)
+  // The cluster's credentials go where only this user can reach them.
+  await assertPrivateState(ctx.loaded.dir)
   await mkdir(ctx.stateDir, {recursive: true, mode: 0o700})
   const path = join(ctx.stateDir, 'kubeconfig')
   await writeFileAtomic(path, kubeconfig, 0o600)
@@ -34,6 +37,8 @@ export async function k3dKubeTarget(ctx: WorkflowContext, signal?: AbortSignal):
  */
 export async function connectRunningK3d(ctx: WorkflowContext, signal?: AbortSignal): Promise<Connection> {
   const {KubeClient} = await ctx.kubeModule
+  // A kubeconfig from a .devctl others can write to could point devctl (and the passwords) anywhere.
+  await assertPrivateState(ctx.loaded.dir)
   const saved = {kubeconfig: join(ctx.stateDir, 'kubeconfig'), context: ctx.names.kubeContext}
   if (await exists(saved.kubeconfig)) {
     try {
