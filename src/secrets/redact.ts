@@ -9,10 +9,10 @@ const MIN_SECRET_LENGTH = 6
 
 /**
  * A settings key (the last part of a values path) whose value is a secret: it ends in password,
- * secret, token or key (`PGPASSWORD`, `env.API_TOKEN`, `apiKey`), not `secretName` or `passwordEnv`,
- * which name where a secret is.
+ * secret, token or key (`PGPASSWORD`, `env.API_TOKEN`, `apiKey`), not `secretName`, `passwordEnv`
+ * or `imagePullSecrets`, which name where secrets are.
  */
-const SECRET_KEY = /(passw(or)?d|secret|token|key)s?$/i
+const SECRET_KEY = /(passw(or)?d|secret|token|key)$/i
 
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key)

@@ -49,6 +49,7 @@ describe('secret-looking keys', () => {
     ['clientSecret', true],
     ['passwd', true],
     ['secretName', false],
+    ['imagePullSecrets', false],
     ['passwordEnv', false],
     ['keyPrefix', false],
     ['replicaCount', false],
