@@ -87,14 +87,22 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     }
   }
 
+  /**
+   * Ctrl-C, `kill` (SIGTERM) and a closed terminal (SIGHUP) all stop devctl the same way: the
+   * first stops waiting and ends what devctl started, the second also kills what was let finish.
+   */
   private installInterruptHandlers(): Interrupts {
     const first = new AbortController()
     const second = new AbortController()
     let count = 0
     const onSignal = (signal: NodeJS.Signals) => {
       count += 1
+      if (signal === 'SIGHUP') {
+        // The terminal is gone: what is still written to it must not end devctl before it has cleaned up.
+        for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+      }
       if (count === 1) {
-        if (!this.jsonEnabled()) process.stderr.write('\nStopping… (press Ctrl-C again to force)\n')
+        if (!this.jsonEnabled() && signal !== 'SIGHUP') process.stderr.write('\nStopping… (press Ctrl-C again to force)\n')
         first.abort(new InterruptedError(`Interrupted (${signal}).`))
       } else if (count === 2) {
         second.abort(new InterruptedError(`Interrupted (${signal}).`))
@@ -102,11 +110,10 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
         process.exit(ExitCode.interrupted)
       }
     }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+    for (const signal of signals) process.on(signal, onSignal)
     this.removeSignalHandlers = () => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+      for (const signal of signals) process.off(signal, onSignal)
     }
     return {signal: first.signal, forceSignal: second.signal}
   }
@@ -162,10 +169,19 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
   }
 }
 
-/** Known failures become DevctlErrors; oclif's own flag-parsing errors become usage errors. */
+/**
+ * Known failures become DevctlErrors; oclif's own flag-parsing errors become usage errors. After
+ * a Ctrl-C whatever failed is the interruption (a tool the terminal's Ctrl-C reached exits
+ * non-zero): exit 130, with what failed as a detail.
+ */
 function toDevctlError(error: Error & {oclif?: {exit?: number}}, signal: AbortSignal | undefined): DevctlError | undefined {
+  if (signal?.aborted && !(error instanceof InterruptedError)) {
+    const interrupted = signal.reason instanceof InterruptedError ? signal.reason : new InterruptedError()
+    if (error instanceof DevctlError) interrupted.details = [...interrupted.details, `while stopping: ${error.message}`]
+    return interrupted
+  }
   if (error instanceof DevctlError) return error
-  if (isAbortError(error) || signal?.aborted) return new InterruptedError()
+  if (isAbortError(error)) return new InterruptedError()
   if (error.name === 'ExitPromptError') return new InterruptedError('Prompt cancelled.')
   if (error instanceof Errors.CLIError) {
     // oclif's "Parsing --flag \n\tExpected ..." as one line: "--flag: Expected ...".

@@ -146,6 +146,7 @@ const timeouts = z.strictObject({
   migration: duration.default('5m'),
   rollout: duration.default('5m'),
   cluster: duration.default('3m'),
+  hook: duration.default('5m').describe('Each lifecycle hook (a shell command under hooks:); it is stopped, with what it started, when it runs longer.'),
 })
 
 const app = z.strictObject({

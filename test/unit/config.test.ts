@@ -44,7 +44,7 @@ describe('devctl.yaml validation', () => {
     expect(config.cluster.provider === 'k3d' && config.cluster.ports).toEqual([{host: 8080, container: 80, hostIP: '127.0.0.1', nodeFilter: 'loadbalancer'}])
     expect(config.services.postgres).toMatchObject({enabled: true, image: 'postgres:16.6-alpine', storage: '1Gi'})
     expect(config.app.migration).toBe('auto')
-    expect(config.app.timeouts).toEqual({deploy: '5m', migration: '5m', rollout: '5m', cluster: '3m'})
+    expect(config.app.timeouts).toEqual({deploy: '5m', migration: '5m', rollout: '5m', cluster: '3m', hook: '5m'})
     expect(resolveNames(config, 'ann')).toEqual({
       clusterName: 'shop',
       kubeContext: 'k3d-shop',
