@@ -7,7 +7,6 @@ import {parseSetFlags} from '../src/chart/set-syntax.js'
 import {durationFlagValue} from '../src/config/duration.js'
 import {loadConfig} from '../src/config/load.js'
 import {chartVersionFlagValue, imageTagFlagValue} from '../src/config/overrides.js'
-import {registerSecretSettings} from '../src/secrets/redact.js'
 import {createProgressView, type ProgressMode} from '../src/ui/progress.js'
 import {renderUpgradePlan, renderUpgradeResult} from '../src/ui/upgrade-view.js'
 import type {RunControls} from '../src/workflows/context.js'
@@ -41,11 +40,8 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
   async run(): Promise<UpgradeResult> {
     const kubeModule = this.startLoadingKubeClient()
     const loaded = await loadConfig(this.flags.config)
-    const set = parseSetFlags(this.flags.set ?? [])
-    // --set env.API_TOKEN=...: masked wherever it could show (the plan, --debug echoes, helm's errors).
-    registerSecretSettings(set)
     const options: UpgradeOptions = {
-      set,
+      set: parseSetFlags(this.flags.set ?? []),
       valuesFiles: (this.flags.values ?? []).map((file) => resolve(file)),
       imageTag: imageTagFlagValue(this.flags['image-tag']),
       chartVersion: chartVersionFlagValue(this.flags['chart-version'], loaded.config.app.chart),

@@ -11,7 +11,6 @@ import {isMap, isPair, isScalar, type Node} from 'yaml'
 import type {z} from 'zod'
 
 import {ConfigError} from '../errors.js'
-import {registerSecretSettings} from '../secrets/redact.js'
 import {CONFIG_FILE_NAME, configSchema, type DevctlConfig} from './schema.js'
 import {displayPath, formatLocation, nodeAtPath, nodeOffset, readYamlFile, toPlainData, type YamlSource} from './yaml-file.js'
 
@@ -61,8 +60,6 @@ export async function loadConfig(explicitPath: string | undefined, cwd = process
   const path = await locateConfig(explicitPath, cwd)
   const source = await readYamlFile(path, CONFIG_FILE_NAME)
   const config = validateConfig(source)
-  // `app.set: {env.API_TOKEN: ...}` is a secret like a generated password.
-  registerSecretSettings(config.app.set)
   return {path, dir: dirname(path), config, resolved: resolveNames(config)}
 }
 

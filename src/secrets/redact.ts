@@ -8,9 +8,11 @@ export const MASK = '********'
 const MIN_SECRET_LENGTH = 6
 
 /**
- * A settings key (the last part of a values path) whose value is a secret: it ends in password,
- * secret, token or key (`PGPASSWORD`, `env.API_TOKEN`, `apiKey`), not `secretName`, `passwordEnv`
- * or `imagePullSecrets`, which name where secrets are.
+ * A settings key (the last part of a values path) whose value is shown masked in the upgrade
+ * plan and in --debug echoes of --set: it ends in password, secret, token or key (`PGPASSWORD`,
+ * `env.API_TOKEN`, `apiKey`), not `secretName`, `passwordEnv` or `imagePullSecrets`, which name
+ * where secrets are. The value is not registered as a secret: unlike a generated password, a
+ * value someone chose may be a word that output devctl parses (helm's manifests) also holds.
  */
 const SECRET_KEY = /(passw(or)?d|secret|token|key)$/i
 
@@ -57,14 +59,6 @@ export function registerSecret(value: string | undefined): void {
       secrets.add(form)
       pattern = undefined
     }
-  }
-}
-
-/** Values given under secret-looking keys (`--set env.API_TOKEN=...`, devctl.yaml's `app.set`). */
-export function registerSecretSettings(settings: Record<string, unknown>): void {
-  for (const [key, value] of Object.entries(settings)) {
-    const last = key.split('.').at(-1) ?? key
-    if (isSecretKey(last) && (typeof value === 'string' || typeof value === 'number')) registerSecret(String(value))
   }
 }
 
