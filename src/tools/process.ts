@@ -97,6 +97,7 @@ function superviseGroup(pid: number, signal: AbortSignal | undefined, exited: Pr
   void exited.then(end, end)
   return () => {
     signal?.removeEventListener('abort', end)
+    end()
     // Something that ignored SIGTERM is still there: the SIGKILL (or devctl's exit) ends it.
     if (signalGroup(pid, 0)) return
     clearTimeout(killer)

@@ -94,6 +94,15 @@ describe('devctl and the processes it starts', () => {
     await nothingLeftBehind(run)
   })
 
+  it('a background job a hook leaves behind ends with the hook', async () => {
+    await editConfig(env, (config) => (config.hooks = {validate: ['sleep 300 >/dev/null 2>&1 & echo hook done']}))
+    const run = start(env, ['up'])
+    const {code} = await run.exited
+    expect(code, run.stderr()).toBe(0)
+    expect(run.stdout()).toContain('hook: hook done')
+    await nothingLeftBehind(run)
+  })
+
   it('a hook running past app.timeouts.hook is stopped with what it started: exit 9', async () => {
     await editConfig(env, (config) => {
       config.app.timeouts = {hook: '2s'}
