@@ -13,7 +13,7 @@ const FALLBACK_NODE_RANGE = '>=20.12.0'
 export default class Doctor extends DevctlCommand<typeof Doctor> {
   static override summary = 'Check this machine for devctl: Node.js, Docker, k3d, helm, ports, disk, devctl.yaml, the cluster.'
   static override description = `Each check prints pass, warn or fail in one line, and what to do about it (install hints for macOS, Debian/Ubuntu and others; devctl never installs anything itself).
---fix applies the fixes devctl can make itself, asking before each: start a stopped cluster, move a busy host port to a free one in devctl.yaml (comments kept), generate .devctl/secrets.yaml.
+--fix applies the fixes devctl can make itself, asking before each: start a stopped cluster, move a busy host port to a free one in devctl.yaml (comments kept), generate .devctl/secrets.yaml, make .devctl and its secrets private again.
 Exits 0 when nothing fails (warnings are fine) and 11 when a check fails.`
 
   static override examples = [

@@ -3,6 +3,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {Flags} from '@oclif/core'
 
 import {DevctlCommand} from '../src/base-command.js'
+import {MAX_DURATION_MS} from '../src/config/duration.js'
 import {loadConfig} from '../src/config/load.js'
 import {InterruptedError} from '../src/errors.js'
 import {renderStatus} from '../src/ui/status-view.js'
@@ -18,7 +19,8 @@ export default class Status extends DevctlCommand<typeof Status> {
 
   static override flags = {
     watch: Flags.boolean({char: 'w', description: 'Refresh every few seconds until Ctrl-C.'}),
-    interval: Flags.integer({description: 'Seconds between refreshes with --watch.', default: 2, min: 1}),
+    // A timer cannot wait longer than MAX_DURATION_MS (it would fire at once).
+    interval: Flags.integer({description: 'Seconds between refreshes with --watch.', default: 2, min: 1, max: Math.floor(MAX_DURATION_MS / 1000)}),
   }
 
   async run(): Promise<StatusResult> {

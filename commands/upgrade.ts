@@ -6,6 +6,7 @@ import {DevctlCommand} from '../src/base-command.js'
 import {parseSetFlags} from '../src/chart/set-syntax.js'
 import {durationFlagValue} from '../src/config/duration.js'
 import {loadConfig} from '../src/config/load.js'
+import {chartVersionFlagValue, imageTagFlagValue} from '../src/config/overrides.js'
 import {createProgressView, type ProgressMode} from '../src/ui/progress.js'
 import {renderUpgradePlan, renderUpgradeResult} from '../src/ui/upgrade-view.js'
 import type {RunControls} from '../src/workflows/project.js'
@@ -37,16 +38,16 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
   }
 
   async run(): Promise<UpgradeResult> {
+    const kubeModule = this.startLoadingKubeClient()
+    const loaded = await loadConfig(this.flags.config)
     const options: UpgradeOptions = {
       set: parseSetFlags(this.flags.set ?? []),
       valuesFiles: (this.flags.values ?? []).map((file) => resolve(file)),
-      imageTag: this.flags['image-tag'],
-      chartVersion: this.flags['chart-version'],
+      imageTag: imageTagFlagValue(this.flags['image-tag']),
+      chartVersion: chartVersionFlagValue(this.flags['chart-version'], loaded.config.app.chart),
       rollback: this.flags.rollback,
       timeout: durationFlagValue('--timeout', this.flags.timeout),
     }
-    const kubeModule = this.startLoadingKubeClient()
-    const loaded = await loadConfig(this.flags.config)
     const confirm = this.confirmer(this.flags.yes)
     const json = this.jsonEnabled()
     const controls = (emit: Emit): RunControls => ({emit, signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm})

@@ -10,6 +10,7 @@ import {redact} from './secrets/redact.js'
 import {setDebugSink} from './tools/debug-echo.js'
 import {noInputPrompter, terminalPrompter} from './ui/prompter.js'
 import {colorEnabled, createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
+import {escapeJsonControls, forDisplay} from './ui/untrusted-text.js'
 import type {Confirm, KubeModule} from './workflows/project.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DevctlCommand)['baseFlags'] & T['flags']>
@@ -81,19 +82,27 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
   protected confirmer(yes: boolean): Confirm {
     return async ({message, flag, details}) => {
       if (yes) return true
-      if (details.length && !this.jsonEnabled()) process.stderr.write(`${details.join('\n')}\n`)
+      if (details.length && !this.jsonEnabled()) process.stderr.write(`${forDisplay(details.join('\n'))}\n`)
       return this.prompter.confirm({flag, message})
     }
   }
 
+  /**
+   * Ctrl-C, `kill` (SIGTERM) and a closed terminal (SIGHUP) all stop devctl the same way: the
+   * first stops waiting and ends what devctl started, the second also kills what was let finish.
+   */
   private installInterruptHandlers(): Interrupts {
     const first = new AbortController()
     const second = new AbortController()
     let count = 0
     const onSignal = (signal: NodeJS.Signals) => {
       count += 1
+      if (signal === 'SIGHUP') {
+        // The terminal is gone: what is still written to it must not end devctl before it has cleaned up.
+        for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+      }
       if (count === 1) {
-        if (!this.jsonEnabled()) process.stderr.write('\nStopping… (press Ctrl-C again to force)\n')
+        if (!this.jsonEnabled() && signal !== 'SIGHUP') process.stderr.write('\nStopping… (press Ctrl-C again to force)\n')
         first.abort(new InterruptedError(`Interrupted (${signal}).`))
       } else if (count === 2) {
         second.abort(new InterruptedError(`Interrupted (${signal}).`))
@@ -101,11 +110,10 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
         process.exit(ExitCode.interrupted)
       }
     }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+    for (const signal of signals) process.on(signal, onSignal)
     this.removeSignalHandlers = () => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+      for (const signal of signals) process.off(signal, onSignal)
     }
     return {signal: first.signal, forceSignal: second.signal}
   }
@@ -119,7 +127,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
   /** Print machine output as one compact JSON line, so --json streams stay line-delimited. */
   override logJson(json: unknown): void {
     // Results carry messages from pods and tools: mask secrets here too, like every other output.
-    process.stdout.write(`${JSON.stringify(json, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value))}\n`)
+    process.stdout.write(`${escapeJsonControls(JSON.stringify(json, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value)))}\n`)
   }
 
   override async catch(error: Error & {exitCode?: number}): Promise<never> {
@@ -140,33 +148,44 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     } else {
       process.stderr.write(`${this.formatError(devctlError, error)}\n`)
     }
-    if (this.flags?.debug && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
+    if (this.flags?.debug && error.stack) process.stderr.write(`${forDisplay(error.stack)}\n`)
     // ExitError is oclif's "exit quietly with this code".
     throw new Errors.ExitError(exitCode)
   }
 
+  /** Messages and details quote pods, events, helm and hooks: secrets masked, control sequences shown (plain mode too). */
   private formatError(devctlError: DevctlError | undefined, original: Error): string {
     const t = this.theme
     if (!devctlError) {
       return [
-        `${t.red('Error:')} ${redact(original.message)}`,
+        `${t.red('Error:')} ${forDisplay(original.message)}`,
         t.dim('This is a bug in devctl. Run again with --debug for the stack trace and include it in a report.'),
       ].join('\n')
     }
-    const lines = [`${t.red('Error:')} ${redact(devctlError.message)}`]
-    for (const detail of devctlError.details) lines.push(`  ${redact(detail)}`)
-    if (devctlError.hint) lines.push(`${t.cyan('→')} ${redact(devctlError.hint)}`)
+    const lines = [`${t.red('Error:')} ${forDisplay(devctlError.message)}`]
+    for (const detail of devctlError.details) lines.push(`  ${forDisplay(detail)}`)
+    if (devctlError.hint) lines.push(`${t.cyan('→')} ${forDisplay(devctlError.hint)}`)
     return lines.join('\n')
   }
 }
 
-/** Known failures become DevctlErrors; oclif's own flag-parsing errors become usage errors. */
+/**
+ * Known failures become DevctlErrors; oclif's own flag-parsing errors become usage errors. After
+ * a Ctrl-C whatever failed is the interruption (a tool the terminal's Ctrl-C reached exits
+ * non-zero): exit 130, with what failed as a detail.
+ */
 function toDevctlError(error: Error & {oclif?: {exit?: number}}, signal: AbortSignal | undefined): DevctlError | undefined {
+  if (signal?.aborted && !(error instanceof InterruptedError)) {
+    const interrupted = signal.reason instanceof InterruptedError ? signal.reason : new InterruptedError()
+    if (error instanceof DevctlError) interrupted.details = [...interrupted.details, `while stopping: ${error.message}`]
+    return interrupted
+  }
   if (error instanceof DevctlError) return error
-  if (isAbortError(error) || signal?.aborted) return new InterruptedError()
+  if (isAbortError(error)) return new InterruptedError()
   if (error.name === 'ExitPromptError') return new InterruptedError('Prompt cancelled.')
   if (error instanceof Errors.CLIError) {
-    const message = error.message.replace(/\nSee more help with --help$/, '')
+    // oclif's "Parsing --flag \n\tExpected ..." as one line: "--flag: Expected ...".
+    const message = error.message.replace(/\nSee more help with --help$/, '').replace(/^Parsing (\S+)\s*\n\t/, '$1: ')
     return new UsageError(message, {hint: 'Run the command with --help to see its flags and examples.'})
   }
   return undefined

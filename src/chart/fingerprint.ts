@@ -11,7 +11,7 @@ import {isAbsolute, join, relative, resolve} from 'node:path'
 import type {ChartSource} from '../config/schema.js'
 import type {SetValue} from './set-syntax.js'
 import {ChartError} from '../errors.js'
-import {readYamlFile, toPlainData} from '../config/yaml-file.js'
+import {readValuesFile} from '../config/yaml-file.js'
 
 export const FINGERPRINT_LABEL = 'devctl.dev/fingerprint'
 
@@ -54,7 +54,7 @@ function canonical(value: unknown): unknown {
 export async function fingerprint(input: FingerprintInput): Promise<string> {
   const chart = input.chart.path !== undefined ? {dir: await directoryDigest(isAbsolute(input.chart.path) ? input.chart.path : resolve(input.baseDir, input.chart.path))} : input.chart
   const values = []
-  for (const file of input.valuesFiles) values.push(toPlainData(await readYamlFile(file, 'values file'), 'values file'))
+  for (const file of input.valuesFiles) values.push(await readValuesFile(file))
   const payload = JSON.stringify(canonical({chart, values, set: input.set, extra: input.extra}))
   // Label values are at most 63 characters; 40 hex characters are plenty to tell deploys apart.
   return createHash('sha256').update(payload).digest('hex').slice(0, 40)

@@ -4,6 +4,7 @@
  * read it the way helm does, or the upgrade diff shows changes helm will not make.
  */
 import {UsageError} from '../errors.js'
+import {isSecretKey, MASK} from '../secrets/redact.js'
 
 export type SetValue = string | number | boolean
 export type PathPart = string | number
@@ -57,4 +58,15 @@ export function parseSetPath(key: string): PathPart[] {
 /** A `--set` argument that gives helm exactly this value: commas and backslashes escaped. */
 export function setArgument(key: string, value: SetValue): string {
   return `${key}=${String(value).replace(/[\\,]/g, (char) => `\\${char}`)}`
+}
+
+/** A `--set` argument as people see it (plans, --debug echoes): values under secret-looking keys masked, short ones too. */
+export function maskSecretSetValues(spec: string): string {
+  return splitUnescaped(spec, ',')
+    .map((pair) => {
+      const [key = '', ...rest] = splitUnescaped(pair, '=')
+      const last = parseSetPath(key).at(-1)
+      return rest.length > 0 && typeof last === 'string' && isSecretKey(last) ? `${key}=${MASK}` : pair
+    })
+    .join(',')
 }

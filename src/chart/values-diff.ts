@@ -3,7 +3,8 @@
  * will use (values files merged in order, maps deeply, then --set keys; YAML aliases already
  * expanded) compared with what the release has now (`helm get values`).
  */
-import {readYamlFile, toPlainData} from '../config/yaml-file.js'
+import {readValuesFile} from '../config/yaml-file.js'
+import {isSecretKey, MASK} from '../secrets/redact.js'
 import {parseSetPath, type PathPart, type SetValue} from './set-syntax.js'
 
 export type Values = Record<string, unknown>
@@ -57,13 +58,13 @@ export function applySets(values: Values, set: Record<string, SetValue>): Values
 export async function userValues(files: string[], set: Record<string, SetValue>): Promise<Values> {
   let merged: Values = {}
   for (const file of files) {
-    const data = toPlainData(await readYamlFile(file, 'values file'), 'values file')
-    if (isMap(data)) merged = mergeValues(merged, data)
+    const data = await readValuesFile(file)
+    if (data) merged = mergeValues(merged, data)
   }
   return applySets(merged, set)
 }
 
-/** Leaf-by-leaf differences; lists compare as wholes. */
+/** Leaf-by-leaf differences; lists compare as wholes; the values of secret-looking keys are masked. */
 export function diffValues(before: Values, after: Values, prefix = ''): ValueChange[] {
   const changes: ValueChange[] = []
   for (const key of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) {
@@ -71,7 +72,10 @@ export function diffValues(before: Values, after: Values, prefix = ''): ValueCha
     const a = before[key]
     const b = after[key]
     if (isMap(a) && isMap(b)) changes.push(...diffValues(a, b, path))
-    else if (JSON.stringify(a) !== JSON.stringify(b)) changes.push({path, before: a, after: b})
+    else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      const shown = (value: unknown) => (value === undefined || !isSecretKey(key) ? value : MASK)
+      changes.push({path, before: shown(a), after: shown(b)})
+    }
   }
   return changes
 }

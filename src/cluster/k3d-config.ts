@@ -28,7 +28,8 @@ export function k3dConfig(config: DevctlConfig, names: ResolvedNames): K3dSimple
     agents: cluster.agents,
     image: cluster.image,
     kubeAPI: {hostIP: '127.0.0.1', ...(cluster.apiPort ? {hostPort: String(cluster.apiPort)} : {})},
-    ports: cluster.ports.map((p) => ({port: `${p.host}:${p.container}`, nodeFilters: [p.nodeFilter]})),
+    // k3d's [HOST:][HOSTPORT:]CONTAINERPORT: without a host address docker listens on every interface.
+    ports: cluster.ports.map((p) => ({port: `${p.hostIP}:${p.host}:${p.container}`, nodeFilters: [p.nodeFilter]})),
     ...(cluster.registry?.enabled ? {registries: {create: {name: `${names.clusterName}-registry`, host: '127.0.0.1', hostPort: String(cluster.registry.port)}}} : {}),
     options: {
       k3d: {wait: true, timeout: config.app.timeouts.cluster},

@@ -6,7 +6,7 @@ import semver from 'semver'
 import {z} from 'zod'
 
 import {POSTGRES, REDIS} from '../services/naming.js'
-import {DURATION_PATTERN} from './duration.js'
+import {DURATION_PATTERN, isWaitableDuration, MAX_DURATION_TEXT} from './duration.js'
 import {FACTS, factsUsed, serviceOf, templateProblem} from './template.js'
 import {valuePathProblem} from './value-path.js'
 
@@ -28,7 +28,8 @@ const port = z.int().min(1).max(65535)
 
 const duration = z
   .string()
-  .regex(DURATION_PATTERN, {error: 'must be a duration such as "90s", "5m" or "1h30m"'})
+  .regex(DURATION_PATTERN, {error: 'must be a duration such as "90s", "5m" or "1h30m"', abort: true})
+  .refine(isWaitableDuration, {error: `must be longer than 0 and at most ${MAX_DURATION_TEXT}`})
 
 const quantity = z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, {error: 'must be a Kubernetes quantity such as "512Mi" or "1Gi"'})
 
@@ -41,9 +42,16 @@ const pinnedImage = z
   })
   .refine((image) => !image.endsWith(':latest'), {error: 'must not use the "latest" tag; pin a version so every developer runs the same image'})
 
+/** Where a port mapping listens by default: this machine only, like the API and the registry. */
+export const DEFAULT_HOST_IP = '127.0.0.1'
+
 const portMapping = z.strictObject({
   host: port.describe('Port on your machine.'),
   container: port.describe('Port inside the cluster (80/443 reach the ingress controller).'),
+  hostIP: z
+    .ipv4({error: 'must be an IPv4 address such as "127.0.0.1" (this machine only) or "0.0.0.0" (every network interface)'})
+    .default(DEFAULT_HOST_IP)
+    .describe('Address on your machine the port listens on. The default, 127.0.0.1, keeps the app on this machine; "0.0.0.0" exposes it to every network you are on.'),
   nodeFilter: z.string().default('loadbalancer').describe('k3d node filter, e.g. "loadbalancer" or "server:0".'),
 })
 
@@ -196,6 +204,7 @@ const timeouts = z.strictObject({
   migration: duration.default('5m'),
   rollout: duration.default('5m'),
   cluster: duration.default('3m'),
+  hook: duration.default('5m').describe('Each lifecycle hook (a shell command under hooks:); it is stopped, with what it started, when it runs longer.'),
 })
 
 const app = z.strictObject({

@@ -7,7 +7,7 @@ import semver from 'semver'
 import {describeBusyPort} from '../cluster/host-ports.js'
 import {displayPath} from '../config/yaml-file.js'
 import type {DevctlError} from '../errors.js'
-import {neededPasswords, SECRETS_FILE} from '../secrets/store.js'
+import {InsecureStateError, neededPasswords, SECRETS_FILE} from '../secrets/store.js'
 import {Helm} from '../tools/helm.js'
 import {K3d} from '../tools/k3d.js'
 import type {MachineFacts, Probe} from './inspect.js'
@@ -186,7 +186,13 @@ const needsConfig = 'needs a valid devctl.yaml'
 const secretsCheck: Check = (facts) => {
   const {secrets, config} = facts
   if (!secrets || config.state !== 'valid') return result('secrets', 'skip', needsConfig)
-  if (secrets.state === 'failed') return fromError('secrets', secrets.error)
+  if (secrets.state === 'failed') {
+    const {error} = secrets
+    const failed = fromError('secrets', error)
+    if (!(error instanceof InsecureStateError) || error.repairs.length === 0) return failed
+    const chmod = error.repairs.map((r) => `chmod ${r.mode.toString(8)} ${displayPath(r.path, config.loaded.dir)}`).join(', ')
+    return {...failed, autoFix: {kind: 'make-private', description: `make devctl's state private (${chmod})`, repairs: error.repairs}}
+  }
   if (secrets.state === 'ok' && secrets.value) return result('secrets', 'pass', `${SECRETS_FILE} holds the generated Postgres and Redis passwords`)
   return result('secrets', 'warn', `${SECRETS_FILE} does not exist yet (devctl generates the Postgres and Redis passwords into it).`, {
     fix: '`devctl doctor --fix` generates it now; `devctl up` would too.',

@@ -1,9 +1,9 @@
 /**
  * The fixes devctl can make itself (`devctl doctor --fix`, each after the user agreed): start a
- * stopped cluster, move busy host ports in devctl.yaml (edited in place, comments kept), and
- * generate .devctl/secrets.yaml.
+ * stopped cluster, move busy host ports in devctl.yaml (edited in place, comments kept),
+ * generate .devctl/secrets.yaml, and make .devctl and its secrets private again.
  */
-import {readFile, stat} from 'node:fs/promises'
+import {chmod, readFile, stat} from 'node:fs/promises'
 
 import {isScalar} from 'yaml'
 
@@ -61,5 +61,8 @@ export async function applyFix(fix: AutoFix, signal: AbortSignal): Promise<void>
     case 'create-secrets':
       await ensureSecrets(fix.projectDir, fix.passwords)
       await ensureGitignored(fix.projectDir, `${STATE_DIR}/`)
+      return
+    case 'make-private':
+      for (const repair of fix.repairs) await chmod(repair.path, repair.mode)
   }
 }

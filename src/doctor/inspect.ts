@@ -9,7 +9,7 @@ import {resolve} from 'node:path'
 import {z} from 'zod'
 
 import {findConfigFile, loadConfig, type LoadedConfig} from '../config/load.js'
-import {readYamlFile, toPlainData} from '../config/yaml-file.js'
+import {readValuesFile} from '../config/yaml-file.js'
 import {ClusterError, ConfigError, DevctlError, isAbortError, PrerequisiteError} from '../errors.js'
 import {missingPasswords} from '../secrets/store.js'
 import {portsToBind, probeHostPorts, type ClusterBinding, type HostPortProbe} from '../cluster/host-ports.js'
@@ -142,7 +142,7 @@ async function referencedFileErrors(loaded: LoadedConfig): Promise<DevctlError[]
   }
   for (const file of loaded.config.app.values) {
     try {
-      toPlainData(await readYamlFile(resolve(loaded.dir, file), 'values file'), 'values file')
+      await readValuesFile(resolve(loaded.dir, file))
     } catch (error) {
       if (!(error instanceof DevctlError)) throw error
       errors.push(error)

@@ -1,6 +1,7 @@
 import type {PasswordOwner} from '../secrets/store.js'
 
 /** What `devctl doctor` reports: one result per check, in a fixed order; the --json output. */
+import type {PermissionRepair} from '../secrets/store.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
 
@@ -11,6 +12,7 @@ export type AutoFix =
   | {kind: 'start-cluster'; description: string; cluster: string}
   | {kind: 'move-ports'; description: string; configPath: string; moves: PortMove[]}
   | {kind: 'create-secrets'; description: string; projectDir: string; passwords: PasswordOwner[]}
+  | {kind: 'make-private'; description: string; repairs: PermissionRepair[]}
 
 export interface PortMove {
   /** Where the port is set in devctl.yaml, e.g. "cluster.ports[0].host". */

@@ -4,7 +4,7 @@
  * generated here is registered for redaction.
  */
 import {randomBytes} from 'node:crypto'
-import {mkdir, stat} from 'node:fs/promises'
+import {lstat, mkdir, readlink, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {stringify} from 'yaml'
@@ -42,12 +42,76 @@ export function neededPasswords(config: DevctlConfig): PasswordOwner[] {
   return needed
 }
 
+/** A permission change that makes devctl's state private again (`devctl doctor --fix` offers it). */
+export interface PermissionRepair {
+  path: string
+  mode: number
+}
+
+/** .devctl or its secrets file could be read or changed by someone else; `repairs` make it private where a chmod can. */
+export class InsecureStateError extends ConfigError {
+  constructor(
+    message: string,
+    readonly repairs: PermissionRepair[],
+    hint: string,
+  ) {
+    super(message, {hint})
+  }
+}
+
+const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`
+
+function whoElse(mode: number, access: 'readable' | 'writable'): string {
+  const bits = access === 'readable' ? [0o040, 0o004] : [0o020, 0o002]
+  const who = [mode & bits[0]! ? 'its group' : undefined, mode & bits[1]! ? 'everyone' : undefined].filter(Boolean)
+  return `${access} by ${who.join(' and ')}`
+}
+
+/**
+ * .devctl holds the generated passwords and the cluster's kubeconfig: it must be a directory of
+ * its own (not a link somewhere else) that nobody else can write to, and secrets.yaml a file
+ * only its owner can read. Checked before devctl reads or writes there; refused otherwise.
+ */
+export async function assertPrivateState(projectDir: string): Promise<void> {
+  // Unix permissions; Windows keeps .devctl private through the profile's ACLs.
+  if (process.platform === 'win32') return
+  const dir = join(projectDir, STATE_DIR)
+  const file = join(projectDir, SECRETS_FILE)
+  const problems: string[] = []
+  const repairs: PermissionRepair[] = []
+  const dirInfo = await lstat(dir).catch(() => undefined)
+  if (!dirInfo) return
+  if (dirInfo.isSymbolicLink()) {
+    problems.push(`${STATE_DIR} is a symbolic link (to ${await readlink(dir).catch(() => '?')}); devctl keeps passwords and the cluster's kubeconfig there and does not follow a link to keep them elsewhere`)
+  } else if (!dirInfo.isDirectory()) {
+    problems.push(`${STATE_DIR} is not a directory`)
+  } else {
+    if (dirInfo.mode & 0o022) {
+      problems.push(`${STATE_DIR} is ${whoElse(dirInfo.mode, 'writable')} (mode ${octal(dirInfo.mode)}), so others could replace what devctl keeps there`)
+      repairs.push({path: dir, mode: 0o700})
+    }
+    const fileInfo = await lstat(file).catch(() => undefined)
+    if (fileInfo?.isSymbolicLink()) problems.push(`${SECRETS_FILE} is a symbolic link; devctl reads passwords only from a file of its own`)
+    else if (fileInfo && fileInfo.mode & 0o066) {
+      problems.push(`${SECRETS_FILE} is ${fileInfo.mode & 0o044 ? whoElse(fileInfo.mode, 'readable') : whoElse(fileInfo.mode, 'writable')} (mode ${octal(fileInfo.mode)}), and it holds the Postgres and Redis passwords`)
+      repairs.push({path: file, mode: 0o600})
+    }
+  }
+  if (problems.length === 0) return
+  const chmod = repairs.map((r) => `chmod ${octal(r.mode).slice(1)} ${r.path === dir ? STATE_DIR : SECRETS_FILE}`).join(' && ')
+  const fixable = repairs.length === problems.length
+  throw new InsecureStateError(`devctl's state in ${projectDir} is not private: ${problems.join('; ')}.`, repairs, fixable
+    ? `Run \`devctl doctor --fix\` (it asks first), or \`${chmod}\` in the project directory.`
+    : `Replace ${STATE_DIR} with a directory of its own (\`mkdir -m 700 ${STATE_DIR}\`, moving secrets.yaml into it), then run this again${chmod ? `; and \`${chmod}\`` : ''}.`)
+}
+
 export function generatePassword(): string {
   // 24 random bytes: 32 URL-safe characters, safe in connection URLs without escaping.
   return randomBytes(24).toString('base64url')
 }
 
 export async function readSecrets(projectDir: string): Promise<ProjectSecrets | undefined> {
+  await assertPrivateState(projectDir)
   const path = join(projectDir, SECRETS_FILE)
   if (!(await stat(path).then(() => true, () => false))) return undefined
   const source = await readYamlFile(path, 'secrets file')

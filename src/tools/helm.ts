@@ -170,7 +170,7 @@ export class Helm {
    * helm answers by marking the release failed rather than pending).
    */
   async upgradeInstall(options: InstallOptions, signal: AbortSignal): Promise<void> {
-    const result = await this.helm(upgradeInstallArgs(options), {signal, shieldFromTerminalSignals: true})
+    const result = await this.helm(upgradeInstallArgs(options), {signal, ownProcessGroup: true})
     if (result.exitCode !== 0) {
       throw new ChartError(`helm upgrade --install of release ${options.release} failed.`, {details: cleanHelmError(result.stderr)})
     }
@@ -188,7 +188,7 @@ export class Helm {
   async rollback(ref: ReleaseRef & {revision: number; timeoutMs: number}, signal: AbortSignal): Promise<void> {
     const result = await this.helm(['rollback', ref.release, String(ref.revision), '--namespace', ref.namespace, '--timeout', helmDuration(ref.timeoutMs), ...kubeArgs(ref.kube)], {
       signal,
-      shieldFromTerminalSignals: true,
+      ownProcessGroup: true,
     })
     if (result.exitCode !== 0) throw new ChartError(`helm rollback of ${ref.release} to revision ${ref.revision} failed.`, {details: cleanHelmError(result.stderr)})
   }
@@ -197,7 +197,7 @@ export class Helm {
   async uninstall(ref: ReleaseRef & {timeoutMs: number}, signal: AbortSignal): Promise<boolean> {
     const result = await this.helm(['uninstall', ref.release, '--namespace', ref.namespace, '--timeout', helmDuration(ref.timeoutMs), ...kubeArgs(ref.kube)], {
       signal,
-      shieldFromTerminalSignals: true,
+      ownProcessGroup: true,
     })
     if (result.exitCode === 0) return true
     if (/not found/.test(result.stderr)) return false

@@ -138,12 +138,13 @@ export class K3d {
   }
 
   async stop(name: string, signal?: AbortSignal): Promise<void> {
-    const result = await runAllowingFailure(this.binary, ['cluster', 'stop', name], {signal})
+    // Like helm's changes, a stop or delete finishes (or is killed on a second Ctrl-C) rather than stopping half-way.
+    const result = await runAllowingFailure(this.binary, ['cluster', 'stop', name], {signal, ownProcessGroup: true})
     if (result.exitCode !== 0) throw clusterError(`stop cluster ${name}`, result)
   }
 
   async delete(name: string, signal?: AbortSignal): Promise<void> {
-    const result = await runAllowingFailure(this.binary, ['cluster', 'delete', name], {signal})
+    const result = await runAllowingFailure(this.binary, ['cluster', 'delete', name], {signal, ownProcessGroup: true})
     if (result.exitCode !== 0) throw clusterError(`delete cluster ${name}`, result)
   }
 

@@ -4,8 +4,9 @@
  * behaviour: secrets masked in --debug echoes and captured output, AbortSignal support,
  * and no child outliving devctl.
  */
-import {execa, type ResultPromise} from 'execa'
+import {execa} from 'execa'
 
+import {maskSecretSetValues} from '../chart/set-syntax.js'
 import {DevctlError, InterruptedError, PrerequisiteError} from '../errors.js'
 import {redact} from '../secrets/redact.js'
 import {echoCommand} from './debug-echo.js'
@@ -17,11 +18,13 @@ export interface RunOptions {
   /** Aborting kills the process (SIGTERM, then SIGKILL after a grace period). */
   signal?: AbortSignal
   /**
-   * Put the process in its own process group so a Ctrl-C at the terminal does not reach it;
-   * used for helm mutations that must finish (or be killed on a second Ctrl-C) rather than
-   * leave a release pending. `signal` still kills it.
+   * Run it in a process group of its own. A Ctrl-C at the terminal does not reach it: helm
+   * mutations and k3d's deletes must finish (or be killed on a second Ctrl-C) rather than stop
+   * half-way. And devctl ends the whole group, not just the process: on abort, when the process
+   * exits (the background jobs of a shell hook), and when devctl exits — a shell's children
+   * would otherwise live on, holding devctl's pipes open.
    */
-  shieldFromTerminalSignals?: boolean
+  ownProcessGroup?: boolean
   /** Run through /bin/sh (lifecycle hooks from devctl.yaml are shell commands). */
   shell?: boolean
   onStdoutLine?: (line: string) => void
@@ -55,23 +58,59 @@ export class ToolNotFoundError extends PrerequisiteError {
 }
 
 
-const liveShielded = new Set<ResultPromise>()
+/** How long a process group gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 5000
+const liveGroups = new Set<number>()
 let exitHookInstalled = false
 
-function trackShielded(child: ResultPromise): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true
-    // Shielded children are not covered by execa's own cleanup; never leave one behind.
-    process.once('exit', () => {
-      for (const c of liveShielded) c.kill('SIGKILL')
-    })
+/** Signals every process of the group; false when none is left. */
+function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pid, signal)
+    return true
+  } catch {
+    return false
   }
-  liveShielded.add(child)
-  void child.finally(() => liveShielded.delete(child)).catch(() => {})
 }
 
+/** Ends the child's process group on abort and once the child exits; returns the clean-up. */
+function superviseGroup(pid: number, signal: AbortSignal | undefined, exited: Promise<unknown>): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true
+    // execa's own clean-up does not cover detached children: never leave a group behind.
+    process.once('exit', () => {
+      for (const group of liveGroups) signalGroup(group, 'SIGKILL')
+    })
+  }
+  liveGroups.add(pid)
+  let killer: NodeJS.Timeout | undefined
+  const end = () => {
+    if (killer) return
+    signalGroup(pid, 'SIGTERM')
+    killer = setTimeout(() => {
+      signalGroup(pid, 'SIGKILL')
+      liveGroups.delete(pid)
+    }, KILL_GRACE_MS)
+    killer.unref()
+  }
+  signal?.addEventListener('abort', end, {once: true})
+  void exited.then(end, end)
+  return () => {
+    signal?.removeEventListener('abort', end)
+    end()
+    // Something that ignored SIGTERM is still there: the SIGKILL (or devctl's exit) ends it.
+    if (signalGroup(pid, 0)) return
+    clearTimeout(killer)
+    liveGroups.delete(pid)
+  }
+}
+
+/** helm's flags whose value is `KEY=VALUE` pairs: a value under a secret-looking key is masked when shown. */
+const SET_FLAGS = new Set(['--set', '--set-string', '--set-literal', '--set-json'])
+
 export function formatCommand(file: string, args: readonly string[]): string {
-  return redact([file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' '))
+  const quoted = (arg: string, shown = arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? shown : `'${shown.replaceAll("'", `'\\''`)}'`)
+  return redact([file, ...args.map((arg, i) => quoted(arg, SET_FLAGS.has(args[i - 1] ?? '') ? maskSecretSetValues(arg) : arg))].join(' '))
 }
 
 function lineHandler(callback: ((line: string) => void) | undefined) {
@@ -98,6 +137,7 @@ export async function runAllowingFailure(file: string, args: readonly string[], 
   echoCommand(command)
   if (options.signal?.aborted) throw new InterruptedError()
 
+  const group = options.ownProcessGroup ?? false
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
@@ -105,19 +145,21 @@ export async function runAllowingFailure(file: string, args: readonly string[], 
     input: options.input,
     stdin: options.input === undefined ? 'ignore' : undefined,
     shell: options.shell ?? false,
-    cancelSignal: options.signal,
-    forceKillAfterDelay: 5000,
-    detached: options.shieldFromTerminalSignals ?? false,
+    // A group is ended as a whole (superviseGroup); execa would signal only its leader.
+    cancelSignal: group ? undefined : options.signal,
+    forceKillAfterDelay: KILL_GRACE_MS,
+    detached: group,
     cleanup: true,
     reject: false,
     stripFinalNewline: true,
     stdout: lineHandler(options.onStdoutLine),
     stderr: lineHandler(options.onStderrLine),
   })
-  if (options.shieldFromTerminalSignals) trackShielded(child)
-  const result = await child
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  const endSupervision = group && child.pid !== undefined ? superviseGroup(child.pid, options.signal, exited) : undefined
+  const result = await child.finally(() => endSupervision?.())
 
-  if (result.isCanceled) throw new InterruptedError(`Interrupted while running \`${command}\`.`)
+  if (result.isCanceled || (group && options.signal?.aborted)) throw new InterruptedError(`Interrupted while running \`${command}\`.`)
   const error = result as {code?: string}
   if (result.failed && error.code === 'ENOENT') throw new ToolNotFoundError(file)
   const stdout = joinLines(result.stdout)

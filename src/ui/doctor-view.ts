@@ -3,6 +3,7 @@ import type {ChalkInstance} from 'chalk'
 
 import type {DoctorEvent} from '../doctor/doctor.js'
 import type {AppliedFix, CheckResult, CheckStatus, DoctorResult} from '../doctor/types.js'
+import {forDisplay, forDisplayAll} from './untrusted-text.js'
 
 function statusMark(status: CheckStatus, t: ChalkInstance): string {
   switch (status) {
@@ -21,7 +22,8 @@ export function renderChecks(checks: readonly CheckResult[], t: ChalkInstance): 
   const width = Math.max(...checks.map((check) => check.title.length))
   const indent = ' '.repeat(width + 4)
   const lines: string[] = []
-  for (const check of checks) {
+  // Findings quote what docker, k3d and the cluster answered.
+  for (const check of forDisplayAll(checks)) {
     const message = check.status === 'skip' ? t.dim(check.message) : check.message
     lines.push(`${statusMark(check.status, t)} ${check.title.padEnd(width)}  ${message}`)
     for (const detail of check.details ?? []) lines.push(`${indent}${t.dim(detail)}`)
@@ -32,7 +34,7 @@ export function renderChecks(checks: readonly CheckResult[], t: ChalkInstance): 
 
 export function renderFix(fix: AppliedFix, t: ChalkInstance): string {
   if (fix.applied) return `${t.green('✔')} done: ${fix.description}\n`
-  if (fix.error) return `${t.red('✖')} could not ${fix.description}: ${fix.error}\n`
+  if (fix.error) return `${t.red('✖')} could not ${fix.description}: ${forDisplay(fix.error)}\n`
   return `${t.dim('-')} left alone: ${fix.description}\n`
 }
 

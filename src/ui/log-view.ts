@@ -10,6 +10,7 @@ import type {ChalkInstance} from 'chalk'
 import type {LogBatch, LineSource} from '../logs/lines.js'
 import type {LogOutput} from '../logs/stream.js'
 import {redact} from '../secrets/redact.js'
+import {escapeControls, escapeJsonControls, forDisplay} from './untrusted-text.js'
 
 export interface LogViewOptions {
   json: boolean
@@ -28,7 +29,7 @@ export function colorIndex(name: string, colors = PALETTE.length): number {
 }
 
 export function jsonLine(source: LineSource, stamp: string, message: string): string {
-  return JSON.stringify({ts: stamp, pod: source.pod, container: source.container, stream: source.stream, message: redact(message)})
+  return escapeJsonControls(JSON.stringify({ts: stamp, pod: source.pod, container: source.container, stream: source.stream, message: redact(message)}))
 }
 
 export function createLogFormatter(options: LogViewOptions, t: ChalkInstance): LogFormatter {
@@ -59,7 +60,9 @@ export function createLogFormatter(options: LogViewOptions, t: ChalkInstance): L
       const prefix = prefixOf(batch.source)
       const warning = batch.source.stream === 'event'
       for (let i = 0; i < batch.messages.length; i++) {
-        const message = warning && batch.messages[i]!.startsWith('Warning ') ? t.yellow(batch.messages[i]!) : batch.messages[i]!
+        // What a container or an event says may hold terminal control sequences: shown, not run.
+        const said = escapeControls(batch.messages[i]!)
+        const message = warning && said.startsWith('Warning ') ? t.yellow(said) : said
         text += options.timestamps ? `${prefix}${t.dim(batch.stamps[i]!)} ${message}\n` : `${prefix}${message}\n`
       }
     }
@@ -107,6 +110,6 @@ export class LogPrinter implements LogOutput {
   }
 
   warn(message: string): void {
-    this.warnings(redact(message))
+    this.warnings(forDisplay(message))
   }
 }

@@ -10,6 +10,7 @@ import type {PodSummary} from '../diagnose/pod.js'
 import {redact} from '../secrets/redact.js'
 import type {WorkflowEvent} from '../workflows/events.js'
 import {formatDuration} from '../workflows/pipeline.js'
+import {escapeControls, escapeJsonControls, forDisplay} from './untrusted-text.js'
 
 export interface ProgressView {
   emit(event: WorkflowEvent): void
@@ -28,7 +29,8 @@ export interface StepOutline {
 export function podLine(pod: PodSummary): string {
   const restarts = pod.restarts ? `, ${pod.restarts} restart${pod.restarts === 1 ? '' : 's'}` : ''
   const reason = pod.reason && pod.reason !== pod.status ? ` (${pod.reason})` : ''
-  return `${pod.name}  ${pod.status}${reason}  ${pod.ready}/${pod.total} ready${restarts}`
+  // A status or reason is whatever the kubelet (or a runtime) wrote.
+  return escapeControls(`${pod.name}  ${pod.status}${reason}  ${pod.ready}/${pod.total} ready${restarts}`)
 }
 
 /** Only pod changes a person would notice: status, readiness, restarts, reason. */
@@ -53,11 +55,11 @@ export function plainView(write: (line: string) => void, t: ChalkInstance): Prog
         case 'step:note':
           if (lastNote.get(event.step) !== event.message) {
             lastNote.set(event.step, event.message)
-            write(`${stamp()}   ${t.dim(redact(event.message))}`)
+            write(`${stamp()}   ${t.dim(forDisplay(event.message))}`)
           }
           break
         case 'step:log':
-          write(`${stamp()}   ${t.dim('│')} ${t.dim(`${event.source}:`)} ${redact(event.line)}`)
+          write(`${stamp()}   ${t.dim('│')} ${t.dim(`${event.source}:`)} ${forDisplay(event.line)}`)
           break
         case 'pod': {
           const key = podKey(event.pod)
@@ -71,11 +73,11 @@ export function plainView(write: (line: string) => void, t: ChalkInstance): Prog
           lastPod.delete(event.name)
           break
         case 'warning':
-          write(`${stamp()} ${t.yellow('!')} ${redact(event.message)}`)
+          write(`${stamp()} ${t.yellow('!')} ${forDisplay(event.message)}`)
           break
         case 'step:end': {
           const mark = event.status === 'done' ? t.green('✔') : event.status === 'skipped' ? t.yellow('↓') : t.red('✖')
-          const why = event.status === 'skipped' && event.message ? ` — skipped: ${event.message}` : ''
+          const why = event.status === 'skipped' && event.message ? ` — skipped: ${forDisplay(event.message)}` : ''
           write(`${stamp()} ${mark} ${event.title}${why} ${t.dim(`(${formatDuration(event.durationMs)})`)}`)
           break
         }
@@ -89,7 +91,7 @@ export function plainView(write: (line: string) => void, t: ChalkInstance): Prog
 export function jsonView(write: (line: string) => void): ProgressView {
   return {
     emit(event) {
-      write(JSON.stringify({time: new Date().toISOString(), ...event}, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value)))
+      write(escapeJsonControls(JSON.stringify({time: new Date().toISOString(), ...event}, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value))))
     },
     async close() {},
   }

@@ -2,6 +2,7 @@ import type {ChalkInstance} from 'chalk'
 
 import type {StatusResult} from '../workflows/status.js'
 import {podLine} from './progress.js'
+import {forDisplayAll} from './untrusted-text.js'
 
 function ago(seconds: number | undefined): string {
   if (seconds === undefined) return ''
@@ -11,7 +12,9 @@ function ago(seconds: number | undefined): string {
   return `${Math.round(seconds / 86_400)}d`
 }
 
-export function renderStatus(s: StatusResult, t: ChalkInstance): string {
+export function renderStatus(result: StatusResult, t: ChalkInstance): string {
+  // Messages, reasons and records come from the cluster: secrets masked, control sequences shown.
+  const s = forDisplayAll(result)
   const ok = (good: boolean) => (good ? t.green('●') : t.red('●'))
   const lines = [t.bold(`${s.project} — namespace ${s.namespace}`), '']
   const c = s.cluster

@@ -8,10 +8,10 @@ import type {ChalkInstance} from 'chalk'
 import {Listr, type ListrTask} from 'listr2'
 
 import type {PodSummary} from '../diagnose/pod.js'
-import {redact} from '../secrets/redact.js'
 import type {EventOf, WorkflowEvent} from '../workflows/events.js'
 import {formatDuration} from '../workflows/pipeline.js'
 import {podLine, type ProgressView, type StepOutline} from './progress.js'
+import {forDisplay} from './untrusted-text.js'
 
 const LOG_LINES = 6
 
@@ -44,7 +44,7 @@ function output(state: StepState): string {
   const lines = [...state.pods.values()].map((pod) => `  ${mark(pod)} ${podLine(pod)}`)
   lines.push(...state.logs.map((line) => `  │ ${line}`))
   if (state.note) lines.push(`  › ${state.note}`)
-  return redact(lines.join('\n'))
+  return forDisplay(lines.join('\n'))
 }
 
 export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (line: string) => void): ProgressView {
@@ -85,7 +85,7 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
       s.logs = []
       const pods = output(s)
       task.title = `${end.title} (${formatDuration(end.durationMs)})${pods ? `\n${pods}` : ''}`
-      if (end.status === 'failed') throw new Error(redact(end.message ?? 'failed'))
+      if (end.status === 'failed') throw new Error(forDisplay(end.message ?? 'failed'))
     },
   })
 
@@ -99,7 +99,7 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
   return {
     emit(event: WorkflowEvent) {
       if (event.type === 'warning') {
-        warnings.push(redact(event.message))
+        warnings.push(forDisplay(event.message))
         return
       }
       const s = state(event.step)

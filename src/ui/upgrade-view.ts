@@ -1,14 +1,14 @@
 import type {ChalkInstance} from 'chalk'
 
-import {redact} from '../secrets/redact.js'
 import {formatDuration} from '../workflows/pipeline.js'
 import type {UpgradePlan, UpgradeResult} from '../workflows/upgrade.js'
 import {podLine} from './progress.js'
+import {forDisplay} from './untrusted-text.js'
 
 function show(value: unknown): string {
   if (value === undefined) return '(unset)'
   // Values may hold a password given with --set.
-  return redact(typeof value === 'string' ? value : JSON.stringify(value))
+  return forDisplay(typeof value === 'string' ? value : JSON.stringify(value))
 }
 
 export function renderUpgradePlan(plan: UpgradePlan, t: ChalkInstance): string {

@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {ClusterError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {exists, writeFileAtomic} from '../scaffold/files.js'
+import {assertPrivateState} from '../secrets/store.js'
 import type {KubeTarget} from '../tools/helm.js'
 import type {K3dCluster} from '../tools/k3d.js'
 import {retryNote} from '../kube/api-failure.js'
@@ -23,6 +24,8 @@ export interface Connection {
 /** Fetch the k3d cluster's kubeconfig into our own file (never the user's current context). */
 export async function k3dKubeTarget(project: Project, signal?: AbortSignal): Promise<KubeTarget> {
   const kubeconfig = await project.tools.k3d.kubeconfig(project.names.clusterName, signal)
+  // The cluster's credentials go where only this user can reach them.
+  await assertPrivateState(project.dir)
   await mkdir(project.stateDir, {recursive: true, mode: 0o700})
   const path = join(project.stateDir, 'kubeconfig')
   await writeFileAtomic(path, kubeconfig, 0o600)
@@ -36,6 +39,8 @@ export async function k3dKubeTarget(project: Project, signal?: AbortSignal): Pro
  */
 export async function connectRunningK3d(project: Project, signal?: AbortSignal): Promise<Connection> {
   const {KubeClient} = await project.kubeModule
+  // A kubeconfig from a .devctl others can write to could point devctl (and the passwords) anywhere.
+  await assertPrivateState(project.dir)
   const saved = {kubeconfig: join(project.stateDir, 'kubeconfig'), context: project.names.kubeContext}
   if (await exists(saved.kubeconfig)) {
     try {

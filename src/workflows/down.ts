@@ -7,6 +7,7 @@
 import {rm} from 'node:fs/promises'
 
 import type {LoadedConfig} from '../config/load.js'
+import {InterruptedError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {MANAGED_BY_LABEL} from '../services/naming.js'
 import {exists} from '../scaffold/files.js'
@@ -63,9 +64,24 @@ async function removeServices(ctx: Project, kube: KubeClient, options: DownOptio
   }
 }
 
+/**
+ * After a Ctrl-C, what was under way (helm, k3d) was let finish; nothing new starts, and the
+ * user hears what was removed and that `down` did not get to the rest.
+ */
+function stopIfInterrupted(controls: RunControls, result: DownResult): void {
+  if (!controls.signal.aborted) return
+  throw new InterruptedError(result.removed.length ? `Interrupted after removing ${result.removed.join(', ')}.` : 'Interrupted before anything was removed.', {
+    hint: 'Run `devctl down` again to finish.',
+  })
+}
+
 export async function down(loaded: LoadedConfig, options: DownOptions, controls: RunControls): Promise<DownResult> {
   const ctx = createProject(loaded, controls.kubeModule)
   const result: DownResult = {removed: [], kept: []}
+  const act = async (action: () => Promise<void>) => {
+    await action()
+    stopIfInterrupted(controls, result)
+  }
   const k3d = ctx.config.cluster.provider === 'k3d'
   const cluster = k3d ? ((await ctx.tools.k3d.find(ctx.names.clusterName, controls.signal)) ?? null) : undefined
 
@@ -74,18 +90,22 @@ export async function down(loaded: LoadedConfig, options: DownOptions, controls:
   if (k3d && !cluster) {
     result.kept.push(`cluster ${ctx.names.clusterName} (there was none)`)
   } else if (deleteWholeCluster) {
-    await ctx.tools.k3d.delete(ctx.names.clusterName, controls.forceSignal)
-    result.removed.push(`k3d cluster ${ctx.names.clusterName}`)
+    await act(async () => {
+      await ctx.tools.k3d.delete(ctx.names.clusterName, controls.forceSignal)
+      result.removed.push(`k3d cluster ${ctx.names.clusterName}`)
+    })
   } else if (cluster && !cluster.running) {
     result.kept.push(`cluster ${ctx.names.clusterName} (stopped; its data is kept)`)
   } else {
     const connection = await connectEnvironment(ctx, controls.signal, cluster)
-    await uninstallRelease(ctx, connection, controls, result)
-    await removeServices(ctx, connection.kube, options, result)
+    await act(() => uninstallRelease(ctx, connection, controls, result))
+    await act(() => removeServices(ctx, connection.kube, options, result))
     if (k3d && options.keepData && !options.keepCluster) {
       // The data lives inside the cluster: stop it (freeing CPU and memory) rather than delete it.
-      await ctx.tools.k3d.stop(ctx.names.clusterName, controls.forceSignal)
-      result.removed.push(`running cluster ${ctx.names.clusterName} (stopped; \`devctl up\` starts it with the data)`)
+      await act(async () => {
+        await ctx.tools.k3d.stop(ctx.names.clusterName, controls.forceSignal)
+        result.removed.push(`running cluster ${ctx.names.clusterName} (stopped; \`devctl up\` starts it with the data)`)
+      })
     } else if (k3d) {
       result.kept.push(`cluster ${ctx.names.clusterName} (--keep-cluster)`)
     }

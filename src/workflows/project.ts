@@ -59,7 +59,7 @@ export function createProject(loaded: LoadedConfig, kubeModule: Promise<KubeModu
     valuesFiles: loaded.config.app.values.map((file) => join(loaded.dir, file)),
     tools: {docker: new Docker(), k3d: new K3d(), helm: new Helm()},
     kubeModule,
-    timeouts: {deploy: limit('deploy'), migration: limit('migration'), rollout: limit('rollout'), cluster: limit('cluster')},
+    timeouts: {deploy: limit('deploy'), migration: limit('migration'), rollout: limit('rollout'), cluster: limit('cluster'), hook: limit('hook')},
   }
 }
 

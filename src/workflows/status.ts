@@ -10,6 +10,7 @@ import {hintFor, isFatal, summarizePod, type PodSummary} from '../diagnose/pod.j
 import {DevctlError} from '../errors.js'
 import {selects, statefulSetReadiness} from '../kube/readiness.js'
 import type {KubernetesObject, V1StatefulSet} from '../kube/types.js'
+import {registerProjectSecrets} from '../secrets/store.js'
 import {POSTGRES, REDIS} from '../services/naming.js'
 import {createProject, type Project} from './project.js'
 import {connectEnvironment, type Connection} from './connect.js'
@@ -91,6 +92,8 @@ function serviceStatuses(ctx: Project, statefulSets: V1StatefulSet[]): ServiceSt
 
 export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModule>, signal: AbortSignal): Promise<StatusResult> {
   const ctx = createProject(loaded, kubeModule)
+  // Pod messages and records may quote a password: known before anything is read, so it is masked.
+  await registerProjectSecrets(loaded.dir, loaded.config)
   const namespace = ctx.names.namespace
   const cluster = await clusterState(ctx, signal)
   const result: StatusResult = {

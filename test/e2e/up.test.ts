@@ -117,7 +117,7 @@ describe('devctl up', () => {
     })
     const result = await env.devctl(['up'])
     expect(result.exitCode, result.stderr).toBe(0)
-    expect(result.stdout).toContain(`! Cluster demo keeps the settings it was created with, and devctl.yaml now asks for others (port mappings ${before}@loadbalancer → ${after}:80@loadbalancer; agents 0 → 1)`)
+    expect(result.stdout).toContain(`! Cluster demo keeps the settings it was created with, and devctl.yaml now asks for others (port mappings 127.0.0.1:${before}@loadbalancer → 127.0.0.1:${after}:80@loadbalancer; agents 0 → 1)`)
     expect(result.stdout).toMatch(/To apply them run `devctl down && devctl up`, which recreates the cluster and deletes the Postgres and Redis data in it\./)
     // The app is reached where the cluster maps it, not where devctl.yaml now asks.
     expect(result.stdout).toContain(`ingress demo-web-worker: http://demo.localhost:${before.split(':')[0]}/`)
@@ -131,7 +131,7 @@ describe('devctl up', () => {
     try {
       const blocked = await env.devctl(['up'])
       expect(blocked.exitCode).toBe(4)
-      expect(blocked.stderr).toMatch(new RegExp(`^Error: Host port ${oldPort} \\(for port mapping ${oldPort}:80 of the stopped cluster demo\\) is already in use`, 'm'))
+      expect(blocked.stderr).toMatch(new RegExp(`^Error: Host port ${oldPort} \\(for port mapping 127\\.0\\.0\\.1:${oldPort}:80 of the stopped cluster demo\\) is already in use`, 'm'))
       expect(blocked.stderr).toContain('→ Stop what holds it: cluster demo was created with this port and binds it again when it starts.')
     } finally {
       await new Promise((resolve) => holder.close(resolve))

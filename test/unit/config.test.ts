@@ -41,10 +41,10 @@ describe('devctl.yaml validation', () => {
     expect(config.project).toBe('shop')
     expect(config.cluster).toMatchObject({provider: 'k3d', servers: 1, agents: 0, image: 'rancher/k3s:v1.31.5-k3s1'})
     expect(config.cluster.provider === 'k3d' && config.cluster.apiPort).toBeUndefined()
-    expect(config.cluster.provider === 'k3d' && config.cluster.ports).toEqual([{host: 8080, container: 80, nodeFilter: 'loadbalancer'}])
+    expect(config.cluster.provider === 'k3d' && config.cluster.ports).toEqual([{host: 8080, container: 80, hostIP: '127.0.0.1', nodeFilter: 'loadbalancer'}])
     expect(config.services.postgres).toMatchObject({enabled: true, image: 'postgres:16.6-alpine', storage: '1Gi'})
     expect(config.app.migration).toBe('auto')
-    expect(config.app.timeouts).toEqual({deploy: '5m', migration: '5m', rollout: '5m', cluster: '3m'})
+    expect(config.app.timeouts).toEqual({deploy: '5m', migration: '5m', rollout: '5m', cluster: '3m', hook: '5m'})
     expect(resolveNames(config, 'ann')).toEqual({
       clusterName: 'shop',
       kubeContext: 'k3d-shop',

@@ -5,7 +5,7 @@
  */
 import {describeBusyPort, portsToBind, probeHostPorts, type ClusterBinding} from '../../cluster/host-ports.js'
 import {readCreatedWith, type ClusterShape} from '../../cluster/k3d-config.js'
-import {readYamlFile, toPlainData} from '../../config/yaml-file.js'
+import {readValuesFile} from '../../config/yaml-file.js'
 import {DevctlError, PrerequisiteError} from '../../errors.js'
 import {describeComposedChange, syncComposedValues} from '../../scaffold/composed-values.js'
 import {ensureSecrets, neededPasswords, type ProjectSecrets} from '../../secrets/store.js'
@@ -23,7 +23,7 @@ export interface Prerequisites {
 }
 
 async function assertValuesFiles(project: Project): Promise<void> {
-  for (const file of project.valuesFiles) toPlainData(await readYamlFile(file, 'values file'), 'values file')
+  for (const file of project.valuesFiles) await readValuesFile(file)
 }
 
 /** k3d's version, and the project's cluster: listing clusters needs Docker, so it doubles as the Docker check. */

@@ -1,6 +1,7 @@
 /**
  * One k3d cluster on the simulated docker host: its node "containers", the host ports they
- * publish (real listeners on 127.0.0.1, so a port already in use is a real conflict) and the
+ * publish (real listeners on the host address each is published on, so a port already in use is
+ * a real conflict and a port published on 127.0.0.1 cannot be reached from the network) and the
  * cluster's Kubernetes API (an ApiServer on the API port while the publishing node runs).
  */
 import {randomBytes} from 'node:crypto'
@@ -184,7 +185,7 @@ export class SimCluster {
     const server = hostPortListener()
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new PortAllocatedError(node, port) : error))
-      server.listen(port.hostPort, '127.0.0.1', resolve)
+      server.listen(port.hostPort, port.hostIP, resolve)
     })
     // A port docker chose itself is only known once bound.
     port.hostPort = (server.address() as AddressInfo).port

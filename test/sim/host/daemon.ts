@@ -121,6 +121,8 @@ export async function startDaemon(host: SimHost, runners: Record<ToolName, ToolR
     }
 
     try {
+      await host.holdIfHanging(invocation, abandon.signal)
+      if (abandon.signal.aborted) return
       const code = await runners[invocation.tool](invocation, io, host)
       end({exit: code})
     } catch (error) {

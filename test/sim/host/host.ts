@@ -6,6 +6,7 @@
 import type {ApiFault, CreateApiServer, SimClock} from '../apiserver/contract.js'
 import type {SimCluster} from './cluster.js'
 import type {DockerState} from './docker.js'
+import type {Invocation, ToolName} from './exec.js'
 
 export type HelmVersion = 3 | 4
 
@@ -18,6 +19,13 @@ export type Fault =
   /** Requests to the cluster's API that match get a failure, a delay, or a watch that goes silent. */
   | {type: 'api'; cluster: string; fault: ApiFault}
   | {type: 'clear-api-faults'; cluster: string}
+  /**
+   * From now on, a command of `tool` whose arguments start with `argv` (e.g. k3d ['cluster',
+   * 'delete']) hangs before doing anything, like a tool stuck in a slow Docker call, until
+   * 'resume-commands'. Signals still reach it, so a test can interrupt it at a known point.
+   */
+  | {type: 'hang-command'; tool: ToolName; argv: string[]}
+  | {type: 'resume-commands'}
 
 export interface HostOptions {
   helmVersion: HelmVersion
@@ -45,6 +53,7 @@ export class SimHost {
   helmVersion: HelmVersion
   scenario: unknown
   readonly docker: DockerState
+  private hanging: {commands: Array<{tool: ToolName; argv: string[]}>; resumed: Promise<void>; resume: () => void} | undefined
 
   constructor(readonly options: HostOptions) {
     this.helmVersion = options.helmVersion
@@ -94,9 +103,33 @@ export class SimHost {
         return this.cluster(fault.cluster).api?.injectApiFault(fault.fault)
       case 'clear-api-faults':
         return this.cluster(fault.cluster).api?.clearApiFaults()
+      case 'hang-command': {
+        if (!this.hanging) {
+          let resume!: () => void
+          const resumed = new Promise<void>((resolve) => (resume = resolve))
+          this.hanging = {commands: [], resumed, resume}
+        }
+        this.hanging.commands.push({tool: fault.tool, argv: fault.argv})
+        return
+      }
+      case 'resume-commands':
+        this.hanging?.resume()
+        this.hanging = undefined
+        return
       default:
         throw new Error(`unknown fault ${JSON.stringify(fault)}`)
     }
+  }
+
+  /** Waits while a 'hang-command' fault holds this invocation (or until it is abandoned). */
+  async holdIfHanging(invocation: Invocation, abandoned: AbortSignal): Promise<void> {
+    const hanging = this.hanging
+    const held = hanging?.commands.some((c) => c.tool === invocation.tool && c.argv.every((word, i) => invocation.argv[i] === word))
+    if (!hanging || !held) return
+    await new Promise<void>((resolve) => {
+      abandoned.addEventListener('abort', () => resolve(), {once: true})
+      void hanging.resumed.then(resolve)
+    })
   }
 
   /** New scenario for every cluster, present and future. */

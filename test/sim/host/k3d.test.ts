@@ -1,6 +1,6 @@
 import {createServer, type Server} from 'node:net'
 import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {networkInterfaces, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -71,6 +71,29 @@ describe('k3d stand-in', () => {
   it('serves mapped host ports while the cluster runs', async () => {
     const response = await fetch(`http://127.0.0.1:${webPort}/`)
     expect(response.status).toBe(404)
+  })
+
+  it('publishes a mapped port on the host address it names, and on every interface without one', async () => {
+    // An address of this machine that is not loopback, to knock from "the network".
+    const lan = Object.values(networkInterfaces()).flat().find((a) => a?.family === 'IPv4' && !a.internal)?.address
+    const [local, everywhere] = [await holdPort(), await holdPort()]
+    await Promise.all([local, everywhere].map((held) => new Promise((resolve) => held.server.close(resolve))))
+    const created = await run(sim, 'k3d', ['cluster', 'create', 'bound', '--no-lb', '-p', `127.0.0.1:${local.port}:80@server:0`, '-p', `${everywhere.port}:443@server:0`])
+    expect(created.exitCode, created.stderr).toBe(0)
+    try {
+      const listed = JSON.parse((await run(sim, 'k3d', ['cluster', 'list', 'bound', '-o', 'json'])).stdout) as Array<{nodes: Array<{portMappings: Record<string, Array<{HostIp: string}>>}>}>
+      const ports = listed[0]!.nodes[0]!.portMappings
+      expect(ports['80/tcp']?.[0]?.HostIp).toBe('127.0.0.1')
+      expect(ports['443/tcp']?.[0]?.HostIp).toBe('0.0.0.0')
+      expect((await fetch(`http://127.0.0.1:${local.port}/`)).status).toBe(404)
+      expect((await fetch(`http://127.0.0.1:${everywhere.port}/`)).status).toBe(404)
+      if (lan) {
+        await expect(fetch(`http://${lan}:${local.port}/`)).rejects.toThrow()
+        expect((await fetch(`http://${lan}:${everywhere.port}/`)).status).toBe(404)
+      }
+    } finally {
+      expect((await run(sim, 'k3d', ['cluster', 'delete', 'bound'])).exitCode).toBe(0)
+    }
   })
 
   it('stops (connection refused, state kept) and starts a cluster again', async () => {
