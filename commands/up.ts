@@ -28,11 +28,12 @@ export default class Up extends DevctlCommand<typeof Up> {
     timeout: Flags.string({description: 'Time limit for each step, e.g. 2m (default: app.timeouts in devctl.yaml).'}),
     context: Flags.string({description: 'Deploy into this existing kube context instead of a k3d cluster.'}),
     quiet: Flags.boolean({char: 'q', description: 'Show only errors and the final summary.'}),
-    yes: Flags.boolean({char: 'y', description: 'Recover a release left stuck by an interrupted helm without asking.'}),
+    recover: Flags.boolean({description: 'Drop a release revision an interrupted helm left pending (only when no helm still works on it).'}),
+    adopt: Flags.boolean({description: 'Use a k3d cluster that another checkout (or not devctl) created; it is never deleted from here.'}),
   }
 
   async run(): Promise<(UpResult & {type: 'result'; status: 'ok'}) | UpPlan> {
-    const options = {force: this.flags.force, timeout: durationFlagValue('--timeout', this.flags.timeout)}
+    const options = {force: this.flags.force, adopt: this.flags.adopt, timeout: durationFlagValue('--timeout', this.flags.timeout)}
     const kubeModule = this.startLoadingKubeClient()
     const loaded = withContextOverride(await loadConfig(this.flags.config), this.flags.context)
 
@@ -46,9 +47,9 @@ export default class Up extends DevctlCommand<typeof Up> {
     const view = await createProgressView(mode, upOutline(loaded), this.theme)
     let result: UpResult
     try {
-      // No questions while the live task list draws: a stuck release is recovered only with --yes.
-      const confirm = async () => this.flags.yes
-      result = await up(loaded, options, {emit: (event) => view.emit(event), signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm})
+      // No questions while the live task list draws: a stuck release is recovered only with --recover.
+      const recoverConsent = async () => this.flags.recover
+      result = await up(loaded, options, {emit: (event) => view.emit(event), signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, recoverConsent})
     } finally {
       await view.close()
     }

@@ -31,7 +31,8 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     values: Flags.string({char: 'f', multiple: true, description: 'An extra values file, applied last (repeatable).'}),
     'image-tag': Flags.string({description: 'New image tag, written into the shared &imageTag anchor so every alias follows.'}),
     'chart-version': Flags.string({description: 'Chart version or range to upgrade to (repository/OCI charts).'}),
-    yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation.'}),
+    yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation of the upgrade.'}),
+    recover: Flags.boolean({description: 'Drop a release revision an interrupted helm left pending without asking (only when no helm still works on it; --yes never does this).'}),
     rollback: Flags.boolean({allowNo: true, default: true, description: 'Roll back to the previous revision on failure (--no-rollback leaves it for inspection).'}),
     timeout: Flags.string({description: 'Time limit for each step, e.g. 2m.'}),
     quiet: Flags.boolean({char: 'q', description: 'Show only errors and the final summary.'}),
@@ -50,7 +51,9 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     }
     const confirm = this.confirmer(this.flags.yes)
     const json = this.jsonEnabled()
-    const controls = (emit: Emit): RunControls => ({emit, signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm})
+    // Dropping a release record is its own decision: --recover, or a yes in a terminal; --yes does not answer it.
+    const recoverConsent = this.confirmer(this.flags.recover)
+    const controls = (emit: Emit, recover = false): RunControls => ({emit, signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm, recoverConsent: async () => recover})
 
     // Phase 1 prints plain lines: a question may come (a stuck release), and a live list cannot host it.
     const planView = await createProgressView(json ? 'json' : this.flags.quiet ? 'quiet' : 'plain', [], this.theme)
@@ -58,17 +61,24 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     if (!json) process.stdout.write(renderUpgradePlan(prepared.plan, this.theme))
 
     if (!prepared.plan.changed) return skipUpgrade(prepared, 'unchanged')
-    const consent = await confirm({flag: '--yes', message: `Upgrade ${prepared.plan.release} now?`, details: []}).catch(async (error: unknown) => {
+    // Both questions come before the live view starts: it cannot host them.
+    const {stuck} = prepared.plan
+    const asked = (async () => {
+      const upgrade = await confirm({flag: '--yes', message: `Upgrade ${prepared.plan.release} now?`, details: []})
+      const recover = upgrade && stuck !== undefined && (await recoverConsent({flag: '--recover', message: `Revision ${stuck.revision} was left ${stuck.status} by an interrupted helm. Drop it so the upgrade can run? (devctl first checks that no helm still works on it.)`, details: []}))
+      return {upgrade, recover}
+    })()
+    const consent = await asked.catch(async (error: unknown) => {
       await prepared.close()
       throw error
     })
-    if (!consent) {
+    if (!consent.upgrade) {
       if (!json) process.stdout.write('Declined: nothing was changed.\n')
       return skipUpgrade(prepared, 'declined')
     }
     const mode: ProgressMode = json ? 'json' : this.flags.quiet ? 'quiet' : this.terminal.interactiveOutput ? 'tasks' : 'plain'
     const view = await createProgressView(mode, applyOutline(prepared), this.theme)
-    const result = await applyUpgrade(prepared, options, controls((event) => view.emit(event))).finally(() => view.close())
+    const result = await applyUpgrade(prepared, options, controls((event) => view.emit(event), consent.recover)).finally(() => view.close())
     if (!json) process.stdout.write(renderUpgradeResult(result, this.theme))
     return result
   }

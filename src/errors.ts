@@ -16,6 +16,7 @@ export const ExitCode = {
   timeout: 9,
   fileConflict: 10,
   checksFailed: 11,
+  busy: 12,
   interrupted: 130,
 } as const
 
@@ -102,6 +103,11 @@ export class FileConflictError extends DevctlError {
 /** `doctor` found at least one failing check. */
 export class ChecksFailedError extends DevctlError {
   readonly kind = 'checksFailed'
+}
+
+/** Another devctl is changing the same environment right now. */
+export class EnvironmentBusyError extends DevctlError {
+  readonly kind = 'busy'
 }
 
 export class InterruptedError extends DevctlError {

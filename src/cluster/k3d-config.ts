@@ -11,13 +11,19 @@ import {z} from 'zod'
 
 import type {ResolvedNames} from '../config/load.js'
 import type {DevctlConfig} from '../config/schema.js'
+import {OWNER_DIR_KEY, OWNER_KEY} from '../state/identity.js'
+import type {Mark} from '../state/ownership.js'
 import type {K3dSimpleConfig} from '../tools/k3d.js'
 
 export function k3dConfigFile(stateDir: string): string {
   return join(stateDir, 'k3d-cluster.yaml')
 }
 
-export function k3dConfig(config: DevctlConfig, names: ResolvedNames): K3dSimpleConfig {
+/**
+ * The k3d config for a new cluster. `owner` marks its server nodes (Docker labels) with the
+ * environment that creates it, so another checkout, or `down` elsewhere, can tell it is not theirs.
+ */
+export function k3dConfig(config: DevctlConfig, names: ResolvedNames, owner?: {id: string; dir: string}): K3dSimpleConfig {
   if (config.cluster.provider !== 'k3d') throw new Error('k3dConfig needs provider k3d')
   const cluster = config.cluster
   return {
@@ -33,9 +39,21 @@ export function k3dConfig(config: DevctlConfig, names: ResolvedNames): K3dSimple
     ...(cluster.registry?.enabled ? {registries: {create: {name: `${names.clusterName}-registry`, host: '127.0.0.1', hostPort: String(cluster.registry.port)}}} : {}),
     options: {
       k3d: {wait: true, timeout: config.app.timeouts.cluster},
-      kubeconfig: {updateDefaultKubeconfig: true, switchCurrentContext: true},
+      // The context k3d-<name> is added to the user's kubeconfig (kubectl --context works), but their
+      // current context is left alone: devctl talks to the cluster through its own copy in .devctl/.
+      kubeconfig: {updateDefaultKubeconfig: true, switchCurrentContext: false},
+      ...(owner ? {runtime: {labels: [ownerLabel(OWNER_KEY, owner.id), ownerLabel(OWNER_DIR_KEY, owner.dir)]}} : {}),
     },
   }
+}
+
+function ownerLabel(key: string, value: string): {label: string; nodeFilters: string[]} {
+  return {label: `${key}=${value}`, nodeFilters: ['server:*']}
+}
+
+/** The owner mark a k3d cluster carries (from the Docker labels of its server node). */
+export function clusterMark(labels: Record<string, string>): Mark {
+  return {owner: labels[OWNER_KEY], dir: labels[OWNER_DIR_KEY]}
 }
 
 /** What k3d fixes when it creates a cluster, read back from the config file devctl wrote then. */

@@ -4,13 +4,13 @@
  */
 import {stat} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
-import {userInfo} from 'node:os'
 
 import {closest, distance} from 'fastest-levenshtein'
 import {isMap, isPair, isScalar, type Node} from 'yaml'
 import type {z} from 'zod'
 
 import {ConfigError} from '../errors.js'
+import {osUserName} from '../system/user.js'
 import {CONFIG_FILE_NAME, configSchema, type DevctlConfig} from './schema.js'
 import {displayPath, formatLocation, nodeAtPath, nodeOffset, readYamlFile, toPlainData, type YamlSource} from './yaml-file.js'
 
@@ -243,14 +243,9 @@ export function resolveNames(config: DevctlConfig, user = currentUserName()): Re
 
 /** The OS user name as a DNS label, for per-developer namespaces on shared clusters. */
 function currentUserName(): string {
-  let name = process.env.USER ?? process.env.USERNAME ?? ''
-  if (!name) {
-    try {
-      name = userInfo().username
-    } catch {
-      // no passwd entry (some containers): the fallback below
-    }
-  }
-  const label = name.toLowerCase().replaceAll(/[^a-z0-9-]/g, '-').replaceAll(/^-+|-+$/g, '')
+  const label = (osUserName() ?? '')
+    .toLowerCase()
+    .replaceAll(/[^a-z0-9-]/g, '-')
+    .replaceAll(/^-+|-+$/g, '')
   return label || 'dev'
 }

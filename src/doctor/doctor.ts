@@ -3,7 +3,11 @@
  * can fix itself (each only after the user agreed), then look again so the report shows the
  * state after the fixes, not a promise. Emits events; never prints.
  */
+import {join} from 'node:path'
+
 import {DevctlError} from '../errors.js'
+import {STATE_DIR} from '../secrets/store.js'
+import {lockEnvironment} from '../state/lock.js'
 import {evaluate} from './checks.js'
 import {inspectMachine, type InspectOptions, type MachineFacts} from './inspect.js'
 import {applyFix} from './fixes.js'
@@ -32,10 +36,16 @@ export async function runDoctor(options: DoctorOptions, controls: DoctorControls
   const fixable = options.fix ? checks.flatMap(({id, autoFix}) => (autoFix ? [{id, autoFix}] : [])) : []
   if (fixable.length > 0) {
     controls.emit({type: 'checked', checks, final: false})
-    for (const {id, autoFix} of fixable) {
-      const fix = await fixWithConsent(id, autoFix, controls)
-      fixes.push(fix)
-      controls.emit({type: 'fixed', fix})
+    // Fixes change the environment (start the cluster, edit devctl.yaml): one devctl at a time.
+    const lock = facts.config.state === 'valid' ? await lockEnvironment(join(facts.config.loaded.dir, STATE_DIR), 'doctor --fix') : undefined
+    try {
+      for (const {id, autoFix} of fixable) {
+        const fix = await fixWithConsent(id, autoFix, controls)
+        fixes.push(fix)
+        controls.emit({type: 'fixed', fix})
+      }
+    } finally {
+      await lock?.release()
     }
     if (fixes.some((fix) => fix.applied)) {
       facts = await inspectMachine(options)

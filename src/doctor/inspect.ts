@@ -18,6 +18,7 @@ import {Docker, type DockerInfo} from '../tools/docker.js'
 import {Helm} from '../tools/helm.js'
 import {K3d, type K3dCluster} from '../tools/k3d.js'
 import {run, ToolNotFoundError} from '../tools/process.js'
+import {ifPermitted} from '../kube/api-failure.js'
 import {connectEnvironment} from '../workflows/connect.js'
 import {createProject, type KubeModule, type Project} from '../workflows/project.js'
 import type {Platform} from './platform.js'
@@ -194,7 +195,8 @@ async function reachKubeApi(ctx: Project, cluster: K3dCluster | undefined, signa
     timer = setTimeout(() => reject(new ClusterError(`The Kubernetes API of context ${kubeTarget.context} did not answer within ${KUBE_API_TIMEOUT_MS / 1000}s.`)), KUBE_API_TIMEOUT_MS)
   })
   try {
-    await Promise.race([kube.get('Namespace', undefined, ctx.names.namespace), timeout])
+    // A refusal is an answer too: an account limited to its namespace may not read namespace objects.
+    await Promise.race([ifPermitted(kube.get('Namespace', undefined, ctx.names.namespace)), timeout])
   } finally {
     clearTimeout(timer)
   }

@@ -271,6 +271,24 @@ export class KubeClient {
     return this.call(request, () => this.objects.patch<T>(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply))
   }
 
+  /** Create `object`; undefined when one of that name exists already (409), so a caller can tell "someone got there first". */
+  async create<K extends KindName>(kind: K, object: KindObject<K>): Promise<KindObject<K> | undefined> {
+    return this.call<KindObject<K> | undefined>(
+      requestFor(kind, 'create', object.metadata?.namespace),
+      () => this.objects.create<KindObject<K>>({...object, apiVersion: KINDS[kind].apiVersion, kind}),
+      (failure) => (failure.status === 409 ? {value: undefined} : undefined),
+    )
+  }
+
+  /** Replace `object` at the resourceVersion it carries; undefined when it changed since (409: someone else wrote it). */
+  async replace<K extends KindName>(kind: K, object: KindObject<K>): Promise<KindObject<K> | undefined> {
+    return this.call<KindObject<K> | undefined>(
+      requestFor(kind, 'update', object.metadata?.namespace, object.metadata?.name),
+      () => this.objects.replace<KindObject<K>>({...object, apiVersion: KINDS[kind].apiVersion, kind}),
+      (failure) => (failure.status === 409 ? {value: undefined} : undefined),
+    )
+  }
+
   /** Returns false when it was already gone. */
   async delete(kind: KindName, namespace: string | undefined, name: string, propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<boolean> {
     return this.call(

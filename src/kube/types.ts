@@ -9,6 +9,7 @@ import type {
   V1Deployment,
   V1Ingress,
   V1Job,
+  V1Lease,
   V1Namespace,
   V1Node,
   V1PersistentVolumeClaim,
@@ -28,6 +29,7 @@ export type {
   V1Deployment,
   CoreV1Event as V1Event,
   V1Job,
+  V1Lease,
   V1Namespace,
   V1Node,
   V1PersistentVolumeClaim,
@@ -55,6 +57,7 @@ export const KINDS = {
   ReplicaSet: {apiVersion: 'apps/v1', plural: 'replicasets', namespaced: true},
   Job: {apiVersion: 'batch/v1', plural: 'jobs', namespaced: true},
   Ingress: {apiVersion: 'networking.k8s.io/v1', plural: 'ingresses', namespaced: true},
+  Lease: {apiVersion: 'coordination.k8s.io/v1', plural: 'leases', namespaced: true},
 } as const
 
 export type KindName = keyof typeof KINDS
@@ -75,6 +78,7 @@ export interface KindObjects {
   ReplicaSet: V1ReplicaSet
   Job: V1Job
   Ingress: V1Ingress
+  Lease: V1Lease
 }
 
 export type KindObject<K extends KindName> = KindObjects[K]

@@ -9,7 +9,7 @@
 import {belongsToRelease} from '../chart/release-record.js'
 import type {KubeClient} from '../kube/client.js'
 import type {KindName, KubernetesObject, V1ContainerStatus, V1Pod} from '../kube/types.js'
-import {MANAGED_BY_LABEL} from '../services/naming.js'
+import {managedByDevctl} from '../services/naming.js'
 import type {LogsRequest} from './options.js'
 
 const INSTANCE_LABEL = 'app.kubernetes.io/instance'
@@ -72,7 +72,7 @@ export class PodSelector {
     // Owners first: by then the pods listed with this one have been seen (their components known).
     const owners = await this.ownerChain(pod)
     if (!this.matchesComponent(pod)) return false
-    const isService = pod.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY_LABEL['app.kubernetes.io/managed-by']
+    const isService = managedByDevctl(pod)
     const selected = isService ? this.request.services : [pod, ...owners].some((object) => namesRelease(object, this.request.release))
     if (selected) for (const owner of owners) this.selectedOwners.add(`${owner.kind}/${owner.metadata?.name}`)
     return selected

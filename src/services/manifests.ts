@@ -8,6 +8,8 @@ import type {ResolvedNames} from '../config/load.js'
 import {renderTemplate} from '../config/template.js'
 import type {KubernetesObject} from '../kube/types.js'
 import type {ProjectSecrets} from '../secrets/store.js'
+import {OWNER_DIR_KEY, OWNER_KEY} from '../state/identity.js'
+import type {Mark} from '../state/ownership.js'
 import {allFacts} from './facts.js'
 import {MANAGED_BY_LABEL, POSTGRES, REDIS} from './naming.js'
 
@@ -24,8 +26,34 @@ function selector(component: ServiceName): Record<string, string> {
   return {'app.kubernetes.io/name': component, 'app.kubernetes.io/instance': `devctl-${component}`}
 }
 
-export function namespaceManifest(namespace: string, project: string): KubernetesObject {
-  return {apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace, labels: {...MANAGED_BY_LABEL, 'app.kubernetes.io/part-of': project}}}
+/** The namespace as devctl creates it: marked with the environment that owns it (see state/ownership.ts). */
+export function namespaceManifest(namespace: string, project: string, owner?: {id: string; dir: string}): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: namespace,
+      labels: {...MANAGED_BY_LABEL, 'app.kubernetes.io/part-of': project},
+      ...(owner ? {annotations: {[OWNER_KEY]: owner.id, [OWNER_DIR_KEY]: owner.dir}} : {}),
+    },
+  }
+}
+
+/** The owner mark a namespace carries. */
+export function namespaceMark(namespace: KubernetesObject): Mark {
+  const annotations = namespace.metadata?.annotations ?? {}
+  return {owner: annotations[OWNER_KEY], dir: annotations[OWNER_DIR_KEY]}
+}
+
+/** The passwords in devctl's own Secrets as the cluster holds them (what the databases were initialised with). */
+export function passwordsIn(secrets: Array<{name: string; data?: Record<string, string>}>): ProjectSecrets {
+  const read = (name: string, key: string) => {
+    const encoded = secrets.find((s) => s.name === name)?.data?.[key]
+    return encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined
+  }
+  const postgres = read(POSTGRES.secret, 'PGPASSWORD')
+  const redis = read(REDIS.secret, 'REDIS_PASSWORD')
+  return {...(postgres ? {postgres: {password: postgres}} : {}), ...(redis ? {redis: {password: redis}} : {})}
 }
 
 function secret(name: string, namespace: string, project: string, component: string, data: Record<string, string>): KubernetesObject & {stringData: Record<string, string>; type: string} {

@@ -7,3 +7,13 @@ export const REDIS = {service: 'devctl-redis', secret: 'devctl-redis', port: 637
 
 /** Label on every object devctl creates itself (not through the chart). */
 export const MANAGED_BY_LABEL = {'app.kubernetes.io/managed-by': 'devctl'} as const
+
+/** `app.kubernetes.io/managed-by=devctl`, for list calls. */
+export const MANAGED_BY_SELECTOR = Object.entries(MANAGED_BY_LABEL)
+  .map(([key, value]) => `${key}=${value}`)
+  .join(',')
+
+/** Did devctl create this object itself? */
+export function managedByDevctl(object: {metadata?: {labels?: Record<string, string>}} | undefined): boolean {
+  return object?.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY_LABEL['app.kubernetes.io/managed-by']
+}

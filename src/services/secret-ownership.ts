@@ -6,15 +6,13 @@
 import {ConfigError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import type {KubernetesObject} from '../kube/types.js'
-import {MANAGED_BY_LABEL} from './naming.js'
-
-const [MANAGED_BY, DEVCTL] = Object.entries(MANAGED_BY_LABEL)[0]!
+import {managedByDevctl} from './naming.js'
 
 export async function assertSecretsOwned(kube: KubeClient, secrets: KubernetesObject[]): Promise<void> {
   const found = await Promise.all(secrets.map((s) => kube.get('Secret', s.metadata!.namespace!, s.metadata!.name!)))
   for (const existing of found) {
-    const manager = existing?.metadata?.labels?.[MANAGED_BY]
-    if (!existing || manager === DEVCTL) continue
+    if (!existing || managedByDevctl(existing)) continue
+    const manager = existing.metadata?.labels?.['app.kubernetes.io/managed-by']
     const {name, namespace} = existing.metadata!
     const owner = manager === 'Helm' ? `helm created it (release ${existing.metadata?.annotations?.['meta.helm.sh/release-name'] ?? 'unknown'}), so the chart makes this Secret itself` : 'devctl did not create it'
     throw new ConfigError(`Secret ${name} already exists in namespace ${namespace} and ${owner}; devctl does not overwrite a Secret it does not own.`, {

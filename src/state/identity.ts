@@ -45,10 +45,16 @@ async function write(stateDir: string, identity: z.output<typeof identitySchema>
   await writeFileAtomic(join(stateDir, IDENTITY_FILE), `# devctl: this checkout's environment id; what devctl creates carries it.\n${stringify(identity)}`, 0o600)
 }
 
+/** This checkout's identity as recorded, or undefined when it has none yet (then nothing is its own). */
+export async function readIdentity(stateDir: string, projectDir: string): Promise<EnvironmentIdentity | undefined> {
+  const found = await read(stateDir)
+  return found ? {...found, dir: projectDir} : undefined
+}
+
 /** This checkout's identity, created on first use. */
 export async function environmentIdentity(stateDir: string, projectDir: string): Promise<EnvironmentIdentity> {
-  const found = await read(stateDir)
-  if (found) return {...found, dir: projectDir}
+  const found = await readIdentity(stateDir, projectDir)
+  if (found) return found
   const identity = {id: randomUUID(), adopted: []}
   await write(stateDir, identity)
   return {...identity, dir: projectDir}

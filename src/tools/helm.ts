@@ -102,9 +102,9 @@ export function upgradeInstallArgs(options: InstallOptions): string[] {
     '--install',
     options.release,
     ...chartArgs(options.chart, options.baseDir),
+    // The namespace step makes sure it exists (and a namespace-scoped account may not create one).
     '--namespace',
     options.namespace,
-    '--create-namespace',
     ...valueArgs(options),
     '--timeout',
     helmDuration(options.timeoutMs),

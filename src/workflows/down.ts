@@ -1,52 +1,75 @@
 /**
- * `devctl down`: "uninstall the release, then delete the cluster — or, when told to keep it,
- * only what devctl put in the namespace; keep Postgres/Redis volumes when told to". Every
- * action first looks whether there is anything to remove, so running it twice, or on a
- * half-created environment, succeeds and says what it did.
+ * `devctl down`: "uninstall the release (its pre-delete hooks run, within the deploy time limit),
+ * then delete the cluster — or, when told to keep it, only what devctl put in the namespace;
+ * keep Postgres/Redis volumes when told to". It removes only what this checkout created and
+ * marked: a cluster or namespace someone else made (or another checkout) is left in place, and
+ * it says so. Every action first looks whether there is anything to remove, so running it twice,
+ * or on a half-created environment, succeeds and says what it did.
  */
 import {rm} from 'node:fs/promises'
+import {join} from 'node:path'
 
+import {clusterMark} from '../cluster/k3d-config.js'
 import type {LoadedConfig} from '../config/load.js'
 import {InterruptedError} from '../errors.js'
+import {ifPermitted} from '../kube/api-failure.js'
 import type {KubeClient} from '../kube/client.js'
-import {MANAGED_BY_LABEL} from '../services/naming.js'
+import {namespaceMark} from '../services/manifests.js'
+import {MANAGED_BY_SELECTOR} from '../services/naming.js'
 import {exists} from '../scaffold/files.js'
-import {createProject, type RunControls, type Project} from './project.js'
+import {readIdentity, type EnvironmentIdentity} from '../state/identity.js'
+import {describeOwner, mayDelete, ownershipOf} from '../state/ownership.js'
+import type {K3dCluster} from '../tools/k3d.js'
 import {connectEnvironment, type Connection} from './connect.js'
-
+import {createProject, type Confirm, type Project, type RunControls} from './project.js'
+import {holdLeaseIfShared} from '../state/lease.js'
+import {lockEnvironment} from '../state/lock.js'
 
 export interface DownOptions {
   keepCluster: boolean
   keepData: boolean
   purge: boolean
+  /** --delete-namespace: also delete a namespace devctl did not create (asks first). */
+  deleteNamespace: boolean
 }
 
 export interface DownResult {
+  /** What `down` acted on: the kube context, the namespace, and the k3d cluster (if any). */
+  target: {context: string; namespace: string; cluster?: string}
   removed: string[]
   kept: string[]
 }
 
-const MANAGED_SELECTOR = Object.entries(MANAGED_BY_LABEL)
-  .map(([k, v]) => `${k}=${v}`)
-  .join(',')
+/** Nothing made by devctl from an identity it never had. */
+const NO_IDENTITY: EnvironmentIdentity = {id: '', dir: '', adopted: []}
 
-async function uninstallRelease(ctx: Project, connection: Connection, controls: RunControls, result: DownResult): Promise<void> {
-  const ref = {release: ctx.names.release, namespace: ctx.names.namespace, kube: connection.kubeTarget, timeoutMs: ctx.timeouts.deploy}
-  if (await ctx.tools.helm.uninstall(ref, controls.forceSignal)) result.removed.push(`release ${ctx.names.release}`)
-  else result.kept.push(`release ${ctx.names.release} (there was none)`)
+interface Teardown {
+  project: Project
+  identity: EnvironmentIdentity
+  options: DownOptions
+  controls: RunControls
+  result: DownResult
 }
 
-/** devctl's own workloads in the namespace; with keepData their PVCs (the data) stay for the next up. */
-async function removeServices(ctx: Project, kube: KubeClient, options: DownOptions, result: DownResult): Promise<void> {
-  const namespace = ctx.names.namespace
-  for (const kind of ['StatefulSet', 'Service'] as const) {
-    for (const object of await kube.list(kind, namespace, {labelSelector: MANAGED_SELECTOR})) {
+async function uninstallRelease({project, controls, result}: Teardown, connection: Connection): Promise<void> {
+  const {names} = project
+  // helm runs the chart's pre-delete hooks, bounded by the same limit as a deploy.
+  const ref = {release: names.release, namespace: names.namespace, kube: connection.kubeTarget, timeoutMs: project.timeouts.deploy}
+  if (await project.tools.helm.uninstall(ref, controls.forceSignal)) result.removed.push(`release ${names.release}`)
+  else result.kept.push(`release ${names.release} (there was none)`)
+}
+
+/** devctl's own objects in the namespace; with keepData the volumes (the data) and the passwords they need stay for the next up. */
+async function removeServices({project, options, result}: Teardown, kube: KubeClient): Promise<void> {
+  const namespace = project.names.namespace
+  const kinds = options.keepData ? (['StatefulSet', 'Service', 'ConfigMap'] as const) : (['StatefulSet', 'Service', 'ConfigMap', 'Secret'] as const)
+  for (const kind of kinds) {
+    for (const object of await kube.list(kind, namespace, {labelSelector: MANAGED_BY_SELECTOR})) {
       await kube.delete(kind, namespace, object.metadata!.name!)
       result.removed.push(`${kind} ${object.metadata!.name}`)
     }
   }
-  const claims = await kube.list('PersistentVolumeClaim', namespace, {labelSelector: MANAGED_SELECTOR})
-  for (const claim of claims) {
+  for (const claim of await kube.list('PersistentVolumeClaim', namespace, {labelSelector: MANAGED_BY_SELECTOR})) {
     if (options.keepData) {
       result.kept.push(`volume ${claim.metadata!.name} (--keep-data)`)
     } else {
@@ -54,14 +77,25 @@ async function removeServices(ctx: Project, kube: KubeClient, options: DownOptio
       result.removed.push(`volume ${claim.metadata!.name}`)
     }
   }
-  if (!options.keepData) {
-    // The namespace goes too when devctl created it (and nothing of the user's is in it).
-    const ns = await kube.get('Namespace', undefined, namespace)
-    if (ns?.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'devctl') {
-      await kube.delete('Namespace', undefined, namespace)
-      result.removed.push(`namespace ${namespace}`)
-    }
+}
+
+/** The namespace goes only when this checkout created it; one it did not goes only with --delete-namespace and consent. */
+async function removeNamespace(teardown: Teardown, kube: KubeClient, confirm: Confirm): Promise<void> {
+  const {project, identity, options, result} = teardown
+  const name = project.names.namespace
+  if (options.keepData) return
+  const found = await ifPermitted(kube.get('Namespace', undefined, name))
+  if (!found.permitted) return void result.kept.push(`namespace ${name} (this account may not read or delete namespaces)`)
+  if (!found.value) return
+  const mark = namespaceMark(found.value)
+  const ownership = ownershipOf(mark, identity, `namespace ${name}`)
+  if (!mayDelete(ownership)) {
+    const owner = describeOwner(ownership, mark)
+    const asked = options.deleteNamespace && (await confirm({flag: '--yes', message: `Delete namespace ${name}, which belongs to ${owner}, with everything in it?`, details: []}))
+    if (!asked) return void result.kept.push(`namespace ${name} (it belongs to ${owner}; --delete-namespace deletes it, asking first)`)
   }
+  await kube.delete('Namespace', undefined, name)
+  result.removed.push(`namespace ${name}`)
 }
 
 /**
@@ -75,48 +109,91 @@ function stopIfInterrupted(controls: RunControls, result: DownResult): void {
   })
 }
 
-export async function down(loaded: LoadedConfig, options: DownOptions, controls: RunControls): Promise<DownResult> {
-  const ctx = createProject(loaded, controls.kubeModule)
-  const result: DownResult = {removed: [], kept: []}
-  const act = async (action: () => Promise<void>) => {
-    await action()
-    stopIfInterrupted(controls, result)
-  }
-  const k3d = ctx.config.cluster.provider === 'k3d'
-  const cluster = k3d ? ((await ctx.tools.k3d.find(ctx.names.clusterName, controls.signal)) ?? null) : undefined
+/** What to do with the k3d cluster: delete it (everything goes with it), stop it, or keep it (and why). */
+type ClusterPlan = {action: 'delete' | 'stop'} | {action: 'keep'; why: string}
 
-  // Deleting a k3d cluster removes everything in it; only the kept cases need finer work.
-  const deleteWholeCluster = k3d && !options.keepCluster && !options.keepData
+function clusterPlan(teardown: Teardown, cluster: K3dCluster): ClusterPlan {
+  const {options, identity, project} = teardown
+  const mark = clusterMark(cluster.labels)
+  const ownership = ownershipOf(mark, identity, `cluster ${project.names.clusterName}`)
+  if (!mayDelete(ownership)) return {action: 'keep', why: `it belongs to ${describeOwner(ownership, mark)}`}
+  if (options.keepCluster) return {action: 'keep', why: '--keep-cluster'}
+  return {action: options.keepData ? 'stop' : 'delete'}
+}
+
+export async function down(loaded: LoadedConfig, options: DownOptions, controls: RunControls): Promise<DownResult> {
+  const project = createProject(loaded, controls.kubeModule)
+  const {names} = project
+  const k3d = project.config.cluster.provider === 'k3d'
+  const result: DownResult = {target: {context: names.kubeContext, namespace: names.namespace, ...(k3d ? {cluster: names.clusterName} : {})}, removed: [], kept: []}
+  const lock = await lockEnvironment(project.stateDir, 'down')
+  try {
+    return await tearDown({project, identity: (await readIdentity(project.stateDir, project.dir)) ?? NO_IDENTITY, options, controls, result})
+  } finally {
+    await lock.release()
+  }
+}
+
+async function tearDown(teardown: Teardown): Promise<DownResult> {
+  const {project, options, controls, result} = teardown
+  const {names} = project
+  const k3d = project.config.cluster.provider === 'k3d'
+  const cluster = k3d ? ((await project.tools.k3d.find(names.clusterName, controls.signal)) ?? null) : undefined
+  const plan = cluster ? clusterPlan(teardown, cluster) : undefined
+
   if (k3d && !cluster) {
-    result.kept.push(`cluster ${ctx.names.clusterName} (there was none)`)
-  } else if (deleteWholeCluster) {
-    await act(async () => {
-      await ctx.tools.k3d.delete(ctx.names.clusterName, controls.forceSignal)
-      result.removed.push(`k3d cluster ${ctx.names.clusterName}`)
-    })
+    result.kept.push(`cluster ${names.clusterName} (there was none)`)
   } else if (cluster && !cluster.running) {
-    result.kept.push(`cluster ${ctx.names.clusterName} (stopped; its data is kept)`)
+    // A stopped cluster's release cannot be uninstalled (its pre-delete hooks would need it running).
+    if (plan?.action === 'delete') await act(teardown, () => deleteCluster(teardown))
+    else result.kept.push(`cluster ${names.clusterName} (stopped; its data is kept)`)
   } else {
-    const connection = await connectEnvironment(ctx, controls.signal, cluster)
-    await act(() => uninstallRelease(ctx, connection, controls, result))
-    await act(() => removeServices(ctx, connection.kube, options, result))
-    if (k3d && options.keepData && !options.keepCluster) {
-      // The data lives inside the cluster: stop it (freeing CPU and memory) rather than delete it.
-      await act(async () => {
-        await ctx.tools.k3d.stop(ctx.names.clusterName, controls.forceSignal)
-        result.removed.push(`running cluster ${ctx.names.clusterName} (stopped; \`devctl up\` starts it with the data)`)
-      })
-    } else if (k3d) {
-      result.kept.push(`cluster ${ctx.names.clusterName} (--keep-cluster)`)
+    const connection = await connectEnvironment(project, controls.signal, cluster)
+    const lease = await holdLeaseIfShared(!k3d, connection.kube, names.namespace, 'down', (message) => result.kept.push(`no Lease: ${message}`))
+    try {
+      await removeFromCluster(teardown, connection, plan)
+    } finally {
+      await lease?.release()
     }
   }
 
-  if (options.purge && (await exists(ctx.stateDir))) {
-    await rm(ctx.stateDir, {recursive: true, force: true})
+  if (options.purge && (await exists(project.stateDir))) {
+    await rm(project.stateDir, {recursive: true, force: true})
     result.removed.push('.devctl/ (generated passwords and local state)')
-  } else if (deleteWholeCluster) {
-    // The cluster's credentials are worthless now.
-    await rm(`${ctx.stateDir}/kubeconfig`, {force: true})
   }
   return result
+}
+
+/** Do one removal, then stop there if Ctrl-C came meanwhile. */
+async function act(teardown: Teardown, action: () => Promise<void>): Promise<void> {
+  await action()
+  stopIfInterrupted(teardown.controls, teardown.result)
+}
+
+/** With the cluster running: uninstall, then delete the cluster — or clean the namespace, and stop or keep the cluster. */
+async function removeFromCluster(teardown: Teardown, connection: Connection, plan: ClusterPlan | undefined): Promise<void> {
+  const {project, controls, result} = teardown
+  const {clusterName} = project.names
+  await act(teardown, () => uninstallRelease(teardown, connection))
+  // Deleting the cluster removes everything in it; only the kept cases need finer work.
+  if (plan?.action === 'delete') return act(teardown, () => deleteCluster(teardown))
+  await act(teardown, () => removeServices(teardown, connection.kube))
+  await act(teardown, () => removeNamespace(teardown, connection.kube, controls.confirm ?? (async () => false)))
+  if (plan?.action === 'stop') {
+    // The data lives inside the cluster: stop it (freeing CPU and memory) rather than delete it.
+    await act(teardown, async () => {
+      await project.tools.k3d.stop(clusterName, controls.forceSignal)
+      result.removed.push(`running cluster ${clusterName} (stopped; \`devctl up\` starts it with the data)`)
+    })
+  } else if (plan?.action === 'keep') {
+    result.kept.push(`cluster ${clusterName} (${plan.why})`)
+  }
+}
+
+async function deleteCluster({project, controls, result}: Teardown): Promise<void> {
+  const name = project.names.clusterName
+  await project.tools.k3d.delete(name, controls.forceSignal)
+  result.removed.push(`k3d cluster ${name} (with the Postgres and Redis data in it)`)
+  // The cluster's credentials are worthless now.
+  await rm(join(project.stateDir, 'kubeconfig'), {force: true})
 }

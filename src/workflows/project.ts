@@ -72,5 +72,8 @@ export interface RunControls {
   signal: AbortSignal
   forceSignal: AbortSignal
   kubeModule: Promise<KubeModule>
+  /** Consent to what the user asked for (--yes answers it). */
   confirm?: Confirm
+  /** Consent to drop a release revision an interrupted helm left pending (--recover answers it; --yes never does). */
+  recoverConsent?: Confirm
 }

@@ -14,6 +14,8 @@ import {readSecrets} from '../secrets/store.js'
 import {credentialSecrets, namespaceManifest, serviceManifests} from '../services/manifests.js'
 import {upgradeInstallArgs} from '../tools/helm.js'
 import {formatCommand} from '../tools/process.js'
+import {holdLeaseIfShared, type HeldLease} from '../state/lease.js'
+import {lockEnvironment} from '../state/lock.js'
 import {noteRetries} from './connect.js'
 import {outlineOf, Pipeline, type StepOutcome, type StepOutline} from './pipeline.js'
 import {createProject, type RunControls} from './project.js'
@@ -25,6 +27,8 @@ import {namespaceStep, runServices, servicesGroup} from './steps/services.js'
 
 export interface UpOptions {
   force: boolean
+  /** Take over a cluster (or namespace) another checkout, or not devctl, created. */
+  adopt: boolean
   /** Overrides every step's timeout from devctl.yaml. */
   timeout?: string
 }
@@ -52,20 +56,23 @@ export async function up(loaded: LoadedConfig, options: UpOptions, controls: Run
   const started = Date.now()
   const project = createProject(loaded, controls.kubeModule, {timeout: options.timeout})
   const pipeline = new Pipeline(project, controls)
+  // One devctl at a time: on this machine (the lock file), and on a shared cluster (a Lease, once the namespace exists).
+  const lock = await lockEnvironment(project.stateDir, 'up')
+  let lease: HeldLease | undefined
   let watch: NamespaceWatch | undefined
   let stopRetryNotes = () => {}
   try {
-    const prerequisites = await pipeline.run(prerequisitesStep, project)
+    const prerequisites = await pipeline.run(prerequisitesStep, {project, adopt: options.adopt})
     const cluster = await pipeline.run(clusterStep, {project, prerequisites})
     const {connection} = cluster
     stopRetryNotes = noteRetries(connection, pipeline)
-    watch = await pipeline.run(namespaceStep, {project, connection, secrets: prerequisites.secrets})
+    watch = await pipeline.run(namespaceStep, {project, connection, prerequisites, adopt: options.adopt})
+    lease = await holdLeaseIfShared(project.config.cluster.provider === 'existing', connection.kube, project.names.namespace, 'up', (message) => controls.emit({type: 'warning', message}))
     const target = {project, connection, watch, helmMajor: prerequisites.helmMajor}
     await runServices(pipeline, target)
 
     const request = deployRequest(project, {force: options.force})
-    // No questions while the live task list draws: the command answers (a stuck release is recovered only with --yes).
-    const plan = await pipeline.run(planStep, {...target, request, confirm: controls.confirm ?? (async () => false)})
+    const plan = await pipeline.run(planStep, {...target, request, recoverConsent: controls.recoverConsent ?? (async () => false)})
     if (plan.rendered) await deploy(pipeline, startDeployment(target, request, {...plan, rendered: plan.rendered}))
     else pipeline.skip(deployGroup, `unchanged since revision ${plan.previous?.revision} (--force redeploys)`)
 
@@ -87,6 +94,8 @@ export async function up(loaded: LoadedConfig, options: UpOptions, controls: Run
   } finally {
     stopRetryNotes()
     watch?.close()
+    await lease?.release()
+    await lock.release()
   }
 }
 

@@ -23,6 +23,8 @@ import {ChartError, DevctlError, UsageError} from '../errors.js'
 import type {NamespaceWatch} from '../kube/namespace-watch.js'
 import {setAnchoredValue} from '../scaffold/anchors.js'
 import {writeFileAtomic} from '../scaffold/files.js'
+import {holdLeaseIfShared, type HeldLease} from '../state/lease.js'
+import {lockEnvironment} from '../state/lock.js'
 import type {ReleaseHistory} from '../tools/helm.js'
 import {connectEnvironment, noteRetries, type Connection} from './connect.js'
 import {outlineOf, Pipeline, type Step, type StepOutcome, type StepOutline, type StepRun, type Titled} from './pipeline.js'
@@ -201,11 +203,11 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
   return {plan, request, deployPlan, watch: input.watch}
 }
 
-const recoverStep: Step<{project: Project; connection: Connection; confirm: Confirm}, void> = {
+const recoverStep: Step<{project: Project; connection: Connection; consent: Confirm}, void> = {
   id: 'recover',
   title: (project) => `Recover release ${project.names.release} (an interrupted helm left it pending)`,
-  async execute({project, connection, confirm}, run) {
-    const {recovered} = await recoverStuckRelease(project, connection, confirm, run)
+  async execute({project, connection, consent}, run) {
+    const {recovered} = await recoverStuckRelease(project, connection, consent, run)
     run.title(`Recovered release ${project.names.release}: ${recovered ?? 'nothing was pending any more'}`)
   },
 }
@@ -275,15 +277,18 @@ export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions,
   const started = Date.now()
   const project = createProject(loaded, controls.kubeModule, {timeout: options.timeout})
   const pipeline = new Pipeline(project, controls)
+  // Held from the plan to the end: a second devctl must not change what this one planned against.
+  const lock = await lockEnvironment(project.stateDir, 'upgrade')
   let imageTag: ImageTagEdit | undefined
   let watch: NamespaceWatch | undefined
   let stopRetryNotes = () => {}
   const close = async () => {
     watch?.close()
     if (imageTag) await rm(imageTag.staged, {force: true})
+    await lock.release()
   }
   try {
-    const prerequisites = await pipeline.run(prerequisitesStep, project)
+    const prerequisites = await pipeline.run(prerequisitesStep, {project, adopt: false})
     // Staged after the prerequisites brought composed values in step, so the copy has them too.
     if (options.imageTag) imageTag = await stageImageTag(project, options.imageTag)
     const connection = await pipeline.run(connectStep, project)
@@ -310,22 +315,31 @@ export async function skipUpgrade(prepared: PreparedUpgrade, outcome: Exclude<Up
 export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOptions, controls: RunControls): Promise<UpgradeResult> {
   const {project, plan, connection, watch, request, deployPlan} = prepared
   const pipeline = new Pipeline(project, controls)
-  const confirm = controls.confirm ?? (async () => false)
   const target: DeployTarget = {project, connection, watch, helmMajor: prepared.prerequisites.helmMajor}
   const stopRetryNotes = noteRetries(connection, pipeline)
+  let lease: HeldLease | undefined
   try {
-    if (plan.stuck) await pipeline.run(recoverStep, {project, connection, confirm})
-    await pipeline.run(namespaceStep, {project, connection, secrets: prepared.prerequisites.secrets, watch})
+    lease = await holdLeaseIfShared(project.config.cluster.provider === 'existing', connection.kube, project.names.namespace, 'upgrade', (message) => controls.emit({type: 'warning', message}))
+    if (plan.stuck) await pipeline.run(recoverStep, {project, connection, consent: controls.recoverConsent ?? (async () => false)})
+    await pipeline.run(namespaceStep, {project, connection, prerequisites: prepared.prerequisites, adopt: false, watch})
     if (plan.reinstall) await pipeline.run(reinstallStep, {project, connection, plan})
     const rendered = deployPlan.rendered
     if (!rendered) throw new Error('an upgrade that changes something has a rendered chart')
     // After a reinstall the release is new: its migration runs as on a first install.
     const previous = plan.reinstall ? undefined : deployPlan.previous
+    const deployment = startDeployment(target, request, {...deployPlan, previous, rendered})
     try {
-      await deploy(pipeline, startDeployment(target, request, {...deployPlan, previous, rendered}))
+      await deploy(pipeline, deployment)
       await pipeline.run(rolloutStep, {...target, workloads: rendered.workloads})
     } catch (error) {
-      throw await recoverFromFailure(pipeline, prepared, options, error)
+      const recovery = await recoverFromFailure(pipeline, prepared, options, error)
+      // helm deployed the new tag and it stays deployed (Ctrl-C during the rollout, --no-rollback):
+      // the values file says so too, or the next `up` would quietly put the old tag back.
+      if (prepared.imageTag && deployment.helm.state === 'succeeded' && !recovery.rolledBack) {
+        await writeFileAtomic(prepared.imageTag.path, prepared.imageTag.text)
+        controls.emit({type: 'warning', message: `helm had deployed the new image tag before the upgrade stopped: it is saved at &${IMAGE_TAG_ANCHOR} in ${basename(prepared.imageTag.path)}, so the next \`devctl up\` keeps it.`})
+      }
+      throw recovery.error
     }
     if (prepared.imageTag) await pipeline.run(persistStep, prepared.imageTag)
     return {
@@ -338,27 +352,32 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
     }
   } finally {
     stopRetryNotes()
+    await lease?.release()
     await prepared.close()
   }
 }
 
-/** Roll back to the revision the upgrade started from (unless told not to) and say how that went. */
-async function recoverFromFailure(pipeline: Pipeline, prepared: PreparedUpgrade, options: UpgradeOptions, error: unknown): Promise<unknown> {
+/** Roll back to the revision the upgrade started from (unless told not to) and say how that went; `rolledBack`: helm put the old revision back. */
+async function recoverFromFailure(pipeline: Pipeline, prepared: PreparedUpgrade, options: UpgradeOptions, error: unknown): Promise<{error: unknown; rolledBack: boolean}> {
   const {plan, project, connection, watch} = prepared
-  if (!(error instanceof DevctlError) || error.kind === 'interrupted' || !options.rollback || plan.fromRevision === undefined || plan.reinstall) return error
+  if (!(error instanceof DevctlError) || error.kind === 'interrupted' || !options.rollback || plan.fromRevision === undefined || plan.reinstall) return {error, rolledBack: false}
   const migrationNote = plan.migration !== 'none' ? ' A rollback does not undo a database migration that already ran: check the schema if the new code depended on it.' : ''
+  let rolledBack = false
   try {
     await pipeline.run(rollbackStep, {project, connection, revision: plan.fromRevision})
+    rolledBack = true
     // Judge the rollback on what is deployed now (the old revision), not the chart that failed.
     await pipeline.run(rolloutStep, {project, connection, watch, workloads: deployedWorkloads(watch, project.names.release)})
   } catch (rollbackError) {
-    return error.explain({
+    const explained = error.explain({
       details: [`the rollback to revision ${plan.fromRevision} failed too: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`],
       hint: 'Inspect with `devctl status` and `devctl logs`; `devctl down --keep-data && devctl up` starts over with your data.',
     })
+    return {error: explained, rolledBack}
   }
-  return error.explain({
+  const explained = error.explain({
     details: [`rolled back to revision ${plan.fromRevision} and verified: every workload is ready again.${migrationNote}`],
     hint: error.hint ?? 'Fix the cause shown above, then run `devctl upgrade` again.',
   })
+  return {error: explained, rolledBack}
 }

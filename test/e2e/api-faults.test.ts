@@ -37,7 +37,7 @@ describe('devctl up against a refusing or busy API', () => {
     env = await startEnvironment()
     await env.sim.createCluster('demo')
     await fault(env, 'demo', {kind: 'status', code: 403, match: {verb: 'list', resource: 'pods', namespace: 'demo'}})
-    const result = await env.devctl(['up'])
+    const result = await env.devctl(['up', '--adopt'])
     expect(result.exitCode, output(result)).toBe(5)
     expect(result.stdout).toMatch(/✖ Namespace demo and Secrets/)
     expect(result.stderr).toContain([
@@ -57,7 +57,7 @@ describe('devctl up against a refusing or busy API', () => {
     await env.sim.createCluster('demo')
     // Listing StatefulSets is allowed; watching them is not.
     await fault(env, 'demo', {kind: 'status', code: 403, match: {verb: 'watch', resource: 'statefulsets', namespace: 'demo'}})
-    const result = await env.devctl(['up'])
+    const result = await env.devctl(['up', '--adopt'])
     expect(result.exitCode, output(result)).toBe(5)
     expect(result.stdout).toMatch(/✖ (Postgres|Redis)/)
     expect(result.stderr).toMatch(/^Error: .*Forbidden: user "system:admin" may not watch statefulsets\.apps in namespace "demo"\.$/m)
@@ -68,7 +68,7 @@ describe('devctl up against a refusing or busy API', () => {
     env = await startEnvironment()
     await env.sim.createCluster('demo')
     await fault(env, 'demo', {kind: 'status', code: 429, retryAfterSeconds: 1, times: 2, match: {verb: 'list', resource: 'statefulsets', namespace: 'demo'}})
-    const result = await env.devctl(['up'])
+    const result = await env.devctl(['up', '--adopt'])
     expect(result.exitCode, output(result)).toBe(0)
     expect(result.stdout).toContain('API busy, retrying in 1 s (list statefulsets.apps in namespace "demo": 429 Too Many Requests)')
     expect(result.stdout).toMatch(/✔ demo is up in/)

@@ -157,7 +157,13 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     const conditions = (JSON.parse(status.stdout) as {conditions: Array<{type: string; reason: string; hint?: string}>}).conditions
     expect(conditions.find((c) => c.type === 'ReleaseDeployed')).toMatchObject({reason: 'Pending', hint: '`devctl upgrade` recovers a stuck release.'})
 
-    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes'])
+    // --yes agrees to the upgrade, never to dropping a release record: that needs --recover (or a yes in a terminal).
+    const refused = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes'])
+    expect(refused.exitCode).toBe(2)
+    expect(refused.stderr).toMatch(/--recover is required/)
+    expect(releaseStatus(env).at(-1)).toEqual({revision: 6, status: 'pending-upgrade'})
+
+    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes', '--recover'])
     expect(result.exitCode).toBe(0)
     expect(output(result)).toMatch(/Recovered release demo: dropped the unfinished revision 6 \(pending-upgrade\)/)
     expect(releaseStatus(env).at(-1)).toEqual({revision: 6, status: 'deployed'})

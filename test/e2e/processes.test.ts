@@ -127,7 +127,8 @@ describe('devctl and the processes it starts', () => {
     await env.sim.injectFault({type: 'resume-commands'})
     const {code} = await run.exited
     expect(code, run.stderr()).toBe(130)
-    expect(run.stderr()).toMatch(/^Error: Interrupted after removing k3d cluster demo\.$/m)
+    // The release was uninstalled first (its pre-delete hooks need the cluster), then the cluster went.
+    expect(run.stderr()).toMatch(/^Error: Interrupted after removing release demo, k3d cluster demo \(with the Postgres and Redis data in it\)\.$/m)
     expect(run.stderr()).toContain('→ Run `devctl down` again to finish.')
     expect(run.stderr()).not.toMatch(/k3d.*(failed|exited)/i)
     expect(env.sim.cluster('demo')).toBeUndefined()

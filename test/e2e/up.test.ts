@@ -66,7 +66,7 @@ describe.each([3, 4] as const)('devctl up with helm %i', (helmVersion) => {
     // --debug echoes every command devctl runs, and nothing else goes to stderr.
     const echoed = first.stderr.trimEnd().split('\n')
     expect(echoed.every((line) => line.startsWith('$ '))).toBe(true)
-    expect(echoed).toContainEqual(expect.stringMatching(/^\$ helm upgrade --install demo \S+\/chart --namespace demo --create-namespace -f \S+values\.dev\.yaml --timeout 5m --labels devctl\.dev\/fingerprint=\w+ --kubeconfig \S+ --kube-context k3d-demo$/))
+    expect(echoed).toContainEqual(expect.stringMatching(/^\$ helm upgrade --install demo \S+\/chart --namespace demo -f \S+values\.dev\.yaml --timeout 5m --labels devctl\.dev\/fingerprint=\w+ --kubeconfig \S+ --kube-context k3d-demo$/))
     expect(first.stdout).not.toMatch(ANSI)
     expect(first.stdout).toMatch(/✔ Cluster demo created/)
     expect(first.stdout).toMatch(/✔ Postgres ready/)

@@ -26,6 +26,8 @@ export const devctlNamespaceRules: PolicyRule[] = [
   {apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], verbs: everything},
   {apiGroups: ['batch'], resources: ['jobs'], verbs: everything},
   {apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: everything},
+  // devctl's lock on a shared cluster.
+  {apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: everything},
 ]
 
 export interface NamespaceUserOptions {

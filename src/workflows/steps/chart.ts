@@ -20,6 +20,7 @@ import {daemonSetReadiness, deploymentReadiness, jobState, selects, statefulSetR
 import type {KubernetesObject, V1DaemonSet, V1Deployment, V1Job, V1Pod, V1StatefulSet} from '../../kube/types.js'
 import {instancesOf} from '../../logs/pods.js'
 import {followContainerRun} from '../../logs/tail.js'
+import {runningHelmFor} from '../../system/processes.js'
 import type {InstallOptions} from '../../tools/helm.js'
 import type {Connection} from '../connect.js'
 import type {Pipeline, Step, StepGroup, StepRun} from '../pipeline.js'
@@ -136,20 +137,27 @@ export function workloadReadiness(kind: Workload['kind'], object: KubernetesObje
 
 /**
  * The release as it is now; a revision stuck pending (helm killed mid-way) is recovered first,
- * with the user's consent, instead of failing later with "another operation is in progress".
+ * instead of failing later with "another operation is in progress" — only with its own consent
+ * (--recover, or a yes to this question; never --yes), and never while a helm still works on it.
  */
-export async function recoverStuckRelease(project: Project, connection: Connection, confirm: Confirm, run: StepRun): Promise<{latest?: ReleaseRecord; recovered?: string}> {
+export async function recoverStuckRelease(project: Project, connection: Connection, consent: Confirm, run: StepRun): Promise<{latest?: ReleaseRecord; recovered?: string}> {
   const {kube} = connection
   const {namespace, release} = project.names
   const latest = await latestRelease(kube, namespace, release)
   if (!isPending(latest)) return {latest}
-  const stuck = `Release ${release} is stuck in "${latest.status}" (revision ${latest.revision}): a helm command was interrupted before it finished.`
-  const consent = await confirm({
-    flag: '--yes',
-    message: `${stuck} Drop the unfinished revision ${latest.revision} so the release can be deployed again?`,
+  const stuck = `Release ${release} is stuck in "${latest.status}" (revision ${latest.revision}).`
+  const helm = await runningHelmFor(release, namespace)
+  if (helm !== undefined) {
+    throw new ChartError(`${stuck} A helm (pid ${helm}) is still working on it, probably started by a devctl that was killed: devctl will not touch the release under it.`, {
+      hint: 'Wait for that helm to finish (or stop it), then run this again.',
+    })
+  }
+  const agreed = await consent({
+    flag: '--recover',
+    message: `${stuck} No helm is working on it any more (it was interrupted). Drop the unfinished revision ${latest.revision} so the release can be deployed again?`,
     details: [],
   })
-  if (!consent) throw new ChartError(stuck, {hint: 'Run `devctl upgrade` (it asks before recovering it), or run this again with --yes.'})
+  if (!agreed) throw new ChartError(`${stuck} A helm command was interrupted before it finished.`, {hint: 'Run this again with --recover to drop the unfinished revision (devctl checks that no helm still works on it), or in a terminal to be asked.'})
   await dropPendingRevision(kube, namespace, release, latest)
   run.warn(`Recovered release ${release}: dropped the unfinished revision ${latest.revision} (${latest.status}).`)
   return {latest: await latestRelease(kube, namespace, release), recovered: `revision ${latest.revision} (${latest.status}) dropped`}
@@ -178,12 +186,12 @@ export async function planDeploy(target: DeployTarget, request: DeployRequest, p
   return {fingerprint: hash, previous, unchanged, reason: changeReason(request, previous, hash), rendered}
 }
 
-/** `up`'s step 5: the release as it is (recovering a stuck one), and what must change. */
-export const planStep: Step<DeployTarget & {request: DeployRequest; confirm: Confirm}, DeployPlan> = {
+/** `up`'s step 5: the release as it is (recovering a stuck one, with consent), and what must change. */
+export const planStep: Step<DeployTarget & {request: DeployRequest; recoverConsent: Confirm}, DeployPlan> = {
   id: 'plan',
   title: (project) => `Chart ${project.names.release}: what changed`,
   async execute(input, run) {
-    const {latest} = await recoverStuckRelease(input.project, input.connection, input.confirm, run)
+    const {latest} = await recoverStuckRelease(input.project, input.connection, input.recoverConsent, run)
     const plan = await planDeploy(input, input.request, latest, run)
     const release = input.project.names.release
     run.title(plan.rendered ? `Chart ${release}: ${plan.reason}; migration: ${describeMigration(plan.rendered.migration)}` : `Chart ${release}: unchanged since revision ${plan.previous?.revision}`)

@@ -10,6 +10,7 @@ import {stringify} from 'yaml'
 
 import {clusterDrift, httpHostPort, k3dConfig, k3dConfigFile, type ClusterShape} from '../../cluster/k3d-config.js'
 import {ClusterError} from '../../errors.js'
+import {ApiRefusedError, ifPermitted} from '../../kube/api-failure.js'
 import type {KubeClient} from '../../kube/client.js'
 import {NamespaceWatch} from '../../kube/namespace-watch.js'
 import {deploymentReadiness} from '../../kube/readiness.js'
@@ -63,10 +64,12 @@ async function waitForSystem(kube: KubeClient, run: StepRun): Promise<void> {
 async function connectExisting(project: Project, context: string, run: StepRun): Promise<ReadyCluster> {
   const kubeTarget = {context}
   const kube = (await project.kubeModule).KubeClient.connect(kubeTarget)
-  await kube.list('Namespace', undefined).catch((error: unknown) => {
+  // One small read the API must answer; an account limited to its namespace may be refused it, and that is an answer too.
+  await ifPermitted(kube.get('Namespace', undefined, project.names.namespace)).catch((error: unknown) => {
+    if (error instanceof ApiRefusedError) throw error
     throw new ClusterError(`The cluster of context "${context}" is not reachable.`, {
       details: [String((error as Error).message)],
-      hint: 'Check your VPN/credentials with `kubectl --context CONTEXT get ns`.',
+      hint: `Check your VPN and credentials with \`kubectl --context ${context} get pods -n ${project.names.namespace}\`.`,
     })
   })
   run.title(`Cluster: context ${context} (namespace ${project.names.namespace})`)
@@ -84,7 +87,7 @@ export const clusterStep: Step<{project: Project; prerequisites: Prerequisites},
     const name = project.names.clusterName
     const {cluster: existing, createdWith} = prerequisites.k3d ?? {}
     const onLine = (line: string) => run.note(cleanK3dLine(line))
-    const wanted = k3dConfig(project.config, project.names)
+    const wanted = k3dConfig(project.config, project.names, prerequisites.identity)
     if (createdWith) warnOfDrift(project, run, createdWith, wanted)
     let action: ClusterAction
     if (!existing) {

@@ -4,11 +4,13 @@
  * hooks. Every failing check is reported, not only the first.
  */
 import {describeBusyPort, portsToBind, probeHostPorts, type ClusterBinding} from '../../cluster/host-ports.js'
-import {readCreatedWith, type ClusterShape} from '../../cluster/k3d-config.js'
+import {clusterMark, readCreatedWith, type ClusterShape} from '../../cluster/k3d-config.js'
 import {readValuesFile} from '../../config/yaml-file.js'
-import {DevctlError, PrerequisiteError} from '../../errors.js'
+import {ClusterError, DevctlError, PrerequisiteError} from '../../errors.js'
 import {describeComposedChange, syncComposedValues} from '../../scaffold/composed-values.js'
-import {ensureSecrets, neededPasswords, type ProjectSecrets} from '../../secrets/store.js'
+import {ensureSecrets, neededPasswords, type PasswordOwner, type ProjectSecrets} from '../../secrets/store.js'
+import {environmentIdentity, recordAdoption, type EnvironmentIdentity} from '../../state/identity.js'
+import {describeOwner, mayUse, ownershipOf} from '../../state/ownership.js'
 import {Helm} from '../../tools/helm.js'
 import {K3d, type K3dCluster} from '../../tools/k3d.js'
 import type {Step, StepRun} from '../pipeline.js'
@@ -17,13 +19,38 @@ import {runHooks} from './hooks.js'
 
 export interface Prerequisites {
   secrets: ProjectSecrets
+  /** Passwords generated just now (none existed for them): a running environment's own may exist. */
+  generated: PasswordOwner[]
   helmMajor: number
+  /** This checkout's environment id: what devctl creates carries it. */
+  identity: EnvironmentIdentity
   /** For provider k3d: the cluster as found before anything changed (undefined: none yet). */
   k3d?: {version: string; cluster?: K3dCluster; createdWith?: ClusterShape}
 }
 
+export interface PrerequisitesInput {
+  project: Project
+  /** --adopt: take over a cluster another checkout (or not devctl) created. */
+  adopt: boolean
+}
+
 async function assertValuesFiles(project: Project): Promise<void> {
   for (const file of project.valuesFiles) await readValuesFile(file)
+}
+
+/**
+ * A k3d cluster of this name that another checkout (or not devctl) created is not reused: its
+ * data and credentials are someone else's. --adopt takes it over (used, never deleted).
+ */
+async function claimCluster(project: Project, cluster: K3dCluster, identity: EnvironmentIdentity, adopt: boolean): Promise<EnvironmentIdentity> {
+  const what = `cluster ${cluster.name}`
+  const mark = clusterMark(cluster.labels)
+  const ownership = ownershipOf(mark, identity, what)
+  if (mayUse(ownership)) return identity
+  if (adopt) return recordAdoption(project.stateDir, identity, what, mark.owner)
+  throw new ClusterError(`The k3d cluster ${cluster.name} already exists, and it belongs to ${describeOwner(ownership, mark)}: devctl will not deploy into it or change its credentials.`, {
+    hint: `Give this checkout its own environment with another \`project:\` (or cluster.name) in devctl.yaml, or take the cluster over with \`devctl up --adopt\` (it is then used from here but never deleted from here).`,
+  })
 }
 
 /** k3d's version, and the project's cluster: listing clusters needs Docker, so it doubles as the Docker check. */
@@ -57,10 +84,10 @@ function combine(failures: unknown[]): unknown {
   return first.explain({details: (others as DevctlError[]).map((error) => `also: ${error.message}${error.hint ? ` → ${error.hint}` : ''}`)})
 }
 
-export const prerequisitesStep: Step<Project, Prerequisites> = {
+export const prerequisitesStep: Step<PrerequisitesInput, Prerequisites> = {
   id: 'prerequisites',
   title: () => 'Prerequisites',
-  async execute(project, run: StepRun) {
+  async execute({project, adopt}, run: StepRun) {
     const usesK3d = project.config.cluster.provider === 'k3d'
     // Independent checks run side by side: each is a process start or a file read.
     const checks = await Promise.allSettled([
@@ -74,19 +101,23 @@ export const prerequisitesStep: Step<Project, Prerequisites> = {
         return helm
       }),
       usesK3d ? inspectK3d(project, run.signal) : Promise.resolve(undefined),
+      environmentIdentity(project.stateDir, project.dir),
     ])
     const failures = checks.flatMap((check) => (check.status === 'rejected' ? [check.reason as unknown] : []))
-    const [, secrets, helm, k3d] = checks
+    const [, secrets, helm, k3d, identity] = checks
+    const cluster = k3d.status === 'fulfilled' ? k3d.value : undefined
+    let owner = identity.status === 'fulfilled' ? identity.value : undefined
+    if (cluster?.cluster && owner) owner = await claimCluster(project, cluster.cluster, owner, adopt).catch((error: unknown) => void failures.push(error))
     // A running cluster holds its own ports; only check them when they are about to be bound.
-    if (k3d.status === 'fulfilled' && k3d.value) await assertPortsFree(project, k3d.value).catch((error: unknown) => failures.push(error))
-    if (failures.length > 0) throw combine(failures)
+    if (cluster) await assertPortsFree(project, cluster).catch((error: unknown) => failures.push(error))
+    if (failures.length > 0 || !owner) throw combine(failures)
     // Every check passed (a failure was thrown above).
     const value = <T>(result: PromiseSettledResult<T>) => (result as PromiseFulfilledResult<T>).value
-    const found = {secrets: value(secrets), helm: value(helm), k3d: value(k3d)}
+    const found = {secrets: value(secrets), helm: value(helm), k3d: cluster, identity: owner}
     const {generated} = found.secrets
     if (generated.length > 0) run.note(`generated the ${generated.join(' and ')} password into .devctl/secrets.yaml`)
     await runHooks(project, 'prerequisites', run)
     run.title(`Prerequisites: helm ${found.helm.version}${found.k3d ? `, k3d ${found.k3d.version}` : ''}`)
-    return {secrets: found.secrets.secrets, helmMajor: found.helm.major, k3d: found.k3d}
+    return {secrets: found.secrets.secrets, generated, helmMajor: found.helm.major, identity: found.identity, k3d: found.k3d}
   },
 }

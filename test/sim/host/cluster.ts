@@ -32,6 +32,8 @@ export interface K3dNode {
   ports: PublishedPort[]
   /** The node that serves the Kubernetes API port (the load balancer, or server-0 without one). */
   servesApi: boolean
+  /** Docker labels given at creation (k3d's own come on top when listed). */
+  labels: Record<string, string>
 }
 
 /** docker's "Bind for 0.0.0.0:8080 failed: port is already allocated", attributed to a node. */
@@ -99,6 +101,20 @@ function directTargets(filters: string[], cluster: string, servers: number, agen
   })
 }
 
+/** The nodes a runtime label's filters pick: `all` or none given for every node, else `server:0`, `agent:*`, `loadbalancer`. */
+function labelTargets(filters: string[], nodes: K3dNode[]): K3dNode[] {
+  if (filters.length === 0 || filters.includes('all')) return nodes
+  return nodes.filter((node) =>
+    filters.some((filter) => {
+      const [group = '', index = '*'] = filter.split(':')
+      if (group.startsWith('loadbalancer')) return node.role === 'loadbalancer'
+      const role = group.startsWith('server') ? 'server' : 'agent'
+      const position = Number(/-(\d+)$/.exec(node.name)?.[1])
+      return node.role === role && (index === '*' || index.split(',').map(Number).includes(position))
+    }),
+  )
+}
+
 export interface ClusterDeps {
   createApiServer: CreateApiServer
   clock: SimClock
@@ -123,7 +139,7 @@ export class SimCluster {
     this.token = spec.token ?? randomToken(20)
     const now = new Date()
     const node = (name: string, role: NodeRole, image: string): K3dNode => {
-      const created: K3dNode = {name, role, image, id: randomHex(32), createdAt: now, running: false, ports: [], servesApi: false}
+      const created: K3dNode = {name, role, image, id: randomHex(32), createdAt: now, running: false, ports: [], servesApi: false, labels: {}}
       this.nodes.push(created)
       return created
     }
@@ -135,6 +151,9 @@ export class SimCluster {
       apiNode.ports.push({hostIP: spec.apiHostIP, hostPort: spec.apiHostPort, containerPort: 6443, protocol: 'tcp'})
     }
     for (const port of spec.ports) this.publish(port, apiNode)
+    for (const label of spec.runtimeLabels) {
+      for (const target of labelTargets(label.nodeFilters, this.nodes)) target.labels[label.key] = label.value
+    }
     if (spec.registry) {
       const registry = node(`k3d-${spec.registry.name.replace(/^k3d-/, '')}`, 'registry', registryImage)
       registry.ports.push({hostIP: spec.registry.hostIP, hostPort: spec.registry.hostPort ?? 0, containerPort: 5000, protocol: 'tcp'})

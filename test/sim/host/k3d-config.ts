@@ -42,6 +42,8 @@ export interface ClusterSpec {
   switchCurrentContext: boolean
   serversMemory?: string
   agentsMemory?: string
+  /** `--runtime-label` / options.runtime.labels: Docker labels on the node containers the filters pick. */
+  runtimeLabels: Array<{key: string; value: string; nodeFilters: string[]}>
 }
 
 /** A failure k3d reports with `FATA[...]` before it touches Docker. */
@@ -134,7 +136,7 @@ interface SimpleConfig {
   options?: {
     k3d?: {wait?: boolean; timeout?: string; disableLoadbalancer?: boolean; disableRollback?: boolean}
     kubeconfig?: {updateDefaultKubeconfig?: boolean; switchCurrentContext?: boolean}
-    runtime?: {serversMemory?: string; agentsMemory?: string}
+    runtime?: {serversMemory?: string; agentsMemory?: string; labels?: Array<{label?: string; nodeFilters?: string[]}>}
   }
   registries?: {create?: {name?: string; host?: string; hostPort?: string}}
 }
@@ -216,7 +218,20 @@ export function clusterSpecFrom(flags: ParsedFlags, config: SimpleConfig | undef
     switchCurrentContext: pick('kubeconfig-switch-context', kubeconfig.switchCurrentContext, (f) => flags.bool(f)),
     serversMemory: pick('servers-memory', config?.options?.runtime?.serversMemory, (f) => flags.string(f)) || undefined,
     agentsMemory: pick('agents-memory', config?.options?.runtime?.agentsMemory, (f) => flags.string(f)) || undefined,
+    runtimeLabels: [
+      ...(config?.options?.runtime?.labels ?? []).map((l) => parseRuntimeLabel(l.label ?? '', l.nodeFilters ?? [])),
+      ...flags.strings('runtime-label').map((spec) => parseRuntimeLabel(spec)),
+    ],
   }
+}
+
+/** k3d's `KEY=VALUE[@NODEFILTER[;NODEFILTER...]]`; without a filter the label goes on every node. */
+export function parseRuntimeLabel(spec: string, filtersFromConfig: string[] = []): {key: string; value: string; nodeFilters: string[]} {
+  const at = spec.indexOf('@')
+  const label = at < 0 ? spec : spec.slice(0, at)
+  const equals = label.indexOf('=')
+  if (equals <= 0) throw new K3dConfigError(`Failed to parse runtime label '${label}': expected KEY=VALUE`)
+  return {key: label.slice(0, equals), value: label.slice(equals + 1), nodeFilters: at < 0 ? filtersFromConfig : spec.slice(at + 1).split(';')}
 }
 
 function parseTimeout(text: string): number {

@@ -50,6 +50,21 @@ describe('k3d stand-in', () => {
     expect(sim.cluster('demo')?.port).toBe(Number(kubeconfig.clusters[0]?.cluster.server.split(':').at(-1)))
   })
 
+  it('puts runtime labels on the nodes their filters pick, from the config file and --runtime-label, and lists them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'k3d-labels-'))
+    const config = join(dir, 'k3d.yaml')
+    await writeFile(config, 'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata: {name: labelled}\noptions:\n  runtime:\n    labels:\n      - label: devctl.dev/owner=abc\n        nodeFilters: [server:*]\n')
+    const created = await run(sim, 'k3d', ['cluster', 'create', '--config', config, '--runtime-label', 'team=web@loadbalancer'])
+    expect(created.exitCode).toBe(0)
+    const listed = JSON.parse((await run(sim, 'k3d', ['cluster', 'list', 'labelled', '-o', 'json'])).stdout) as Array<{nodes: Array<{role: string; runtimeLabels: Record<string, string>}>}>
+    const labels = Object.fromEntries(listed[0]!.nodes.map((n) => [n.role, n.runtimeLabels]))
+    expect(labels.server).toMatchObject({'devctl.dev/owner': 'abc', app: 'k3d', 'k3d.role': 'server'})
+    expect(labels.server?.team).toBeUndefined()
+    expect(labels.loadbalancer).toMatchObject({team: 'web'})
+    expect(labels.loadbalancer?.['devctl.dev/owner']).toBeUndefined()
+    expect((await run(sim, 'k3d', ['cluster', 'delete', 'labelled'])).exitCode).toBe(0)
+  })
+
   it('lists clusters with the fields of real k3d, the token only with --token', async () => {
     const listed = await run(sim, 'k3d', ['cluster', 'list', '-o', 'json'])
     expect(listed.exitCode).toBe(0)

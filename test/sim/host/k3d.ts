@@ -473,7 +473,7 @@ function clusterJson(cluster: SimCluster, gateway: string, withToken: boolean): 
       portMappings,
       restart: true,
       created: node.createdAt.toISOString(),
-      runtimeLabels: {app: 'k3d', 'k3d.cluster': cluster.name, 'k3d.role': node.role, 'k3d.version': k3dVersion},
+      runtimeLabels: {...node.labels, app: 'k3d', 'k3d.cluster': cluster.name, 'k3d.role': node.role, 'k3d.version': k3dVersion},
       Networks: [`k3d-${cluster.name}`],
       ExtraHosts: null,
       serverOpts: node.role === 'server' ? {kubeAPI: apiExposure(cluster)} : {kubeAPI: null},
