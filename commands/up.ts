@@ -44,6 +44,7 @@ export default class Up extends DevctlCommand<typeof Up> {
 
     const mode: ProgressMode = this.jsonEnabled() ? 'json' : this.flags.quiet ? 'quiet' : this.terminal.interactiveOutput ? 'tasks' : 'plain'
     const view = await createProgressView(mode, upOutline(loaded), this.theme)
+    if (view.notice) this.stopNotice = view.notice
     let result: UpResult
     try {
       // No questions while the live task list draws: a stuck release is recovered only with --yes.

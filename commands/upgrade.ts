@@ -62,6 +62,7 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     }
     const mode: ProgressMode = json ? 'json' : this.flags.quiet ? 'quiet' : this.terminal.interactiveOutput ? 'tasks' : 'plain'
     const view = await createProgressView(mode, applyOutline(prepared), this.theme)
+    if (view.notice) this.stopNotice = view.notice
     const result = await applyUpgrade(prepared, options, controls((event) => view.emit(event))).finally(() => view.close())
     if (!json) process.stdout.write(renderUpgradeResult(result, this.theme))
     return result

@@ -86,6 +86,11 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     }
   }
 
+  /** Where the first Ctrl-C's notice goes; a live task list shows it itself (it holds stderr back while it draws). */
+  protected stopNotice: (message: string) => void = (message) => {
+    process.stderr.write(`\n${message}\n`)
+  }
+
   private installInterruptHandlers(): Interrupts {
     const first = new AbortController()
     const second = new AbortController()
@@ -93,7 +98,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     const onSignal = (signal: NodeJS.Signals) => {
       count += 1
       if (count === 1) {
-        if (!this.jsonEnabled()) process.stderr.write('\nStopping… (press Ctrl-C again to force)\n')
+        if (!this.jsonEnabled()) this.stopNotice('Stopping… (press Ctrl-C again to force)')
         first.abort(new InterruptedError(`Interrupted (${signal}).`))
       } else if (count === 2) {
         second.abort(new InterruptedError(`Interrupted (${signal}).`))

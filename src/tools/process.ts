@@ -117,7 +117,9 @@ export async function runAllowingFailure(file: string, args: readonly string[], 
   if (options.shieldFromTerminalSignals) trackShielded(child)
   const result = await child
 
-  if (result.isCanceled) throw new InterruptedError(`Interrupted while running \`${command}\`.`)
+  // SIGINT comes from the terminal's Ctrl-C, which reaches the tools in its process group
+  // before devctl's own handler has aborted anything: the tool was interrupted, not broken.
+  if (result.isCanceled || result.signal === 'SIGINT') throw new InterruptedError(`Interrupted while running \`${command}\`.`)
   const error = result as {code?: string}
   if (result.failed && error.code === 'ENOENT') throw new ToolNotFoundError(file)
   const stdout = joinLines(result.stdout)

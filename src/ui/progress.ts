@@ -13,6 +13,8 @@ import {formatDuration} from '../workflows/pipeline.js'
 
 export interface ProgressView {
   emit(event: WorkflowEvent): void
+  /** A view that holds the terminal's output while it draws shows this notice (the first Ctrl-C's) itself. */
+  notice?(message: string): void
   /** Wait until everything the view shows is on screen (the task list settled). */
   close(): Promise<void>
 }

@@ -22,6 +22,9 @@ interface StepState {
   end(event: EventOf<'step:end'>): void
   title?: string
   note?: string
+  /** The first Ctrl-C's notice, under the step that is running when it comes. */
+  stopping?: string
+  running: boolean
   logs: string[]
   pods: Map<string, PodSummary>
   render?: () => void
@@ -32,7 +35,7 @@ function stepState(): StepState {
   let end!: (e: EventOf<'step:end'>) => void
   const started = new Promise<EventOf<'step:start'>>((resolve) => (start = resolve))
   const ended = new Promise<EventOf<'step:end'>>((resolve) => (end = resolve))
-  return {started, ended, start, end, logs: [], pods: new Map()}
+  return {started, ended, start, end, logs: [], pods: new Map(), running: false}
 }
 
 function output(state: StepState): string {
@@ -44,10 +47,15 @@ function output(state: StepState): string {
   const lines = [...state.pods.values()].map((pod) => `  ${mark(pod)} ${podLine(pod)}`)
   lines.push(...state.logs.map((line) => `  │ ${line}`))
   if (state.note) lines.push(`  › ${state.note}`)
+  if (state.stopping) lines.push(`  ${state.stopping}`)
   return redact(lines.join('\n'))
 }
 
-export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (line: string) => void): ProgressView {
+/**
+ * `write` prints under the list once it is done; `notify` prints a notice at once (stderr),
+ * for when the list is not drawing.
+ */
+export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (line: string) => void, notify: (message: string) => void = (message) => process.stderr.write(`\n${message}\n`)): ProgressView {
   const states = new Map<string, StepState>()
   // Printed under the list once it is done: listr2 redraws everything above its last line.
   const warnings: string[] = []
@@ -89,14 +97,31 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
     },
   })
 
+  let drawing = true
   const list = new Listr(outline.map(toTask), {
     concurrent: false,
     exitOnError: true,
+    // Ctrl-C belongs to the command (base-command.ts): listr2's own handler exits at once (127),
+    // killing a helm command that must be let finish and leaving the release pending.
+    registerSignalListeners: false,
     rendererOptions: {collapseSubtasks: false, collapseSkips: true, collapseErrors: false, showErrorMessage: false},
   })
-  const running = list.run().catch(() => {})
+  const running = list
+    .run()
+    .catch(() => {})
+    .finally(() => (drawing = false))
 
   return {
+    notice(message) {
+      // listr2 holds stderr back while it draws, so the notice goes under the steps still running.
+      if (!drawing) return notify(message)
+      for (const step of outline) {
+        const s = state(step.id)
+        if (!s.running) continue
+        s.stopping = t.yellow(`› ${message}`)
+        s.render?.()
+      }
+    },
     emit(event: WorkflowEvent) {
       if (event.type === 'warning') {
         warnings.push(redact(event.message))
@@ -105,9 +130,15 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
       const s = state(event.step)
       switch (event.type) {
         case 'step:start':
+          s.running = true
           s.start(event)
           return
         case 'step:end':
+          s.running = false
+          if (s.stopping) {
+            s.stopping = undefined
+            s.render?.()
+          }
           s.end(event)
           return
         case 'step:title':
