@@ -42,6 +42,10 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     services: Flags.boolean({description: "Also devctl's own Postgres and Redis."}),
   }
 
+  protected override stoppedByCtrlC(): boolean {
+    return this.flags.follow
+  }
+
   async run(): Promise<void> {
     const kubeModule = this.startLoadingKubeClient()
     const {argv} = await this.parse(Logs)

@@ -21,6 +21,10 @@ export default class Status extends DevctlCommand<typeof Status> {
     interval: Flags.integer({description: 'Seconds between refreshes with --watch.', default: 2, min: 1}),
   }
 
+  protected override stoppedByCtrlC(): boolean {
+    return this.flags.watch
+  }
+
   async run(): Promise<StatusResult> {
     const kubeModule = this.startLoadingKubeClient()
     const loaded = await loadConfig(this.flags.config)

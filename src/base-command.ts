@@ -86,6 +86,14 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     }
   }
 
+  /**
+   * Ctrl-C is how a person leaves this run (`logs -f`, `status --watch`): it stops at once and
+   * quietly, with nothing to force and no error, in text and in --json alike (exit 130).
+   */
+  protected stoppedByCtrlC(): boolean {
+    return false
+  }
+
   /** Where the first Ctrl-C's notice goes; a live task list shows it itself (it holds stderr back while it draws). */
   protected stopNotice: (message: string) => void = (message) => {
     process.stderr.write(`\n${message}\n`)
@@ -97,10 +105,11 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     let count = 0
     const onSignal = (signal: NodeJS.Signals) => {
       count += 1
+      const quiet = this.stoppedByCtrlC()
       if (count === 1) {
-        if (!this.jsonEnabled()) this.stopNotice('Stopping… (press Ctrl-C again to force)')
+        if (!this.jsonEnabled() && !quiet) this.stopNotice('Stopping… (press Ctrl-C again to force)')
         first.abort(new InterruptedError(`Interrupted (${signal}).`))
-      } else if (count === 2) {
+      } else if (count === 2 && !quiet) {
         second.abort(new InterruptedError(`Interrupted (${signal}).`))
       } else {
         process.exit(ExitCode.interrupted)
@@ -130,6 +139,8 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
   override async catch(error: Error & {exitCode?: number}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
     const devctlError = toDevctlError(error, this.interrupts?.signal)
+    // The user stopped a stream: that is its normal end, not an error to report.
+    if (devctlError?.kind === 'interrupted' && this.interrupts?.signal.aborted && this.stoppedByCtrlC()) throw new Errors.ExitError(ExitCode.interrupted)
     const exitCode = devctlError?.exitCode ?? ExitCode.unexpected
     if (this.jsonEnabled()) {
       this.logJson({

@@ -28,7 +28,10 @@ export interface Screen {
   readonly rows: string[]
   /** The rows of the window right now (the last `rows` of the terminal), trimmed the same way. */
   readonly window: string[]
+  /** The rows with the terminal's own wrapping undone: one entry per line devctl wrote (for --json). */
+  readonly lines: string[]
   readonly text: string
+  /** Some row, or some line across the rows it wrapped onto, contains `text` (or matches it). */
   has(text: string | RegExp): boolean
   /** Index of the first row containing `text` (or matching it), -1 if none. */
   find(text: string | RegExp, from?: number): number
@@ -81,13 +84,19 @@ function snapshot(term: xterm.Terminal): Screen {
   }
   const texts = lines.map((line) => line.translateToString(true))
   const rows = trimmed(texts)
+  const logical: string[] = []
+  lines.forEach((line, index) => {
+    if (line.isWrapped && logical.length > 0) logical[logical.length - 1] += line.translateToString(true)
+    else logical.push(texts[index]!)
+  })
   const window = trimmed(texts.slice(buffer.baseY, buffer.baseY + term.rows))
   const matches = (row: string, text: string | RegExp) => (typeof text === 'string' ? row.includes(text) : text.test(row))
   return {
     rows,
     window,
+    lines: trimmed(logical),
     text: rows.join('\n'),
-    has: (text) => rows.some((row) => matches(row, text)),
+    has: (text) => rows.some((row) => matches(row, text)) || logical.some((line) => matches(line, text)),
     find: (text, from = 0) => rows.findIndex((row, index) => index >= from && matches(row, text)),
     colorAt(row, text) {
       const line = lines[row]
