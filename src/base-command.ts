@@ -10,6 +10,7 @@ import {redact} from './secrets/redact.js'
 import {setDebugSink} from './tools/debug-echo.js'
 import {noInputPrompter, terminalPrompter} from './ui/prompter.js'
 import {colorEnabled, createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
+import {terminalWidth, wrapText} from './ui/wrap.js'
 import type {Confirm, KubeModule} from './workflows/context.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DevctlCommand)['baseFlags'] & T['flags']>
@@ -154,7 +155,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
         },
       })
     } else {
-      process.stderr.write(`${this.formatError(devctlError, error)}\n`)
+      process.stderr.write(`${wrapText(this.formatError(devctlError, error), terminalWidth(process.stderr))}\n`)
     }
     if (this.flags?.debug && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
     // ExitError is oclif's "exit quietly with this code".

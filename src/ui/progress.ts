@@ -33,6 +33,22 @@ export function podLine(pod: PodSummary): string {
   return `${pod.name}  ${pod.status}${reason}  ${pod.ready}/${pod.total} ready${restarts}`
 }
 
+/**
+ * Pods as aligned columns (name, status, readiness, restarts, then `extra` per pod), each row
+ * prefixed by `indent`: the lines of a summary, where pods are listed together.
+ */
+export function podTable<P extends PodSummary>(pods: readonly P[], indent: string, extra: (pod: P) => string = () => ''): string[] {
+  const cells = pods.map((pod) => [
+    pod.name,
+    pod.reason && pod.reason !== pod.status ? `${pod.status} (${pod.reason})` : pod.status,
+    `${pod.ready}/${pod.total} ready`,
+    pod.restarts ? `${pod.restarts} restart${pod.restarts === 1 ? '' : 's'}` : '',
+    extra(pod),
+  ])
+  const widths = [0, 1, 2, 3].map((column) => Math.max(0, ...cells.map((row) => row[column]!.length)))
+  return cells.map((row) => `${indent}${row.map((cell, column) => (column < 4 ? cell.padEnd(widths[column]!) : cell)).join('  ')}`.trimEnd())
+}
+
 /** Only pod changes a person would notice: status, readiness, restarts, reason. */
 export function podKey(pod: PodSummary): string {
   return `${pod.status}|${pod.ready}/${pod.total}|${pod.restarts}|${pod.reason ?? ''}`

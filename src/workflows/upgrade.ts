@@ -18,6 +18,7 @@ import {readYamlFile} from '../config/yaml-file.js'
 import {ChartError, DevctlError, UsageError} from '../errors.js'
 import {setAnchoredValue} from '../scaffold/anchors.js'
 import {writeFileAtomic} from '../scaffold/files.js'
+import {count} from '../text.js'
 import {createContext, type RunControls} from './context.js'
 import {connectEnvironment} from './connect.js'
 import type {ReleaseHistory} from '../tools/helm.js'
@@ -151,7 +152,7 @@ const planUpgradeStep: LeafStep<UpgradeContext> = {
       migration: deploy.rendered ? describeMigration(deploy.rendered.migration) : 'none',
       recovered: ctx.recovered,
     }
-    return deploy.unchanged ? `Upgrade ${ctx.names.release}: nothing changed (revision ${previous.revision})` : `Upgrade ${ctx.names.release}: ${values.length} value(s) changed${reinstall ? `; chart crosses breakingVersion ${breaking}: reinstall` : ''}`
+    return deploy.unchanged ? `Upgrade ${ctx.names.release}: nothing changed (revision ${previous.revision})` : `Upgrade ${ctx.names.release}: ${count(values.length, 'value')} changed${reinstall ? `; chart crosses breakingVersion ${breaking}: reinstall` : ''}`
   },
 }
 

@@ -28,6 +28,8 @@ export interface Screen {
   readonly rows: string[]
   /** The rows of the window right now (the last `rows` of the terminal), trimmed the same way. */
   readonly window: string[]
+  /** Rows the terminal had to continue on the next row itself (the line was wider than the terminal). */
+  readonly overflowing: string[]
   /** The rows with the terminal's own wrapping undone: one entry per line devctl wrote (for --json). */
   readonly lines: string[]
   readonly text: string
@@ -95,6 +97,7 @@ function snapshot(term: xterm.Terminal): Screen {
     rows,
     window,
     lines: trimmed(logical),
+    overflowing: texts.filter((_text, index) => lines[index + 1]?.isWrapped),
     text: rows.join('\n'),
     has: (text) => rows.some((row) => matches(row, text)) || logical.some((line) => matches(line, text)),
     find: (text, from = 0) => rows.findIndex((row, index) => index >= from && matches(row, text)),

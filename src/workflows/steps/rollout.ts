@@ -14,6 +14,8 @@ import {releaseWorkloads, workloadReadiness, type DeployContext} from './chart.j
 import {runHooks} from './hooks.js'
 import {explainUnhealthyPods} from '../../diagnose/explain.js'
 import {trackPods} from './pods.js'
+import {count} from '../../text.js'
+import {freeLocalPort} from '../../system/ports.js'
 
 export interface WorkloadStatus {
   kind: Workload['kind']
@@ -68,7 +70,7 @@ export const rolloutStep: LeafStep<RolloutContext> = {
       run.note(pending.map((s) => `${s.kind} ${s.name}: ${s.detail}`).join('; '))
       return undefined
     }, run.signal)
-    return `Rollout: ${workloads.length} workload(s) ready`
+    return `Rollout: ${count(workloads.length, 'workload')} ready`
   },
   async onFailure(ctx, _run, error) {
     const workloads = workloadsToWatch(ctx)
@@ -97,10 +99,14 @@ export async function findEndpoints(ctx: RolloutContext): Promise<Endpoint[]> {
       if (rule.host && httpPort) endpoints.push({name: `ingress ${ingress.metadata?.name}`, url: `http://${rule.host}${httpPort === 80 ? '' : `:${httpPort}`}/`})
     }
   }
+  // A suggested local port must be free now, not one the cluster maps, and not one already suggested.
+  const cluster = ctx.config.cluster
+  const taken = new Set<number>(cluster.provider === 'k3d' ? cluster.ports.map((mapping) => mapping.host) : [])
   for (const service of services) {
     const port = service.spec?.ports?.[0]?.port
     if (!port) continue
-    const local = port < 1024 ? port + 8000 : port
+    const local = await freeLocalPort(port < 1024 ? port + 8000 : port, taken)
+    taken.add(local)
     endpoints.push({
       name: `service ${service.metadata?.name}`,
       command: `kubectl --context ${ctx.names.kubeContext} -n ${ctx.names.namespace} port-forward svc/${service.metadata?.name} ${local}:${port}`,
@@ -116,7 +122,7 @@ export const validateStep: LeafStep<RolloutContext> = {
     await runHooks(ctx, 'validate', run)
     ctx.endpoints = await findEndpoints(ctx)
     const hooks = ctx.config.hooks.validate.length
-    return hooks ? `Validate: ${hooks} check(s) passed` : 'Validate: environment is up'
+    return hooks ? `Validate: ${count(hooks, 'check')} passed` : 'Validate: environment is up'
   },
 }
 
