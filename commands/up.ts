@@ -5,6 +5,7 @@ import {durationFlagValue} from '../src/config/duration.js'
 import {loadConfig} from '../src/config/load.js'
 import {createProgressView, type ProgressMode} from '../src/ui/progress.js'
 import {renderUpPlan, renderUpSummary} from '../src/ui/up-view.js'
+import {terminalWidth, wrapText} from '../src/ui/wrap.js'
 import {planUp, up, upOutline, type UpPlan, type UpResult} from '../src/workflows/up.js'
 import {withContextOverride} from '../src/config/overrides.js'
 
@@ -53,7 +54,7 @@ export default class Up extends DevctlCommand<typeof Up> {
     } finally {
       await view.close()
     }
-    if (!this.jsonEnabled()) process.stdout.write(renderUpSummary(result, this.theme))
+    if (!this.jsonEnabled()) process.stdout.write(wrapText(renderUpSummary(result, this.theme), terminalWidth()))
     return {type: 'result', status: 'ok', ...result}
   }
 }

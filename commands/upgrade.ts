@@ -8,6 +8,7 @@ import {durationFlagValue} from '../src/config/duration.js'
 import {loadConfig} from '../src/config/load.js'
 import {createProgressView, type ProgressMode} from '../src/ui/progress.js'
 import {renderUpgradePlan, renderUpgradeResult} from '../src/ui/upgrade-view.js'
+import {terminalWidth, wrapText} from '../src/ui/wrap.js'
 import type {RunControls} from '../src/workflows/context.js'
 import type {Emit} from '../src/workflows/events.js'
 import {applyOutline, applyUpgrade, planUpgrade, type UpgradeOptions, type UpgradeResult} from '../src/workflows/upgrade.js'
@@ -54,7 +55,7 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     // Phase 1 prints plain lines: a question may come (a stuck release), and a live list cannot host it.
     const planView = await createProgressView(json ? 'json' : this.flags.quiet ? 'quiet' : 'plain', [], this.theme)
     const prepared = await planUpgrade(loaded, options, controls((event) => planView.emit(event))).finally(() => planView.close())
-    if (!json) process.stdout.write(renderUpgradePlan(prepared.plan, this.theme))
+    if (!json) process.stdout.write(wrapText(renderUpgradePlan(prepared.plan, this.theme), terminalWidth()))
 
     if (prepared.plan.changed && !(await confirm({flag: '--yes', message: `Upgrade ${prepared.plan.release} now?`, details: []}))) {
       process.stdout.write('Nothing was changed.\n')
@@ -64,7 +65,7 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     const view = await createProgressView(mode, applyOutline(prepared), this.theme)
     if (view.notice) this.stopNotice = view.notice
     const result = await applyUpgrade(prepared, options, controls((event) => view.emit(event))).finally(() => view.close())
-    if (!json) process.stdout.write(renderUpgradeResult(result, this.theme))
+    if (!json) process.stdout.write(wrapText(renderUpgradeResult(result, this.theme), terminalWidth()))
     return result
   }
 }

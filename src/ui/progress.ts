@@ -10,6 +10,10 @@ import type {PodSummary} from '../diagnose/pod.js'
 import {redact} from '../secrets/redact.js'
 import type {WorkflowEvent} from '../workflows/events.js'
 import {formatDuration} from '../workflows/pipeline.js'
+import {terminalWidth, wrapLine} from './wrap.js'
+
+/** "[ 1.5s]" */
+const STAMP_WIDTH = 8
 
 export interface ProgressView {
   emit(event: WorkflowEvent): void
@@ -54,12 +58,16 @@ export function podKey(pod: PodSummary): string {
   return `${pod.status}|${pod.ready}/${pod.total}|${pod.restarts}|${pod.reason ?? ''}`
 }
 
-/** One line per event, no cursor movement: for CI logs and pipes. */
-export function plainView(write: (line: string) => void, t: ChalkInstance): ProgressView {
+/**
+ * One line per event, no cursor movement: for CI logs and pipes. In a terminal (`columns`
+ * given), a long line continues under the text after its timestamp.
+ */
+export function plainView(print: (line: string) => void, t: ChalkInstance, columns?: number): ProgressView {
+  const write = (line: string) => print(wrapLine(line, columns, STAMP_WIDTH + 3))
   const started = Date.now()
   const lastNote = new Map<string, string>()
   const lastPod = new Map<string, string>()
-  const stamp = () => t.dim(`[${formatDuration(Date.now() - started).padStart(6)}]`)
+  const stamp = () => t.dim(`[${formatDuration(Date.now() - started).padStart(STAMP_WIDTH - 2)}]`)
   return {
     emit(event) {
       switch (event.type) {
@@ -125,11 +133,11 @@ export async function createProgressView(mode: ProgressMode, outline: StepOutlin
     case 'quiet':
       return quietView()
     case 'plain':
-      return plainView(out, t)
+      return plainView(out, t, terminalWidth())
     case 'tasks': {
       // listr2 is only needed for a live terminal; load it then.
       const {taskListView} = await import('./task-list.js')
-      return taskListView(outline, t, out)
+      return taskListView(outline, t, out, terminalWidth())
     }
   }
 }

@@ -12,6 +12,7 @@ import {redact} from '../secrets/redact.js'
 import type {EventOf, WorkflowEvent} from '../workflows/events.js'
 import {formatDuration} from '../workflows/pipeline.js'
 import {podLine, type ProgressView, type StepOutline} from './progress.js'
+import {wrapLine} from './wrap.js'
 
 const LOG_LINES = 6
 
@@ -25,6 +26,8 @@ interface StepState {
   /** The first Ctrl-C's notice, under the step that is running when it comes. */
   stopping?: string
   running: boolean
+  /** 0 for a step, 1 for a step of a group: how far listr2 indents its rows. */
+  level: number
   logs: string[]
   pods: Map<string, PodSummary>
   render?: () => void
@@ -35,10 +38,14 @@ function stepState(): StepState {
   let end!: (e: EventOf<'step:end'>) => void
   const started = new Promise<EventOf<'step:start'>>((resolve) => (start = resolve))
   const ended = new Promise<EventOf<'step:end'>>((resolve) => (end = resolve))
-  return {started, ended, start, end, logs: [], pods: new Map(), running: false}
+  return {started, ended, start, end, logs: [], pods: new Map(), running: false, level: 0}
 }
 
-function output(state: StepState): string {
+/**
+ * The lines under a step's title, each fitted to the terminal (`columns`) on word boundaries:
+ * listr2 would wrap them too, but flush with the title, not under the text they continue.
+ */
+function output(state: StepState, columns: number | undefined): string {
   const mark = (pod: PodSummary) => {
     if (pod.status === 'Terminating') return '↓'
     if (pod.reason && pod.reason !== 'NotReady') return '✖'
@@ -48,14 +55,22 @@ function output(state: StepState): string {
   lines.push(...state.logs.map((line) => `  │ ${line}`))
   if (state.note) lines.push(`  › ${state.note}`)
   if (state.stopping) lines.push(`  ${state.stopping}`)
-  return redact(lines.join('\n'))
+  // listr2 puts a title's further lines two columns in from the step's own indentation.
+  const width = columns === undefined ? undefined : columns - state.level * 2 - 2
+  return redact(lines.map((line) => wrapLine(line, width)).join('\n'))
 }
 
 /**
  * `write` prints under the list once it is done; `notify` prints a notice at once (stderr),
  * for when the list is not drawing.
  */
-export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (line: string) => void, notify: (message: string) => void = (message) => process.stderr.write(`\n${message}\n`)): ProgressView {
+export function taskListView(
+  outline: StepOutline[],
+  t: ChalkInstance,
+  write: (line: string) => void,
+  columns?: number,
+  notify: (message: string) => void = (message) => process.stderr.write(`\n${message}\n`),
+): ProgressView {
   const states = new Map<string, StepState>()
   // Printed under the list once it is done: listr2 redraws everything above its last line.
   const warnings: string[] = []
@@ -65,24 +80,28 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
     return s
   }
 
-  const toTask = (step: StepOutline): ListrTask => ({
+  const toTask = (step: StepOutline, level: number): ListrTask => ({
     title: step.title,
 
     task: async (_ctx, task) => {
       const s = state(step.id)
+      s.level = level
       const start = await s.started
       task.title = start.title
       // The live lines go in the title: listr2 redraws a title in place, whereas task output
       // accumulates as history.
       s.render = () => {
-        const detail = output(s)
+        const detail = output(s, columns)
         task.title = detail ? `${s.title ?? start.title}\n${detail}` : (s.title ?? start.title)
       }
       if (step.children) {
         // A group either ends skipped, or its children start.
         const first = await Promise.race([s.ended, ...step.children.map((c) => state(c.id).started)])
         if (first.type === 'step:end' && first.status === 'skipped') return task.skip(`${first.title} — skipped: ${first.message ?? ''}`)
-        return task.newListr(step.children.map(toTask), {concurrent: true, exitOnError: false})
+        return task.newListr(
+          step.children.map((child) => toTask(child, level + 1)),
+          {concurrent: true, exitOnError: false},
+        )
       }
       const end = await s.ended
       s.render = undefined
@@ -91,14 +110,14 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
       // stay listed under a finished step, the notes and logs go.
       s.note = undefined
       s.logs = []
-      const pods = output(s)
+      const pods = output(s, columns)
       task.title = `${end.title} (${formatDuration(end.durationMs)})${pods ? `\n${pods}` : ''}`
       if (end.status === 'failed') throw new Error(redact(end.message ?? 'failed'))
     },
   })
 
   let drawing = true
-  const list = new Listr(outline.map(toTask), {
+  const list = new Listr(outline.map((step) => toTask(step, 0)), {
     concurrent: false,
     exitOnError: true,
     // Ctrl-C belongs to the command (base-command.ts): listr2's own handler exits at once (127),
