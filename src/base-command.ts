@@ -78,12 +78,15 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     return this.terminal.canPrompt ? terminalPrompter() : noInputPrompter()
   }
 
-  /** Consent for workflows: --yes answers yes; otherwise ask, or fail naming --yes when no one can be asked. */
-  protected confirmer(yes: boolean): Confirm {
+  /**
+   * Consent for workflows: --yes answers yes; otherwise ask, or fail naming --yes when no one can
+   * be asked. `suggestion`: what Enter answers (false for what cannot be undone).
+   */
+  protected confirmer(yes: boolean, suggestion?: boolean): Confirm {
     return async ({message, flag, details}) => {
       if (yes) return true
       if (details.length && !this.jsonEnabled()) process.stderr.write(`${details.join('\n')}\n`)
-      return this.prompter.confirm({flag, message})
+      return this.prompter.confirm({flag, message, suggestion})
     }
   }
 

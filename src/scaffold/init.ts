@@ -132,7 +132,8 @@ export async function runInit(answers: InitAnswers, options: InitOptions): Promi
 
   const {created} = await ensureSecrets(options.dir)
   files.push({path: join(options.dir, STATE_DIR, 'secrets.yaml'), action: created ? 'created' : 'kept'})
-  if (await ensureGitignored(options.dir, `${STATE_DIR}/`)) files.push({path: join(options.dir, '.gitignore'), action: 'updated'})
+  const gitignore = await ensureGitignored(options.dir, `${STATE_DIR}/`)
+  if (gitignore) files.push({path: join(options.dir, '.gitignore'), action: gitignore})
 
   return {preset: answers.preset.name, project: answers.project, namespace: answers.namespace, files}
 }

@@ -63,6 +63,12 @@ async function removeServices(ctx: WorkflowContext, kube: KubeClient, options: D
   }
 }
 
+/** "Postgres and Redis": the services whose data lives in the cluster ('' for none). */
+function inClusterData(ctx: WorkflowContext): string {
+  const services = (['postgres', 'redis'] as const).filter((name) => ctx.config.services[name].enabled && !ctx.config.services[name].external)
+  return services.map((name) => (name === 'postgres' ? 'Postgres' : 'Redis')).join(' and ')
+}
+
 export async function down(loaded: LoadedConfig, options: DownOptions, controls: RunControls): Promise<DownResult> {
   const ctx = createContext(loaded, controls.kubeModule)
   const result: DownResult = {removed: [], kept: []}
@@ -75,7 +81,8 @@ export async function down(loaded: LoadedConfig, options: DownOptions, controls:
     result.kept.push(`cluster ${ctx.names.clusterName} (there was none)`)
   } else if (deleteWholeCluster) {
     await ctx.tools.k3d.delete(ctx.names.clusterName, controls.forceSignal)
-    result.removed.push(`k3d cluster ${ctx.names.clusterName}`)
+    const data = inClusterData(ctx)
+    result.removed.push(`k3d cluster ${ctx.names.clusterName} and everything in it: the release${data ? `, the ${data} data (\`devctl down --keep-data\` keeps it)` : ''}`)
   } else if (cluster && !cluster.running) {
     result.kept.push(`cluster ${ctx.names.clusterName} (stopped; its data is kept)`)
   } else {

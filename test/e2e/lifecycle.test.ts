@@ -201,7 +201,8 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
   it('down tears everything down, and running it twice is fine', async () => {
     const first = await env.devctl(['down'])
     expect(first.exitCode).toBe(0)
-    expect(first.stdout).toMatch(/✔ removed k3d cluster demo/)
+    // It says what went with the cluster, and how to keep it next time.
+    expect(first.stdout).toMatch(/✔ removed k3d cluster demo and everything in it: the release, the Postgres and Redis data \(`devctl down --keep-data` keeps it\)/)
     expect(env.sim.cluster('demo')).toBeUndefined()
     const second = await env.devctl(['down'])
     expect(second.exitCode).toBe(0)
