@@ -64,6 +64,8 @@ export interface PtyRun {
 
 export interface PtyOptions {
   cwd: string
+  /** What to run with node instead of the built CLI (a script and its first arguments). */
+  program?: string[]
   env?: Record<string, string | undefined>
   cols?: number
   rows?: number
@@ -124,7 +126,7 @@ export function startPty(args: string[], options: PtyOptions): PtyRun {
   for (const [name, value] of Object.entries({...process.env, TERM: 'xterm-256color', FORCE_COLOR: '1', NO_COLOR: undefined, CI: undefined, ...options.env})) {
     if (value !== undefined) env[name] = value
   }
-  const child = pty.spawn(process.execPath, [CLI, ...args], {name: 'xterm-256color', cols, rows, cwd: options.cwd, env})
+  const child = pty.spawn(process.execPath, [...(options.program ?? [CLI]), ...args], {name: 'xterm-256color', cols, rows, cwd: options.cwd, env})
 
   let raw = ''
   let written = Promise.resolve()
