@@ -45,12 +45,12 @@ export function eventLine(event: V1Event): EventLine | undefined {
 }
 
 /**
- * Events oldest first. Most event times have whole seconds only (a "Pulled" at 12:00:41 may
- * follow a "Scheduled" at 12:00:41.208), so within a second the API server's order of writes
- * decides.
+ * Events oldest first, by the time they show. Most event times have whole seconds only, so
+ * many share one: among those the API server's order of writes decides ("Pulling" before
+ * "Pulled"), not the order a list or watch happened to return them in.
  */
 export function byTime(a: EventLine, b: EventLine): number {
-  return Math.floor(a.time / 1000) - Math.floor(b.time / 1000) || a.sequence - b.sequence || a.time - b.time
+  return a.time - b.time || a.sequence - b.sequence
 }
 
 /** Events as one source for the timeline merge, oldest first. */

