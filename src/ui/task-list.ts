@@ -94,6 +94,8 @@ export function taskListView(
         const detail = output(s, columns)
         task.title = detail ? `${s.title ?? start.title}\n${detail}` : (s.title ?? start.title)
       }
+      // Pods and notes that came before listr2 reached this task are drawn now, not at the next event.
+      s.render()
       if (step.children) {
         // A group either ends skipped, or its children start.
         const first = await Promise.race([s.ended, ...step.children.map((c) => state(c.id).started)])

@@ -41,10 +41,10 @@ function stepRows(screen: Screen, title: RegExp): string[] {
 
 describe.each([120, 60])('up at %i columns', (cols) => {
   it('draws the live task list while it runs, and every step done with its pods at the end', async () => {
-    // Slow enough readiness to see the rollout live.
+    // Slow enough readiness to see the rollout live (the pods it waits for used to appear only at its end).
     env = await startEnvironment({scenario: {rules: [{match: {labelSelector: 'app.kubernetes.io/component=api'}, ready: '300s'}]}})
     run = devctlInTerminal(env, ['up'], {cols})
-    const live = await run.waitFor('the rollout running', (s) => showsRunning(s, 'Rollout'))
+    const live = await run.waitFor('the rollout running, with its pods', (s) => showsRunning(s, 'Rollout') && stepRows(s, /Rollout/).some((row) => /^ {4}… demo-web-worker-\w+-\w+ +Running \(NotReady\)/.test(row)))
     // Done steps above, pending ones below, one spinner per running step.
     expectShows(live, /^✔ Prerequisites: helm 3\.17\.\d+, k3d 5\.\d+\.\d+ \(\d/)
     expectShows(live, /^✔ Cluster demo created \(/)
