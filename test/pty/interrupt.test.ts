@@ -69,8 +69,8 @@ interface Case {
   args: string[]
   /** Where to press Ctrl-C: the screen shows it (and the simulator agrees). */
   when: (screen: Screen, env: TestEnvironment) => boolean
-  /** Ctrl-C answers a prompt (no signal: the prompt reads the key itself). */
-  prompt?: boolean
+  /** helm is in flight when the key comes, and is let finish. */
+  lettingHelmFinish?: boolean
   /** Answer the consent prompt before waiting for `when`. */
   consent?: boolean
   /** What the last screen shows about where it stopped. */
@@ -89,8 +89,8 @@ const UP_CASES: Case[] = [
   {step: 'Postgres and Redis (slow pulls)', sim: {scenario: {rules: [{match: {image: 'postgres:*'}, pull: '600s'}, {match: {image: 'redis:*'}, pull: '600s'}]}}, args: ['up'], when: (s) => showsRunning(s, 'Postgres') && showsRunning(s, 'Redis'), stoppedAt: /✖ Postgres/},
   {step: 'Chart: what changed (helm template), before deploy', hooks: {beforeDeploy: [HOLD]}, args: ['up'], when: (s) => reached(s, 'Chart demo'), stoppedAt: /✖ (Chart demo|helm upgrade)/},
   {step: 'Deploy, before helm runs (a beforeDeploy hook)', hooks: {beforeDeploy: [HOLD]}, args: ['up'], when: (s) => showsRunning(s, 'helm upgrade --install demo'), stoppedAt: /✖ helm upgrade --install demo/},
-  {step: 'Deploy: helm upgrade --install in flight (first install)', sim: {scenario: {rules: [SLOW_MIGRATION]}}, app: LONG_DEPLOY, args: ['up'], when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'), stoppedAt: /✔ helm upgrade --install demo: done/},
-  {step: 'Deploy: helm upgrade --install in flight (up --force)', upFirst: true, scenario: {rules: [SLOW_MIGRATION]}, app: LONG_DEPLOY, args: ['up', '--force'], when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'), stoppedAt: /✔ helm upgrade --install demo: done/},
+  {step: 'Deploy: helm upgrade --install in flight (first install)', sim: {scenario: {rules: [SLOW_MIGRATION]}}, app: LONG_DEPLOY, args: ['up'], when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'), stoppedAt: /✔ helm upgrade --install demo: done/, lettingHelmFinish: true},
+  {step: 'Deploy: helm upgrade --install in flight (up --force)', upFirst: true, scenario: {rules: [SLOW_MIGRATION]}, app: LONG_DEPLOY, args: ['up', '--force'], when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'), stoppedAt: /✔ helm upgrade --install demo: done/, lettingHelmFinish: true},
   {step: 'Deploy, after helm (an afterDeploy hook)', hooks: {afterDeploy: [HOLD]}, args: ['up'], when: (s, e) => showsRunning(s, 'helm upgrade --install demo') && e.sim.commands('helm').some((c) => c.argv[0] === 'upgrade' && c.endedAt), stoppedAt: /✖ helm upgrade --install demo/},
   {step: 'Rollout (pods slow to be ready)', sim: {scenario: {rules: [{match: {labelSelector: 'app.kubernetes.io/component=api'}, ready: '600s'}]}}, args: ['up'], when: (s) => showsRunning(s, 'Rollout'), stoppedAt: /✖ Rollout/},
   {step: 'Validate (a validate hook)', hooks: {validate: [HOLD]}, args: ['up'], when: (s) => showsRunning(s, 'Validate'), stoppedAt: /✖ Validate/},
@@ -99,8 +99,8 @@ const UP_CASES: Case[] = [
 const UPGRADE = ['upgrade', '--set', 'replicaCount=2']
 const UPGRADE_CASES: Case[] = [
   {step: 'Prerequisites (a prerequisites hook)', upFirst: true, hooks: {prerequisites: [HOLD]}, args: UPGRADE, when: (s) => s.has(/▸ Prerequisites/), stoppedAt: /✖ Prerequisites/},
-  {step: 'the consent prompt', upFirst: true, prompt: true, args: UPGRADE, when: (s) => s.has(/Upgrade demo now\?/)},
-  {step: 'Deploy: helm upgrade in flight', upFirst: true, scenario: {rules: [SLOW_MIGRATION]}, app: LONG_DEPLOY, args: UPGRADE, consent: true, when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'), stoppedAt: /✔ helm upgrade --install demo: done/},
+  {step: 'the consent prompt', upFirst: true, args: UPGRADE, when: (s) => s.has(/Upgrade demo now\?/)},
+  {step: 'Deploy: helm upgrade in flight', upFirst: true, scenario: {rules: [SLOW_MIGRATION]}, app: LONG_DEPLOY, args: UPGRADE, consent: true, when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'), stoppedAt: /✔ helm upgrade --install demo: done/, lettingHelmFinish: true},
   {step: 'Rollout (new pods slow to be ready)', upFirst: true, scenario: {rules: [{match: {labelSelector: 'app.kubernetes.io/component=api'}, ready: '600s'}]}, args: UPGRADE, consent: true, when: (s) => showsRunning(s, 'Rollout'), stoppedAt: /✖ Rollout/},
 ]
 
@@ -125,8 +125,9 @@ async function interruptAt(c: Case): Promise<void> {
   }
   await run.waitFor(`devctl at ${c.step}`, (s) => c.when(s, started))
   run.press(KEYS.ctrlC)
-  // Said at once, even while the live list draws (it used to appear only once everything had ended).
-  if (!c.prompt) await run.waitFor('the stopping notice', (s) => s.has('Stopping… (press Ctrl-C again to force)'))
+  // While helm is let finish, the list says so at once (the notice used to appear only once
+  // everything had ended). Other steps stop at once: their notice may be gone before it is seen.
+  if (c.lettingHelmFinish) await run.waitFor('the stopping notice', (s) => s.has('Stopping… (press Ctrl-C again to force)'))
   const {exitCode, screen} = await run.exited()
   const shown = `--- last screen ---\n${screen.text}`
 
