@@ -9,9 +9,9 @@ import {promisify} from 'node:util'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {TOOLS} from '../helpers/cli.js'
+import {CLI, TOOLS} from '../helpers/cli.js'
 import {startEnvironment, type TestEnvironment} from '../helpers/environment.js'
-import {devctlInTerminal, expectNoProcessesLeft, KEYS, type Screen} from '../helpers/pty.js'
+import {devctlInTerminal, expectNoProcessesLeft, KEYS, startPty, type Screen} from '../helpers/pty.js'
 
 const TEST_TIMEOUT_MS = 120_000
 
@@ -63,6 +63,16 @@ describe.each([120, 60])('status at %i columns', (cols) => {
     expectFitted(screen)
   }, TEST_TIMEOUT_MS)
 })
+
+it('status in a terminal that reports 0 columns: wrapped as if it had 80', async () => {
+  // `stty cols 0` in the terminal, then devctl in it, as some consoles and CI runners report themselves.
+  const zeroColumns = `require('node:child_process').execSync('stty cols 0 rows 0', {stdio: 'inherit'}); process.exitCode = require('node:child_process').spawnSync(process.execPath, [${JSON.stringify(CLI)}, ...process.argv.slice(1)], {stdio: 'inherit'}).status`
+  const {exitCode, screen} = await startPty(['status'], {program: ['-e', zeroColumns], cwd: env.dir, env: env.sim.env, cols: 120}).exited()
+  expect(exitCode, screen.text).toBe(0)
+  expect(screen.rows.filter((row) => row.length > 80), screen.text).toEqual([])
+  // The release line is longer than 80: it continues under its text.
+  expect(screen.rows[screen.find(/^● release/) + 1], screen.text).toMatch(/^ {13}\S/)
+}, TEST_TIMEOUT_MS)
 
 describe.each([120, 60])('logs -f at %i columns', (cols) => {
   it('prefixes each line with a short component/pod-suffix label, then Ctrl-C leaves quietly', async () => {
