@@ -60,17 +60,8 @@ function output(state: StepState, columns: number | undefined): string {
   return redact(lines.map((line) => wrapLine(line, width)).join('\n'))
 }
 
-/**
- * `write` prints under the list once it is done; `notify` prints a notice at once (stderr),
- * for when the list is not drawing.
- */
-export function taskListView(
-  outline: StepOutline[],
-  t: ChalkInstance,
-  write: (line: string) => void,
-  columns?: number,
-  notify: (message: string) => void = (message) => process.stderr.write(`\n${message}\n`),
-): ProgressView {
+/** `write` prints under the list once it is done; `columns`: the terminal's width. */
+export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (line: string) => void, columns?: number): ProgressView {
   const states = new Map<string, StepState>()
   // Printed under the list once it is done: listr2 redraws everything above its last line.
   const warnings: string[] = []
@@ -135,7 +126,10 @@ export function taskListView(
   return {
     notice(message) {
       // listr2 holds stderr back while it draws, so the notice goes under the steps still running.
-      if (!drawing) return notify(message)
+      if (!drawing) {
+        process.stderr.write(`\n${message}\n`)
+        return
+      }
       for (const step of outline) {
         const s = state(step.id)
         if (!s.running) continue

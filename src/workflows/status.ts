@@ -17,6 +17,7 @@ import {connectEnvironment, type Connection} from './connect.js'
 import {workloadReadiness} from './steps/chart.js'
 import type {KubeModule} from './context.js'
 import {count} from '../text.js'
+import type {ReleaseHistory} from '../tools/helm.js'
 
 export type ClusterState = 'running' | 'stopped' | 'missing' | 'unreachable'
 
@@ -191,7 +192,7 @@ function runningImages(pods: V1Pod[]): string[] {
 }
 
 /** helm's history: the newest failed revision, and a later "Rollback to N" revision if one followed it. */
-function lastFailure(history: Array<{revision: number; status: string; updated?: string; description?: string}>): (RevisionSummary & {rolledBackBy?: RevisionSummary}) | undefined {
+function lastFailure(history: ReleaseHistory): (RevisionSummary & {rolledBackBy?: RevisionSummary}) | undefined {
   const failed = history.findLast((h) => h.status === 'failed')
   if (!failed) return undefined
   // helm's descriptions carry its multi-error layout ("1 error occurred:\n\t* ..."): one line is enough.
