@@ -6,6 +6,7 @@ import {detectPlatform} from '../src/doctor/platform.js'
 import type {DoctorResult} from '../src/doctor/types.js'
 import {ChecksFailedError, ExitCode} from '../src/errors.js'
 import {createDoctorView, renderDoctorSummary} from '../src/ui/doctor-view.js'
+import {terminalWidth, wrapText} from '../src/ui/wrap.js'
 
 /** Used when package.json has no engines.node (it always should). */
 const FALLBACK_NODE_RANGE = '>=20.12.0'
@@ -31,6 +32,7 @@ Exits 0 when nothing fails (warnings are fine) and 11 when a check fails.`
   }
 
   async run(): Promise<DoctorResult> {
+    const columns = terminalWidth()
     const write = (text: string) => process.stdout.write(text)
     const result = await runDoctor(
       {
@@ -43,13 +45,13 @@ Exits 0 when nothing fails (warnings are fine) and 11 when a check fails.`
         fix: this.flags.fix,
       },
       {
-        emit: this.jsonEnabled() ? () => {} : createDoctorView(this.theme, write),
+        emit: this.jsonEnabled() ? () => {} : createDoctorView(this.theme, write, columns),
         confirm: (message) => this.confirmer(this.flags.yes)({flag: '--yes', message, details: []}),
         signal: this.interrupts.signal,
       },
     )
     if (result.status === 'ok') {
-      if (!this.jsonEnabled()) write(renderDoctorSummary(result, this.theme))
+      if (!this.jsonEnabled()) write(wrapText(renderDoctorSummary(result, this.theme), columns))
       return result
     }
     if (this.jsonEnabled()) {
@@ -57,7 +59,7 @@ Exits 0 when nothing fails (warnings are fine) and 11 when a check fails.`
       this.logJson(result)
       this.exit(ExitCode.checksFailed)
     }
-    write(renderDoctorSummary(result, this.theme))
+    write(wrapText(renderDoctorSummary(result, this.theme), columns))
     const failed = result.checks.filter((check) => check.status === 'fail')
     throw new ChecksFailedError(`devctl doctor: ${failed.length === 1 ? '1 check' : `${failed.length} checks`} failed (${failed.map((check) => check.title).join(', ')}).`, {
       hint: 'Do what the → lines above say, then run `devctl doctor` again.',

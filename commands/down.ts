@@ -5,6 +5,7 @@ import {loadConfig} from '../src/config/load.js'
 import {withContextOverride} from '../src/config/overrides.js'
 import {InterruptedError} from '../src/errors.js'
 import {renderDownResult} from '../src/ui/down-view.js'
+import {terminalWidth, wrapText} from '../src/ui/wrap.js'
 import {down, type DownResult} from '../src/workflows/down.js'
 
 export default class Down extends DevctlCommand<typeof Down> {
@@ -34,7 +35,8 @@ export default class Down extends DevctlCommand<typeof Down> {
     const kubeModule = this.startLoadingKubeClient()
     const loaded = withContextOverride(await loadConfig(this.flags.config), this.flags.context)
     if (this.flags.purge) {
-      const sure = await this.confirmer(this.flags.yes)({flag: '--yes', message: 'Delete .devctl/ too? The generated passwords go with it (your data is deleted anyway).', details: []})
+      // It cannot be undone: Enter says no.
+      const sure = await this.confirmer(this.flags.yes, false)({flag: '--yes', message: 'Delete .devctl/ too? The generated passwords go with it (your data is deleted anyway).', details: []})
       if (!sure) throw new InterruptedError('Nothing was removed.')
     }
     const result = await down(
@@ -42,7 +44,7 @@ export default class Down extends DevctlCommand<typeof Down> {
       {keepCluster: this.flags['keep-cluster'], keepData: this.flags['keep-data'], purge: this.flags.purge, deleteNamespace: this.flags['delete-namespace']},
       {emit: () => {}, signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm: this.confirmer(this.flags.yes)},
     )
-    if (!this.jsonEnabled()) process.stdout.write(renderDownResult(result, this.theme))
+    if (!this.jsonEnabled()) process.stdout.write(wrapText(renderDownResult(result, this.theme), terminalWidth()))
     return result
   }
 }

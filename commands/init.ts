@@ -5,6 +5,7 @@ import {UsageError} from '../src/errors.js'
 import {assertNoConflicts, readExistingAnswers, runInit, type InitResult} from '../src/scaffold/init.js'
 import {gatherAnswers} from '../src/scaffold/questions.js'
 import {renderInitResult} from '../src/ui/init-view.js'
+import {terminalWidth, wrapText} from '../src/ui/wrap.js'
 
 export default class Init extends DevctlCommand<typeof Init> {
   static override summary = 'Set up devctl in this project: devctl.yaml, a values file with shared anchors, generated passwords.'
@@ -71,7 +72,7 @@ All of this lands in devctl.yaml (app.wiring, services.*.auth). Edit it there: \
     const existing = update ? await readExistingAnswers(dir) : undefined
     const answers = await gatherAnswers(this.flags, prompter, {dir, existing})
     const result = await runInit(answers, {dir, force, update})
-    if (!this.jsonEnabled()) process.stdout.write(renderInitResult(result, dir, this.theme))
+    if (!this.jsonEnabled()) process.stdout.write(wrapText(renderInitResult(result, dir, this.theme), terminalWidth()))
     return result
   }
 }

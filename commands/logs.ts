@@ -9,6 +9,7 @@ import {registerProjectSecrets} from '../src/secrets/store.js'
 import {createLogFormatter, LogPrinter} from '../src/ui/log-view.js'
 import {connectEnvironment} from '../src/workflows/connect.js'
 import {createProject} from '../src/workflows/project.js'
+import {count} from '../src/text.js'
 
 export default class Logs extends DevctlCommand<typeof Logs> {
   static override summary = 'Follow the logs of every pod and container of the environment, including init containers, migration jobs and crashed runs.'
@@ -42,6 +43,10 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     services: Flags.boolean({description: "Also devctl's own Postgres and Redis."}),
   }
 
+  protected override stoppedByCtrlC(): boolean {
+    return this.flags.follow
+  }
+
   async run(): Promise<void> {
     const kubeModule = this.startLoadingKubeClient()
     const {argv} = await this.parse(Logs)
@@ -52,7 +57,7 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     const {kube} = await connectEnvironment(createProject(loaded, kubeModule), this.interrupts.signal)
 
     const t = this.theme
-    const printer = new LogPrinter(process.stdout, createLogFormatter({json: this.jsonEnabled(), timestamps: this.flags.timestamps}, t), (message) =>
+    const printer = new LogPrinter(process.stdout, createLogFormatter({json: this.jsonEnabled(), timestamps: this.flags.timestamps, short: this.terminal.interactiveOutput}, t), (message) =>
       process.stderr.write(`${t.yellow('!')} ${message}\n`),
     )
     const readerGone = new AbortController()
@@ -61,7 +66,7 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     if (this.interrupts.signal.aborted) throw this.interrupts.signal.reason
     if (readerGone.signal.aborted) return
     if (outcome.problems.length > 0) {
-      throw new ClusterError(`${outcome.problems.length} log(s) could not be read completely.`, {
+      throw new ClusterError(`${count(outcome.problems.length, 'log')} could not be read completely.`, {
         details: outcome.problems,
         hint: 'Check that the cluster is running (`devctl status`) and run the command again.',
       })

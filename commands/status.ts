@@ -1,45 +1,40 @@
-import {setTimeout as sleep} from 'node:timers/promises'
-
 import {Flags} from '@oclif/core'
 
 import {DevctlCommand} from '../src/base-command.js'
 import {MAX_DURATION_MS} from '../src/config/duration.js'
 import {loadConfig} from '../src/config/load.js'
-import {InterruptedError} from '../src/errors.js'
-import {renderStatus} from '../src/ui/status-view.js'
-import {status, type StatusResult} from '../src/workflows/status.js'
+import {liveStatusView, renderStatus} from '../src/ui/status-view.js'
+import {terminalWidth} from '../src/ui/wrap.js'
+import {status, watchStatus, type StatusResult} from '../src/workflows/status.js'
 
 export default class Status extends DevctlCommand<typeof Status> {
   static override summary = 'The environment on one screen: cluster, Postgres/Redis, release, pods, last migration.'
-  static override description = 'Each part ends in a condition (True/False) and, when False, what to do about it.'
+  static override description = 'Each part ends in a condition (True/False) and, when False, what to do about it. With --watch it stays on screen and changes as the cluster does (from watch events), until Ctrl-C.'
 
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --watch', '<%= config.bin %> status --json | jq .conditions']
 
   static override enableJsonFlag = true
 
   static override flags = {
-    watch: Flags.boolean({char: 'w', description: 'Refresh every few seconds until Ctrl-C.'}),
+    watch: Flags.boolean({char: 'w', description: 'Keep it on screen, updated as pods and workloads change, until Ctrl-C.'}),
     // A timer cannot wait longer than MAX_DURATION_MS (it would fire at once).
-    interval: Flags.integer({description: 'Seconds between refreshes with --watch.', default: 2, min: 1, max: Math.floor(MAX_DURATION_MS / 1000)}),
+    interval: Flags.integer({description: 'With --watch: also refresh every N seconds, for what no watch reports (the cluster itself) and to keep ages current.', default: 5, min: 1, max: Math.floor(MAX_DURATION_MS / 1000)}),
   }
 
-  async run(): Promise<StatusResult> {
+  protected override stoppedByCtrlC(): boolean {
+    return this.flags.watch
+  }
+
+  async run(): Promise<StatusResult | void> {
     const kubeModule = this.startLoadingKubeClient()
     const loaded = await loadConfig(this.flags.config)
     const {signal} = this.interrupts
-    let result = await status(loaded, kubeModule, signal)
     if (!this.flags.watch || this.jsonEnabled()) {
-      if (!this.jsonEnabled()) process.stdout.write(renderStatus(result, this.theme))
+      const result = await status(loaded, kubeModule, signal)
+      if (!this.jsonEnabled()) process.stdout.write(renderStatus(result, this.theme, terminalWidth()))
       return result
     }
-    // --watch: redraw in place in a terminal, append when piped.
-    const clear = this.terminal.interactiveOutput ? '\u001B[H\u001B[2J' : ''
-    for (;;) {
-      process.stdout.write(`${clear}${renderStatus(result, this.theme)}${this.theme.dim(`\n(refreshing every ${this.flags.interval}s; Ctrl-C to stop)`)}\n`)
-      await sleep(this.flags.interval * 1000, undefined, {signal}).catch(() => {
-        throw new InterruptedError('Stopped watching.')
-      })
-      result = await status(loaded, kubeModule, signal)
-    }
+    const view = liveStatusView(this.theme, this.terminal.interactiveOutput)
+    for await (const result of watchStatus(loaded, kubeModule, signal, this.flags.interval * 1000)) view.show(result)
   }
 }

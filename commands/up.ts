@@ -5,6 +5,7 @@ import {durationFlagValue} from '../src/config/duration.js'
 import {loadConfig} from '../src/config/load.js'
 import {createProgressView, type ProgressMode} from '../src/ui/progress.js'
 import {renderUpPlan, renderUpSummary} from '../src/ui/up-view.js'
+import {terminalWidth, wrapText} from '../src/ui/wrap.js'
 import {planUp, up, upOutline, type UpPlan, type UpResult} from '../src/workflows/up.js'
 import {withContextOverride} from '../src/config/overrides.js'
 
@@ -45,6 +46,7 @@ export default class Up extends DevctlCommand<typeof Up> {
 
     const mode: ProgressMode = this.jsonEnabled() ? 'json' : this.flags.quiet ? 'quiet' : this.terminal.interactiveOutput ? 'tasks' : 'plain'
     const view = await createProgressView(mode, upOutline(loaded), this.theme)
+    if (view.notice) this.stopNotice = view.notice
     let result: UpResult
     try {
       // No questions while the live task list draws: a stuck release is recovered only with --recover.
@@ -53,7 +55,7 @@ export default class Up extends DevctlCommand<typeof Up> {
     } finally {
       await view.close()
     }
-    if (!this.jsonEnabled()) process.stdout.write(renderUpSummary(result, this.theme))
+    if (!this.jsonEnabled()) process.stdout.write(wrapText(renderUpSummary(result, this.theme), terminalWidth()))
     return {type: 'result', status: 'ok', ...result}
   }
 }

@@ -9,6 +9,7 @@ import {loadConfig} from '../src/config/load.js'
 import {chartVersionFlagValue, imageTagFlagValue} from '../src/config/overrides.js'
 import {createProgressView, type ProgressMode} from '../src/ui/progress.js'
 import {renderUpgradePlan, renderUpgradeResult} from '../src/ui/upgrade-view.js'
+import {terminalWidth, wrapText} from '../src/ui/wrap.js'
 import type {RunControls} from '../src/workflows/project.js'
 import type {Emit} from '../src/workflows/events.js'
 import {applyOutline, applyUpgrade, planUpgrade, skipUpgrade, type UpgradeOptions, type UpgradeResult} from '../src/workflows/upgrade.js'
@@ -58,7 +59,7 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     // Phase 1 prints plain lines: a question may come (a stuck release), and a live list cannot host it.
     const planView = await createProgressView(json ? 'json' : this.flags.quiet ? 'quiet' : 'plain', [], this.theme)
     const prepared = await planUpgrade(loaded, options, controls((event) => planView.emit(event))).finally(() => planView.close())
-    if (!json) process.stdout.write(renderUpgradePlan(prepared.plan, this.theme))
+    if (!json) process.stdout.write(wrapText(renderUpgradePlan(prepared.plan, this.theme), terminalWidth()))
 
     if (!prepared.plan.changed) return skipUpgrade(prepared, 'unchanged')
     // Both questions come before the live view starts: it cannot host them.
@@ -78,8 +79,9 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     }
     const mode: ProgressMode = json ? 'json' : this.flags.quiet ? 'quiet' : this.terminal.interactiveOutput ? 'tasks' : 'plain'
     const view = await createProgressView(mode, applyOutline(prepared), this.theme)
+    if (view.notice) this.stopNotice = view.notice
     const result = await applyUpgrade(prepared, options, controls((event) => view.emit(event), consent.recover)).finally(() => view.close())
-    if (!json) process.stdout.write(renderUpgradeResult(result, this.theme))
+    if (!json) process.stdout.write(wrapText(renderUpgradeResult(result, this.theme), terminalWidth()))
     return result
   }
 }

@@ -11,6 +11,7 @@ import {setDebugSink} from './tools/debug-echo.js'
 import {noInputPrompter, terminalPrompter} from './ui/prompter.js'
 import {colorEnabled, createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
 import {escapeJsonControls, forDisplay} from './ui/untrusted-text.js'
+import {terminalWidth, wrapText} from './ui/wrap.js'
 import type {Confirm, KubeModule} from './workflows/project.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DevctlCommand)['baseFlags'] & T['flags']>
@@ -78,13 +79,29 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     return this.terminal.canPrompt ? terminalPrompter() : noInputPrompter()
   }
 
-  /** Consent for workflows: --yes answers yes; otherwise ask, or fail naming --yes when no one can be asked. */
-  protected confirmer(yes: boolean): Confirm {
+  /**
+   * Consent for workflows: --yes answers yes; otherwise ask, or fail naming --yes when no one can
+   * be asked. `suggestion`: what Enter answers (false for what cannot be undone).
+   */
+  protected confirmer(yes: boolean, suggestion?: boolean): Confirm {
     return async ({message, flag, details}) => {
       if (yes) return true
       if (details.length && !this.jsonEnabled()) process.stderr.write(`${forDisplay(details.join('\n'))}\n`)
-      return this.prompter.confirm({flag, message})
+      return this.prompter.confirm({flag, message, suggestion})
     }
+  }
+
+  /**
+   * Ctrl-C is how a person leaves this run (`logs -f`, `status --watch`): it stops at once and
+   * quietly, with nothing to force and no error, in text and in --json alike (exit 130).
+   */
+  protected stoppedByCtrlC(): boolean {
+    return false
+  }
+
+  /** Where the first Ctrl-C's notice goes; a live task list shows it itself (it holds stderr back while it draws). */
+  protected stopNotice: (message: string) => void = (message) => {
+    process.stderr.write(`\n${message}\n`)
   }
 
   /**
@@ -101,10 +118,11 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
         // The terminal is gone: what is still written to it must not end devctl before it has cleaned up.
         for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
       }
+      const quiet = this.stoppedByCtrlC()
       if (count === 1) {
-        if (!this.jsonEnabled() && signal !== 'SIGHUP') process.stderr.write('\nStopping… (press Ctrl-C again to force)\n')
+        if (!this.jsonEnabled() && !quiet && signal !== 'SIGHUP') this.stopNotice('Stopping… (press Ctrl-C again to force)')
         first.abort(new InterruptedError(`Interrupted (${signal}).`))
-      } else if (count === 2) {
+      } else if (count === 2 && !quiet) {
         second.abort(new InterruptedError(`Interrupted (${signal}).`))
       } else {
         process.exit(ExitCode.interrupted)
@@ -133,6 +151,8 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
   override async catch(error: Error & {exitCode?: number}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
     const devctlError = toDevctlError(error, this.interrupts?.signal)
+    // The user stopped a stream: that is its normal end, not an error to report.
+    if (devctlError?.kind === 'interrupted' && this.interrupts?.signal.aborted && this.stoppedByCtrlC()) throw new Errors.ExitError(ExitCode.interrupted)
     const exitCode = devctlError?.exitCode ?? ExitCode.unexpected
     if (this.jsonEnabled()) {
       this.logJson({
@@ -146,7 +166,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
         },
       })
     } else {
-      process.stderr.write(`${this.formatError(devctlError, error)}\n`)
+      process.stderr.write(`${wrapText(this.formatError(devctlError, error), terminalWidth(process.stderr))}\n`)
     }
     if (this.flags?.debug && error.stack) process.stderr.write(`${forDisplay(error.stack)}\n`)
     // ExitError is oclif's "exit quietly with this code".

@@ -6,6 +6,7 @@
 import type {KubeClient} from '../kube/client.js'
 import type {V1Event, V1Pod} from '../kube/types.js'
 import {redact} from '../secrets/redact.js'
+import {count} from '../text.js'
 import {crashedContainer, hintFor, summarizePod, type PodSummary} from './pod.js'
 
 export const LOG_LINES_SHOWN = 20
@@ -70,14 +71,14 @@ function eventTime(event: V1Event): number {
 export function formatExplanation(explanation: PodExplanation): string[] {
   const {summary} = explanation
   const lines = [
-    `pod ${explanation.pod}: ${summary.status}${summary.container ? ` (container ${summary.container})` : ''}, ${summary.ready}/${summary.total} ready, ${summary.restarts} restart(s)`,
+    `pod ${explanation.pod}: ${summary.status}${summary.container ? ` (container ${summary.container})` : ''}, ${summary.ready}/${summary.total} ready, ${count(summary.restarts, 'restart')}`,
   ]
   if (summary.message) lines.push(`  ${redact(summary.message)}`)
   const meaning = hintFor(summary.reason)?.meaning
   if (meaning) lines.push(`  what it means: ${meaning}`)
   if (explanation.hint) lines.push(`  what to do: ${explanation.hint}`)
   if (explanation.logs.length) {
-    lines.push(`  last ${explanation.logs.length} log line(s):`)
+    lines.push(`  last ${count(explanation.logs.length, 'log line')}:`)
     for (const line of explanation.logs) lines.push(`    | ${line}`)
   }
   if (explanation.events.length) {

@@ -2,6 +2,7 @@
  * When is a workload done rolling out? The same rules `kubectl rollout status` applies, as pure
  * functions over API objects (no client), so each rule is unit-tested on its own.
  */
+import {count} from '../text.js'
 import type {V1DaemonSet, V1Deployment, V1Job, V1Pod, V1StatefulSet} from './types.js'
 
 export interface Readiness {
@@ -20,7 +21,7 @@ export function deploymentReadiness(d: V1Deployment): Readiness {
   const available = s.availableReplicas ?? 0
   const total = s.replicas ?? 0
   if (updated < desired) return {ready: false, detail: `${updated}/${desired} updated`}
-  if (total > updated) return {ready: false, detail: `${total - updated} old replica(s) still terminating`}
+  if (total > updated) return {ready: false, detail: `${count(total - updated, 'old replica')} still terminating`}
   if (available < updated) return {ready: false, detail: `${available}/${desired} ready`}
   return {ready: true, detail: `${available}/${desired} ready`}
 }

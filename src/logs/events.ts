@@ -11,6 +11,8 @@ export interface EventLine {
   involved: {kind: string; name: string}
   container: string
   time: number
+  /** The API server's order of writes (resourceVersion): the order within one second. */
+  sequence: number
   batch: LogBatch
 }
 
@@ -37,11 +39,21 @@ export function eventLine(event: V1Event): EventLine | undefined {
     involved: {kind: involved.kind, name: involved.name},
     container,
     time,
+    sequence: Number(event.metadata?.resourceVersion) || 0,
     batch: {source: {pod, container, stream: 'event'}, stamps: [new Date(time).toISOString()], times: [time], messages: [message]},
   }
 }
 
+/**
+ * Events oldest first, by the time they show. Most event times have whole seconds only, so
+ * many share one: among those the API server's order of writes decides ("Pulling" before
+ * "Pulled"), not the order a list or watch happened to return them in.
+ */
+export function byTime(a: EventLine, b: EventLine): number {
+  return a.time - b.time || a.sequence - b.sequence
+}
+
 /** Events as one source for the timeline merge, oldest first. */
 export async function* eventsInTimeOrder(lines: EventLine[]): AsyncGenerator<LogBatch> {
-  for (const line of [...lines].sort((a, b) => a.time - b.time)) yield line.batch
+  for (const line of [...lines].sort(byTime)) yield line.batch
 }

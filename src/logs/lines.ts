@@ -8,6 +8,8 @@ import {StringDecoder} from 'node:string_decoder'
 /** Where lines come from: a container of a pod, or a Kubernetes object's events. */
 export interface LineSource {
   pod: string
+  /** The pod's app.kubernetes.io/component (or app.kubernetes.io/name), for short labels. */
+  component?: string
   container: string
   stream: 'log' | 'event'
 }

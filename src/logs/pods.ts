@@ -21,6 +21,11 @@ const MAX_OWNER_DEPTH = 4
 /** What the log engine needs from the Kubernetes API (KubeClient has it; tests pass a fake). */
 export type LogSource = Pick<KubeClient, 'list' | 'get' | 'watch' | 'openLog'>
 
+/** What a pod is part of: its app.kubernetes.io/component, else its app.kubernetes.io/name. */
+export function componentOf(pod: V1Pod): string | undefined {
+  return pod.metadata?.labels?.[COMPONENT_LABEL] ?? pod.metadata?.labels?.['app.kubernetes.io/name']
+}
+
 /** Identifies a pod across its versions (a pod recreated under the same name is another pod). */
 export function podKey(pod: V1Pod): string {
   return pod.metadata?.uid ?? pod.metadata?.name ?? ''
@@ -61,6 +66,11 @@ export class PodSelector {
       decision.catch(() => this.decisions.delete(key))
     }
     return decision
+  }
+
+  /** The component labels seen on the namespace's pods, sorted. */
+  components(): string[] {
+    return [...this.knownComponents].sort()
   }
 
   /** The pod is gone: its decision is not needed any more. */

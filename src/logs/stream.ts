@@ -6,15 +6,15 @@
  */
 import {setMaxListeners} from 'node:events'
 
-import type {ClusterError} from '../errors.js'
+import {ClusterError, UsageError} from '../errors.js'
 import {ApiRefusedError} from '../kube/api-failure.js'
 import type {WatchEvent} from '../kube/client.js'
 import type {V1Event, V1Pod} from '../kube/types.js'
-import {type EventLine, eventLine, eventsInTimeOrder} from './events.js'
+import {byTime, type EventLine, eventLine, eventsInTimeOrder} from './events.js'
 import type {LogBatch} from './lines.js'
 import {mergeInTimeOrder} from './merge.js'
 import type {LogsRequest} from './options.js'
-import {instancesOf, type LogSource, podKey, PodSelector} from './pods.js'
+import {componentOf, instancesOf, type LogSource, podKey, PodSelector} from './pods.js'
 import {ContainerTail, type FirstRead, newestPod, type TailContext} from './tail.js'
 
 export interface LogOutput {
@@ -105,7 +105,7 @@ class LogSession {
     for (const tail of this.backlog) this.startFollowing(tail)
     this.backlog = []
     for (const entry of this.pods.values()) this.checkPod(entry)
-    for (const event of this.queuedEvents.splice(0)) void this.showLiveEvent(event)
+    void this.showLiveEvents(this.queuedEvents.splice(0))
     await new Promise<void>((resolve) => (this.signal.aborted ? resolve() : this.signal.addEventListener('abort', () => resolve(), {once: true})))
     await Promise.all(this.following)
     if (this.refusal) throw this.refusal
@@ -133,7 +133,14 @@ class LogSession {
     await this.settled()
     this.phase = 'backlog'
     if (![...this.pods.values()].some((entry) => entry.isSelected)) {
-      const {release, namespace, follow} = this.request
+      const {release, namespace, follow, components} = this.request
+      const known = this.selector.components()
+      // A component asked for by name that nothing matches is a typo far more often than a pod yet to come.
+      if (components.length > 0 && known.length > 0) {
+        throw new UsageError(`No pod of release ${release} matches ${components.map((c) => JSON.stringify(c)).join(' or ')}: it is no component and no part of a pod name.`, {
+          hint: `Components in namespace ${namespace}: ${known.join(', ')}. Run \`devctl logs COMPONENT\`, or \`devctl logs\` for every pod.`,
+        })
+      }
       this.output.warn(`No pods of release ${release} in namespace ${namespace} match${follow ? ' yet; waiting for them' : ''}.`)
     }
     const events = this.eventsToShow(this.queuedEvents.splice(0))
@@ -180,7 +187,7 @@ class LogSession {
       if (entry.tails.has(instance.containerID)) continue
       if (this.request.container && !this.request.container.test(instance.container)) continue
       const live = this.phase === 'live'
-      const tail = new ContainerTail(name, instance, this.tailContext(entry), live ? {} : firstReadOf(this.request))
+      const tail = new ContainerTail(name, instance, this.tailContext(entry), live ? {} : firstReadOf(this.request), componentOf(entry.pod))
       entry.tails.set(instance.containerID, tail)
       if (live) this.startFollowing(tail)
       else this.backlog.push(tail)
@@ -247,15 +254,15 @@ class LogSession {
 
   private onEvent(event: WatchEvent, object: V1Event): void {
     if (event === 'delete') return
-    if (this.phase === 'live') void this.showLiveEvent(object)
+    if (this.phase === 'live') void this.showLiveEvents([object])
     else this.queuedEvents.push(object)
   }
 
-  private async showLiveEvent(event: V1Event): Promise<void> {
+  private async showLiveEvents(events: V1Event[]): Promise<void> {
     // The pod an event is about may still be being checked.
     await this.settled()
-    const [line] = this.eventsToShow([event])
-    if (line) await this.output.write([line.batch])
+    const lines = this.eventsToShow(events).sort(byTime)
+    if (lines.length > 0) await this.output.write(lines.map((line) => line.batch))
   }
 }
 

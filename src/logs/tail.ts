@@ -54,8 +54,9 @@ export class ContainerTail {
     readonly instance: ContainerInstance,
     private readonly context: TailContext,
     private readonly firstRead: FirstRead,
+    component?: string,
   ) {
-    this.source = {pod, container: instance.container, stream: 'log'}
+    this.source = {pod, container: instance.container, stream: 'log', component}
     this.builder = new BatchBuilder(this.source)
   }
 

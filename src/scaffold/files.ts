@@ -30,15 +30,16 @@ export async function backupFile(path: string): Promise<string> {
 }
 
 /** Add `entry` to the directory's .gitignore unless a line already says it. */
-export async function ensureGitignored(dir: string, entry: string): Promise<boolean> {
+export async function ensureGitignored(dir: string, entry: string): Promise<'created' | 'updated' | undefined> {
   const path = join(dir, '.gitignore')
-  const current = (await exists(path)) ? await readFile(path, 'utf8') : ''
+  const found = await exists(path)
+  const current = found ? await readFile(path, 'utf8') : ''
   const bare = entry.replace(/\/$/, '')
   const listed = current.split(/\r?\n/).some((line) => [bare, `${bare}/`, `/${bare}`, `/${bare}/`].includes(line.trim()))
-  if (listed) return false
+  if (listed) return undefined
   const separator = current === '' || current.endsWith('\n') ? '' : '\n'
   await writeFileAtomic(path, `${current}${separator}# devctl's local state (generated passwords)\n${entry}\n`)
-  return true
+  return found ? 'updated' : 'created'
 }
 
 /** Copy a directory that must not exist yet. */

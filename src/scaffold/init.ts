@@ -153,7 +153,8 @@ export async function runInit(answers: InitAnswers, options: InitOptions): Promi
   const hadSecrets = await exists(secretsPath)
   const {generated} = await ensureSecrets(options.dir, neededPasswords(config))
   if (generated.length > 0 || hadSecrets) files.push({path: secretsPath, action: generated.length === 0 ? 'kept' : hadSecrets ? 'updated' : 'created'})
-  if (await ensureGitignored(options.dir, `${STATE_DIR}/`)) files.push({path: join(options.dir, '.gitignore'), action: 'updated'})
+  const gitignore = await ensureGitignored(options.dir, `${STATE_DIR}/`)
+  if (gitignore) files.push({path: join(options.dir, '.gitignore'), action: gitignore})
 
   return {preset: answers.preset.name, project: answers.project, namespace: answers.namespace, files, warnings}
 }

@@ -104,6 +104,8 @@ function describeChart(chart: ConfigAnswers['chart']): string | undefined {
   return chart.path ?? chart.oci ?? chart.repo
 }
 
+const SUGGESTED_PRESET = 'web-worker'
+
 export async function gatherAnswers(flags: InitFlags, prompter: Prompter, context: {dir: string; existing?: ExistingAnswers}): Promise<InitAnswers> {
   const existing = context.existing ?? {}
   const presetNames = await listPresets()
@@ -112,6 +114,8 @@ export async function gatherAnswers(flags: InitFlags, prompter: Prompter, contex
     (await prompter.select({
       flag: '--preset',
       message: 'Which preset fits your project?',
+      // The complete one: bring-your-own only makes sense to someone who already has a chart.
+      suggestion: presetNames.includes(SUGGESTED_PRESET) ? SUGGESTED_PRESET : undefined,
       choices: await Promise.all(presetNames.map(async (name) => ({value: name, description: (await loadPreset(name)).description}))),
     }))
   const preset = await loadPreset(presetName)

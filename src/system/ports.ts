@@ -24,6 +24,12 @@ export async function nextFreePort(port: number, taken: ReadonlySet<number> = ne
   return undefined
 }
 
+/** `preferred` if it is free and not `taken`, else the next port that is (`preferred` when none is). */
+export async function freeLocalPort(preferred: number, taken: ReadonlySet<number>): Promise<number> {
+  if (!taken.has(preferred) && (await isPortFree(preferred))) return preferred
+  return (await nextFreePort(preferred, taken)) ?? preferred
+}
+
 /** "node (pid 4242)" or undefined when it cannot be told (another user's process, no lsof). */
 export async function portHolder(port: number): Promise<string | undefined> {
   return process.platform === 'linux' ? fromProc(port) : fromLsof(port)

@@ -159,7 +159,9 @@ export async function runAllowingFailure(file: string, args: readonly string[], 
   const endSupervision = group && child.pid !== undefined ? superviseGroup(child.pid, options.signal, exited) : undefined
   const result = await child.finally(() => endSupervision?.())
 
-  if (result.isCanceled || (group && options.signal?.aborted)) throw new InterruptedError(`Interrupted while running \`${command}\`.`)
+  // SIGINT comes from the terminal's Ctrl-C, which reaches the tools in its process group
+  // before devctl's own handler has aborted anything: the tool was interrupted, not broken.
+  if (result.isCanceled || result.signal === 'SIGINT' || (group && options.signal?.aborted)) throw new InterruptedError(`Interrupted while running \`${command}\`.`)
   const error = result as {code?: string}
   if (result.failed && error.code === 'ENOENT') throw new ToolNotFoundError(file)
   const stdout = joinLines(result.stdout)

@@ -4,6 +4,7 @@ import type {ChalkInstance} from 'chalk'
 import type {DoctorEvent} from '../doctor/doctor.js'
 import type {AppliedFix, CheckResult, CheckStatus, DoctorResult} from '../doctor/types.js'
 import {forDisplay, forDisplayAll} from './untrusted-text.js'
+import {wrapLine} from './wrap.js'
 
 function statusMark(status: CheckStatus, t: ChalkInstance): string {
   switch (status) {
@@ -18,16 +19,17 @@ function statusMark(status: CheckStatus, t: ChalkInstance): string {
   }
 }
 
-export function renderChecks(checks: readonly CheckResult[], t: ChalkInstance): string {
+/** `columns`: the terminal's width, to wrap each message, detail and fix under its own column. */
+export function renderChecks(checks: readonly CheckResult[], t: ChalkInstance, columns?: number): string {
   const width = Math.max(...checks.map((check) => check.title.length))
   const indent = ' '.repeat(width + 4)
   const lines: string[] = []
   // Findings quote what docker, k3d and the cluster answered.
   for (const check of forDisplayAll(checks)) {
     const message = check.status === 'skip' ? t.dim(check.message) : check.message
-    lines.push(`${statusMark(check.status, t)} ${check.title.padEnd(width)}  ${message}`)
-    for (const detail of check.details ?? []) lines.push(`${indent}${t.dim(detail)}`)
-    if (check.fix && check.status !== 'pass') lines.push(`${indent}${t.cyan('→')} ${check.fix}`)
+    lines.push(wrapLine(`${statusMark(check.status, t)} ${check.title.padEnd(width)}  ${message}`, columns, indent.length))
+    for (const detail of check.details ?? []) lines.push(wrapLine(`${indent}${t.dim(detail)}`, columns, indent.length))
+    if (check.fix && check.status !== 'pass') lines.push(wrapLine(`${indent}${t.cyan('→')} ${check.fix}`, columns, indent.length + 2))
   }
   return `${lines.join('\n')}\n`
 }
@@ -39,7 +41,7 @@ export function renderFix(fix: AppliedFix, t: ChalkInstance): string {
 }
 
 /** Renders each event as it arrives, so --fix questions come right after the report they are about. */
-export function createDoctorView(t: ChalkInstance, write: (text: string) => void): (event: DoctorEvent) => void {
+export function createDoctorView(t: ChalkInstance, write: (text: string) => void, columns?: number): (event: DoctorEvent) => void {
   let fixed = false
   return (event) => {
     if (event.type === 'fixed') {
@@ -47,9 +49,9 @@ export function createDoctorView(t: ChalkInstance, write: (text: string) => void
       write(renderFix(event.fix, t))
     } else if (!event.final) {
       // A blank line, then the --fix questions.
-      write(`${renderChecks(event.checks, t)}\n`)
+      write(`${renderChecks(event.checks, t, columns)}\n`)
     } else {
-      write(`${fixed ? `\n${t.bold('After the fixes:')}\n` : ''}${renderChecks(event.checks, t)}`)
+      write(`${fixed ? `\n${t.bold('After the fixes:')}\n` : ''}${renderChecks(event.checks, t, columns)}`)
     }
   }
 }

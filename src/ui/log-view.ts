@@ -1,6 +1,6 @@
 /**
- * How log lines look: `pod/container message`, the prefix in a colour that stays the same for
- * a pod (plain when not a terminal or NO_COLOR), or with --json one object per line
+ * How log lines look: `label message`, the label short in a terminal (`api-k9lxj`) and the full
+ * `pod/container` when piped, in a colour of its pod's own (plain when NO_COLOR), or with --json one object per line
  * {ts, pod, container, stream, message}. Every line is redacted on its way out. The printer
  * passes the terminal's or pipe's backpressure back to the readers, and treats a closed pipe
  * (`devctl logs | head`) as the reader being done, not as an error.
@@ -15,21 +15,29 @@ import {escapeControls, escapeJsonControls, forDisplay} from './untrusted-text.j
 export interface LogViewOptions {
   json: boolean
   timestamps: boolean
+  /**
+   * For a person at a terminal: stern-style labels, the component and the pod name's last part
+   * (`api-k9lxj`, `worker-ggqtw/init-db`), each pod in its own colour. Piped, the full
+   * `pod/container` names are kept for grep and scripts.
+   */
+  short: boolean
 }
 
 export type LogFormatter = (batches: LogBatch[]) => string
 
 const PALETTE = ['cyan', 'green', 'yellow', 'blue', 'magenta', 'red', 'cyanBright', 'greenBright', 'yellowBright', 'blueBright', 'magentaBright', 'redBright'] as const
 
-/** FNV-1a: the same pod name gets the same colour on every run and machine. */
-export function colorIndex(name: string, colors = PALETTE.length): number {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193)
-  return (hash >>> 0) % colors
-}
-
 export function jsonLine(source: LineSource, stamp: string, message: string): string {
   return escapeJsonControls(JSON.stringify({ts: stamp, pod: source.pod, container: source.container, stream: source.stream, message: redact(message)}))
+}
+
+/** `api-k9lxj` for container api of pod demo-web-worker-5999c67489-k9lxj (component api); `/container` when it is not the component. */
+export function shortLabel(pod: string, container: string, component: string | undefined): string {
+  // Events about an owner are labelled "deployment/demo-web-worker": already short and telling.
+  if (pod.includes('/')) return pod
+  const base = component ?? container ?? pod
+  const label = `${base}-${/-([^-]+)$/.exec(pod)?.[1] ?? pod}`
+  return container && container !== base ? `${label}/${container}` : label
 }
 
 export function createLogFormatter(options: LogViewOptions, t: ChalkInstance): LogFormatter {
@@ -42,13 +50,23 @@ export function createLogFormatter(options: LogViewOptions, t: ChalkInstance): L
       return text
     }
   }
+  // Colours go to pods in the order they first appear: the first twelve pods never share one.
+  const colors = new Map<string, (typeof PALETTE)[number]>()
+  const colorOf = (pod: string) => {
+    let color = colors.get(pod)
+    if (!color) colors.set(pod, (color = PALETTE[colors.size % PALETTE.length]!))
+    return color
+  }
+  // Events carry no labels: they take the component their pod's log lines told.
+  const components = new Map<string, string>()
   const prefixes = new Map<string, string>()
   const prefixOf = (source: LineSource): string => {
+    if (source.component) components.set(source.pod, source.component)
     const key = `${source.stream}\0${source.pod}\0${source.container}`
     let prefix = prefixes.get(key)
     if (prefix === undefined) {
-      const paint = t[PALETTE[colorIndex(source.pod)]!]
-      const label = paint(source.container ? `${source.pod}/${source.container}` : source.pod)
+      const text = options.short ? shortLabel(source.pod, source.container, components.get(source.pod)) : source.container ? `${source.pod}/${source.container}` : source.pod
+      const label = t[colorOf(source.pod)](text)
       prefix = source.stream === 'event' ? `${label} ${t.dim('[event]')} ` : `${label} `
       prefixes.set(key, prefix)
     }

@@ -11,9 +11,15 @@ import {redact} from '../secrets/redact.js'
 import type {WorkflowEvent} from '../workflows/events.js'
 import {formatDuration} from '../workflows/pipeline.js'
 import {escapeControls, escapeJsonControls, forDisplay} from './untrusted-text.js'
+import {terminalWidth, wrapLine} from './wrap.js'
+
+/** "[ 1.5s]" */
+const STAMP_WIDTH = 8
 
 export interface ProgressView {
   emit(event: WorkflowEvent): void
+  /** A view that holds the terminal's output while it draws shows this notice (the first Ctrl-C's) itself. */
+  notice?(message: string): void
   /** Wait until everything the view shows is on screen (the task list settled). */
   close(): Promise<void>
 }
@@ -33,17 +39,37 @@ export function podLine(pod: PodSummary): string {
   return escapeControls(`${pod.name}  ${pod.status}${reason}  ${pod.ready}/${pod.total} ready${restarts}`)
 }
 
+/**
+ * Pods as aligned columns (name, status, readiness, restarts, then `extra` per pod), each row
+ * prefixed by `indent`: the lines of a summary, where pods are listed together.
+ */
+export function podTable<P extends PodSummary>(pods: readonly P[], indent: string, extra: (pod: P) => string = () => ''): string[] {
+  const cells = pods.map((pod) => [
+    pod.name,
+    pod.reason && pod.reason !== pod.status ? `${pod.status} (${pod.reason})` : pod.status,
+    `${pod.ready}/${pod.total} ready`,
+    pod.restarts ? `${pod.restarts} restart${pod.restarts === 1 ? '' : 's'}` : '',
+    extra(pod),
+  ])
+  const widths = [0, 1, 2, 3].map((column) => Math.max(0, ...cells.map((row) => row[column]!.length)))
+  return cells.map((row) => `${indent}${row.map((cell, column) => (column < 4 ? cell.padEnd(widths[column]!) : cell)).join('  ')}`.trimEnd())
+}
+
 /** Only pod changes a person would notice: status, readiness, restarts, reason. */
 export function podKey(pod: PodSummary): string {
   return `${pod.status}|${pod.ready}/${pod.total}|${pod.restarts}|${pod.reason ?? ''}`
 }
 
-/** One line per event, no cursor movement: for CI logs and pipes. */
-export function plainView(write: (line: string) => void, t: ChalkInstance): ProgressView {
+/**
+ * One line per event, no cursor movement: for CI logs and pipes. In a terminal (`columns`
+ * given), a long line continues under the text after its timestamp.
+ */
+export function plainView(print: (line: string) => void, t: ChalkInstance, columns?: number): ProgressView {
+  const write = (line: string) => print(wrapLine(line, columns, STAMP_WIDTH + 3))
   const started = Date.now()
   const lastNote = new Map<string, string>()
   const lastPod = new Map<string, string>()
-  const stamp = () => t.dim(`[${formatDuration(Date.now() - started).padStart(6)}]`)
+  const stamp = () => t.dim(`[${formatDuration(Date.now() - started).padStart(STAMP_WIDTH - 2)}]`)
   return {
     emit(event) {
       switch (event.type) {
@@ -109,11 +135,11 @@ export async function createProgressView(mode: ProgressMode, outline: StepOutlin
     case 'quiet':
       return quietView()
     case 'plain':
-      return plainView(out, t)
+      return plainView(out, t, terminalWidth())
     case 'tasks': {
       // listr2 is only needed for a live terminal; load it then.
       const {taskListView} = await import('./task-list.js')
-      return taskListView(outline, t, out)
+      return taskListView(outline, t, out, terminalWidth())
     }
   }
 }

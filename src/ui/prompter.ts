@@ -10,6 +10,8 @@ interface Question<T> {
   flag: string
   message: string
   default?: T
+  /** Pre-selected for a person at a terminal, but not taken as an answer without one. */
+  suggestion?: T
 }
 
 export interface SelectQuestion<T extends string> extends Question<T> {
@@ -17,8 +19,6 @@ export interface SelectQuestion<T extends string> extends Question<T> {
 }
 
 export interface InputQuestion extends Question<string> {
-  /** Pre-filled for a person at a terminal, but not taken as an answer without one. */
-  suggestion?: string
   /** Returns an error message, or undefined when the answer is fine. */
   validate?: (value: string) => string | undefined
 }
@@ -34,7 +34,7 @@ export function terminalPrompter(): Prompter {
   return {
     async select(question) {
       const {select} = await import('@inquirer/prompts')
-      return select({message: question.message, choices: question.choices, default: question.default})
+      return select({message: question.message, choices: question.choices, default: question.default ?? question.suggestion})
     },
     async input(question) {
       const {input} = await import('@inquirer/prompts')
@@ -46,7 +46,7 @@ export function terminalPrompter(): Prompter {
     },
     async confirm(question) {
       const {confirm} = await import('@inquirer/prompts')
-      return confirm({message: question.message, default: question.default})
+      return confirm({message: question.message, default: question.default ?? question.suggestion})
     },
   }
 }

@@ -12,6 +12,7 @@ import type {EventOf, WorkflowEvent} from '../workflows/events.js'
 import {formatDuration} from '../workflows/pipeline.js'
 import {podLine, type ProgressView, type StepOutline} from './progress.js'
 import {forDisplay} from './untrusted-text.js'
+import {wrapLine} from './wrap.js'
 
 const LOG_LINES = 6
 
@@ -22,6 +23,11 @@ interface StepState {
   end(event: EventOf<'step:end'>): void
   title?: string
   note?: string
+  /** The first Ctrl-C's notice, under the step that is running when it comes. */
+  stopping?: string
+  running: boolean
+  /** 0 for a step, 1 for a step of a group: how far listr2 indents its rows. */
+  level: number
   logs: string[]
   pods: Map<string, PodSummary>
   render?: () => void
@@ -32,10 +38,14 @@ function stepState(): StepState {
   let end!: (e: EventOf<'step:end'>) => void
   const started = new Promise<EventOf<'step:start'>>((resolve) => (start = resolve))
   const ended = new Promise<EventOf<'step:end'>>((resolve) => (end = resolve))
-  return {started, ended, start, end, logs: [], pods: new Map()}
+  return {started, ended, start, end, logs: [], pods: new Map(), running: false, level: 0}
 }
 
-function output(state: StepState): string {
+/**
+ * The lines under a step's title, each fitted to the terminal (`columns`) on word boundaries:
+ * listr2 would wrap them too, but flush with the title, not under the text they continue.
+ */
+function output(state: StepState, columns: number | undefined): string {
   const mark = (pod: PodSummary) => {
     if (pod.status === 'Terminating') return '↓'
     if (pod.reason && pod.reason !== 'NotReady') return '✖'
@@ -44,10 +54,15 @@ function output(state: StepState): string {
   const lines = [...state.pods.values()].map((pod) => `  ${mark(pod)} ${podLine(pod)}`)
   lines.push(...state.logs.map((line) => `  │ ${line}`))
   if (state.note) lines.push(`  › ${state.note}`)
-  return forDisplay(lines.join('\n'))
+  if (state.stopping) lines.push(`  ${state.stopping}`)
+  // listr2 puts a title's further lines two columns in from the step's own indentation.
+  const width = columns === undefined ? undefined : columns - state.level * 2 - 2
+  // Cluster text made safe first, so what is wrapped is what the terminal shows.
+  return lines.map((line) => wrapLine(forDisplay(line), width)).join('\n')
 }
 
-export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (line: string) => void): ProgressView {
+/** `write` prints under the list once it is done; `columns`: the terminal's width. */
+export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (line: string) => void, columns?: number): ProgressView {
   const states = new Map<string, StepState>()
   // Printed under the list once it is done: listr2 redraws everything above its last line.
   const warnings: string[] = []
@@ -57,24 +72,30 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
     return s
   }
 
-  const toTask = (step: StepOutline): ListrTask => ({
+  const toTask = (step: StepOutline, level: number): ListrTask => ({
     title: step.title,
 
     task: async (_ctx, task) => {
       const s = state(step.id)
+      s.level = level
       const start = await s.started
       task.title = start.title
       // The live lines go in the title: listr2 redraws a title in place, whereas task output
       // accumulates as history.
       s.render = () => {
-        const detail = output(s)
+        const detail = output(s, columns)
         task.title = detail ? `${s.title ?? start.title}\n${detail}` : (s.title ?? start.title)
       }
+      // Pods and notes that came before listr2 reached this task are drawn now, not at the next event.
+      s.render()
       if (step.children) {
         // A group either ends skipped, or its children start.
         const first = await Promise.race([s.ended, ...step.children.map((c) => state(c.id).started)])
         if (first.type === 'step:end' && first.status === 'skipped') return task.skip(`${first.title} — skipped: ${first.message ?? ''}`)
-        return task.newListr(step.children.map(toTask), {concurrent: true, exitOnError: false})
+        return task.newListr(
+          step.children.map((child) => toTask(child, level + 1)),
+          {concurrent: true, exitOnError: false},
+        )
       }
       const end = await s.ended
       s.render = undefined
@@ -83,20 +104,40 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
       // stay listed under a finished step, the notes and logs go.
       s.note = undefined
       s.logs = []
-      const pods = output(s)
+      const pods = output(s, columns)
       task.title = `${end.title} (${formatDuration(end.durationMs)})${pods ? `\n${pods}` : ''}`
       if (end.status === 'failed') throw new Error(forDisplay(end.message ?? 'failed'))
     },
   })
 
-  const list = new Listr(outline.map(toTask), {
+  let drawing = true
+  const list = new Listr(outline.map((step) => toTask(step, 0)), {
     concurrent: false,
     exitOnError: true,
+    // Ctrl-C belongs to the command (base-command.ts): listr2's own handler exits at once (127),
+    // killing a helm command that must be let finish and leaving the release pending.
+    registerSignalListeners: false,
     rendererOptions: {collapseSubtasks: false, collapseSkips: true, collapseErrors: false, showErrorMessage: false},
   })
-  const running = list.run().catch(() => {})
+  const running = list
+    .run()
+    .catch(() => {})
+    .finally(() => (drawing = false))
 
   return {
+    notice(message) {
+      // listr2 holds stderr back while it draws, so the notice goes under the steps still running.
+      if (!drawing) {
+        process.stderr.write(`\n${message}\n`)
+        return
+      }
+      for (const step of outline) {
+        const s = state(step.id)
+        if (!s.running) continue
+        s.stopping = t.yellow(`› ${message}`)
+        s.render?.()
+      }
+    },
     emit(event: WorkflowEvent) {
       if (event.type === 'warning') {
         warnings.push(forDisplay(event.message))
@@ -105,9 +146,15 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
       const s = state(event.step)
       switch (event.type) {
         case 'step:start':
+          s.running = true
           s.start(event)
           return
         case 'step:end':
+          s.running = false
+          if (s.stopping) {
+            s.stopping = undefined
+            s.render?.()
+          }
           s.end(event)
           return
         case 'step:title':

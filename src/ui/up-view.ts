@@ -3,14 +3,14 @@ import type {ChalkInstance} from 'chalk'
 
 import {formatDuration} from '../workflows/pipeline.js'
 import type {UpPlan, UpResult} from '../workflows/up.js'
-import {podLine} from './progress.js'
+import {podTable} from './progress.js'
 
 export function renderUpSummary(result: UpResult, t: ChalkInstance): string {
   const lines = ['', `${t.green('✔')} ${t.bold(result.project)} is up in ${formatDuration(result.durationMs)} — cluster ${result.cluster.name} (${result.cluster.action}), namespace ${result.namespace}.`]
   lines.push(result.release.deployed ? `  release ${result.release.name} deployed${result.release.previousRevision ? ` (was revision ${result.release.previousRevision})` : ''}` : `  release ${result.release.name} unchanged: helm was not called (use --force to redeploy)`)
   if (result.pods.length) {
     lines.push('', 'Running:')
-    for (const pod of result.pods) lines.push(`  ${podLine(pod)}`)
+    lines.push(...podTable(result.pods, '  '))
   }
   if (result.endpoints.length) {
     lines.push('', 'Reach it:')

@@ -2,7 +2,7 @@ import type {ChalkInstance} from 'chalk'
 
 import {formatDuration} from '../workflows/pipeline.js'
 import type {UpgradePlan, UpgradeResult} from '../workflows/upgrade.js'
-import {podLine} from './progress.js'
+import {podTable} from './progress.js'
 import {forDisplay} from './untrusted-text.js'
 
 function show(value: unknown): string {
@@ -30,7 +30,7 @@ export function renderUpgradePlan(plan: UpgradePlan, t: ChalkInstance): string {
 export function renderUpgradeResult(result: UpgradeResult, t: ChalkInstance): string {
   if (result.outcome !== 'upgraded') return ''
   const lines = ['', `${t.green('✔')} ${result.plan.release} upgraded in ${formatDuration(result.durationMs)}.`]
-  for (const pod of result.pods) lines.push(`  ${podLine(pod)}`)
+  lines.push(...podTable(result.pods, '  '))
   lines.push('')
   return lines.join('\n')
 }

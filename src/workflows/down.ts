@@ -190,10 +190,17 @@ async function removeFromCluster(teardown: Teardown, connection: Connection, pla
   }
 }
 
+/** "Postgres and Redis": the services whose data lives in the cluster ('' for none). */
+function inClusterData(project: Project): string {
+  const services = (['postgres', 'redis'] as const).filter((name) => project.config.services[name].enabled && !project.config.services[name].external)
+  return services.map((name) => (name === 'postgres' ? 'Postgres' : 'Redis')).join(' and ')
+}
+
 async function deleteCluster({project, controls, result}: Teardown): Promise<void> {
   const name = project.names.clusterName
   await project.tools.k3d.delete(name, controls.forceSignal)
-  result.removed.push(`k3d cluster ${name} (with the Postgres and Redis data in it)`)
+  const data = inClusterData(project)
+  result.removed.push(`k3d cluster ${name} and everything in it${data ? `: the ${data} data (\`devctl down --keep-data\` keeps it)` : ''}`)
   // The cluster's credentials are worthless now.
   await rm(join(project.stateDir, 'kubeconfig'), {force: true})
 }

@@ -7,15 +7,18 @@ import type {LoadedConfig} from '../config/load.js'
 import {readMigrationRecord, type MigrationRecord} from '../chart/migration-record.js'
 import {belongsToRelease, releaseRecords} from '../chart/release-record.js'
 import {hintFor, isFatal, summarizePod, type PodSummary} from '../diagnose/pod.js'
-import {DevctlError} from '../errors.js'
+import {DevctlError, InterruptedError} from '../errors.js'
+import {NamespaceWatch} from '../kube/namespace-watch.js'
 import {selects, statefulSetReadiness} from '../kube/readiness.js'
-import type {KubernetesObject, V1StatefulSet} from '../kube/types.js'
+import type {KubernetesObject, V1Pod, V1StatefulSet} from '../kube/types.js'
 import {registerProjectSecrets} from '../secrets/store.js'
 import {POSTGRES, REDIS} from '../services/naming.js'
 import {createProject, type Project} from './project.js'
 import {connectEnvironment, type Connection} from './connect.js'
 import {workloadReadiness} from './steps/chart.js'
 import type {KubeModule} from './project.js'
+import {count} from '../text.js'
+import type {ReleaseHistory} from '../tools/helm.js'
 
 export type ClusterState = 'running' | 'stopped' | 'missing' | 'unreachable'
 
@@ -40,7 +43,17 @@ export interface WorkloadSummary {
   name: string
   ready: boolean
   detail: string
+  /** The images its pods' containers actually run (what the kubelet reports), not what the chart says. */
+  images: string[]
   pods: Array<PodSummary & {ageSeconds?: number}>
+}
+
+/** A revision of the release as helm's history tells it. */
+export interface RevisionSummary {
+  revision: number
+  status: string
+  updated?: string
+  description?: string
 }
 
 export interface StatusResult {
@@ -48,7 +61,17 @@ export interface StatusResult {
   cluster: {provider: 'k3d' | 'existing'; name: string; context: string; state: ClusterState; nodes: {ready: number; total: number}}
   namespace: string
   services: ServiceStatus[]
-  release?: {name: string; revision: number; status: string; chart?: string; appVersion?: string; lastDeployed?: string; description?: string}
+  release?: {
+    name: string
+    revision: number
+    status: string
+    chart?: string
+    appVersion?: string
+    lastDeployed?: string
+    description?: string
+    /** The latest revision that failed, and the rollback that followed it (if one did). */
+    lastFailure?: RevisionSummary & {rolledBackBy?: RevisionSummary}
+  }
   workloads: WorkloadSummary[]
   migration?: MigrationRecord
   conditions: Condition[]
@@ -126,7 +149,16 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
   if (latest) {
     const history = await ctx.tools.helm.history({release: ctx.names.release, namespace, kube: kubeTarget}, signal).catch(() => [])
     const entry = history.find((h) => h.revision === latest.revision)
-    result.release = {name: ctx.names.release, revision: latest.revision, status: latest.status, chart: entry?.chart, appVersion: entry?.app_version, lastDeployed: entry?.updated, description: entry?.description}
+    result.release = {
+      name: ctx.names.release,
+      revision: latest.revision,
+      status: latest.status,
+      chart: entry?.chart,
+      appVersion: entry?.app_version,
+      lastDeployed: entry?.updated,
+      description: entry?.description,
+      lastFailure: lastFailure(history),
+    }
   }
 
   const released = [
@@ -137,12 +169,14 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
   result.workloads = released.map(({kind, object}) => {
     const selector = (object as {spec?: {selector?: {matchLabels?: Record<string, string>}}}).spec?.selector?.matchLabels ?? {}
     const readiness = workloadReadiness(kind, object)
+    const selected = pods.filter((p) => selects(selector, p))
     return {
       kind,
       name: object.metadata?.name ?? '?',
       ready: readiness.ready,
       detail: readiness.detail,
-      pods: pods.filter((p) => selects(selector, p)).map((p) => {
+      images: runningImages(selected),
+      pods: selected.map((p) => {
         const summary = summarizePod(p)
         return {...summary, ageSeconds: age(summary)}
       }),
@@ -150,6 +184,89 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
   })
   result.conditions = conditions(result)
   return result
+}
+
+/** The images the containers run: the kubelet's report, or the spec's while a container has not started. */
+function runningImages(pods: V1Pod[]): string[] {
+  const images = pods.flatMap((pod) =>
+    (pod.spec?.containers ?? []).map((container) => pod.status?.containerStatuses?.find((s) => s.name === container.name)?.image || container.image || '?'),
+  )
+  return [...new Set(images)].sort()
+}
+
+/** helm's history: the newest failed revision, and a later "Rollback to N" revision if one followed it. */
+function lastFailure(history: ReleaseHistory): (RevisionSummary & {rolledBackBy?: RevisionSummary}) | undefined {
+  const failed = history.findLast((h) => h.status === 'failed')
+  if (!failed) return undefined
+  // helm's descriptions carry its multi-error layout ("1 error occurred:\n\t* ..."): one line is enough.
+  const description = (text: string | undefined) => text?.replace(/\d+ errors? occurred:\s*\*\s*/g, '').replace(/\s+/g, ' ').trim()
+  const summary = (h: (typeof history)[number]): RevisionSummary => ({revision: h.revision, status: h.status, updated: h.updated, description: description(h.description)})
+  const rollback = history.find((h) => h.revision > failed.revision && /^Rollback to \d+/.test(h.description ?? ''))
+  return {...summary(failed), rolledBackBy: rollback ? summary(rollback) : undefined}
+}
+
+/**
+ * The diagnosis table's advice for a reason. Status prints no log lines (a failure report
+ * does): where the advice points at lines "below", it names the command that shows them.
+ */
+function statusAction(reason: string | undefined, podName: string): string | undefined {
+  return hintFor(reason)?.action.replace(/read (its last|the failed pod's) log lines below/, `read $1 log lines (\`devctl logs --no-follow --tail 20 ${podName}\`)`)
+}
+
+/** A burst of watch events (a pod going Running → Ready) becomes one refresh. */
+const SETTLE_MS = 150
+
+/**
+ * `status --watch`: the status now, then again whenever something in the namespace changes
+ * (pods, workloads, the migration Job, helm's release Secrets — told by watch events), and at
+ * least every `refreshMs` for what no watch reports (the cluster itself). Ends when `signal`
+ * aborts, with an InterruptedError.
+ */
+export async function* watchStatus(loaded: LoadedConfig, kubeModule: Promise<KubeModule>, signal: AbortSignal, refreshMs: number): AsyncGenerator<StatusResult> {
+  let watch: NamespaceWatch | undefined
+  try {
+    for (;;) {
+      // Watch first, then read: a change between the two is not lost.
+      watch ??= await startWatch(loaded, kubeModule, signal)
+      yield await status(loaded, kubeModule, signal)
+      await nextChange(watch, refreshMs, signal)
+    }
+  } finally {
+    watch?.close()
+  }
+}
+
+/** Undefined while the cluster cannot be reached: the periodic refresh tells when it can. */
+async function startWatch(loaded: LoadedConfig, kubeModule: Promise<KubeModule>, signal: AbortSignal): Promise<NamespaceWatch | undefined> {
+  const ctx = createProject(loaded, kubeModule)
+  try {
+    const {kube} = await connectEnvironment(ctx, signal)
+    return await NamespaceWatch.start(kube, ctx.names.namespace, ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'Secret'], signal)
+  } catch (error) {
+    if (signal.aborted) throw error
+    return undefined
+  }
+}
+
+function nextChange(watch: NamespaceWatch | undefined, refreshMs: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settle: NodeJS.Timeout | undefined
+    const done = (error?: unknown) => {
+      clearTimeout(refresh)
+      clearTimeout(settle)
+      unsubscribe?.()
+      signal.removeEventListener('abort', onAbort)
+      if (error) reject(error)
+      else resolve()
+    }
+    const onAbort = () => done(signal.reason ?? new InterruptedError())
+    const refresh = setTimeout(() => done(), refreshMs)
+    const unsubscribe = watch?.onChange(() => {
+      settle ??= setTimeout(() => done(), SETTLE_MS)
+    })
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, {once: true})
+  })
 }
 
 function clusterDownConditions(state: ClusterState, message?: string): Condition[] {
@@ -167,8 +284,8 @@ function conditions(status: StatusResult): Condition[] {
   const {nodes} = status.cluster
   list.push(
     nodes.total > 0 && nodes.ready === nodes.total
-      ? {type: 'ClusterReady', status: 'True', reason: 'NodesReady', message: `${nodes.ready}/${nodes.total} node(s) ready`}
-      : {type: 'ClusterReady', status: 'False', reason: 'NodesNotReady', message: `${nodes.ready}/${nodes.total} node(s) ready`, hint: 'Give Docker more memory/CPU, or `devctl down && devctl up` to recreate the cluster.'},
+      ? {type: 'ClusterReady', status: 'True', reason: 'NodesReady', message: `${nodes.ready}/${count(nodes.total, 'node')} ready`}
+      : {type: 'ClusterReady', status: 'False', reason: 'NodesNotReady', message: `${nodes.ready}/${count(nodes.total, 'node')} ready`, hint: 'Give Docker more memory/CPU, or `devctl down && devctl up` to recreate the cluster.'},
   )
 
   const down = status.services.filter((s) => s.mode === 'in-cluster' && !s.ready)
@@ -186,12 +303,12 @@ function conditions(status: StatusResult): Condition[] {
 
   const migration = status.migration
   if (!migration) list.push({type: 'MigrationSucceeded', status: 'Unknown', reason: 'NoRecord', message: 'no migration recorded by devctl in this namespace'})
-  else if (migration.result === 'succeeded') list.push({type: 'MigrationSucceeded', status: 'True', reason: 'Succeeded', message: `${migration.kind} ${migration.name} at ${migration.startedAt}`})
-  else list.push({type: 'MigrationSucceeded', status: 'False', reason: 'Failed', message: migration.message ?? `${migration.kind} ${migration.name} failed`, hint: hintFor('BackoffLimitExceeded')?.action})
+  else if (migration.result === 'succeeded') list.push({type: 'MigrationSucceeded', status: 'True', reason: 'Succeeded', message: `${migration.kind} ${migration.name}`})
+  else list.push({type: 'MigrationSucceeded', status: 'False', reason: 'Failed', message: migration.message ?? `${migration.kind} ${migration.name} failed`, hint: statusAction('BackoffLimitExceeded', migration.name)})
 
   const failing = status.workloads.flatMap((w) => w.pods.filter((p) => p.reason)).sort((a, b) => Number(isFatal(b)) - Number(isFatal(a)))
   const notReady = status.workloads.filter((w) => !w.ready)
-  if (notReady.length === 0) list.push({type: 'WorkloadsReady', status: status.workloads.length ? 'True' : 'Unknown', reason: status.workloads.length ? 'AllReady' : 'NoWorkloads', message: `${status.workloads.length} workload(s) ready`})
+  if (notReady.length === 0) list.push({type: 'WorkloadsReady', status: status.workloads.length ? 'True' : 'Unknown', reason: status.workloads.length ? 'AllReady' : 'NoWorkloads', message: `${count(status.workloads.length, 'workload')} ready`})
   else {
     const first = failing[0]
     list.push({
@@ -199,7 +316,7 @@ function conditions(status: StatusResult): Condition[] {
       status: 'False',
       reason: first?.reason ?? 'Progressing',
       message: notReady.map((w) => `${w.kind} ${w.name}: ${w.detail}`).join('; ') + (first ? `; pod ${first.name}: ${first.reason}${first.message ? ` (${first.message})` : ''}` : ''),
-      hint: hintFor(first?.reason)?.action ?? 'Wait, or see `devctl logs` for what the pods are doing.',
+      hint: (first && statusAction(first.reason, first.name)) ?? 'Wait, or see `devctl logs` for what the pods are doing.',
     })
   }
   return list

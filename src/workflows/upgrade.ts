@@ -25,6 +25,7 @@ import {setAnchoredValue} from '../scaffold/anchors.js'
 import {writeFileAtomic} from '../scaffold/files.js'
 import {holdLeaseIfShared, type HeldLease} from '../state/lease.js'
 import {lockEnvironment} from '../state/lock.js'
+import {count} from '../text.js'
 import type {ReleaseHistory} from '../tools/helm.js'
 import {connectEnvironment, noteRetries, type Connection} from './connect.js'
 import {outlineOf, Pipeline, type Step, type StepOutcome, type StepOutline, type StepRun, type Titled} from './pipeline.js'
@@ -198,7 +199,7 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
   run.title(
     deployPlan.unchanged
       ? `Upgrade ${names.release}: nothing changed (revision ${previous.revision})`
-      : `Upgrade ${names.release}: ${values.length} value(s) changed${reinstall ? `; chart crosses breakingVersion ${breaking}: reinstall` : ''}`,
+      : `Upgrade ${names.release}: ${count(values.length, 'value')} changed${reinstall ? `; chart crosses breakingVersion ${breaking}: reinstall` : ''}`,
   )
   return {plan, request, deployPlan, watch: input.watch}
 }

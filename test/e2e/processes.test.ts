@@ -128,7 +128,7 @@ describe('devctl and the processes it starts', () => {
     const {code} = await run.exited
     expect(code, run.stderr()).toBe(130)
     // The release was uninstalled first (its pre-delete hooks need the cluster), then the cluster went.
-    expect(run.stderr()).toMatch(/^Error: Interrupted after removing release demo, k3d cluster demo \(with the Postgres and Redis data in it\)\.$/m)
+    expect(run.stderr()).toMatch(/^Error: Interrupted after removing release demo, k3d cluster demo and everything in it: the Postgres and Redis data \(`devctl down --keep-data` keeps it\)\.$/m)
     expect(run.stderr()).toContain('→ Run `devctl down` again to finish.')
     expect(run.stderr()).not.toMatch(/k3d.*(failed|exited)/i)
     expect(env.sim.cluster('demo')).toBeUndefined()

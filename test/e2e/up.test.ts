@@ -155,7 +155,7 @@ describe('devctl up', () => {
     const result = await env.devctl(['up'])
     expect(result.exitCode).toBe(7)
     expect(result.stderr).toMatch(/^Error: The migration Job demo-web-worker-migrate failed: BackoffLimitExceeded/m)
-    expect(result.stderr).toMatch(/last \d+ log line\(s\):/)
+    expect(result.stderr).toMatch(/last \d+ log lines?:/)
     expect(result.stderr).toMatch(/\| .*applying/)
     expect(result.stderr).toMatch(/→ Fix the migration/)
     expect(result.stderr).not.toMatch(/\n\s+at /)

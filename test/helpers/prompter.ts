@@ -18,7 +18,8 @@ export function scriptedPrompter(answers: Record<string, Answer | Answer[]>): Pr
   return {
     asked,
     async select(q) {
-      return take(q.flag, q.default) as never
+      // Enter on the list takes what it pre-selects.
+      return take(q.flag, q.default ?? q.suggestion) as never
     },
     async input(q) {
       const value = take(q.flag, q.default ?? q.suggestion) as string

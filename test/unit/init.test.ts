@@ -29,7 +29,7 @@ describe('devctl init', () => {
       ['values.dev.yaml', 'created'],
       ['chart', 'created'],
       ['.devctl/secrets.yaml', 'created'],
-      ['.gitignore', 'updated'],
+      ['.gitignore', 'created'],
     ])
     const config = parseDocument(await readFile(join(dir, 'devctl.yaml'), 'utf8')).toJS()
     expect(config).toMatchObject({project: 'shop', cluster: {provider: 'k3d', ports: [{host: 8081, container: 80}]}, app: {namespace: 'shop-dev', chart: {path: './chart'}}})
@@ -37,6 +37,15 @@ describe('devctl init', () => {
     expect(await readFile(join(dir, 'devctl.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\S+devctl\.schema\.json$/m)
     expect(await readFile(join(dir, '.gitignore'), 'utf8')).toContain('.devctl/')
     expect((await stat(join(dir, 'chart', 'Chart.yaml'))).isFile()).toBe(true)
+  })
+
+  it('pre-selects the complete web-worker preset (Enter takes it), and says it added to an existing .gitignore', async () => {
+    const dir = await tempDir()
+    await writeFile(join(dir, '.gitignore'), 'node_modules/\n')
+    const result = await init(dir, {}, scriptedPrompter({'--name': 'shop', '--port': '8081:80'}))
+    expect(result.preset).toBe('web-worker')
+    expect(result.files.find((f) => f.path.endsWith('.gitignore'))?.action).toBe('updated')
+    expect(await readFile(join(dir, '.gitignore'), 'utf8')).toBe("node_modules/\n# devctl's local state (generated passwords)\n.devctl/\n")
   })
 
   it('keeps passwords out of the values file: only in .devctl/secrets.yaml, mode 0600', async () => {

@@ -4,13 +4,14 @@ import {Chalk} from 'chalk'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {UsageError} from '../../src/errors.js'
-import type {V1Pod} from '../../src/kube/types.js'
+import type {V1Event, V1Pod} from '../../src/kube/types.js'
 import {BatchBuilder, LineSplitter, type LogBatch, ReadPosition, stampKey} from '../../src/logs/lines.js'
+import {byTime, eventLine} from '../../src/logs/events.js'
 import {mergeInTimeOrder} from '../../src/logs/merge.js'
 import {logsRequest, parseSince} from '../../src/logs/options.js'
 import {instancesOf, locateInstance, PodSelector} from '../../src/logs/pods.js'
 import {clearSecrets, registerSecret} from '../../src/secrets/redact.js'
-import {colorIndex, createLogFormatter, LogPrinter} from '../../src/ui/log-view.js'
+import {createLogFormatter, LogPrinter, shortLabel} from '../../src/ui/log-view.js'
 import {FakeCluster} from './logs-fake.js'
 
 function batch(pod: string, entries: Array<[number, string]>): LogBatch {
@@ -94,6 +95,23 @@ describe('merging logs in time order', () => {
       if (written > 10) abort.abort()
     }, abort.signal)
     expect(released.sort()).toEqual(['a', 'b'])
+  })
+})
+
+describe('events in time order', () => {
+  const event = (reason: string, resourceVersion: string, time: {lastTimestamp?: string; eventTime?: string}): V1Event =>
+    ({metadata: {name: `e${resourceVersion}`, uid: `u${resourceVersion}`, resourceVersion}, involvedObject: {kind: 'Pod', name: 'demo-api-1'}, reason, type: 'Normal', message: reason, ...time}) as unknown as V1Event
+
+  it('orders events by the time they show, and those of the same time as the API server wrote them', () => {
+    const events = [
+      event('Pulled', '12', {lastTimestamp: '2025-01-01T10:00:41Z'}),
+      event('Scheduled', '10', {eventTime: '2025-01-01T10:00:41.208Z'}),
+      event('Pulling', '11', {lastTimestamp: '2025-01-01T10:00:41Z'}),
+      event('Started', '13', {lastTimestamp: '2025-01-01T10:00:42Z'}),
+      event('Created', '9', {lastTimestamp: '2025-01-01T10:00:40Z'}),
+    ]
+    const ordered = events.map((e) => eventLine(e)!).sort(byTime).map((line) => line.batch.messages[0])
+    expect(ordered).toEqual(['Normal Created: Created', 'Normal Pulling: Pulling', 'Normal Pulled: Pulled', 'Normal Scheduled: Scheduled', 'Normal Started: Started'])
   })
 })
 
@@ -231,30 +249,42 @@ describe('log view', () => {
 
   it('prints pod/container and the message, plain without colour, secrets masked', () => {
     registerSecret('s3cret-value')
-    const format = createLogFormatter({json: false, timestamps: false}, new Chalk({level: 0}))
+    const format = createLogFormatter({json: false, timestamps: false, short: false}, new Chalk({level: 0}))
     expect(format([lines])).toBe('demo-api-1/app hello\ndemo-api-1/app password=********\n')
   })
 
   it('adds timestamps with --timestamps and marks events', () => {
-    const format = createLogFormatter({json: false, timestamps: true}, new Chalk({level: 0}))
+    const format = createLogFormatter({json: false, timestamps: true, short: false}, new Chalk({level: 0}))
     const event: LogBatch = {...batch('demo-api-1', [[0, 'Warning BackOff: Back-off restarting failed container']]), source: {pod: 'demo-api-1', container: 'app', stream: 'event'}}
     expect(format([lines, event])).toBe(
       'demo-api-1/app 2025-01-01T10:00:00.000Z hello\ndemo-api-1/app 2025-01-01T10:00:01.000Z password=s3cret-value\ndemo-api-1/app [event] 1970-01-01T00:00:00.000Z Warning BackOff: Back-off restarting failed container\n',
     )
   })
 
-  it('colours the prefix by pod, the same colour for the same pod every time', () => {
-    const format = createLogFormatter({json: false, timestamps: false}, new Chalk({level: 1}))
+  it('colours the prefix by pod: the same colour for a pod, another for each new pod', () => {
+    const format = createLogFormatter({json: false, timestamps: false, short: false}, new Chalk({level: 1}))
     const [first, second] = format([lines]).split('\n')
     expect(first).toMatch(/^\u001B\[\d+mdemo-api-1\/app\u001B\[39m hello$/)
     expect(first!.slice(0, 5)).toBe(second!.slice(0, 5))
-    expect(colorIndex('demo-api-1')).toBe(colorIndex('demo-api-1'))
-    expect(new Set(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((n) => colorIndex(n))).size).toBeGreaterThan(1)
+    const colours = ['demo-api-2', 'demo-api-3', 'demo-worker-1'].map((pod) => format([batch(pod, [[0, 'x']])]).slice(0, 5))
+    expect(new Set([first!.slice(0, 5), ...colours]).size).toBe(4)
+  })
+
+  it('in a terminal, labels lines stern-style: component and pod-name suffix, the container when it differs', () => {
+    expect(shortLabel('demo-web-worker-5999c67489-k9lxj', 'api', 'api')).toBe('api-k9lxj')
+    expect(shortLabel('demo-web-worker-5999c67489-k9lxj', 'wait-for-db', 'api')).toBe('api-k9lxj/wait-for-db')
+    expect(shortLabel('devctl-postgres-0', 'postgres', 'postgres')).toBe('postgres-0')
+    expect(shortLabel('demo-web-worker-migrate-x7q2p', 'migrate', undefined)).toBe('migrate-x7q2p')
+    expect(shortLabel('deployment/demo-web-worker', '', undefined)).toBe('deployment/demo-web-worker')
+    const format = createLogFormatter({json: false, timestamps: false, short: true}, new Chalk({level: 0}))
+    const log: LogBatch = {...batch('demo-web-worker-5999c67489-k9lxj', [[0, 'started']]), source: {pod: 'demo-web-worker-5999c67489-k9lxj', container: 'app', stream: 'log', component: 'api'}}
+    const event: LogBatch = {...batch('demo-web-worker-5999c67489-k9lxj', [[1, 'Normal Pulled: ok']]), source: {pod: 'demo-web-worker-5999c67489-k9lxj', container: 'app', stream: 'event'}}
+    expect(format([log, event])).toBe('api-k9lxj/app started\napi-k9lxj/app [event] Normal Pulled: ok\n')
   })
 
   it('with --json prints one parseable object per line, secrets masked', () => {
     registerSecret('s3cret-value')
-    const format = createLogFormatter({json: true, timestamps: false}, new Chalk({level: 1}))
+    const format = createLogFormatter({json: true, timestamps: false, short: false}, new Chalk({level: 1}))
     const parsed = format([lines]).trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)
     expect(parsed).toEqual([
       {ts: '2025-01-01T10:00:00.000Z', pod: 'demo-api-1', container: 'app', stream: 'log', message: 'hello'},
@@ -264,7 +294,7 @@ describe('log view', () => {
 
   it('waits for a full pipe to drain, and takes a closed pipe (EPIPE) as the end', async () => {
     const pipe = new PassThrough({highWaterMark: 8})
-    const printer = new LogPrinter(pipe, createLogFormatter({json: false, timestamps: false}, new Chalk({level: 0})), () => {})
+    const printer = new LogPrinter(pipe, createLogFormatter({json: false, timestamps: false, short: false}, new Chalk({level: 0})), () => {})
     const wait = printer.write([lines])
     expect(wait).toBeInstanceOf(Promise)
     let drained = false

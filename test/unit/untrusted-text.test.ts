@@ -57,7 +57,7 @@ describe('escapeControls', () => {
 
 describe('views of cluster text', () => {
   it('log lines and events: shown, with the prefix devctl adds left as it is', () => {
-    const format = createLogFormatter({json: false, timestamps: false}, new Chalk({level: 1}))
+    const format = createLogFormatter({json: false, timestamps: false, short: false}, new Chalk({level: 1}))
     const text = format([
       {source: {pod: 'api-1', container: 'api', stream: 'log'}, stamps: ['2025-01-01T00:00:00Z'], times: [0], messages: [HOSTILE]},
       {source: {pod: 'api-1', container: '', stream: 'event'}, stamps: ['2025-01-01T00:00:01Z'], times: [1000], messages: [`Warning Failed: ${HOSTILE}`]},
@@ -69,7 +69,7 @@ describe('views of cluster text', () => {
   })
 
   it('--json log lines keep the text as data', () => {
-    const format = createLogFormatter({json: true, timestamps: false}, plain)
+    const format = createLogFormatter({json: true, timestamps: false, short: false}, plain)
     const line = format([{source: {pod: 'p', container: 'c', stream: 'log'}, stamps: ['t'], times: [0], messages: [HOSTILE]}])
     expect(line).not.toMatch(RAW_CONTROL)
     expect((JSON.parse(line) as {message: string}).message).toBe(HOSTILE)
@@ -94,7 +94,7 @@ describe('views of cluster text', () => {
       namespace: 'demo',
       services: [],
       release: {name: 'demo', revision: 2, status: 'failed', chart: HOSTILE},
-      workloads: [{kind: 'Deployment', name: 'api', ready: false, detail: '0/1 ready', pods: [{name: 'api-1', status: 'Pending', reason: 'ErrImagePull', message: HOSTILE, ready: 0, total: 1, restarts: 0}]}],
+      workloads: [{kind: 'Deployment', name: 'api', ready: false, detail: '0/1 ready', images: [], pods: [{name: 'api-1', status: 'Pending', reason: 'ErrImagePull', message: HOSTILE, ready: 0, total: 1, restarts: 0}]}],
       conditions: [{type: 'WorkloadsReady', status: 'False', reason: 'ErrImagePull', message: `pod api-1: ErrImagePull (${HOSTILE})`}],
     }
     const text = renderStatus(status, plain)

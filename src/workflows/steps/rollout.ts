@@ -16,6 +16,8 @@ import type {Project} from '../project.js'
 import {releaseWorkloads, workloadReadiness} from './chart.js'
 import {runHooks} from './hooks.js'
 import {trackPods} from './pods.js'
+import {count} from '../../text.js'
+import {freeLocalPort} from '../../system/ports.js'
 
 export interface WorkloadStatus {
   kind: Workload['kind']
@@ -69,7 +71,7 @@ export const rolloutStep: Step<RolloutInput, WorkloadStatus[]> = {
       run.note(pending.map((s) => `${s.kind} ${s.name}: ${s.detail}`).join('; '))
       return undefined
     }, run.signal)
-    run.title(`Rollout: ${workloads.length} workload(s) ready`)
+    run.title(`Rollout: ${count(workloads.length, 'workload')} ready`)
     return statuses
   },
   async onFailure({connection, watch, workloads}, _run, error) {
@@ -92,10 +94,14 @@ export async function findEndpoints(project: Project, connection: Connection, ht
       if (rule.host && httpHostPort) endpoints.push({name: `ingress ${ingress.metadata?.name}`, url: `http://${rule.host}${httpHostPort === 80 ? '' : `:${httpHostPort}`}/`})
     }
   }
+  // A suggested local port must be free now, not one the cluster maps, and not one already suggested.
+  const cluster = project.config.cluster
+  const taken = new Set<number>(cluster.provider === 'k3d' ? cluster.ports.map((mapping) => mapping.host) : [])
   for (const service of services) {
     const port = service.spec?.ports?.[0]?.port
     if (!port) continue
-    const local = port < 1024 ? port + 8000 : port
+    const local = await freeLocalPort(port < 1024 ? port + 8000 : port, taken)
+    taken.add(local)
     endpoints.push({
       name: `service ${service.metadata?.name}`,
       command: `kubectl --context ${kubeContext} -n ${namespace} port-forward svc/${service.metadata?.name} ${local}:${port}`,
@@ -111,7 +117,7 @@ export const validateStep: Step<{project: Project; connection: Connection; httpH
     await runHooks(project, 'validate', run)
     const endpoints = await findEndpoints(project, connection, httpHostPort)
     const hooks = project.config.hooks.validate.length
-    run.title(hooks ? `Validate: ${hooks} check(s) passed` : 'Validate: environment is up')
+    run.title(hooks ? `Validate: ${count(hooks, 'check')} passed` : 'Validate: environment is up')
     return endpoints
   },
 }
