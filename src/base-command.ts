@@ -7,6 +7,7 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
 import {DevctlError, ExitCode, InterruptedError, UsageError, isAbortError} from './errors.js'
 import {redact} from './secrets/redact.js'
+import {fileSystemError} from './system/files.js'
 import {setDebugSink} from './tools/debug-echo.js'
 import {noInputPrompter, terminalPrompter} from './ui/prompter.js'
 import {colorEnabled, createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
@@ -203,6 +204,8 @@ function toDevctlError(error: Error & {oclif?: {exit?: number}}, signal: AbortSi
   if (error instanceof DevctlError) return error
   if (isAbortError(error)) return new InterruptedError()
   if (error.name === 'ExitPromptError') return new InterruptedError('Prompt cancelled.')
+  const fileError = fileSystemError(error)
+  if (fileError) return fileError
   if (error instanceof Errors.CLIError) {
     // oclif's "Parsing --flag \n\tExpected ..." as one line: "--flag: Expected ...".
     const message = error.message.replace(/\nSee more help with --help$/, '').replace(/^Parsing (\S+)\s*\n\t/, '$1: ')

@@ -2,7 +2,6 @@
  * Finding, reading and validating devctl.yaml. Validation errors name file:line:col, the key
  * path, what was expected and what was found, and suggest the key the user probably meant.
  */
-import {stat} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 
 import {closest, distance} from 'fastest-levenshtein'
@@ -10,6 +9,7 @@ import {isMap, isPair, isScalar, type Node} from 'yaml'
 import type {z} from 'zod'
 
 import {ConfigError} from '../errors.js'
+import {isFile} from '../system/files.js'
 import {osUserName} from '../system/user.js'
 import {CONFIG_FILE_NAME, configSchema, type DevctlConfig} from './schema.js'
 import {displayPath, formatLocation, nodeAtPath, nodeOffset, readYamlFile, toPlainData, type YamlSource} from './yaml-file.js'
@@ -38,7 +38,7 @@ export async function findConfigFile(startDir: string): Promise<string | undefin
   let dir = resolve(startDir)
   for (;;) {
     const candidate = join(dir, CONFIG_FILE_NAME)
-    if (await stat(candidate).then((s) => s.isFile(), () => false)) return candidate
+    if (await isFile(candidate)) return candidate
     const parent = dirname(dir)
     if (parent === dir) return undefined
     dir = parent

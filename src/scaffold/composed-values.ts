@@ -17,7 +17,7 @@ import {formatLocation, nodeOffset, parseYamlText, readYamlFile, toPlainData} fr
 import {ConfigError} from '../errors.js'
 import {publicFacts} from '../services/facts.js'
 import {nodeAtValuePath, setAtValuePath} from './document-paths.js'
-import {writeFileAtomic} from './files.js'
+import {writeFileAtomic} from '../system/files.js'
 
 export const COMPOSED_COMMENT = ' set by devctl from app.wiring.values in devctl.yaml'
 

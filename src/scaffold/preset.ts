@@ -3,13 +3,14 @@
  * plus an optional bundled chart. Adding a preset needs no TypeScript change; this module
  * only reads and validates them.
  */
-import {readdir, stat} from 'node:fs/promises'
+import {readdir} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {z} from 'zod'
 
 import {ConfigError, UsageError} from '../errors.js'
 import {PACKAGE_ROOT} from '../package-root.js'
+import {exists} from '../system/files.js'
 import {formatLocation, nodeAtPath, nodeOffset, readYamlFile, toPlainData} from '../config/yaml-file.js'
 import {valuePathProblem} from '../config/value-path.js'
 
@@ -85,7 +86,7 @@ export async function listPresets(presetsDir = PRESETS_DIR): Promise<string[]> {
   const entries = await readdir(presetsDir, {withFileTypes: true})
   const names: string[] = []
   for (const entry of entries) {
-    if (entry.isDirectory() && (await stat(join(presetsDir, entry.name, 'preset.yaml')).then(() => true, () => false))) names.push(entry.name)
+    if (entry.isDirectory() && (await exists(join(presetsDir, entry.name, 'preset.yaml')))) names.push(entry.name)
   }
   return names.sort()
 }

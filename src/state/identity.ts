@@ -5,13 +5,13 @@
  * The id lives in .devctl/environment.yaml (made on first need, kept with the passwords).
  */
 import {randomUUID} from 'node:crypto'
-import {mkdir, readFile} from 'node:fs/promises'
+import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parse, stringify} from 'yaml'
 import {z} from 'zod'
 
-import {writeFileAtomic} from '../scaffold/files.js'
+import {ensureStateDir, writeFileAtomic} from '../system/files.js'
 
 /** Annotation (on a namespace) and runtime label (on a k3d cluster's nodes) naming the environment that created it. */
 export const OWNER_KEY = 'devctl.dev/owner'
@@ -41,7 +41,7 @@ async function read(stateDir: string): Promise<z.output<typeof identitySchema> |
 }
 
 async function write(stateDir: string, identity: z.output<typeof identitySchema>): Promise<void> {
-  await mkdir(stateDir, {recursive: true, mode: 0o700})
+  await ensureStateDir(stateDir)
   await writeFileAtomic(join(stateDir, IDENTITY_FILE), `# devctl: this checkout's environment id; what devctl creates carries it.\n${stringify(identity)}`, 0o600)
 }
 

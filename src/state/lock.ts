@@ -14,6 +14,7 @@ import {z} from 'zod'
 import {EnvironmentBusyError} from '../errors.js'
 import {isAlive} from '../system/processes.js'
 import {osUserName} from '../system/user.js'
+import {ensureStateDir} from '../system/files.js'
 
 export const LOCK_FILE = 'lock'
 /** The holder rewrites the lock this often; one not rewritten for STALE_MS is abandoned. */
@@ -82,7 +83,7 @@ async function takeOver(path: string, stale: LockHolder | undefined): Promise<vo
 }
 
 export async function lockEnvironment(stateDir: string, command: string): Promise<EnvironmentLock> {
-  await mkdir(stateDir, {recursive: true, mode: 0o700})
+  await ensureStateDir(stateDir)
   const path = join(stateDir, LOCK_FILE)
   const now = new Date().toISOString()
   const holder: LockHolder = {pid: process.pid, host: hostname(), user: osUserName() ?? '?', command, startedAt: now, renewedAt: now}

@@ -3,12 +3,11 @@
  * for k3d, the cluster must exist and run, and its kubeconfig is fetched from k3d into
  * .devctl/kubeconfig; for an existing cluster, the configured context is used.
  */
-import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {ClusterError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
-import {exists, writeFileAtomic} from '../scaffold/files.js'
+import {ensureStateDir, exists, writeFileAtomic} from '../system/files.js'
 import {assertPrivateState} from '../secrets/store.js'
 import type {KubeTarget} from '../tools/helm.js'
 import type {K3dCluster} from '../tools/k3d.js'
@@ -26,7 +25,7 @@ export async function k3dKubeTarget(project: Project, signal?: AbortSignal): Pro
   const kubeconfig = await project.tools.k3d.kubeconfig(project.names.clusterName, signal)
   // The cluster's credentials go where only this user can reach them.
   await assertPrivateState(project.dir)
-  await mkdir(project.stateDir, {recursive: true, mode: 0o700})
+  await ensureStateDir(project.stateDir)
   const path = join(project.stateDir, 'kubeconfig')
   await writeFileAtomic(path, kubeconfig, 0o600)
   return {kubeconfig: path, context: project.names.kubeContext}

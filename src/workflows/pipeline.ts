@@ -7,6 +7,7 @@
  */
 import {DevctlError, InterruptedError, StepTimeoutError} from '../errors.js'
 import type {PodSummary} from '../diagnose/pod.js'
+import {fileSystemError} from '../system/files.js'
 import type {Emit, StepStatus} from './events.js'
 import type {Project} from './project.js'
 
@@ -245,7 +246,7 @@ class UnexpectedStepError extends DevctlError {
 function toDevctlError(error: unknown): DevctlError {
   if (error instanceof DevctlError) return error
   if (error instanceof Error && (error.name === 'AbortError' || (error as {code?: string}).code === 'ABORT_ERR')) return new InterruptedError()
-  return new UnexpectedStepError(error)
+  return fileSystemError(error) ?? new UnexpectedStepError(error)
 }
 
 export function formatDuration(ms: number): string {

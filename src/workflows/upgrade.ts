@@ -5,7 +5,7 @@
  * question comes between a plan the user has seen and a deploy that has not started: the plan
  * only reads (the cluster, the values, the chart), and nothing is applied before consent.
  */
-import {mkdir, readFile, rm} from 'node:fs/promises'
+import {readFile, rm} from 'node:fs/promises'
 import {basename, join, resolve} from 'node:path'
 
 import semver from 'semver'
@@ -22,7 +22,7 @@ import type {PodSummary} from '../diagnose/pod.js'
 import {ChartError, DevctlError, UsageError} from '../errors.js'
 import type {NamespaceWatch} from '../kube/namespace-watch.js'
 import {setAnchoredValue} from '../scaffold/anchors.js'
-import {writeFileAtomic} from '../scaffold/files.js'
+import {ensureStateDir, writeFileAtomic} from '../system/files.js'
 import {holdLeaseIfShared, type HeldLease} from '../state/lease.js'
 import {lockEnvironment} from '../state/lock.js'
 import {count} from '../text.js'
@@ -103,7 +103,7 @@ async function stageImageTag(project: Project, tag: string): Promise<ImageTagEdi
     const edited = setAnchoredValue(text, IMAGE_TAG_ANCHOR, tag)
     if (edited === undefined) continue
     const staged = join(project.stateDir, `upgrade-${basename(file)}`)
-    await mkdir(project.stateDir, {recursive: true, mode: 0o700})
+    await ensureStateDir(project.stateDir)
     await writeFileAtomic(staged, edited)
     return {path: file, text: edited, staged, valuesFiles: project.valuesFiles.with(index, staged)}
   }

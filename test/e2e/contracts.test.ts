@@ -4,7 +4,7 @@
  */
 import {execFile} from 'node:child_process'
 import {createServer, type Server} from 'node:net'
-import {readFile, writeFile} from 'node:fs/promises'
+import {readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
@@ -81,5 +81,29 @@ describe('up and doctor agree on the host ports a stopped cluster binds', () => 
     const blocked = await env.devctl(['up'])
     expect(blocked.exitCode).toBe(4)
     expect(blocked.stderr).toContain(`Host port ${oldPort}`)
+  })
+})
+
+describe('the file system at the edge', () => {
+  let env: TestEnvironment
+  beforeAll(async () => {
+    env = await startEnvironment()
+  })
+  afterAll(() => env.stop())
+
+  it('a .devctl that is a file: up fails with the path and what to do (exit 4), doctor --fix reports instead of crashing', async () => {
+    await rm(join(env.dir, '.devctl'), {recursive: true, force: true})
+    await writeFile(join(env.dir, '.devctl'), 'not a directory')
+    const up = await env.devctl(['up'])
+    expect(up.exitCode, up.stderr).toBe(4)
+    // It fails taking the environment's lock, before any step starts; a step never ends half-drawn.
+    if (up.stdout.includes('▸ Prerequisites')) expect(up.stdout).toMatch(/✖ Prerequisites/)
+    expect(up.stderr).toMatch(/^Error: \S+\/\.devctl (is in the way|cannot be used)/m)
+    expect(up.stderr).toMatch(/→ Move it away/)
+    expect(up.stderr).not.toMatch(/bug in devctl/)
+
+    const doctor = await env.devctl(['doctor', '--fix', '--yes'])
+    expect(doctor.exitCode, doctor.stderr).toBe(11)
+    expect(doctor.stderr).not.toMatch(/bug in devctl|EEXIST|ENOTDIR/)
   })
 })
