@@ -6,18 +6,17 @@
 import {stat, statfs} from 'node:fs/promises'
 import {resolve} from 'node:path'
 
-import {z} from 'zod'
-
 import {findConfigFile, loadConfig, type LoadedConfig} from '../config/load.js'
 import {readValuesFile} from '../config/yaml-file.js'
-import {ClusterError, ConfigError, DevctlError, isAbortError, PrerequisiteError} from '../errors.js'
+import {ClusterError, ConfigError, DevctlError, isAbortError} from '../errors.js'
 import {missingPasswords} from '../secrets/store.js'
 import {portsToBind, probeHostPorts, type ClusterBinding, type HostPortProbe} from '../cluster/host-ports.js'
 import {readCreatedWith} from '../cluster/k3d-config.js'
 import {Docker, type DockerInfo} from '../tools/docker.js'
 import {Helm} from '../tools/helm.js'
 import {K3d, type K3dCluster} from '../tools/k3d.js'
-import {run, ToolNotFoundError} from '../tools/process.js'
+import {Kubectl} from '../tools/kubectl.js'
+import {ToolNotFoundError} from '../tools/process.js'
 import {ifPermitted} from '../kube/api-failure.js'
 import {connectEnvironment} from '../workflows/connect.js'
 import {createProject, type KubeModule, type Project} from '../workflows/project.js'
@@ -98,7 +97,7 @@ export async function inspectMachine(options: InspectOptions): Promise<MachineFa
     probe(() => tools.docker.info(signal)),
     probe(() => tools.k3d.version(signal)),
     probe(() => tools.helm.version(signal)),
-    probe(() => kubectlVersion(signal)),
+    probe(() => new Kubectl().version(signal)),
   ])
   // The kube client costs about a second to load: only when there is a cluster to talk to.
   let loadKube = (): void => {}
@@ -150,21 +149,6 @@ async function referencedFileErrors(loaded: LoadedConfig): Promise<DevctlError[]
     }
   }
   return errors
-}
-
-const kubectlVersionSchema = z.looseObject({clientVersion: z.looseObject({gitVersion: z.string()})})
-
-async function kubectlVersion(signal?: AbortSignal): Promise<string> {
-  const {stdout} = await run('kubectl', ['version', '--client', '-o', 'json'], {signal})
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(stdout)
-  } catch {
-    throw new PrerequisiteError('`kubectl version --client -o json` did not print JSON.')
-  }
-  const version = kubectlVersionSchema.safeParse(parsed)
-  if (!version.success) throw new PrerequisiteError('`kubectl version --client -o json` printed JSON of an unexpected shape.')
-  return version.data.clientVersion.gitVersion.replace(/^v/, '')
 }
 
 /** Free space for the project and for Docker's data, once per filesystem; paths not on this machine are left out. */

@@ -2,6 +2,7 @@
 import {z} from 'zod'
 
 import {PrerequisiteError} from '../errors.js'
+import {parseToolJson} from './json-output.js'
 import {runAllowingFailure, tail} from './process.js'
 
 const infoSchema = z.looseObject({
@@ -32,14 +33,7 @@ export class Docker {
         hint: 'Start Docker (Docker Desktop, colima, or `sudo systemctl start docker`), then run this again.',
       })
     }
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(result.stdout.split('\n').find((l) => l.startsWith('{')) ?? '')
-    } catch {
-      throw new PrerequisiteError('`docker info` did not print the JSON devctl asked for.', {details: tail(result.stdout, 2)})
-    }
-    const info = infoSchema.safeParse(parsed)
-    if (!info.success) throw new PrerequisiteError('`docker info` printed JSON of an unexpected shape.', {details: [info.error.issues[0]?.message ?? '']})
-    return {serverVersion: info.data.ServerVersion, memoryBytes: info.data.MemTotal, cpus: info.data.NCPU, rootDir: info.data.DockerRootDir}
+    const info = parseToolJson(infoSchema, result.stdout, 'docker info', PrerequisiteError, {firstChar: '{'})
+    return {serverVersion: info.ServerVersion, memoryBytes: info.MemTotal, cpus: info.NCPU, rootDir: info.DockerRootDir}
   }
 }

@@ -11,6 +11,7 @@ import {z} from 'zod'
 import {setArgument, type SetValue} from '../chart/set-syntax.js'
 import {ChartError, PrerequisiteError} from '../errors.js'
 import type {ChartSource} from '../config/schema.js'
+import {parseToolJson} from './json-output.js'
 import {runAllowingFailure, tail, type RunOptions, type RunResult} from './process.js'
 
 /** --labels on releases arrived in helm 3.13; devctl stores its content hash there. */
@@ -182,7 +183,7 @@ export class Helm {
       if (/release: not found/.test(result.stderr)) return []
       throw new ChartError(`helm could not read the history of release ${ref.release}.`, {details: cleanHelmError(result.stderr)})
     }
-    return parseJson(historySchema, result.stdout, 'helm history -o json')
+    return parseToolJson(historySchema, result.stdout, 'helm history -o json', ChartError)
   }
 
   async rollback(ref: ReleaseRef & {revision: number; timeoutMs: number}, signal: AbortSignal): Promise<void> {
@@ -211,18 +212,6 @@ export class Helm {
       if (/not found/.test(result.stderr)) return {}
       throw new ChartError(`helm could not read the values of release ${ref.release}.`, {details: cleanHelmError(result.stderr)})
     }
-    return (parseJson(z.record(z.string(), z.unknown()).nullable(), result.stdout, 'helm get values -o json') ?? {}) as Record<string, unknown>
+    return (parseToolJson(z.record(z.string(), z.unknown()).nullable(), result.stdout, 'helm get values -o json', ChartError) ?? {}) as Record<string, unknown>
   }
-}
-
-function parseJson<T extends z.ZodType>(schema: T, text: string, command: string): z.output<T> {
-  let data: unknown
-  try {
-    data = JSON.parse(text)
-  } catch {
-    throw new ChartError(`\`${command}\` did not print JSON.`, {details: tail(text, 3)})
-  }
-  const parsed = schema.safeParse(data)
-  if (!parsed.success) throw new ChartError(`\`${command}\` printed JSON of an unexpected shape.`, {details: [parsed.error.issues[0]?.message ?? '']})
-  return parsed.data
 }

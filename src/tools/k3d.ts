@@ -8,6 +8,7 @@ import semver from 'semver'
 import {z} from 'zod'
 
 import {ClusterError, PrerequisiteError, type DevctlError} from '../errors.js'
+import {parseToolJson} from './json-output.js'
 import {run, runAllowingFailure, tail, type RunResult} from './process.js'
 
 export const MIN_K3D_VERSION = '5.0.0'
@@ -105,15 +106,8 @@ export class K3d {
   async list(signal?: AbortSignal): Promise<K3dCluster[]> {
     const result = await runAllowingFailure(this.binary, ['cluster', 'list', '-o', 'json'], {signal})
     if (result.exitCode !== 0) throw clusterError('list clusters', result)
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(result.stdout || '[]')
-    } catch {
-      throw new ClusterError('`k3d cluster list -o json` did not print JSON.', {details: tail(result.stdout, 3)})
-    }
-    const clusters = clusterListSchema.safeParse(parsed)
-    if (!clusters.success) throw new ClusterError('`k3d cluster list -o json` printed JSON of an unexpected shape; is this k3d v5?', {details: [clusters.error.issues[0]?.message ?? '']})
-    return clusters.data.map((c) => ({
+    const clusters = parseToolJson(clusterListSchema, result.stdout || '[]', 'k3d cluster list -o json', ClusterError)
+    return clusters.map((c) => ({
       name: c.name,
       running: c.nodes.length > 0 && c.nodes.filter((n) => n.role !== 'registry').every((n) => n.State?.Running === true),
       servers: c.serversCount ?? c.nodes.filter((n) => n.role === 'server').length,

@@ -1,6 +1,10 @@
 import {describe, expect, it} from 'vitest'
 
+import {z} from 'zod'
+
+import {ChartError, PrerequisiteError} from '../../src/errors.js'
 import {cleanHelmError, helmDuration} from '../../src/tools/helm.js'
+import {parseToolJson} from '../../src/tools/json-output.js'
 import {cleanK3dLine} from '../../src/tools/k3d.js'
 import {formatCommand} from '../../src/tools/process.js'
 import {clearSecrets, redact, registerSecret} from '../../src/secrets/redact.js'
@@ -10,6 +14,15 @@ describe('reading the tools\' output', () => {
     expect(cleanK3dLine('\u001B[36mINFO\u001B[0m[0003] Prep: Network')).toBe('Prep: Network')
     expect(cleanK3dLine('time="2026-11-24T08:00:00Z" level=info msg="Cluster \\"demo\\" created successfully!"')).toBe('Cluster "demo" created successfully!')
     expect(cleanK3dLine('ERRO[0001] Failed Cluster Start: port is already allocated')).toBe('Failed Cluster Start: port is already allocated')
+  })
+
+  it('reads every tool\'s JSON through one parser: typed, or the tool\'s failure with what it printed', () => {
+    const schema = z.object({ServerVersion: z.string()})
+    expect(parseToolJson(schema, 'WARNING: a notice\n{"ServerVersion":"28.2.2"}', 'docker info', PrerequisiteError, {firstChar: '{'})).toEqual({ServerVersion: '28.2.2'})
+    const notJson = (() => parseToolJson(schema, 'Error: boom', 'helm history -o json', ChartError))
+    expect(notJson).toThrow(ChartError)
+    expect(notJson).toThrow('`helm history -o json` did not print the JSON devctl asked for.')
+    expect(() => parseToolJson(schema, '{"Version": 1}', 'docker info', PrerequisiteError)).toThrow('`docker info` printed JSON of an unexpected shape; is this a supported version?')
   })
 
   it('gives helm its time limits as Go durations', () => {
