@@ -1,7 +1,8 @@
 /**
  * Kubernetes' protobuf encoding, decoded for what `kubectl create secret|configmap|namespace|
  * serviceaccount|deployment|job|service` send that way (client-go's typed clients prefer
- * protobuf for built-in types): the fields those commands set, not whole schemas.
+ * protobuf for built-in types), and the DeleteOptions helm's typed client sends with the delete
+ * of a release Secret: the fields those set, not whole schemas.
  * Envelope: the magic `k8s\0`, then a runtime.Unknown {typeMeta, raw}; raw is the object's message.
  */
 import {bodyMediaTypes, unsupportedMediaType} from './errors.js'
@@ -89,6 +90,11 @@ const podTemplateSpec: Schema = {1: ['metadata', {message: objectMeta}], 2: ['sp
 const intOrString: Schema = {2: ['intVal', 'int?'], 3: ['strVal', 'string']}
 const servicePort: Schema = {1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', {message: intOrString}], 5: ['nodePort', 'int']}
 
+const deleteOptions: Schema = {
+  1: ['gracePeriodSeconds', 'int?'], 2: ['preconditions', {message: {1: ['uid', 'string'], 2: ['resourceVersion', 'string']}}], 3: ['orphanDependents', 'bool'],
+  4: ['propagationPolicy', 'string'], 5: ['dryRun', 'strings'],
+}
+
 const schemas: Record<string, Schema> = {
   'v1/Secret': {1: ['metadata', {message: objectMeta}], 2: ['data', 'bytesMap'], 3: ['type', 'string'], 4: ['stringData', 'stringMap'], 5: ['immutable', 'bool']},
   'v1/ConfigMap': {1: ['metadata', {message: objectMeta}], 2: ['data', 'stringMap'], 3: ['binaryData', 'bytesMap'], 4: ['immutable', 'bool']},
@@ -168,7 +174,8 @@ export function decodeProtobuf(body: Buffer): JsonObject {
       raw = field.value
     }
   }
-  const schema = schemas[`${apiVersion}/${kind}`]
+  // DeleteOptions is registered in every group-version; client-go names the one it deletes in.
+  const schema = kind === 'DeleteOptions' ? deleteOptions : schemas[`${apiVersion}/${kind}`]
   // Only these kinds are decoded; others are refused as a server without protobuf would.
   if (!schema) throw unsupportedMediaType(protobufContentType, bodyMediaTypes)
   return {apiVersion, kind, ...decodeMessage(raw, schema)}
