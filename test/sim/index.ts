@@ -8,7 +8,8 @@
  *   sim.cluster('demo')?.list('v1', 'Pod', 'default')
  *   await sim.stop()
  */
-import {mkdir, mkdtemp, rm} from 'node:fs/promises'
+import {constants} from 'node:fs'
+import {access, mkdir, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -62,6 +63,10 @@ function scenarioFrom(scenario: string | object): Scenario {
 
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   const scenario = options.scenario === undefined ? undefined : scenarioFrom(options.scenario)
+  const helm = join(repoRoot, '.tools', `helm${options.helmVersion}`, 'helm')
+  await access(helm, constants.X_OK).catch(() => {
+    throw new Error(`the real helm ${options.helmVersion} is not at ${helm}: run \`npm run tools\` first`)
+  })
   const root = await mkdtemp(join(tmpdir(), 'devctl-sim-'))
   const home = join(root, 'home')
   await mkdir(join(home, '.kube'), {recursive: true})
@@ -73,8 +78,6 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     dockerRunning: options.dockerRunning ?? true,
     memoryBytes: options.memoryBytes ?? 16 * 1024 ** 3,
     cpus: options.cpus ?? 8,
-    toolsDir: join(repoRoot, '.tools'),
-    stateDir: join(root, 'state'),
   })
   let daemon: Daemon
   try {
@@ -87,7 +90,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const env: Record<string, string> = {
     PATH: `${join(simDir, 'bin')}:${process.env.PATH ?? ''}`,
     DEVCTL_SIM_DAEMON: daemon.url,
-    DEVCTL_SIM_HELM: host.helmBinary(),
+    DEVCTL_SIM_HELM: helm,
     HOME: home,
     KUBECONFIG: kubeconfigPath,
     HELM_CACHE_HOME: join(root, 'helm', 'cache'),
