@@ -34,7 +34,7 @@ async function* ndjson(req: IncomingMessage): AsyncGenerator<Record<string, unkn
 }
 
 /** Netstrings ("5:hello,"), as bin/helm sends its working directory and arguments. */
-export function parseNetstrings(body: Buffer): string[] {
+function parseNetstrings(body: Buffer): string[] {
   const items: string[] = []
   let offset = 0
   while (offset < body.length) {
