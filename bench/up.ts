@@ -6,8 +6,8 @@
  *
  *   npx tsx bench/up.ts [--runs 3]
  *
- * The stand-in k3d/helm/docker are Node scripts (~150 ms to start each on a small machine, where
- * the real Go binaries take ~20 ms), so these figures are an upper bound for a real cluster.
+ * helm is the real binary; the stand-in k3d/docker are Node scripts (~150 ms to start each on a
+ * small machine, where the real Go binaries take ~20 ms), so these figures are an upper bound.
  */
 import {cpus} from 'node:os'
 import {parseArgs} from 'node:util'

@@ -125,6 +125,10 @@ const chartSource = z
       .regex(/^oci:\/\/[^\s]+$/, {error: 'must start with oci://'})
       .optional()
       .describe('OCI chart reference, e.g. oci://ghcr.io/org/charts/app.'),
+    plainHttp: z
+      .boolean()
+      .optional()
+      .describe('With `oci`: the registry speaks plain HTTP, not HTTPS (helm --plain-http), e.g. a registry on localhost.'),
     version: z
       .string()
       .refine((v) => semver.validRange(v) !== null, {error: 'must be a chart version or semver range such as "1.2.3" or "^1.2"'})
@@ -140,6 +144,9 @@ const chartSource = z
     }
     if (chart.repo !== undefined && chart.name === undefined) {
       ctx.addIssue({code: 'custom', path: ['name'], message: 'is required with "repo": the chart\'s name in that repository'})
+    }
+    if (chart.plainHttp && chart.oci === undefined) {
+      ctx.addIssue({code: 'custom', path: ['plainHttp'], message: 'applies only to an "oci" chart (a repository\'s URL says http:// itself)'})
     }
   })
 

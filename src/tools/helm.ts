@@ -67,7 +67,7 @@ export function cleanHelmError(stderr: string): string[] {
 function chartArgs(chart: ChartSource, baseDir: string): string[] {
   const version = chart.version ? ['--version', chart.version] : []
   if (chart.path !== undefined) return [isAbsolute(chart.path) ? chart.path : resolve(baseDir, chart.path), ...version]
-  if (chart.oci !== undefined) return [chart.oci, ...version]
+  if (chart.oci !== undefined) return [chart.oci, ...version, ...(chart.plainHttp ? ['--plain-http'] : [])]
   return [chart.name!, '--repo', chart.repo!, ...version]
 }
 

@@ -10,7 +10,6 @@ import {chmod, chown, mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 
 import type {V1ConfigMap, V1Container, V1Deployment, V1Job} from '@kubernetes/client-node'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -48,13 +47,37 @@ async function freePort(): Promise<number> {
   return address.port
 }
 
-/** Polls until `check` holds, failing with `what` after `limitMs`; used to wait, never to time. */
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, limitMs = 15_000): Promise<void> {
-  const deadline = Date.now() + limitMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
-    await sleep(50)
+/** What a process printed so far, and a wait for the moment it prints something. */
+function watchOutput(child: ChildProcess) {
+  const output = {stdout: '', stderr: ''}
+  const waiters = new Set<() => void>()
+  for (const name of ['stdout', 'stderr'] as const) {
+    child[name]?.setEncoding('utf8').on('data', (chunk: string) => {
+      output[name] += chunk
+      for (const waiter of waiters) waiter()
+    })
   }
+  child.on('exit', () => {
+    for (const waiter of waiters) waiter()
+  })
+  /** Resolves once `stream` contains `text`; fails saying `what` when the process exits first or 15 s pass. */
+  const printed = (stream: 'stdout' | 'stderr', text: string, what: string) =>
+    new Promise<void>((resolvePromise, reject) => {
+      const timer = setTimeout(() => settle(new Error(`gave up waiting for ${what}; it printed:\n${output.stdout}${output.stderr}`)), 15_000)
+      const settle = (error?: Error) => {
+        clearTimeout(timer)
+        waiters.delete(check)
+        if (error) reject(error)
+        else resolvePromise()
+      }
+      const check = () => {
+        if (output[stream].includes(text)) settle()
+        else if (child.exitCode !== null || child.signalCode !== null) settle(new Error(`${what}: the process exited first; it printed:\n${output.stdout}${output.stderr}`))
+      }
+      waiters.add(check)
+      check()
+    })
+  return {output, printed}
 }
 
 const appliedLines = (stdout: string) => stdout.split('\n').filter((line) => line.endsWith(' applied'))
@@ -78,8 +101,8 @@ describe.skipIf(!postgresBinDir)('migrate.sh against a real Postgres (needs Debi
     const init = await run(initdb, initdbArgs)
     if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr}`)
     const [postgres, postgresArgs] = asServerUser(join(pgBin, 'postgres'), ['-D', dataDir, '-k', socketDir, '-c', "listen_addresses=", '-c', 'fsync=off'])
-    server = spawn(postgres, postgresArgs, {stdio: 'ignore'})
-    await waitFor('postgres to accept connections', async () => (await run(join(pgBin, 'pg_isready'), ['-q', '-h', socketDir])).exitCode === 0)
+    server = spawn(postgres, postgresArgs, {stdio: ['ignore', 'ignore', 'pipe']})
+    await watchOutput(server).printed('stderr', 'database system is ready to accept connections', 'postgres to accept connections')
   })
 
   afterAll(async () => {
@@ -187,8 +210,8 @@ describe.skipIf(!redisServer || !hasRedisCli)('worker.sh against a real Redis (n
   beforeAll(async () => {
     requireHelmBinaries()
     port = await freePort()
-    server = spawn(redisServer ?? '', ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', password, '--save', '', '--appendonly', 'no'], {stdio: 'ignore'})
-    await waitFor('redis to answer', async () => (await redisCli('PING')).stdout.trim() === 'PONG')
+    server = spawn(redisServer ?? '', ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', password, '--save', '', '--appendonly', 'no'], {stdio: ['ignore', 'pipe', 'ignore']})
+    await watchOutput(server).printed('stdout', 'Ready to accept connections', 'redis to accept connections')
   })
 
   afterAll(async () => {
@@ -213,16 +236,14 @@ describe.skipIf(!redisServer || !hasRedisCli)('worker.sh against a real Redis (n
     // Its own process group, so stopping it also ends the redis-cli it is waiting on.
     const child = spawn('sh', [join(scriptDir, 'worker.sh')], {detached: true, env: {PATH: process.env.PATH, ...envOf(container), REDISCLI_AUTH: auth}})
     const group = child.pid
-    const output = {stdout: '', stderr: ''}
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk))
+    const {output, printed} = watchOutput(child)
     const stop = async () => {
       const exited = new Promise((resolvePromise) => child.once('exit', resolvePromise))
       if (group !== undefined) process.kill(-group, 'SIGTERM')
       await exited
       await rm(scriptDir, {recursive: true, force: true})
     }
-    return {output, stop}
+    return {output, printed, stop}
   }
 
   describe.each(helms)('rendered by $name', (helm: Helm) => {
@@ -230,10 +251,10 @@ describe.skipIf(!redisServer || !hasRedisCli)('worker.sh against a real Redis (n
       const queue = `jobs:${helm.name}`
       const worker = await startWorker(helm, queue, password)
       try {
-        await waitFor('the worker to start', () => worker.output.stdout.includes(`consuming list ${queue} on 127.0.0.1:${port}`))
+        await worker.printed('stdout', `consuming list ${queue} on 127.0.0.1:${port}`, 'the worker to start')
         await redisCli('LPUSH', queue, '{"id":1}', 'second job')
-        await waitFor('both jobs to be logged', () => worker.output.stdout.includes('job 2:'))
-        await waitFor('a heartbeat', () => worker.output.stdout.includes('heartbeat'))
+        await worker.printed('stdout', 'job 2:', 'both jobs to be logged')
+        await worker.printed('stdout', 'heartbeat', 'a heartbeat')
         const jobLines = worker.output.stdout.split('\n').filter((line) => line.includes(': job '))
         expect(jobLines).toEqual(['worker: job 1: {"id":1}', 'worker: job 2: second job'])
         expect((await redisCli('LLEN', queue)).stdout.trim()).toBe('0')
@@ -246,7 +267,7 @@ describe.skipIf(!redisServer || !hasRedisCli)('worker.sh against a real Redis (n
       const queue = `denied:${helm.name}`
       const worker = await startWorker(helm, queue, 'not-the-password')
       try {
-        await waitFor('the auth failure to be reported', () => worker.output.stderr.includes('WRONGPASS'))
+        await worker.printed('stderr', 'WRONGPASS', 'the auth failure to be reported')
         expect(worker.output.stdout).not.toContain(': job ')
       } finally {
         await worker.stop()

@@ -102,3 +102,28 @@ describe('an upgrade stopped after helm deployed', () => {
     expect(await readFile(join(env.dir, 'values.dev.yaml'), 'utf8')).toContain('tag: &imageTag "6.7.9"')
   })
 })
+
+describe('a release left pending while its helm still runs', () => {
+  it('is not dropped under that helm, even with --recover, and devctl says which helm works on it', async () => {
+    env = await startEnvironment()
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
+    // A devctl killed outright leaves its helm running: here, a helm upgrade waiting on a long migration.
+    await env.sim.setScenario({rules: [{match: {container: '*migrat*'}, behavior: 'complete', runFor: '600s'}]})
+    const helm = spawn('helm', ['upgrade', 'demo', join(env.dir, 'chart'), '-n', 'demo', '-f', join(env.dir, 'values.dev.yaml'), '--set', 'replicaCount=2', '--kubeconfig', join(env.dir, '.devctl', 'kubeconfig'), '--kube-context', 'k3d-demo'], {
+      env: {...process.env, ...env.sim.env},
+      stdio: 'ignore',
+    })
+    const closed = new Promise((resolve) => helm.on('close', resolve))
+    try {
+      const release = () => env!.sim.cluster('demo')!.list('v1', 'Secret', 'demo').filter((s) => s.metadata.labels?.owner === 'helm').map((s) => s.metadata.labels?.status)
+      await eventually(() => release().includes('pending-upgrade'), {timeoutMs: 60_000, what: 'helm to start the upgrade'})
+      const refused = await env.devctl(['upgrade', '--set', 'replicaCount=3', '--yes', '--recover'])
+      expect(refused.exitCode, output(refused)).toBe(6)
+      expect(refused.stderr).toMatch(new RegExp(`A helm \\(pid ${helm.pid}\\) is still working on it`))
+      expect(release()).toContain('pending-upgrade')
+    } finally {
+      helm.kill('SIGKILL')
+      await closed
+    }
+  })
+})

@@ -1,27 +1,22 @@
 /**
  * After `up`: `upgrade`, `status` and `down`, end to end on the simulator (built CLI as a
- * subprocess, stand-in k3d/helm). The main suite follows one environment through a day of use,
- * test by test, in order — each `up` costs seconds, and this is how people use devctl anyway.
+ * subprocess, stand-in k3d, the real helm). The main suite shares one environment through a day
+ * of use — each `up` costs seconds — but no test relies on another: each brings the environment
+ * up if an earlier one left it otherwise, and expects revisions and helm calls relative to what
+ * it found.
  */
 import {spawn} from 'node:child_process'
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parse, stringify} from 'yaml'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 import {eventually} from '../sim/apiserver/test-support.js'
 
 let env: TestEnvironment
-
-async function upped(options: Parameters<typeof startEnvironment>[0] = {}): Promise<TestEnvironment> {
-  const started = await startEnvironment(options)
-  const up = await started.devctl(['up', '--quiet'])
-  if (up.exitCode !== 0) throw new Error(`devctl up failed (${up.exitCode}):\n${up.stderr}`)
-  return started
-}
 
 function api(env: TestEnvironment) {
   const cluster = env.sim.cluster('demo')
@@ -41,6 +36,37 @@ function releaseStatus(env: TestEnvironment): Array<{revision: number; status: s
     .sort((a, b) => a.revision - b.revision)
 }
 
+function latestRevision(env: TestEnvironment): number {
+  return releaseStatus(env).at(-1)?.revision ?? 0
+}
+
+/** The chart as the project has it now (a test may move its version). */
+async function chartLabel(env: TestEnvironment): Promise<string> {
+  const chart = parse(await readFile(join(env.dir, 'chart', 'Chart.yaml'), 'utf8')) as {name: string; version: string}
+  return `${chart.name}-${chart.version}`
+}
+
+type Status = {release: {revision: number}; conditions: Array<{type: string; status: string; reason: string; hint?: string}>} & Record<string, any>
+
+async function status(env: TestEnvironment): Promise<Status> {
+  const result = await env.devctl(['status', '--json'])
+  expect(result.exitCode, result.stderr).toBe(0)
+  return JSON.parse(result.stdout) as Status
+}
+
+/**
+ * The environment as a successful `devctl up` leaves it, whatever an earlier test did to it:
+ * when `status` finds anything not well (no cluster, a failed deploy or migration), `up --force`
+ * deploys again. Returns the status that says all is well.
+ */
+async function healthy(env: TestEnvironment): Promise<Status> {
+  const found = await status(env)
+  if (found.conditions.every((c) => c.status === 'True')) return found
+  const up = await env.devctl(['up', '--quiet', '--force'])
+  if (up.exitCode !== 0) throw new Error(`devctl up failed (${up.exitCode}):\n${up.stderr}`)
+  return status(env)
+}
+
 function apiImage(env: TestEnvironment): string | undefined {
   const deployment = api(env).get('apps/v1', 'Deployment', 'demo', 'demo-web-worker') as (KubeObject & {spec: {template: {spec: {containers: Array<{image: string}>}}}}) | undefined
   return deployment?.spec.template.spec.containers[0]?.image
@@ -48,19 +74,18 @@ function apiImage(env: TestEnvironment): string | undefined {
 
 describe('one environment through a day: status, upgrade, recovery, down', () => {
   beforeAll(async () => {
-    env = await upped()
+    env = await startEnvironment()
   })
   afterAll(() => env.stop())
+  afterEach(() => env.sim.setScenario('default'))
 
   it('status --json gives the whole environment, typed', async () => {
-    const result = await env.devctl(['status', '--json'])
-    expect(result.exitCode).toBe(0)
-    const status = JSON.parse(result.stdout) as Record<string, any>
+    const status = await healthy(env)
     expect(status).toMatchObject({
       project: 'demo',
       namespace: 'demo',
       cluster: {provider: 'k3d', name: 'demo', state: 'running', nodes: {ready: 1, total: 1}},
-      release: {name: 'demo', revision: 1, status: 'deployed', chart: 'web-worker-0.1.0', appVersion: '6.7.1'},
+      release: {name: 'demo', revision: latestRevision(env), status: 'deployed', chart: await chartLabel(env), appVersion: '6.7.1'},
       migration: {kind: 'hook-job', name: 'demo-web-worker-migrate', result: 'succeeded'},
     })
     expect(status.services).toEqual([
@@ -81,31 +106,37 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
   })
 
   it('upgrade says nothing changed and calls no helm when nothing did', async () => {
+    // Deployed as devctl.yaml says now (an earlier test may have deployed with --set).
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
+    const upgrades = helmCalls(env, 'upgrade')
     const result = await env.devctl(['upgrade', '--yes'])
     expect(result.exitCode).toBe(0)
-    expect(result.stdout).toMatch(/demo: nothing changed since revision 1; helm was not called\./)
-    expect(helmCalls(env, 'upgrade')).toBe(1)
+    expect(result.stdout).toMatch(new RegExp(`demo: nothing changed since revision ${latestRevision(env)}; helm was not called\\.`))
+    expect(helmCalls(env, 'upgrade')).toBe(upgrades)
   })
 
   it('upgrade needs --yes when it cannot ask, and changes nothing without it', async () => {
+    await healthy(env)
+    const upgrades = helmCalls(env, 'upgrade')
     const result = await env.devctl(['upgrade', '--set', 'replicaCount=2'])
     expect(result.exitCode).toBe(2)
     expect(result.stderr).toMatch(/^Error: --yes is required when devctl cannot prompt/m)
     expect(result.stderr).toMatch(/→ Pass --yes, or run in a terminal to be asked\./)
-    expect(helmCalls(env, 'upgrade')).toBe(1)
+    expect(helmCalls(env, 'upgrade')).toBe(upgrades)
 
     // helm's --set syntax: list indices, several pairs per flag, escaped dots.
     const indexed = await env.devctl(['upgrade', '--set', 'imagePullSecrets[0].name=regcred,logLevel=debug', '--set', 'podAnnotations.prometheus\\.io/path=/metrics'])
     expect(indexed.exitCode).toBe(2)
     expect(indexed.stdout).toContain('  + imagePullSecrets: [{"name":"regcred"}]\n  + podAnnotations: {"prometheus.io/path":"/metrics"}\n')
-    expect(helmCalls(env, 'upgrade')).toBe(1)
+    expect(helmCalls(env, 'upgrade')).toBe(upgrades)
   })
 
   it('upgrade --image-tag sets the shared anchor: every alias follows, the plan shows the change', async () => {
+    const before = (await healthy(env)).release.revision
     const result = await env.devctl(['upgrade', '--image-tag', '6.7.2', '--yes'])
     expect(result.stderr).toBe('')
     expect(result.exitCode).toBe(0)
-    expect(result.stdout).toMatch(/Upgrade of demo \(revision 1 → 2\)/)
+    expect(result.stdout).toContain(`Upgrade of demo (revision ${before} → ${before + 1})`)
     expect(result.stdout).toMatch(/~ image\.tag: 6\.7\.1 → 6\.7\.2/)
     expect(result.stdout).toMatch(/~ shared\.image\.tag: 6\.7\.1 → 6\.7\.2/)
     expect(result.stdout).toMatch(/Migration \(hook Job demo-web-worker-migrate .*\) complete/)
@@ -113,34 +144,42 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     expect(values).toContain('tag: &imageTag "6.7.2"')
     expect(values).toMatch(/^ {2}tag: \*imageTag$/m)
     expect(apiImage(env)).toBe('ghcr.io/stefanprodan/podinfo:6.7.2')
-    expect(releaseStatus(env).at(-1)).toEqual({revision: 2, status: 'deployed'})
+    expect(releaseStatus(env).at(-1)).toEqual({revision: before + 1, status: 'deployed'})
   })
 
   it('rolls back when the pre-upgrade migration fails, verifies it, and warns about the migration: exit 7', async () => {
+    const before = (await healthy(env)).release.revision
+    const rollbacks = helmCalls(env, 'rollback')
     await env.sim.setScenario('migration-fails')
     const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes'])
     expect(result.exitCode).toBe(7)
     expect(result.stderr).toMatch(/^Error: The migration Job demo-web-worker-migrate failed: BackoffLimitExceeded/m)
-    expect(result.stderr).toMatch(/rolled back to revision 2 and verified: every workload is ready again\. A rollback does not undo a database migration/)
-    expect(helmCalls(env, 'rollback')).toBe(1)
-    expect(releaseStatus(env).map((r) => r.status)).toEqual(['superseded', 'superseded', 'failed', 'deployed'])
+    expect(result.stderr).toContain(`rolled back to revision ${before} and verified: every workload is ready again. A rollback does not undo a database migration`)
+    expect(helmCalls(env, 'rollback')).toBe(rollbacks + 1)
+    expect(releaseStatus(env).slice(-3)).toEqual([
+      {revision: before, status: 'superseded'},
+      {revision: before + 1, status: 'failed'},
+      {revision: before + 2, status: 'deployed'},
+    ])
   })
 
   it('--no-rollback leaves the failed release for inspection, and status says so with hints', async () => {
+    const before = (await healthy(env)).release.revision
+    const rollbacks = helmCalls(env, 'rollback')
+    await env.sim.setScenario('migration-fails')
     const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes', '--no-rollback'])
     expect(result.exitCode).toBe(7)
-    expect(helmCalls(env, 'rollback')).toBe(1)
-    expect(releaseStatus(env).at(-1)).toEqual({revision: 5, status: 'failed'})
-    const status = await env.devctl(['status', '--json'])
-    const conditions = (JSON.parse(status.stdout) as {conditions: Array<{type: string; status: string; reason: string; hint?: string}>}).conditions
+    expect(helmCalls(env, 'rollback')).toBe(rollbacks)
+    expect(releaseStatus(env).at(-1)).toEqual({revision: before + 1, status: 'failed'})
+    const {conditions} = await status(env)
     expect(conditions.find((c) => c.type === 'MigrationSucceeded')).toMatchObject({status: 'False', reason: 'Failed', hint: expect.stringMatching(/fix the cause/)})
     expect(conditions.find((c) => c.type === 'ReleaseDeployed')).toMatchObject({status: 'False', reason: 'Failed', hint: 'Fix the cause (see `devctl logs`), then `devctl upgrade`.'})
-    await env.sim.setScenario('happy')
   })
 
   it('recovers a release left pending-upgrade by a killed helm, with consent', async () => {
-    // A migration that takes a while, and a helm upgrade killed while it waits on it
-    // (SIGKILL: no chance to clean up), leave the release pending.
+    const before = (await healthy(env)).release.revision
+    // A migration that takes a while, and the real helm killed while it waits on it (SIGKILL:
+    // no chance to clean up), leave the release pending, as helm itself left it.
     await env.sim.setScenario({rules: [{match: {container: '*migrat*'}, behavior: 'complete', runFor: '600s'}]})
     const helm = spawn('helm', ['upgrade', 'demo', join(env.dir, 'chart'), '-n', 'demo', '-f', join(env.dir, 'values.dev.yaml'), '--set', 'replicaCount=2', '--kubeconfig', join(env.dir, '.devctl', 'kubeconfig'), '--kube-context', 'k3d-demo'], {
       env: {...process.env, ...env.sim.env},
@@ -150,26 +189,27 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     await eventually(() => releaseStatus(env).at(-1)?.status === 'pending-upgrade', {timeoutMs: 60_000, what: 'helm to start the upgrade'})
     helm.kill('SIGKILL')
     await closed
-    await env.sim.setScenario('happy')
-    expect(releaseStatus(env).at(-1)).toEqual({revision: 6, status: 'pending-upgrade'})
+    await env.sim.setScenario('default')
+    expect(releaseStatus(env).at(-1)).toEqual({revision: before + 1, status: 'pending-upgrade'})
 
-    const status = await env.devctl(['status', '--json'])
-    const conditions = (JSON.parse(status.stdout) as {conditions: Array<{type: string; reason: string; hint?: string}>}).conditions
+    const {conditions} = await status(env)
     expect(conditions.find((c) => c.type === 'ReleaseDeployed')).toMatchObject({reason: 'Pending', hint: '`devctl upgrade` recovers a stuck release.'})
 
     // --yes agrees to the upgrade, never to dropping a release record: that needs --recover (or a yes in a terminal).
     const refused = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes'])
     expect(refused.exitCode).toBe(2)
     expect(refused.stderr).toMatch(/--recover is required/)
-    expect(releaseStatus(env).at(-1)).toEqual({revision: 6, status: 'pending-upgrade'})
+    expect(releaseStatus(env).at(-1)).toEqual({revision: before + 1, status: 'pending-upgrade'})
 
     const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes', '--recover'])
     expect(result.exitCode).toBe(0)
-    expect(output(result)).toMatch(/Recovered release demo: dropped the unfinished revision 6 \(pending-upgrade\)/)
-    expect(releaseStatus(env).at(-1)).toEqual({revision: 6, status: 'deployed'})
+    expect(output(result)).toContain(`Recovered release demo: dropped the unfinished revision ${before + 1} (pending-upgrade)`)
+    expect(releaseStatus(env).at(-1)).toEqual({revision: before + 1, status: 'deployed'})
   })
 
   it('reinstalls when the chart crosses breakingVersion, keeping Postgres and its data', async () => {
+    await healthy(env)
+    const uninstalls = helmCalls(env, 'uninstall')
     const pvcBefore = api(env).get('v1', 'PersistentVolumeClaim', 'demo', 'data-devctl-postgres-0')?.metadata.uid
     expect(pvcBefore).toBeDefined()
     const configPath = join(env.dir, 'devctl.yaml')
@@ -183,12 +223,13 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     expect(result.exitCode).toBe(0)
     expect(result.stdout).toMatch(/chart version: 0\.1\.0 → 0\.2\.0/)
     expect(result.stdout).toMatch(/crosses devctl\.yaml's breakingVersion/)
-    expect(helmCalls(env, 'uninstall')).toBe(1)
+    expect(helmCalls(env, 'uninstall')).toBe(uninstalls + 1)
     expect(releaseStatus(env)).toEqual([{revision: 1, status: 'deployed'}])
     expect(api(env).get('v1', 'PersistentVolumeClaim', 'demo', 'data-devctl-postgres-0')?.metadata.uid).toBe(pvcBefore)
   })
 
   it('down --keep-data keeps the Postgres/Redis volumes, and the next up finds them', async () => {
+    await healthy(env)
     const uid = api(env).get('v1', 'PersistentVolumeClaim', 'demo', 'data-devctl-postgres-0')?.metadata.uid
     const down = await env.devctl(['down', '--keep-data'])
     expect(down.exitCode).toBe(0)
@@ -205,6 +246,7 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
   })
 
   it('down tears everything down, and running it twice is fine', async () => {
+    await healthy(env)
     const first = await env.devctl(['down'])
     expect(first.exitCode).toBe(0)
     // It says what went with the cluster, and how to keep it next time.

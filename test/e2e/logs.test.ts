@@ -253,18 +253,22 @@ spec:
   it('loses and repeats no line when log streams and watches drop, and still picks up new pods', async () => {
     const logs = follow(['--json', 'steady|late-steady'])
     await kubectl(['apply', '--validate=false', '-f', '-'], deployment('steady', 'steady'))
-    await logs.waitFor((lines) => lines.length > 100, 'the first lines')
-    for (let drop = 0; drop < 12; drop++) {
-      await sim.injectFault({type: 'drop-log-streams', cluster: 'demo'})
-      if (drop % 3 === 0) await sim.injectFault({type: 'drop-watches', cluster: 'demo'})
-      if (drop === 4) await kubectl(['apply', '--validate=false', '-f', '-'], deployment('late-steady', 'steady'))
-      await new Promise((resolve) => setTimeout(resolve, 150))
-    }
     // Every line is JSON; the last one (after Ctrl-C) is the error object, not a log record.
     const messages = () => logs.lines.map((line) => JSON.parse(line) as {pod?: string; message?: string}).filter((record) => record.pod !== undefined)
-    await logs.waitFor(() => messages().filter((m) => m.message === `steady line ${STEADY_LINES}`).length >= 2, 'both pods printed everything')
-    // Give a repeated line the time to show up.
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    const lastLines = () => messages().filter((m) => m.message === `steady line ${STEADY_LINES}`).length
+    // Each fault hits streams that are live again: it waits for 500 more lines since the last.
+    // No fault comes after a pod's last line, so a line a resume repeats would arrive before the
+    // last line (a stream is read in order): once both last lines are in, nothing can follow.
+    let drops = 0
+    for (; drops < 12 && lastLines() === 0; drops++) {
+      const seen = logs.lines.length
+      await logs.waitFor((lines) => lines.length >= seen + 500, `500 lines after ${drops} fault(s)`)
+      await sim.injectFault({type: 'drop-log-streams', cluster: 'demo'})
+      if (drops % 3 === 0) await sim.injectFault({type: 'drop-watches', cluster: 'demo'})
+      if (drops === 4) await kubectl(['apply', '--validate=false', '-f', '-'], deployment('late-steady', 'steady'))
+    }
+    expect(drops, 'faults before the first pod printed its last line').toBeGreaterThanOrEqual(6)
+    await logs.waitFor(() => lastLines() >= 2, 'both pods printed everything')
     expect(await logs.interrupt()).toBe(130)
     for (const pod of ['steady', 'late-steady']) {
       const lines = messages().filter((m) => m.pod!.startsWith(`${pod}-`)).map((m) => m.message)

@@ -1,7 +1,7 @@
 /**
  * `devctl up` end to end: the built CLI as a subprocess against the cluster simulator, through
- * the stand-in k3d/helm/docker — the happy path on helm 3 and 4, re-runs, and every failure a
- * new team member is likely to meet, each with its exit code and explanation.
+ * the stand-in k3d/docker and the real helm — the happy path on helm 3 and 4, re-runs, and every
+ * failure a new team member is likely to meet, each with its exit code and explanation.
  */
 import {spawn} from 'node:child_process'
 import {mkdtemp, readdir, readFile, symlink, writeFile} from 'node:fs/promises'
@@ -287,10 +287,8 @@ describe('devctl up', () => {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
     child.stdout.resume()
     const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)))
-    // Press Ctrl-C once helm is running (it then waits on the slow migration hook).
-    const started = Date.now()
-    while (!env.sim.commands('helm').some((c) => c.argv[0] === 'upgrade') && Date.now() - started < 60_000) await new Promise((resolve) => setTimeout(resolve, 50))
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    // Press Ctrl-C once helm waits on the slow migration hook: its Job exists.
+    await expect.poll(() => env?.sim.cluster('demo')?.get('batch/v1', 'Job', 'demo', 'demo-web-worker-migrate'), {timeout: 60_000}).toBeDefined()
     child.kill('SIGINT')
     expect(await exited, stderr).toBe(130)
     expect(stderr).toMatch(/Stopping… \(press Ctrl-C again to force\)/)
@@ -303,7 +301,8 @@ describe('devctl up', () => {
 
   it('stops cleanly on Ctrl-C with exit 130', async () => {
     env = await startEnvironment({scenario: 'slow-start', timeFactor: 0.2})
-    const result = await env.devctl(['up'], {interruptAfterMs: 6000})
+    // Ctrl-C once the (slow) cluster step has started.
+    const result = await env.devctl(['up'], {interruptWhen: (stdout) => /▸ Cluster demo$/m.test(stdout)})
     expect(result.exitCode).toBe(130)
     expect(result.stderr).toMatch(/Stopping… \(press Ctrl-C again to force\)/)
     expect(result.stderr).toMatch(/^Error: Interrupted/m)

@@ -18,7 +18,7 @@ export async function startChartEnvironment(chart: string, initArgs: string[], o
   const sim = await startSimulator({helmVersion: 3, ...options})
   const dir = await tempDir('devctl-e2e-')
   await cp(join(FIXTURE_CHARTS, chart), join(dir, 'chart'), {recursive: true})
-  const devctl: TestEnvironment['devctl'] = (args, extra = {}) => runCli(args, {cwd: dir, env: {...sim.env, ...extra.env}, interruptAfterMs: extra.interruptAfterMs, interruptWhen: extra.interruptWhen})
+  const devctl: TestEnvironment['devctl'] = (args, extra = {}) => runCli(args, {cwd: dir, env: {...sim.env, ...extra.env}, interruptWhen: extra.interruptWhen})
   const init = await devctl(['init', '--preset', 'bring-your-own', '--name', 'demo', '--chart', './chart', '--no-input', '--port', `${await freePort()}:80`, ...initArgs])
   if (init.exitCode !== 0) {
     await sim.stop()

@@ -18,8 +18,6 @@ export interface CliOptions {
   cwd: string
   env?: NodeJS.ProcessEnv
   input?: string
-  /** Send SIGINT after this many ms (Ctrl-C). */
-  interruptAfterMs?: number
   /** Send SIGINT once the output so far satisfies this (Ctrl-C at a point, however slow the machine). */
   interruptWhen?: (stdout: string) => boolean
 }
@@ -41,7 +39,6 @@ export function runCli(args: string[], options: CliOptions): Promise<CliResult> 
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     child.on('error', reject)
     child.on('close', (code, signal) => resolvePromise({exitCode: code ?? (signal ? 128 : 1), stdout, stderr}))
-    if (options.interruptAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), options.interruptAfterMs)
     child.stdin.end(options.input ?? '')
   })
 }

@@ -1,13 +1,15 @@
 /**
- * The simulator for tests: a docker host with k3d, helm and docker stand-ins on PATH, each k3d
- * cluster a real Kubernetes API on loopback. Start one per test file:
+ * The simulator for tests: a docker host with k3d and docker stand-ins on PATH, the real helm of
+ * the chosen major beside them, each k3d cluster a real Kubernetes API on loopback. Start one
+ * per test file:
  *
  *   const sim = await startSimulator({helmVersion: 3})
  *   await execa('devctl', ['up'], {env: sim.env})
  *   sim.cluster('demo')?.list('v1', 'Pod', 'default')
  *   await sim.stop()
  */
-import {mkdir, mkdtemp, rm} from 'node:fs/promises'
+import {constants} from 'node:fs'
+import {access, mkdir, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -16,7 +18,6 @@ import {type ApiServer, createApiServer, createClock, loadScenario, parseScenari
 import {type Daemon, startDaemon} from './host/daemon.js'
 import {runDocker} from './host/docker.js'
 import {type CommandRecord, ToolExit, type ToolIO, type ToolName} from './host/exec.js'
-import {runHelm} from './host/helm.js'
 import {type Fault, type HelmVersion, SimHost} from './host/host.js'
 import {runK3d} from './host/k3d.js'
 import {mergeKubeconfig, readKubeconfig, writeKubeconfig} from './host/kubeconfig.js'
@@ -39,13 +40,16 @@ export interface SimulatorOptions {
 }
 
 export interface Simulator {
-  /** For child processes: stand-ins first on PATH, the daemon's address, HOME/KUBECONFIG/HELM_* in a temp dir. */
+  /**
+   * For child processes: stand-ins and the helm wrapper first on PATH, the daemon's address, the
+   * real helm's path, HOME/KUBECONFIG/HELM_* in a temp dir.
+   */
   readonly env: Record<string, string>
   readonly kubeconfigPath: string
   readonly daemonUrl: string
   /** The API server of a created cluster, undefined if there is none by that name. */
   cluster(name: string): ApiServer | undefined
-  /** What the stand-ins received, oldest first (argv as given, secrets included). */
+  /** What the stand-ins and the real helm were asked, oldest first (argv as given, secrets included). */
   commands(tool?: ToolName): CommandRecord[]
   injectFault(fault: Fault): Promise<void>
   setScenario(scenario: string | object): Promise<void>
@@ -66,6 +70,10 @@ function scenarioFrom(scenario: string | object): Scenario {
 
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   const scenario = options.scenario === undefined ? undefined : scenarioFrom(options.scenario)
+  const helm = join(repoRoot, '.tools', `helm${options.helmVersion}`, 'helm')
+  await access(helm, constants.X_OK).catch(() => {
+    throw new Error(`the real helm ${options.helmVersion} is not at ${helm}: run \`npm run tools\` first`)
+  })
   const root = await mkdtemp(join(tmpdir(), 'devctl-sim-'))
   const home = join(root, 'home')
   await mkdir(join(home, '.kube'), {recursive: true})
@@ -77,12 +85,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     dockerRunning: options.dockerRunning ?? true,
     memoryBytes: options.memoryBytes ?? 16 * 1024 ** 3,
     cpus: options.cpus ?? 8,
-    toolsDir: join(repoRoot, '.tools'),
-    stateDir: join(root, 'state'),
   })
   let daemon: Daemon
   try {
-    daemon = await startDaemon(host, {k3d: runK3d, helm: runHelm, docker: (invocation, io, h) => runDocker(invocation, io, h.docker)})
+    daemon = await startDaemon(host, {k3d: runK3d, docker: (invocation, io, h) => runDocker(invocation, io, h.docker)})
   } catch (error) {
     await rm(root, {recursive: true, force: true})
     throw error
@@ -91,6 +97,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const env: Record<string, string> = {
     PATH: `${join(simDir, 'bin')}:${process.env.PATH ?? ''}`,
     DEVCTL_SIM_DAEMON: daemon.url,
+    DEVCTL_SIM_HELM: helm,
     HOME: home,
     KUBECONFIG: kubeconfigPath,
     HELM_CACHE_HOME: join(root, 'helm', 'cache'),
@@ -113,7 +120,6 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         stderr: (text) => (output += text),
         readStdin: async () => '',
         abandoned: new AbortController().signal,
-        trapSignals: () => () => undefined,
       }
       const invocation = {tool: 'k3d' as const, argv: ['cluster', 'create', name, ...args], cwd: root, env: {HOME: home, KUBECONFIG: kubeconfigPath, LOG_COLORS: 'false'}, stdoutIsTTY: false}
       const code = await runK3d(invocation, io, host).catch((error: unknown) => {

@@ -35,9 +35,9 @@ process.stdout.write(
     `devctl simulator running (helm ${helmVersion}, time factor ${timeFactor}${values.scenario ? `, scenario ${values.scenario}` : ''}).`,
     'Paste this into another shell, then use k3d, helm, docker and kubectl as usual:',
     '',
-    // The stand-ins, then the real kubectl from .tools/ (npm run tools) for people without one.
+    // The stand-ins and the helm wrapper, then the real kubectl from .tools/ (npm run tools) for people without one.
     `export PATH=${quote(sim.env.PATH?.split(':')[0] ?? '')}:${quote(kubectlDir)}:"$PATH"`,
-    ...['DEVCTL_SIM_DAEMON', 'KUBECONFIG', 'HELM_CACHE_HOME', 'HELM_CONFIG_HOME', 'HELM_DATA_HOME'].map((name) => `export ${name}=${quote(sim.env[name] ?? '')}`),
+    ...['DEVCTL_SIM_DAEMON', 'DEVCTL_SIM_HELM', 'KUBECONFIG', 'HELM_CACHE_HOME', 'HELM_CONFIG_HOME', 'HELM_DATA_HOME'].map((name) => `export ${name}=${quote(sim.env[name] ?? '')}`),
     '',
     `State: curl ${sim.daemonUrl}/sim/v1/state    Commands: curl ${sim.daemonUrl}/sim/v1/commands`,
     'Press Ctrl-C to stop (every cluster and temp file goes with it).',

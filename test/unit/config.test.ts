@@ -66,6 +66,7 @@ app:
     expect(config.app.chart).toEqual({repo: 'https://charts.example.com', name: 'api', version: '^1.2'})
     expect(resolveNames(config, 'ann')).toMatchObject({kubeContext: 'team-dev', namespace: 'my-app-ann', database: 'my_app'})
     expect(validate(VALID.replace('path: ./chart', 'oci: oci://ghcr.io/acme/charts/api')).app.chart).toEqual({oci: 'oci://ghcr.io/acme/charts/api'})
+    expect(validate(VALID.replace('path: ./chart', 'oci: oci://localhost:5000/charts/api\n    plainHttp: true')).app.chart).toEqual({oci: 'oci://localhost:5000/charts/api', plainHttp: true})
     expect(validate(`${VALID}  migration: {initContainer: migrate}\n`).app.migration).toEqual({initContainer: 'migrate'})
   })
 
@@ -111,6 +112,9 @@ app:
     )
     expect(errorOf(VALID.replace('    path: ./chart', '    path: ./chart\n    oci: oci://x/y')).message).toBe(
       '/p/devctl.yaml:9:5: "app.chart" needs exactly one of "path", "repo" or "oci" (found path and oci).',
+    )
+    expect(errorOf(VALID.replace('    path: ./chart', '    path: ./chart\n    plainHttp: true')).message).toContain(
+      '"app.chart.plainHttp" applies only to an "oci" chart',
     )
   })
 

@@ -126,6 +126,59 @@ describe('server-side apply', () => {
     expect(again.code).toBe(0)
     expect(cluster.server.get('apps/v1', 'Deployment', 'default', 'applied')?.metadata.generation).toBe(before?.metadata.generation)
   })
+
+  it('removes a keyed list item the applier dropped, all of it', async () => {
+    // helm 4 applies each revision's manifest server-side; an env var removed from the chart must go whole.
+    const manifest = (env: string): string => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: env-drop}
+spec:
+  selector: {matchLabels: {app: env-drop}}
+  template:
+    metadata: {labels: {app: env-drop}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.27
+        env:
+${env}`
+    const both = '        - {name: A, value: "1"}\n        - name: B\n          valueFrom: {secretKeyRef: {name: creds, key: password}}\n'
+    expect((await cluster.kubectl(['apply', '--server-side', '-f', '-'], {input: manifest(both)})).code).toBe(0)
+    const second = await cluster.kubectl(['apply', '--server-side', '-f', '-'], {input: manifest('        - {name: A, value: "1"}\n')})
+    expect(second.stdout.trim()).toBe('deployment.apps/env-drop serverside-applied')
+    const env = await cluster.kubectl(['get', 'deployment', 'env-drop', '-o', 'jsonpath={.spec.template.spec.containers[0].env}'])
+    expect(JSON.parse(env.stdout)).toEqual([{name: 'A', value: '1'}])
+  })
+})
+
+describe('explicit nulls', () => {
+  it('are not stored: a created object reads back without them, and a patch that deletes them changes nothing', async () => {
+    // What many charts render (`limits: null`); helm 3 creates it as is, and patches
+    // `limits: null` to go back to such a revision. A real apiserver decodes the body into its Go
+    // type, where null is simply absent: nothing stored, and deleting it changes no template.
+    const manifest = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: nulls}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: nulls}}
+  template:
+    metadata: {labels: {app: nulls}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.27
+        resources: {limits: null, requests: {cpu: 10m}}
+`
+    expect((await cluster.kubectl(['create', '-f', '-'], {input: manifest})).code).toBe(0)
+    const resources = await cluster.kubectl(['get', 'deployment', 'nulls', '-o', 'jsonpath={.spec.template.spec.containers[0].resources}'])
+    expect(JSON.parse(resources.stdout)).toEqual({requests: {cpu: '10m'}})
+    await eventually(() => cluster.server.list('apps/v1', 'ReplicaSet', 'default').some((rs) => rs.metadata.name.startsWith('nulls-')), {what: 'the first ReplicaSet'})
+    const patch = '{"spec":{"replicas":2,"template":{"spec":{"containers":[{"name":"app","resources":{"limits":null}}]}}}}'
+    expect((await cluster.kubectl(['patch', 'deployment', 'nulls', '-p', patch])).code).toBe(0)
+    const replicaSets = cluster.server.list('apps/v1', 'ReplicaSet', 'default').filter((rs) => rs.metadata.name.startsWith('nulls-'))
+    expect(replicaSets).toHaveLength(1)
+  })
 })
 
 describe('watch', () => {

@@ -12,7 +12,7 @@ import {
   alreadyExists, ApiError, badRequest, conflict, forbidden, notFound, objectModified, patchMediaTypes, unsupportedMediaType, type StatusBody,
 } from './errors.js'
 import {recordUpdate, serverSideApply} from './fields.js'
-import {clone, isJsonObject, jsonEqual, type JsonObject} from './json.js'
+import {clone, dropNullFields, isJsonObject, jsonEqual, type JsonObject} from './json.js'
 import {jsonPatch, mergePatch, strategicMergePatch} from './patch.js'
 import {apiVersionOf, type ResourceRegistry, type ResourceType} from './resources.js'
 import {checkFieldSelector, fieldsMatch, labelsMatch, parseFieldSelector, parseLabelSelector} from './selectors.js'
@@ -246,6 +246,7 @@ export class ClusterApi {
   }
 
   private prepareCreate(type: ResourceType, object: JsonObject, keepStatus = false): KubeObject {
+    dropNullFields(object)
     const metadata = object.metadata as JsonObject
     metadata.uid = randomUUID()
     metadata.creationTimestamp = this.now().replace(/\.\d+Z$/, 'Z')
@@ -273,6 +274,7 @@ export class ClusterApi {
 
   /** PUT and PATCH after the body is known: subresource scoping, defaulting, validation, generation. */
   private replaceFromClient(type: ResourceType, current: KubeObject, body: JsonObject, options: WriteOptions, applied = false): KubeObject {
+    dropNullFields(body)
     const incoming = toStored(type, body as unknown as KubeObject) as JsonObject
     const old = current as unknown as JsonObject
     const hasStatus = type.subresources.some((sub) => sub.name === 'status')

@@ -276,8 +276,10 @@ export function serverSideApply(live: JsonObject | undefined, applied: JsonObjec
     const ownedByOthers = (path: string): boolean =>
       [...sets].some(([entry, set]) => entry !== mine && [...set.paths].some((other) => other === path || other.startsWith(path + separator)))
     const dropped = [...previouslyMine.paths].filter((path) => !appliedSet.has(path) && !ownedByOthers(path))
-    dropped.sort((a, b) => b.length - a.length)
-    for (const path of dropped) removePath(merged, path)
+    // A dropped list item goes whole: removing its fields first would also remove its key, and
+    // the item could no longer be found (a stub such as {valueFrom: {secretKeyRef: {}}} would stay).
+    const outermost = dropped.filter((path) => !dropped.some((other) => path.startsWith(other + separator)))
+    for (const path of outermost) removePath(merged, path)
   }
   overlay(merged, applied, '', options.custom)
 

@@ -35,6 +35,21 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return leftKeys.length === rightKeys.length && leftKeys.every((key) => jsonEqual(left[key], right[key]))
 }
 
+/**
+ * Deletes every field whose value is null, at any depth, in place: what decoding a request body
+ * into the API's Go types does (a null pointer, map or slice is simply absent when stored).
+ */
+export function dropNullFields(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const item of value) dropNullFields(item)
+  } else if (isJsonObject(value)) {
+    for (const [key, child] of Object.entries(value)) {
+      if (child === null) delete value[key]
+      else dropNullFields(child)
+    }
+  }
+}
+
 /** Reads a nested value by path, e.g. `valueAt(pod, ['spec', 'nodeName'])`. */
 export function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {
   let current: unknown = root

@@ -1,7 +1,8 @@
 /**
  * Kubernetes' protobuf encoding, decoded for what `kubectl create secret|configmap|namespace|
  * serviceaccount|deployment|job|service|token|role|rolebinding` and `kubectl auth` send that way (client-go's typed clients prefer
- * protobuf for built-in types): the fields those commands set, not whole schemas.
+ * protobuf for built-in types), and the DeleteOptions helm's typed client sends with the delete
+ * of a release Secret: the fields those set, not whole schemas.
  * Envelope: the magic `k8s\0`, then a runtime.Unknown {typeMeta, raw}; raw is the object's message.
  */
 import {bodyMediaTypes, unsupportedMediaType} from './errors.js'
@@ -97,6 +98,10 @@ const subject: Schema = {1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['
 const roleRef: Schema = {1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string']}
 const role: Schema = {1: ['metadata', {message: objectMeta}], 2: ['rules', {message: policyRule, repeated: true}]}
 const roleBinding: Schema = {1: ['metadata', {message: objectMeta}], 2: ['subjects', {message: subject, repeated: true}], 3: ['roleRef', {message: roleRef}]}
+const deleteOptions: Schema = {
+  1: ['gracePeriodSeconds', 'int?'], 2: ['preconditions', {message: {1: ['uid', 'string'], 2: ['resourceVersion', 'string']}}], 3: ['orphanDependents', 'bool'],
+  4: ['propagationPolicy', 'string'], 5: ['dryRun', 'strings'],
+}
 
 const schemas: Record<string, Schema> = {
   // `kubectl create role|clusterrole|rolebinding|clusterrolebinding`.
@@ -189,7 +194,8 @@ export function decodeProtobuf(body: Buffer): JsonObject {
       raw = field.value
     }
   }
-  const schema = schemas[`${apiVersion}/${kind}`]
+  // DeleteOptions is registered in every group-version; client-go names the one it deletes in.
+  const schema = kind === 'DeleteOptions' ? deleteOptions : schemas[`${apiVersion}/${kind}`]
   // Only these kinds are decoded; others are refused as a server without protobuf would.
   if (!schema) throw unsupportedMediaType(protobufContentType, bodyMediaTypes)
   return {apiVersion, kind, ...decodeMessage(raw, schema)}

@@ -344,7 +344,7 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
         return
       }
       if (method === 'DELETE' && type.verbs.includes('deletecollection')) {
-        const options = deleteOptions(query, decodeBody(await readBody(request), 'application/json'))
+        const options = deleteOptions(query, decodeBody(await readBody(request), mediaType(request.headers['content-type'])))
         const victims = api.list(type, namespace, {labelSelector: query.get('labelSelector'), fieldSelector: query.get('fieldSelector')})
         const deleted = victims.map((victim) => {
           const result = api.delete(type, victim.metadata.namespace, victim.metadata.name, options)
@@ -417,7 +417,7 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
       }
       case 'DELETE': {
         if (subresource) throw methodNotAllowed()
-        const options = deleteOptions(query, decodeBody(await readBody(request), 'application/json'))
+        const options = deleteOptions(query, decodeBody(await readBody(request), mediaType(request.headers['content-type'])))
         if (type.group === 'batch' && type.kind === 'Job' && options.propagationPolicy === undefined) response.setHeader('Warning', jobDeletionWarning)
         if (type.kind === 'Namespace' && type.group === '' && ['default', 'kube-system', 'kube-public'].includes(name)) {
           throw new ApiError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, {name, kind: 'namespaces'})

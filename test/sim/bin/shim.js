@@ -1,5 +1,6 @@
-// The body of the stand-in k3d, helm and docker executables: forward the invocation to the
-// simulator daemon ($DEVCTL_SIM_DAEMON), stream its output back and exit as it says.
+// The body of the stand-in k3d and docker executables (helm is the real one, see ./helm):
+// forward the invocation to the simulator daemon ($DEVCTL_SIM_DAEMON), stream its output back
+// and exit as it says.
 // Protocol (both directions NDJSON over one long-lived HTTP request):
 //   shim → daemon: {tool, argv, cwd, env, stdoutIsTTY}, later {"stdin": text} when asked,
 //                  {"signal": "SIGINT"|"SIGTERM"} when the user interrupts.
@@ -8,14 +9,13 @@
 import {request} from 'node:http'
 
 // Only what changes the tools' behaviour crosses over; nothing else of the caller's env.
-const forwardedEnv = /^(KUBECONFIG|HOME|XDG_\w+|HELM_\w+|K3D_\w+|LOG_\w+|DOCKER_\w+|NO_COLOR|TERM)$/
+const forwardedEnv = /^(KUBECONFIG|HOME|XDG_\w+|K3D_\w+|LOG_\w+|DOCKER_\w+|NO_COLOR|TERM)$/
 
 // What each tool says when there is nobody to talk to (no Docker daemon behind it).
 const unreachable = {
   docker: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n',
   k3d:
     "\u001b[31mFATA\u001b[0m[0000] runtime failed to list nodes: docker failed to get containers with labels 'map[app:k3d]': failed to list containers: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running? \n",
-  helm: 'Error: Kubernetes cluster unreachable: the devctl simulator daemon is not running\n',
 }
 
 function flush(stream) {

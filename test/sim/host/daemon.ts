@@ -1,12 +1,13 @@
 /**
- * The simulator daemon: one HTTP server on 127.0.0.1 that the k3d/helm/docker shims talk to
- * (`POST /sim/v1/exec`, NDJSON both ways, see bin/shim.js) and that fixtures and people can
+ * The simulator daemon: one HTTP server on 127.0.0.1 that the k3d/docker shims talk to
+ * (`POST /sim/v1/exec`, NDJSON both ways, see bin/shim.js), that the helm wrapper tells what the
+ * real helm was asked (`POST /sim/v1/record`, see bin/helm), and that fixtures and people can
  * inspect and steer (`/sim/v1/state`, `/sim/v1/commands`, `/sim/v1/faults`, `/sim/v1/scenario`).
  */
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
-import {type CommandRecord, type Invocation, type Outcome, type ToolIO, ToolExit, type ToolName, type TrappableSignal} from './exec.js'
+import {type CommandRecord, type Invocation, type Outcome, type StandInName, type StandInSignal, type ToolIO, ToolExit, type ToolName} from './exec.js'
 import {type Fault, type SimHost} from './host.js'
 
 type ToolRunner = (invocation: Invocation, io: ToolIO, host: SimHost) => Promise<number>
@@ -32,10 +33,29 @@ async function* ndjson(req: IncomingMessage): AsyncGenerator<Record<string, unkn
   }
 }
 
+/** Netstrings ("5:hello,"), as bin/helm sends its working directory and arguments. */
+function parseNetstrings(body: Buffer): string[] {
+  const items: string[] = []
+  let offset = 0
+  while (offset < body.length) {
+    const colon = body.indexOf(':', offset)
+    const length = Number(body.subarray(offset, colon).toString('latin1'))
+    const end = colon + 1 + length
+    if (colon < 0 || !Number.isInteger(length) || body[end] !== 0x2c) throw new Error(`malformed netstring at byte ${offset}`)
+    items.push(body.subarray(colon + 1, end).toString('utf8'))
+    offset = end + 1
+  }
+  return items
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  let body = ''
-  req.setEncoding('utf8')
-  for await (const chunk of req) body += chunk as string
+  const body = (await readBody(req)).toString('utf8')
   return body ? JSON.parse(body) : undefined
 }
 
@@ -44,7 +64,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(`${JSON.stringify(body)}\n`)
 }
 
-export async function startDaemon(host: SimHost, runners: Record<ToolName, ToolRunner>): Promise<Daemon> {
+export async function startDaemon(host: SimHost, runners: Record<StandInName, ToolRunner>): Promise<Daemon> {
   const log: CommandRecord[] = []
   const running = new Set<AbortController>()
 
@@ -59,7 +79,6 @@ export async function startDaemon(host: SimHost, runners: Record<ToolName, ToolR
     const abandon = new AbortController()
     running.add(abandon)
     let finished = false
-    let trap: ((signal: TrappableSignal) => void) | undefined
     let stdinWaiter: ((text: string) => void) | undefined
     let stdinPromise: Promise<string> | undefined
 
@@ -82,13 +101,10 @@ export async function startDaemon(host: SimHost, runners: Record<ToolName, ToolR
       try {
         for await (const message of lines) {
           if (typeof message.stdin === 'string') stdinWaiter?.(message.stdin)
-          const signal = message.signal as TrappableSignal | undefined
+          const signal = message.signal as StandInSignal | undefined
           if (signal === 'SIGINT' || signal === 'SIGTERM') {
-            if (trap) trap(signal)
-            else {
-              abandon.abort(new ToolExit({signal}))
-              end({signal})
-            }
+            abandon.abort(new ToolExit({signal}))
+            end({signal})
           }
         }
       } catch {
@@ -112,12 +128,6 @@ export async function startDaemon(host: SimHost, runners: Record<ToolName, ToolR
         return stdinPromise
       },
       abandoned: abandon.signal,
-      trapSignals: (handler) => {
-        trap = handler
-        return () => {
-          if (trap === handler) trap = undefined
-        }
-      },
     }
 
     try {
@@ -135,12 +145,30 @@ export async function startDaemon(host: SimHost, runners: Record<ToolName, ToolR
     }
   }
 
+  /**
+   * A real tool about to run (the helm wrapper, just before it becomes helm). The connection
+   * stays open for as long as the tool runs, so its end is known; how it ended is not.
+   */
+  async function record(req: IncomingMessage, res: ServerResponse, tool: ToolName): Promise<void> {
+    const [cwd = '', ...argv] = parseNetstrings(await readBody(req))
+    const entry: CommandRecord = {tool, argv, cwd, startedAt: new Date().toISOString()}
+    log.push(entry)
+    res.writeHead(200, {'content-type': 'text/plain'})
+    res.flushHeaders()
+    res.on('close', () => (entry.endedAt = new Date().toISOString()))
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://daemon')
     const key = `${req.method} ${url.pathname}`
     switch (key) {
       case 'POST /sim/v1/exec':
         return exec(req, res)
+      case 'POST /sim/v1/record': {
+        const tool = url.searchParams.get('tool')
+        if (tool !== 'helm') return sendJson(res, 400, {error: `only helm runs for real, not ${tool}`})
+        return record(req, res, tool)
+      }
       case 'GET /sim/v1/state':
         return sendJson(res, 200, host.snapshot())
       case 'GET /sim/v1/commands': {

@@ -2,15 +2,15 @@ import {describe, expect, it} from 'vitest'
 
 import {commandWords, FlagError, type FlagSpec, parseFlags, parseGoDuration} from './flags.js'
 
+// Flags of the shapes `k3d cluster create` has.
 const specs: FlagSpec[] = [
-  {name: 'namespace', short: 'n', kind: 'string'},
-  {name: 'install', short: 'i', kind: 'bool'},
-  {name: 'values', short: 'f', kind: 'stringArray'},
-  {name: 'timeout', kind: 'duration', default: '5m0s'},
-  {name: 'labels', short: 'l', kind: 'stringToString'},
-  {name: 'wait', kind: 'bool'},
-  {name: 'atomic', kind: 'bool', deprecated: 'use --rollback-on-failure instead'},
-  {name: 'dry-run', kind: 'string', noOptDefault: 'client'},
+  {name: 'config', short: 'c', kind: 'string'},
+  {name: 'wait', kind: 'bool', default: 'true'},
+  {name: 'agents', short: 'a', kind: 'int', default: '0'},
+  {name: 'port', short: 'p', kind: 'stringArray'},
+  {name: 'volume', short: 'v', kind: 'stringSlice'},
+  {name: 'timeout', kind: 'duration', default: '0s'},
+  {name: 'no-lb', kind: 'bool'},
 ]
 
 function parseError(argv: string[]): string {
@@ -24,39 +24,33 @@ function parseError(argv: string[]): string {
 
 describe('parseFlags', () => {
   it('reads long, short, attached and repeated forms, with positionals anywhere', () => {
-    const flags = parseFlags(['upgrade', 'demo', '-ndev', '--install', './chart', '-f', 'a.yaml', '--values=b.yaml', '--timeout', '90s', '-l', 'team=web,tier=1'], specs)
-    expect(flags.args).toEqual(['upgrade', 'demo', './chart'])
-    expect(flags.string('namespace')).toBe('dev')
-    expect(flags.bool('install')).toBe(true)
-    expect(flags.strings('values')).toEqual(['a.yaml', 'b.yaml'])
-    expect(flags.duration('timeout')).toBe(90_000)
-    expect(flags.map('labels')).toEqual({team: 'web', tier: '1'})
+    const flags = parseFlags(['cluster', '-cdemo.yaml', 'create', '--no-lb', 'demo', '-p', '8080:80@loadbalancer', '--port=8443:443@loadbalancer', '-v', '/a:/a,/b:/b', '--agents', '2'], specs)
+    expect(flags.args).toEqual(['cluster', 'create', 'demo'])
+    expect(flags.string('config')).toBe('demo.yaml')
+    expect(flags.bool('no-lb')).toBe(true)
+    expect(flags.strings('port')).toEqual(['8080:80@loadbalancer', '8443:443@loadbalancer'])
+    expect(flags.strings('volume')).toEqual(['/a:/a', '/b:/b'])
+    expect(flags.int('agents')).toBe(2)
   })
 
-  it('uses defaults and no-option defaults', () => {
-    const flags = parseFlags(['--dry-run', 'x'], specs)
-    expect(flags.string('dry-run')).toBe('client')
-    expect(flags.args).toEqual(['x'])
-    expect(flags.duration('timeout')).toBe(300_000)
+  it('uses defaults, and stops at --', () => {
+    const flags = parseFlags(['--wait=false', '--', '--no-lb'], specs)
+    expect(flags.bool('wait')).toBe(false)
+    expect(flags.args).toEqual(['--no-lb'])
+    expect(flags.string('timeout')).toBe('0s')
     expect(flags.has('timeout')).toBe(false)
   })
 
-  it('stops at -- and reports deprecations like cobra', () => {
-    const flags = parseFlags(['--atomic', '--', '--wait'], specs)
-    expect(flags.args).toEqual(['--wait'])
-    expect(flags.warnings).toEqual(['Flag --atomic has been deprecated, use --rollback-on-failure instead'])
-  })
-
-  // The texts below are what the real helm 3.17 prints after "Error: " for the same argv.
+  // The texts below are what cobra/pflag (k3d, docker) print after "Error: " for the same argv.
   it.each([
-    [['--rollback-on-failure'], 'unknown flag: --rollback-on-failure'],
+    [['--no-such-flag'], 'unknown flag: --no-such-flag'],
     [['-Z'], "unknown shorthand flag: 'Z' in -Z"],
-    [['-n'], "flag needs an argument: 'n' in -n"],
-    [['--namespace'], 'flag needs an argument: --namespace'],
+    [['-c'], "flag needs an argument: 'c' in -c"],
+    [['--config'], 'flag needs an argument: --config'],
     [['--wait=watcher'], 'invalid argument "watcher" for "--wait" flag: strconv.ParseBool: parsing "watcher": invalid syntax'],
+    [['--agents', 'two'], 'invalid argument "two" for "-a, --agents" flag: strconv.ParseInt: parsing "two": invalid syntax'],
     [['--timeout', '300'], 'invalid argument "300" for "--timeout" flag: time: missing unit in duration "300"'],
     [['--timeout', '5x'], 'invalid argument "5x" for "--timeout" flag: time: unknown unit "x" in duration "5x"'],
-    [['-l', 'oops'], 'invalid argument "oops" for "-l, --labels" flag: oops must be formatted as key=value'],
   ])('rejects %j with pflag wording', (argv, message) => {
     expect(parseError(argv)).toBe(message)
   })
@@ -76,6 +70,7 @@ describe('parseGoDuration', () => {
 
 describe('commandWords', () => {
   it('skips global flags and their values before the subcommand', () => {
-    expect(commandWords(['--kube-context', 'k3d-demo', '-n', 'web', 'get', 'values', 'demo'], [{name: 'kube-context', kind: 'string'}, {name: 'namespace', short: 'n', kind: 'string'}], 2)).toEqual(['get', 'values'])
+    expect(commandWords(['--verbose', '--timestamps', 'cluster', 'list', 'demo'], [{name: 'verbose', kind: 'bool'}, {name: 'timestamps', kind: 'bool'}], 2)).toEqual(['cluster', 'list'])
+    expect(commandWords(['--config', 'x.yaml', 'cluster', 'create'], [{name: 'config', short: 'c', kind: 'string'}], 2)).toEqual(['cluster', 'create'])
   })
 })

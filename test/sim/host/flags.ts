@@ -1,10 +1,10 @@
 /**
- * Command-line parsing with the rules and error texts of spf13/pflag + cobra, which k3d, helm
- * and docker all use: `--name=value`, `--name value`, `-n value`, `-nvalue`, bool clusters
+ * Command-line parsing with the rules and error texts of spf13/pflag + cobra, which k3d and
+ * docker both use: `--name=value`, `--name value`, `-n value`, `-nvalue`, bool clusters
  * (`-ab`), `--` ends flags, flags may follow positionals, and the exact "unknown flag" wording.
  */
 
-export type FlagKind = 'bool' | 'string' | 'int' | 'duration' | 'stringArray' | 'stringSlice' | 'stringToString'
+export type FlagKind = 'bool' | 'string' | 'int' | 'duration' | 'stringArray' | 'stringSlice'
 
 export interface FlagSpec {
   name: string
@@ -12,10 +12,6 @@ export interface FlagSpec {
   kind: FlagKind
   /** The value when the flag is absent. */
   default?: string
-  /** pflag's NoOptDefVal: the value when the flag is given without `=value`. */
-  noOptDefault?: string
-  /** cobra prints "Flag --<name> has been deprecated, <this>" on stderr when it is used. */
-  deprecated?: string
   /** Extra validation of a string value (pflag's Value.Set); returns the error text. */
   validate?: (raw: string) => string | undefined
 }
@@ -74,10 +70,6 @@ function checkValue(spec: FlagSpec, raw: string): string | undefined {
       } catch (error) {
         return (error as Error).message
       }
-    case 'stringToString': {
-      const bad = splitCsv(raw).find((pair) => !pair.includes('='))
-      return bad === undefined ? undefined : `${bad} must be formatted as key=value`
-    }
     default:
       return spec.validate?.(raw)
   }
@@ -97,13 +89,11 @@ export class ParsedFlags {
     readonly args: string[],
     private readonly values: Map<string, string[]>,
     private readonly specs: Map<string, FlagSpec>,
-    /** Deprecation notices cobra would have printed on stderr, one line each. */
-    readonly warnings: string[],
   ) {}
 
   /** The same flags without the leading positionals (the subcommand words). */
   withoutLeadingArgs(count: number): ParsedFlags {
-    return new ParsedFlags(this.args.slice(count), this.values, this.specs, this.warnings)
+    return new ParsedFlags(this.args.slice(count), this.values, this.specs)
   }
 
   has(name: string): boolean {
@@ -127,24 +117,10 @@ export class ParsedFlags {
     return Number(this.last(name) ?? '0')
   }
 
-  /** Milliseconds. */
-  duration(name: string): number {
-    return parseGoDuration(this.last(name) ?? '0')
-  }
-
   /** stringArray keeps each occurrence whole; stringSlice also splits on commas. */
   strings(name: string): string[] {
     const given = this.values.get(name) ?? []
     return this.specs.get(name)?.kind === 'stringSlice' ? given.flatMap(splitCsv) : given
-  }
-
-  map(name: string): Record<string, string> {
-    const result: Record<string, string> = {}
-    for (const pair of this.strings(name).flatMap(splitCsv)) {
-      const at = pair.indexOf('=')
-      result[pair.slice(0, at)] = pair.slice(at + 1)
-    }
-    return result
   }
 }
 
@@ -153,12 +129,10 @@ export function parseFlags(argv: readonly string[], specList: readonly FlagSpec[
   const byShort = new Map(specList.filter((s) => s.short).map((s) => [s.short as string, s]))
   const values = new Map<string, string[]>()
   const args: string[] = []
-  const warnings: string[] = []
 
   const set = (spec: FlagSpec, raw: string): void => {
     const problem = checkValue(spec, raw)
     if (problem !== undefined) throw new FlagError(`invalid argument ${JSON.stringify(raw)} for ${JSON.stringify(flagLabel(spec))} flag: ${problem}`)
-    if (spec.deprecated !== undefined) warnings.push(`Flag --${spec.name} has been deprecated, ${spec.deprecated}`)
     values.set(spec.name, [...(values.get(spec.name) ?? []), raw])
   }
 
@@ -174,7 +148,7 @@ export function parseFlags(argv: readonly string[], specList: readonly FlagSpec[
       const spec = byName.get(name)
       if (!spec) throw new FlagError(`unknown flag: --${name}`)
       if (eq >= 0) set(spec, token.slice(eq + 1))
-      else if (spec.noOptDefault !== undefined || spec.kind === 'bool') set(spec, spec.noOptDefault ?? 'true')
+      else if (spec.kind === 'bool') set(spec, 'true')
       else if (i + 1 < argv.length) set(spec, argv[++i] as string)
       else throw new FlagError(`flag needs an argument: --${name}`)
       continue
@@ -190,8 +164,8 @@ export function parseFlags(argv: readonly string[], specList: readonly FlagSpec[
           set(spec, rest.slice(1))
           break
         }
-        if (spec.noOptDefault !== undefined || spec.kind === 'bool') {
-          set(spec, spec.noOptDefault ?? 'true')
+        if (spec.kind === 'bool') {
+          set(spec, 'true')
           continue
         }
         if (rest !== '') set(spec, rest)
@@ -203,7 +177,7 @@ export function parseFlags(argv: readonly string[], specList: readonly FlagSpec[
     }
     args.push(token)
   }
-  return new ParsedFlags(args, values, byName, warnings)
+  return new ParsedFlags(args, values, byName)
 }
 
 /**
@@ -211,7 +185,7 @@ export function parseFlags(argv: readonly string[], specList: readonly FlagSpec[
  * values the way cobra's Find does before the subcommand's own flags are known.
  */
 export function commandWords(argv: readonly string[], globalFlags: readonly FlagSpec[], depth: number): string[] {
-  const takesValue = (spec: FlagSpec | undefined): boolean => spec !== undefined && spec.kind !== 'bool' && spec.noOptDefault === undefined
+  const takesValue = (spec: FlagSpec | undefined): boolean => spec !== undefined && spec.kind !== 'bool'
   const words: string[] = []
   for (let i = 0; i < argv.length && words.length < depth; i++) {
     const token = argv[i] as string

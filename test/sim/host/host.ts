@@ -1,7 +1,7 @@
 /**
  * The simulated machine the stand-in tools run against: a docker daemon (up or down, with so
- * much memory and CPU), the k3d clusters on it, which helm is installed, and the scenario and
- * clock every cluster runs on.
+ * much memory and CPU), the k3d clusters on it, which major of the real helm is on PATH, and the
+ * scenario and clock every cluster runs on.
  */
 import type {ApiFault, CreateApiServer, SimClock} from '../apiserver/contract.js'
 import type {SimCluster} from './cluster.js'
@@ -35,10 +35,6 @@ export interface HostOptions {
   dockerRunning: boolean
   memoryBytes: number
   cpus: number
-  /** Where the real helm binaries are (`.tools/helm3/helm`, `.tools/helm4/helm`). */
-  toolsDir: string
-  /** The simulator's own scratch space (helm caches, chart copies). */
-  stateDir: string
 }
 
 export interface HostSnapshot {
@@ -69,10 +65,6 @@ export class SimHost {
 
   get clock(): SimClock {
     return this.options.clock
-  }
-
-  helmBinary(version: HelmVersion = this.helmVersion): string {
-    return `${this.options.toolsDir}/helm${version}/helm`
   }
 
   private cluster(name: string): SimCluster {

@@ -1,7 +1,4 @@
-/**
- * Kubeconfig files as k3d writes them (clientcmd: sorted keys, merge by name, atomic rename)
- * and as helm reads them (KUBECONFIG list, --kubeconfig, --kube-context).
- */
+/** Kubeconfig files as k3d writes them (clientcmd: sorted keys, merge by name, atomic rename). */
 import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 
@@ -100,33 +97,4 @@ export function removeClusterFromKubeconfig(doc: KubeconfigDoc, clusterName: str
   }
   if (doc['current-context'] === names.context) result['current-context'] = result.contexts?.[0]?.name ?? ''
   return result
-}
-
-export interface ClusterEndpoint {
-  server: string
-  namespace: string
-  token?: string
-  context: string
-}
-
-/**
- * How client-go's loading rules find the cluster for helm: --kubeconfig, else every file in
- * KUBECONFIG merged (first wins), else ~/.kube/config; then --kube-context or current-context.
- * No usable config means client-go's default, http://localhost:8080.
- */
-export async function resolveEndpoint(env: Record<string, string>, kubeconfigFlag: string, contextFlag: string): Promise<ClusterEndpoint> {
-  const files = kubeconfigFlag ? [kubeconfigFlag] : env.KUBECONFIG ? env.KUBECONFIG.split(':').filter(Boolean) : [join(env.HOME ?? '/root', '.kube', 'config')]
-  const docs = (await Promise.all(files.map(readKubeconfig))).filter((d): d is KubeconfigDoc => d !== undefined)
-  const first = <T extends {name: string}>(pick: (d: KubeconfigDoc) => T[] | undefined, name: string): T | undefined => docs.flatMap((d) => pick(d) ?? []).find((e) => e.name === name)
-  const contextName = contextFlag || (docs.find((d) => d['current-context'])?.['current-context'] ?? '')
-  if (contextFlag && !first((d) => d.contexts, contextFlag)) throw new Error(`context "${contextFlag}" does not exist`)
-  const context = first((d) => d.contexts, contextName)?.context
-  const cluster = context?.cluster ? first((d) => d.clusters, context.cluster)?.cluster : undefined
-  const user = context?.user ? first((d) => d.users, context.user)?.user : undefined
-  return {
-    server: (cluster?.server ?? 'http://localhost:8080').replace(/\/$/, ''),
-    namespace: context?.namespace ?? 'default',
-    token: typeof user?.token === 'string' ? user.token : undefined,
-    context: contextName,
-  }
 }
