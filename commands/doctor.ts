@@ -4,7 +4,7 @@ import {DevctlCommand} from '../src/base-command.js'
 import {runDoctor} from '../src/doctor/doctor.js'
 import {detectPlatform} from '../src/doctor/platform.js'
 import type {DoctorResult} from '../src/doctor/types.js'
-import {ChecksFailedError, ExitCode} from '../src/errors.js'
+import {ChecksFailedError} from '../src/errors.js'
 import {createDoctorView, renderDoctorSummary} from '../src/ui/doctor-view.js'
 import {terminalWidth, wrapText} from '../src/ui/wrap.js'
 
@@ -21,7 +21,7 @@ Exits 0 when nothing fails (warnings are fine) and 11 when a check fails.`
     '<%= config.bin %> doctor',
     '<%= config.bin %> doctor --fix            # start a stopped cluster, move a busy port, ... (asks first)',
     '<%= config.bin %> doctor --fix --yes      # the same, without asking',
-    `<%= config.bin %> doctor --json | jq -c '.checks[] | select(.status != "pass")'`,
+    `<%= config.bin %> doctor --json | jq -c '.result.checks[] | select(.status != "pass")'`,
   ]
 
   static override enableJsonFlag = true
@@ -54,12 +54,9 @@ Exits 0 when nothing fails (warnings are fine) and 11 when a check fails.`
       if (!this.jsonEnabled()) write(wrapText(renderDoctorSummary(result, this.theme), columns))
       return result
     }
-    if (this.jsonEnabled()) {
-      // Scripts get the full report on stdout, and the exit code says it failed.
-      this.logJson(result)
-      this.exit(ExitCode.checksFailed)
-    }
-    write(wrapText(renderDoctorSummary(result, this.theme), columns))
+    // Scripts get the full report in the --json result record, and the exit code says it failed.
+    this.failedResult = result
+    if (!this.jsonEnabled()) write(wrapText(renderDoctorSummary(result, this.theme), columns))
     const failed = result.checks.filter((check) => check.status === 'fail')
     throw new ChecksFailedError(`devctl doctor: ${failed.length === 1 ? '1 check' : `${failed.length} checks`} failed (${failed.map((check) => check.title).join(', ')}).`, {
       hint: 'Do what the → lines above say, then run `devctl doctor` again.',

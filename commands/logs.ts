@@ -4,7 +4,7 @@ import {DevctlCommand} from '../src/base-command.js'
 import {loadConfig} from '../src/config/load.js'
 import {ClusterError} from '../src/errors.js'
 import {logsRequest} from '../src/logs/options.js'
-import {streamLogs} from '../src/logs/stream.js'
+import {streamLogs, type LogsOutcome} from '../src/logs/stream.js'
 import {registerProjectSecrets} from '../src/secrets/store.js'
 import {createLogFormatter, LogPrinter} from '../src/ui/log-view.js'
 import {connectEnvironment} from '../src/workflows/connect.js'
@@ -21,7 +21,7 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     '<%= config.bin %> logs --since 10m --grep "error|warn"',
     '<%= config.bin %> logs --no-follow --tail 50 --events',
     '<%= config.bin %> logs --services --container postgres',
-    '<%= config.bin %> logs --json | jq -r .message',
+    `<%= config.bin %> logs --json | jq -r 'select(.type == "log") | .message'`,
   ]
 
   static override strict = false
@@ -47,11 +47,10 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     return this.flags.follow
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<Omit<LogsOutcome, 'problems'>> {
     const kubeModule = this.startLoadingKubeClient()
-    const {argv} = await this.parse(Logs)
     const loaded = await loadConfig(this.flags.config)
-    const request = logsRequest(loaded.resolved, argv as string[], this.flags)
+    const request = logsRequest(loaded.resolved, this.positionals, this.flags)
     // A line that prints a password is masked.
     await registerProjectSecrets(loaded.dir, loaded.config)
     const {kube} = await connectEnvironment(createProject(loaded, kubeModule), this.interrupts.signal)
@@ -64,12 +63,14 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     void printer.closed.then(() => readerGone.abort())
     const outcome = await streamLogs(kube, request, printer, AbortSignal.any([this.interrupts.signal, readerGone.signal]))
     if (this.interrupts.signal.aborted) throw this.interrupts.signal.reason
-    if (readerGone.signal.aborted) return
+    // The reader left (`| head`): nothing more to write, not even the result.
+    if (readerGone.signal.aborted) this.exit(0)
     if (outcome.problems.length > 0) {
       throw new ClusterError(`${count(outcome.problems.length, 'log')} could not be read completely.`, {
         details: outcome.problems,
         hint: 'Check that the cluster is running (`devctl status`) and run the command again.',
       })
     }
+    return {pods: outcome.pods, containers: outcome.containers}
   }
 }

@@ -11,7 +11,7 @@ export default class Status extends DevctlCommand<typeof Status> {
   static override summary = 'The environment on one screen: cluster, Postgres/Redis, release, pods, last migration.'
   static override description = 'Each part ends in a condition (True/False) and, when False, what to do about it. With --watch it stays on screen and changes as the cluster does (from watch events), until Ctrl-C.'
 
-  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --watch', '<%= config.bin %> status --json | jq .conditions']
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --watch', '<%= config.bin %> status --json | jq .result.conditions']
 
   static override enableJsonFlag = true
 

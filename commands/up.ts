@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core'
 import {DevctlCommand} from '../src/base-command.js'
 import {durationFlagValue} from '../src/config/duration.js'
 import {loadConfig} from '../src/config/load.js'
-import {createProgressView, type ProgressMode} from '../src/ui/progress.js'
 import {renderUpPlan, renderUpSummary} from '../src/ui/up-view.js'
 import {terminalWidth, wrapText} from '../src/ui/wrap.js'
 import {planUp, up, upOutline, type UpPlan, type UpResult} from '../src/workflows/up.js'
@@ -33,7 +32,7 @@ export default class Up extends DevctlCommand<typeof Up> {
     adopt: Flags.boolean({description: 'Use a k3d cluster that another checkout (or not devctl) created; it is never deleted from here.'}),
   }
 
-  async run(): Promise<(UpResult & {type: 'result'; status: 'ok'}) | UpPlan> {
+  async run(): Promise<UpResult | UpPlan> {
     const options = {force: this.flags.force, adopt: this.flags.adopt, timeout: durationFlagValue('--timeout', this.flags.timeout)}
     const kubeModule = this.startLoadingKubeClient()
     const loaded = withContextOverride(await loadConfig(this.flags.config), this.flags.context)
@@ -44,9 +43,7 @@ export default class Up extends DevctlCommand<typeof Up> {
       return plan
     }
 
-    const mode: ProgressMode = this.jsonEnabled() ? 'json' : this.flags.quiet ? 'quiet' : this.terminal.interactiveOutput ? 'tasks' : 'plain'
-    const view = await createProgressView(mode, upOutline(loaded), this.theme)
-    if (view.notice) this.stopNotice = view.notice
+    const view = await this.progressView(upOutline(loaded), {quiet: this.flags.quiet})
     let result: UpResult
     try {
       // No questions while the live task list draws: a stuck release is recovered only with --recover.
@@ -56,6 +53,6 @@ export default class Up extends DevctlCommand<typeof Up> {
       await view.close()
     }
     if (!this.jsonEnabled()) process.stdout.write(wrapText(renderUpSummary(result, this.theme), terminalWidth()))
-    return {type: 'result', status: 'ok', ...result}
+    return result
   }
 }

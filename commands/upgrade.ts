@@ -7,7 +7,6 @@ import {parseSetFlags} from '../src/chart/set-syntax.js'
 import {durationFlagValue} from '../src/config/duration.js'
 import {loadConfig} from '../src/config/load.js'
 import {chartVersionFlagValue, imageTagFlagValue} from '../src/config/overrides.js'
-import {createProgressView, type ProgressMode} from '../src/ui/progress.js'
 import {renderUpgradePlan, renderUpgradeResult} from '../src/ui/upgrade-view.js'
 import {terminalWidth, wrapText} from '../src/ui/wrap.js'
 import type {RunControls} from '../src/workflows/project.js'
@@ -57,7 +56,7 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     const controls = (emit: Emit, recover = false): RunControls => ({emit, signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm, recoverConsent: async () => recover})
 
     // Phase 1 prints plain lines: a question may come (a stuck release), and a live list cannot host it.
-    const planView = await createProgressView(json ? 'json' : this.flags.quiet ? 'quiet' : 'plain', [], this.theme)
+    const planView = await this.progressView([], {quiet: this.flags.quiet, live: false})
     const prepared = await planUpgrade(loaded, options, controls((event) => planView.emit(event))).finally(() => planView.close())
     if (!json) process.stdout.write(wrapText(renderUpgradePlan(prepared.plan, this.theme), terminalWidth()))
 
@@ -77,9 +76,7 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
       if (!json) process.stdout.write('Declined: nothing was changed.\n')
       return skipUpgrade(prepared, 'declined')
     }
-    const mode: ProgressMode = json ? 'json' : this.flags.quiet ? 'quiet' : this.terminal.interactiveOutput ? 'tasks' : 'plain'
-    const view = await createProgressView(mode, applyOutline(prepared), this.theme)
-    if (view.notice) this.stopNotice = view.notice
+    const view = await this.progressView(applyOutline(prepared), {quiet: this.flags.quiet})
     const result = await applyUpgrade(prepared, options, controls((event) => view.emit(event), consent.recover)).finally(() => view.close())
     if (!json) process.stdout.write(wrapText(renderUpgradeResult(result, this.theme), terminalWidth()))
     return result

@@ -11,9 +11,25 @@ import {fileSystemError} from './system/files.js'
 import {setDebugSink} from './tools/debug-echo.js'
 import {noInputPrompter, terminalPrompter} from './ui/prompter.js'
 import {colorEnabled, createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
+import {createProgressView, type ProgressMode, type ProgressView} from './ui/progress.js'
 import {escapeJsonControls, forDisplay} from './ui/untrusted-text.js'
 import {terminalWidth, wrapText} from './ui/wrap.js'
+import type {StepOutline} from './workflows/pipeline.js'
 import type {Confirm, KubeModule} from './workflows/project.js'
+
+/**
+ * The last line of every command's --json output (after any stream of events or log records):
+ * `ok` with the command's result; `error` with what went wrong (and a result, when the failure
+ * still has one to show, like doctor's report); `stopped` when the user ended a stream.
+ */
+export interface ResultRecord {
+  type: 'result'
+  command: string
+  status: 'ok' | 'error' | 'stopped'
+  result?: unknown
+  error?: {kind: string; exitCode: number; message: string; hint?: string; details: string[]}
+  warnings: string[]
+}
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DevctlCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -37,15 +53,22 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     }),
   }
 
+  /** Warnings the run gave (a recovered release, a cluster that kept its old settings): also in the --json result. */
+  protected readonly warnings: string[] = []
+  /** What a command that fails still has to show (doctor's report), for the --json result record. */
+  protected failedResult?: unknown
+
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
+  /** Every positional argument, for commands that take any number (`logs api worker`). */
+  protected positionals!: string[]
   protected terminal!: TerminalInfo
   protected interrupts!: Interrupts
   private removeSignalHandlers?: () => void
 
   override async init(): Promise<void> {
     await super.init()
-    const {args, flags} = await this.parse({
+    const {args, argv, flags} = await this.parse({
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof DevctlCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
@@ -54,6 +77,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    this.positionals = argv as string[]
     this.terminal = detectTerminal({noInput: this.flags['no-input'] || this.jsonEnabled()})
     if (this.flags.debug) setDebugSink((line) => process.stderr.write(`${line}\n`))
     this.interrupts = this.installInterruptHandlers()
@@ -143,6 +167,31 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     await super.finally(error)
   }
 
+  /** The one record every command's --json output ends with: what it produced, and the warnings it gave. */
+  override toSuccessJson(result: unknown): ResultRecord {
+    return {type: 'result', command: this.id ?? '', status: 'ok', result, warnings: this.warnings}
+  }
+
+  /**
+   * The view of a workflow's progress for this run: --json events, nothing but the summary with
+   * --quiet, the live task list in a terminal, else plain lines. It keeps the warnings for the
+   * --json result, and takes over the first Ctrl-C's notice when it holds the terminal.
+   */
+  protected async progressView(outline: StepOutline[], options: {quiet?: boolean; live?: boolean} = {}): Promise<ProgressView> {
+    const live = (options.live ?? true) && this.terminal.interactiveOutput
+    const mode: ProgressMode = this.jsonEnabled() ? 'json' : options.quiet ? 'quiet' : live ? 'tasks' : 'plain'
+    const view = await createProgressView(mode, outline, this.theme)
+    if (view.notice) this.stopNotice = (message) => view.notice?.(message)
+    return {
+      ...view,
+      emit: (event) => {
+        if (event.type === 'warning') this.warnings.push(event.message)
+        view.emit(event)
+      },
+      close: () => view.close(),
+    }
+  }
+
   /** Print machine output as one compact JSON line, so --json streams stay line-delimited. */
   override logJson(json: unknown): void {
     // Results carry messages from pods and tools: mask secrets here too, like every other output.
@@ -153,11 +202,17 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     if (error instanceof Errors.ExitError) throw error
     const devctlError = toDevctlError(error, this.interrupts?.signal)
     // The user stopped a stream: that is its normal end, not an error to report.
-    if (devctlError?.kind === 'interrupted' && this.interrupts?.signal.aborted && this.stoppedByCtrlC()) throw new Errors.ExitError(ExitCode.interrupted)
+    if (devctlError?.kind === 'interrupted' && this.interrupts?.signal.aborted && this.stoppedByCtrlC()) {
+      if (this.jsonEnabled()) this.logJson({type: 'result', command: this.id ?? '', status: 'stopped', warnings: this.warnings} satisfies ResultRecord)
+      throw new Errors.ExitError(ExitCode.interrupted)
+    }
     const exitCode = devctlError?.exitCode ?? ExitCode.unexpected
     if (this.jsonEnabled()) {
       this.logJson({
+        type: 'result',
+        command: this.id ?? '',
         status: 'error',
+        ...(this.failedResult === undefined ? {} : {result: this.failedResult}),
         error: {
           kind: devctlError?.kind ?? 'unexpected',
           exitCode,
@@ -165,7 +220,8 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
           hint: devctlError?.hint,
           details: devctlError?.details ?? [],
         },
-      })
+        warnings: this.warnings,
+      } satisfies ResultRecord)
     } else {
       process.stderr.write(`${wrapText(this.formatError(devctlError, error), terminalWidth(process.stderr))}\n`)
     }

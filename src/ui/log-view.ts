@@ -28,7 +28,7 @@ export type LogFormatter = (batches: LogBatch[]) => string
 const PALETTE = ['cyan', 'green', 'yellow', 'blue', 'magenta', 'red', 'cyanBright', 'greenBright', 'yellowBright', 'blueBright', 'magentaBright', 'redBright'] as const
 
 export function jsonLine(source: LineSource, stamp: string, message: string): string {
-  return escapeJsonControls(JSON.stringify({ts: stamp, pod: source.pod, container: source.container, stream: source.stream, message: redact(message)}))
+  return escapeJsonControls(JSON.stringify({type: 'log', ts: stamp, pod: source.pod, container: source.container, stream: source.stream, message: redact(message)}))
 }
 
 /** `api-k9lxj` for container api of pod demo-web-worker-5999c67489-k9lxj (component api); `/container` when it is not the component. */

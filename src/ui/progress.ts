@@ -9,7 +9,7 @@ import type {ChalkInstance} from 'chalk'
 import type {PodSummary} from '../diagnose/pod.js'
 import {redact} from '../secrets/redact.js'
 import type {WorkflowEvent} from '../workflows/events.js'
-import {formatDuration} from '../workflows/pipeline.js'
+import {formatDuration, type StepOutline} from '../workflows/pipeline.js'
 import {escapeControls, escapeJsonControls, forDisplay} from './untrusted-text.js'
 import {terminalWidth, wrapLine} from './wrap.js'
 
@@ -26,11 +26,6 @@ export interface ProgressView {
 
 export type ProgressMode = 'tasks' | 'plain' | 'json' | 'quiet'
 
-export interface StepOutline {
-  id: string
-  title: string
-  children?: StepOutline[]
-}
 
 export function podLine(pod: PodSummary): string {
   const restarts = pod.restarts ? `, ${pod.restarts} restart${pod.restarts === 1 ? '' : 's'}` : ''

@@ -15,7 +15,7 @@ import {promisify} from 'node:util'
 import {parse, stringify} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {tempDir, TOOLS} from '../helpers/cli.js'
+import {resultRecord, tempDir, TOOLS} from '../helpers/cli.js'
 import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 
 const REGISTRY = '/usr/bin/docker-registry'
@@ -121,7 +121,7 @@ function chartHostSuite(helmVersion: 3 | 4, start: (helm: Helm) => Promise<Chart
   }
 
   const helmUpgrades = () => env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade')
-  const deployedChart = async () => (JSON.parse((await env.devctl(['status', '--json'])).stdout) as {release: {chart: string}}).release.chart
+  const deployedChart = async () => resultRecord<{release: {chart: string}}>((await env.devctl(['status', '--json'])).stdout).result.release.chart
 
   beforeAll(async () => {
     env = await startEnvironment({helmVersion})

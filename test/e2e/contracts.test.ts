@@ -10,7 +10,7 @@ import {promisify} from 'node:util'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {TOOLS} from '../helpers/cli.js'
+import {resultRecord, TOOLS} from '../helpers/cli.js'
 import {freePort, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 
 const run = promisify(execFile)
@@ -43,9 +43,8 @@ describe('an upgrade\'s plan changes nothing before consent', () => {
   it('reports an unchanged upgrade as such, in --json too, without an apply phase', async () => {
     const result = await env.devctl(['upgrade', '--set', 'replicaCount=3', '--yes', '--json'])
     expect(result.exitCode).toBe(0)
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as {type?: string; step?: string; outcome?: string})
-    const final = lines.at(-1)!
-    expect(final.outcome).toBe('unchanged')
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as {type?: string; step?: string})
+    expect(resultRecord<{outcome: string}>(result.stdout).result.outcome).toBe('unchanged')
     const steps = new Set(lines.filter((l) => l.type === 'step:start').map((l) => l.step))
     expect([...steps]).toEqual(['prerequisites', 'connect', 'plan'])
   })
@@ -73,8 +72,7 @@ describe('up and doctor agree on the host ports a stopped cluster binds', () => 
     await new Promise<void>((resolve) => holder!.listen(oldPort, '0.0.0.0', resolve))
 
     const doctor = await env.devctl(['doctor', '--json'])
-    const checks = (JSON.parse(doctor.stdout.trim().split('\n').at(-1)!) as {result?: {checks: Array<{id: string; status: string; message: string}>}; checks?: Array<{id: string; status: string; message: string}>})
-    const ports = (checks.result?.checks ?? checks.checks ?? []).find((c) => c.id === 'ports')
+    const ports = resultRecord<{checks: Array<{id: string; status: string; message: string}>}>(doctor.stdout).result.checks.find((c) => c.id === 'ports')
     expect(ports).toMatchObject({status: 'fail', message: expect.stringContaining(`Host port ${oldPort}`)})
     expect(doctor.exitCode).toBe(11)
 

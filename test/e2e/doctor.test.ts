@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {DoctorResult} from '../../src/doctor/types.js'
-import {REPO_ROOT, runCli, tempDir, type CliResult} from '../helpers/cli.js'
+import {REPO_ROOT, resultRecord, runCli, tempDir, type CliResult} from '../helpers/cli.js'
 import {freePort} from '../helpers/environment.js'
 import {startSimulator, type Simulator} from '../sim/index.js'
 
@@ -118,7 +118,9 @@ describe('devctl doctor (built CLI, simulator)', () => {
     const result = await doctor(['--json'], dir)
     expect(result.exitCode).toBe(0)
     expect(result.stdout.trim().split('\n')).toHaveLength(1)
-    const report = JSON.parse(result.stdout) as DoctorResult
+    const record = resultRecord<DoctorResult>(result.stdout)
+    expect(record).toMatchObject({command: 'doctor', status: 'ok', warnings: []})
+    const report = record.result
     expect(report.status).toBe('ok')
     expect(report.configPath).toBe(join(dir, 'devctl.yaml'))
     expect(report.checks.map((c) => c.id)).toEqual(['node', 'docker', 'docker-memory', 'k3d', 'helm', 'kubectl', 'disk', 'config', 'secrets', 'ports', 'cluster', 'kube-context'])
@@ -138,7 +140,9 @@ describe('devctl doctor (built CLI, simulator)', () => {
     const {dir} = await project()
     const result = await doctor(['--json'], dir, await pathWith(['docker', 'k3d']))
     expect(result.exitCode).toBe(11)
-    const report = JSON.parse(result.stdout) as DoctorResult
+    const record = resultRecord<DoctorResult>(result.stdout)
+    expect(record).toMatchObject({status: 'error', error: {kind: 'checksFailed', exitCode: 11}})
+    const report = record.result
     expect(report.status).toBe('failed')
     expect(report.checks.find((c) => c.id === 'helm')).toMatchObject({status: 'fail', message: 'helm is not installed (or not on your PATH); devctl installs your chart with it.'})
   })
@@ -279,7 +283,7 @@ describe('devctl doctor (built CLI, simulator)', () => {
     await writeFile(join(dir, 'devctl.yaml'), existing('k3d-elsewhere'))
     const missing = await doctor(['--json'], dir, await pathWith(['helm']))
     expect(missing.exitCode).toBe(11)
-    const report = JSON.parse(missing.stdout) as DoctorResult
+    const report = resultRecord<DoctorResult>(missing.stdout).result
     expect(report.checks.find((c) => c.id === 'kube-context')).toMatchObject({status: 'fail', message: expect.stringContaining('k3d-elsewhere')})
   })
 })

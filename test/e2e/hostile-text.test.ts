@@ -7,6 +7,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {resultRecord} from '../helpers/cli.js'
 
 const SEQUENCES = {
   clipboard: '\u001B]52;c;aGFja2Vk\u0007',
@@ -69,7 +70,7 @@ describe('hostile text from the cluster', () => {
     const json = await env.devctl(['logs', '--no-follow', '--events', '--json'])
     expect(json.exitCode, json.stderr).toBe(0)
     expectNeutralised(json.stdout)
-    const messages = json.stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as {message: string}).message)
+    const messages = json.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as {type: string; message: string}).filter((record) => record.type === 'log').map((record) => record.message)
     expect(messages).toContain(`worker says ${HOSTILE}`)
     expect(messages.some((message) => message.endsWith(`manifest unknown ${HOSTILE}`))).toBe(true)
   })
@@ -82,7 +83,7 @@ describe('hostile text from the cluster', () => {
 
     const json = await env.devctl(['status', '--json'])
     expectNeutralised(json.stdout)
-    const result = JSON.parse(json.stdout) as {conditions: Array<{type: string; message: string}>}
+    const {result} = resultRecord<{conditions: Array<{type: string; message: string}>}>(json.stdout)
     expect(result.conditions.find((c) => c.type === 'WorkloadsReady')?.message).toContain(`manifest unknown ${HOSTILE}`)
   })
 })

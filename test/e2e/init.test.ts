@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {parseDocument} from 'yaml'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {runCli, tempDir, TOOLS} from '../helpers/cli.js'
+import {resultRecord, runCli, tempDir, TOOLS} from '../helpers/cli.js'
 
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {}
@@ -77,7 +77,7 @@ describe('devctl init (built CLI)', () => {
     expect(timeout.stderr).toMatch(/^Error: --timeout "30" is not a duration\.\n→ Give a duration such as 90s, 5m or 1h30m/)
     const json = await runCli(['up', '--bogus', '--json'], {cwd: empty})
     expect(json.exitCode).toBe(2)
-    expect(JSON.parse(json.stdout)).toMatchObject({status: 'error', error: {kind: 'usage', exitCode: 2}})
+    expect(resultRecord(json.stdout)).toMatchObject({type: 'result', status: 'error', error: {kind: 'usage', exitCode: 2}})
   })
 
   it('reports a config with a wrong type at file:line:col, exit 3, no stack trace', async () => {
@@ -104,7 +104,7 @@ describe('devctl init (built CLI)', () => {
     const fresh = await tempDir()
     const result = await runCli(['init', '--preset', 'bring-your-own', '--name', 'blog', '--chart', './charts/blog', '--json'], {cwd: fresh})
     expect(result.exitCode).toBe(0)
-    const parsed = JSON.parse(result.stdout) as {project: string; files: Array<{path: string; action: string}>}
+    const parsed = resultRecord<{project: string; files: Array<{path: string; action: string}>}>(result.stdout).result
     expect(parsed.project).toBe('blog')
     expect(parsed.files.map((f) => f.action)).toContain('created')
   })

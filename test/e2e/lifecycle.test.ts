@@ -15,6 +15,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 import {eventually} from '../sim/apiserver/test-support.js'
+import {resultRecord} from '../helpers/cli.js'
 
 let env: TestEnvironment
 
@@ -51,7 +52,7 @@ type Status = {release: {revision: number}; conditions: Array<{type: string; sta
 async function status(env: TestEnvironment): Promise<Status> {
   const result = await env.devctl(['status', '--json'])
   expect(result.exitCode, result.stderr).toBe(0)
-  return JSON.parse(result.stdout) as Status
+  return resultRecord<Status>(result.stdout).result
 }
 
 /**

@@ -171,9 +171,12 @@ spec:
   it('prints one parseable JSON object per line with --json, events included with --events', async () => {
     const result = await cli(['logs', '--no-follow', '--json', '--events'])
     expect(result.exitCode, result.stderr).toBe(0)
-    const records = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+    const lines = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+    // Log records, then exactly one result record.
+    expect(lines.at(-1)).toMatchObject({type: 'result', command: 'logs', status: 'ok', result: {pods: expect.any(Number), containers: expect.any(Number)}})
+    const records = lines.slice(0, -1)
     for (const record of records) {
-      expect(Object.keys(record).sort()).toEqual(['container', 'message', 'pod', 'stream', 'ts'])
+      expect(Object.keys(record).sort()).toEqual(['container', 'message', 'pod', 'stream', 'ts', 'type'])
       expect(Number.isFinite(Date.parse(String(record.ts)))).toBe(true)
     }
     expect(records.some((r) => r.stream === 'event' && /^Normal Scheduled: Successfully assigned demo\//.test(String(r.message)))).toBe(true)
@@ -184,15 +187,17 @@ spec:
   })
 
   it('starts at --tail lines and at --since', async () => {
-    const full = (await cli(['logs', '--no-follow', '--json', 'worker'])).stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as {ts: string; message: string})
+    /** The log records of a --json run (without its result record). */
+    const records = (stdout: string) => stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as {type: string; ts: string; message: string}).filter((record) => record.type === 'log')
+    const full = records((await cli(['logs', '--no-follow', '--json', 'worker'])).stdout)
     expect(full.length).toBeGreaterThan(6)
-    const tail = (await cli(['logs', '--no-follow', '--json', '--tail', '3', 'worker'])).stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as {ts: string; message: string})
+    const tail = records((await cli(['logs', '--no-follow', '--json', '--tail', '3', 'worker'])).stdout)
     expect(tail).toHaveLength(3)
     // The tail is the end of the log as it was then; the full read came first, so it ends no earlier.
     expect(Date.parse(tail[0]!.ts)).toBeGreaterThanOrEqual(Date.parse(full.at(-3)!.ts))
 
     const from = full[Math.floor(full.length / 2)]!.ts
-    const since = (await cli(['logs', '--no-follow', '--json', '--since', from, 'worker'])).stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as {ts: string; message: string})
+    const since = records((await cli(['logs', '--no-follow', '--json', '--since', from, 'worker'])).stdout)
     const expected = full.filter((line) => Date.parse(line.ts) >= Date.parse(from))
     expect(since.slice(0, expected.length)).toEqual(expected)
     expect(since.every((line) => Date.parse(line.ts) >= Date.parse(from))).toBe(true)

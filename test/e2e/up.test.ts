@@ -86,7 +86,8 @@ describe.each([3, 4] as const)('devctl up with helm %i', (helmVersion) => {
     expect(again.exitCode).toBe(0)
     const lines = again.stdout.trim().split('\n').map((line) => JSON.parse(line) as {type: string; [key: string]: unknown})
     const result = lines.at(-1)!
-    expect(result).toMatchObject({type: 'result', status: 'ok', release: {name: 'demo', deployed: false, previousRevision: 1}, cluster: {action: 'reused'}})
+    expect(result).toMatchObject({type: 'result', command: 'up', status: 'ok', result: {release: {name: 'demo', deployed: false, previousRevision: 1}, cluster: {action: 'reused'}}})
+    expect(lines.filter((l) => l.type === 'result')).toHaveLength(1)
     expect(lines.some((l) => l.type === 'step:end' && l.step === 'deploy' && l.status === 'skipped')).toBe(true)
     expect(helmUpgrades(env)).toBe(1)
     await expectNoSecrets(env, output(first) + output(again))

@@ -53,3 +53,20 @@ export const TOOLS = {
   helm4: join(REPO_ROOT, '.tools', 'helm4', 'helm'),
   kubectl: join(REPO_ROOT, '.tools', 'kubectl-v34', 'kubectl'),
 }
+
+/** The result record every --json run ends with (its last line). */
+export interface ResultRecord<T = unknown> {
+  type: 'result'
+  command: string
+  status: 'ok' | 'error' | 'stopped'
+  result: T
+  error?: {kind: string; exitCode: number; message: string; hint?: string; details: string[]}
+  warnings: string[]
+}
+
+export function resultRecord<T = unknown>(stdout: string): ResultRecord<T> {
+  const last = stdout.trimEnd().split('\n').at(-1) ?? ''
+  const record = JSON.parse(last) as ResultRecord<T>
+  if (record.type !== 'result') throw new Error(`the last line of --json output is not the result record:\n${last}`)
+  return record
+}

@@ -287,8 +287,8 @@ describe('log view', () => {
     const format = createLogFormatter({json: true, timestamps: false, short: false}, new Chalk({level: 1}))
     const parsed = format([lines]).trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)
     expect(parsed).toEqual([
-      {ts: '2025-01-01T10:00:00.000Z', pod: 'demo-api-1', container: 'app', stream: 'log', message: 'hello'},
-      {ts: '2025-01-01T10:00:01.000Z', pod: 'demo-api-1', container: 'app', stream: 'log', message: 'password=********'},
+      {type: 'log', ts: '2025-01-01T10:00:00.000Z', pod: 'demo-api-1', container: 'app', stream: 'log', message: 'hello'},
+      {type: 'log', ts: '2025-01-01T10:00:01.000Z', pod: 'demo-api-1', container: 'app', stream: 'log', message: 'password=********'},
     ])
   })
 
