@@ -14,6 +14,7 @@ import type {KubernetesObject, V1Pod, V1StatefulSet} from '../kube/types.js'
 import {registerProjectSecrets} from '../secrets/store.js'
 import {POSTGRES, REDIS} from '../services/naming.js'
 import {createProject, type Project} from './project.js'
+import {ifPermitted} from '../kube/api-failure.js'
 import {connectEnvironment, type Connection} from './connect.js'
 import {workloadReadiness} from './steps/chart.js'
 import type {KubeModule} from './project.js'
@@ -58,7 +59,8 @@ export interface RevisionSummary {
 
 export interface StatusResult {
   project: string
-  cluster: {provider: 'k3d' | 'existing'; name: string; context: string; state: ClusterState; nodes: {ready: number; total: number}}
+  /** `nodes.permitted` is false for an account that may not read nodes (one limited to its namespace). */
+  cluster: {provider: 'k3d' | 'existing'; name: string; context: string; state: ClusterState; nodes: {ready: number; total: number; permitted: boolean}}
   namespace: string
   services: ServiceStatus[]
   release?: {
@@ -94,7 +96,8 @@ async function clusterState(ctx: Project, signal: AbortSignal): Promise<{state: 
   }
   try {
     const connection = await connectEnvironment(ctx, signal)
-    await connection.kube.list('Namespace', undefined)
+    // One small read the API must answer; an account limited to its namespace may be refused it, and that is an answer too.
+    await ifPermitted(connection.kube.get('Namespace', undefined, ctx.names.namespace))
     return {state: 'running', connection}
   } catch (error) {
     if (error instanceof DevctlError) return {state: 'unreachable', message: error.message}
@@ -121,19 +124,19 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
   const cluster = await clusterState(ctx, signal)
   const result: StatusResult = {
     project: ctx.config.project,
-    cluster: {provider: ctx.config.cluster.provider, name: ctx.names.clusterName, context: ctx.names.kubeContext, state: cluster.state, nodes: {ready: 0, total: 0}},
+    cluster: {provider: ctx.config.cluster.provider, name: ctx.names.clusterName, context: ctx.names.kubeContext, state: cluster.state, nodes: {ready: 0, total: 0, permitted: true}},
     namespace,
     services: serviceStatuses(ctx, []),
     workloads: [],
     conditions: [],
   }
   if (!cluster.connection) {
-    result.conditions = clusterDownConditions(cluster.state, cluster.message)
+    result.conditions = clusterDownConditions(cluster.state, ctx.config.cluster.provider, cluster.message)
     return result
   }
   const {kube, kubeTarget} = cluster.connection
   const [nodes, pods, statefulSets, deployments, daemonSets, records, migration] = await Promise.all([
-    kube.list('Node', undefined),
+    ifPermitted(kube.list('Node', undefined)),
     kube.list('Pod', namespace),
     kube.list('StatefulSet', namespace),
     kube.list('Deployment', namespace),
@@ -141,7 +144,8 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
     releaseRecords(kube, namespace, ctx.names.release),
     readMigrationRecord(kube, namespace),
   ])
-  result.cluster.nodes = {total: nodes.length, ready: nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length}
+  const nodeList = nodes.permitted ? nodes.value : []
+  result.cluster.nodes = {total: nodeList.length, ready: nodeList.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length, permitted: nodes.permitted}
   result.services = serviceStatuses(ctx, statefulSets)
   result.migration = migration
 
@@ -269,11 +273,12 @@ function nextChange(watch: NamespaceWatch | undefined, refreshMs: number, signal
   })
 }
 
-function clusterDownConditions(state: ClusterState, message?: string): Condition[] {
+function clusterDownConditions(state: ClusterState, provider: 'k3d' | 'existing', message?: string): Condition[] {
   const hints: Record<ClusterState, string> = {
     missing: 'Run `devctl up` to create it.',
     stopped: 'Run `devctl up` to start it (data is kept).',
-    unreachable: 'Is Docker running? `devctl doctor` checks; `devctl up` starts a stopped cluster.',
+    // A shared cluster is not devctl's to start: the network or the credentials are the usual causes.
+    unreachable: provider === 'k3d' ? 'Is Docker running? `devctl doctor` checks; `devctl up` starts a stopped cluster.' : 'Check your network (VPN) and credentials; `devctl doctor` checks the kube context.',
     running: '',
   }
   return [{type: 'ClusterReady', status: 'False', reason: state === 'missing' ? 'ClusterMissing' : state === 'stopped' ? 'ClusterStopped' : 'ClusterUnreachable', message: message ?? `the cluster is ${state}`, hint: hints[state]}]
@@ -283,7 +288,9 @@ function conditions(status: StatusResult): Condition[] {
   const list: Condition[] = []
   const {nodes} = status.cluster
   list.push(
-    nodes.total > 0 && nodes.ready === nodes.total
+    !nodes.permitted
+      ? {type: 'ClusterReady', status: 'Unknown', reason: 'NodesNotPermitted', message: 'the API answers; this account may not read nodes (it acts in its namespace only)'}
+      : nodes.total > 0 && nodes.ready === nodes.total
       ? {type: 'ClusterReady', status: 'True', reason: 'NodesReady', message: `${nodes.ready}/${count(nodes.total, 'node')} ready`}
       : {type: 'ClusterReady', status: 'False', reason: 'NodesNotReady', message: `${nodes.ready}/${count(nodes.total, 'node')} ready`, hint: 'Give Docker more memory/CPU, or `devctl down && devctl up` to recreate the cluster.'},
   )

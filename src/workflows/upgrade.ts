@@ -117,7 +117,7 @@ const connectStep: Step<Project, Connection> = {
   title: (project) => `Cluster ${project.config.cluster.provider === 'k3d' ? project.names.clusterName : project.names.kubeContext}`,
   async execute(project, run) {
     const connection = await connectEnvironment(project, run.signal)
-    run.title(`Cluster ${project.names.clusterName}: connected`)
+    run.title(project.config.cluster.provider === 'k3d' ? `Cluster ${project.names.clusterName}: connected` : `Cluster: context ${project.names.kubeContext} (namespace ${project.names.namespace})`)
     return connection
   },
 }

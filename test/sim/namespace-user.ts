@@ -28,6 +28,10 @@ export const devctlNamespaceRules: PolicyRule[] = [
   {apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: everything},
   // devctl's lock on a shared cluster.
   {apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: everything},
+  // What charts commonly add (the web-worker preset's PDB, HPA and NetworkPolicy among them).
+  {apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: everything},
+  {apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: everything},
+  {apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: everything},
 ]
 
 export interface NamespaceUserOptions {

@@ -90,7 +90,7 @@ describe('views of cluster text', () => {
   it('status: conditions, pods and the release record', () => {
     const status: StatusResult = {
       project: 'demo',
-      cluster: {provider: 'k3d', name: 'demo', context: 'k3d-demo', state: 'running', nodes: {ready: 1, total: 1}},
+      cluster: {provider: 'k3d', name: 'demo', context: 'k3d-demo', state: 'running', nodes: {ready: 1, total: 1, permitted: true}},
       namespace: 'demo',
       services: [],
       release: {name: 'demo', revision: 2, status: 'failed', chart: HOSTILE},
