@@ -41,19 +41,6 @@ export interface InstallOptions extends ReleaseRef {
   description?: string
 }
 
-const historySchema = z.array(
-  z.looseObject({
-    revision: z.number(),
-    updated: z.string().optional(),
-    status: z.string(),
-    chart: z.string(),
-    app_version: z.string().optional(),
-    description: z.string().optional(),
-  }),
-)
-
-export type ReleaseHistory = z.output<typeof historySchema>
-
 export const PENDING_STATUSES = ['pending-install', 'pending-upgrade', 'pending-rollback'] as const
 
 /** helm's error text without its noise: "Error: " prefixes, multierror bullets, blank lines. */
@@ -175,15 +162,6 @@ export class Helm {
     if (result.exitCode !== 0) {
       throw new ChartError(`helm upgrade --install of release ${options.release} failed.`, {details: cleanHelmError(result.stderr)})
     }
-  }
-
-  async history(ref: ReleaseRef, signal?: AbortSignal): Promise<ReleaseHistory> {
-    const result = await this.helm(['history', ref.release, '--namespace', ref.namespace, '-o', 'json', '--max', '20', ...kubeArgs(ref.kube)], {signal})
-    if (result.exitCode !== 0) {
-      if (/release: not found/.test(result.stderr)) return []
-      throw new ChartError(`helm could not read the history of release ${ref.release}.`, {details: cleanHelmError(result.stderr)})
-    }
-    return parseToolJson(historySchema, result.stdout, 'helm history -o json', ChartError)
   }
 
   async rollback(ref: ReleaseRef & {revision: number; timeoutMs: number}, signal: AbortSignal): Promise<void> {

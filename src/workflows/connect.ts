@@ -37,21 +37,26 @@ export async function k3dKubeTarget(project: Project, signal?: AbortSignal): Pro
  * (the cluster was re-created outside devctl, its port or credentials changed).
  */
 export async function connectRunningK3d(project: Project, signal?: AbortSignal): Promise<Connection> {
+  const saved = await connectSavedK3d(project)
+  if (saved) return saved
+  const kubeTarget = await k3dKubeTarget(project, signal)
+  return {kube: (await project.kubeModule).KubeClient.connect(kubeTarget), kubeTarget}
+}
+
+/** The k3d cluster through the kubeconfig devctl kept, if that answers; undefined when it is missing or stale (or the cluster is down). */
+export async function connectSavedK3d(project: Project): Promise<Connection | undefined> {
   const {KubeClient} = await project.kubeModule
   // A kubeconfig from a .devctl others can write to could point devctl (and the passwords) anywhere.
   await assertPrivateState(project.dir)
   const saved = {kubeconfig: join(project.stateDir, 'kubeconfig'), context: project.names.kubeContext}
-  if (await exists(saved.kubeconfig)) {
-    try {
-      const kube = KubeClient.connect(saved)
-      await kube.get('Namespace', undefined, 'kube-system')
-      return {kube, kubeTarget: saved}
-    } catch {
-      // stale: fetch it again below
-    }
+  if (!(await exists(saved.kubeconfig))) return undefined
+  try {
+    const kube = KubeClient.connect(saved)
+    await kube.get('Namespace', undefined, 'kube-system')
+    return {kube, kubeTarget: saved}
+  } catch {
+    return undefined
   }
-  const kubeTarget = await k3dKubeTarget(project, signal)
-  return {kube: KubeClient.connect(kubeTarget), kubeTarget}
 }
 
 /**

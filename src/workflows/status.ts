@@ -5,7 +5,7 @@
  */
 import type {LoadedConfig} from '../config/load.js'
 import {readMigrationRecord, type MigrationRecord} from '../chart/migration-record.js'
-import {belongsToRelease, releaseRecords} from '../chart/release-record.js'
+import {belongsToRelease, releaseHistory, type ReleaseHistory} from '../chart/release-record.js'
 import {hintFor, isFatal, summarizePod, type PodSummary} from '../diagnose/pod.js'
 import {DevctlError, InterruptedError} from '../errors.js'
 import {NamespaceWatch} from '../kube/namespace-watch.js'
@@ -15,11 +15,11 @@ import {registerProjectSecrets} from '../secrets/store.js'
 import {POSTGRES, REDIS} from '../services/naming.js'
 import {createProject, type Project} from './project.js'
 import {ifPermitted} from '../kube/api-failure.js'
-import {connectEnvironment, type Connection} from './connect.js'
+import {connectEnvironment, connectSavedK3d, type Connection} from './connect.js'
 import {workloadReadiness} from './steps/chart.js'
 import type {KubeModule} from './project.js'
 import {count} from '../text.js'
-import type {ReleaseHistory} from '../tools/helm.js'
+import type {K3dCluster} from '../tools/k3d.js'
 
 export type ClusterState = 'running' | 'stopped' | 'missing' | 'unreachable'
 
@@ -85,17 +85,22 @@ function age(pod: PodSummary): number | undefined {
 }
 
 async function clusterState(ctx: Project, signal: AbortSignal): Promise<{state: ClusterState; connection?: Connection; message?: string}> {
+  // The common case first: a k3d cluster that answers on the kubeconfig devctl kept needs no k3d process.
+  const answering = ctx.config.cluster.provider === 'k3d' ? await connectSavedK3d(ctx) : undefined
+  if (answering) return {state: 'running', connection: answering}
+  let found: K3dCluster | undefined
   if (ctx.config.cluster.provider === 'k3d') {
-    const found = await ctx.tools.k3d.find(ctx.names.clusterName, signal).catch((error: unknown) => {
+    const listed = await ctx.tools.k3d.find(ctx.names.clusterName, signal).catch((error: unknown) => {
       if (error instanceof DevctlError) return error
       throw error
     })
-    if (found instanceof DevctlError) return {state: 'unreachable', message: found.message}
-    if (!found) return {state: 'missing'}
-    if (!found.running) return {state: 'stopped'}
+    if (listed instanceof DevctlError) return {state: 'unreachable', message: listed.message}
+    if (!listed) return {state: 'missing'}
+    if (!listed.running) return {state: 'stopped'}
+    found = listed
   }
   try {
-    const connection = await connectEnvironment(ctx, signal)
+    const connection = await connectEnvironment(ctx, signal, found)
     // One small read the API must answer; an account limited to its namespace may be refused it, and that is an answer too.
     await ifPermitted(connection.kube.get('Namespace', undefined, ctx.names.namespace))
     return {state: 'running', connection}
@@ -134,14 +139,14 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
     result.conditions = clusterDownConditions(cluster.state, ctx.config.cluster.provider, cluster.message)
     return result
   }
-  const {kube, kubeTarget} = cluster.connection
-  const [nodes, pods, statefulSets, deployments, daemonSets, records, migration] = await Promise.all([
+  const {kube} = cluster.connection
+  const [nodes, pods, statefulSets, deployments, daemonSets, history, migration] = await Promise.all([
     ifPermitted(kube.list('Node', undefined)),
     kube.list('Pod', namespace),
     kube.list('StatefulSet', namespace),
     kube.list('Deployment', namespace),
     kube.list('DaemonSet', namespace),
-    releaseRecords(kube, namespace, ctx.names.release),
+    releaseHistory(kube, namespace, ctx.names.release),
     readMigrationRecord(kube, namespace),
   ])
   const nodeList = nodes.permitted ? nodes.value : []
@@ -149,18 +154,16 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
   result.services = serviceStatuses(ctx, statefulSets)
   result.migration = migration
 
-  const latest = records.at(-1)
+  const latest = history.at(-1)
   if (latest) {
-    const history = await ctx.tools.helm.history({release: ctx.names.release, namespace, kube: kubeTarget}, signal).catch(() => [])
-    const entry = history.find((h) => h.revision === latest.revision)
     result.release = {
       name: ctx.names.release,
       revision: latest.revision,
       status: latest.status,
-      chart: entry?.chart,
-      appVersion: entry?.app_version,
-      lastDeployed: entry?.updated,
-      description: entry?.description,
+      chart: latest.chart || undefined,
+      appVersion: latest.appVersion,
+      lastDeployed: latest.updated,
+      description: latest.description,
       lastFailure: lastFailure(history),
     }
   }

@@ -12,7 +12,7 @@ import semver from 'semver'
 import {parse as parseYaml} from 'yaml'
 
 import {describeMigration} from '../chart/manifests.js'
-import {latestRelease, type ReleaseRecord} from '../chart/release-record.js'
+import {releaseHistory, type ReleaseHistory, type ReleaseRecord} from '../chart/release-record.js'
 import {isPending} from '../chart/release-recovery.js'
 import type {SetValue} from '../chart/set-syntax.js'
 import {diffValues, userValues, type ValueChange} from '../chart/values-diff.js'
@@ -26,7 +26,6 @@ import {ensureStateDir, writeFileAtomic} from '../system/files.js'
 import {holdLeaseIfShared, type HeldLease} from '../state/lease.js'
 import {lockEnvironment} from '../state/lock.js'
 import {count} from '../text.js'
-import type {ReleaseHistory} from '../tools/helm.js'
 import {connectEnvironment, noteRetries, type Connection} from './connect.js'
 import {outlineOf, Pipeline, type Step, type StepOutcome, type StepOutline, type StepRun, type Titled} from './pipeline.js'
 import {createProject, type Confirm, type Project, type RunControls} from './project.js'
@@ -166,7 +165,8 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
   const {project, connection} = input
   const {names} = project
   const ref = {release: names.release, namespace: names.namespace, kube: connection.kubeTarget}
-  const [history, latest] = await Promise.all([project.tools.helm.history(ref, run.signal), latestRelease(connection.kube, names.namespace, names.release)])
+  const history = await releaseHistory(connection.kube, names.namespace, names.release)
+  const latest = history.at(-1)
   const resolved = await resolveChartRange(project, input.request, history, run)
   // A pending revision is dropped only after consent; the plan compares against the last finished one, and redeploys.
   const stuck = isPending(latest) ? {revision: latest.revision, status: latest.status} : undefined

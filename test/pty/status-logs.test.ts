@@ -102,9 +102,12 @@ it('logs -f --json: stopped by Ctrl-C, the stream ends on its result record sayi
   const {exitCode, screen} = await run.exited()
   expect(exitCode).toBe(130)
   // The terminal echoes the key as ^C where the cursor is, and drops the output it still held:
-  // that one line is cut. Every line after it is whole, an error record included if there were one.
+  // that one line is cut, except for what devctl wrote after the echo on the same line (the
+  // result record, when the cursor stood at the start of a line). Every line after it is whole.
   const cut = screen.lines.findIndex((line) => line.includes('^C'))
-  const records = screen.lines.filter((line, index) => index !== cut && line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>)
+  const afterEcho = cut < 0 ? '' : screen.lines[cut]!.slice(screen.lines[cut]!.lastIndexOf('^C') + 2)
+  const lines = screen.lines.map((line, index) => (index === cut ? afterEcho : line))
+  const records = lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>)
   expect(records.filter((record) => record.type === 'log').length).toBeGreaterThan(0)
   expect(records.at(-1)).toMatchObject({type: 'result', command: 'logs', status: 'stopped'})
   expect(records.filter((record) => record.status === 'error')).toEqual([])
