@@ -33,6 +33,7 @@ export type {
   V1PersistentVolumeClaim,
   V1Pod,
   V1PodSpec,
+  V1PodTemplateSpec,
   V1ReplicaSet,
   V1Secret,
   V1Service,

@@ -25,6 +25,18 @@ export interface StepOutline {
   children?: StepOutline[]
 }
 
+/**
+ * One mark per pod, the same in every view: ✔ done (ready, or a run-to-end pod completed), …
+ * on its way (starting, or a Job's pod still running), ✖ failing, ↓ leaving.
+ */
+export function podMark(pod: PodSummary): '✔' | '…' | '✖' | '↓' {
+  if (pod.status === 'Terminating') return '↓'
+  if (pod.reason && pod.reason !== 'NotReady') return '✖'
+  if (pod.status === 'Completed') return '✔'
+  if (pod.completes) return '…'
+  return pod.total > 0 && pod.ready === pod.total ? '✔' : '…'
+}
+
 export function podLine(pod: PodSummary): string {
   const restarts = pod.restarts ? `, ${pod.restarts} restart${pod.restarts === 1 ? '' : 's'}` : ''
   const reason = pod.reason && pod.reason !== pod.status ? ` (${pod.reason})` : ''
@@ -63,7 +75,7 @@ export function plainView(write: (line: string) => void, t: ChalkInstance): Prog
           const key = podKey(event.pod)
           if (lastPod.get(event.pod.name) !== key) {
             lastPod.set(event.pod.name, key)
-            write(`${stamp()}   ${t.dim('pod')} ${podLine(event.pod)}`)
+            write(`${stamp()}   ${t.dim('pod')} ${podMark(event.pod)} ${podLine(event.pod)}`)
           }
           break
         }

@@ -11,7 +11,7 @@ import type {PodSummary} from '../diagnose/pod.js'
 import {redact} from '../secrets/redact.js'
 import type {EventOf, WorkflowEvent} from '../workflows/events.js'
 import {formatDuration} from '../workflows/pipeline.js'
-import {podLine, type ProgressView, type StepOutline} from './progress.js'
+import {podLine, podMark, type ProgressView, type StepOutline} from './progress.js'
 
 const LOG_LINES = 6
 
@@ -36,12 +36,7 @@ function stepState(): StepState {
 }
 
 function output(state: StepState): string {
-  const mark = (pod: PodSummary) => {
-    if (pod.status === 'Terminating') return '↓'
-    if (pod.reason && pod.reason !== 'NotReady') return '✖'
-    return pod.status === 'Completed' || (pod.ready === pod.total && pod.total > 0) ? '✔' : '…'
-  }
-  const lines = [...state.pods.values()].map((pod) => `  ${mark(pod)} ${podLine(pod)}`)
+  const lines = [...state.pods.values()].map((pod) => `  ${podMark(pod)} ${podLine(pod)}`)
   lines.push(...state.logs.map((line) => `  │ ${line}`))
   if (state.note) lines.push(`  › ${state.note}`)
   return redact(lines.join('\n'))
@@ -70,6 +65,8 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
         const detail = output(s)
         task.title = detail ? `${s.title ?? start.title}\n${detail}` : (s.title ?? start.title)
       }
+      // What arrived before listr2 got to this task (its pods, a note) is drawn now, not at the next event.
+      s.render()
       if (step.children) {
         // A group either ends skipped, or its children start.
         const first = await Promise.race([s.ended, ...step.children.map((c) => state(c.id).started)])

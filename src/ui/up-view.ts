@@ -3,14 +3,15 @@ import type {ChalkInstance} from 'chalk'
 
 import {formatDuration} from '../workflows/pipeline.js'
 import type {UpPlan, UpResult} from '../workflows/up.js'
-import {podLine} from './progress.js'
+import {podLine, podMark} from './progress.js'
 
 export function renderUpSummary(result: UpResult, t: ChalkInstance): string {
   const lines = ['', `${t.green('✔')} ${t.bold(result.project)} is up in ${formatDuration(result.durationMs)} — cluster ${result.cluster.name} (${result.cluster.action}), namespace ${result.namespace}.`]
   lines.push(result.release.deployed ? `  release ${result.release.name} deployed${result.release.previousRevision ? ` (was revision ${result.release.previousRevision})` : ''}` : `  release ${result.release.name} unchanged: helm was not called (use --force to redeploy)`)
   if (result.pods.length) {
-    lines.push('', 'Running:')
-    for (const pod of result.pods) lines.push(`  ${podLine(pod)}`)
+    // The current revision's pods only: the ones it replaced are not part of what is up.
+    lines.push('', 'Pods:')
+    for (const pod of result.pods) lines.push(`  ${podMark(pod)} ${podLine(pod)}`)
   }
   if (result.endpoints.length) {
     lines.push('', 'Reach it:')

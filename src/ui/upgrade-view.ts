@@ -3,7 +3,7 @@ import type {ChalkInstance} from 'chalk'
 import {redact} from '../secrets/redact.js'
 import {formatDuration} from '../workflows/pipeline.js'
 import type {UpgradePlan, UpgradeResult} from '../workflows/upgrade.js'
-import {podLine} from './progress.js'
+import {podLine, podMark} from './progress.js'
 
 function show(value: unknown): string {
   if (value === undefined) return '(unset)'
@@ -30,7 +30,7 @@ export function renderUpgradePlan(plan: UpgradePlan, t: ChalkInstance): string {
 export function renderUpgradeResult(result: UpgradeResult, t: ChalkInstance): string {
   if (result.outcome !== 'upgraded') return ''
   const lines = ['', `${t.green('✔')} ${result.plan.release} upgraded in ${formatDuration(result.durationMs)}.`]
-  for (const pod of result.pods) lines.push(`  ${podLine(pod)}`)
+  for (const pod of result.pods) lines.push(`  ${podMark(pod)} ${podLine(pod)}`)
   lines.push('')
   return lines.join('\n')
 }

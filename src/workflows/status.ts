@@ -8,12 +8,11 @@ import {readMigrationRecord, type MigrationRecord} from '../chart/migration-reco
 import {belongsToRelease, releaseRecords} from '../chart/release-record.js'
 import {hintFor, isFatal, summarizePod, type PodSummary} from '../diagnose/pod.js'
 import {DevctlError} from '../errors.js'
-import {selects, statefulSetReadiness} from '../kube/readiness.js'
+import {rolloutOf, statefulSetReadiness} from '../kube/readiness.js'
 import type {KubernetesObject, V1StatefulSet} from '../kube/types.js'
 import {POSTGRES, REDIS} from '../services/naming.js'
 import {createProject, type Project} from './project.js'
 import {connectEnvironment, type Connection} from './connect.js'
-import {workloadReadiness} from './steps/chart.js'
 import type {KubeModule} from './project.js'
 
 export type ClusterState = 'running' | 'stopped' | 'missing' | 'unreachable'
@@ -106,9 +105,10 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
     return result
   }
   const {kube, kubeTarget} = cluster.connection
-  const [nodes, pods, statefulSets, deployments, daemonSets, records, migration] = await Promise.all([
+  const [nodes, pods, replicaSets, statefulSets, deployments, daemonSets, records, migration] = await Promise.all([
     kube.list('Node', undefined),
     kube.list('Pod', namespace),
+    kube.list('ReplicaSet', namespace),
     kube.list('StatefulSet', namespace),
     kube.list('Deployment', namespace),
     kube.list('DaemonSet', namespace),
@@ -132,14 +132,14 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
     ...daemonSets.map((o) => ({kind: 'DaemonSet' as const, object: o})),
   ].filter(({object}) => belongsToRelease(object, ctx.names.release))
   result.workloads = released.map(({kind, object}) => {
-    const selector = (object as {spec?: {selector?: {matchLabels?: Record<string, string>}}}).spec?.selector?.matchLabels ?? {}
-    const readiness = workloadReadiness(kind, object)
+    // The current revision's pods: old ones being replaced are in the detail, not listed as running.
+    const rollout = rolloutOf(kind, object, pods, replicaSets)
     return {
       kind,
       name: object.metadata?.name ?? '?',
-      ready: readiness.ready,
-      detail: readiness.detail,
-      pods: pods.filter((p) => selects(selector, p)).map((p) => {
+      ready: rollout.ready,
+      detail: rollout.detail,
+      pods: rollout.current.map((p) => {
         const summary = summarizePod(p)
         return {...summary, ageSeconds: age(summary)}
       }),

@@ -77,7 +77,7 @@ describe('rollout readiness rules', () => {
   it('follows kubectl rollout status for Deployments', () => {
     expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2})).ready).toBe(true)
     expect(deploymentReadiness(d(2, {observedGeneration: 0, replicas: 2, updatedReplicas: 2, availableReplicas: 2}, 1)).detail).toMatch(/controller/)
-    expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 3, updatedReplicas: 2, availableReplicas: 2})).detail).toBe('1 old replica(s) still terminating')
+    expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 3, updatedReplicas: 2, availableReplicas: 2})).detail).toBe('1 old replica(s) not replaced yet')
     expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 1})).detail).toBe('1/2 ready')
     expect(
       deploymentReadiness(d(2, {observedGeneration: 1, conditions: [{type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'took too long'}]})).detail,

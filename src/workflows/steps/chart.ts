@@ -5,19 +5,19 @@
  */
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {analyzeChart, describeMigration, parseManifests, type MigrationPlan, type RenderedChart, type Workload} from '../../chart/manifests.js'
+import {analyzeChart, describeMigration, parseManifests, type MigrationPlan, type RenderedChart} from '../../chart/manifests.js'
 import {fingerprint, FINGERPRINT_LABEL} from '../../chart/fingerprint.js'
 import type {SetValue} from '../../chart/set-syntax.js'
 import {writeMigrationRecord, type MigrationRecord} from '../../chart/migration-record.js'
-import {belongsToRelease, latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
+import {latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
 import {dropPendingRevision, isPending} from '../../chart/release-recovery.js'
 import {explainUnhealthyPods} from '../../diagnose/explain.js'
 import {isFatal, summarizePod} from '../../diagnose/pod.js'
 import type {ChartSource} from '../../config/schema.js'
 import {ChartError, MigrationError} from '../../errors.js'
 import type {NamespaceWatch} from '../../kube/namespace-watch.js'
-import {daemonSetReadiness, deploymentReadiness, jobState, selects, statefulSetReadiness} from '../../kube/readiness.js'
-import type {KubernetesObject, V1DaemonSet, V1Deployment, V1Job, V1Pod, V1StatefulSet} from '../../kube/types.js'
+import {jobState, selects} from '../../kube/readiness.js'
+import type {KubernetesObject, V1Pod} from '../../kube/types.js'
 import {instancesOf} from '../../logs/pods.js'
 import {followContainerRun} from '../../logs/tail.js'
 import type {InstallOptions} from '../../tools/helm.js'
@@ -25,6 +25,7 @@ import type {Connection} from '../connect.js'
 import type {Pipeline, Step, StepGroup, StepRun} from '../pipeline.js'
 import type {Confirm, Project} from '../project.js'
 import {runHooks} from './hooks.js'
+import {deployedWorkloads, workloadRollout} from './rollout.js'
 
 /** What to deploy: the chart, the values and settings, as `up` or `upgrade` asks for them. */
 export interface DeployRequest {
@@ -109,31 +110,6 @@ async function computeFingerprint(target: DeployTarget, request: DeployRequest):
   })
 }
 
-/** Deployments/StatefulSets/DaemonSets helm created for this release, as found in the cluster. */
-export function releaseWorkloads(watch: NamespaceWatch, release: string): Array<{kind: Workload['kind']; object: KubernetesObject}> {
-  return (['Deployment', 'StatefulSet', 'DaemonSet'] as const).flatMap((kind) =>
-    watch
-      .list(kind)
-      .filter((o) => belongsToRelease(o, release))
-      .map((object) => ({kind, object: object as KubernetesObject})),
-  )
-}
-
-export function workloadReadiness(kind: Workload['kind'], object: KubernetesObject) {
-  switch (kind) {
-    case 'Deployment':
-      return deploymentReadiness(object as V1Deployment)
-    case 'StatefulSet':
-      return statefulSetReadiness(object as V1StatefulSet)
-    case 'DaemonSet':
-      return daemonSetReadiness(object as V1DaemonSet)
-    case 'Job': {
-      const state = jobState(object as V1Job)
-      return {ready: state.state === 'complete', detail: state.state === 'failed' ? state.message : state.detail}
-    }
-  }
-}
-
 /**
  * The release as it is now; a revision stuck pending (helm killed mid-way) is recovered first,
  * with the user's consent, instead of failing later with "another operation is in progress".
@@ -168,7 +144,7 @@ function changeReason(request: DeployRequest, previous: ReleaseRecord | undefine
 export async function planDeploy(target: DeployTarget, request: DeployRequest, previous: ReleaseRecord | undefined, run: StepRun): Promise<DeployPlan> {
   const {project, watch} = target
   const hash = await computeFingerprint(target, request)
-  const ready = releaseWorkloads(watch, project.names.release).every(({kind, object}) => workloadReadiness(kind, object).ready)
+  const ready = deployedWorkloads(watch, project.names.release).every((workload) => workloadRollout(watch, workload).ready)
   const chartMoved = request.resolvedChart !== undefined && request.resolvedChart.version !== request.resolvedChart.deployed
   const unchanged = !request.force && !chartMoved && previous?.status === 'deployed' && previous.fingerprint === hash && ready
   if (unchanged) return {fingerprint: hash, previous, unchanged, reason: 'nothing changed'}

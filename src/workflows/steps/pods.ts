@@ -6,6 +6,31 @@ import type {V1Pod} from '../../kube/types.js'
 import type {NamespaceWatch} from '../../kube/namespace-watch.js'
 import type {StepRun} from '../pipeline.js'
 
+/**
+ * The pods a step shows: each reported as it changes, one that leaves the set (an old revision's,
+ * a deleted one) taken off the step's lines, and a stop on one that cannot get better.
+ */
+export class PodReport {
+  private readonly shown = new Set<string>()
+
+  constructor(private readonly run: Pick<StepRun, 'pod' | 'podGone'>) {}
+
+  show(pods: V1Pod[]): void {
+    const names = new Set(pods.map((pod) => pod.metadata?.name ?? '?'))
+    for (const name of this.shown) {
+      if (names.has(name)) continue
+      this.shown.delete(name)
+      this.run.podGone(name)
+    }
+    for (const pod of pods) {
+      const summary = summarizePod(pod)
+      this.shown.add(summary.name)
+      this.run.pod(summary)
+      if (isFatal(summary)) throw new FatalPodError(pod)
+    }
+  }
+}
+
 /** Report the pods a selector picks, and fail fast when one of them cannot get better. */
 export function trackPods(watch: NamespaceWatch, run: StepRun, selector: Record<string, string>): V1Pod[] {
   const pods = watch.list('Pod').filter((pod) => selects(selector, pod))
