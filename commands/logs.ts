@@ -2,8 +2,9 @@ import {Args, Flags} from '@oclif/core'
 
 import {DevctlCommand} from '../src/base-command.js'
 import {loadConfig} from '../src/config/load.js'
-import {ClusterError} from '../src/errors.js'
-import {logsRequest} from '../src/logs/options.js'
+import {lastMigrationLog} from '../src/chart/migration-log.js'
+import {ClusterError, UsageError} from '../src/errors.js'
+import {compilePattern, logsRequest} from '../src/logs/options.js'
 import {streamLogs} from '../src/logs/stream.js'
 import {registerProjectSecrets} from '../src/secrets/store.js'
 import {createLogFormatter, LogPrinter} from '../src/ui/log-view.js'
@@ -20,6 +21,7 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     '<%= config.bin %> logs --since 10m --grep "error|warn"',
     '<%= config.bin %> logs --no-follow --tail 50 --events',
     '<%= config.bin %> logs --services --container postgres',
+    '<%= config.bin %> logs --migration                # the last migration run, also after its Job is gone',
     '<%= config.bin %> logs --json | jq -r .message',
   ]
 
@@ -40,12 +42,17 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     timestamps: Flags.boolean({char: 't', description: 'Show the time of each line.'}),
     events: Flags.boolean({description: 'Interleave the Kubernetes events of the pods (scheduling, pulls, crashes) in time order.'}),
     services: Flags.boolean({description: "Also devctl's own Postgres and Redis."}),
+    migration: Flags.boolean({
+      description: 'Print the log of the last migration run, as devctl kept it under .devctl/migrations/ (also after its Job or pod is gone), and end.',
+      exclusive: ['container', 'since', 'tail', 'timestamps', 'events', 'services'],
+    }),
   }
 
   async run(): Promise<void> {
     const kubeModule = this.startLoadingKubeClient()
     const {argv} = await this.parse(Logs)
     const loaded = await loadConfig(this.flags.config)
+    if (this.flags.migration) return this.printLastMigration(createProject(loaded).stateDir)
     const request = logsRequest(loaded.resolved, argv as string[], this.flags)
     // A line that prints a password is masked.
     await registerProjectSecrets(loaded.dir, loaded.config)
@@ -66,5 +73,17 @@ export default class Logs extends DevctlCommand<typeof Logs> {
         hint: 'Check that the cluster is running (`devctl status`) and run the command again.',
       })
     }
+  }
+
+  /** The kept log of the last migration run: no cluster needed. */
+  private async printLastMigration(stateDir: string): Promise<void> {
+    const log = await lastMigrationLog(stateDir)
+    if (!log) throw new UsageError('No migration log is kept in this project yet: `devctl up` keeps one per migration run under .devctl/migrations/.')
+    const grep = compilePattern('--grep', this.flags.grep)
+    const exclude = compilePattern('--exclude', this.flags.exclude)
+    // The header and outcome lines (#) always show: they say which run this is and how it ended.
+    const lines = log.text.split('\n').filter((line) => line !== '' && (line.startsWith('#') || ((!grep || grep.test(line)) && !exclude?.test(line))))
+    if (this.jsonEnabled()) this.logJson({path: log.path, lines})
+    else process.stdout.write(`${lines.join('\n')}\n`)
   }
 }

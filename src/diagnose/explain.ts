@@ -29,7 +29,12 @@ export function missingReference(message: string | undefined): string | undefine
   return undefined
 }
 
-export async function explainPod(kube: KubeClient, pod: V1Pod): Promise<PodExplanation> {
+export interface ExplainOptions {
+  /** Read the crashed container's last lines (false: the caller already has them, e.g. streamed). */
+  logs?: boolean
+}
+
+export async function explainPod(kube: KubeClient, pod: V1Pod, options: ExplainOptions = {}): Promise<PodExplanation> {
   const summary = summarizePod(pod)
   const name = pod.metadata?.name ?? '?'
   const namespace = pod.metadata?.namespace ?? 'default'
@@ -40,7 +45,7 @@ export async function explainPod(kube: KubeClient, pod: V1Pod): Promise<PodExpla
   const crashed = crashedContainer(pod)
   const logContainer = crashed ?? (summary.reason && summary.container && !['ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'Unschedulable'].includes(summary.reason) ? summary.container : undefined)
   let logs: string[] = []
-  if (logContainer) {
+  if (logContainer && options.logs !== false) {
     const text = await kube
       .readLog(namespace, name, {container: logContainer, previous: crashed !== undefined, tailLines: LOG_LINES_SHOWN})
       .catch(() => kube.readLog(namespace, name, {container: logContainer, tailLines: LOG_LINES_SHOWN}).catch(() => ''))
@@ -88,11 +93,11 @@ export function formatExplanation(explanation: PodExplanation): string[] {
 }
 
 /** Explanations (as detail lines) of the unhealthy pods among `pods`, the first three. */
-export async function explainUnhealthyPods(kube: KubeClient, pods: V1Pod[]): Promise<string[]> {
+export async function explainUnhealthyPods(kube: KubeClient, pods: V1Pod[], options: ExplainOptions = {}): Promise<string[]> {
   const unhealthy = pods.filter((pod) => {
     const summary = summarizePod(pod)
     return summary.reason !== undefined || summary.ready < summary.total
   })
-  const explanations = await Promise.all(unhealthy.slice(0, 3).map((pod) => explainPod(kube, pod)))
+  const explanations = await Promise.all(unhealthy.slice(0, 3).map((pod) => explainPod(kube, pod, options)))
   return explanations.flatMap(formatExplanation)
 }

@@ -23,7 +23,8 @@ export function renderStatus(s: StatusResult, t: ChalkInstance): string {
   const r = s.release
   lines.push(r ? `${ok(r.status === 'deployed')} release   ${r.name} revision ${r.revision} ${r.status}${r.chart ? `, ${r.chart}` : ''}${r.appVersion ? ` (app ${r.appVersion})` : ''}${r.lastDeployed ? t.dim(`, deployed ${r.lastDeployed}`) : ''}` : `${t.red('●')} release   not installed`)
   const m = s.migration
-  if (m) lines.push(`${ok(m.result === 'succeeded')} migration ${m.kind} ${m.name}: ${m.result} at ${m.startedAt} (${Math.round(m.durationMs / 100) / 10}s)`)
+  if (m?.result === 'not-run') lines.push(`${t.dim('○')} migration none ran: ${m.message ?? 'nothing to migrate'}`)
+  else if (m) lines.push(`${ok(m.result === 'succeeded')} migration ${m.kind} ${m.name}: ${m.result} at ${m.startedAt} (${Math.round(m.durationMs / 100) / 10}s)`)
   if (s.workloads.length) {
     lines.push('', t.bold('Workloads'))
     for (const w of s.workloads) {

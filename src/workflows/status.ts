@@ -184,7 +184,8 @@ function conditions(status: StatusResult): Condition[] {
   const migration = status.migration
   if (!migration) list.push({type: 'MigrationSucceeded', status: 'Unknown', reason: 'NoRecord', message: 'no migration recorded by devctl in this namespace'})
   else if (migration.result === 'succeeded') list.push({type: 'MigrationSucceeded', status: 'True', reason: 'Succeeded', message: `${migration.kind} ${migration.name} at ${migration.startedAt}`})
-  else list.push({type: 'MigrationSucceeded', status: 'False', reason: 'Failed', message: migration.message ?? `${migration.kind} ${migration.name} failed`, hint: hintFor('BackoffLimitExceeded')?.action})
+  else if (migration.result === 'not-run') list.push({type: 'MigrationSucceeded', status: 'Unknown', reason: 'NotRun', message: `revision ${migration.revision ?? '?'} ran none: ${migration.message ?? 'nothing to migrate'}`})
+  else list.push({type: 'MigrationSucceeded', status: 'False', reason: 'Failed', message: migration.message ?? `${migration.kind} ${migration.name} failed`, hint: 'Read its log (`devctl logs --migration` prints it, also after its Job is gone), fix the cause, then run `devctl up` again.'})
 
   const failing = status.workloads.flatMap((w) => w.pods.filter((p) => p.reason)).sort((a, b) => Number(isFatal(b)) - Number(isFatal(a)))
   const notReady = status.workloads.filter((w) => !w.ready)

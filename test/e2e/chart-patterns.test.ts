@@ -4,7 +4,7 @@
  * command ends in `exit 1` fails and an image tagged does-not-exist cannot be pulled; with
  * helm 3 and helm 4.
  */
-import {appendFile, readFile, writeFile} from 'node:fs/promises'
+import {appendFile, readdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parse} from 'yaml'
@@ -36,6 +36,18 @@ const valuesFile = (env: TestEnvironment) => join(env.dir, 'values.dev.yaml')
 /** The current pods of a workload as the cluster has them, by name. */
 function podNames(env: TestEnvironment, prefix: string): string[] {
   return (env.sim.cluster('demo')?.list('v1', 'Pod', 'demo') ?? []).map((pod) => pod.metadata.name).filter((name) => name.startsWith(prefix))
+}
+
+/** Edit devctl.yaml as a person would, in its text. */
+async function editConfig(env: TestEnvironment, edit: (text: string) => string): Promise<void> {
+  const path = join(env.dir, 'devctl.yaml')
+  await writeFile(path, edit(await readFile(path, 'utf8')))
+}
+
+async function statusJson(env: TestEnvironment): Promise<{migration?: Record<string, unknown>; conditions: Array<{type: string; status: string; reason: string; message: string}>}> {
+  const result = await env.devctl(['status', '--json'])
+  expect(result.exitCode, output(result)).toBe(0)
+  return JSON.parse(result.stdout) as Awaited<ReturnType<typeof statusJson>>
 }
 
 /** The lines of the summary's pod list. */
@@ -82,5 +94,73 @@ describe.each([3, 4] as const)('rollouts judged on the current revision, helm %i
     expect(result.exitCode, output(result)).toBe(0)
     expect(result.stdout).toMatch(/pod ✔ demo-migrate-\w+ {2}Completed/)
     expect(result.stdout).not.toMatch(/pod ✔ demo-migrate-\w+ {2}Running/)
+  })
+})
+
+describe.each([3, 4] as const)('every migration pattern, helm %i', (helmVersion) => {
+  it('a hook Job that deletes itself when it fails: exit 7, its lines in the report, its log kept for `logs --migration`', async () => {
+    env = await fixture('hook-failed', helmVersion)
+    await appendFile(valuesFile(env), 'migration:\n  fail: true\n')
+    const result = await env.devctl(['up'])
+    expect(result.exitCode, output(result)).toBe(7)
+    expect(result.stderr).toMatch(/^Error: The migration Job demo-migrate (failed|did not complete)/)
+    expect(result.stderr).toMatch(/^ {2}last \d+ log line\(s\) of demo-migrate-\w+\/migrate:\n(?: {4}\| .*\n)* {4}\| Migration failed; rolled back 003_create_orders\.\n/m)
+    expect(result.stderr).toMatch(/^ {2}the whole log: \.devctl\/migrations\/\w+-r1\.log \(`devctl logs --migration` prints it\)$/m)
+    expect(result.stderr).not.toMatch(/log lines below/)
+    // helm deleted the failed hook Job (hook-delete-policy hook-failed), and its pod with it.
+    expect(env.sim.cluster('demo')?.get('batch/v1', 'Job', 'demo', 'demo-migrate')).toBeUndefined()
+
+    const kept = await env.devctl(['logs', '--migration'])
+    expect(kept.exitCode, output(kept)).toBe(0)
+    expect(kept.stdout).toMatch(/^# hook Job demo-migrate \(pre-install,pre-upgrade\), revision 1, started \S+\n/)
+    expect(kept.stdout).toMatch(/^demo-migrate-\w+\/migrate: ERROR: {2}relation "orders_legacy" does not exist$/m)
+    expect(kept.stdout).toMatch(/^# failed: The migration Job demo-migrate/m)
+    const status = await statusJson(env)
+    expect(status.migration).toMatchObject({kind: 'hook-job', name: 'demo-migrate', result: 'failed', log: expect.stringMatching(/\.devctl\/migrations\/\w+-r1\.log$/)})
+  })
+
+  it('a pre-upgrade-only hook: the first up says no migration ran and status agrees; the next deploy runs it', async () => {
+    env = await fixture('upgrade-only-hook', helmVersion)
+    const first = await env.devctl(['up'])
+    expect(first.exitCode, output(first)).toBe(0)
+    expect(first.stdout).toMatch(/✔ Chart demo: first install; no migration on first install: hook Job demo-migrate runs on pre-upgrade only/)
+    expect(first.stdout).toMatch(/↓ Migration — skipped: no migration on first install: hook Job demo-migrate runs on pre-upgrade only/)
+    expect(first.stdout).not.toMatch(/Migration \(.*\) complete/)
+    const installed = await statusJson(env)
+    expect(installed.migration).toMatchObject({result: 'not-run', revision: 1})
+    expect(installed.conditions.find((c) => c.type === 'MigrationSucceeded')).toMatchObject({status: 'Unknown', reason: 'NotRun'})
+
+    await appendFile(valuesFile(env), 'extra: changed\n')
+    const second = await env.devctl(['up'])
+    expect(second.exitCode, output(second)).toBe(0)
+    expect(second.stdout).toMatch(/│ demo-migrate-\w+\/migrate: Migrations complete/)
+    expect(second.stdout).toMatch(/✔ Migration \(hook Job demo-migrate \(pre-upgrade\)\) complete/)
+    const upgraded = await statusJson(env)
+    expect(upgraded.migration).toMatchObject({result: 'succeeded', revision: 2})
+    expect(upgraded.conditions.find((c) => c.type === 'MigrationSucceeded')).toMatchObject({status: 'True'})
+  })
+
+  it("follows every workload's migrate init container: the worker's fails, exit 7 at its first failed run, with its lines", async () => {
+    env = await fixture('init-containers', helmVersion)
+    await appendFile(valuesFile(env), 'worker:\n  migrationFails: true\n')
+    const result = await env.devctl(['up'])
+    expect(result.exitCode, output(result)).toBe(7)
+    expect(result.stderr).toMatch(/^Error: The migration init container migrate of Deployment demo-worker failed \(exit code 1\) in pod demo-worker-\w+-\w+\.$/m)
+    expect(result.stderr).toMatch(/^ {2}last \d+ log line\(s\) of demo-worker-\w+-\w+\/migrate:\n(?: {4}\| .*\n)* {4}\| Migration failed; rolled back/m)
+    // Both were followed: the api's migrate init container too.
+    expect(result.stdout).toMatch(/│ demo-api-\w+-\w+\/migrate: Migrations complete/)
+    // It stopped at the first failed run, without waiting out the kubelet's back-off for another.
+    const kept = await env.devctl(['logs', '--migration'])
+    expect(kept.stdout.match(/^demo-worker-\S+: Connecting to database\.\.\.$/gm)).toHaveLength(1)
+  })
+
+  it('migration: {initContainer: WORKLOAD/NAME} follows that workload only', async () => {
+    env = await fixture('init-containers', helmVersion)
+    await editConfig(env, (text) => text.replace(/^ {2}migration: .*$/m, '  migration: {initContainer: worker/migrate}'))
+    const result = await env.devctl(['up'])
+    expect(result.exitCode, output(result)).toBe(0)
+    expect(result.stdout).toMatch(/✔ Migration \(init container migrate of Deployment demo-worker\) complete/)
+    expect(result.stdout).toMatch(/│ demo-worker-\w+-\w+\/migrate: /)
+    expect(result.stdout).not.toMatch(/│ demo-api-/)
   })
 })

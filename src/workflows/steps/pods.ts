@@ -7,8 +7,8 @@ import type {NamespaceWatch} from '../../kube/namespace-watch.js'
 import type {StepRun} from '../pipeline.js'
 
 /**
- * The pods a step shows: each reported as it changes, one that leaves the set (an old revision's,
- * a deleted one) taken off the step's lines, and a stop on one that cannot get better.
+ * The pods a step shows: each reported as it changes, and one that leaves the set (an old
+ * revision's, a deleted one) taken off the step's lines.
  */
 export class PodReport {
   private readonly shown = new Set<string>()
@@ -26,9 +26,14 @@ export class PodReport {
       const summary = summarizePod(pod)
       this.shown.add(summary.name)
       this.run.pod(summary)
-      if (isFatal(summary)) throw new FatalPodError(pod)
     }
   }
+}
+
+/** Stop at a pod that cannot get better: waiting longer would only waste the user's time. */
+export function failOnFatalPods(pods: V1Pod[]): void {
+  const fatal = pods.find((pod) => isFatal(summarizePod(pod)))
+  if (fatal) throw new FatalPodError(fatal)
 }
 
 /** Report the pods a selector picks, and fail fast when one of them cannot get better. */

@@ -16,7 +16,7 @@ import type {Connection} from '../connect.js'
 import type {Step} from '../pipeline.js'
 import type {Project} from '../project.js'
 import {runHooks} from './hooks.js'
-import {PodReport} from './pods.js'
+import {failOnFatalPods, PodReport} from './pods.js'
 
 export interface WorkloadStatus {
   kind: Workload['kind']
@@ -51,16 +51,16 @@ export function deployedWorkloads(watch: NamespaceWatch, release: string): Workl
 }
 
 /** Each workload's `metadata.generation` as the API has it now: the watch must have caught up to it. */
-type Generations = Map<string, number>
+export type Generations = Map<string, number>
 
-const workloadKey = (w: {kind: string; name: string}) => `${w.kind}/${w.name}`
+export const workloadKey = (w: {kind: string; name: string}) => `${w.kind}/${w.name}`
 
 /**
  * What the API says now (a read after helm returned sees helm's writes), so a rollout is never
  * judged on a workload the watch has not seen change yet: after an upgrade or a rollback that
  * would be the revision being replaced.
  */
-async function generationsNow(kube: KubeClient, namespace: string, workloads: Workload[]): Promise<Generations> {
+export async function generationsNow(kube: KubeClient, namespace: string, workloads: Workload[]): Promise<Generations> {
   const found = await Promise.all(workloads.map(async (w) => [workloadKey(w), (await kube.get(w.kind, namespace, w.name))?.metadata?.generation ?? 0] as const))
   return new Map(found)
 }
@@ -87,7 +87,9 @@ export const rolloutStep: Step<RolloutInput, WorkloadStatus[]> = {
     const statuses = await watch.until(() => {
       const rollouts = workloads.map((workload) => ({workload, rollout: workloadRollout(watch, workload, generations)}))
       // Plain Jobs report their pods in the migration step; here they only need to complete.
-      pods.show(rollouts.flatMap(({workload, rollout}) => (workload.kind === 'Job' ? [] : rollout.current)))
+      const current = rollouts.flatMap(({workload, rollout}) => (workload.kind === 'Job' ? [] : rollout.current))
+      pods.show(current)
+      failOnFatalPods(current)
       const pending = rollouts.filter(({rollout}) => !rollout.ready)
       if (pending.length === 0) return rollouts.map(({workload, rollout}) => statusOf(workload, rollout))
       run.note(pending.map(({workload, rollout}) => `${workload.kind} ${workload.name}: ${rollout.detail}`).join('; '))
