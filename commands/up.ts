@@ -37,7 +37,7 @@ export default class Up extends DevctlCommand<typeof Up> {
     const loaded = withContextOverride(await loadConfig(this.flags.config), this.flags.context)
 
     if (this.flags['dry-run']) {
-      const plan = await planUp(loaded, options)
+      const plan = await planUp(loaded, options, this.interrupts.signal)
       if (!this.jsonEnabled()) process.stdout.write(renderUpPlan(plan, this.theme))
       return plan
     }

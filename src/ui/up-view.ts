@@ -27,5 +27,6 @@ export function renderUpPlan(plan: UpPlan, t: ChalkInstance): string {
   else lines.push(t.bold(`# existing cluster: kube context ${plan.cluster.context}`), '')
   lines.push(t.bold('# applied with server-side apply (secret values masked)'), plan.manifests.trimEnd(), '')
   lines.push(t.bold('# then'), plan.helmCommand, '')
+  lines.push(t.bold('# the chart: helm template with your values, as on a first install (Secret values masked)'), t.bold(`# migration: ${plan.chart.migration}`), plan.chart.manifests.trimEnd(), '')
   return lines.join('\n')
 }

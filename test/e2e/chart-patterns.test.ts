@@ -164,3 +164,70 @@ describe.each([3, 4] as const)('every migration pattern, helm %i', (helmVersion)
     expect(result.stdout).not.toMatch(/│ demo-api-/)
   })
 })
+
+/** Did devctl create (or start) a cluster? Nothing may be created before the chart is known to render. */
+function clusterCreated(env: TestEnvironment): boolean {
+  return env.sim.commands('k3d').some((c) => c.argv[0] === 'cluster' && c.argv[1] === 'create')
+}
+
+describe.each([3, 4] as const)('chart and values checked before anything is created, helm %i', (helmVersion) => {
+  // helm 3 and helm 4 word a schema violation each in their own way.
+  const rejection = helmVersion === 3 ? /- \(root\): Additional property shared is not allowed/ : /additional propert(y|ies) '?shared'? (is )?not allowed/
+
+  it('a values file the chart\'s strict schema rejects: up and up --dry-run fail at once, exit 3, no cluster created', async () => {
+    env = await startChartEnvironment('strict-schema', ['--no-redis', '--values-layout', 'shared'], {helmVersion, scenario: 'fixture-charts'})
+    const result = await env.devctl(['up'])
+    expect(result.exitCode, output(result)).toBe(3)
+    expect(result.stderr).toMatch(/^Error: The values do not meet the chart's values\.schema\.json \(release demo\)\./)
+    expect(result.stderr).toMatch(rejection)
+    expect(result.stdout).toMatch(/✖ Chart demo: render and check/)
+    expect(result.stdout).not.toMatch(/Cluster demo/)
+    expect(clusterCreated(env)).toBe(false)
+
+    const dryRun = await env.devctl(['up', '--dry-run'])
+    expect(dryRun.exitCode, output(dryRun)).toBe(3)
+    expect(dryRun.stderr).toMatch(rejection)
+    expect(clusterCreated(env)).toBe(false)
+  })
+
+  it('up --dry-run prints the rendered chart (its Secrets masked) and the migration it found', async () => {
+    env = await fixture('hook-failed', helmVersion)
+    const result = await env.devctl(['up', '--dry-run'])
+    expect(result.exitCode, output(result)).toBe(0)
+    expect(result.stdout).toMatch(/^# migration: hook Job demo-migrate \(pre-install,pre-upgrade\)$/m)
+    expect(result.stdout).toMatch(/^kind: Job\nmetadata:\n {2}name: demo-migrate$/m)
+    expect(result.stdout).toMatch(/^kind: Deployment\nmetadata:\n {2}name: demo-app$/m)
+    expect(clusterCreated(env)).toBe(false)
+  })
+
+  it('a no-op up renders nothing: the fingerprint says the chart passed its checks', async () => {
+    env = await fixture('hook-failed', helmVersion)
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
+    const renders = () => env!.sim.commands('helm').filter((c) => c.argv[0] === 'template').length
+    expect(renders()).toBe(1)
+    const again = await env.devctl(['up'])
+    expect(again.exitCode, output(again)).toBe(0)
+    expect(again.stdout).toMatch(/✔ Chart demo: unchanged since it last passed its checks/)
+    expect(renders()).toBe(1)
+  })
+
+  it('a Secret key devctl does not provide is a wiring error before anything is created: what the chart expects, what devctl has, the setting that fixes it (exit 3)', async () => {
+    // custom-secret wired without --wire-secret: init points it at devctl-postgres, which has no "connection" or "db-password" key.
+    env = await startChartEnvironment('custom-secret', ['--wire-value', 'cache.address={{redis.host}}:{{redis.port}}'], {helmVersion, scenario: 'fixture-charts'})
+    const result = await env.devctl(['up'])
+    expect(result.exitCode, output(result)).toBe(3)
+    expect(result.stderr).toMatch(/^Error: The chart reads keys "db-password", "connection" of Secret devctl-postgres \(.*Job demo-migrate, container migrate, env DATABASE_URL\), but devctl's devctl-postgres has none of them\.$/m)
+    expect(result.stderr).toMatch(/^ {2}devctl provides Secret devctl-postgres: PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, DATABASE_URL, /m)
+    expect(result.stderr).toMatch(/^→ Give the chart the Secret it expects: in devctl\.yaml, `app\.wiring\.secrets: \{demo-db: \{db-password: "\{\{postgres\.password\}\}", connection: "\{\{postgres\.url\}\}"\}\}`, and set database\.existingSecret to demo-db/m)
+    expect(result.stderr).not.toMatch(/migration/i)
+    expect(clusterCreated(env)).toBe(false)
+  })
+
+  it('a Secret nothing creates, found when the pod cannot start, is the same wiring error (exit 3), naming every key the chart reads', async () => {
+    env = await startChartEnvironment('custom-secret', ['--no-redis', '--wire', 'dbSecret=-'], {helmVersion, scenario: 'fixture-charts'})
+    const result = await env.devctl(['up'])
+    expect(result.exitCode, output(result)).toBe(3)
+    expect(result.stderr).toMatch(/^Error: The chart reads keys "db-password", "connection" of Secret shop-db \(.*\), but nothing creates that Secret \(devctl does not, nor does the chart\)\.$/m)
+    expect(result.stderr).toMatch(/`app\.wiring\.secrets: \{shop-db: \{db-password: "\{\{postgres\.password\}\}", connection: "\{\{postgres\.url\}\}"\}\}`/)
+  })
+})

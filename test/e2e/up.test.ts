@@ -203,7 +203,7 @@ describe('devctl up', () => {
     expect(result.stderr).toMatch(/what to do: check the image name and tag in your values/)
   })
 
-  it('names the exact missing Secret key of a bring-your-own chart', async () => {
+  it('names the exact missing Secret key of a bring-your-own chart, before creating anything: a wiring error, exit 3', async () => {
     env = await startEnvironment()
     const chart = join(REPO_ROOT, 'test', 'e2e', 'fixtures', 'charts', 'keyed')
     await editConfig(env.dir, (c) => {
@@ -211,9 +211,11 @@ describe('devctl up', () => {
       c.app.set = {'externalDatabase.existingSecret': 'devctl-postgres', 'externalDatabase.existingSecretPasswordKey': 'DB_PASSWORD'}
     })
     const result = await env.devctl(['up'])
-    expect(result.exitCode).toBe(8)
-    expect(result.stderr).toMatch(/CreateContainerConfigError/)
-    expect(result.stderr).toContain('key "DB_PASSWORD" is missing from Secret devctl-postgres (namespace demo)')
+    expect(result.exitCode, output(result)).toBe(3)
+    expect(result.stderr).toMatch(/^Error: The chart reads key "DB_PASSWORD" of Secret devctl-postgres \(Deployment demo-keyed, container app, env DB_PASSWORD\), but devctl's devctl-postgres has no such key\.$/m)
+    expect(result.stderr).toMatch(/^ {2}devctl provides Secret devctl-postgres: PGHOST, .*PGPASSWORD/m)
+    expect(result.stderr).toMatch(/app\.wiring\.secrets: \{demo-db: \{DB_PASSWORD: "\{\{postgres\.password\}\}"\}\}`, and set .*externalDatabase\.existingSecret to demo-db/)
+    expect(env.sim.commands('k3d').some((c) => c.argv.slice(0, 2).join(' ') === 'cluster create')).toBe(false)
   })
 
   it('explains a pod that does not fit on the node: exit 8', async () => {

@@ -3,75 +3,22 @@
  * then `helm upgrade --install` while the migration (hook Job, plain Job or init container)
  * is watched side by side, its logs streamed, failing fast instead of waiting for a timeout.
  */
-import {analyzeChart, describeMigration, parseManifests, type RenderedChart} from '../../chart/manifests.js'
-import {fingerprint, FINGERPRINT_LABEL} from '../../chart/fingerprint.js'
-import type {SetValue} from '../../chart/set-syntax.js'
+import {FINGERPRINT_LABEL} from '../../chart/fingerprint.js'
+import {describeMigration, type RenderedChart} from '../../chart/manifests.js'
 import {latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
 import {dropPendingRevision, isPending} from '../../chart/release-recovery.js'
 import {explainUnhealthyPods} from '../../diagnose/explain.js'
-import type {ChartSource} from '../../config/schema.js'
 import {ChartError, DevctlError} from '../../errors.js'
 import type {NamespaceWatch} from '../../kube/namespace-watch.js'
-import type {InstallOptions} from '../../tools/helm.js'
 import type {Connection} from '../connect.js'
 import type {Pipeline, Step, StepGroup, StepRun} from '../pipeline.js'
 import type {Confirm, Project} from '../project.js'
 import {createdDuringDeploy, type Deployment} from './deployment.js'
 import {runHooks} from './hooks.js'
 import {migrationStep, recordMigration} from './migration.js'
+import {deployFingerprint, renderChart, type ChartCheck} from './render.js'
+import {installOptions, type DeployRequest} from './request.js'
 import {deployedWorkloads, generationsNow, workloadRollout} from './rollout.js'
-
-/** What to deploy: the chart, the values and settings, as `up` or `upgrade` asks for them. */
-export interface DeployRequest {
-  /** The chart as configured (its version may be a range): what the fingerprint keeps. */
-  chart: ChartSource
-  /**
-   * `upgrade` with a repository or OCI chart given as a range (or no version): the newest
-   * version the range allows now, deployed as exactly that, and the version deployed before.
-   * The fingerprint keeps the range, so `up` stays a no-op without asking the repository.
-   */
-  resolvedChart?: {version: string; deployed?: string}
-  /** Absolute paths, in the order helm reads them. */
-  valuesFiles: string[]
-  set: Record<string, SetValue>
-  /** --force: deploy even when nothing changed. */
-  force: boolean
-}
-
-/** `upgrade`'s additions on top of devctl.yaml. */
-export interface RequestOverrides {
-  force?: boolean
-  /** Replaces devctl.yaml's values files (an --image-tag staged copy). */
-  valuesFiles?: string[]
-  extraValuesFiles?: string[]
-  extraSet?: Record<string, SetValue>
-  /** --chart-version: this version (or range) instead of devctl.yaml's. */
-  chartVersion?: string
-  resolvedChart?: DeployRequest['resolvedChart']
-}
-
-export function deployRequest(project: Project, overrides: RequestOverrides = {}): DeployRequest {
-  const configured = project.config.app.chart
-  return {
-    chart: overrides.chartVersion ? {...configured, version: overrides.chartVersion} : configured,
-    resolvedChart: overrides.resolvedChart,
-    valuesFiles: [...(overrides.valuesFiles ?? project.valuesFiles), ...(overrides.extraValuesFiles ?? [])],
-    set: {...project.config.app.set, ...overrides.extraSet},
-    force: overrides.force ?? false,
-  }
-}
-
-/** helm's view of the request (the exact chart version when a range was resolved). */
-export function installOptions(project: Project, request: DeployRequest): Omit<InstallOptions, 'kube' | 'timeoutMs'> {
-  return {
-    release: project.names.release,
-    namespace: project.names.namespace,
-    chart: request.resolvedChart ? {...request.chart, version: request.resolvedChart.version} : request.chart,
-    baseDir: project.dir,
-    valuesFiles: request.valuesFiles,
-    set: request.set,
-  }
-}
 
 /** Where a deploy happens: the project, its cluster connection and the watched namespace. */
 export interface DeployTarget {
@@ -90,18 +37,6 @@ export interface DeployPlan {
   /** Why it changes ("first install", "--force", ...), or "nothing changed". */
   reason: string
   rendered?: RenderedChart
-}
-
-async function computeFingerprint(target: DeployTarget, request: DeployRequest): Promise<string> {
-  const {project} = target
-  const options = installOptions(project, request)
-  return fingerprint({
-    chart: request.chart,
-    baseDir: options.baseDir,
-    valuesFiles: options.valuesFiles,
-    set: options.set,
-    extra: {release: options.release, namespace: options.namespace, services: project.config.services, migration: project.config.app.migration, helm: target.helmMajor},
-  })
 }
 
 /**
@@ -134,27 +69,34 @@ function changeReason(request: DeployRequest, previous: ReleaseRecord | undefine
   return 'workloads not ready'
 }
 
-/** Decide whether the release must change from `previous`; if so, render the chart to know its workloads and migration. */
-export async function planDeploy(target: DeployTarget, request: DeployRequest, previous: ReleaseRecord | undefined, run: StepRun): Promise<DeployPlan> {
+/**
+ * Decide whether the release must change from `previous`; if so, the rendered chart (its
+ * workloads and migration): the one `up` checked before the cluster step when it was rendered
+ * for this phase, else rendered now.
+ */
+export async function planDeploy(target: DeployTarget, request: DeployRequest, previous: ReleaseRecord | undefined, run: StepRun, checked?: ChartCheck): Promise<DeployPlan> {
   const {project, watch} = target
-  const hash = await computeFingerprint(target, request)
+  const hash = checked?.fingerprint ?? (await deployFingerprint(project, target.helmMajor, request))
   const ready = deployedWorkloads(watch, project.names.release).every((workload) => workloadRollout(watch, workload).ready)
   const chartMoved = request.resolvedChart !== undefined && request.resolvedChart.version !== request.resolvedChart.deployed
   const unchanged = !request.force && !chartMoved && previous?.status === 'deployed' && previous.fingerprint === hash && ready
   if (unchanged) return {fingerprint: hash, previous, unchanged, reason: 'nothing changed'}
-  run.note('rendering the chart (helm template)')
-  const manifests = await project.tools.helm.template({...installOptions(project, request), isUpgrade: previous !== undefined}, run.signal)
-  const rendered = analyzeChart(parseManifests(manifests), project.config.app.migration, {phase: previous === undefined ? 'install' : 'upgrade', release: project.names.release})
+  const phase = previous === undefined ? 'install' : 'upgrade'
+  let rendered = checked?.rendered
+  if (rendered?.phase !== phase) {
+    run.note('rendering the chart (helm template)')
+    rendered = await renderChart(project, request, phase, run.signal)
+  }
   return {fingerprint: hash, previous, unchanged, reason: changeReason(request, previous, hash), rendered}
 }
 
 /** `up`'s step 5: the release as it is (recovering a stuck one), and what must change. */
-export const planStep: Step<DeployTarget & {request: DeployRequest; confirm: Confirm}, DeployPlan> = {
+export const planStep: Step<DeployTarget & {request: DeployRequest; checked: ChartCheck; confirm: Confirm}, DeployPlan> = {
   id: 'plan',
   title: (project) => `Chart ${project.names.release}: what changed`,
   async execute(input, run) {
     const {latest} = await recoverStuckRelease(input.project, input.connection, input.confirm, run)
-    const plan = await planDeploy(input, input.request, latest, run)
+    const plan = await planDeploy(input, input.request, latest, run, input.checked)
     const release = input.project.names.release
     const migration = plan.rendered?.migration
     const migrates = migration?.kind === 'none' ? migration.reason : `migration: ${migration ? describeMigration(migration) : ''}`

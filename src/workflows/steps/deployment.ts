@@ -5,7 +5,8 @@
 import type {RenderedChart} from '../../chart/manifests.js'
 import type {DevctlError} from '../../errors.js'
 import type {KubernetesObject} from '../../kube/types.js'
-import type {DeployPlan, DeployRequest, DeployTarget} from './chart.js'
+import type {DeployPlan, DeployTarget} from './chart.js'
+import type {DeployRequest} from './request.js'
 import type {MigrationLogs} from './migration.js'
 
 export interface Deployment extends DeployTarget {

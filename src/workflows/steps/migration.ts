@@ -22,6 +22,7 @@ import {sleep} from '../../system/sleep.js'
 import type {Step, StepRun} from '../pipeline.js'
 import {createdDuringDeploy, type Deployment} from './deployment.js'
 import {PodReport} from './pods.js'
+import {podWiringError} from './render.js'
 import {workloadKey, workloadRollout} from './rollout.js'
 
 const MIGRATION_HINT = 'Fix the migration, then run `devctl up` again; a migration that already ran is not undone by a rollback.'
@@ -297,6 +298,13 @@ export const migrationStep: Step<Deployment, void> = {
   },
   async onFailure(deployment, _run, error) {
     const {logs} = deployment.migration
+    // A pod that cannot start for want of a Secret or key devctl should provide: the wiring is wrong, not the migration.
+    const pod = error instanceof MigrationFailed && error.failure.cannotRun && error.failure.pod ? deployment.watch.get('Pod', error.failure.pod) : undefined
+    const wiring = pod && (await podWiringError(deployment.project, pod, deployment.plan.rendered.objects))
+    if (wiring) {
+      await recordMigration(deployment, 'failed', wiring.message, logs?.file?.path)
+      return wiring
+    }
     const failed = error instanceof MigrationError || error.kind === 'timeout' ? error : new MigrationError(error.message)
     const details = await explainMigration(deployment, logs, failed)
     await recordMigration(deployment, 'failed', failed.message, logs?.file?.path)

@@ -16,7 +16,8 @@ import type {Connection} from '../connect.js'
 import type {Step} from '../pipeline.js'
 import type {Project} from '../project.js'
 import {runHooks} from './hooks.js'
-import {failOnFatalPods, PodReport} from './pods.js'
+import {failOnFatalPods, FatalPodError, PodReport} from './pods.js'
+import {podWiringError} from './render.js'
 
 export interface WorkloadStatus {
   kind: Workload['kind']
@@ -98,7 +99,10 @@ export const rolloutStep: Step<RolloutInput, WorkloadStatus[]> = {
     run.title(`Rollout: ${workloads.length} workload(s) ready`)
     return statuses
   },
-  async onFailure({connection, watch, workloads}, _run, error) {
+  async onFailure({project, connection, watch, workloads}, _run, error) {
+    // A pod that cannot start for want of a Secret or key devctl should provide: the wiring is wrong.
+    const wiring = error instanceof FatalPodError ? await podWiringError(project, error.pod) : undefined
+    if (wiring) return wiring
     const rollouts = workloads.map((workload) => ({workload, rollout: workloadRollout(watch, workload)}))
     const notReady = rollouts.filter(({rollout}) => !rollout.ready).map(({workload, rollout}) => `not ready: ${workload.kind} ${workload.name}: ${rollout.detail}`)
     const current = rollouts.flatMap(({rollout}) => rollout.current)
