@@ -231,3 +231,44 @@ describe.each([3, 4] as const)('chart and values checked before anything is crea
     expect(result.stderr).toMatch(/`app\.wiring\.secrets: \{shop-db: \{db-password: "\{\{postgres\.password\}\}", connection: "\{\{postgres\.url\}\}"\}\}`/)
   })
 })
+
+describe.each([3, 4] as const)('up after upgrade --set, helm %i', (helmVersion) => {
+  function image(env: TestEnvironment): string | undefined {
+    const deployment = env.sim.cluster('demo')?.get('apps/v1', 'Deployment', 'demo', 'demo-app') as {spec: {template: {spec: {containers: Array<{image: string}>}}}} | undefined
+    return deployment?.spec.template.spec.containers[0]?.image
+  }
+  const helmUpgrades = (env: TestEnvironment) => env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade').length
+
+  it('keeps what a successful upgrade --set deployed in devctl.yaml (comments kept), so the next up deploys the same and changes nothing', async () => {
+    env = await fixture('hook-failed', helmVersion)
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
+    const upgrade = await env.devctl(['upgrade', '--set', 'image=busybox:1.36.1', '--yes'])
+    expect(upgrade.exitCode, output(upgrade)).toBe(0)
+    expect(upgrade.stdout).toContain('  kept in devctl.yaml once it succeeds, so `devctl up` deploys the same: app.set.image=busybox:1.36.1\n')
+    expect(upgrade.stdout).toMatch(/✔ Kept in devctl\.yaml \(the next `devctl up` deploys them too\): app\.set\.image=busybox:1\.36\.1/)
+    const config = await readFile(join(env.dir, 'devctl.yaml'), 'utf8')
+    expect(config).toMatch(/^ {2}set:\n {4}image: busybox:1\.36\.1$/m)
+    expect(config).toContain('project: demo # default name of the cluster, release and namespace')
+    expect(image(env)).toBe('busybox:1.36.1')
+
+    const up = await env.devctl(['up'])
+    expect(up.exitCode, output(up)).toBe(0)
+    expect(up.stdout).toMatch(/✔ Chart demo: unchanged since revision 2/)
+    expect(helmUpgrades(env)).toBe(2)
+    expect(image(env)).toBe('busybox:1.36.1')
+  })
+
+  it('keeps nothing from an upgrade that failed and was rolled back, nor a --set that may be a secret', async () => {
+    env = await fixture('hook-failed', helmVersion)
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
+    const before = await readFile(join(env.dir, 'devctl.yaml'), 'utf8')
+    const failed = await env.devctl(['upgrade', '--set', 'image=busybox:does-not-exist', '--yes'])
+    expect(failed.exitCode, output(failed)).toBe(8)
+    expect(await readFile(join(env.dir, 'devctl.yaml'), 'utf8')).toBe(before)
+
+    const secret = await env.devctl(['upgrade', '--set', 'app.password=not-for-git', '--yes'])
+    expect(secret.exitCode, output(secret)).toBe(0)
+    expect(secret.stdout).toMatch(/not kept in devctl\.yaml, as it may be a secret: --set app\.password; the next `devctl up` deploys without it/)
+    expect(await readFile(join(env.dir, 'devctl.yaml'), 'utf8')).toBe(before)
+  })
+})

@@ -3,7 +3,7 @@
  * then `helm upgrade --install` while the migration (hook Job, plain Job or init container)
  * is watched side by side, its logs streamed, failing fast instead of waiting for a timeout.
  */
-import {FINGERPRINT_LABEL} from '../../chart/fingerprint.js'
+import {FINGERPRINT_LABEL, recordCheckedFingerprint} from '../../chart/fingerprint.js'
 import {describeMigration, type RenderedChart} from '../../chart/manifests.js'
 import {latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
 import {dropPendingRevision, isPending} from '../../chart/release-recovery.js'
@@ -86,6 +86,7 @@ export async function planDeploy(target: DeployTarget, request: DeployRequest, p
   if (rendered?.phase !== phase) {
     run.note('rendering the chart (helm template)')
     rendered = await renderChart(project, request, phase, run.signal)
+    await recordCheckedFingerprint(project.stateDir, hash)
   }
   return {fingerprint: hash, previous, unchanged, reason: changeReason(request, previous, hash), rendered}
 }
