@@ -55,15 +55,38 @@ export async function explainPod(kube: KubeClient, pod: V1Pod, options: ExplainO
   const events = await kube
     .list('Event', namespace, {fieldSelector: `involvedObject.name=${name}`})
     .then((list) =>
-      list
+      eventsWorthShowing(list, summary)
         .sort((a, b) => eventTime(a) - eventTime(b))
         .slice(-EVENTS_SHOWN)
-        .map((e) => `${e.type === 'Warning' ? 'Warning' : 'Normal'} ${e.reason ?? ''}: ${redact(e.message ?? '')}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ''}`),
+        .map((e) => `${e.reason ?? ''}: ${redact(e.message ?? '')}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ''}`),
     )
     .catch(() => [])
 
   const action = missing ? `${missing}; ${hint?.action ?? ''}` : hint?.action
   return {pod: name, summary, hint: action, logs, events}
+}
+
+/** A message's clauses ("a: b: c"), the long ones only: what a repetition would share. */
+function clauses(message: string): string[] {
+  return message.split(/:\s+/).map((part) => part.trim()).filter((part) => part.length >= 30)
+}
+
+/**
+ * The events that add to what the pod's state already says (each fact once): warnings only (the
+ * normal ones narrate pulling, creating, starting), and not one that restates the state — its
+ * reason ("Error: ErrImagePull"), its message (the registry's error, the scheduler's), or a
+ * back-off the state already names.
+ */
+export function eventsWorthShowing(events: V1Event[], summary: PodSummary): V1Event[] {
+  const said = `${summary.message ?? ''}`
+  const saidClauses = new Set(clauses(said))
+  return events.filter((event) => {
+    if (event.type !== 'Warning') return false
+    const message = (event.message ?? '').replace(/^Error:\s*/, '')
+    if (message === summary.reason || message === summary.status || (message !== '' && said.includes(message))) return false
+    if (clauses(message).some((clause) => saidClauses.has(clause))) return false
+    return !(event.reason === 'BackOff' && summary.reason?.endsWith('BackOff'))
+  })
 }
 
 function eventTime(event: V1Event): number {
@@ -86,7 +109,7 @@ export function formatExplanation(explanation: PodExplanation): string[] {
     for (const line of explanation.logs) lines.push(`    | ${line}`)
   }
   if (explanation.events.length) {
-    lines.push('  recent events:')
+    lines.push('  recent warnings:')
     for (const event of explanation.events) lines.push(`    ${event}`)
   }
   return lines

@@ -51,6 +51,7 @@ export function trackPods(watch: NamespaceWatch, run: StepRun, selector: Record<
 export class FatalPodError extends RolloutError {
   constructor(readonly pod: V1Pod) {
     const summary = summarizePod(pod)
-    super(`Pod ${summary.name} is failing: ${summary.reason}${summary.message ? ` (${summary.message})` : ''}.`)
+    // The state's message is in the pod's explanation, once.
+    super(`Pod ${summary.name} is failing: ${summary.reason}.`)
   }
 }
