@@ -10,6 +10,7 @@ import {dropPendingRevision, isPending} from '../../chart/release-recovery.js'
 import {explainUnhealthyPods} from '../../diagnose/explain.js'
 import {ChartError, DevctlError} from '../../errors.js'
 import type {NamespaceWatch} from '../../kube/namespace-watch.js'
+import {sleep} from '../../system/sleep.js'
 import type {Connection} from '../connect.js'
 import type {Pipeline, Step, StepGroup, StepRun} from '../pipeline.js'
 import type {Confirm, Project} from '../project.js'
@@ -106,6 +107,9 @@ export const planStep: Step<DeployTarget & {request: DeployRequest; checked: Cha
   },
 }
 
+/** How long a failed helm waits for the migration step to say whether the failure was the migration's. */
+const MIGRATION_VERDICT_WAIT_MS = 5000
+
 export const helmStep: Step<Deployment, void> = {
   id: 'helm',
   title: (project) => `helm upgrade --install ${project.names.release}`,
@@ -141,7 +145,12 @@ export const helmStep: Step<Deployment, void> = {
     const {watch, connection} = deployment
     // helm fails when its pre-install/pre-upgrade hook does: the migration step decides (from
     // what it saw, even of a Job helm deleted) whether that was the migration, and says so.
-    if (deployment.plan.rendered.migration.kind === 'hook-job') await deployment.migration.done
+    if (deployment.plan.rendered.migration.kind === 'hook-job') {
+      // Bounded: a migration step stopped before it started never ends.
+      const bound = new AbortController()
+      await Promise.race([deployment.migration.done, sleep(MIGRATION_VERDICT_WAIT_MS, bound.signal)])
+      bound.abort()
+    }
     const details = await explainUnhealthyPods(
       connection.kube,
       watch.list('Pod').filter((p) => createdDuringDeploy(deployment, p)),

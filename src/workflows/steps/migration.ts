@@ -172,13 +172,14 @@ async function waitForJob(deployment: Deployment, run: StepRun, plan: Extract<Mi
     if (helm.state === 'failed') {
       // helm stopped at this deploy's migration Job (which may be gone already: hook-failed): the migration failed.
       if (seen) throw new MigrationFailed({message: `The migration Job ${plan.job} did not complete: helm stopped at it (${helm.error?.message ?? 'helm failed'}).`, pod: attemptsOf([...attempts.values()]).at(-1)?.metadata?.name})
-      helmFailedAt ??= Date.now()
-      if (Date.now() - helmFailedAt >= HELM_FAILURE_GRACE_MS) {
+      if (helmFailedAt === undefined) {
+        helmFailedAt = Date.now()
+        // Give the watch a moment to show a Job helm ran, then decide again.
+        setTimeout(() => watch.notify(), HELM_FAILURE_GRACE_MS).unref()
+      } else if (Date.now() - helmFailedAt >= HELM_FAILURE_GRACE_MS) {
         run.skip('did not run: helm failed before it started')
         return {title: `Migration (${describeMigration(plan)})`, ran: false}
       }
-      // Give the watch a moment to show a Job helm ran, then decide again.
-      setTimeout(() => watch.notify(), HELM_FAILURE_GRACE_MS).unref()
     }
     if (!seen) run.note(`waiting for Job ${plan.job}`)
     return undefined
