@@ -99,11 +99,13 @@ describe.each([3, 4] as const)('rollouts judged on the current revision, helm %i
 
 describe.each([3, 4] as const)('every migration pattern, helm %i', (helmVersion) => {
   it('a hook Job that deletes itself when it fails: exit 7, its lines in the report, its log kept for `logs --migration`', async () => {
-    env = await fixture('hook-failed', helmVersion)
+    // A migration takes a moment (here 0.3 s): long enough to be followed before helm deletes its failed Job.
+    env = await fixture('hook-failed', helmVersion, {rules: [{match: {command: '*exit 1'}, runFor: '30s'}]})
     await appendFile(valuesFile(env), 'migration:\n  fail: true\n')
     const result = await env.devctl(['up'])
     expect(result.exitCode, output(result)).toBe(7)
     expect(result.stderr).toMatch(/^Error: The migration Job demo-migrate (failed|did not complete)/)
+    expect(result.stderr).toMatch(/^ {2}1 of 1 attempt\(s\) failed$/m)
     expect(result.stderr).toMatch(/^ {2}last \d+ log line\(s\) of demo-migrate-\w+\/migrate:\n(?: {4}\| .*\n)* {4}\| Migration failed; rolled back 003_create_orders\.\n/m)
     expect(result.stderr).toMatch(/^ {2}the whole log: \.devctl\/migrations\/\w+-r1\.log \(`devctl logs --migration` prints it\)$/m)
     expect(result.stderr).not.toMatch(/log lines below/)

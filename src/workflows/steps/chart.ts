@@ -167,9 +167,12 @@ export const deployGroup: StepGroup = {id: 'deploy', title: (project) => `Deploy
  */
 export async function deploy(pipeline: Pipeline, deployment: Deployment): Promise<void> {
   const migration = deployment.plan.rendered.migration
-  await pipeline.group(deployGroup, (members) =>
-    Promise.all([members.run(helmStep, deployment), migration.kind === 'none' ? members.skip(migrationStep, migration.reason) : members.run(migrationStep, deployment)]),
-  )
+  await pipeline.group(deployGroup, (members) => {
+    const migrating = migration.kind === 'none' ? members.skip(migrationStep, migration.reason) : members.run(migrationStep, deployment)
+    // Settled once the migration step has ended and reported: then a failed helm knows whose failure it is.
+    void Promise.resolve(migrating).finally(() => deployment.migration.ended()).catch(() => {})
+    return Promise.all([members.run(helmStep, deployment), migrating])
+  })
   // `status` says what ran: nothing, and why (a pre-upgrade-only hook on the first install), is an answer too.
   if (migration.kind === 'none') await recordMigration(deployment, 'not-run', migration.reason)
 }

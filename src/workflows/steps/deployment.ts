@@ -19,7 +19,7 @@ export interface Deployment extends DeployTarget {
    * once it succeeded, each rendered workload's generation as the API has it (did helm change it?).
    */
   helm: {state: 'running' | 'succeeded' | 'failed'; error?: DevctlError; generations?: Map<string, number>}
-  /** The migration step's end (however it ended), and the logs it kept. */
+  /** The migration step's end, however it ended (its failure explained and reported), and the logs it kept. */
   migration: {done: Promise<void>; ended(): void; logs?: MigrationLogs}
 }
 

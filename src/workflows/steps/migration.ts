@@ -26,8 +26,11 @@ import {podWiringError} from './render.js'
 import {workloadKey, workloadRollout} from './rollout.js'
 
 const MIGRATION_HINT = 'Fix the migration, then run `devctl up` again; a migration that already ran is not undone by a rollback.'
-/** How long a helm failure waits for the watch to show the hook Job it ran, before deciding the migration never started. */
-const HELM_FAILURE_GRACE_MS = 1000
+/**
+ * How long a verdict waits for the watches to catch up: a helm failure for the hook Job it ran
+ * to show, a failed Job for its pod's last state (pods and Jobs come on separate watches).
+ */
+const WATCH_GRACE_MS = 1000
 /** The Job controller's first retry delay; it doubles with every failed attempt (capped at 6 min). */
 const JOB_BACKOFF_MS = 10_000
 
@@ -143,6 +146,7 @@ async function waitForJob(deployment: Deployment, run: StepRun, plan: Extract<Mi
   let seen: V1Job | undefined
   const attempts = new Map<string, V1Pod>()
   let helmFailedAt: number | undefined
+  let jobFailedAt: number | undefined
   return watch.until(() => {
     const job = watch.get('Job', plan.job)
     if (job && (plan.kind === 'job' || createdDuringDeploy(deployment, job))) seen = job
@@ -157,7 +161,15 @@ async function waitForJob(deployment: Deployment, run: StepRun, plan: Extract<Mi
       const state = jobState(seen)
       if (state.state === 'complete') return done
       if (state.state === 'failed') {
-        const failedCount = all.filter((pod) => pod.status?.phase === 'Failed').length
+        // Pods and Jobs come on separate watches: the Job's verdict may arrive before its pod's last
+        // state. Wait (briefly) for that pod to end or go, so its log is read to the end first.
+        const ended = owned.every((pod) => pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded')
+        if (jobFailedAt === undefined) {
+          jobFailedAt = Date.now()
+          setTimeout(() => watch.notify(), WATCH_GRACE_MS).unref()
+        }
+        if (!ended && Date.now() - jobFailedAt < WATCH_GRACE_MS) return undefined
+        const failedCount = seen.status?.failed ?? all.filter((pod) => pod.status?.phase === 'Failed').length
         throw new MigrationFailed({message: `The migration Job ${plan.job} failed: ${state.reason} (${state.message}).`, pod: last?.metadata?.name, container, attempts: `${failedCount} of ${(seen.spec?.backoffLimit ?? 6) + 1} attempt(s) failed`})
       }
       const fatal = owned.find((pod) => isFatal(summarizePod(pod)))
@@ -175,8 +187,8 @@ async function waitForJob(deployment: Deployment, run: StepRun, plan: Extract<Mi
       if (helmFailedAt === undefined) {
         helmFailedAt = Date.now()
         // Give the watch a moment to show a Job helm ran, then decide again.
-        setTimeout(() => watch.notify(), HELM_FAILURE_GRACE_MS).unref()
-      } else if (Date.now() - helmFailedAt >= HELM_FAILURE_GRACE_MS) {
+        setTimeout(() => watch.notify(), WATCH_GRACE_MS).unref()
+      } else if (Date.now() - helmFailedAt >= WATCH_GRACE_MS) {
         run.skip('did not run: helm failed before it started')
         return {title: `Migration (${describeMigration(plan)})`, ran: false}
       }
@@ -263,6 +275,8 @@ async function explainMigration(deployment: Deployment, logs: MigrationLogs | un
   if (source && lines.length) {
     details.push(`last ${lines.length} log line(s) of ${source}:`)
     for (const line of lines) details.push(`  | ${line}`)
+  } else if (source && !failure?.cannotRun) {
+    details.push(`no log line of ${source} could be read: the pod ended and was deleted before its log was (helm deletes a failed hook Job with its pods: hook-delete-policy hook-failed)`)
   }
   if (logs?.file) details.push(`the whole log: ${relative(deployment.project.dir, logs.file.path)} (\`devctl logs --migration\` prints it)`)
   return details
@@ -274,28 +288,24 @@ export const migrationStep: Step<Deployment, void> = {
   timeoutMs: ({project}) => project.timeouts.migration,
   async execute(deployment, run) {
     const plan = deployment.plan.rendered.migration
+    if (plan.kind === 'none') return
+    run.title(`Migration: ${describeMigration(plan)}`)
+    const file = await openMigrationLog(deployment.project.stateDir, {migration: describeMigration(plan), revision: (deployment.plan.previous?.revision ?? 0) + 1, startedAt: new Date(deployment.startedAt)})
+    const logs = new MigrationLogs(deployment, run, file)
+    deployment.migration.logs = logs
+    let outcome: WaitOutcome
     try {
-      if (plan.kind === 'none') return
-      run.title(`Migration: ${describeMigration(plan)}`)
-      const file = await openMigrationLog(deployment.project.stateDir, {migration: describeMigration(plan), revision: (deployment.plan.previous?.revision ?? 0) + 1, startedAt: new Date(deployment.startedAt)})
-      const logs = new MigrationLogs(deployment, run, file)
-      deployment.migration.logs = logs
-      let outcome: {title: string; ran: boolean}
-      try {
-        outcome = plan.kind === 'init-container' ? await waitForInitContainers(deployment, run, plan, logs) : await waitForJob(deployment, run, plan, logs)
-      } catch (error) {
-        await logs.drain()
-        await file.close(`failed: ${error instanceof Error ? error.message : String(error)}`).catch(() => {})
-        throw error
-      }
+      outcome = plan.kind === 'init-container' ? await waitForInitContainers(deployment, run, plan, logs) : await waitForJob(deployment, run, plan, logs)
+    } catch (error) {
       await logs.drain()
-      if (!outcome.ran) return await file.discard()
-      await file.close(`ended: ${outcome.title}`)
-      await recordMigration(deployment, 'succeeded', undefined, file.path)
-      run.title(outcome.title)
-    } finally {
-      deployment.migration.ended()
+      await file.close(`failed: ${error instanceof Error ? error.message : String(error)}`).catch(() => {})
+      throw error
     }
+    await logs.drain()
+    if (!outcome.ran) return await file.discard()
+    await file.close(`ended: ${outcome.title}`)
+    await recordMigration(deployment, 'succeeded', undefined, file.path)
+    run.title(outcome.title)
   },
   async onFailure(deployment, _run, error) {
     const {logs} = deployment.migration
