@@ -2,11 +2,13 @@ import {Args, Flags} from '@oclif/core'
 
 import {DevctlCommand} from '../src/base-command.js'
 import {loadConfig} from '../src/config/load.js'
-import {ClusterError} from '../src/errors.js'
-import {logsRequest} from '../src/logs/options.js'
+import {lastMigrationLog} from '../src/chart/migration-log.js'
+import {ClusterError, UsageError} from '../src/errors.js'
+import {compilePattern, logsRequest} from '../src/logs/options.js'
 import {streamLogs, type LogsOutcome} from '../src/logs/stream.js'
 import {registerProjectSecrets} from '../src/secrets/store.js'
 import {createLogFormatter, LogPrinter} from '../src/ui/log-view.js'
+import {forDisplay} from '../src/ui/untrusted-text.js'
 import {connectEnvironment} from '../src/workflows/connect.js'
 import {createProject} from '../src/workflows/project.js'
 import {count} from '../src/text.js'
@@ -21,6 +23,7 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     '<%= config.bin %> logs --since 10m --grep "error|warn"',
     '<%= config.bin %> logs --no-follow --tail 50 --events',
     '<%= config.bin %> logs --services --container postgres',
+    '<%= config.bin %> logs --migration                # the last migration run, also after its Job is gone',
     `<%= config.bin %> logs --json | jq -r 'select(.type == "log") | .message'`,
   ]
 
@@ -41,15 +44,20 @@ export default class Logs extends DevctlCommand<typeof Logs> {
     timestamps: Flags.boolean({char: 't', description: 'Show the time of each line.'}),
     events: Flags.boolean({description: 'Interleave the Kubernetes events of the pods (scheduling, pulls, crashes) in time order.'}),
     services: Flags.boolean({description: "Also devctl's own Postgres and Redis."}),
+    migration: Flags.boolean({
+      description: 'Print the log of the last migration run, as devctl kept it under .devctl/migrations/ (also after its Job or pod is gone), and end.',
+      exclusive: ['container', 'since', 'tail', 'timestamps', 'events', 'services'],
+    }),
   }
 
   protected override stoppedByCtrlC(): boolean {
     return this.flags.follow
   }
 
-  async run(): Promise<Omit<LogsOutcome, 'problems'>> {
+  async run(): Promise<Omit<LogsOutcome, 'problems'> | {migrationLog: {path: string; lines: string[]}}> {
     const kubeModule = this.startLoadingKubeClient()
     const loaded = await loadConfig(this.flags.config)
+    if (this.flags.migration) return this.printLastMigration(createProject(loaded).stateDir)
     const request = logsRequest(loaded.resolved, this.positionals, this.flags)
     // A line that prints a password is masked.
     await registerProjectSecrets(loaded.dir, loaded.config)
@@ -72,5 +80,18 @@ export default class Logs extends DevctlCommand<typeof Logs> {
       })
     }
     return {pods: outcome.pods, containers: outcome.containers}
+  }
+
+  /** The kept log of the last migration run: no cluster needed. */
+  /** `--migration`: the last migration run's log as devctl kept it; with --json, the result record holds it. */
+  private async printLastMigration(stateDir: string): Promise<{migrationLog: {path: string; lines: string[]}}> {
+    const log = await lastMigrationLog(stateDir)
+    if (!log) throw new UsageError('No migration log is kept in this project yet: `devctl up` keeps one per migration run under .devctl/migrations/.')
+    const grep = compilePattern('--grep', this.flags.grep)
+    const exclude = compilePattern('--exclude', this.flags.exclude)
+    // The header and outcome lines (#) always show: they say which run this is and how it ended.
+    const lines = log.text.split('\n').filter((line) => line !== '' && (line.startsWith('#') || ((!grep || grep.test(line)) && !exclude?.test(line))))
+    if (!this.jsonEnabled()) process.stdout.write(`${forDisplay(lines.join('\n'))}\n`)
+    return {migrationLog: {path: log.path, lines}}
   }
 }

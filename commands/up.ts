@@ -24,7 +24,7 @@ export default class Up extends DevctlCommand<typeof Up> {
 
   static override flags = {
     force: Flags.boolean({description: 'Redeploy the chart even when nothing changed.'}),
-    'dry-run': Flags.boolean({description: 'Print the plan (cluster config, manifests, helm command; secrets masked) and change nothing.'}),
+    'dry-run': Flags.boolean({description: 'Print the plan (cluster config, manifests, helm command, the chart as helm renders it with your values and its migration; secrets masked) and change nothing; fails on a chart or values error as up does.'}),
     timeout: Flags.string({description: 'Time limit for each step, e.g. 2m (default: app.timeouts in devctl.yaml).'}),
     context: Flags.string({description: 'Deploy into this existing kube context instead of a k3d cluster.'}),
     quiet: Flags.boolean({char: 'q', description: 'Show only errors and the final summary.'}),
@@ -38,7 +38,7 @@ export default class Up extends DevctlCommand<typeof Up> {
     const loaded = withContextOverride(await loadConfig(this.flags.config), this.flags.context)
 
     if (this.flags['dry-run']) {
-      const plan = await planUp(loaded, options)
+      const plan = await planUp(loaded, options, this.interrupts.signal)
       if (!this.jsonEnabled()) process.stdout.write(renderUpPlan(plan, this.theme))
       return plan
     }

@@ -5,7 +5,7 @@
  * re-run of `up` skip helm entirely when nothing changed.
  */
 import {createHash} from 'node:crypto'
-import {readdir, readFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
 import {isAbsolute, join, relative, resolve} from 'node:path'
 
 import type {ChartSource} from '../config/schema.js'
@@ -58,4 +58,19 @@ export async function fingerprint(input: FingerprintInput): Promise<string> {
   const payload = JSON.stringify(canonical({chart, values, set: input.set, extra: input.extra}))
   // Label values are at most 63 characters; 40 hex characters are plenty to tell deploys apart.
   return createHash('sha256').update(payload).digest('hex').slice(0, 40)
+}
+
+/**
+ * The fingerprint of the last deploy inputs whose rendered chart passed devctl's checks, kept in
+ * .devctl/: the same inputs render the same, so a re-run need not render them again to know.
+ */
+const CHECKED_FILE = 'checked-fingerprint'
+
+export async function lastCheckedFingerprint(stateDir: string): Promise<string | undefined> {
+  return (await readFile(join(stateDir, CHECKED_FILE), 'utf8').catch(() => '')).trim() || undefined
+}
+
+export async function recordCheckedFingerprint(stateDir: string, hash: string): Promise<void> {
+  await mkdir(stateDir, {recursive: true, mode: 0o700})
+  await writeFile(join(stateDir, CHECKED_FILE), `${hash}\n`)
 }

@@ -20,13 +20,25 @@ export interface Workload {
   replicas?: number
 }
 
+/** One migrate init container: the workload whose pods run it, and its name. */
+export interface MigrationContainer {
+  workload: Workload
+  container: string
+}
+
 export type MigrationPlan =
   | {kind: 'hook-job'; job: string; hooks: string[]}
   | {kind: 'job'; job: string}
-  | {kind: 'init-container'; workload: Workload; container: string}
+  /** Every workload that migrates in an init container (each is followed; any failing fails). */
+  | {kind: 'init-container'; containers: MigrationContainer[]}
   | {kind: 'none'; reason: string}
 
+/** Whether the release is being installed or upgraded: a hook Job runs only on its own phases. */
+export type DeployPhase = 'install' | 'upgrade'
+
 export interface RenderedChart {
+  /** Rendered for this phase (`helm template --is-upgrade` for an upgrade). */
+  phase: DeployPhase
   objects: KubernetesObject[]
   /** Deployments/StatefulSets/DaemonSets and plain Jobs, not hooks. */
   workloads: Workload[]
@@ -67,21 +79,46 @@ function workloadOf(object: PodTemplateOwner): Workload {
   }
 }
 
-export function analyzeChart(objects: KubernetesObject[], setting: MigrationSetting): RenderedChart {
+export interface AnalyzeOptions {
+  phase: DeployPhase
+  /** The release name: `migration: {initContainer: WORKLOAD/NAME}` may leave out its `<release>-` prefix. */
+  release: string
+}
+
+export function analyzeChart(objects: KubernetesObject[], setting: MigrationSetting, options: AnalyzeOptions): RenderedChart {
   const owners = objects as PodTemplateOwner[]
   const workloads = owners
     .filter((o) => hookAnnotation(o).length === 0 && ((WORKLOAD_KINDS as readonly string[]).includes(o.kind ?? '') || o.kind === 'Job'))
     .map(workloadOf)
-  return {objects, workloads, migration: detectMigration(owners, setting)}
+  return {phase: options.phase, objects, workloads, migration: migrationForPhase(detectMigration(owners, setting, options.release), options.phase)}
 }
 
-function detectMigration(owners: PodTemplateOwner[], setting: MigrationSetting): MigrationPlan {
+const PHASE_HOOKS: Record<DeployPhase, string> = {install: 'pre-install', upgrade: 'pre-upgrade'}
+
+/**
+ * What migrates in this phase: a hook Job runs only on the hooks it names, so a pre-upgrade-only
+ * hook does nothing on the first install (and is not reported as a migration that ran).
+ */
+export function migrationForPhase(plan: MigrationPlan, phase: DeployPhase): MigrationPlan {
+  if (plan.kind !== 'hook-job' || plan.hooks.includes(PHASE_HOOKS[phase])) return plan
+  const when = phase === 'install' ? 'on first install' : 'on upgrade'
+  return {kind: 'none', reason: `no migration ${when}: hook Job ${plan.job} runs on ${plan.hooks.join(',')} only`}
+}
+
+/** `migration: {initContainer: NAME}` or `{initContainer: WORKLOAD/NAME}`: the init containers it names. */
+function namedInitContainers(candidates: Array<{owner: PodTemplateOwner; container: {name: string}}>, name: string, release: string) {
+  const [workload, container] = name.includes('/') ? (name.split('/', 2) as [string, string]) : [undefined, name]
+  return candidates.filter((c) => c.container.name === container && (workload === undefined || [workload, `${release}-${workload}`].includes(c.owner.metadata?.name ?? '')))
+}
+
+function detectMigration(owners: PodTemplateOwner[], setting: MigrationSetting, release: string): MigrationPlan {
   if (setting === 'none') return {kind: 'none', reason: 'migration: none in devctl.yaml'}
   const jobs = owners.filter((o): o is PodTemplateOwner & V1Job => o.kind === 'Job')
   const hookJob = (job: PodTemplateOwner) => hookAnnotation(job).some((h) => h === 'pre-install' || h === 'pre-upgrade')
   const initContainers = owners
     .filter((o) => (WORKLOAD_KINDS as readonly string[]).includes(o.kind ?? ''))
     .flatMap((o) => (o.spec?.template?.spec?.initContainers ?? []).map((c) => ({owner: o, container: c})))
+  const toContainers = (found: typeof initContainers): MigrationPlan => ({kind: 'init-container', containers: found.map((c) => ({workload: workloadOf(c.owner), container: c.container.name}))})
 
   if (typeof setting === 'object' && 'job' in setting) {
     const job = jobs.find((j) => j.metadata?.name === setting.job)
@@ -89,19 +126,24 @@ function detectMigration(owners: PodTemplateOwner[], setting: MigrationSetting):
     return hookJob(job) ? {kind: 'hook-job', job: setting.job, hooks: hookAnnotation(job)} : {kind: 'job', job: setting.job}
   }
   if (typeof setting === 'object' && 'initContainer' in setting) {
-    const found = initContainers.find((c) => c.container.name === setting.initContainer)
-    if (!found) throw new ConfigError(`devctl.yaml names the migration init container "${setting.initContainer}", but no workload in the rendered chart has one by that name.`, {hint: 'Fix app.migration.initContainer, or use migration: auto.'})
-    return {kind: 'init-container', workload: workloadOf(found.owner), container: setting.initContainer}
+    const found = namedInitContainers(initContainers, setting.initContainer, release)
+    if (found.length === 0) {
+      const existing = initContainers.map((c) => `${c.owner.metadata?.name}/${c.container.name}`)
+      throw new ConfigError(`devctl.yaml names the migration init container "${setting.initContainer}", but no workload in the rendered chart has one by that name (it has: ${existing.join(', ') || 'none'}).`, {
+        hint: 'Fix app.migration.initContainer (NAME, or WORKLOAD/NAME for one workload\'s), or use migration: auto.',
+      })
+    }
+    return toContainers(found)
   }
 
-  // auto: a pre-install/pre-upgrade hook Job, else a Job that says migrate, else an init container that does.
+  // auto: a pre-install/pre-upgrade hook Job, else a Job that says migrate, else every init container that does.
   const hook = jobs.find((j) => hookJob(j) && (j.spec?.template?.spec?.containers ?? []).some((c) => saysMigrate(j.metadata?.name ?? '', c)))
     ?? jobs.find((j) => hookJob(j))
   if (hook) return {kind: 'hook-job', job: hook.metadata!.name!, hooks: hookAnnotation(hook)}
   const plain = jobs.find((j) => hookAnnotation(j).length === 0 && (j.spec?.template?.spec?.containers ?? []).some((c) => saysMigrate(j.metadata?.name ?? '', c)))
   if (plain) return {kind: 'job', job: plain.metadata!.name!}
-  const init = initContainers.find((c) => saysMigrate('', c.container))
-  if (init) return {kind: 'init-container', workload: workloadOf(init.owner), container: init.container.name}
+  const migrating = initContainers.filter((c) => saysMigrate('', c.container))
+  if (migrating.length > 0) return toContainers(migrating)
   return {kind: 'none', reason: 'the chart has no migration Job or migrate init container'}
 }
 
@@ -112,8 +154,8 @@ export function describeMigration(plan: MigrationPlan): string {
     case 'job':
       return `Job ${plan.job}`
     case 'init-container':
-      return `init container ${plan.container} of ${plan.workload.kind} ${plan.workload.name}`
+      return plan.containers.map((c) => `init container ${c.container} of ${c.workload.kind} ${c.workload.name}`).join(', ')
     case 'none':
-      return 'none'
+      return plan.reason
   }
 }

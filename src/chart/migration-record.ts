@@ -13,11 +13,14 @@ export const STATE_CONFIGMAP = 'devctl-state'
 const recordSchema = z.object({
   kind: z.string(),
   name: z.string(),
-  result: z.enum(['succeeded', 'failed']),
+  /** not-run: the deploy had nothing to migrate (no migration, or a hook that does not run in this phase). */
+  result: z.enum(['succeeded', 'failed', 'not-run']),
   startedAt: z.string(),
   durationMs: z.number(),
   revision: z.number().optional(),
   message: z.string().optional(),
+  /** Where devctl kept the run's log on this machine (`devctl logs --migration`). */
+  log: z.string().optional(),
 })
 
 export type MigrationRecord = z.output<typeof recordSchema>

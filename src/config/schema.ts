@@ -154,7 +154,12 @@ const migration = z
   .union([
     z.enum(['auto', 'none']),
     z.strictObject({job: z.string().min(1).describe('Name of the migration Job (hook or plain).')}),
-    z.strictObject({initContainer: z.string().min(1).describe('Name of the migration init container.')}),
+    z.strictObject({
+      initContainer: z
+        .string()
+        .regex(/^(?:[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?\/)?[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/, {error: 'must be an init container name, or WORKLOAD/NAME (e.g. "worker/migrate") for one workload\'s'})
+        .describe('Name of the migration init container: NAME follows it in every workload that has one, WORKLOAD/NAME (e.g. "worker/migrate" or "demo-worker/migrate") in that workload only.'),
+    }),
   ])
   .default('auto')
   .describe('How the chart migrates its database: auto-detected, a named Job, a named init container, or none.')

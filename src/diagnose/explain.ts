@@ -30,7 +30,12 @@ export function missingReference(message: string | undefined): string | undefine
   return undefined
 }
 
-export async function explainPod(kube: KubeClient, pod: V1Pod): Promise<PodExplanation> {
+export interface ExplainOptions {
+  /** Read the crashed container's last lines (false: the caller already has them, e.g. streamed). */
+  logs?: boolean
+}
+
+export async function explainPod(kube: KubeClient, pod: V1Pod, options: ExplainOptions = {}): Promise<PodExplanation> {
   const summary = summarizePod(pod)
   const name = pod.metadata?.name ?? '?'
   const namespace = pod.metadata?.namespace ?? 'default'
@@ -41,7 +46,7 @@ export async function explainPod(kube: KubeClient, pod: V1Pod): Promise<PodExpla
   const crashed = crashedContainer(pod)
   const logContainer = crashed ?? (summary.reason && summary.container && !['ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'Unschedulable'].includes(summary.reason) ? summary.container : undefined)
   let logs: string[] = []
-  if (logContainer) {
+  if (logContainer && options.logs !== false) {
     const text = await kube
       .readLog(namespace, name, {container: logContainer, previous: crashed !== undefined, tailLines: LOG_LINES_SHOWN})
       .catch(() => kube.readLog(namespace, name, {container: logContainer, tailLines: LOG_LINES_SHOWN}).catch(() => ''))
@@ -51,15 +56,38 @@ export async function explainPod(kube: KubeClient, pod: V1Pod): Promise<PodExpla
   const events = await kube
     .list('Event', namespace, {fieldSelector: `involvedObject.name=${name}`})
     .then((list) =>
-      list
+      eventsWorthShowing(list, summary)
         .sort((a, b) => eventTime(a) - eventTime(b))
         .slice(-EVENTS_SHOWN)
-        .map((e) => `${e.type === 'Warning' ? 'Warning' : 'Normal'} ${e.reason ?? ''}: ${redact(e.message ?? '')}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ''}`),
+        .map((e) => `${e.reason ?? ''}: ${redact(e.message ?? '')}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ''}`),
     )
     .catch(() => [])
 
   const action = missing ? `${missing}; ${hint?.action ?? ''}` : hint?.action
   return {pod: name, summary, hint: action, logs, events}
+}
+
+/** A message's clauses ("a: b: c"), the long ones only: what a repetition would share. */
+function clauses(message: string): string[] {
+  return message.split(/:\s+/).map((part) => part.trim()).filter((part) => part.length >= 30)
+}
+
+/**
+ * The events that add to what the pod's state already says (each fact once): warnings only (the
+ * normal ones narrate pulling, creating, starting), and not one that restates the state — its
+ * reason ("Error: ErrImagePull"), its message (the registry's error, the scheduler's), or a
+ * back-off the state already names.
+ */
+export function eventsWorthShowing(events: V1Event[], summary: PodSummary): V1Event[] {
+  const said = `${summary.message ?? ''}`
+  const saidClauses = new Set(clauses(said))
+  return events.filter((event) => {
+    if (event.type !== 'Warning') return false
+    const message = (event.message ?? '').replace(/^Error:\s*/, '')
+    if (message === summary.reason || message === summary.status || (message !== '' && said.includes(message))) return false
+    if (clauses(message).some((clause) => saidClauses.has(clause))) return false
+    return !(event.reason === 'BackOff' && summary.reason?.endsWith('BackOff'))
+  })
 }
 
 function eventTime(event: V1Event): number {
@@ -82,18 +110,18 @@ export function formatExplanation(explanation: PodExplanation): string[] {
     for (const line of explanation.logs) lines.push(`    | ${line}`)
   }
   if (explanation.events.length) {
-    lines.push('  recent events:')
+    lines.push('  recent warnings:')
     for (const event of explanation.events) lines.push(`    ${event}`)
   }
   return lines
 }
 
 /** Explanations (as detail lines) of the unhealthy pods among `pods`, the first three. */
-export async function explainUnhealthyPods(kube: KubeClient, pods: V1Pod[]): Promise<string[]> {
+export async function explainUnhealthyPods(kube: KubeClient, pods: V1Pod[], options: ExplainOptions = {}): Promise<string[]> {
   const unhealthy = pods.filter((pod) => {
     const summary = summarizePod(pod)
     return summary.reason !== undefined || summary.ready < summary.total
   })
-  const explanations = await Promise.all(unhealthy.slice(0, 3).map((pod) => explainPod(kube, pod)))
+  const explanations = await Promise.all(unhealthy.slice(0, 3).map((pod) => explainPod(kube, pod, options)))
   return explanations.flatMap(formatExplanation)
 }

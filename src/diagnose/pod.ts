@@ -18,6 +18,8 @@ export interface PodSummary {
   container?: string
   node?: string
   createdAt?: string
+  /** A pod that runs to an end (a Job's, restartPolicy Never/OnFailure): running is not done. */
+  completes?: boolean
 }
 
 /** Reasons that will not fix themselves: waiting longer only wastes the user's time. */
@@ -119,6 +121,7 @@ export function summarizePod(pod: V1Pod): PodSummary {
     restarts,
     node: pod.spec?.nodeName,
     createdAt: pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).toISOString() : undefined,
+    ...(pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure' ? {completes: true} : {}),
   }
 
   if (pod.status?.reason === 'Evicted') return {...summary, status: 'Failed', reason: 'Evicted', message: pod.status.message}

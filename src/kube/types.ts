@@ -35,6 +35,7 @@ export type {
   V1PersistentVolumeClaim,
   V1Pod,
   V1PodSpec,
+  V1PodTemplateSpec,
   V1ReplicaSet,
   V1Secret,
   V1Service,

@@ -5,9 +5,10 @@
 import {readFileSync} from 'node:fs'
 import {join, relative, sep} from 'node:path'
 
-import {Document, isMap, isScalar, type Scalar, type YAMLMap} from 'yaml'
+import {Document, isMap, isScalar, isSeq, type Scalar, type YAMLMap} from 'yaml'
 
 import {CONFIG_API_VERSION, DEFAULT_POSTGRES_IMAGE, DEFAULT_REDIS_IMAGE, type DevctlConfig, type DevctlConfigInput, type Wiring} from '../config/schema.js'
+import type {SetValue} from '../chart/set-syntax.js'
 import {PACKAGE_ROOT} from '../package-root.js'
 
 export interface ConfigAnswers {
@@ -110,4 +111,36 @@ export function updateConfigDocument(doc: Document, answers: ConfigAnswers): str
 function sameValue(node: unknown, value: unknown): boolean {
   const plain = node !== null && typeof node === 'object' && 'toJSON' in node ? (node as {toJSON(): unknown}).toJSON() : node
   return JSON.stringify(plain) === JSON.stringify(value)
+}
+
+/** What a successful `upgrade` keeps in devctl.yaml, so the next `up` deploys the same. */
+export interface UpgradeOverrides {
+  /** --set pairs, in helm's syntax (app.set keys). */
+  set: Record<string, SetValue>
+  /** --values files, as devctl.yaml names them (relative to it where they are inside the project). */
+  valuesFiles: string[]
+  /** --chart-version, as given. */
+  chartVersion?: string
+}
+
+/** Write an upgrade's overrides into devctl.yaml's document in place (comments kept); returns what changed, as "app.set.replicaCount=2". */
+export function applyUpgradeOverrides(doc: Document, overrides: UpgradeOverrides): string[] {
+  const changed: string[] = []
+  for (const [key, value] of Object.entries(overrides.set)) {
+    if (sameValue(doc.getIn(['app', 'set', key], true), value)) continue
+    doc.setIn(['app', 'set', key], value)
+    changed.push(`app.set.${key}=${value}`)
+  }
+  const list = doc.getIn(['app', 'values'], true)
+  const listed = isSeq(list) ? (list.toJSON() as unknown[]) : []
+  const added = [...new Set(overrides.valuesFiles)].filter((file) => !listed.includes(file))
+  // Added to the list as it is, so its comments stay.
+  if (isSeq(list)) for (const file of added) list.add(doc.createNode(file))
+  else if (added.length > 0) doc.setIn(['app', 'values'], doc.createNode(added))
+  changed.push(...added.map((file) => `app.values += ${file}`))
+  if (overrides.chartVersion !== undefined && doc.getIn(['app', 'chart', 'version']) !== overrides.chartVersion) {
+    doc.setIn(['app', 'chart', 'version'], overrides.chartVersion)
+    changed.push(`app.chart.version=${overrides.chartVersion}`)
+  }
+  return changed
 }

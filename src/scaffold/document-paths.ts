@@ -7,6 +7,7 @@ import {Alias, type Document, isAlias, isMap, isPair, isScalar, isSeq, type Node
 
 import {formatValuePath, parseValuePath, type PathStep} from '../config/value-path.js'
 import {ConfigError} from '../errors.js'
+import {count} from '../text.js'
 
 type Collection = YAMLMap | YAMLSeq
 
@@ -93,7 +94,7 @@ export function setAtValuePath(doc: Document, path: string, value: Node, mode: '
     }
 
     if (step.kind === 'index' && step.index > (current as YAMLSeq).items.length) {
-      throw conflict(path, [...here], `a list of ${(current as YAMLSeq).items.length} item(s), so it has no item [${step.index}] to write into`)
+      throw conflict(path, [...here], `a list of ${count((current as YAMLSeq).items.length, 'item')}, so it has no item [${step.index}] to write into`)
     }
     const existing = child(current, step)
     if (last) {

@@ -5,12 +5,12 @@
  */
 import type {DevctlConfig} from '../config/schema.js'
 import type {ResolvedNames} from '../config/load.js'
-import {renderTemplate} from '../config/template.js'
+import {renderTemplate, type FactName} from '../config/template.js'
 import type {KubernetesObject} from '../kube/types.js'
 import type {ProjectSecrets} from '../secrets/store.js'
 import {OWNER_DIR_KEY, OWNER_KEY} from '../state/identity.js'
 import type {Mark} from '../state/ownership.js'
-import {allFacts} from './facts.js'
+import {allFacts, redisHasPassword} from './facts.js'
 import {MANAGED_BY_LABEL, POSTGRES, REDIS} from './naming.js'
 
 export type ServiceName = 'postgres' | 'redis'
@@ -60,52 +60,76 @@ function secret(name: string, namespace: string, project: string, component: str
   return {apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: {name, namespace, labels: labels(project, component)}, stringData: data}
 }
 
+/** A Secret devctl creates: each key with the fact (or template over the facts) its value is made from. */
+interface SecretSpec {
+  name: string
+  component: string
+  data: Record<string, (fact: (name: FactName) => string) => string>
+}
+
+const fromFact = (name: FactName) => (fact: (name: FactName) => string) => fact(name)
+
 /**
  * devctl's own Secrets (fixed keys the chart reads through envFrom or secretKeyRef), then the
- * Secrets devctl.yaml says the chart expects, with keys built from the same facts. With
- * `external` services they point there.
+ * Secrets devctl.yaml says the chart expects, with keys built from the same facts. One table
+ * says which keys each has (what a chart can read) and what goes in them.
  */
-export function credentialSecrets(config: DevctlConfig, names: ResolvedNames, secrets: ProjectSecrets | undefined): KubernetesObject[] {
-  const facts = allFacts(config, names, secrets)
-  const fact = (name: string) => String(facts.get(name))
-  const objects: KubernetesObject[] = []
+function secretSpecs(config: DevctlConfig): SecretSpec[] {
+  const specs: SecretSpec[] = []
   if (config.services.postgres.enabled) {
-    objects.push(
-      secret(POSTGRES.secret, names.namespace, config.project, 'postgres', {
+    specs.push({
+      name: POSTGRES.secret,
+      component: 'postgres',
+      data: {
         // libpq's own variables: psql and most drivers need no flags at all.
-        PGHOST: fact('postgres.host'),
-        PGPORT: fact('postgres.port'),
-        PGDATABASE: fact('postgres.database'),
-        PGUSER: fact('postgres.user'),
-        PGPASSWORD: fact('postgres.password'),
-        DATABASE_URL: fact('postgres.url'),
+        PGHOST: fromFact('postgres.host'),
+        PGPORT: fromFact('postgres.port'),
+        PGDATABASE: fromFact('postgres.database'),
+        PGUSER: fromFact('postgres.user'),
+        PGPASSWORD: fromFact('postgres.password'),
+        DATABASE_URL: fromFact('postgres.url'),
         // What the official postgres image reads on first start.
-        POSTGRES_DB: fact('postgres.database'),
-        POSTGRES_USER: fact('postgres.user'),
-        POSTGRES_PASSWORD: fact('postgres.password'),
-      }),
-    )
+        POSTGRES_DB: fromFact('postgres.database'),
+        POSTGRES_USER: fromFact('postgres.user'),
+        POSTGRES_PASSWORD: fromFact('postgres.password'),
+      },
+    })
   }
   if (config.services.redis.enabled) {
-    const password = fact('redis.password')
-    objects.push(
-      secret(REDIS.secret, names.namespace, config.project, 'redis', {
-        REDIS_HOST: fact('redis.host'),
-        REDIS_PORT: fact('redis.port'),
-        REDIS_URL: fact('redis.url'),
+    specs.push({
+      name: REDIS.secret,
+      component: 'redis',
+      data: {
+        REDIS_HOST: fromFact('redis.host'),
+        REDIS_PORT: fromFact('redis.port'),
+        REDIS_URL: fromFact('redis.url'),
         // Kept even when empty: charts that reference the key need it to exist.
-        REDIS_PASSWORD: password,
+        REDIS_PASSWORD: fromFact('redis.password'),
         // redis-cli reads its password from here without putting it on the command line; an
         // empty one makes it send AUTH to a Redis without a password, which refuses it ("AUTH failed").
-        ...(password ? {REDISCLI_AUTH: password} : {}),
-      }),
-    )
+        ...(redisHasPassword(config) ? {REDISCLI_AUTH: fromFact('redis.password')} : {}),
+      },
+    })
   }
   for (const [name, keys] of Object.entries(config.app.wiring.secrets)) {
-    const data = Object.fromEntries(Object.entries(keys).map(([key, template]) => [key, String(renderTemplate(template, (f) => facts.get(f)))]))
-    objects.push(secret(name, names.namespace, config.project, CHART_SECRET_COMPONENT, data))
+    const data = Object.fromEntries(Object.entries(keys).map(([key, template]) => [key, (fact: (name: FactName) => string) => String(renderTemplate(template, fact))]))
+    specs.push({name, component: CHART_SECRET_COMPONENT, data})
   }
-  return objects
+  return specs
+}
+
+/** The Secrets devctl creates in the namespace and the keys each has: what a chart can read from devctl. */
+export function credentialSecretKeys(config: DevctlConfig): Map<string, string[]> {
+  return new Map(secretSpecs(config).map((spec) => [spec.name, Object.keys(spec.data)]))
+}
+
+/** The Secrets with their values, from the facts (with `external` services they point there). */
+export function credentialSecrets(config: DevctlConfig, names: ResolvedNames, secrets: ProjectSecrets | undefined): KubernetesObject[] {
+  const facts = allFacts(config, names, secrets)
+  const fact = (name: FactName) => String(facts.get(name))
+  return secretSpecs(config).map((spec) =>
+    secret(spec.name, names.namespace, config.project, spec.component, Object.fromEntries(Object.entries(spec.data).map(([key, value]) => [key, value(fact)]))),
+  )
 }
 
 const RESOURCES = {requests: {cpu: '50m', memory: '64Mi'}, limits: {memory: '512Mi'}}

@@ -3,13 +3,13 @@
  * its own waiting (helm's waiting modes deadlock with post-install hooks), so no --wait.
  * JSON output is parsed into types here; failures become ChartErrors with helm's own words.
  */
-import {isAbsolute, resolve} from 'node:path'
+import {basename, isAbsolute, resolve} from 'node:path'
 
 import semver from 'semver'
 import {z} from 'zod'
 
 import {setArgument, type SetValue} from '../chart/set-syntax.js'
-import {ChartError, PrerequisiteError} from '../errors.js'
+import {ChartError, ConfigError, PrerequisiteError} from '../errors.js'
 import type {ChartSource} from '../config/schema.js'
 import {parseToolJson} from './json-output.js'
 import {runAllowingFailure, tail, type RunOptions, type RunResult} from './process.js'
@@ -131,8 +131,16 @@ export class Helm {
     if (options.isUpgrade) args.push('--is-upgrade')
     const result = await this.helm(args, {signal})
     if (result.exitCode !== 0) {
+      const details = cleanHelmError(result.stderr)
+      // The chart's values.schema.json rejected the values: the values are what to fix (helm 3 and 4 word this the same).
+      if (/values don't meet the specifications of the schema/.test(result.stderr)) {
+        throw new ConfigError(`The values do not meet the chart's values.schema.json (release ${options.release}).`, {
+          details,
+          hint: `Fix what it names in your values files (${options.valuesFiles.map((file) => basename(file)).join(', ') || 'none'}) or app.set in devctl.yaml; \`helm template\` shows the same error.`,
+        })
+      }
       throw new ChartError(`helm could not render the chart for release ${options.release}.`, {
-        details: cleanHelmError(result.stderr),
+        details,
         hint: 'Fix the chart or the values it complains about (`helm template` shows the same error).',
       })
     }

@@ -27,6 +27,18 @@ export interface ProgressView {
 export type ProgressMode = 'tasks' | 'plain' | 'json' | 'quiet'
 
 
+/**
+ * One mark per pod, the same in every view: ✔ done (ready, or a run-to-end pod completed), …
+ * on its way (starting, or a Job's pod still running), ✖ failing, ↓ leaving.
+ */
+export function podMark(pod: PodSummary): '✔' | '…' | '✖' | '↓' {
+  if (pod.status === 'Terminating') return '↓'
+  if (pod.reason && pod.reason !== 'NotReady') return '✖'
+  if (pod.status === 'Completed') return '✔'
+  if (pod.completes) return '…'
+  return pod.total > 0 && pod.ready === pod.total ? '✔' : '…'
+}
+
 export function podLine(pod: PodSummary): string {
   const restarts = pod.restarts ? `, ${pod.restarts} restart${pod.restarts === 1 ? '' : 's'}` : ''
   const reason = pod.reason && pod.reason !== pod.status ? ` (${pod.reason})` : ''
@@ -47,7 +59,7 @@ export function podTable<P extends PodSummary>(pods: readonly P[], indent: strin
     extra(pod),
   ])
   const widths = [0, 1, 2, 3].map((column) => Math.max(0, ...cells.map((row) => row[column]!.length)))
-  return cells.map((row) => `${indent}${row.map((cell, column) => (column < 4 ? cell.padEnd(widths[column]!) : cell)).join('  ')}`.trimEnd())
+  return cells.map((row, i) => `${indent}${podMark(pods[i]!)} ${row.map((cell, column) => (column < 4 ? cell.padEnd(widths[column]!) : cell)).join('  ')}`.trimEnd())
 }
 
 /** Only pod changes a person would notice: status, readiness, restarts, reason. */
@@ -86,7 +98,7 @@ export function plainView(print: (line: string) => void, t: ChalkInstance, colum
           const key = podKey(event.pod)
           if (lastPod.get(event.pod.name) !== key) {
             lastPod.set(event.pod.name, key)
-            write(`${stamp()}   ${t.dim('pod')} ${podLine(event.pod)}`)
+            write(`${stamp()}   ${t.dim('pod')} ${podMark(event.pod)} ${podLine(event.pod)}`)
           }
           break
         }

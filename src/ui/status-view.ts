@@ -62,7 +62,8 @@ export function renderStatus(result: StatusResult, t: ChalkInstance, width?: num
     }
   }
   const m = s.migration
-  if (m) lines.push(row(ok(m.result === 'succeeded'), 'migration', `${m.kind} ${m.name} ${m.result} ${timeAgo(m.startedAt, now)} (took ${formatDuration(m.durationMs)})`))
+  if (m?.result === 'not-run') lines.push(row(t.dim('○'), 'migration', `none ran: ${m.message ?? 'nothing to migrate'}`))
+  else if (m) lines.push(row(ok(m.result === 'succeeded'), 'migration', `${m.kind} ${m.name} ${m.result} ${timeAgo(m.startedAt, now)} (took ${formatDuration(m.durationMs)})`))
   if (s.workloads.length) {
     lines.push('', t.bold('Workloads'))
     const nameWidth = Math.max(...s.workloads.map((w) => `${w.kind} ${w.name}`.length))

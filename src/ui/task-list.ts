@@ -11,7 +11,7 @@ import type {PodSummary} from '../diagnose/pod.js'
 import type {EventOf, WorkflowEvent} from '../workflows/events.js'
 import {formatDuration} from '../workflows/pipeline.js'
 import type {StepOutline} from '../workflows/pipeline.js'
-import {podLine, type ProgressView} from './progress.js'
+import {podLine, podMark, type ProgressView} from './progress.js'
 import {forDisplay} from './untrusted-text.js'
 import {wrapLine} from './wrap.js'
 
@@ -47,12 +47,7 @@ function stepState(): StepState {
  * listr2 would wrap them too, but flush with the title, not under the text they continue.
  */
 function output(state: StepState, columns: number | undefined): string {
-  const mark = (pod: PodSummary) => {
-    if (pod.status === 'Terminating') return '↓'
-    if (pod.reason && pod.reason !== 'NotReady') return '✖'
-    return pod.status === 'Completed' || (pod.ready === pod.total && pod.total > 0) ? '✔' : '…'
-  }
-  const lines = [...state.pods.values()].map((pod) => `  ${mark(pod)} ${podLine(pod)}`)
+  const lines = [...state.pods.values()].map((pod) => `  ${podMark(pod)} ${podLine(pod)}`)
   lines.push(...state.logs.map((line) => `  │ ${line}`))
   if (state.note) lines.push(`  › ${state.note}`)
   if (state.stopping) lines.push(`  ${state.stopping}`)
@@ -87,7 +82,7 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
         const detail = output(s, columns)
         task.title = detail ? `${s.title ?? start.title}\n${detail}` : (s.title ?? start.title)
       }
-      // Pods and notes that came before listr2 reached this task are drawn now, not at the next event.
+      // What arrived before listr2 got to this task (its pods, a note) is drawn now, not at the next event.
       s.render()
       if (step.children) {
         // A group either ends skipped, or its children start.

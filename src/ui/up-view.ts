@@ -9,7 +9,8 @@ export function renderUpSummary(result: UpResult, t: ChalkInstance): string {
   const lines = ['', `${t.green('✔')} ${t.bold(result.project)} is up in ${formatDuration(result.durationMs)} — cluster ${result.cluster.name} (${result.cluster.action}), namespace ${result.namespace}.`]
   lines.push(result.release.deployed ? `  release ${result.release.name} deployed${result.release.previousRevision ? ` (was revision ${result.release.previousRevision})` : ''}` : `  release ${result.release.name} unchanged: helm was not called (use --force to redeploy)`)
   if (result.pods.length) {
-    lines.push('', 'Running:')
+    // The current revision's pods only: the ones it replaced are not part of what is up.
+    lines.push('', 'Pods:')
     lines.push(...podTable(result.pods, '  '))
   }
   if (result.endpoints.length) {
@@ -26,5 +27,6 @@ export function renderUpPlan(plan: UpPlan, t: ChalkInstance): string {
   else lines.push(t.bold(`# existing cluster: kube context ${plan.cluster.context}`), '')
   lines.push(t.bold('# applied with server-side apply (secret values masked)'), plan.manifests.trimEnd(), '')
   lines.push(t.bold('# then'), plan.helmCommand, '')
+  lines.push(t.bold('# the chart: helm template with your values, as on a first install (Secret values masked)'), t.bold(`# migration: ${plan.chart.migration}`), plan.chart.manifests.trimEnd(), '')
   return lines.join('\n')
 }

@@ -23,7 +23,10 @@ export function renderUpgradePlan(plan: UpgradePlan, t: ChalkInstance): string {
     else if (change.after === undefined) lines.push(`  ${t.red('-')} ${change.path}: ${show(change.before)}`)
     else lines.push(`  ${t.yellow('~')} ${change.path}: ${show(change.before)} → ${show(change.after)}`)
   }
-  lines.push(`  migration: ${plan.migration}`, '')
+  lines.push(`  migration: ${plan.migration}`)
+  if (plan.keeps.length) lines.push(`  kept in devctl.yaml once it succeeds, so \`devctl up\` deploys the same: ${plan.keeps.map(show).join(', ')}`)
+  if (plan.notKept.length) lines.push(t.yellow(`  not kept in devctl.yaml, as it may be a secret: --set ${plan.notKept.join(', ')}; the next \`devctl up\` deploys without it (give the chart a Secret: app.wiring.secrets)`))
+  lines.push('')
   return lines.join('\n')
 }
 

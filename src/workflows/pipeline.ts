@@ -28,6 +28,8 @@ export interface StepRun {
   pod(pod: PodSummary): void
   podGone(name: string): void
   warn(message: string): void
+  /** The step found, once running, that it does not apply: it ends as skipped, for this reason, when it returns. */
+  skip(reason: string): void
 }
 
 /** What a step's title may depend on: it is shown before the step runs. */
@@ -184,6 +186,7 @@ export class Pipeline {
     const timer = timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new StepTimeoutError(`${title}: not done after ${formatDuration(timeoutMs)}.`)), timeoutMs)
     const cancel = AbortSignal.any([this.scope.cancel, timeout.signal])
     const signal = AbortSignal.any([this.options.signal, cancel])
+    let skipped: string | undefined
     const run: StepRun = {
       id: step.id,
       signal,
@@ -197,16 +200,27 @@ export class Pipeline {
       pod: (pod) => emit({type: 'pod', step: step.id, pod}),
       podGone: (name) => emit({type: 'pod:gone', step: step.id, name}),
       warn: (message) => emit({type: 'warning', message}),
+      skip: (reason) => (skipped = reason),
     }
 
     this.scope.running.add(run)
     try {
       const output = await step.execute(input, run)
       const durationMs = Date.now() - started
-      emit({type: 'step:end', step: step.id, status: 'done', title, durationMs})
-      this.outcomes.push({id: step.id, title, status: 'done', durationMs})
+      const status = skipped === undefined ? 'done' : 'skipped'
+      emit({type: 'step:end', step: step.id, status, title, durationMs, message: skipped})
+      this.outcomes.push({id: step.id, title, status, durationMs, message: skipped})
       return output
     } catch (thrown) {
+      // A sibling failed first and this step was stopped for it: the failure is the sibling's,
+      // reported once (by the group); this step neither explains it again nor counts as failed.
+      if (this.scope.cancel.aborted && !timeout.signal.aborted && !this.options.signal.aborted) {
+        const message = 'stopped: another step failed'
+        const durationMs = Date.now() - started
+        emit({type: 'step:end', step: step.id, status: 'skipped', title, durationMs, message})
+        this.outcomes.push({id: step.id, title, status: 'skipped', durationMs, message})
+        throw toDevctlError(this.scope.cancel.reason)
+      }
       // A timeout or interruption shows up as whatever the step was awaiting; name it properly.
       let error = signal.aborted && !(thrown instanceof DevctlError && thrown.kind !== 'interrupted') ? toDevctlError(signal.reason) : toDevctlError(thrown)
       if (step.onFailure && !(error instanceof InterruptedError)) {

@@ -9,14 +9,13 @@ import {belongsToRelease, releaseHistory, type ReleaseHistory} from '../chart/re
 import {hintFor, isFatal, summarizePod, type PodSummary} from '../diagnose/pod.js'
 import {DevctlError, InterruptedError} from '../errors.js'
 import {NamespaceWatch} from '../kube/namespace-watch.js'
-import {selects, statefulSetReadiness} from '../kube/readiness.js'
+import {rolloutOf, statefulSetReadiness} from '../kube/readiness.js'
 import type {KubernetesObject, V1Pod, V1StatefulSet} from '../kube/types.js'
 import {registerProjectSecrets} from '../secrets/store.js'
 import {POSTGRES, REDIS} from '../services/naming.js'
 import {createProject, type Project} from './project.js'
 import {ifPermitted} from '../kube/api-failure.js'
 import {connectEnvironment, connectSavedK3d, type Connection} from './connect.js'
-import {workloadReadiness} from './steps/chart.js'
 import type {KubeModule} from './project.js'
 import {count} from '../text.js'
 import type {K3dCluster} from '../tools/k3d.js'
@@ -140,9 +139,10 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
     return result
   }
   const {kube} = cluster.connection
-  const [nodes, pods, statefulSets, deployments, daemonSets, history, migration] = await Promise.all([
+  const [nodes, pods, replicaSets, statefulSets, deployments, daemonSets, history, migration] = await Promise.all([
     ifPermitted(kube.list('Node', undefined)),
     kube.list('Pod', namespace),
+    kube.list('ReplicaSet', namespace),
     kube.list('StatefulSet', namespace),
     kube.list('Deployment', namespace),
     kube.list('DaemonSet', namespace),
@@ -174,16 +174,15 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
     ...daemonSets.map((o) => ({kind: 'DaemonSet' as const, object: o})),
   ].filter(({object}) => belongsToRelease(object, ctx.names.release))
   result.workloads = released.map(({kind, object}) => {
-    const selector = (object as {spec?: {selector?: {matchLabels?: Record<string, string>}}}).spec?.selector?.matchLabels ?? {}
-    const readiness = workloadReadiness(kind, object)
-    const selected = pods.filter((p) => selects(selector, p))
+    // The current revision's pods: old ones being replaced are in the detail, not listed as running.
+    const rollout = rolloutOf(kind, object, pods, replicaSets)
     return {
       kind,
       name: object.metadata?.name ?? '?',
-      ready: readiness.ready,
-      detail: readiness.detail,
-      images: runningImages(selected),
-      pods: selected.map((p) => {
+      ready: rollout.ready,
+      detail: rollout.detail,
+      images: runningImages(rollout.current),
+      pods: rollout.current.map((p) => {
         const summary = summarizePod(p)
         return {...summary, ageSeconds: age(summary)}
       }),
@@ -314,7 +313,8 @@ function conditions(status: StatusResult): Condition[] {
   const migration = status.migration
   if (!migration) list.push({type: 'MigrationSucceeded', status: 'Unknown', reason: 'NoRecord', message: 'no migration recorded by devctl in this namespace'})
   else if (migration.result === 'succeeded') list.push({type: 'MigrationSucceeded', status: 'True', reason: 'Succeeded', message: `${migration.kind} ${migration.name}`})
-  else list.push({type: 'MigrationSucceeded', status: 'False', reason: 'Failed', message: migration.message ?? `${migration.kind} ${migration.name} failed`, hint: statusAction('BackoffLimitExceeded', migration.name)})
+  else if (migration.result === 'not-run') list.push({type: 'MigrationSucceeded', status: 'Unknown', reason: 'NotRun', message: `revision ${migration.revision ?? '?'} ran none: ${migration.message ?? 'nothing to migrate'}`})
+  else list.push({type: 'MigrationSucceeded', status: 'False', reason: 'Failed', message: migration.message ?? `${migration.kind} ${migration.name} failed`, hint: 'Read its log (`devctl logs --migration` prints it, also after its Job is gone), fix the cause, then run `devctl up` again.'})
 
   const failing = status.workloads.flatMap((w) => w.pods.filter((p) => p.reason)).sort((a, b) => Number(isFatal(b)) - Number(isFatal(a)))
   const notReady = status.workloads.filter((w) => !w.ready)

@@ -6,7 +6,7 @@
  * only reads (the cluster, the values, the chart), and nothing is applied before consent.
  */
 import {readFile, rm} from 'node:fs/promises'
-import {basename, join, resolve} from 'node:path'
+import {basename, isAbsolute, join, relative, resolve} from 'node:path'
 
 import semver from 'semver'
 import {parse as parseYaml} from 'yaml'
@@ -22,6 +22,8 @@ import type {PodSummary} from '../diagnose/pod.js'
 import {ChartError, DevctlError, UsageError} from '../errors.js'
 import type {NamespaceWatch} from '../kube/namespace-watch.js'
 import {setAnchoredValue} from '../scaffold/anchors.js'
+import {applyUpgradeOverrides} from '../scaffold/config-document.js'
+import {isSecretKey, redact} from '../secrets/redact.js'
 import {ensureStateDir, writeFileAtomic} from '../system/files.js'
 import {holdLeaseIfShared, type HeldLease} from '../state/lease.js'
 import {lockEnvironment} from '../state/lock.js'
@@ -29,8 +31,10 @@ import {count} from '../text.js'
 import {connectEnvironment, noteRetries, type Connection} from './connect.js'
 import {outlineOf, Pipeline, type Step, type StepOutcome, type StepOutline, type StepRun, type Titled} from './pipeline.js'
 import {createProject, type Confirm, type Project, type RunControls} from './project.js'
-import {deploy, deployGroup, deployRequest, installOptions, planDeploy, recoverStuckRelease, startDeployment, type DeployPlan, type DeployRequest, type DeployTarget} from './steps/chart.js'
+import {deploy, deployGroup, planDeploy, recoverStuckRelease, type DeployPlan, type DeployTarget} from './steps/chart.js'
+import {startDeployment} from './steps/deployment.js'
 import {prerequisitesStep, type Prerequisites} from './steps/prerequisites.js'
+import {deployRequest, installOptions, type DeployRequest} from './steps/request.js'
 import {deployedWorkloads, rolloutStep, workloadPods, type WorkloadStatus} from './steps/rollout.js'
 import {namespaceStep, watchNamespace} from './steps/services.js'
 
@@ -58,6 +62,10 @@ export interface UpgradePlan {
   migration: string
   /** A revision left pending by an interrupted helm, to be dropped (with consent) before deploying. */
   stuck?: {revision: number; status: string}
+  /** What devctl.yaml will say once the upgrade succeeded (--set, --values, --chart-version), so `up` deploys the same. */
+  keeps: string[]
+  /** --set keys that may hold a secret: deployed, never written into devctl.yaml (the next `up` drops them). */
+  notKept: string[]
 }
 
 /** upgraded; nothing to do; the user said no; or it failed and was rolled back (then it throws). */
@@ -109,6 +117,35 @@ async function stageImageTag(project: Project, tag: string): Promise<ImageTagEdi
   throw new UsageError(`--image-tag needs a shared setting with the anchor &${IMAGE_TAG_ANCHOR} in your values files (${project.config.app.values.join(', ')}), and none has it.`, {
     hint: `Add \`shared: {image: {tag: &${IMAGE_TAG_ANCHOR} "1.0.0"}}\` and \`image: {tag: *${IMAGE_TAG_ANCHOR}}\` (devctl init writes these), or use --set image.tag=TAG.`,
   })
+}
+
+/** --set, --values, --chart-version: devctl.yaml edited in place, written once the upgrade succeeded. */
+interface ConfigEdit {
+  path: string
+  text: string
+  changes: string[]
+}
+
+/** A --set that may carry a secret (a password of devctl's, or a key named like one): devctl.yaml is committed, it never gets one. */
+function mayBeSecret(key: string, value: SetValue): boolean {
+  return redact(String(value)) !== String(value) || isSecretKey(key)
+}
+
+/**
+ * The one model of an upgrade's flags: devctl.yaml says what is deployed. Its overrides are kept
+ * there (comments and layout kept) once it succeeded, so the next `up` deploys the same instead
+ * of silently dropping them; a failed or rolled-back upgrade keeps nothing.
+ */
+async function stageConfigEdit(project: Project, options: UpgradeOptions): Promise<{edit?: ConfigEdit; notKept: string[]}> {
+  const {doc} = await readYamlFile(project.loaded.path, 'devctl.yaml')
+  const set = Object.fromEntries(Object.entries(options.set).filter(([key, value]) => !mayBeSecret(key, value)))
+  const notKept = Object.keys(options.set).filter((key) => !(key in set))
+  const inProject = (file: string) => {
+    const rel = relative(project.dir, file)
+    return rel.startsWith('..') || isAbsolute(rel) ? file : rel
+  }
+  const changes = applyUpgradeOverrides(doc, {set, valuesFiles: options.valuesFiles.map(inProject), chartVersion: options.chartVersion})
+  return {edit: changes.length ? {path: project.loaded.path, text: doc.toString(), changes} : undefined, notKept}
 }
 
 const connectStep: Step<Project, Connection> = {
@@ -195,6 +232,8 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
     reinstall,
     migration: deployPlan.rendered ? describeMigration(deployPlan.rendered.migration) : 'none',
     stuck,
+    keeps: [],
+    notKept: [],
   }
   run.title(
     deployPlan.unchanged
@@ -233,6 +272,15 @@ const persistStep: Step<ImageTagEdit, void> = {
   },
 }
 
+const keepStep: Step<ConfigEdit, void> = {
+  id: 'keep',
+  title: () => 'Keep the upgrade\'s flags in devctl.yaml',
+  async execute(edit, run) {
+    await writeFileAtomic(edit.path, edit.text)
+    run.title(`Kept in devctl.yaml (the next \`devctl up\` deploys them too): ${edit.changes.join(', ')}`)
+  },
+}
+
 const rollbackStep: Step<{project: Project; connection: Connection; revision: number}, void> = {
   id: 'rollback',
   title: (project) => `Roll back ${project.names.release}`,
@@ -253,6 +301,7 @@ export interface PreparedUpgrade {
   request: DeployRequest
   deployPlan: DeployPlan
   imageTag?: ImageTagEdit
+  configEdit?: ConfigEdit
   steps: StepOutcome[]
   started: number
   /** Ends the plan's watch and removes the staged values copy; called once the upgrade is over. */
@@ -269,6 +318,7 @@ export function applyOutline(prepared: PreparedUpgrade): StepOutline[] {
     deployGroup,
     rolloutStep,
     ...(prepared.imageTag ? [persistStep] : []),
+    ...(prepared.configEdit ? [keepStep] : []),
   ]
   return outlineOf(prepared.project, steps)
 }
@@ -297,7 +347,9 @@ export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions,
     const request = deployRequest(project, {valuesFiles: imageTag?.valuesFiles, extraValuesFiles: options.valuesFiles, extraSet: options.set, chartVersion: options.chartVersion})
     const planned = await pipeline.run(planUpgradeStep, {project, connection, helmMajor: prerequisites.helmMajor, request})
     watch = planned.watch
-    return {...planned, project, prerequisites, connection, imageTag, steps: pipeline.outcomes, started, close}
+    const {edit: configEdit, notKept} = await stageConfigEdit(project, options)
+    const plan = {...planned.plan, keeps: configEdit?.changes ?? [], notKept}
+    return {...planned, plan, project, prerequisites, connection, imageTag, configEdit, steps: pipeline.outcomes, started, close}
   } catch (error) {
     await close()
     throw error
@@ -343,6 +395,7 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
       throw recovery.error
     }
     if (prepared.imageTag) await pipeline.run(persistStep, prepared.imageTag)
+    if (prepared.configEdit) await pipeline.run(keepStep, prepared.configEdit)
     return {
       plan,
       outcome: 'upgraded',

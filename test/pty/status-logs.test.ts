@@ -53,8 +53,8 @@ describe.each([120, 60])('status at %i columns', (cols) => {
     expect(screen.text).toMatch(/AllReady: 2 workloads ready/)
     // No machine timestamps and no "(s)" plurals for a person to decode.
     expect(screen.text).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:|\(s\)/)
-    // The pods of every workload in one set of aligned columns.
-    const podRows = screen.rows.filter((row) => /^ {4}demo-web-worker-\S+ +Running/.test(row))
+    // The pods of every workload in one set of aligned columns, each with its mark.
+    const podRows = screen.rows.filter((row) => /^ {4}✔ demo-web-worker-\S+ +Running/.test(row))
     expect(podRows).toHaveLength(2)
     if (cols === 120) expect(new Set(podRows.map((row) => row.indexOf('Running'))).size).toBe(1)
     // Every row is a heading, a part (mark first), or indented under the text it continues.

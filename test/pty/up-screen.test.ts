@@ -57,8 +57,8 @@ describe.each([120, 60])('up at %i columns', (cols) => {
     // The migration's log streamed under its step while it ran; at the end its pods are listed, each with a mark.
     expect(stepRows(screen, /^✔ Rollout/).slice(1).every((row) => /^ {4}✔ demo-web-worker-/.test(row) || /^ {6,}\S/.test(row))).toBe(true)
     expectShows(screen, /^✔ demo is up in \S+ — cluster demo \(created\), namespace demo\./m, true)
-    // The summary's pods in aligned columns.
-    const running = screen.rows.slice(screen.find(/^Running:$/) + 1).filter((row) => /^ {2}demo-web-worker-/.test(row))
+    // The summary's pods (the current revision's) in aligned columns, each with its mark.
+    const running = screen.rows.slice(screen.find(/^Pods:$/) + 1).filter((row) => /^ {2}✔ demo-web-worker-/.test(row))
     expect(running).toHaveLength(2)
     if (cols === 120) expect(new Set(running.map((row) => row.indexOf('Running'))).size).toBe(1)
     expect(screen.text).not.toMatch(/\(s\)/)

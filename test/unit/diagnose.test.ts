@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {missingReference} from '../../src/diagnose/explain.js'
+import {eventsWorthShowing, missingReference} from '../../src/diagnose/explain.js'
 import {HINTS, hintFor, isFatal, summarizePod} from '../../src/diagnose/pod.js'
 import type {V1ContainerStatus, V1Pod} from '../../src/kube/types.js'
 
@@ -88,5 +88,24 @@ describe('pod diagnosis', () => {
     expect(missingReference("couldn't find key PGPASSWORD in Secret demo/devctl-postgres")).toBe('key "PGPASSWORD" is missing from Secret devctl-postgres (namespace demo)')
     expect(missingReference('configmap "settings" not found')).toBe('ConfigMap "settings" does not exist')
     expect(missingReference('something else')).toBeUndefined()
+  })
+
+  it('shows only the events that add to the pod\'s state: each fact once', () => {
+    const registry = 'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/busybox:does-not-exist": failed to resolve reference "docker.io/library/busybox:does-not-exist": not found'
+    const pulling = summarizePod(pod({containers: [waiting('ImagePullBackOff', `Back-off pulling image "busybox:does-not-exist": ErrImagePull: ${registry}`)]}))
+    const event = (type: string, reason: string, message: string) => ({metadata: {}, involvedObject: {}, type, reason, message})
+    const events = [
+      event('Normal', 'Pulling', 'Pulling image "busybox:does-not-exist"'),
+      event('Warning', 'Failed', `Failed to pull image "busybox:does-not-exist": ${registry}`),
+      event('Warning', 'Failed', 'Error: ErrImagePull'),
+      event('Normal', 'BackOff', 'Back-off pulling image "busybox:does-not-exist"'),
+      event('Warning', 'Failed', 'Error: ImagePullBackOff'),
+      event('Warning', 'FailedMount', 'MountVolume.SetUp failed for volume "certs" : secret "tls" not found'),
+    ]
+    expect(eventsWorthShowing(events, pulling).map((e) => e.reason)).toEqual(['FailedMount'])
+    const notReady = summarizePod(pod({containers: [{name: 'app', ready: false, started: true, restartCount: 0, image: 'x', imageID: '', state: {running: {}}}]}))
+    expect(eventsWorthShowing([event('Warning', 'Unhealthy', 'Readiness probe failed: HTTP probe failed with statuscode: 503')], notReady)).toHaveLength(1)
+    const crashing = summarizePod(pod({containers: [waiting('CrashLoopBackOff', 'back-off 40s restarting failed container=app', {restartCount: 3})]}))
+    expect(eventsWorthShowing([event('Warning', 'BackOff', 'Back-off restarting failed container app in pod web-1')], crashing)).toEqual([])
   })
 })

@@ -83,7 +83,7 @@ describe('value paths', () => {
     expect(setAtValuePath(doc, 'env[name=DB_HOST].value', doc.createNode('other'), 'if-absent')).toBe(false)
     expect(setAtValuePath(doc, 'extra[0].value', doc.createNode('x'), 'if-absent')).toBe(true)
     expect(doc.toJS()).toEqual({env: [{name: 'A', value: '2'}, {name: 'DB_HOST', value: 'db'}], extra: [{value: 'x'}]})
-    expect(() => setAtValuePath(doc, 'env[5].value', doc.createNode('x'), 'replace')).toThrow(/a list of 2 item\(s\), so it has no item \[5\]/)
+    expect(() => setAtValuePath(doc, 'env[5].value', doc.createNode('x'), 'replace')).toThrow(/a list of 2 items, so it has no item \[5\]/)
     expect(() => setAtValuePath(doc, 'env.name', doc.createNode('x'), 'replace')).toThrow(/env is a list, not a mapping/)
   })
 })

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {analyzeChart, parseManifests} from '../../src/chart/manifests.js'
+import {analyzeChart, parseManifests, type DeployPhase} from '../../src/chart/manifests.js'
 import {ConfigError, MigrationError, StepTimeoutError} from '../../src/errors.js'
 import {deploymentReadiness, jobState, selects, statefulSetReadiness} from '../../src/kube/readiness.js'
 import type {V1Deployment, V1Job} from '../../src/kube/types.js'
@@ -37,8 +37,8 @@ spec:
       containers: [{name: migrate, image: postgres:16, command: ${JSON.stringify(command)}}]
 `
 
-function analyze(docs: string[], setting: Parameters<typeof analyzeChart>[1] = 'auto') {
-  return analyzeChart(parseManifests(docs.join('\n---\n')), setting)
+function analyze(docs: string[], setting: Parameters<typeof analyzeChart>[1] = 'auto', phase: DeployPhase = 'install') {
+  return analyzeChart(parseManifests(docs.join('\n---\n')), setting, {phase, release: 'demo'})
 }
 
 describe('migration detection from the rendered chart', () => {
@@ -55,8 +55,31 @@ describe('migration detection from the rendered chart', () => {
   })
 
   it('finds a migrate init container by name or command', () => {
-    expect(analyze([deployment('web', [{name: 'migrate'}])]).migration).toMatchObject({kind: 'init-container', container: 'migrate', workload: {name: 'web', selector: {app: 'web'}}})
-    expect(analyze([deployment('web', [{name: 'setup', command: ['alembic', 'upgrade', 'head', '--migrate']}])]).migration).toMatchObject({kind: 'init-container', container: 'setup'})
+    expect(analyze([deployment('web', [{name: 'migrate'}])]).migration).toMatchObject({kind: 'init-container', containers: [{container: 'migrate', workload: {name: 'web', selector: {app: 'web'}}}]})
+    expect(analyze([deployment('web', [{name: 'setup', command: ['alembic', 'upgrade', 'head', '--migrate']}])]).migration).toMatchObject({kind: 'init-container', containers: [{container: 'setup'}]})
+  })
+
+  it('follows the migrate init container of every workload that has one, not only the first', () => {
+    const chart = analyze([deployment('demo-api', [{name: 'migrate'}]), deployment('demo-worker', [{name: 'wait-for-db'}, {name: 'migrate'}]), deployment('demo-web')])
+    expect(chart.migration).toMatchObject({kind: 'init-container', containers: [{container: 'migrate', workload: {name: 'demo-api'}}, {container: 'migrate', workload: {name: 'demo-worker'}}]})
+  })
+
+  it('takes a named init container in every workload, or WORKLOAD/NAME in one (with or without the release prefix)', () => {
+    const docs = [deployment('demo-api', [{name: 'migrate'}]), deployment('demo-worker', [{name: 'migrate'}])]
+    expect(analyze(docs, {initContainer: 'migrate'}).migration).toMatchObject({containers: [{workload: {name: 'demo-api'}}, {workload: {name: 'demo-worker'}}]})
+    for (const name of ['worker/migrate', 'demo-worker/migrate']) {
+      expect(analyze(docs, {initContainer: name}).migration).toMatchObject({kind: 'init-container', containers: [{container: 'migrate', workload: {name: 'demo-worker'}}]})
+    }
+    expect(() => analyze(docs, {initContainer: 'jobs/migrate'})).toThrow(/it has: demo-api\/migrate, demo-worker\/migrate/)
+  })
+
+  it('knows which phase a hook Job runs in: a pre-upgrade-only hook migrates nothing on the first install', () => {
+    const docs = [deployment('web'), job('web-migrate', 'pre-upgrade')]
+    expect(analyze(docs, 'auto', 'install').migration).toEqual({kind: 'none', reason: 'no migration on first install: hook Job web-migrate runs on pre-upgrade only'})
+    expect(analyze(docs, 'auto', 'upgrade').migration).toEqual({kind: 'hook-job', job: 'web-migrate', hooks: ['pre-upgrade']})
+    const installOnly = [deployment('web'), job('web-migrate', 'pre-install')]
+    expect(analyze(installOnly, 'auto', 'upgrade').migration).toMatchObject({kind: 'none', reason: 'no migration on upgrade: hook Job web-migrate runs on pre-install only'})
+    expect(analyze([job('web-migrate', 'pre-install,pre-upgrade')], 'auto', 'install').migration.kind).toBe('hook-job')
   })
 
   it('reports none when the chart has no migration, or when told so', () => {
@@ -67,7 +90,7 @@ describe('migration detection from the rendered chart', () => {
   it('uses a named Job or init container, and says clearly when the chart has none by that name', () => {
     expect(analyze([deployment('web'), job('seed', undefined, ['seed'])], {job: 'seed'}).migration).toEqual({kind: 'job', job: 'seed'})
     expect(() => analyze([deployment('web')], {job: 'seed'})).toThrow(ConfigError)
-    expect(() => analyze([deployment('web')], {initContainer: 'migrate'})).toThrow(/no workload in the rendered chart has one by that name/)
+    expect(() => analyze([deployment('web')], {initContainer: 'migrate'})).toThrow(/no workload in the rendered chart has one by that name \(it has: none\)/)
   })
 })
 
@@ -77,7 +100,7 @@ describe('rollout readiness rules', () => {
   it('follows kubectl rollout status for Deployments', () => {
     expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2})).ready).toBe(true)
     expect(deploymentReadiness(d(2, {observedGeneration: 0, replicas: 2, updatedReplicas: 2, availableReplicas: 2}, 1)).detail).toMatch(/controller/)
-    expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 3, updatedReplicas: 2, availableReplicas: 2})).detail).toBe('1 old replica still terminating')
+    expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 3, updatedReplicas: 2, availableReplicas: 2})).detail).toBe('1 old replica not replaced yet')
     expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 1})).detail).toBe('1/2 ready')
     expect(
       deploymentReadiness(d(2, {observedGeneration: 1, conditions: [{type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'took too long'}]})).detail,
@@ -169,15 +192,29 @@ describe('pipeline', () => {
           reject(run.signal.reason)
         }),
       )
+    let siblingExplained = false
     const slow = step('slow', waitForAbort(), {timeoutMs: () => 20})
-    const sibling = step('sibling', waitForAbort(() => (siblingAborted = true)))
+    const sibling = step('sibling', waitForAbort(() => (siblingAborted = true)), {
+      onFailure: async () => {
+        siblingExplained = true
+      },
+    })
     const group = {id: 'group', title: () => 'Group', steps: [slow, sibling]}
     const error = await pipeline.group(group, (members) => Promise.all([members.run(slow, {}), members.run(sibling, {})])).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(StepTimeoutError)
     expect((error as Error).message).toBe('SLOW: not done after 20ms.')
     expect(siblingAborted).toBe(true)
-    const ends = events.filter((e) => e.type === 'step:end').map((e) => (e.type === 'step:end' ? `${e.step}:${e.status}` : ''))
-    expect(ends).toEqual(['slow:failed', 'sibling:failed', 'group:failed'])
+    // The sibling was stopped, it did not fail: the failure is said once, by the step that failed.
+    expect(siblingExplained).toBe(false)
+    const ends = events.filter((e) => e.type === 'step:end').map((e) => (e.type === 'step:end' ? `${e.step}:${e.status}${e.message ? ` (${e.message})` : ''}` : ''))
+    expect(ends).toEqual(['slow:failed (SLOW: not done after 20ms.)', 'sibling:skipped (stopped: another step failed)', 'group:failed (SLOW: not done after 20ms.)'])
+  })
+
+  it('ends a step that finds it does not apply after all as skipped, with its reason', async () => {
+    const {events, options} = controls()
+    const pipeline = new Pipeline(project, options)
+    await pipeline.run(step('migration', async (_input: object, run: StepRun) => run.skip('did not run: helm failed before it started')), {})
+    expect(events.at(-1)).toMatchObject({type: 'step:end', step: 'migration', status: 'skipped', message: 'did not run: helm failed before it started'})
   })
 
   it('lists steps and groups with their titles before they run', () => {

@@ -1,21 +1,23 @@
 /**
- * Steps 7 and 8 of `up`: every workload of the release ready (each pod reported as it
- * changes, failing fast on a pod that cannot recover), then the config's validate hooks and
- * how to reach what runs.
+ * Steps 7 and 8 of `up`: every workload of the release ready, judged as `kubectl rollout status`
+ * judges it — on the pods of the revision being rolled out only (each reported as it changes,
+ * failing fast on one that cannot recover), never on the old ones it replaces — then the
+ * config's validate hooks and how to reach what runs.
  */
-import type {Workload} from '../../chart/manifests.js'
+import {WORKLOAD_KINDS, type Workload} from '../../chart/manifests.js'
 import {belongsToRelease} from '../../chart/release-record.js'
 import {explainUnhealthyPods} from '../../diagnose/explain.js'
 import {summarizePod, type PodSummary} from '../../diagnose/pod.js'
+import type {KubeClient} from '../../kube/client.js'
 import type {NamespaceWatch} from '../../kube/namespace-watch.js'
-import {selects} from '../../kube/readiness.js'
+import {rolloutOf, type Rollout} from '../../kube/readiness.js'
 import type {KubernetesObject} from '../../kube/types.js'
 import type {Connection} from '../connect.js'
 import type {Step} from '../pipeline.js'
 import type {Project} from '../project.js'
-import {releaseWorkloads, workloadReadiness} from './chart.js'
 import {runHooks} from './hooks.js'
-import {trackPods} from './pods.js'
+import {failOnFatalPods, FatalPodError, PodReport} from './pods.js'
+import {podWiringError} from './render.js'
 import {count} from '../../text.js'
 import {freeLocalPort} from '../../system/ports.js'
 
@@ -41,44 +43,72 @@ export interface RolloutInput {
   workloads: Workload[]
 }
 
-/** The workloads helm created for the release before, as found in the namespace. */
+/** The Deployments, StatefulSets and DaemonSets helm created for the release before, as found in the namespace. */
 export function deployedWorkloads(watch: NamespaceWatch, release: string): Workload[] {
-  return releaseWorkloads(watch, release).map(({kind, object}) => ({
-    kind,
-    name: object.metadata?.name ?? '?',
-    selector: (object as {spec?: {selector?: {matchLabels?: Record<string, string>}}}).spec?.selector?.matchLabels ?? {},
-  }))
+  return WORKLOAD_KINDS.flatMap((kind) =>
+    watch
+      .list(kind)
+      .filter((object) => belongsToRelease(object, release))
+      .map((object) => ({kind, name: object.metadata?.name ?? '?', selector: object.spec?.selector?.matchLabels ?? {}})),
+  )
 }
 
-function currentStatuses(watch: NamespaceWatch, workloads: Workload[]): WorkloadStatus[] {
-  return workloads.map((w) => {
-    const object = watch.get(w.kind, w.name) as KubernetesObject | undefined
-    const readiness = object ? workloadReadiness(w.kind, object) : {ready: false, detail: 'not created yet'}
-    return {kind: w.kind, name: w.name, ...readiness}
-  })
+/** Each workload's `metadata.generation` as the API has it now: the watch must have caught up to it. */
+export type Generations = Map<string, number>
+
+export const workloadKey = (w: {kind: string; name: string}) => `${w.kind}/${w.name}`
+
+/**
+ * What the API says now (a read after helm returned sees helm's writes), so a rollout is never
+ * judged on a workload the watch has not seen change yet: after an upgrade or a rollback that
+ * would be the revision being replaced.
+ */
+export async function generationsNow(kube: KubeClient, namespace: string, workloads: Workload[]): Promise<Generations> {
+  const found = await Promise.all(workloads.map(async (w) => [workloadKey(w), (await kube.get(w.kind, namespace, w.name))?.metadata?.generation ?? 0] as const))
+  return new Map(found)
+}
+
+/** A workload's rollout as the watch sees it now (its pods split by revision). */
+export function workloadRollout(watch: NamespaceWatch, workload: Pick<Workload, 'kind' | 'name'>, generations?: Generations): Rollout {
+  const object = watch.get(workload.kind, workload.name) as KubernetesObject | undefined
+  if (!object) return {ready: false, detail: 'not created yet', current: [], old: []}
+  if ((object.metadata?.generation ?? 0) < (generations?.get(workloadKey(workload)) ?? 0)) return {ready: false, detail: 'waiting for the change to arrive', current: [], old: []}
+  return rolloutOf(workload.kind, object, watch.list('Pod'), watch.list('ReplicaSet'))
+}
+
+function statusOf(workload: Workload, rollout: Rollout): WorkloadStatus {
+  return {kind: workload.kind, name: workload.name, ready: rollout.ready, detail: rollout.detail}
 }
 
 export const rolloutStep: Step<RolloutInput, WorkloadStatus[]> = {
   id: 'rollout',
   title: () => 'Rollout',
   timeoutMs: ({project}) => project.timeouts.rollout,
-  async execute({watch, workloads}, run) {
+  async execute({project, connection, watch, workloads}, run) {
+    const generations = await generationsNow(connection.kube, project.names.namespace, workloads)
+    const pods = new PodReport(run)
     const statuses = await watch.until(() => {
-      for (const workload of workloads) if (workload.kind !== 'Job') trackPods(watch, run, workload.selector)
-      const current = currentStatuses(watch, workloads)
-      const pending = current.filter((s) => !s.ready)
-      if (pending.length === 0) return current
-      run.note(pending.map((s) => `${s.kind} ${s.name}: ${s.detail}`).join('; '))
+      const rollouts = workloads.map((workload) => ({workload, rollout: workloadRollout(watch, workload, generations)}))
+      // Plain Jobs report their pods in the migration step; here they only need to complete.
+      const current = rollouts.flatMap(({workload, rollout}) => (workload.kind === 'Job' ? [] : rollout.current))
+      pods.show(current)
+      failOnFatalPods(current)
+      const pending = rollouts.filter(({rollout}) => !rollout.ready)
+      if (pending.length === 0) return rollouts.map(({workload, rollout}) => statusOf(workload, rollout))
+      run.note(pending.map(({workload, rollout}) => `${workload.kind} ${workload.name}: ${rollout.detail}`).join('; '))
       return undefined
     }, run.signal)
     run.title(`Rollout: ${count(workloads.length, 'workload')} ready`)
     return statuses
   },
-  async onFailure({connection, watch, workloads}, _run, error) {
-    const statuses = currentStatuses(watch, workloads)
-    const pods = watch.list('Pod').filter((pod) => workloads.some((w) => selects(w.selector, pod)))
-    const notReady = statuses.filter((s) => !s.ready).map((s) => `${s.kind} ${s.name}: ${s.detail}`)
-    return error.explain({details: [...notReady.map((line) => `not ready: ${line}`), ...(await explainUnhealthyPods(connection.kube, pods))]})
+  async onFailure({project, connection, watch, workloads}, _run, error) {
+    // A pod that cannot start for want of a Secret or key devctl should provide: the wiring is wrong.
+    const wiring = error instanceof FatalPodError ? await podWiringError(project, error.pod) : undefined
+    if (wiring) return wiring
+    const rollouts = workloads.map((workload) => ({workload, rollout: workloadRollout(watch, workload)}))
+    const notReady = rollouts.filter(({rollout}) => !rollout.ready).map(({workload, rollout}) => `not ready: ${workload.kind} ${workload.name}: ${rollout.detail}`)
+    const current = rollouts.flatMap(({rollout}) => rollout.current)
+    return error.explain({details: [...notReady, ...(await explainUnhealthyPods(connection.kube, current))]})
   },
 }
 
@@ -122,10 +152,7 @@ export const validateStep: Step<{project: Project; connection: Connection; httpH
   },
 }
 
-/** Pod summaries of these workloads, for results and status. */
+/** The current revision's pods of these workloads, for results and summaries. */
 export function workloadPods(watch: NamespaceWatch, workloads: Workload[]): PodSummary[] {
-  return watch
-    .list('Pod')
-    .filter((pod) => workloads.some((w) => selects(w.selector, pod)))
-    .map(summarizePod)
+  return workloads.flatMap((workload) => workloadRollout(watch, workload).current).map(summarizePod)
 }

@@ -22,7 +22,7 @@ import {trackPods} from './pods.js'
 import type {Prerequisites} from './prerequisites.js'
 
 /** Kinds the app namespace is watched for, once, for every later step. */
-export const WATCHED_KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job'] as const
+export const WATCHED_KINDS = ['Pod', 'ReplicaSet', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job'] as const
 
 /** The app namespace as later steps see it: kept current by watches. */
 export function watchNamespace(project: Project, kube: KubeClient, signal: AbortSignal): Promise<NamespaceWatch> {
