@@ -28,11 +28,11 @@ import {lockEnvironment} from '../state/lock.js'
 import {count} from '../text.js'
 import type {ReleaseHistory} from '../tools/helm.js'
 import {connectEnvironment, noteRetries, type Connection} from './connect.js'
-import {outlineOf, Pipeline, type Step, type StepOutcome, type StepOutline, type StepRun, type Titled} from './pipeline.js'
+import {Pipeline, type Step, type StepGroup, type StepOutcome, type StepRun, type Titled} from './pipeline.js'
 import {createProject, type Confirm, type Project, type RunControls} from './project.js'
 import {deploy, deployGroup, deployRequest, installOptions, planDeploy, recoverStuckRelease, startDeployment, type DeployPlan, type DeployRequest, type DeployTarget} from './steps/chart.js'
 import {prerequisitesStep, type Prerequisites} from './steps/prerequisites.js'
-import {deployedWorkloads, rolloutStep, workloadPods, type WorkloadStatus} from './steps/rollout.js'
+import {deployedWorkloads, rolloutStep, workloadPods, type RolloutInput, type WorkloadStatus} from './steps/rollout.js'
 import {namespaceStep, watchNamespace} from './steps/services.js'
 
 export const IMAGE_TAG_ANCHOR = 'imageTag'
@@ -233,15 +233,31 @@ const persistStep: Step<ImageTagEdit, void> = {
   },
 }
 
-const rollbackStep: Step<{project: Project; connection: Connection; revision: number}, void> = {
-  id: 'rollback',
-  title: (project) => `Roll back ${project.names.release}`,
-  async execute({project, connection, revision}, run) {
-    const {names} = project
-    run.title(`Roll back ${names.release} to revision ${revision}`)
-    await project.tools.helm.rollback({release: names.release, namespace: names.namespace, kube: connection.kubeTarget, revision, timeoutMs: project.timeouts.deploy}, run.mustFinishSignal)
-    run.title(`Rolled back ${names.release} to revision ${revision}`)
-  },
+/** Put the revision the upgrade started from back. */
+function rollbackStep(revision: number): Step<{project: Project; connection: Connection}, void> {
+  return {
+    id: 'rollback',
+    title: (project) => `Roll back ${project.names.release} to revision ${revision}`,
+    async execute({project, connection}, run) {
+      const {names} = project
+      await project.tools.helm.rollback({release: names.release, namespace: names.namespace, kube: connection.kubeTarget, revision, timeoutMs: project.timeouts.deploy}, run.mustFinishSignal)
+      run.title(`Rolled back ${names.release} to revision ${revision}`)
+    },
+  }
+}
+
+/** The rollback's check: the workloads of the revision put back all ready again (a rollout of its own, apart from the one that failed). */
+function rollbackCheckStep(revision: number): Step<RolloutInput, WorkloadStatus[]> {
+  return {
+    ...rolloutStep,
+    id: 'rollback-check',
+    title: () => `Check revision ${revision}: every workload ready again`,
+    async execute(input, run) {
+      const statuses = await rolloutStep.execute(input, {...run, title: () => {}})
+      run.title(`Revision ${revision} is running again: ${count(statuses.length, 'workload')} ready`)
+      return statuses
+    },
+  }
 }
 
 export interface PreparedUpgrade {
@@ -259,10 +275,10 @@ export interface PreparedUpgrade {
   close(): Promise<void>
 }
 
-/** The steps the apply phase will run, for a live view: only those that apply to this plan. */
-export function applyOutline(prepared: PreparedUpgrade): StepOutline[] {
+/** The steps the apply phase runs: only those that apply to this plan. */
+function applySteps(prepared: PreparedUpgrade): Array<Titled | StepGroup> {
   const {plan} = prepared
-  const steps: Titled[] = [
+  return [
     ...(plan.stuck ? [recoverStep] : []),
     namespaceStep,
     ...(plan.reinstall ? [reinstallStep] : []),
@@ -270,7 +286,6 @@ export function applyOutline(prepared: PreparedUpgrade): StepOutline[] {
     rolloutStep,
     ...(prepared.imageTag ? [persistStep] : []),
   ]
-  return outlineOf(prepared.project, steps)
 }
 
 /** Phase 1: check, connect, and work out what would change. Reads only. */
@@ -289,6 +304,7 @@ export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions,
     await lock.release()
   }
   try {
+    pipeline.announce([prerequisitesStep, connectStep, planUpgradeStep])
     const prerequisites = await pipeline.run(prerequisitesStep, {project, adopt: false})
     // Staged after the prerequisites brought composed values in step, so the copy has them too.
     if (options.imageTag) imageTag = await stageImageTag(project, options.imageTag)
@@ -320,6 +336,7 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
   const stopRetryNotes = noteRetries(connection, pipeline)
   let lease: HeldLease | undefined
   try {
+    pipeline.announce(applySteps(prepared))
     lease = await holdLeaseIfShared(project.config.cluster.provider === 'existing', connection.kube, project.names.namespace, 'upgrade', (message) => controls.emit({type: 'warning', message}))
     if (plan.stuck) await pipeline.run(recoverStep, {project, connection, consent: controls.recoverConsent ?? (async () => false)})
     await pipeline.run(namespaceStep, {project, connection, prerequisites: prepared.prerequisites, adopt: false, watch})
@@ -364,11 +381,14 @@ async function recoverFromFailure(pipeline: Pipeline, prepared: PreparedUpgrade,
   if (!(error instanceof DevctlError) || error.kind === 'interrupted' || !options.rollback || plan.fromRevision === undefined || plan.reinstall) return {error, rolledBack: false}
   const migrationNote = plan.migration !== 'none' ? ' A rollback does not undo a database migration that already ran: check the schema if the new code depended on it.' : ''
   let rolledBack = false
+  const revision = plan.fromRevision
+  const check = rollbackCheckStep(revision)
   try {
-    await pipeline.run(rollbackStep, {project, connection, revision: plan.fromRevision})
+    pipeline.announce([rollbackStep(revision), check])
+    await pipeline.run(rollbackStep(revision), {project, connection})
     rolledBack = true
     // Judge the rollback on what is deployed now (the old revision), not the chart that failed.
-    await pipeline.run(rolloutStep, {project, connection, watch, workloads: deployedWorkloads(watch, project.names.release)})
+    await pipeline.run(check, {project, connection, watch, workloads: deployedWorkloads(watch, project.names.release)})
   } catch (rollbackError) {
     const explained = error.explain({
       details: [`the rollback to revision ${plan.fromRevision} failed too: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`],

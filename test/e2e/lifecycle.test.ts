@@ -46,6 +46,17 @@ async function chartLabel(env: TestEnvironment): Promise<string> {
   return `${chart.name}-${chart.version}`
 }
 
+/** "53ms", "1.5s", "12s", "1m3s", "2m" (formatDuration) in ms. */
+function durationMs(text: string): number {
+  const [, minutes = '0', seconds = '0', ms = '0'] = /^(?:(\d+)m)?(?:([\d.]+)s)?(?:(\d+)ms)?$/.exec(text) ?? []
+  return Number(minutes) * 60_000 + Number(seconds) * 1000 + Number(ms)
+}
+
+/** The times at the start of the plain view's lines ("[ 1.2s] ▸ Rollout"), in order. */
+function stamps(stdout: string): number[] {
+  return [...stdout.matchAll(/^\[ *(\S+)\] /gm)].map((match) => durationMs(match[1]!))
+}
+
 type Status = {release: {revision: number}; conditions: Array<{type: string; status: string; reason: string; hint?: string}>} & Record<string, any>
 
 async function status(env: TestEnvironment): Promise<Status> {
@@ -140,6 +151,11 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     expect(result.stdout).toMatch(/~ image\.tag: 6\.7\.1 → 6\.7\.2/)
     expect(result.stdout).toMatch(/~ shared\.image\.tag: 6\.7\.1 → 6\.7\.2/)
     expect(result.stdout).toMatch(/Migration \(hook Job demo-web-worker-migrate .*\) complete/)
+    // One view, one clock: from the plan's first step to the last step after it.
+    const times = stamps(result.stdout)
+    expect(result.stdout).toMatch(/^\[ *\S+\] ✔ Upgrade demo: /m)
+    expect(result.stdout).toMatch(/^\[ *\S+\] ✔ Saved the new image tag/m)
+    expect(times, result.stdout).toEqual([...times].sort((a, b) => a - b))
     const values = await readFile(join(env.dir, 'values.dev.yaml'), 'utf8')
     expect(values).toContain('tag: &imageTag "6.7.2"')
     expect(values).toMatch(/^ {2}tag: \*imageTag$/m)
