@@ -15,7 +15,7 @@ import {describeMigration} from '../chart/manifests.js'
 import {latestRelease, type ReleaseRecord} from '../chart/release-record.js'
 import {isPending} from '../chart/release-recovery.js'
 import type {SetValue} from '../chart/set-syntax.js'
-import {diffValues, userValues, type ValueChange} from '../chart/values-diff.js'
+import {chartValuesDiff, userValues, type ValueChange} from '../chart/values-diff.js'
 import type {LoadedConfig} from '../config/load.js'
 import {readYamlFile} from '../config/yaml-file.js'
 import type {PodSummary} from '../diagnose/pod.js'
@@ -26,7 +26,7 @@ import {ensureStateDir, writeFileAtomic} from '../system/files.js'
 import {holdLeaseIfShared, type HeldLease} from '../state/lease.js'
 import {lockEnvironment} from '../state/lock.js'
 import {count} from '../text.js'
-import type {ReleaseHistory} from '../tools/helm.js'
+import type {ReleaseHistory, ReleaseRef} from '../tools/helm.js'
 import {connectEnvironment, noteRetries, type Connection} from './connect.js'
 import {Pipeline, type Step, type StepGroup, type StepOutcome, type StepRun, type Titled} from './pipeline.js'
 import {createProject, type Confirm, type Project, type RunControls} from './project.js'
@@ -162,6 +162,19 @@ const planUpgradeStep: Step<PlanInput, PlannedUpgrade> = {
   },
 }
 
+/** What the chart will receive differently from what the revision the upgrade starts from received. */
+async function valueChanges(project: Project, ref: ReleaseRef & {revision: number}, request: DeployRequest, signal: AbortSignal): Promise<ValueChange[]> {
+  const {helm} = project.tools
+  const options = installOptions(project, request)
+  const [supplied, computed, next, defaults] = await Promise.all([
+    helm.getValues(ref, signal),
+    helm.getValues({...ref, all: true}, signal),
+    userValues(options.valuesFiles, options.set),
+    helm.showValues(options.chart, options.baseDir, signal),
+  ])
+  return chartValuesDiff({supplied, computed}, {supplied: next, defaults})
+}
+
 async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: StepRun): Promise<PlannedUpgrade> {
   const {project, connection} = input
   const {names} = project
@@ -179,12 +192,10 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
   if (!previous) throw new ChartError(`Release ${names.release} is not installed yet, so there is nothing to upgrade.`, {hint: 'Run `devctl up` first.'})
   const request = stuck ? {...resolved, force: true} : resolved
   const deployPlan = await planDeploy(input, request, previous, run)
-  const options = installOptions(project, request)
-  const [before, after, toVersion] = await Promise.all([project.tools.helm.getValues(ref, run.signal), userValues(options.valuesFiles, options.set), localChartVersion(project, request)])
+  const [values, toVersion] = await Promise.all([deployPlan.unchanged ? [] : valueChanges(project, {...ref, revision: previous.revision}, request, run.signal), localChartVersion(project, request)])
   const fromVersion = chartVersionOf(history.find((h) => h.revision === previous.revision)?.chart)
   const breaking = project.config.app.breakingVersion
   const reinstall = Boolean(breaking && fromVersion && toVersion && semver.valid(toVersion) && semver.lt(fromVersion, breaking) && semver.gte(toVersion, breaking))
-  const values = diffValues(before, after)
   const plan: UpgradePlan = {
     release: names.release,
     fromRevision: previous.revision,

@@ -104,7 +104,7 @@ describe.each([120, 60])('upgrade at %i columns', (cols) => {
 
     run = devctlInTerminal(env, ['upgrade', '--set', 'replicaCount=2'], {cols})
     const asked = await run.waitFor('the consent question', (s) => s.has(/Upgrade demo now\? \(Y\/n\)/))
-    expectInOrder(asked, [/^✔ Prerequisites: helm 3\.17\.\d+, k3d/, /^✔ Cluster demo: connected \(/, /^✔ Upgrade demo: 1 value changed \(/, /^Upgrade of demo \(revision 1 → 2\)/, /^ {2}\+ replicaCount: 2$/, /Upgrade demo now\? \(Y\/n\)/])
+    expectInOrder(asked, [/^✔ Prerequisites: helm 3\.17\.\d+, k3d/, /^✔ Cluster demo: connected \(/, /^✔ Upgrade demo: 1 value changed \(/, /^Upgrade of demo \(revision 1 → 2\)/, /^ {2}replicaCount: 1 → 2$/, /Upgrade demo now\? \(Y\/n\)/])
     expect(asked.rows.filter((row) => PLAIN_LINE.test(row)), asked.text).toEqual([])
     expectFitted(asked)
     run.press(KEYS.ctrlC)
