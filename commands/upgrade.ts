@@ -58,7 +58,7 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     const mode: ProgressMode = json ? 'json' : this.flags.quiet ? 'quiet' : this.terminal.interactiveOutput ? 'tasks' : 'plain'
     const view = await createProgressView(mode, [], this.theme)
     if (view.notice) this.stopNotice = view.notice
-    const controls = (recover = false): RunControls => ({emit: (event) => view.emit(event), signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm, recoverConsent: async () => recover})
+    const controls = (recover = false): RunControls => ({emit: (event) => view.emit(event), signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm, recoverConsent: async () => recover, commandLine: this.commandLine})
 
     let result: UpgradeResult
     try {

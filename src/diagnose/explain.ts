@@ -7,7 +7,7 @@ import type {KubeClient} from '../kube/client.js'
 import type {V1Event, V1Pod} from '../kube/types.js'
 import {redact} from '../secrets/redact.js'
 import {count} from '../text.js'
-import {crashedContainer, hintFor, summarizePod, type PodSummary} from './pod.js'
+import {containerImage, crashedContainer, hintFor, summarizePod, type PodSummary} from './pod.js'
 
 export const LOG_LINES_SHOWN = 20
 const EVENTS_SHOWN = 5
@@ -30,11 +30,12 @@ export function missingReference(message: string | undefined): string | undefine
   return undefined
 }
 
-export async function explainPod(kube: KubeClient, pod: V1Pod): Promise<PodExplanation> {
+/** `k3dCluster`: the k3d cluster the pod runs in, for the hints that name it. */
+export async function explainPod(kube: KubeClient, pod: V1Pod, k3dCluster?: string): Promise<PodExplanation> {
   const summary = summarizePod(pod)
   const name = pod.metadata?.name ?? '?'
   const namespace = pod.metadata?.namespace ?? 'default'
-  const hint = hintFor(summary.reason)
+  const hint = hintFor(summary.reason, {image: containerImage(pod, summary.container), k3dCluster})
   const missing = summary.reason === 'CreateContainerConfigError' ? missingReference(summary.message) : undefined
 
   // The crashed instance's last words, or the current ones for a container that errored once.
@@ -88,12 +89,12 @@ export function formatExplanation(explanation: PodExplanation): string[] {
   return lines
 }
 
-/** Explanations (as detail lines) of the unhealthy pods among `pods`, the first three. */
-export async function explainUnhealthyPods(kube: KubeClient, pods: V1Pod[]): Promise<string[]> {
+/** Explanations (as detail lines) of the unhealthy pods among `pods`, the first three; `k3dCluster`: the k3d cluster they run in. */
+export async function explainUnhealthyPods(kube: KubeClient, pods: V1Pod[], k3dCluster?: string): Promise<string[]> {
   const unhealthy = pods.filter((pod) => {
     const summary = summarizePod(pod)
     return summary.reason !== undefined || summary.ready < summary.total
   })
-  const explanations = await Promise.all(unhealthy.slice(0, 3).map((pod) => explainPod(kube, pod)))
+  const explanations = await Promise.all(unhealthy.slice(0, 3).map((pod) => explainPod(kube, pod, k3dCluster)))
   return explanations.flatMap(formatExplanation)
 }

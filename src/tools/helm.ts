@@ -95,6 +95,11 @@ function valueArgs(options: Pick<InstallOptions, 'valuesFiles' | 'set'>): string
   return args
 }
 
+/** `helm rollback` of a release to a revision (also what devctl tells a person to run by hand). */
+export function rollbackArgs(ref: ReleaseRef & {revision: number}): string[] {
+  return ['rollback', ref.release, String(ref.revision), '--namespace', ref.namespace, ...kubeArgs(ref.kube)]
+}
+
 /** The `helm upgrade --install` arguments for a release (also what --dry-run shows). */
 export function upgradeInstallArgs(options: InstallOptions): string[] {
   const labels = Object.entries(options.labels ?? {}).map(([k, v]) => `${k}=${v}`)
@@ -187,7 +192,7 @@ export class Helm {
   }
 
   async rollback(ref: ReleaseRef & {revision: number; timeoutMs: number}, signal: AbortSignal): Promise<void> {
-    const result = await this.helm(['rollback', ref.release, String(ref.revision), '--namespace', ref.namespace, '--timeout', helmDuration(ref.timeoutMs), ...kubeArgs(ref.kube)], {
+    const result = await this.helm([...rollbackArgs(ref), '--timeout', helmDuration(ref.timeoutMs)], {
       signal,
       ownProcessGroup: true,
     })

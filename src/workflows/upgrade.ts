@@ -17,7 +17,7 @@ import {isPending} from '../chart/release-recovery.js'
 import type {SetValue} from '../chart/set-syntax.js'
 import {chartValuesDiff, userValues, type ValueChange} from '../chart/values-diff.js'
 import type {LoadedConfig} from '../config/load.js'
-import {readYamlFile} from '../config/yaml-file.js'
+import {displayPath, readYamlFile} from '../config/yaml-file.js'
 import type {PodSummary} from '../diagnose/pod.js'
 import {ChartError, DevctlError, UsageError} from '../errors.js'
 import type {NamespaceWatch} from '../kube/namespace-watch.js'
@@ -26,10 +26,11 @@ import {ensureStateDir, writeFileAtomic} from '../system/files.js'
 import {holdLeaseIfShared, type HeldLease} from '../state/lease.js'
 import {lockEnvironment} from '../state/lock.js'
 import {count} from '../text.js'
-import type {ReleaseHistory, ReleaseRef} from '../tools/helm.js'
+import {formatCommand} from '../tools/command-line.js'
+import {rollbackArgs, type ReleaseHistory, type ReleaseRef} from '../tools/helm.js'
 import {connectEnvironment, noteRetries, type Connection} from './connect.js'
 import {Pipeline, type Step, type StepGroup, type StepOutcome, type StepRun, type Titled} from './pipeline.js'
-import {createProject, type Confirm, type Project, type RunControls} from './project.js'
+import {createProject, runAgain, type Confirm, type Project, type RunControls} from './project.js'
 import {deploy, deployGroup, deployRequest, installOptions, planDeploy, recoverStuckRelease, startDeployment, type DeployPlan, type DeployRequest, type DeployTarget} from './steps/chart.js'
 import {prerequisitesStep, type Prerequisites} from './steps/prerequisites.js'
 import {deployedWorkloads, rolloutStep, workloadPods, type RolloutInput, type WorkloadStatus} from './steps/rollout.js'
@@ -302,7 +303,7 @@ function applySteps(prepared: PreparedUpgrade): Array<Titled | StepGroup> {
 /** Phase 1: check, connect, and work out what would change. Reads only. */
 export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions, controls: RunControls): Promise<PreparedUpgrade> {
   const started = Date.now()
-  const project = createProject(loaded, controls.kubeModule, {timeout: options.timeout})
+  const project = createProject(loaded, controls.kubeModule, {timeout: options.timeout, commandLine: controls.commandLine})
   const pipeline = new Pipeline(project, controls)
   // Held from the plan to the end: a second devctl must not change what this one planned against.
   const lock = await lockEnvironment(project.stateDir, 'upgrade')
@@ -389,10 +390,11 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
 /** Roll back to the revision the upgrade started from (unless told not to) and say how that went; `rolledBack`: helm put the old revision back. */
 async function recoverFromFailure(pipeline: Pipeline, prepared: PreparedUpgrade, options: UpgradeOptions, error: unknown): Promise<{error: unknown; rolledBack: boolean}> {
   const {plan, project, connection, watch} = prepared
-  if (!(error instanceof DevctlError) || error.kind === 'interrupted' || !options.rollback || plan.fromRevision === undefined || plan.reinstall) return {error, rolledBack: false}
+  if (!(error instanceof DevctlError) || error.kind === 'interrupted' || plan.fromRevision === undefined || plan.reinstall) return {error, rolledBack: false}
+  const revision = plan.fromRevision
+  if (!options.rollback) return {error: await leftForInspection(prepared, revision, error), rolledBack: false}
   const migrationNote = plan.migration !== 'none' ? ' A rollback does not undo a database migration that already ran: check the schema if the new code depended on it.' : ''
   let rolledBack = false
-  const revision = plan.fromRevision
   const check = rollbackCheckStep(revision)
   try {
     pipeline.announce([rollbackStep(revision), check])
@@ -402,14 +404,29 @@ async function recoverFromFailure(pipeline: Pipeline, prepared: PreparedUpgrade,
     await pipeline.run(check, {project, connection, watch, workloads: deployedWorkloads(watch, project.names.release)})
   } catch (rollbackError) {
     const explained = error.explain({
-      details: [`the rollback to revision ${plan.fromRevision} failed too: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`],
+      details: [`the rollback to revision ${revision} failed too: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`],
       hint: 'Inspect with `devctl status` and `devctl logs`; `devctl down --keep-data && devctl up` starts over with your data.',
     })
     return {error: explained, rolledBack}
   }
   const explained = error.explain({
-    details: [`rolled back to revision ${plan.fromRevision} and verified: every workload is ready again.${migrationNote}`],
-    hint: error.hint ?? 'Fix the cause shown above, then run `devctl upgrade` again.',
+    details: [`rolled back to revision ${revision} and verified: every workload is ready again.${migrationNote}`],
+    hint: error.hint ?? `Fix the cause shown above, then ${runAgain(project)}.`,
   })
   return {error: explained, rolledBack}
+}
+
+/** --no-rollback: which revision the release was left at, and how to roll back by hand. */
+async function leftForInspection(prepared: PreparedUpgrade, lastGood: number, error: DevctlError): Promise<DevctlError> {
+  const {project, connection} = prepared
+  const {release, namespace} = project.names
+  const latest = await latestRelease(connection.kube, namespace, release).catch(() => undefined)
+  // helm failed before it made a revision: the release is as it was.
+  if (!latest || latest.revision <= lastGood) return error.explain({hint: error.hint ?? `Fix the cause shown above, then ${runAgain(project)}.`})
+  const kube = {...connection.kubeTarget, kubeconfig: connection.kubeTarget.kubeconfig && displayPath(connection.kubeTarget.kubeconfig)}
+  const byHand = formatCommand('helm', rollbackArgs({release, namespace, kube, revision: lastGood}))
+  return error.explain({
+    details: [`--no-rollback: release ${release} is left at revision ${latest.revision} (${latest.status}) for inspection; revision ${lastGood} is the last one that worked.`],
+    hint: `Roll back by hand with \`${byHand}\`, or fix the cause and ${runAgain(project)}.`,
+  })
 }

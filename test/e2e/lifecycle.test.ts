@@ -5,9 +5,10 @@
  * up if an earlier one left it otherwise, and expects revisions and helm calls relative to what
  * it found.
  */
-import {spawn} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
+import {promisify} from 'node:util'
 
 import {parse, stringify} from 'yaml'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
@@ -175,10 +176,13 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     const before = (await healthy(env)).release.revision
     const rollbacks = helmCalls(env, 'rollback')
     await env.sim.setScenario('migration-fails')
-    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes'])
+    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2,env.API_TOKEN=tok-s3cr3t-42', '--yes'])
     expect(result.exitCode).toBe(7)
     expect(result.stderr).toMatch(/^Error: The migration Job demo-web-worker-migrate failed: BackoffLimitExceeded/m)
     expect(result.stderr).toContain(`rolled back to revision ${before} and verified: every workload is ready again. A rollback does not undo a database migration`)
+    // What to run again is the command that failed, exactly (its secret masked), not `devctl up`, which would drop the --set.
+    expect(result.stderr).toContain('→ Fix the migration (its log is above), then run `devctl upgrade --set replicaCount=2,env.API_TOKEN=******** --yes` again;')
+    expect(output(result)).not.toMatch(/devctl up`|tok-s3cr3t-42/)
     expect(helmCalls(env, 'rollback')).toBe(rollbacks + 1)
     expect(releaseStatus(env).slice(-3)).toEqual([
       {revision: before, status: 'superseded'},
@@ -198,6 +202,14 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     const {conditions} = await status(env)
     expect(conditions.find((c) => c.type === 'MigrationSucceeded')).toMatchObject({status: 'False', reason: 'Failed', hint: expect.stringMatching(/fix the cause/)})
     expect(conditions.find((c) => c.type === 'ReleaseDeployed')).toMatchObject({status: 'False', reason: 'Failed', hint: 'Fix the cause (see `devctl logs`), then `devctl upgrade`.'})
+
+    // Which revision it left, and how to roll back by hand: the command given works as it is.
+    expect(result.stderr).toContain(`--no-rollback: release demo is left at revision ${before + 1} (failed) for inspection; revision ${before} is the last one that worked.`)
+    const byHand = /Roll back by hand with `(helm rollback demo \d+ [^`]+)`, or fix the cause and run `devctl upgrade --set replicaCount=2 --yes --no-rollback` again\./.exec(result.stderr.replace(/\n\s+/g, ' '))?.[1]
+    expect(byHand, result.stderr).toBe(`helm rollback demo ${before} --namespace demo --kubeconfig .devctl/kubeconfig --kube-context k3d-demo`)
+    // Asynchronously: the simulator answers helm from this very process.
+    await promisify(execFile)('sh', ['-c', byHand!], {cwd: env.dir, env: {...process.env, ...env.sim.env}})
+    expect(releaseStatus(env).at(-1)).toEqual({revision: before + 2, status: 'deployed'})
   })
 
   it('recovers a release left pending-upgrade by a killed helm, with consent', async () => {

@@ -149,12 +149,16 @@ describe.each([120, 60])('upgrade at %i columns', (cols) => {
       /^✔ Upgrade demo: 1 value changed/,
       /^✔ Deploy demo$/,
       /^✖ Rollout \(/,
-      /^ {4}✖ demo-web-worker-\w+-\w+ +ImagePullBackOff/,
+      // The kubelet reports ErrImagePull first, then ImagePullBackOff: the rollout fails fast on either.
+      /^ {4}✖ demo-web-worker-\w+-\w+ +(ImagePullBackOff|ErrImagePull)/,
       /^✔ Rolled back demo to revision 1 \(/,
       /^✔ Revision 1 is running again: 2 workloads ready \(/,
       /^Error: Pod demo-web-worker-\w+-\w+ is failing:/,
     ])
     expectShows(screen, /rolled back to revision 1 and verified: every workload is ready again\./, true)
+    // What to do, with what devctl knows filled in, and the exact command to run again.
+    expectShows(screen, /what to do: check the image name and tag in your values; for a local image run `k3d image import ghcr\.io\/stefanprodan\/podinfo:6\.7\.1 -c demo`/, true)
+    expectShows(screen, /^→ Fix the cause shown above, then run `devctl upgrade --set replicaCount=2 --timeout 20s --yes` again\.$/m, true)
     expect(screen.text).not.toMatch(/✔ Rollout/)
     expect(screen.text).not.toMatch(/\n\s+at /)
     expectFitted(screen)

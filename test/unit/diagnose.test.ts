@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {missingReference} from '../../src/diagnose/explain.js'
-import {HINTS, hintFor, isFatal, summarizePod} from '../../src/diagnose/pod.js'
+import {containerImage, HINTS, hintFor, isFatal, summarizePod} from '../../src/diagnose/pod.js'
 import type {V1ContainerStatus, V1Pod} from '../../src/kube/types.js'
 
 function pod(overrides: {containers?: V1ContainerStatus[]; inits?: V1ContainerStatus[]; phase?: string; conditions?: NonNullable<V1Pod['status']>['conditions']; reason?: string}): V1Pod {
@@ -60,6 +60,19 @@ describe('pod diagnosis', () => {
   it('has a test case for every reason it can hint at, except the ones explained elsewhere', () => {
     const explainedElsewhere = ['BackoffLimitExceeded', 'DeadlineExceeded', 'PodInitializing']
     expect(Object.keys(HINTS).sort()).toEqual([...cases.map(([reason]) => reason), ...explainedElsewhere].sort())
+  })
+
+  it('fills the placeholders it knows: the failing container\'s image and the k3d cluster', () => {
+    const failing: V1Pod = {...pod({containers: [waiting('ImagePullBackOff')]}), spec: {initContainers: [{name: 'migrate', image: 'app:2'}], containers: [{name: 'app', image: 'ghcr.io/acme/app:1.2.3'}]}}
+    const summary = summarizePod(failing)
+    expect(containerImage(failing, summary.container)).toBe('ghcr.io/acme/app:1.2.3')
+    expect(hintFor(summary.reason, {image: containerImage(failing, summary.container), k3dCluster: 'shop'})?.action).toContain('run `k3d image import ghcr.io/acme/app:1.2.3 -c shop` or push it')
+    // Unknown (an existing cluster): left as a placeholder.
+    expect(hintFor('ErrImagePull', {image: 'app:1'})?.action).toContain('`k3d image import app:1 -c CLUSTER`')
+  })
+
+  it('says what to fix, never which command to run again (the failure report ends with the exact one)', () => {
+    for (const hint of Object.values(HINTS)) expect(hint.action).not.toMatch(/devctl (up|upgrade)/)
   })
 
   it('calls a container that keeps crashing a crash loop even while it is briefly running', () => {

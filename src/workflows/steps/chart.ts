@@ -24,7 +24,7 @@ import {runningHelmFor} from '../../system/processes.js'
 import type {InstallOptions} from '../../tools/helm.js'
 import type {Connection} from '../connect.js'
 import type {Pipeline, Step, StepGroup, StepRun} from '../pipeline.js'
-import type {Confirm, Project} from '../project.js'
+import {k3dCluster, runAgain, type Confirm, type Project} from '../project.js'
 import {runHooks} from './hooks.js'
 
 /** What to deploy: the chart, the values and settings, as `up` or `upgrade` asks for them. */
@@ -199,7 +199,9 @@ export const planStep: Step<DeployTarget & {request: DeployRequest; recoverConse
   },
 }
 
-const MIGRATION_HINT = 'Fix the migration (its log is above), then run `devctl up` again; a migration that already ran is not undone by a rollback.'
+function migrationHint(project: Project): string {
+  return `Fix the migration (its log is above), then ${runAgain(project)}; a migration that already ran is not undone by a rollback.`
+}
 
 /** A deploy in progress, as the helm and migration steps share it. */
 export interface Deployment extends DeployTarget {
@@ -268,6 +270,7 @@ export const helmStep: Step<Deployment, void> = {
     const details = await explainUnhealthyPods(
       connection.kube,
       watch.list('Pod').filter((p) => createdDuringDeploy(deployment, p)),
+      k3dCluster(deployment.project),
     )
     // helm fails when its pre-install/pre-upgrade hook does: that is the migration failing, say so.
     const plan = deployment.plan.rendered.migration
@@ -276,7 +279,7 @@ export const helmStep: Step<Deployment, void> = {
     if (plan.kind === 'hook-job' && hookState?.state === 'failed') {
       const failed = new MigrationError(`The migration Job ${plan.job} failed: ${hookState.reason} (${hookState.message}).`, {details: [...error.details.map((d) => `helm: ${d}`), ...details]})
       await recordMigration(deployment, 'failed', failed.message)
-      return failed.explain({hint: MIGRATION_HINT})
+      return failed.explain({hint: migrationHint(deployment.project)})
     }
     return error.explain({details})
   },
@@ -401,8 +404,8 @@ export const migrationStep: Step<Deployment, void> = {
     const failed = error instanceof MigrationError || error.kind === 'timeout' ? error : new MigrationError(error.message)
     await recordMigration(deployment, 'failed', error.message)
     return failed.explain({
-      details: await explainUnhealthyPods(deployment.connection.kube, pods),
-      hint: MIGRATION_HINT,
+      details: await explainUnhealthyPods(deployment.connection.kube, pods, k3dCluster(deployment.project)),
+      hint: migrationHint(deployment.project),
     })
   },
 }

@@ -12,7 +12,7 @@ import {selects} from '../../kube/readiness.js'
 import type {KubernetesObject} from '../../kube/types.js'
 import type {Connection} from '../connect.js'
 import type {Step} from '../pipeline.js'
-import type {Project} from '../project.js'
+import {k3dCluster, type Project} from '../project.js'
 import {releaseWorkloads, workloadReadiness} from './chart.js'
 import {runHooks} from './hooks.js'
 import {trackPods} from './pods.js'
@@ -74,11 +74,11 @@ export const rolloutStep: Step<RolloutInput, WorkloadStatus[]> = {
     run.title(`Rollout: ${count(workloads.length, 'workload')} ready`)
     return statuses
   },
-  async onFailure({connection, watch, workloads}, _run, error) {
+  async onFailure({project, connection, watch, workloads}, _run, error) {
     const statuses = currentStatuses(watch, workloads)
     const pods = watch.list('Pod').filter((pod) => workloads.some((w) => selects(w.selector, pod)))
     const notReady = statuses.filter((s) => !s.ready).map((s) => `${s.kind} ${s.name}: ${s.detail}`)
-    return error.explain({details: [...notReady.map((line) => `not ready: ${line}`), ...(await explainUnhealthyPods(connection.kube, pods))]})
+    return error.explain({details: [...notReady.map((line) => `not ready: ${line}`), ...(await explainUnhealthyPods(connection.kube, pods, k3dCluster(project)))]})
   },
 }
 
