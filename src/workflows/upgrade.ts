@@ -192,8 +192,16 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
     : latest
   if (!previous) throw new ChartError(`Release ${names.release} is not installed yet, so there is nothing to upgrade.`, {hint: 'Run `devctl up` first.'})
   const request = stuck ? {...resolved, force: true} : resolved
-  const deployPlan = await planDeploy(input, request, previous, run)
-  const [values, toVersion] = await Promise.all([deployPlan.unchanged ? [] : valueChanges(project, {...ref, revision: previous.revision}, request, run.signal), localChartVersion(project, request)])
+  // The values are read while the chart renders; not needed (and stopped) when nothing changed.
+  const notNeeded = new AbortController()
+  const reading = valueChanges(project, {...ref, revision: previous.revision}, request, AbortSignal.any([run.signal, notNeeded.signal]))
+  reading.catch(() => {})
+  const deployPlan = await planDeploy(input, request, previous, run).catch((error: unknown) => {
+    notNeeded.abort()
+    throw error
+  })
+  if (deployPlan.unchanged) notNeeded.abort()
+  const [values, toVersion] = await Promise.all([deployPlan.unchanged ? [] : reading, localChartVersion(project, request)])
   const fromVersion = chartVersionOf(history.find((h) => h.revision === previous.revision)?.chart)
   const breaking = project.config.app.breakingVersion
   const reinstall = Boolean(breaking && fromVersion && toVersion && semver.valid(toVersion) && semver.lt(fromVersion, breaking) && semver.gte(toVersion, breaking))
