@@ -93,14 +93,22 @@ function expectInOrder(screen: Screen, patterns: RegExp[]): void {
   expect(rows, screen.text).toEqual([...rows].sort((a, b) => a - b))
 }
 
+/** An environment brought up (piped), then, for what runs next, `scenario`. */
+async function upFirst(scenario?: string): Promise<TestEnvironment> {
+  const started = await startEnvironment()
+  env = started
+  const up = await started.devctl(['up', '--quiet'])
+  expect(up.exitCode, up.stderr).toBe(0)
+  if (scenario) await started.sim.setScenario(scenario)
+  return started
+}
+
 /** A timestamped line of the plain view ("[ 1.2s] ▸ ..."): the live list shows none. */
 const PLAIN_LINE = /^\[ *\d/
 
 describe.each([120, 60])('upgrade at %i columns', (cols) => {
   it('is one view: the plan steps as the live list, the plan and the question under them, then the steps that apply; Ctrl-C at the question changes nothing', async () => {
-    env = await startEnvironment()
-    const up = await env.devctl(['up', '--quiet'])
-    expect(up.exitCode, up.stderr).toBe(0)
+    env = await upFirst()
 
     run = devctlInTerminal(env, ['upgrade', '--set', 'replicaCount=2'], {cols})
     const asked = await run.waitFor('the consent question', (s) => s.has(/Upgrade demo now\? \(Y\/n\)/))
@@ -137,10 +145,7 @@ describe.each([120, 60])('upgrade at %i columns', (cols) => {
   }, TEST_TIMEOUT_MS)
 
   it('a failed upgrade: the rollout ✖, then the rollback and its check as steps of their own, then why', async () => {
-    env = await startEnvironment()
-    const up = await env.devctl(['up', '--quiet'])
-    expect(up.exitCode, up.stderr).toBe(0)
-    await env.sim.setScenario('image-pull-error')
+    env = await upFirst('image-pull-error')
 
     run = devctlInTerminal(env, ['upgrade', '--set', 'replicaCount=2', '--timeout', '20s', '--yes'], {cols})
     const {exitCode, screen} = await run.exited()
@@ -165,10 +170,7 @@ describe.each([120, 60])('upgrade at %i columns', (cols) => {
   }, TEST_TIMEOUT_MS)
 
   it('a failed migration: ✖ for it and its group (not ⚠), the rollout not run, then the rollback', async () => {
-    env = await startEnvironment()
-    const up = await env.devctl(['up', '--quiet'])
-    expect(up.exitCode, up.stderr).toBe(0)
-    await env.sim.setScenario('migration-fails')
+    env = await upFirst('migration-fails')
 
     run = devctlInTerminal(env, ['upgrade', '--set', 'replicaCount=2', '--yes'], {cols})
     const {exitCode, screen} = await run.exited()
