@@ -48,7 +48,7 @@ export default class Up extends DevctlCommand<typeof Up> {
     try {
       // No questions while the live task list draws: a stuck release is recovered only with --recover.
       const recoverConsent = async () => this.flags.recover
-      result = await up(loaded, options, {emit: (event) => view.emit(event), signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, recoverConsent})
+      result = await up(loaded, options, {emit: (event) => view.emit(event), signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, recoverConsent, commandLine: this.commandLine})
     } finally {
       await view.close()
     }

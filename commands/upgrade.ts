@@ -10,8 +10,7 @@ import {chartVersionFlagValue, imageTagFlagValue} from '../src/config/overrides.
 import {renderUpgradePlan, renderUpgradeResult} from '../src/ui/upgrade-view.js'
 import {terminalWidth, wrapText} from '../src/ui/wrap.js'
 import type {RunControls} from '../src/workflows/project.js'
-import type {Emit} from '../src/workflows/events.js'
-import {applyOutline, applyUpgrade, planUpgrade, skipUpgrade, type UpgradeOptions, type UpgradeResult} from '../src/workflows/upgrade.js'
+import {applyUpgrade, planUpgrade, skipUpgrade, type UpgradeOptions, type UpgradeResult} from '../src/workflows/upgrade.js'
 
 export default class Upgrade extends DevctlCommand<typeof Upgrade> {
   static override summary = 'Upgrade the running release with the current devctl.yaml and values; roll back on failure.'
@@ -53,31 +52,35 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     const json = this.jsonEnabled()
     // Dropping a release record is its own decision: --recover, or a yes in a terminal; --yes does not answer it.
     const recoverConsent = this.confirmer(this.flags.recover)
-    const controls = (emit: Emit, recover = false): RunControls => ({emit, signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm, recoverConsent: async () => recover})
+    // One view from the plan to the end: a live list finishes drawing while the questions are
+    // asked, and the steps after them are drawn under the answers.
+    const view = await this.progressView([], {quiet: this.flags.quiet})
+    const controls = (recover = false): RunControls => ({emit: (event) => view.emit(event), signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm, recoverConsent: async () => recover, commandLine: this.commandLine})
 
-    // Phase 1 prints plain lines: a question may come (a stuck release), and a live list cannot host it.
-    const planView = await this.progressView([], {quiet: this.flags.quiet, live: false})
-    const prepared = await planUpgrade(loaded, options, controls((event) => planView.emit(event))).finally(() => planView.close())
-    if (!json) process.stdout.write(wrapText(renderUpgradePlan(prepared.plan, this.theme), terminalWidth()))
-
-    if (!prepared.plan.changed) return skipUpgrade(prepared, 'unchanged')
-    // Both questions come before the live view starts: it cannot host them.
-    const {stuck} = prepared.plan
-    const asked = (async () => {
-      const upgrade = await confirm({flag: '--yes', message: `Upgrade ${prepared.plan.release} now?`, details: []})
-      const recover = upgrade && stuck !== undefined && (await recoverConsent({flag: '--recover', message: `Revision ${stuck.revision} was left ${stuck.status} by an interrupted helm. Drop it so the upgrade can run? (devctl first checks that no helm still works on it.)`, details: []}))
-      return {upgrade, recover}
-    })()
-    const consent = await asked.catch(async (error: unknown) => {
-      await prepared.close()
-      throw error
-    })
-    if (!consent.upgrade) {
-      if (!json) process.stdout.write('Declined: nothing was changed.\n')
-      return skipUpgrade(prepared, 'declined')
+    let result: UpgradeResult
+    try {
+      const prepared = await planUpgrade(loaded, options, controls())
+      await view.pause()
+      if (!json) process.stdout.write(wrapText(renderUpgradePlan(prepared.plan, this.theme), terminalWidth()))
+      if (!prepared.plan.changed) return await skipUpgrade(prepared, 'unchanged')
+      const {stuck} = prepared.plan
+      const asked = (async () => {
+        const upgrade = await confirm({flag: '--yes', message: `Upgrade ${prepared.plan.release} now?`, details: []})
+        const recover = upgrade && stuck !== undefined && (await recoverConsent({flag: '--recover', message: `Revision ${stuck.revision} was left ${stuck.status} by an interrupted helm. Drop it so the upgrade can run? (devctl first checks that no helm still works on it.)`, details: []}))
+        return {upgrade, recover}
+      })()
+      const consent = await asked.catch(async (error: unknown) => {
+        await prepared.close()
+        throw error
+      })
+      if (!consent.upgrade) {
+        if (!json) process.stdout.write('Declined: nothing was changed.\n')
+        return await skipUpgrade(prepared, 'declined')
+      }
+      result = await applyUpgrade(prepared, options, controls(consent.recover))
+    } finally {
+      await view.close()
     }
-    const view = await this.progressView(applyOutline(prepared), {quiet: this.flags.quiet})
-    const result = await applyUpgrade(prepared, options, controls((event) => view.emit(event), consent.recover)).finally(() => view.close())
     if (!json) process.stdout.write(wrapText(renderUpgradeResult(result, this.theme), terminalWidth()))
     return result
   }

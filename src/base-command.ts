@@ -8,6 +8,7 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {DevctlError, ExitCode, InterruptedError, UsageError, isAbortError} from './errors.js'
 import {redact} from './secrets/redact.js'
 import {fileSystemError} from './system/files.js'
+import {formatCommand} from './tools/command-line.js'
 import {setDebugSink} from './tools/debug-echo.js'
 import {noInputPrompter, terminalPrompter} from './ui/prompter.js'
 import {colorEnabled, createTheme, detectTerminal, type TerminalInfo} from './ui/terminal.js'
@@ -97,6 +98,11 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     // Awaited later; a failure must surface there, not as an unhandled rejection now.
     module.catch(() => {})
     return module
+  }
+
+  /** This command as the user ran it (quoted for a shell, secrets masked): what a hint tells them to run again. */
+  protected get commandLine(): string {
+    return formatCommand(this.config.bin, [...this.id?.split(':') ?? [], ...this.argv])
   }
 
   /** Questions for a person at the terminal; where no one can answer, a usage error naming the flag. */

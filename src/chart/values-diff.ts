@@ -1,9 +1,11 @@
 /**
- * What an upgrade changes in the values, as a person reads it: the user-supplied values helm
- * will use (values files merged in order, maps deeply, then --set keys; YAML aliases already
- * expanded) compared with what the release has now (`helm get values`).
+ * What an upgrade changes in the values, as a person reads it: what the chart receives now (the
+ * release's computed values, `helm get values --all`) against what it will receive (the chart's
+ * defaults coalesced with the values helm is given: values files merged in order, then --set;
+ * YAML aliases expanded), leaf by leaf, as paths in helm's --set syntax.
  */
 import {readValuesFile} from '../config/yaml-file.js'
+import {SHARED_KEY} from '../scaffold/values-document.js'
 import {isSecretKey, MASK} from '../secrets/redact.js'
 import {parseSetPath, type PathPart, type SetValue} from './set-syntax.js'
 
@@ -64,18 +66,85 @@ export async function userValues(files: string[], set: Record<string, SetValue>)
   return applySets(merged, set)
 }
 
-/** Leaf-by-leaf differences; lists compare as wholes; the values of secret-looking keys are masked. */
-export function diffValues(before: Values, after: Values, prefix = ''): ValueChange[] {
-  const changes: ValueChange[] = []
-  for (const key of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) {
-    const path = prefix ? `${prefix}.${key}` : key
-    const a = before[key]
-    const b = after[key]
-    if (isMap(a) && isMap(b)) changes.push(...diffValues(a, b, path))
-    else if (JSON.stringify(a) !== JSON.stringify(b)) {
-      const shown = (value: unknown) => (value === undefined || !isSecretKey(key) ? value : MASK)
-      changes.push({path, before: shown(a), after: shown(b)})
-    }
+/**
+ * helm's coalescing of a chart's defaults with the values it is given: maps merge key by key,
+ * anything else is replaced, and a null removes the default.
+ */
+export function coalesceValues(defaults: Values, supplied: Values): Values {
+  const coalesced: Values = {...defaults}
+  for (const [key, value] of Object.entries(supplied)) {
+    if (value === null) delete coalesced[key]
+    else coalesced[key] = isMap(coalesced[key]) && isMap(value) ? coalesceValues(coalesced[key], value) : value
   }
-  return changes
+  return coalesced
+}
+
+/** A path as helm's --set names it: `resources.requests.memory`, `env[0].value`, `podAnnotations.prometheus\.io/path`. */
+export function formatValuePath(parts: readonly PathPart[]): string {
+  return parts.reduce<string>((path, part) => {
+    if (typeof part === 'number') return `${path}[${part}]`
+    const key = part.replace(/[\\.,=[]/g, (char) => `\\${char}`)
+    return path ? `${path}.${key}` : key
+  }, '')
+}
+
+/** A map or list with something in it: compared item by item, not as a whole. */
+function isBranch(value: unknown): value is Values | unknown[] {
+  return Array.isArray(value) ? value.length > 0 : isMap(value) && Object.keys(value).length > 0
+}
+
+function entriesOf(value: unknown): Array<[PathPart, unknown]> {
+  if (Array.isArray(value)) return value.map((item, index) => [index, item])
+  return isMap(value) ? Object.entries(value) : []
+}
+
+/** The paths of every leaf (a scalar, an empty map or list) under `value`. */
+function leafPaths(value: unknown, parts: PathPart[] = []): PathPart[][] {
+  return isBranch(value) ? entriesOf(value).flatMap(([key, item]) => leafPaths(item, [...parts, key])) : [parts]
+}
+
+const startsWith = (path: readonly PathPart[], prefix: readonly PathPart[]) => prefix.every((part, index) => path[index] === part)
+
+/**
+ * Leaf-by-leaf differences (lists item by item) at the paths `compared` accepts; values under
+ * secret-looking keys are masked.
+ */
+export function diffValues(before: unknown, after: unknown, compared: (parts: PathPart[]) => boolean = () => true, parts: PathPart[] = []): ValueChange[] {
+  const sameKind = Array.isArray(before) === Array.isArray(after) && isMap(before) === isMap(after)
+  if ((isBranch(before) || isBranch(after)) && (sameKind || before === undefined || after === undefined)) {
+    const keys = [...new Set([...entriesOf(before), ...entriesOf(after)].map(([key]) => key))]
+    const ordered = keys.every((key) => typeof key === 'number') ? keys : keys.map(String).sort()
+    return ordered.flatMap((key) => diffValues((before as Record<PathPart, unknown> | undefined)?.[key], (after as Record<PathPart, unknown> | undefined)?.[key], compared, [...parts, key]))
+  }
+  if (!compared(parts) || JSON.stringify(before) === JSON.stringify(after)) return []
+  const key = parts.findLast((part) => typeof part === 'string')
+  const shown = (value: unknown) => (value === undefined || key === undefined || !isSecretKey(key) ? value : MASK)
+  return [{path: formatValuePath(parts), before: shown(before), after: shown(after)}]
+}
+
+export interface DeployedValues {
+  /** The values the release was given (`helm get values`). */
+  supplied: Values
+  /** What its chart received: its defaults coalesced with those (`helm get values --all`). */
+  computed: Values
+}
+
+export interface NextValues {
+  /** The values helm will be given. */
+  supplied: Values
+  /** The defaults of the chart it will deploy (`helm show values`). */
+  defaults: Values
+}
+
+/**
+ * What the chart receives differently, where values are given to it before or after (a chart
+ * default nobody sets is the chart's business, said by its version): so a --set equal to the
+ * default is no change. `shared:` is devctl's block of YAML anchors, which the chart never
+ * reads: a value there is reported where its aliases put it, the paths the chart reads.
+ */
+export function chartValuesDiff(deployed: DeployedValues, next: NextValues): ValueChange[] {
+  // Nothing given is no path at all, not the root.
+  const given = [...leafPaths(deployed.supplied), ...leafPaths(next.supplied)].filter((path) => path.length > 0)
+  const compared = (parts: PathPart[]) => parts[0] !== SHARED_KEY && given.some((path) => startsWith(parts, path) || startsWith(path, parts))
+  return diffValues(deployed.computed, coalesceValues(next.defaults, next.supplied), compared)
 }

@@ -7,7 +7,7 @@ import type {KubeClient} from '../kube/client.js'
 import type {V1Event, V1Pod} from '../kube/types.js'
 import {redact} from '../secrets/redact.js'
 import {count} from '../text.js'
-import {crashedContainer, hintFor, summarizePod, type PodSummary} from './pod.js'
+import {containerImage, crashedContainer, hintFor, summarizePod, type PodSummary} from './pod.js'
 
 export const LOG_LINES_SHOWN = 20
 const EVENTS_SHOWN = 5
@@ -33,13 +33,15 @@ export function missingReference(message: string | undefined): string | undefine
 export interface ExplainOptions {
   /** Read the crashed container's last lines (false: the caller already has them, e.g. streamed). */
   logs?: boolean
+  /** The k3d cluster the pod runs in, for the hints that name it. */
+  k3dCluster?: string
 }
 
 export async function explainPod(kube: KubeClient, pod: V1Pod, options: ExplainOptions = {}): Promise<PodExplanation> {
   const summary = summarizePod(pod)
   const name = pod.metadata?.name ?? '?'
   const namespace = pod.metadata?.namespace ?? 'default'
-  const hint = hintFor(summary.reason)
+  const hint = hintFor(summary.reason, {image: containerImage(pod, summary.container), k3dCluster: options.k3dCluster})
   const missing = summary.reason === 'CreateContainerConfigError' ? missingReference(summary.message) : undefined
 
   // The crashed instance's last words, or the current ones for a container that errored once.
@@ -81,13 +83,22 @@ function clauses(message: string): string[] {
 export function eventsWorthShowing(events: V1Event[], summary: PodSummary): V1Event[] {
   const said = `${summary.message ?? ''}`
   const saidClauses = new Set(clauses(said))
+  const saidReasons = sameFact(summary.reason).concat(sameFact(summary.status))
   return events.filter((event) => {
     if (event.type !== 'Warning') return false
     const message = (event.message ?? '').replace(/^Error:\s*/, '')
-    if (message === summary.reason || message === summary.status || (message !== '' && said.includes(message))) return false
+    if (saidReasons.includes(message) || (message !== '' && said.includes(message))) return false
     if (clauses(message).some((clause) => saidClauses.has(clause))) return false
     return !(event.reason === 'BackOff' && summary.reason?.endsWith('BackOff'))
   })
+}
+
+/** A pull failure alternates between these two reasons; either one restates the other. */
+const PULL_FAILURE = ['ErrImagePull', 'ImagePullBackOff']
+
+function sameFact(reason: string | undefined): string[] {
+  if (reason === undefined) return []
+  return PULL_FAILURE.includes(reason) ? PULL_FAILURE : [reason]
 }
 
 function eventTime(event: V1Event): number {

@@ -46,7 +46,11 @@ export interface Hint {
 
 const PULL_ACTION = 'check the image name and tag in your values; for a local image run `k3d image import IMAGE -c CLUSTER` or push it to the cluster registry'
 
-/** One row per reason devctl explains; each row has a test. */
+/**
+ * One row per reason devctl explains; each row has a test. What to do is what to fix: running
+ * the command again is the failure report's last line, once. IMAGE and CLUSTER are filled in
+ * where devctl knows them (`hintFor`).
+ */
 export const HINTS: Record<string, Hint> = {
   ErrImagePull: {
     meaning: 'the node could not pull the image',
@@ -65,7 +69,7 @@ export const HINTS: Record<string, Hint> = {
   RunContainerError: {meaning: 'the container could not be started', action: 'check the command/entrypoint and the security context in your chart'},
   CrashLoopBackOff: {
     meaning: 'the container keeps exiting and Kubernetes is backing off before restarting it',
-    action: 'read its last log lines below; fix the crash (often a missing setting or an unreachable dependency), then `devctl upgrade`',
+    action: 'read its last log lines below; fix the crash (often a missing setting or an unreachable dependency)',
   },
   OOMKilled: {meaning: 'the container used more memory than its limit and was killed', action: 'raise resources.limits.memory for it in your values, or find the leak'},
   Error: {meaning: 'the container exited with a non-zero code', action: 'read its last log lines below'},
@@ -77,14 +81,31 @@ export const HINTS: Record<string, Hint> = {
     meaning: 'the container runs but its readiness probe does not pass',
     action: 'check the probe path/port in your chart and the app\'s logs; `devctl logs COMPONENT` shows them live',
   },
-  BackoffLimitExceeded: {meaning: 'the Job\'s pods failed more times than its backoffLimit allows', action: 'read the failed pod\'s log lines below, fix the cause, then run `devctl up` again'},
+  BackoffLimitExceeded: {meaning: 'the Job\'s pods failed more times than its backoffLimit allows', action: 'read the failed pod\'s log lines below and fix the cause'},
   DeadlineExceeded: {meaning: 'the Job ran longer than its activeDeadlineSeconds', action: 'make the job faster or raise activeDeadlineSeconds'},
-  Evicted: {meaning: 'the node ran short of a resource (often disk) and evicted the pod', action: 'free disk space for Docker (`docker system prune`) and run `devctl up` again'},
+  Evicted: {meaning: 'the node ran short of a resource (often disk) and evicted the pod', action: 'free disk space for Docker (`docker system prune`)'},
   PodInitializing: {meaning: 'init containers are still running', action: 'wait; `devctl logs` shows what they do'},
 }
 
-export function hintFor(reason: string | undefined): Hint | undefined {
-  return reason ? HINTS[reason] : undefined
+/** What devctl knows of the placeholders in a hint. */
+export interface HintFacts {
+  /** The image of the container the reason is about (IMAGE). */
+  image?: string
+  /** The k3d cluster the pod runs in (CLUSTER). */
+  k3dCluster?: string
+}
+
+/** The hint for a reason, with the placeholders devctl knows filled in. */
+export function hintFor(reason: string | undefined, facts: HintFacts = {}): Hint | undefined {
+  const hint = reason ? HINTS[reason] : undefined
+  if (!hint) return undefined
+  const action = hint.action.replace(/\b(IMAGE|CLUSTER)\b/g, (placeholder) => (placeholder === 'IMAGE' ? facts.image : facts.k3dCluster) ?? placeholder)
+  return {...hint, action}
+}
+
+/** The image a container of the pod runs (init containers included). */
+export function containerImage(pod: V1Pod, container: string | undefined): string | undefined {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === container)?.image
 }
 
 function containerProblem(status: V1ContainerStatus): {reason: string; message?: string} | undefined {

@@ -82,6 +82,11 @@ function valueArgs(options: Pick<InstallOptions, 'valuesFiles' | 'set'>): string
   return args
 }
 
+/** `helm rollback` of a release to a revision (also what devctl tells a person to run by hand). */
+export function rollbackArgs(ref: ReleaseRef & {revision: number}): string[] {
+  return ['rollback', ref.release, String(ref.revision), '--namespace', ref.namespace, ...kubeArgs(ref.kube)]
+}
+
 /** The `helm upgrade --install` arguments for a release (also what --dry-run shows). */
 export function upgradeInstallArgs(options: InstallOptions): string[] {
   const labels = Object.entries(options.labels ?? {}).map(([k, v]) => `${k}=${v}`)
@@ -173,7 +178,7 @@ export class Helm {
   }
 
   async rollback(ref: ReleaseRef & {revision: number; timeoutMs: number}, signal: AbortSignal): Promise<void> {
-    const result = await this.helm(['rollback', ref.release, String(ref.revision), '--namespace', ref.namespace, '--timeout', helmDuration(ref.timeoutMs), ...kubeArgs(ref.kube)], {
+    const result = await this.helm([...rollbackArgs(ref), '--timeout', helmDuration(ref.timeoutMs)], {
       signal,
       ownProcessGroup: true,
     })
@@ -191,13 +196,30 @@ export class Helm {
     throw new ChartError(`helm uninstall of ${ref.release} failed.`, {details: cleanHelmError(result.stderr)})
   }
 
-  /** The user-supplied values of the deployed release (for diffs), aliases already expanded. */
-  async getValues(ref: ReleaseRef, signal?: AbortSignal): Promise<Record<string, unknown>> {
-    const result = await this.helm(['get', 'values', ref.release, '--namespace', ref.namespace, '-o', 'json', ...kubeArgs(ref.kube)], {signal})
+  /**
+   * The values of a revision of the release (for diffs), aliases already expanded: those it was
+   * given, or with `all` what its chart received (its defaults coalesced with those).
+   */
+  async getValues(ref: ReleaseRef & {revision?: number; all?: boolean}, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const which = [...(ref.revision === undefined ? [] : ['--revision', String(ref.revision)]), ...(ref.all ? ['--all'] : [])]
+    const result = await this.helm(['get', 'values', ref.release, '--namespace', ref.namespace, ...which, '-o', 'json', ...kubeArgs(ref.kube)], {signal})
     if (result.exitCode !== 0) {
       if (/not found/.test(result.stderr)) return {}
       throw new ChartError(`helm could not read the values of release ${ref.release}.`, {details: cleanHelmError(result.stderr)})
     }
-    return (parseToolJson(z.record(z.string(), z.unknown()).nullable(), result.stdout, 'helm get values -o json', ChartError) ?? {}) as Record<string, unknown>
+    return valuesJson(result.stdout, 'helm get values -o json')
   }
+
+  /** A chart's own defaults (its values.yaml), as helm reads them. */
+  async showValues(chart: ChartSource, baseDir: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const result = await this.helm(['show', 'values', ...chartArgs(chart, baseDir), '--jsonpath', '{$}'], {signal})
+    if (result.exitCode !== 0) throw new ChartError(`helm could not read the default values of chart ${chart.path ?? chart.name ?? chart.oci ?? ''}.`, {details: cleanHelmError(result.stderr)})
+    return valuesJson(result.stdout, 'helm show values --jsonpath {$}')
+  }
+}
+
+/** Values as helm prints them in JSON (`null` or nothing when there are none). */
+function valuesJson(stdout: string, what: string): Record<string, unknown> {
+  if (stdout.trim() === '') return {}
+  return (parseToolJson(z.record(z.string(), z.unknown()).nullable(), stdout, what, ChartError) ?? {}) as Record<string, unknown>
 }

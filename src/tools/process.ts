@@ -6,9 +6,9 @@
  */
 import {execa} from 'execa'
 
-import {maskSecretSetValues} from '../chart/set-syntax.js'
 import {DevctlError, InterruptedError, PrerequisiteError} from '../errors.js'
 import {redact} from '../secrets/redact.js'
+import {formatCommand} from './command-line.js'
 import {echoCommand} from './debug-echo.js'
 
 export interface RunOptions {
@@ -103,14 +103,6 @@ function superviseGroup(pid: number, signal: AbortSignal | undefined, exited: Pr
     clearTimeout(killer)
     liveGroups.delete(pid)
   }
-}
-
-/** helm's flags whose value is `KEY=VALUE` pairs: a value under a secret-looking key is masked when shown. */
-const SET_FLAGS = new Set(['--set', '--set-string', '--set-literal', '--set-json'])
-
-export function formatCommand(file: string, args: readonly string[]): string {
-  const quoted = (arg: string, shown = arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? shown : `'${shown.replaceAll("'", `'\\''`)}'`)
-  return redact([file, ...args.map((arg, i) => quoted(arg, SET_FLAGS.has(args[i - 1] ?? '') ? maskSecretSetValues(arg) : arg))].join(' '))
 }
 
 function lineHandler(callback: ((line: string) => void) | undefined) {

@@ -20,6 +20,11 @@ export interface ProgressView {
   emit(event: WorkflowEvent): void
   /** A view that holds the terminal's output while it draws shows this notice (the first Ctrl-C's) itself. */
   notice?(message: string): void
+  /**
+   * Everything shown so far is final and the terminal is free, for a question: a live list
+   * finishes drawing, and the steps announced next are drawn under what was asked.
+   */
+  pause(): Promise<void>
   /** Wait until everything the view shows is on screen (the task list settled). */
   close(): Promise<void>
 }
@@ -83,6 +88,7 @@ export function plainView(print: (line: string) => void, t: ChalkInstance, colum
         case 'step:start':
           write(`${stamp()} ${t.cyan('▸')} ${event.title}`)
           break
+        case 'outline':
         case 'step:title':
           break
         case 'step:note':
@@ -116,6 +122,7 @@ export function plainView(print: (line: string) => void, t: ChalkInstance, colum
         }
       }
     },
+    async pause() {},
     async close() {},
   }
 }
@@ -126,12 +133,13 @@ export function jsonView(write: (line: string) => void): ProgressView {
     emit(event) {
       write(escapeJsonControls(JSON.stringify({time: new Date().toISOString(), ...event}, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value))))
     },
+    async pause() {},
     async close() {},
   }
 }
 
 export function quietView(): ProgressView {
-  return {emit() {}, async close() {}}
+  return {emit() {}, async pause() {}, async close() {}}
 }
 
 export async function createProgressView(mode: ProgressMode, outline: StepOutline[], t: ChalkInstance): Promise<ProgressView> {

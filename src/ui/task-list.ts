@@ -5,7 +5,7 @@
  * migration, and each step's elapsed time.
  */
 import type {ChalkInstance} from 'chalk'
-import {Listr, type ListrTask} from 'listr2'
+import {figures, Listr, ListrDefaultRendererLogLevels, type ListrTask} from 'listr2'
 
 import type {PodSummary} from '../diagnose/pod.js'
 import type {EventOf, WorkflowEvent} from '../workflows/events.js'
@@ -57,7 +57,17 @@ function output(state: StepState, columns: number | undefined): string {
   return lines.map((line) => wrapLine(forDisplay(line), width)).join('\n')
 }
 
-/** `write` prints under the list once it is done; `columns`: the terminal's width. */
+/** Every step of an outline, groups' members included. */
+function everyStep(steps: StepOutline[]): StepOutline[] {
+  return steps.flatMap((step) => [step, ...everyStep(step.children ?? [])])
+}
+
+/**
+ * `outline`: the steps listed from the start; steps announced later (an `outline` event) are
+ * drawn as a list of their own under it, once it is done, so the list can stop for a question
+ * (`pause`) and go on with the steps that follow. `write` prints under the list once it is
+ * done; `columns`: the terminal's width.
+ */
 export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (line: string) => void, columns?: number): ProgressView {
   const states = new Map<string, StepState>()
   // Printed under the list once it is done: listr2 redraws everything above its last line.
@@ -68,57 +78,110 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
     return s
   }
 
-  const toTask = (step: StepOutline, level: number): ListrTask => ({
-    title: step.title,
+  /** `group`: the state of the group a member belongs to. */
+  const toTask = (step: StepOutline, level: number, group?: StepState): ListrTask => {
+    const s = state(step.id)
+    return {
+      title: step.title,
 
-    task: async (_ctx, task) => {
+      task: async (_ctx, task) => {
+        s.level = level
+        const start = await s.started
+        task.title = start.title
+        // The live lines go in the title: listr2 redraws a title in place, whereas task output
+        // accumulates as history.
+        s.render = () => {
+          const detail = output(s, columns)
+          task.title = detail ? `${s.title ?? start.title}\n${detail}` : (s.title ?? start.title)
+        }
+        // Pods and notes that came before listr2 reached this task are drawn now, not at the next event.
+        s.render()
+        if (step.children) {
+          // A group either ends skipped, or its children start.
+          const first = await Promise.race([s.ended, ...step.children.map((c) => state(c.id).started)])
+          if (first.type === 'step:end' && first.status === 'skipped') return task.skip(`${first.title} — skipped: ${first.message ?? ''}`)
+          // A member that failed fails the group (✖, not listr2's ⚠ "done with failed subtasks").
+          return task.newListr(
+            step.children.map((child) => toTask(child, level + 1, s)),
+            {concurrent: true, exitOnError: true},
+          )
+        }
+        const end = await s.ended
+        s.render = undefined
+        if (end.status === 'skipped') return task.skip(`${end.title} — skipped: ${end.message ?? ''}`)
+        // The workflow's own timing (listr only sees when it started drawing the task); the pods
+        // stay listed under a finished step, the notes and logs go.
+        s.note = undefined
+        s.logs = []
+        const pods = output(s, columns)
+        task.title = `${end.title} (${formatDuration(end.durationMs)})${pods ? `\n${pods}` : ''}`
+        if (end.status !== 'failed') return
+        // Only once every member has ended: the first failure ends the group's list.
+        await group?.ended
+        throw new Error(forDisplay(end.message ?? 'failed'))
+      },
+    }
+  }
+
+  let drawing = false
+  /** The steps of the list drawn last (or next). */
+  let shown: StepOutline[] = []
+  /** Lists are drawn one after another, each once the one before is done. */
+  let lists = Promise.resolve()
+
+  const flushWarnings = () => {
+    for (const warning of warnings.splice(0)) write(`${t.yellow('!')} ${warning}`)
+  }
+
+  /** Steps the workflow never reached (it failed or was interrupted) end as not run. */
+  const endUnreached = () => {
+    for (const step of everyStep(shown)) {
       const s = state(step.id)
-      s.level = level
-      const start = await s.started
-      task.title = start.title
-      // The live lines go in the title: listr2 redraws a title in place, whereas task output
-      // accumulates as history.
-      s.render = () => {
-        const detail = output(s, columns)
-        task.title = detail ? `${s.title ?? start.title}\n${detail}` : (s.title ?? start.title)
-      }
-      // What arrived before listr2 got to this task (its pods, a note) is drawn now, not at the next event.
-      s.render()
-      if (step.children) {
-        // A group either ends skipped, or its children start.
-        const first = await Promise.race([s.ended, ...step.children.map((c) => state(c.id).started)])
-        if (first.type === 'step:end' && first.status === 'skipped') return task.skip(`${first.title} — skipped: ${first.message ?? ''}`)
-        return task.newListr(
-          step.children.map((child) => toTask(child, level + 1)),
-          {concurrent: true, exitOnError: false},
-        )
-      }
-      const end = await s.ended
-      s.render = undefined
-      if (end.status === 'skipped') return task.skip(`${end.title} — skipped: ${end.message ?? ''}`)
-      // The workflow's own timing (listr only sees when it started drawing the task); the pods
-      // stay listed under a finished step, the notes and logs go.
-      s.note = undefined
-      s.logs = []
-      const pods = output(s, columns)
-      task.title = `${end.title} (${formatDuration(end.durationMs)})${pods ? `\n${pods}` : ''}`
-      if (end.status === 'failed') throw new Error(forDisplay(end.message ?? 'failed'))
-    },
-  })
+      const title = s.title ?? step.title
+      s.start({type: 'step:start', step: step.id, title})
+      s.end({type: 'step:end', step: step.id, status: 'skipped', title, durationMs: 0, message: 'not run'})
+    }
+  }
 
-  let drawing = true
-  const list = new Listr(outline.map((step) => toTask(step, 0)), {
-    concurrent: false,
-    exitOnError: true,
-    // Ctrl-C belongs to the command (base-command.ts): listr2's own handler exits at once (127),
-    // killing a helm command that must be let finish and leaving the release pending.
-    registerSignalListeners: false,
-    rendererOptions: {collapseSubtasks: false, collapseSkips: true, collapseErrors: false, showErrorMessage: false},
-  })
-  const running = list
-    .run()
-    .catch(() => {})
-    .finally(() => (drawing = false))
+  const show = (steps: StepOutline[]) => {
+    endUnreached()
+    shown = steps
+    // Each list's steps are its own, even under an id an earlier list had.
+    for (const step of everyStep(steps)) states.set(step.id, stepState())
+    const list = new Listr(
+      steps.map((step) => toTask(step, 0)),
+      {
+        concurrent: false,
+        exitOnError: true,
+        // Ctrl-C belongs to the command (base-command.ts): listr2's own handler exits at once (127),
+        // killing a helm command that must be let finish and leaving the release pending.
+        registerSignalListeners: false,
+        rendererOptions: {
+          collapseSubtasks: false,
+          collapseSkips: true,
+          collapseErrors: false,
+          showErrorMessage: false,
+          // A failed group is marked as failed (listr2 marks it ❯, as if it still ran).
+          icon: {[ListrDefaultRendererLogLevels.FAILED_WITH_FAILED_SUBTASKS]: figures.cross},
+        },
+      },
+    )
+    lists = lists.then(async () => {
+      drawing = true
+      await list.run().catch(() => {})
+      drawing = false
+      flushWarnings()
+    })
+  }
+
+  const settle = async () => {
+    endUnreached()
+    shown = []
+    await lists
+    flushWarnings()
+  }
+
+  if (outline.length > 0) show(outline)
 
   return {
     notice(message) {
@@ -127,7 +190,7 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
         process.stderr.write(`\n${message}\n`)
         return
       }
-      for (const step of outline) {
+      for (const step of shown) {
         const s = state(step.id)
         if (!s.running) continue
         s.stopping = t.yellow(`› ${message}`)
@@ -135,6 +198,10 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
       }
     },
     emit(event: WorkflowEvent) {
+      if (event.type === 'outline') {
+        show(event.steps)
+        return
+      }
       if (event.type === 'warning') {
         warnings.push(forDisplay(event.message))
         return
@@ -171,17 +238,7 @@ export function taskListView(outline: StepOutline[], t: ChalkInstance, write: (l
       }
       s.render?.()
     },
-    async close() {
-      // Steps the workflow never reached (it failed or was interrupted) end as not run.
-      const everyStep = (steps: StepOutline[]): StepOutline[] => steps.flatMap((step) => [step, ...everyStep(step.children ?? [])])
-      for (const step of everyStep(outline)) {
-        const s = state(step.id)
-        const title = s.title ?? step.title
-        s.start({type: 'step:start', step: step.id, title})
-        s.end({type: 'step:end', step: step.id, status: 'skipped', title, durationMs: 0, message: 'not run'})
-      }
-      await running
-      for (const warning of warnings) write(`${t.yellow('!')} ${warning}`)
-    },
+    pause: settle,
+    close: settle,
   }
 }

@@ -8,7 +8,7 @@ import {forDisplay} from './untrusted-text.js'
 function show(value: unknown): string {
   if (value === undefined) return '(unset)'
   // Values may hold a password given with --set.
-  return forDisplay(typeof value === 'string' ? value : JSON.stringify(value))
+  return forDisplay(typeof value === 'string' && value !== '' ? value : JSON.stringify(value))
 }
 
 export function renderUpgradePlan(plan: UpgradePlan, t: ChalkInstance): string {
@@ -17,12 +17,8 @@ export function renderUpgradePlan(plan: UpgradePlan, t: ChalkInstance): string {
   if (plan.stuck) lines.push(`  revision ${plan.stuck.revision} is ${plan.stuck.status}: it is dropped before deploying (asks first)`)
   if (plan.chart.from !== plan.chart.to) lines.push(`  chart version: ${plan.chart.from ?? '?'} → ${plan.chart.to ?? '?'}`)
   if (plan.reinstall) lines.push(t.yellow('  the chart crosses devctl.yaml\'s breakingVersion: the release is uninstalled and installed again (Postgres/Redis data kept)'))
-  if (plan.values.length === 0) lines.push('  values: unchanged')
-  for (const change of plan.values) {
-    if (change.before === undefined) lines.push(`  ${t.green('+')} ${change.path}: ${show(change.after)}`)
-    else if (change.after === undefined) lines.push(`  ${t.red('-')} ${change.path}: ${show(change.before)}`)
-    else lines.push(`  ${t.yellow('~')} ${change.path}: ${show(change.before)} → ${show(change.after)}`)
-  }
+  if (plan.values.length === 0) lines.push('  values: what the chart receives is unchanged')
+  for (const change of plan.values) lines.push(`  ${change.path}: ${t.red(show(change.before))} → ${t.green(show(change.after))}`)
   lines.push(`  migration: ${plan.migration}`)
   if (plan.keeps.length) lines.push(`  kept in devctl.yaml once it succeeds, so \`devctl up\` deploys the same: ${plan.keeps.map(show).join(', ')}`)
   if (plan.notKept.length) lines.push(t.yellow(`  not kept in devctl.yaml, as it may be a secret: --set ${plan.notKept.join(', ')}; the next \`devctl up\` deploys without it (give the chart a Secret: app.wiring.secrets)`))

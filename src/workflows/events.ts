@@ -3,10 +3,16 @@
  * pipes) and --json are three renderings of it; workflows never print.
  */
 import type {PodSummary} from '../diagnose/pod.js'
+import type {StepOutline} from './pipeline.js'
 
 export type StepStatus = 'done' | 'skipped' | 'failed'
 
 export type WorkflowEvent =
+  /**
+   * The steps that run next, in order, only those that apply: a view that lists steps before
+   * they run (the live task list) shows them below what ran so far.
+   */
+  | {type: 'outline'; steps: StepOutline[]}
   | {type: 'step:start'; step: string; title: string; parent?: string}
   /** The step's title changes (e.g. "Cluster demo: creating" → "Cluster demo: waiting for DNS"). */
   | {type: 'step:title'; step: string; title: string}

@@ -114,6 +114,11 @@ export class Pipeline {
     return running
   }
 
+  /** The steps that run next, only those that apply: a live view lists them before they start. */
+  announce(steps: Array<Titled | StepGroup>): void {
+    this.options.emit({type: 'outline', steps: outlineOf(this.project, steps)})
+  }
+
   /** Record a step that does not apply this time, and why. */
   skip(step: Titled, reason: string): void {
     const title = step.title(this.project)

@@ -37,6 +37,8 @@ export interface Project {
   kubeModule: Promise<KubeModule>
   /** Each step's time limit in ms: devctl.yaml's, or --timeout for every step. */
   timeouts: Record<keyof Timeouts, number>
+  /** How the user ran this command (quoted, secrets masked), for hints that say to run it again. */
+  commandLine?: string
 }
 
 /** For a run that must never reach the cluster (`up --dry-run`): using the client is a bug. */
@@ -47,7 +49,7 @@ function noCluster(): Promise<KubeModule> {
   return refused
 }
 
-export function createProject(loaded: LoadedConfig, kubeModule: Promise<KubeModule> = noCluster(), options: {timeout?: string} = {}): Project {
+export function createProject(loaded: LoadedConfig, kubeModule: Promise<KubeModule> = noCluster(), options: {timeout?: string; commandLine?: string} = {}): Project {
   const configured = loaded.config.app.timeouts
   const limit = (name: keyof Timeouts) => parseDuration(options.timeout ?? configured[name])
   return {
@@ -60,7 +62,18 @@ export function createProject(loaded: LoadedConfig, kubeModule: Promise<KubeModu
     tools: {docker: new Docker(), k3d: new K3d(), helm: new Helm()},
     kubeModule,
     timeouts: {deploy: limit('deploy'), migration: limit('migration'), rollout: limit('rollout'), cluster: limit('cluster'), hook: limit('hook')},
+    commandLine: options.commandLine,
   }
+}
+
+/** "run `devctl upgrade --set replicaCount=2` again": the user's own command, for the end of a hint. */
+export function runAgain(project: Pick<Project, 'commandLine'>): string {
+  return project.commandLine ? `run \`${project.commandLine}\` again` : 'run this again'
+}
+
+/** The k3d cluster devctl runs the project in (none for an existing cluster): what `k3d image import -c` takes. */
+export function k3dCluster(project: Pick<Project, 'config' | 'names'>): string | undefined {
+  return project.config.cluster.provider === 'k3d' ? project.names.clusterName : undefined
 }
 
 /** A yes/no question a workflow needs answered (the command asks, or a flag answers). */
@@ -76,4 +89,6 @@ export interface RunControls {
   confirm?: Confirm
   /** Consent to drop a release revision an interrupted helm left pending (--recover answers it; --yes never does). */
   recoverConsent?: Confirm
+  /** How the user ran the command (quoted, secrets masked), for hints that say to run it again. */
+  commandLine?: string
 }

@@ -14,7 +14,7 @@ import {maskSecretObjects, redact} from '../secrets/redact.js'
 import {readSecrets} from '../secrets/store.js'
 import {credentialSecrets, namespaceManifest, serviceManifests} from '../services/manifests.js'
 import {upgradeInstallArgs} from '../tools/helm.js'
-import {formatCommand} from '../tools/process.js'
+import {formatCommand} from '../tools/command-line.js'
 import {holdLeaseIfShared, type HeldLease} from '../state/lease.js'
 import {lockEnvironment} from '../state/lock.js'
 import {noteRetries} from './connect.js'
@@ -58,7 +58,7 @@ export function upOutline(loaded: LoadedConfig): StepOutline[] {
 
 export async function up(loaded: LoadedConfig, options: UpOptions, controls: RunControls): Promise<UpResult> {
   const started = Date.now()
-  const project = createProject(loaded, controls.kubeModule, {timeout: options.timeout})
+  const project = createProject(loaded, controls.kubeModule, {timeout: options.timeout, commandLine: controls.commandLine})
   const pipeline = new Pipeline(project, controls)
   // One devctl at a time: on this machine (the lock file), and on a shared cluster (a Lease, once the namespace exists).
   const lock = await lockEnvironment(project.stateDir, 'up')

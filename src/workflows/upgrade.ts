@@ -12,12 +12,12 @@ import semver from 'semver'
 import {parse as parseYaml} from 'yaml'
 
 import {describeMigration} from '../chart/manifests.js'
-import {releaseHistory, type ReleaseHistory, type ReleaseRecord} from '../chart/release-record.js'
+import {latestRelease, releaseHistory, type ReleaseHistory, type ReleaseRecord} from '../chart/release-record.js'
 import {isPending} from '../chart/release-recovery.js'
 import type {SetValue} from '../chart/set-syntax.js'
-import {diffValues, userValues, type ValueChange} from '../chart/values-diff.js'
+import {chartValuesDiff, userValues, type ValueChange} from '../chart/values-diff.js'
 import type {LoadedConfig} from '../config/load.js'
-import {readYamlFile} from '../config/yaml-file.js'
+import {displayPath, readYamlFile} from '../config/yaml-file.js'
 import type {PodSummary} from '../diagnose/pod.js'
 import {ChartError, DevctlError, UsageError} from '../errors.js'
 import type {NamespaceWatch} from '../kube/namespace-watch.js'
@@ -28,14 +28,16 @@ import {ensureStateDir, writeFileAtomic} from '../system/files.js'
 import {holdLeaseIfShared, type HeldLease} from '../state/lease.js'
 import {lockEnvironment} from '../state/lock.js'
 import {count} from '../text.js'
+import {formatCommand} from '../tools/command-line.js'
+import {rollbackArgs, type ReleaseRef} from '../tools/helm.js'
 import {connectEnvironment, noteRetries, type Connection} from './connect.js'
-import {outlineOf, Pipeline, type Step, type StepOutcome, type StepOutline, type StepRun, type Titled} from './pipeline.js'
-import {createProject, type Confirm, type Project, type RunControls} from './project.js'
+import {Pipeline, type Step, type StepGroup, type StepOutcome, type StepRun, type Titled} from './pipeline.js'
+import {createProject, runAgain, type Confirm, type Project, type RunControls} from './project.js'
 import {deploy, deployGroup, planDeploy, recoverStuckRelease, type DeployPlan, type DeployTarget} from './steps/chart.js'
 import {startDeployment} from './steps/deployment.js'
 import {prerequisitesStep, type Prerequisites} from './steps/prerequisites.js'
 import {deployRequest, installOptions, type DeployRequest} from './steps/request.js'
-import {deployedWorkloads, rolloutStep, workloadPods, type WorkloadStatus} from './steps/rollout.js'
+import {deployedWorkloads, rolloutStep, workloadPods, type RolloutInput, type WorkloadStatus} from './steps/rollout.js'
 import {namespaceStep, watchNamespace} from './steps/services.js'
 
 export const IMAGE_TAG_ANCHOR = 'imageTag'
@@ -198,6 +200,19 @@ const planUpgradeStep: Step<PlanInput, PlannedUpgrade> = {
   },
 }
 
+/** What the chart will receive differently from what the revision the upgrade starts from received. */
+async function valueChanges(project: Project, ref: ReleaseRef & {revision: number}, request: DeployRequest, signal: AbortSignal): Promise<ValueChange[]> {
+  const {helm} = project.tools
+  const options = installOptions(project, request)
+  const [supplied, computed, next, defaults] = await Promise.all([
+    helm.getValues(ref, signal),
+    helm.getValues({...ref, all: true}, signal),
+    userValues(options.valuesFiles, options.set),
+    helm.showValues(options.chart, options.baseDir, signal),
+  ])
+  return chartValuesDiff({supplied, computed}, {supplied: next, defaults})
+}
+
 async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: StepRun): Promise<PlannedUpgrade> {
   const {project, connection} = input
   const {names} = project
@@ -215,13 +230,19 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
     : latest
   if (!previous) throw new ChartError(`Release ${names.release} is not installed yet, so there is nothing to upgrade.`, {hint: 'Run `devctl up` first.'})
   const request = stuck ? {...resolved, force: true} : resolved
-  const deployPlan = await planDeploy(input, request, previous, run)
-  const options = installOptions(project, request)
-  const [before, after, toVersion] = await Promise.all([project.tools.helm.getValues(ref, run.signal), userValues(options.valuesFiles, options.set), localChartVersion(project, request)])
+  // The values are read while the chart renders; not needed (and stopped) when nothing changed.
+  const notNeeded = new AbortController()
+  const reading = valueChanges(project, {...ref, revision: previous.revision}, request, AbortSignal.any([run.signal, notNeeded.signal]))
+  reading.catch(() => {})
+  const deployPlan = await planDeploy(input, request, previous, run).catch((error: unknown) => {
+    notNeeded.abort()
+    throw error
+  })
+  if (deployPlan.unchanged) notNeeded.abort()
+  const [values, toVersion] = await Promise.all([deployPlan.unchanged ? [] : reading, localChartVersion(project, request)])
   const fromVersion = chartVersionOf(history.find((h) => h.revision === previous.revision)?.chart)
   const breaking = project.config.app.breakingVersion
   const reinstall = Boolean(breaking && fromVersion && toVersion && semver.valid(toVersion) && semver.lt(fromVersion, breaking) && semver.gte(toVersion, breaking))
-  const values = diffValues(before, after)
   const plan: UpgradePlan = {
     release: names.release,
     fromRevision: previous.revision,
@@ -281,15 +302,31 @@ const keepStep: Step<ConfigEdit, void> = {
   },
 }
 
-const rollbackStep: Step<{project: Project; connection: Connection; revision: number}, void> = {
-  id: 'rollback',
-  title: (project) => `Roll back ${project.names.release}`,
-  async execute({project, connection, revision}, run) {
-    const {names} = project
-    run.title(`Roll back ${names.release} to revision ${revision}`)
-    await project.tools.helm.rollback({release: names.release, namespace: names.namespace, kube: connection.kubeTarget, revision, timeoutMs: project.timeouts.deploy}, run.mustFinishSignal)
-    run.title(`Rolled back ${names.release} to revision ${revision}`)
-  },
+/** Put the revision the upgrade started from back. */
+function rollbackStep(revision: number): Step<{project: Project; connection: Connection}, void> {
+  return {
+    id: 'rollback',
+    title: (project) => `Roll back ${project.names.release} to revision ${revision}`,
+    async execute({project, connection}, run) {
+      const {names} = project
+      await project.tools.helm.rollback({release: names.release, namespace: names.namespace, kube: connection.kubeTarget, revision, timeoutMs: project.timeouts.deploy}, run.mustFinishSignal)
+      run.title(`Rolled back ${names.release} to revision ${revision}`)
+    },
+  }
+}
+
+/** The rollback's check: the workloads of the revision put back all ready again (a rollout of its own, apart from the one that failed). */
+function rollbackCheckStep(revision: number): Step<RolloutInput, WorkloadStatus[]> {
+  return {
+    ...rolloutStep,
+    id: 'rollback-check',
+    title: () => `Check revision ${revision}: every workload ready again`,
+    async execute(input, run) {
+      const statuses = await rolloutStep.execute(input, {...run, title: () => {}})
+      run.title(`Revision ${revision} is running again: ${count(statuses.length, 'workload')} ready`)
+      return statuses
+    },
+  }
 }
 
 export interface PreparedUpgrade {
@@ -308,10 +345,10 @@ export interface PreparedUpgrade {
   close(): Promise<void>
 }
 
-/** The steps the apply phase will run, for a live view: only those that apply to this plan. */
-export function applyOutline(prepared: PreparedUpgrade): StepOutline[] {
+/** The steps the apply phase runs: only those that apply to this plan. */
+function applySteps(prepared: PreparedUpgrade): Array<Titled | StepGroup> {
   const {plan} = prepared
-  const steps: Titled[] = [
+  return [
     ...(plan.stuck ? [recoverStep] : []),
     namespaceStep,
     ...(plan.reinstall ? [reinstallStep] : []),
@@ -320,13 +357,12 @@ export function applyOutline(prepared: PreparedUpgrade): StepOutline[] {
     ...(prepared.imageTag ? [persistStep] : []),
     ...(prepared.configEdit ? [keepStep] : []),
   ]
-  return outlineOf(prepared.project, steps)
 }
 
 /** Phase 1: check, connect, and work out what would change. Reads only. */
 export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions, controls: RunControls): Promise<PreparedUpgrade> {
   const started = Date.now()
-  const project = createProject(loaded, controls.kubeModule, {timeout: options.timeout})
+  const project = createProject(loaded, controls.kubeModule, {timeout: options.timeout, commandLine: controls.commandLine})
   const pipeline = new Pipeline(project, controls)
   // Held from the plan to the end: a second devctl must not change what this one planned against.
   const lock = await lockEnvironment(project.stateDir, 'upgrade')
@@ -339,6 +375,7 @@ export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions,
     await lock.release()
   }
   try {
+    pipeline.announce([prerequisitesStep, connectStep, planUpgradeStep])
     const prerequisites = await pipeline.run(prerequisitesStep, {project, adopt: false})
     // Staged after the prerequisites brought composed values in step, so the copy has them too.
     if (options.imageTag) imageTag = await stageImageTag(project, options.imageTag)
@@ -372,6 +409,7 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
   const stopRetryNotes = noteRetries(connection, pipeline)
   let lease: HeldLease | undefined
   try {
+    pipeline.announce(applySteps(prepared))
     lease = await holdLeaseIfShared(project.config.cluster.provider === 'existing', connection.kube, project.names.namespace, 'upgrade', (message) => controls.emit({type: 'warning', message}))
     if (plan.stuck) await pipeline.run(recoverStep, {project, connection, consent: controls.recoverConsent ?? (async () => false)})
     await pipeline.run(namespaceStep, {project, connection, prerequisites: prepared.prerequisites, adopt: false, watch})
@@ -414,24 +452,43 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
 /** Roll back to the revision the upgrade started from (unless told not to) and say how that went; `rolledBack`: helm put the old revision back. */
 async function recoverFromFailure(pipeline: Pipeline, prepared: PreparedUpgrade, options: UpgradeOptions, error: unknown): Promise<{error: unknown; rolledBack: boolean}> {
   const {plan, project, connection, watch} = prepared
-  if (!(error instanceof DevctlError) || error.kind === 'interrupted' || !options.rollback || plan.fromRevision === undefined || plan.reinstall) return {error, rolledBack: false}
+  if (!(error instanceof DevctlError) || error.kind === 'interrupted' || plan.fromRevision === undefined || plan.reinstall) return {error, rolledBack: false}
+  const revision = plan.fromRevision
+  if (!options.rollback) return {error: await leftForInspection(prepared, revision, error), rolledBack: false}
   const migrationNote = plan.migration !== 'none' ? ' A rollback does not undo a database migration that already ran: check the schema if the new code depended on it.' : ''
   let rolledBack = false
+  const check = rollbackCheckStep(revision)
   try {
-    await pipeline.run(rollbackStep, {project, connection, revision: plan.fromRevision})
+    pipeline.announce([rollbackStep(revision), check])
+    await pipeline.run(rollbackStep(revision), {project, connection})
     rolledBack = true
     // Judge the rollback on what is deployed now (the old revision), not the chart that failed.
-    await pipeline.run(rolloutStep, {project, connection, watch, workloads: deployedWorkloads(watch, project.names.release)})
+    await pipeline.run(check, {project, connection, watch, workloads: deployedWorkloads(watch, project.names.release)})
   } catch (rollbackError) {
     const explained = error.explain({
-      details: [`the rollback to revision ${plan.fromRevision} failed too: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`],
+      details: [`the rollback to revision ${revision} failed too: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`],
       hint: 'Inspect with `devctl status` and `devctl logs`; `devctl down --keep-data && devctl up` starts over with your data.',
     })
     return {error: explained, rolledBack}
   }
   const explained = error.explain({
-    details: [`rolled back to revision ${plan.fromRevision} and verified: every workload is ready again.${migrationNote}`],
-    hint: error.hint ?? 'Fix the cause shown above, then run `devctl upgrade` again.',
+    details: [`rolled back to revision ${revision} and verified: every workload is ready again.${migrationNote}`],
+    hint: error.hint ?? `Fix the cause shown above, then ${runAgain(project)}.`,
   })
   return {error: explained, rolledBack}
+}
+
+/** --no-rollback: which revision the release was left at, and how to roll back by hand. */
+async function leftForInspection(prepared: PreparedUpgrade, lastGood: number, error: DevctlError): Promise<DevctlError> {
+  const {project, connection} = prepared
+  const {release, namespace} = project.names
+  const latest = await latestRelease(connection.kube, namespace, release).catch(() => undefined)
+  // helm failed before it made a revision: the release is as it was.
+  if (!latest || latest.revision <= lastGood) return error.explain({hint: error.hint ?? `Fix the cause shown above, then ${runAgain(project)}.`})
+  const kube = {...connection.kubeTarget, kubeconfig: connection.kubeTarget.kubeconfig && displayPath(connection.kubeTarget.kubeconfig)}
+  const byHand = formatCommand('helm', rollbackArgs({release, namespace, kube, revision: lastGood}))
+  return error.explain({
+    details: [`--no-rollback: release ${release} is left at revision ${latest.revision} (${latest.status}) for inspection; revision ${lastGood} is the last one that worked.`],
+    hint: `Roll back by hand with \`${byHand}\`, or fix the cause and ${runAgain(project)}.`,
+  })
 }

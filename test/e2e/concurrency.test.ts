@@ -107,9 +107,11 @@ describe('a release left pending while its helm still runs', () => {
   it('is not dropped under that helm, even with --recover, and devctl says which helm works on it', async () => {
     env = await startEnvironment()
     expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
-    // A devctl killed outright leaves its helm running: here, a helm upgrade waiting on a long migration.
-    await env.sim.setScenario({rules: [{match: {container: '*migrat*'}, behavior: 'complete', runFor: '600s'}]})
-    const helm = spawn('helm', ['upgrade', 'demo', join(env.dir, 'chart'), '-n', 'demo', '-f', join(env.dir, 'values.dev.yaml'), '--set', 'replicaCount=2', '--kubeconfig', join(env.dir, '.devctl', 'kubeconfig'), '--kube-context', 'k3d-demo'], {
+    // A devctl killed outright leaves its helm running: here, a helm upgrade waiting on a long
+    // migration — longer (its deadline and helm's timeout too) than a loaded machine takes to get
+    // devctl to the point of recovering, or helm would have given up and the release be pending no more.
+    await env.sim.setScenario({rules: [{match: {container: '*migrat*'}, behavior: 'complete', runFor: '60000s'}]})
+    const helm = spawn('helm', ['upgrade', 'demo', join(env.dir, 'chart'), '-n', 'demo', '-f', join(env.dir, 'values.dev.yaml'), '--set', 'replicaCount=2,migrations.activeDeadlineSeconds=600000', '--timeout', '1000h', '--kubeconfig', join(env.dir, '.devctl', 'kubeconfig'), '--kube-context', 'k3d-demo'], {
       env: {...process.env, ...env.sim.env},
       stdio: 'ignore',
     })

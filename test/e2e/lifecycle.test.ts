@@ -5,9 +5,10 @@
  * up if an earlier one left it otherwise, and expects revisions and helm calls relative to what
  * it found.
  */
-import {spawn} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
+import {promisify} from 'node:util'
 
 import {parse, stringify} from 'yaml'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
@@ -45,6 +46,17 @@ function latestRevision(env: TestEnvironment): number {
 async function chartLabel(env: TestEnvironment): Promise<string> {
   const chart = parse(await readFile(join(env.dir, 'chart', 'Chart.yaml'), 'utf8')) as {name: string; version: string}
   return `${chart.name}-${chart.version}`
+}
+
+/** "53ms", "1.5s", "12s", "1m3s", "2m" (formatDuration) in ms. */
+function durationMs(text: string): number {
+  const [, minutes = '0', seconds = '0', ms = '0'] = /^(?:(\d+)m)?(?:([\d.]+)s)?(?:(\d+)ms)?$/.exec(text) ?? []
+  return Number(minutes) * 60_000 + Number(seconds) * 1000 + Number(ms)
+}
+
+/** The times at the start of the plain view's lines ("[ 1.2s] ▸ Rollout"), in order. */
+function stamps(stdout: string): number[] {
+  return [...stdout.matchAll(/^\[ *(\S+)\] /gm)].map((match) => durationMs(match[1]!))
 }
 
 type Status = {release: {revision: number}; conditions: Array<{type: string; status: string; reason: string; hint?: string}>} & Record<string, any>
@@ -128,8 +140,15 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     // helm's --set syntax: list indices, several pairs per flag, escaped dots.
     const indexed = await env.devctl(['upgrade', '--set', 'imagePullSecrets[0].name=regcred,logLevel=debug', '--set', 'podAnnotations.prometheus\\.io/path=/metrics'])
     expect(indexed.exitCode).toBe(2)
-    expect(indexed.stdout).toContain('  + imagePullSecrets: [{"name":"regcred"}]\n  + podAnnotations: {"prometheus.io/path":"/metrics"}\n')
+    expect(indexed.stdout).toContain('  imagePullSecrets[0].name: (unset) → regcred\n  podAnnotations.prometheus\\.io/path: (unset) → /metrics\n  migration:')
     expect(helmCalls(env, 'upgrade')).toBe(upgrades)
+
+    // What the chart receives, from its defaults: a value set to its default is no change.
+    const memory = await env.devctl(['upgrade', '--set', 'resources.requests.memory=64Gi,replicaCount=1'])
+    expect(memory.exitCode).toBe(2)
+    expect(memory.stdout).toContain('\n  resources.requests.memory: 32Mi → 64Gi\n  migration:')
+    const unchanged = await env.devctl(['upgrade', '--set', 'replicaCount=1'])
+    expect(unchanged.stdout).toContain('\n  values: what the chart receives is unchanged\n')
   })
 
   it('upgrade --image-tag sets the shared anchor: every alias follows, the plan shows the change', async () => {
@@ -138,9 +157,15 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     expect(result.stderr).toBe('')
     expect(result.exitCode).toBe(0)
     expect(result.stdout).toContain(`Upgrade of demo (revision ${before} → ${before + 1})`)
-    expect(result.stdout).toMatch(/~ image\.tag: 6\.7\.1 → 6\.7\.2/)
-    expect(result.stdout).toMatch(/~ shared\.image\.tag: 6\.7\.1 → 6\.7\.2/)
+    // Once, where the chart reads it: not also at its anchor under shared:.
+    expect(result.stdout).toMatch(/^ {2}image\.tag: 6\.7\.1 → 6\.7\.2$/m)
+    expect(result.stdout).not.toMatch(/shared\.image\.tag/)
     expect(result.stdout).toMatch(/Migration \(hook Job demo-web-worker-migrate .*\) complete/)
+    // One view, one clock: from the plan's first step to the last step after it.
+    const times = stamps(result.stdout)
+    expect(result.stdout).toMatch(/^\[ *\S+\] ✔ Upgrade demo: /m)
+    expect(result.stdout).toMatch(/^\[ *\S+\] ✔ Saved the new image tag/m)
+    expect(times, result.stdout).toEqual([...times].sort((a, b) => a - b))
     const values = await readFile(join(env.dir, 'values.dev.yaml'), 'utf8')
     expect(values).toContain('tag: &imageTag "6.7.2"')
     expect(values).toMatch(/^ {2}tag: \*imageTag$/m)
@@ -152,10 +177,13 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     const before = (await healthy(env)).release.revision
     const rollbacks = helmCalls(env, 'rollback')
     await env.sim.setScenario('migration-fails')
-    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2', '--yes'])
+    const result = await env.devctl(['upgrade', '--set', 'replicaCount=2,env.API_TOKEN=tok-s3cr3t-42', '--yes'])
     expect(result.exitCode).toBe(7)
     expect(result.stderr).toMatch(/^Error: The migration Job demo-web-worker-migrate failed: BackoffLimitExceeded/m)
     expect(result.stderr).toContain(`rolled back to revision ${before} and verified: every workload is ready again. A rollback does not undo a database migration`)
+    // What to run again is the command that failed, exactly (its secret masked), not `devctl up`, which would drop the --set.
+    expect(result.stderr).toContain('→ Fix the migration (its log is above), then run `devctl upgrade --set replicaCount=2,env.API_TOKEN=******** --yes` again;')
+    expect(output(result)).not.toMatch(/devctl up`|tok-s3cr3t-42/)
     expect(helmCalls(env, 'rollback')).toBe(rollbacks + 1)
     expect(releaseStatus(env).slice(-3)).toEqual([
       {revision: before, status: 'superseded'},
@@ -175,6 +203,14 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     const {conditions} = await status(env)
     expect(conditions.find((c) => c.type === 'MigrationSucceeded')).toMatchObject({status: 'False', reason: 'Failed', hint: expect.stringMatching(/fix the cause/)})
     expect(conditions.find((c) => c.type === 'ReleaseDeployed')).toMatchObject({status: 'False', reason: 'Failed', hint: 'Fix the cause (see `devctl logs`), then `devctl upgrade`.'})
+
+    // Which revision it left, and how to roll back by hand: the command given works as it is.
+    expect(result.stderr).toContain(`--no-rollback: release demo is left at revision ${before + 1} (failed) for inspection; revision ${before} is the last one that worked.`)
+    const byHand = /Roll back by hand with `(helm rollback demo \d+ [^`]+)`, or fix the cause and run `devctl upgrade --set replicaCount=2 --yes --no-rollback` again\./.exec(result.stderr.replace(/\n\s+/g, ' '))?.[1]
+    expect(byHand, result.stderr).toBe(`helm rollback demo ${before} --namespace demo --kubeconfig .devctl/kubeconfig --kube-context k3d-demo`)
+    // Asynchronously: the simulator answers helm from this very process.
+    await promisify(execFile)('sh', ['-c', byHand!], {cwd: env.dir, env: {...process.env, ...env.sim.env}})
+    expect(releaseStatus(env).at(-1)).toEqual({revision: before + 2, status: 'deployed'})
   })
 
   it('recovers a release left pending-upgrade by a killed helm, with consent', async () => {

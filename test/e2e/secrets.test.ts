@@ -79,8 +79,8 @@ describe('values under secret-looking keys', () => {
     const token = 'tok-8f3a9c1e55d2'
     const upgrade = await env.devctl(['upgrade', '--set', `env.API_TOKEN=${token}`, '--set', 'env.SIGNING_KEY=abc', '--set', 'replicaCount=1', '--yes', '--debug'])
     expect(upgrade.exitCode, upgrade.stderr).toBe(0)
-    expect(upgrade.stdout).toContain('+ env.API_TOKEN: ********')
-    expect(upgrade.stdout).toContain('+ env.SIGNING_KEY: ********')
+    expect(upgrade.stdout).toContain('  env.API_TOKEN: (unset) → ********\n')
+    expect(upgrade.stdout).toContain('  env.SIGNING_KEY: (unset) → ********\n')
     expect(upgrade.stderr).toMatch(/^\$ helm upgrade --install .* --set-string env\.API_TOKEN=\*{8} --set-string env\.SIGNING_KEY=\*{8} --set replicaCount=1 /m)
     expect(output(upgrade)).not.toContain(token)
     expect(output(upgrade)).not.toMatch(/SIGNING_KEY=abc|SIGNING_KEY: abc/)

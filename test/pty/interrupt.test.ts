@@ -98,7 +98,7 @@ const UP_CASES: Case[] = [
 
 const UPGRADE = ['upgrade', '--set', 'replicaCount=2']
 const UPGRADE_CASES: Case[] = [
-  {step: 'Prerequisites (a prerequisites hook)', upFirst: true, hooks: {prerequisites: [HOLD]}, args: UPGRADE, when: (s) => s.has(/▸ Prerequisites/), stoppedAt: /✖ Prerequisites/},
+  {step: 'Prerequisites (a prerequisites hook)', upFirst: true, hooks: {prerequisites: [HOLD]}, args: UPGRADE, when: (s) => showsRunning(s, 'Prerequisites'), stoppedAt: /✖ Prerequisites/},
   {step: 'the consent prompt', upFirst: true, args: UPGRADE, when: (s) => s.has(/Upgrade demo now\?/)},
   {step: 'Deploy: helm upgrade in flight', upFirst: true, scenario: {rules: [SLOW_MIGRATION]}, app: LONG_DEPLOY, args: UPGRADE, consent: true, when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'), stoppedAt: /✔ helm upgrade --install demo: done/, lettingHelmFinish: true},
   {step: 'Rollout (new pods slow to be ready)', upFirst: true, scenario: {rules: [{match: {labelSelector: 'app.kubernetes.io/component=api'}, ready: '600s'}]}, args: UPGRADE, consent: true, when: (s) => showsRunning(s, 'Rollout'), stoppedAt: /✖ Rollout/},

@@ -80,16 +80,41 @@ describe.each([120, 60])('up at %i columns', (cols) => {
   }, TEST_TIMEOUT_MS)
 })
 
+/** The row where `pattern` first shows, failing with the screen when it does not. */
+function rowOf(screen: Screen, pattern: RegExp): number {
+  const row = screen.find(pattern)
+  expect(row, `${pattern} is not on the screen:\n${screen.text}`).toBeGreaterThanOrEqual(0)
+  return row
+}
+
+/** The rows showing `patterns` come in this order, top to bottom. */
+function expectInOrder(screen: Screen, patterns: RegExp[]): void {
+  const rows = patterns.map((pattern) => rowOf(screen, pattern))
+  expect(rows, screen.text).toEqual([...rows].sort((a, b) => a - b))
+}
+
+/** An environment brought up (piped), then, for what runs next, `scenario`. */
+async function upFirst(scenario?: string): Promise<TestEnvironment> {
+  const started = await startEnvironment()
+  env = started
+  const up = await started.devctl(['up', '--quiet'])
+  expect(up.exitCode, up.stderr).toBe(0)
+  if (scenario) await started.sim.setScenario(scenario)
+  return started
+}
+
+/** A timestamped line of the plain view ("[ 1.2s] ▸ ..."): the live list shows none. */
+const PLAIN_LINE = /^\[ *\d/
+
 describe.each([120, 60])('upgrade at %i columns', (cols) => {
-  it('shows the change, asks, and upgrades on yes; Ctrl-C at the question changes nothing', async () => {
-    env = await startEnvironment()
-    const up = await env.devctl(['up', '--quiet'])
-    expect(up.exitCode, up.stderr).toBe(0)
+  it('is one view: the plan steps as the live list, the plan and the question under them, then the steps that apply; Ctrl-C at the question changes nothing', async () => {
+    env = await upFirst()
 
     run = devctlInTerminal(env, ['upgrade', '--set', 'replicaCount=2'], {cols})
     const asked = await run.waitFor('the consent question', (s) => s.has(/Upgrade demo now\? \(Y\/n\)/))
-    expectShows(asked, /^Upgrade of demo \(revision 1 → 2\): chart, values or settings changed/m, true)
-    expectShows(asked, /^ {2}\+ replicaCount: 2$/)
+    expectInOrder(asked, [/^✔ Prerequisites: helm 3\.17\.\d+, k3d/, /^✔ Cluster demo: connected \(/, /^✔ Upgrade demo: 1 value changed \(/, /^Upgrade of demo \(revision 1 → 2\)/, /^ {2}replicaCount: 1 → 2$/, /Upgrade demo now\? \(Y\/n\)/])
+    expect(asked.rows.filter((row) => PLAIN_LINE.test(row)), asked.text).toEqual([])
+    expectFitted(asked)
     run.press(KEYS.ctrlC)
     const stopped = await run.exited()
     expect(stopped.exitCode).toBe(130)
@@ -100,10 +125,58 @@ describe.each([120, 60])('upgrade at %i columns', (cols) => {
     run.press(`y${KEYS.enter}`)
     const {exitCode, screen} = await run.exited()
     expect(exitCode, screen.text).toBe(0)
-    expectShows(screen, /^✔ Upgrade demo now\? Yes$/)
-    expectShows(screen, /^✔ Rollout: 2 workloads ready/)
-    expectShows(screen, /^✔ demo upgraded in /)
+    expectInOrder(screen, [
+      /^✔ Prerequisites/,
+      /^✔ Upgrade demo: 1 value changed/,
+      /^Upgrade of demo \(revision 1 → 2\)/,
+      /^✔ Upgrade demo now\? Yes$/,
+      /^✔ Namespace demo/,
+      /^✔ Deploy demo$/,
+      /^ {2}✔ helm upgrade --install demo: done/,
+      /^ {2}✔ Migration \(hook Job demo-web-worker-migrate/,
+      /^✔ Rollout: 2 workloads ready/,
+      /^✔ demo upgraded in /,
+    ])
+    // Only the steps that apply: nothing was stuck, no breaking version, no --image-tag.
+    expect(screen.text).not.toMatch(/Recover|Uninstall|Save --image-tag|Roll back/)
+    expect(screen.rows.filter((row) => PLAIN_LINE.test(row)), screen.text).toEqual([])
     expect(screen.text).not.toMatch(/\(s\)/)
+    expectFitted(screen)
+  }, TEST_TIMEOUT_MS)
+
+  it('a failed upgrade: the rollout ✖, then the rollback and its check as steps of their own, then why', async () => {
+    env = await upFirst('image-pull-error')
+
+    run = devctlInTerminal(env, ['upgrade', '--set', 'replicaCount=2', '--timeout', '20s', '--yes'], {cols})
+    const {exitCode, screen} = await run.exited()
+    expect(exitCode, screen.text).toBe(8)
+    expectInOrder(screen, [
+      /^✔ Upgrade demo: 1 value changed/,
+      /^✔ Deploy demo$/,
+      /^✖ Rollout \(/,
+      // The kubelet reports ErrImagePull first, then ImagePullBackOff: the rollout fails fast on either.
+      /^ {4}✖ demo-web-worker-\w+-\w+ +(ImagePullBackOff|ErrImagePull)/,
+      /^✔ Rolled back demo to revision 1 \(/,
+      /^✔ Revision 1 is running again: 2 workloads ready \(/,
+      /^Error: Pod demo-web-worker-\w+-\w+ is failing:/,
+    ])
+    expectShows(screen, /rolled back to revision 1 and verified: every workload is ready again\./, true)
+    // What to do, with what devctl knows filled in, and the exact command to run again.
+    expectShows(screen, /what to do: check the image name and tag in your values; for a local image run `k3d image import ghcr\.io\/stefanprodan\/podinfo:6\.7\.1 -c demo`/, true)
+    expectShows(screen, /^→ Fix the cause shown above, then run `devctl upgrade --set replicaCount=2 --timeout 20s --yes` again\.$/m, true)
+    expect(screen.text).not.toMatch(/✔ Rollout/)
+    expect(screen.text).not.toMatch(/\n\s+at /)
+    expectFitted(screen)
+  }, TEST_TIMEOUT_MS)
+
+  it('a failed migration: ✖ for it and its group (not ⚠), the rollout not run, then the rollback', async () => {
+    env = await upFirst('migration-fails')
+
+    run = devctlInTerminal(env, ['upgrade', '--set', 'replicaCount=2', '--yes'], {cols})
+    const {exitCode, screen} = await run.exited()
+    expect(exitCode, screen.text).toBe(7)
+    expectInOrder(screen, [/^✖ Deploy demo$/, /^ {2}✖ Migration: hook Job demo-web-worker-migrate/, /^◼ Rollout$/, /^✔ Rolled back demo to revision 1 \(/, /^✔ Revision 1 is running again/, /^Error: The migration Job demo-web-worker-migrate failed/])
+    expect(screen.text).not.toMatch(/⚠|✔ Rollout/)
     expectFitted(screen)
   }, TEST_TIMEOUT_MS)
 })

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {eventsWorthShowing, missingReference} from '../../src/diagnose/explain.js'
-import {HINTS, hintFor, isFatal, summarizePod} from '../../src/diagnose/pod.js'
+import {containerImage, HINTS, hintFor, isFatal, summarizePod} from '../../src/diagnose/pod.js'
 import type {V1ContainerStatus, V1Pod} from '../../src/kube/types.js'
 
 function pod(overrides: {containers?: V1ContainerStatus[]; inits?: V1ContainerStatus[]; phase?: string; conditions?: NonNullable<V1Pod['status']>['conditions']; reason?: string}): V1Pod {
@@ -62,6 +62,19 @@ describe('pod diagnosis', () => {
     expect(Object.keys(HINTS).sort()).toEqual([...cases.map(([reason]) => reason), ...explainedElsewhere].sort())
   })
 
+  it('fills the placeholders it knows: the failing container\'s image and the k3d cluster', () => {
+    const failing: V1Pod = {...pod({containers: [waiting('ImagePullBackOff')]}), spec: {initContainers: [{name: 'migrate', image: 'app:2'}], containers: [{name: 'app', image: 'ghcr.io/acme/app:1.2.3'}]}}
+    const summary = summarizePod(failing)
+    expect(containerImage(failing, summary.container)).toBe('ghcr.io/acme/app:1.2.3')
+    expect(hintFor(summary.reason, {image: containerImage(failing, summary.container), k3dCluster: 'shop'})?.action).toContain('run `k3d image import ghcr.io/acme/app:1.2.3 -c shop` or push it')
+    // Unknown (an existing cluster): left as a placeholder.
+    expect(hintFor('ErrImagePull', {image: 'app:1'})?.action).toContain('`k3d image import app:1 -c CLUSTER`')
+  })
+
+  it('says what to fix, never which command to run again (the failure report ends with the exact one)', () => {
+    for (const hint of Object.values(HINTS)) expect(hint.action).not.toMatch(/devctl (up|upgrade)/)
+  })
+
   it('calls a container that keeps crashing a crash loop even while it is briefly running', () => {
     const between = summarizePod(pod({containers: [{name: 'app', ready: false, started: true, restartCount: 5, image: 'x', imageID: '', state: {running: {}}, lastState: {terminated: {exitCode: 1, reason: 'Error'}}}]}))
     expect(between).toMatchObject({reason: 'CrashLoopBackOff', message: 'restarted 5 times; last exit code 1 (Error)'})
@@ -103,6 +116,9 @@ describe('pod diagnosis', () => {
       event('Warning', 'FailedMount', 'MountVolume.SetUp failed for volume "certs" : secret "tls" not found'),
     ]
     expect(eventsWorthShowing(events, pulling).map((e) => e.reason)).toEqual(['FailedMount'])
+    // The kubelet alternates ErrImagePull and ImagePullBackOff: the other one's event restates the state.
+    const pullError = summarizePod(pod({containers: [waiting('ErrImagePull', registry)]}))
+    expect(eventsWorthShowing(events, pullError).map((e) => e.reason)).toEqual(['FailedMount'])
     const notReady = summarizePod(pod({containers: [{name: 'app', ready: false, started: true, restartCount: 0, image: 'x', imageID: '', state: {running: {}}}]}))
     expect(eventsWorthShowing([event('Warning', 'Unhealthy', 'Readiness probe failed: HTTP probe failed with statuscode: 503')], notReady)).toHaveLength(1)
     const crashing = summarizePod(pod({containers: [waiting('CrashLoopBackOff', 'back-off 40s restarting failed container=app', {restartCount: 3})]}))

@@ -4,7 +4,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {maskSecretSetValues} from '../../src/chart/set-syntax.js'
 import {diffValues} from '../../src/chart/values-diff.js'
 import {clearSecrets, isSecretKey, redact, registerSecret} from '../../src/secrets/redact.js'
-import {formatCommand} from '../../src/tools/process.js'
+import {formatCommand} from '../../src/tools/command-line.js'
 
 const PASSWORD = 'bmV2ZXItZ3Vlc3MtdGhpcy1wYXNzd29yZA'
 const b64 = (text: string) => Buffer.from(text).toString('base64')

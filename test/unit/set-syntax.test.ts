@@ -42,7 +42,7 @@ describe('--set flags', () => {
     const files = {hosts: [{host: 'a'}, {host: 'b'}], image: {repository: 'app', tag: '1.0'}}
     const after = applySets(files, {'hosts[1].host': 'c', 'image.tag': '2.0', 'hosts[1].port': 80})
     expect(after).toEqual({hosts: [null, {host: 'c', port: 80}], image: {repository: 'app', tag: '2.0'}})
-    expect(diffValues(files, after).map((c) => c.path)).toEqual(['hosts', 'image.tag'])
+    expect(diffValues(files, after).map((c) => c.path)).toEqual(['hosts[0]', 'hosts[1].host', 'hosts[1].port', 'image.tag'])
   })
 
   it('gives the real helm (3 and 4) the same values devctl expects', async () => {

@@ -6,7 +6,7 @@ import {ChartError, PrerequisiteError} from '../../src/errors.js'
 import {cleanHelmError, helmDuration} from '../../src/tools/helm.js'
 import {parseToolJson} from '../../src/tools/json-output.js'
 import {cleanK3dLine} from '../../src/tools/k3d.js'
-import {formatCommand} from '../../src/tools/process.js'
+import {formatCommand} from '../../src/tools/command-line.js'
 import {clearSecrets, redact, registerSecret} from '../../src/secrets/redact.js'
 
 describe('reading the tools\' output', () => {
@@ -32,6 +32,12 @@ describe('reading the tools\' output', () => {
   it('cleans helm\'s error noise down to its message', () => {
     const stderr = 'WARNING: Kubernetes configuration file is group-readable. This is insecure.\nError: UPGRADE FAILED: pre-upgrade hooks failed: 1 error occurred:\n\t* job demo-migrate failed: BackoffLimitExceeded\n\n'
     expect(cleanHelmError(stderr)).toEqual(['UPGRADE FAILED: pre-upgrade hooks failed: 1 error occurred:', 'job demo-migrate failed: BackoffLimitExceeded'])
+  })
+
+  it('shows a command line quoted for a shell, --set values under secret-looking keys masked in either form', () => {
+    expect(formatCommand('devctl', ['upgrade', '--set', 'env.API_TOKEN=abc,replicaCount=2', '--set=db.password=x', "--set=note=it's here", '--image-tag', '6.7.2'])).toBe(
+      "devctl upgrade --set env.API_TOKEN=********,replicaCount=2 --set=db.password=******** '--set=note=it'\\''s here' --image-tag 6.7.2",
+    )
   })
 
   it('masks secrets in command lines and output, in their raw, URL and base64 forms', () => {

@@ -14,7 +14,7 @@ import {runningHelmFor} from '../../system/processes.js'
 import {sleep} from '../../system/sleep.js'
 import type {Connection} from '../connect.js'
 import type {Pipeline, Step, StepGroup, StepRun} from '../pipeline.js'
-import type {Confirm, Project} from '../project.js'
+import {k3dCluster, type Confirm, type Project} from '../project.js'
 import {createdDuringDeploy, type Deployment} from './deployment.js'
 import {runHooks} from './hooks.js'
 import {migrationStep, recordMigration} from './migration.js'
@@ -162,6 +162,7 @@ export const helmStep: Step<Deployment, void> = {
     const details = await explainUnhealthyPods(
       connection.kube,
       watch.list('Pod').filter((p) => createdDuringDeploy(deployment, p)),
+      {k3dCluster: k3dCluster(deployment.project)},
     )
     return error.explain({details})
   },

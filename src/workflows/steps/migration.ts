@@ -20,13 +20,13 @@ import {instancesOf} from '../../logs/pods.js'
 import {followContainerRun} from '../../logs/tail.js'
 import {sleep} from '../../system/sleep.js'
 import type {Step, StepRun} from '../pipeline.js'
+import {k3dCluster, runAgain} from '../project.js'
 import {createdDuringDeploy, type Deployment} from './deployment.js'
 import {PodReport} from './pods.js'
 import {podWiringError} from './render.js'
 import {workloadKey, workloadRollout} from './rollout.js'
 import {count} from '../../text.js'
 
-const MIGRATION_HINT = 'Fix the migration, then run `devctl up` again; a migration that already ran is not undone by a rollback.'
 /**
  * How long a verdict waits for the watches to catch up: a helm failure for the hook Job it ran
  * to show, a failed Job for its pod's last state (pods and Jobs come on separate watches).
@@ -270,7 +270,7 @@ async function explainMigration(deployment: Deployment, logs: MigrationLogs | un
   if (failure?.attempts) details.push(failure.attempts)
   const pod = failure?.pod ? deployment.watch.get('Pod', failure.pod) : undefined
   // A timeout or a pod that cannot start is explained by the pod's state; a run that exited, by its log.
-  if (pod && (!failure || failure.cannotRun)) details.push(...(await explainUnhealthyPods(deployment.connection.kube, [pod], {logs: false})))
+  if (pod && (!failure || failure.cannotRun)) details.push(...(await explainUnhealthyPods(deployment.connection.kube, [pod], {logs: false, k3dCluster: k3dCluster(deployment.project)})))
   const source = failure?.pod && failure.container ? `${failure.pod}/${failure.container}` : undefined
   const lines = source ? (logs?.lastLines(source) ?? []) : []
   if (source && lines.length) {
@@ -320,6 +320,6 @@ export const migrationStep: Step<Deployment, void> = {
     const failed = error instanceof MigrationError || error.kind === 'timeout' ? error : new MigrationError(error.message)
     const details = await explainMigration(deployment, logs, failed)
     await recordMigration(deployment, 'failed', failed.message, logs?.file?.path)
-    return failed.explain({details, hint: MIGRATION_HINT})
+    return failed.explain({details, hint: `Fix the migration, then ${runAgain(deployment.project)}; a migration that already ran is not undone by a rollback.`})
   },
 }

@@ -14,7 +14,7 @@ import {rolloutOf, type Rollout} from '../../kube/readiness.js'
 import type {KubernetesObject} from '../../kube/types.js'
 import type {Connection} from '../connect.js'
 import type {Step} from '../pipeline.js'
-import type {Project} from '../project.js'
+import {k3dCluster, type Project} from '../project.js'
 import {runHooks} from './hooks.js'
 import {failOnFatalPods, FatalPodError, PodReport} from './pods.js'
 import {podWiringError} from './render.js'
@@ -108,7 +108,7 @@ export const rolloutStep: Step<RolloutInput, WorkloadStatus[]> = {
     const rollouts = workloads.map((workload) => ({workload, rollout: workloadRollout(watch, workload)}))
     const notReady = rollouts.filter(({rollout}) => !rollout.ready).map(({workload, rollout}) => `not ready: ${workload.kind} ${workload.name}: ${rollout.detail}`)
     const current = rollouts.flatMap(({rollout}) => rollout.current)
-    return error.explain({details: [...notReady, ...(await explainUnhealthyPods(connection.kube, current))]})
+    return error.explain({details: [...notReady, ...(await explainUnhealthyPods(connection.kube, current, {k3dCluster: k3dCluster(project)}))]})
   },
 }
 

@@ -17,7 +17,7 @@ import {describeOwner, ownershipOf} from '../../state/ownership.js'
 import {assertSecretsOwned} from '../../services/secret-ownership.js'
 import type {Connection} from '../connect.js'
 import type {Pipeline, Step, StepGroup, StepRun} from '../pipeline.js'
-import type {Project} from '../project.js'
+import {k3dCluster, type Project} from '../project.js'
 import {trackPods} from './pods.js'
 import type {Prerequisites} from './prerequisites.js'
 
@@ -142,9 +142,9 @@ function serviceStep(service: ServiceName, name: string): Step<ServiceInput, voi
       }, run.signal)
       run.title(`${name} ready`)
     },
-    async onFailure({connection, watch}, _run, error) {
+    async onFailure({project, connection, watch}, _run, error) {
       const pods = watch.list('Pod').filter((pod) => pod.metadata?.labels?.['app.kubernetes.io/instance'] === instance)
-      return error.explain({context: `${name} did not become ready`, details: await explainUnhealthyPods(connection.kube, pods)})
+      return error.explain({context: `${name} did not become ready`, details: await explainUnhealthyPods(connection.kube, pods, {k3dCluster: k3dCluster(project)})})
     },
   }
 }
