@@ -149,6 +149,20 @@ export class K3d {
     return result.stdout
   }
 
+  /**
+   * `k3d image import` into every node of the cluster. k3d logs a node's failed import and still
+   * exits 0 (k3d #1484): its error and warning lines come back, for whoever checks that the images landed.
+   */
+  async importImages(cluster: string, refs: string[], signal: AbortSignal, onLine?: (line: string) => void): Promise<string[]> {
+    const result = await runAllowingFailure(this.binary, ['image', 'import', ...refs, '--cluster', cluster], {signal, onStdoutLine: onLine, onStderrLine: onLine})
+    if (result.exitCode !== 0) throw clusterError(`import ${refs.join(', ')} into cluster ${cluster}`, result)
+    const complaints = /^(ERRO|WARN)|\blevel=(error|warning)\b/
+    return `${result.stdout}\n${result.stderr}`
+      .split('\n')
+      .filter((line) => complaints.test(stripVTControlCharacters(line)))
+      .map(cleanK3dLine)
+  }
+
   static assertSupported(version: string): void {
     if (semver.lt(version, MIN_K3D_VERSION)) {
       throw new PrerequisiteError(`k3d ${version} is too old: devctl needs k3d ${MIN_K3D_VERSION} or newer.`, {hint: 'Upgrade k3d (https://k3d.io/#installation).'})
