@@ -29,7 +29,7 @@ export interface BuildFailureFacts {
 
 const LAST_LINES = 10
 /** Steps not worth a line of their own unless they fail: the builder's own bookkeeping. */
-const BOOKKEEPING = /^\[(internal|auth)\]|^exporting to image|^naming to|^resolving provenance/
+const BOOKKEEPING = /^\[(internal|auth)\]|^exporting to image|^naming to|^resolving provenance|^building with /
 
 interface Vertex {
   name: string
@@ -92,7 +92,8 @@ export class BuildProgress {
   private endVertex(vertex: Vertex, how: string): void {
     if (vertex.ended) return
     vertex.ended = true
-    if (how === 'failed' || !BOOKKEEPING.test(vertex.name)) this.output.step(`${vertex.name}  ${how}`)
+    // A base image's digest is noise in a one-line summary.
+    if (how === 'failed' || !BOOKKEEPING.test(vertex.name)) this.output.step(`${vertex.name.replace(/@sha256:[a-f0-9]{64}/, '')}  ${how}`)
   }
 
   private legacyStep(index: number, text: string): void {

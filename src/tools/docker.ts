@@ -94,13 +94,20 @@ export class Docker {
     throw this.failure(`look up the image ${ref}`, result)
   }
 
+  /** The image references a k3d node's containerd holds (`ctr -n k8s.io images ls -q` in its container). */
+  async containerdImages(container: string, signal?: AbortSignal): Promise<string[]> {
+    const result = await runAllowingFailure(this.binary, ['exec', container, 'ctr', '-n', 'k8s.io', 'images', 'ls', '-q'], {signal})
+    if (result.exitCode !== 0) throw this.failure(`list the images in the cluster node ${container}`, result)
+    return result.stdout.split('\n').map((line) => line.trim()).filter(Boolean)
+  }
+
   async tag(source: string, target: string, signal?: AbortSignal): Promise<void> {
     const result = await runAllowingFailure(this.binary, ['tag', source, target], {signal})
     if (result.exitCode !== 0) throw this.failure(`tag ${source} as ${target}`, result)
   }
 
-  async push(ref: string, signal: AbortSignal, onLine?: (line: string) => void): Promise<void> {
-    const result = await runAllowingFailure(this.binary, ['push', ref], {signal, onStdoutLine: onLine, onStderrLine: onLine})
+  async push(ref: string, signal: AbortSignal): Promise<void> {
+    const result = await runAllowingFailure(this.binary, ['push', ref], {signal})
     if (result.exitCode === 0) return
     const text = `${result.stdout}\n${result.stderr}`
     const hint = /unauthorized|authentication required|denied/i.test(text)

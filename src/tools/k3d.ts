@@ -39,6 +39,8 @@ export interface K3dCluster {
   agents: number
   /** The first server node's runtime (Docker) labels: what the cluster was created with, such as its owner. */
   labels: Record<string, string>
+  /** Its server and agent nodes' container names (where images are imported); `list` always says. */
+  nodes?: string[]
 }
 
 /** The k3d config file devctl generates (k3d.io/v1alpha5, kind Simple). */
@@ -113,6 +115,7 @@ export class K3d {
       servers: c.serversCount ?? c.nodes.filter((n) => n.role === 'server').length,
       agents: c.agentsCount ?? c.nodes.filter((n) => n.role === 'agent').length,
       labels: c.nodes.find((n) => n.role === 'server')?.runtimeLabels ?? {},
+      nodes: c.nodes.filter((n) => n.role === 'server' || n.role === 'agent').map((n) => n.name),
     }))
   }
 
@@ -153,8 +156,8 @@ export class K3d {
    * `k3d image import` into every node of the cluster. k3d logs a node's failed import and still
    * exits 0 (k3d #1484): its error and warning lines come back, for whoever checks that the images landed.
    */
-  async importImages(cluster: string, refs: string[], signal: AbortSignal, onLine?: (line: string) => void): Promise<string[]> {
-    const result = await runAllowingFailure(this.binary, ['image', 'import', ...refs, '--cluster', cluster], {signal, onStdoutLine: onLine, onStderrLine: onLine})
+  async importImages(cluster: string, refs: string[], signal: AbortSignal): Promise<string[]> {
+    const result = await runAllowingFailure(this.binary, ['image', 'import', ...refs, '--cluster', cluster], {signal})
     if (result.exitCode !== 0) throw clusterError(`import ${refs.join(', ')} into cluster ${cluster}`, result)
     const complaints = /^(ERRO|WARN)|\blevel=(error|warning)\b/
     return `${result.stdout}\n${result.stderr}`

@@ -30,6 +30,7 @@ import type {ReleaseHistory} from '../tools/helm.js'
 import {connectEnvironment, noteRetries, type Connection} from './connect.js'
 import {outlineOf, Pipeline, type Step, type StepOutcome, type StepOutline, type StepRun, type Titled} from './pipeline.js'
 import {createProject, type Confirm, type Project, type RunControls} from './project.js'
+import {deployedImageValues} from './steps/build.js'
 import {deploy, deployGroup, deployRequest, installOptions, planDeploy, recoverStuckRelease, startDeployment, type DeployPlan, type DeployRequest, type DeployTarget} from './steps/chart.js'
 import {prerequisitesStep, type Prerequisites} from './steps/prerequisites.js'
 import {deployedWorkloads, rolloutStep, workloadPods, type WorkloadStatus} from './steps/rollout.js'
@@ -294,7 +295,8 @@ export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions,
     if (options.imageTag) imageTag = await stageImageTag(project, options.imageTag)
     const connection = await pipeline.run(connectStep, project)
     stopRetryNotes = noteRetries(connection, pipeline)
-    const request = deployRequest(project, {valuesFiles: imageTag?.valuesFiles, extraValuesFiles: options.valuesFiles, extraSet: options.set, chartVersion: options.chartVersion})
+    const extraValuesFiles = [...(await deployedImageValues(project, options.imageTag)), ...options.valuesFiles]
+    const request = deployRequest(project, {valuesFiles: imageTag?.valuesFiles, extraValuesFiles, extraSet: options.set, chartVersion: options.chartVersion})
     const planned = await pipeline.run(planUpgradeStep, {project, connection, helmMajor: prerequisites.helmMajor, request})
     watch = planned.watch
     return {...planned, project, prerequisites, connection, imageTag, steps: pipeline.outcomes, started, close}
