@@ -26,7 +26,10 @@ function buildStep(image: BuildImage): Step<{project: Project; build: ImageBuild
       // What runs now goes in the title (live in a terminal, not a line each in CI logs); each step ends with a line.
       const activity = (message: string) => run.title(`Image ${image.name}: ${message.length > 80 ? `${message.slice(0, 79)}…` : message}`)
       activity('reading the build context')
-      const built = await buildImage(build, project.tools.docker, project.stateDir, {signal: run.signal, step: (line) => run.log(image.name, line), note: activity})
+      const built = await buildImage(build, project.tools.docker, project.stateDir, {signal: run.signal, step: (line) => run.log(image.name, line), note: activity}).catch((error: unknown) => {
+        run.title(`Image ${image.name}: not built`)
+        throw error
+      })
       run.title(built.built ? `Image ${built.ref} built in ${formatDuration(Date.now() - started)}` : `Image ${image.name} unchanged (${built.tag}), not rebuilt`)
       return built
     },
