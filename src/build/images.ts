@@ -115,6 +115,7 @@ export async function buildImage(build: ImageBuild, docker: Docker, stateDir: st
   if (existing) return {name: build.config.name, tag, ref, id: existing, built: false, files, build}
 
   const request = {contextDir: build.contextDir, dockerfile: build.dockerfile, ref, target: build.config.target, args: build.config.args, iidfile: build.iidfile}
+  report.note('building')
   const progress = new BuildProgress({step: report.step, activity: report.note})
   const result = await docker.build(request, report.signal, (line, stream) => progress.push(line, stream))
   if (result.exitCode !== 0) {

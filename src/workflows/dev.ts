@@ -133,11 +133,11 @@ interface ImageWork {
 }
 
 /** "api rebuilt in 4.2s, imported in 1.1s, deployed in 2.0s, rolled out in 3.1s". */
-function describeCycle(changes: string[], images: ImageWork, steps: StepOutcome[], deployed: boolean): string {
+function describeCycle(changes: string[], images: ImageWork, steps: StepOutcome[], deployed: boolean, built = 'rebuilt'): string {
   const d = durationsOf(steps)
   const parts: string[] = []
   const took = (ms: number | undefined) => (ms === undefined ? '' : ` in ${formatDuration(ms)}`)
-  if (images.rebuilt.length > 0) parts.push(`${images.rebuilt.join(', ')} rebuilt${took(d.build)}`)
+  if (images.rebuilt.length > 0) parts.push(`${images.rebuilt.join(', ')} ${built}${took(d.build)}`)
   else if (images.unchanged.length > 0 && d.build !== undefined) parts.push(`${images.unchanged.join(', ')} unchanged`)
   else if (changes.length > 0) parts.push(`${changes.slice(0, 2).join(', ')}${changes.length > 2 ? ` (+${changes.length - 2})` : ''} changed`)
   if (images.moved) parts.push(`${images.moved === 'import' ? 'imported' : 'pushed'}${took(d.images)}`)
@@ -172,7 +172,7 @@ async function upCycle(loaded: LoadedConfig, options: DevOptions, controls: DevC
     const session = await openSession(loaded, options, controls, result)
     logs.follow(session, started)
     const images = result.images ?? []
-    const summary = `${result.project} is up: ${describeCycle(changes, imageWork(images, new Set(images.map((i) => i.name))), result.steps, result.release.deployed)}`
+    const summary = `${result.project} is up: ${describeCycle(changes, imageWork(images, new Set(images.map((i) => i.name))), result.steps, result.release.deployed, trigger === 'start' ? 'built' : 'rebuilt')}`
     controls.emit({type: 'cycle:end', cycle, status: result.release.deployed ? 'done' : 'unchanged', summary, durationMs: Date.now() - started, durations: durationsOf(result.steps), result})
     return session
   } catch (error) {

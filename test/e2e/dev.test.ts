@@ -187,7 +187,7 @@ describe('devctl dev', () => {
     const dev = (running = startDev(sim, dir, []))
     await dev.until(() => /● watching \.\/, values\.dev\.yaml, chart\/, devctl\.yaml/.test(dev.stdout), 'the watching line')
     expect(dev.stdout).toMatch(/✔ Image demo:dev-[a-f0-9]{16} built in/)
-    expect(dev.stdout).toMatch(/✔ cycle 0: demo is up: demo rebuilt in [\d.]+m?s, imported in [\d.]+m?s, deployed in [\d.]+m?s, rolled out in [\d.]+m?s \([\d.]+m?s\)/)
+    expect(dev.stdout).toMatch(/✔ cycle 0: demo is up: demo built in [\d.]+m?s, imported in [\d.]+m?s, deployed in [\d.]+m?s, rolled out in [\d.]+m?s \([\d.]+m?s\)/)
     await writeFile(join(dir, 'src', 'server.txt'), 'version 2\n')
     await dev.until(() => /✔ cycle 1: demo rebuilt in [\d.]+m?s, imported in [\d.]+m?s, deployed in [\d.]+m?s, rolled out in [\d.]+m?s \([\d.]+m?s\)/.test(dev.stdout), 'the line of cycle 1')
     expect(dev.stdout).toContain('⟳ cycle 1: src/server.txt changed')
