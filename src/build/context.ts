@@ -12,8 +12,6 @@ import {basename, dirname, join, relative} from 'node:path'
 
 // A CommonJS module whose typings declare an ES default export: the factory is `.default`.
 import dockerignore from '@balena/dockerignore'
-import {z} from 'zod'
-
 import {writeFileAtomic} from '../system/files.js'
 
 export interface IgnoreRules {
@@ -70,25 +68,30 @@ export function listContext(contextDir: string, rules: IgnoreRules): ContextEntr
   return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 }
 
-const cacheSchema = z.object({
-  version: z.literal(1),
-  /** path → [size, mtimeMs, ctimeMs, inode, sha256] */
-  files: z.record(z.string(), z.tuple([z.number(), z.number(), z.number(), z.number(), z.string()])),
-})
-
-type HashCache = z.output<typeof cacheSchema>['files']
+/** path → [size, mtimeMs, ctimeMs, inode, sha256] */
+type HashCache = Record<string, [number, number, number, number, string]>
 
 /** A file changed within this long of being hashed may change again within the same timestamp: it is not cached. */
 const RACY_MS = 2000
 const READ_CONCURRENCY = 16
 
+/**
+ * The cache as last written, or empty. Checked by hand, entry by entry as it is used (a zod
+ * schema over 10,000 tuples costs more than the digest it saves, in a CLI that starts cold).
+ */
 async function readCache(path: string): Promise<HashCache> {
   try {
-    const parsed = cacheSchema.safeParse(JSON.parse(await readFile(path, 'utf8')))
-    return parsed.success ? parsed.data.files : {}
+    const data = JSON.parse(await readFile(path, 'utf8')) as {version?: unknown; files?: unknown}
+    return data.version === 1 && data.files !== null && typeof data.files === 'object' ? (data.files as HashCache) : {}
   } catch {
     return {}
   }
+}
+
+/** A cache entry that still describes the file: same size, times and inode, and well formed. */
+function stillValid(cached: unknown, stats: Stats): cached is HashCache[string] {
+  if (!Array.isArray(cached) || cached.length !== 5 || typeof cached[4] !== 'string') return false
+  return cached[0] === stats.size && cached[1] === stats.mtimeMs && cached[2] === stats.ctimeMs && cached[3] === stats.ino
 }
 
 export interface DigestInput {
@@ -120,9 +123,8 @@ export async function digestContext(input: DigestInput): Promise<ContextDigest> 
   const toRead: ContextEntry[] = []
   for (const entry of entries) {
     if (entry.link !== undefined) continue
-    const {size, mtimeMs, ctimeMs, ino} = entry.stats
     const cached = cache[entry.path]
-    if (cached && cached[0] === size && cached[1] === mtimeMs && cached[2] === ctimeMs && cached[3] === ino) {
+    if (stillValid(cached, entry.stats)) {
       hashes.set(entry.path, cached[4])
       next[entry.path] = cached
     } else toRead.push(entry)

@@ -86,21 +86,31 @@ export interface DeliveryTools {
   k3d: K3d
   signal: AbortSignal
   note(message: string): void
+  /**
+   * The images each node reports in its status (`.status.images[].names`), by node name: one API
+   * call, no process. The kubelet refreshes that list every few tens of seconds and caps it at 50
+   * images, so it only ever saves asking the node itself, never replaces it.
+   */
+  reportedImages(): Promise<Map<string, Set<string>>>
 }
 
 async function missingOnNodes(images: BuiltImage[], nodes: string[], tools: DeliveryTools): Promise<Map<string, string[]>> {
   const missing = new Map<string, string[]>()
-  for (const node of nodes) {
-    const present = new Set(await tools.docker.containerdImages(node, tools.signal))
+  if (images.length === 0) return missing
+  const listed = await Promise.all(nodes.map(async (node) => ({node, present: new Set(await tools.docker.containerdImages(node, tools.signal))})))
+  for (const {node, present} of listed) {
     for (const image of images) if (!present.has(containerdName(image.ref))) missing.set(image.ref, [...(missing.get(image.ref) ?? []), node])
   }
   return missing
 }
 
 async function importInto(route: Extract<Route, {kind: 'import'}>, images: BuiltImage[], tools: DeliveryTools): Promise<DeliveredImage[]> {
-  tools.note(`checking what the nodes of ${route.cluster} have`)
-  const before = await missingOnNodes(images, route.nodes, tools)
-  const needed = images.filter((image) => before.has(image.ref))
+  // An image built just now has a tag no node can have yet: only the others are looked for.
+  const reported = images.some((image) => !image.built) ? await tools.reportedImages() : new Map<string, Set<string>>()
+  const found = images.filter((image) => !image.built && !route.nodes.every((node) => reported.get(node)?.has(containerdName(image.ref))))
+  if (found.length > 0) tools.note(`checking what the nodes of ${route.cluster} have`)
+  const missing = await missingOnNodes(found, route.nodes, tools)
+  const needed = images.filter((image) => image.built || missing.has(image.ref))
   if (needed.length > 0) {
     tools.note(`k3d image import ${needed.map((image) => image.ref).join(' ')}`)
     const complaints = await tools.k3d.importImages(route.cluster, needed.map((image) => image.ref), tools.signal)
@@ -113,7 +123,7 @@ async function importInto(route: Extract<Route, {kind: 'import'}>, images: Built
       })
     }
   }
-  return images.map((image) => ({...image, repository: image.name, via: 'import', moved: before.has(image.ref)}))
+  return images.map((image) => ({...image, repository: image.name, via: 'import', moved: needed.includes(image)}))
 }
 
 async function pushTo(route: Extract<Route, {kind: 'registry'}>, images: BuiltImage[], tools: DeliveryTools): Promise<DeliveredImage[]> {

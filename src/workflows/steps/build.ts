@@ -99,7 +99,11 @@ export const imagesStep: Step<{project: Project; connection: Connection; cluster
   title: (project) => (project.config.cluster.provider === 'k3d' ? `Images into cluster ${project.names.clusterName}` : 'Images to the registry'),
   async execute({project, connection, cluster, images}, run) {
     const route = await routeFor(project, connection, cluster, run)
-    const delivered = await deliverImages(route, images, {docker: project.tools.docker, k3d: project.tools.k3d, signal: run.signal, note: (message) => run.note(message)})
+    const reportedImages = async () => {
+      const nodes = await connection.kube.list('Node', undefined)
+      return new Map(nodes.map((node) => [node.metadata?.name ?? '', new Set((node.status?.images ?? []).flatMap((image) => image.names ?? []))]))
+    }
+    const delivered = await deliverImages(route, images, {docker: project.tools.docker, k3d: project.tools.k3d, signal: run.signal, note: (message) => run.note(message), reportedImages})
     const valuesFile = await writeOverlay(project.stateDir, await overlayValues(project.valuesFiles, overridesOf(delivered), project.loaded.path))
     run.title(describeDelivery(delivered, route))
     return {images: delivered, valuesFile}
