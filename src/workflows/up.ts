@@ -6,6 +6,7 @@
  */
 import {stringify} from 'yaml'
 
+import {buildValuesFile} from '../build/overrides.js'
 import {k3dConfig} from '../cluster/k3d-config.js'
 import type {LoadedConfig} from '../config/load.js'
 import type {PodSummary} from '../diagnose/pod.js'
@@ -127,7 +128,9 @@ export async function planUp(loaded: LoadedConfig, options: UpOptions): Promise<
   const secrets = {postgres: notYet, redis: notYet, ...(await readSecrets(project.dir))}
   const services = serviceManifests(config, names)
   const objects = [namespaceManifest(names.namespace, config.project), ...credentialSecrets(config, names, secrets), ...(services.postgres ?? []), ...(services.redis ?? [])]
-  const args = upgradeInstallArgs({...installOptions(project, deployRequest(project, {force: options.force})), timeoutMs: project.timeouts.deploy, kube: {context: names.kubeContext}})
+  // With build:, helm also reads the tags of the images `up` would build (devctl's overlay).
+  const overlay = config.build.length > 0 ? [buildValuesFile(project.stateDir)] : undefined
+  const args = upgradeInstallArgs({...installOptions(project, deployRequest(project, {force: options.force, extraValuesFiles: overlay})), timeoutMs: project.timeouts.deploy, kube: {context: names.kubeContext}})
   return {
     cluster: {
       provider: config.cluster.provider,

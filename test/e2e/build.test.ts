@@ -6,10 +6,10 @@
 import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {parse, stringify} from 'yaml'
+import {parse} from 'yaml'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {freePort, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {editConfig, freePort, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 
 let env: TestEnvironment | undefined
@@ -17,13 +17,6 @@ afterEach(async () => {
   await env?.stop()
   env = undefined
 })
-
-async function editConfig(dir: string, edit: (config: Record<string, any>) => void): Promise<void> {
-  const path = join(dir, 'devctl.yaml')
-  const config = parse(await readFile(path, 'utf8')) as Record<string, any>
-  edit(config)
-  await writeFile(path, stringify(config))
-}
 
 /** A project with an API built from its own Dockerfile, wired to the chart's image.repository and &imageTag. */
 async function withApiImage(env: TestEnvironment, extra: (config: Record<string, any>) => void = () => {}): Promise<void> {
