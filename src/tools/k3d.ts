@@ -7,7 +7,7 @@ import {stripVTControlCharacters} from 'node:util'
 import semver from 'semver'
 import {z} from 'zod'
 
-import {ClusterError, PrerequisiteError, type DevctlError} from '../errors.js'
+import {BuildError, ClusterError, PrerequisiteError, type DevctlError} from '../errors.js'
 import {parseToolJson} from './json-output.js'
 import {run, runAllowingFailure, tail, type RunResult} from './process.js'
 
@@ -158,7 +158,11 @@ export class K3d {
    */
   async importImages(cluster: string, refs: string[], signal: AbortSignal): Promise<string[]> {
     const result = await runAllowingFailure(this.binary, ['image', 'import', ...refs, '--cluster', cluster], {signal})
-    if (result.exitCode !== 0) throw clusterError(`import ${refs.join(', ')} into cluster ${cluster}`, result)
+    if (result.exitCode !== 0) {
+      // An image that did not reach the cluster is the build's failure (exit 13); Docker being down stays a prerequisite.
+      const error = clusterError(`import ${refs.join(', ')} into cluster ${cluster}`, result)
+      throw error instanceof ClusterError ? new BuildError(error.message, {details: error.details, hint: 'Check that docker has the image (`docker images`) and that the cluster runs (`devctl status`), then run this again.'}) : error
+    }
     const complaints = /^(ERRO|WARN)|\blevel=(error|warning)\b/
     return `${result.stdout}\n${result.stderr}`
       .split('\n')
