@@ -13,6 +13,7 @@ export default class Init extends DevctlCommand<typeof Init> {
   devctl.yaml              what the environment is: cluster, Postgres/Redis, your chart
   values.dev.yaml          Helm values; shared settings defined once (&anchor) and reused (*alias)
   .devctl/secrets.yaml     generated passwords (mode 0600, git-ignored), only those used
+A project with a Dockerfile is offered build: in devctl.yaml (its image built by \`devctl up\` when the code changed, and on every save by \`devctl dev\`; .devctl/ goes into .dockerignore).
 Existing files are never overwritten silently: use --update to edit them in place, or --force to replace them (a .bak is kept).
 
 Wiring a chart you did not write (--preset bring-your-own), without editing it or writing hooks:
@@ -58,6 +59,7 @@ All of this lands in devctl.yaml (app.wiring, services.*.auth). Edit it there: \
     'values-layout': Flags.string({options: ['shared', 'inline'], description: 'Anchors under a shared: block, or each at its first use (default: inline when the chart\'s values schema forbids unknown keys).'}),
     'postgres-auth': Flags.string({options: ['password', 'trust'], description: 'trust: Postgres accepts clients without a password (for charts that cannot send one).'}),
     'redis-auth': Flags.string({options: ['password', 'none'], description: 'none: Redis without a password (for charts that cannot send one).'}),
+    build: Flags.boolean({allowNo: true, description: 'With a Dockerfile here: build its image on `devctl up` and `devctl dev` (build: in devctl.yaml; --no-build: do not). Asked when there is one.'}),
     force: Flags.boolean({description: 'Overwrite existing files, keeping each old one as .bak.', exclusive: ['update']}),
     update: Flags.boolean({description: 'Edit existing files in place, keeping your comments, anchors and extra keys.'}),
   }

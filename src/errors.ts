@@ -17,6 +17,7 @@ export const ExitCode = {
   fileConflict: 10,
   checksFailed: 11,
   busy: 12,
+  build: 13,
   interrupted: 130,
 } as const
 
@@ -108,6 +109,11 @@ export class ChecksFailedError extends DevctlError {
 /** Another devctl is changing the same environment right now. */
 export class EnvironmentBusyError extends DevctlError {
   readonly kind = 'busy'
+}
+
+/** An image devctl builds (build: in devctl.yaml) failed to build, or to reach the cluster. */
+export class BuildError extends DevctlError {
+  readonly kind = 'build'
 }
 
 export class InterruptedError extends DevctlError {

@@ -120,6 +120,11 @@ function describeIssue(source: YamlSource, data: unknown, issue: Issue): string 
     return `${at}: "${keyPath}" is missing: ${owner} needs a "${missing}" key (${expectation(issue).replace(/^must be /, '')}).`
   }
   const value = valueAt(data, path)
+  // `tag: &imageTag` unquoted is YAML for "an empty value with an anchor", not the text devctl wants.
+  if (value === null && isScalar(node) && node.anchor) {
+    const key = nodeAtPath(source.doc, path).keyNode
+    return `${formatLocation(source, nodeOffset(key ?? node))}: "${keyPath}" is empty: an unquoted &${node.anchor} defines a YAML anchor there instead of being the value. Write it in quotes: "&${node.anchor}".`
+  }
   // A rule about a whole mapping ("needs exactly one of ...") reads best without "found a mapping".
   if (issue.code === 'custom' && value !== null && typeof value === 'object') return `${at}: "${keyPath}" ${expectation(issue)}.`
   // A value under a secret-looking key may be the secret itself (a password where an env var name belongs): never echo it.

@@ -72,9 +72,21 @@ const k3dCluster = z.strictObject({
     .describe('A local image registry created with the cluster.'),
 })
 
+/** `host[:port][/path]`: a registry and, optionally, a repository prefix in it (no scheme). */
+const registryHost = z
+  .string()
+  .regex(/^[a-zA-Z0-9.-]+(:\d+)?(\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, {error: 'must be a registry such as "registry.example.com", "localhost:5000" or "registry.example.com/team" (no http://)'})
+
 const existingCluster = z.strictObject({
   provider: z.literal('existing'),
   context: z.string().min(1).describe('The kube context to deploy into (kubectl config get-contexts).'),
+  registry: z
+    .strictObject({
+      host: registryHost.describe('Where devctl pushes the images it builds, from this machine: REGISTRY[:PORT][/PREFIX].'),
+      hostFromCluster: registryHost.optional().describe("How the cluster's nodes reach the same registry, when that is another address (default: host)."),
+    })
+    .optional()
+    .describe('The registry the cluster pulls the images devctl builds from (needed with build:). Log in to it first (docker login).'),
 })
 
 const externalPostgres = z.strictObject({
@@ -235,6 +247,40 @@ const app = z.strictObject({
     .describe('Upgrading from a chart below this version to one at or above it reinstalls the release (data in Postgres/Redis is kept).'),
 })
 
+/** A Docker image name without a tag: `api`, `acme/api`, `ghcr.io/acme/api`, `localhost:5000/api`. */
+const imageName = z
+  .string()
+  .regex(/^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/, {
+    error: 'must be an image name without a tag, such as "api" or "ghcr.io/acme/api" (lowercase letters, digits, ".", "_", "-" and "/"; devctl adds the tag)',
+  })
+
+/** Where a built image's tag (or repository) goes in the chart's values: "&anchor", or a value path. */
+const valueTarget = z.string().superRefine((target, ctx) => {
+  if (target.startsWith('&')) {
+    if (!/^&[\w.-]+$/.test(target)) ctx.addIssue({code: 'custom', message: `is not an anchor name: write "&" and the anchor's name, e.g. "&imageTag"`})
+    return
+  }
+  const problem = valuePathProblem(target)
+  if (problem) ctx.addIssue({code: 'custom', message: `is neither an anchor ("&imageTag") nor a value path: ${problem}`})
+})
+
+const buildImage = z.strictObject({
+  name: imageName.describe('The image devctl builds, without a tag; it is tagged dev-<digest of its build context>.'),
+  context: z.string().min(1).default('.').describe('The build context directory, relative to devctl.yaml; its .dockerignore is honoured.'),
+  dockerfile: z.string().min(1).default('Dockerfile').describe('The Dockerfile, relative to the context.'),
+  target: z.string().min(1).optional().describe('The stage of a multi-stage Dockerfile to build (docker build --target).'),
+  args: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {error: 'must be a build argument name: letters, digits and "_"'}), z.union([z.string(), z.number(), z.boolean()]))
+    .default({})
+    .describe('Build arguments (docker build --build-arg NAME=VALUE). Never a secret: they are stored in the image.'),
+  tag: valueTarget.describe(
+    'Where the chart takes the image tag: "&imageTag" (in quotes: every place in the values files that uses that anchor) or a value path such as image.tag. Passed to helm as an override; your values files are not edited.',
+  ),
+  repository: valueTarget
+    .optional()
+    .describe('Where the chart takes the image repository (e.g. image.repository), given the name the cluster pulls it by. Needed when the image goes through a registry.'),
+})
+
 const hookList = z.array(z.string().min(1)).default([])
 
 const hooks = z.strictObject({
@@ -255,6 +301,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   app,
+  build: z.array(buildImage).default([]).describe('Images devctl builds from your code before it deploys (`devctl up`, and on every change with `devctl dev`).'),
   hooks: hooks.prefault({}),
 })
   .superRefine((config, ctx) => {
@@ -277,11 +324,42 @@ export const configSchema = z.strictObject({
     if (Object.keys(config.app.wiring.values).length > 0 && config.app.values.length === 0) {
       ctx.addIssue({code: 'custom', path: ['app', 'wiring', 'values'], message: 'needs a values file to write into: list one under app.values (devctl init writes values.dev.yaml)', params: {complete: true}})
     }
+    checkBuilds(config, ctx)
     const {redis} = config.services
     if (redis.auth === 'none' && redis.external?.passwordEnv) {
       ctx.addIssue({code: 'custom', path: ['services', 'redis', 'auth'], message: 'is "none", but services.redis.external.passwordEnv names a password: auth applies to the Redis devctl runs; for an external one, leave out passwordEnv', params: {complete: true}})
     }
   })
+
+/** Build names are unique; an image that goes through a registry needs the chart told where its repository goes. */
+function checkBuilds(config: DevctlConfig, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>()
+  config.build.forEach((image, index) => {
+    if (seen.has(image.name)) ctx.addIssue({code: 'custom', path: ['build', index, 'name'], message: `is built twice: "${image.name}" is already an entry above`, params: {complete: true}})
+    seen.add(image.name)
+  })
+  if (config.build.length === 0) return
+  const {cluster} = config
+  if (cluster.provider === 'existing' && !cluster.registry) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cluster'],
+      message: 'has no registry, and an existing cluster can only run the images devctl builds by pulling them from one: add registry: {host: REGISTRY[/PREFIX]} (docker login to it first)',
+      params: {complete: true},
+    })
+  }
+  const viaRegistry = cluster.provider === 'existing' ? cluster.registry !== undefined : cluster.registry?.enabled === true
+  if (!viaRegistry) return
+  config.build.forEach((image, index) => {
+    if (image.repository !== undefined) return
+    ctx.addIssue({
+      code: 'custom',
+      path: ['build', index],
+      message: `needs "repository" (e.g. repository: image.repository): the image goes through the registry, so the cluster pulls it by the registry's name for it, and devctl must tell the chart`,
+      params: {complete: true},
+    })
+  })
+}
 
 export type DevctlConfigInput = z.input<typeof configSchema>
 export type DevctlConfig = z.output<typeof configSchema>
@@ -291,6 +369,7 @@ export type MigrationSetting = z.output<typeof migration>
 export type Timeouts = z.output<typeof timeouts>
 export type HookStage = keyof z.output<typeof hooks>
 export type Wiring = z.output<typeof wiring>
+export type BuildImage = z.output<typeof buildImage>
 
 export function configJsonSchema(): Record<string, unknown> {
   return {

@@ -23,6 +23,8 @@ export interface ConfigAnswers {
   chartWiring?: Wiring
   /** Only what was asked for (a flag); otherwise devctl.yaml keeps what it says, or the default. */
   auth?: Auth
+  /** The images to build (the project has a Dockerfile and said yes); an existing build: is kept. */
+  build?: NonNullable<DevctlConfigInput['build']>
 }
 
 export interface Auth {
@@ -70,6 +72,7 @@ function settings(answers: ConfigAnswers): Setting[] {
     {path: ['app', 'migration'], value: 'auto', comment: 'auto: found in the chart (hook Job, plain Job or migrate init container)', onlyIfMissing: true},
     ...(answers.auth?.postgres ? [{path: ['services', 'postgres', 'auth'], value: answers.auth.postgres}] : []),
     ...(answers.auth?.redis ? [{path: ['services', 'redis', 'auth'], value: answers.auth.redis}] : []),
+    ...(answers.build ? [{path: ['build'], value: answers.build, onlyIfMissing: true, comment: 'built on every `devctl up` when its code changed; `devctl dev` rebuilds on save'}] : []),
     // One setting per Secret key and per value, so --update adds to what devctl.yaml has.
     ...Object.entries(answers.chartWiring?.secrets ?? {}).flatMap(([name, keys]) => Object.entries(keys).map(([key, template]) => ({path: ['app', 'wiring', 'secrets', name, key], value: template}))),
     ...Object.entries(answers.chartWiring?.values ?? {}).map(([path, value]) => ({path: ['app', 'wiring', 'values', path], value})),

@@ -14,7 +14,7 @@ import {FileConflictError} from '../errors.js'
 import {ensureSecrets, neededPasswords, SECRETS_FILE, STATE_DIR} from '../secrets/store.js'
 import {buildConfigDocument, schemaReference, updateConfigDocument, type ConfigAnswers} from './config-document.js'
 import {scaffoldContext} from './context.js'
-import {backupFile, copyDirectory, ensureGitignored, exists, writeFileAtomic} from '../system/files.js'
+import {backupFile, copyDirectory, ensureDockerignored, ensureGitignored, exists, writeFileAtomic} from '../system/files.js'
 import type {ExistingAnswers, InitAnswers} from './questions.js'
 import {keysTheSchemaRejects} from './chart-files.js'
 import {composeValues} from './composed-values.js'
@@ -155,6 +155,9 @@ export async function runInit(answers: InitAnswers, options: InitOptions): Promi
   if (generated.length > 0 || hadSecrets) files.push({path: secretsPath, action: generated.length === 0 ? 'kept' : hadSecrets ? 'updated' : 'created'})
   const gitignore = await ensureGitignored(options.dir, `${STATE_DIR}/`)
   if (gitignore) files.push({path: join(options.dir, '.gitignore'), action: gitignore})
+  // A build context holding .devctl/ would send the passwords to docker (and COPY . into the image).
+  const dockerignore = config.build.some((image) => image.context === '.') ? await ensureDockerignored(options.dir, `${STATE_DIR}/`) : undefined
+  if (dockerignore) files.push({path: join(options.dir, '.dockerignore'), action: dockerignore})
 
   return {preset: answers.preset.name, project: answers.project, namespace: answers.namespace, files, warnings}
 }

@@ -2,7 +2,8 @@
  * The questions `init` asks, each answerable by a flag. Flag values are validated here, at the
  * edge; defaults come from the preset, or from the existing devctl.yaml when updating.
  */
-import {basename} from 'node:path'
+import {existsSync} from 'node:fs'
+import {basename, join} from 'node:path'
 
 import {splitUnescaped, typedValue} from '../chart/set-syntax.js'
 import type {Wiring as ChartWiring} from '../config/schema.js'
@@ -32,6 +33,7 @@ export interface InitFlags {
   'values-layout'?: string
   'postgres-auth'?: string
   'redis-auth'?: string
+  build?: boolean
 }
 
 export interface InitAnswers extends Omit<ConfigAnswers, 'valuesFile'> {
@@ -166,7 +168,24 @@ export async function gatherAnswers(flags: InitFlags, prompter: Prompter, contex
   const wiring = await askWiring(preset, flags, prompter, services, chartFiles, chartWiring)
   const layout = (flags['values-layout'] as ValuesLayout | undefined) ?? existing.layout ?? (chartFiles?.strictTopLevel ? 'inline' : 'shared')
   const auth: Auth = {postgres: flags['postgres-auth'] as Auth['postgres'], redis: flags['redis-auth'] as Auth['redis']}
-  return {preset, project, namespace, chart, postgres, redis, ports, wiring, chartWiring, layout, auth, chartFiles}
+  const build = await askBuild(preset, flags, prompter, context.dir, project)
+  return {preset, project, namespace, chart, postgres, redis, ports, wiring, chartWiring, layout, auth, chartFiles, build}
+}
+
+/**
+ * A project with a Dockerfile is offered `build:` — its image built by `up` and `dev`, tagged
+ * into the chart at image.repository and the preset's &imageTag (else image.tag).
+ */
+async function askBuild(preset: Preset, flags: InitFlags, prompter: Prompter, dir: string, project: string): Promise<ConfigAnswers['build']> {
+  const hasDockerfile = existsSync(join(dir, 'Dockerfile'))
+  if (flags.build && !hasDockerfile) throw new UsageError(`--build builds the image of ./Dockerfile, and ${dir} has no Dockerfile.`, {hint: 'Add a Dockerfile first, or leave out --build.'})
+  if (!hasDockerfile || flags.build === false) return undefined
+  const wanted =
+    flags.build ??
+    (await prompter.confirm({flag: '--build/--no-build', message: 'This project has a Dockerfile. Build its image on every `devctl up` (only when the code changed), and on every save with `devctl dev`?', default: true}))
+  if (!wanted) return undefined
+  const tag = preset.shared.some((s) => s.anchor === 'imageTag') ? '&imageTag' : 'image.tag'
+  return [{name: project, context: '.', dockerfile: 'Dockerfile', tag, repository: 'image.repository'}]
 }
 
 async function askChart(preset: Preset, flags: InitFlags, prompter: Prompter, existing: ExistingAnswers): Promise<ConfigAnswers['chart']> {

@@ -74,15 +74,24 @@ export async function backupFile(path: string): Promise<string> {
 }
 
 /** Add `entry` to the directory's .gitignore unless a line already says it. */
-export async function ensureGitignored(dir: string, entry: string): Promise<'created' | 'updated' | undefined> {
-  const path = join(dir, '.gitignore')
+export function ensureGitignored(dir: string, entry: string): Promise<'created' | 'updated' | undefined> {
+  return ensureListed(join(dir, '.gitignore'), entry, "devctl's local state (generated passwords)")
+}
+
+/** Add `entry` to the directory's .dockerignore unless a line already says it: a build context must never carry it. */
+export function ensureDockerignored(dir: string, entry: string): Promise<'created' | 'updated' | undefined> {
+  return ensureListed(join(dir, '.dockerignore'), entry, "devctl's local state (generated passwords, the cluster's credentials): never in an image")
+}
+
+/** An ignore file lists `entry` (with or without slashes around it), added with a comment if it did not. */
+async function ensureListed(path: string, entry: string, why: string): Promise<'created' | 'updated' | undefined> {
   const found = await exists(path)
   const current = found ? await readFile(path, 'utf8') : ''
   const bare = entry.replace(/\/$/, '')
   const listed = current.split(/\r?\n/).some((line) => [bare, `${bare}/`, `/${bare}`, `/${bare}/`].includes(line.trim()))
   if (listed) return undefined
   const separator = current === '' || current.endsWith('\n') ? '' : '\n'
-  await writeFileAtomic(path, `${current}${separator}# devctl's local state (generated passwords)\n${entry}\n`)
+  await writeFileAtomic(path, `${current}${separator}# ${why}\n${entry}\n`)
   return found ? 'updated' : 'created'
 }
 

@@ -7,7 +7,7 @@ import {stripVTControlCharacters} from 'node:util'
 import semver from 'semver'
 import {z} from 'zod'
 
-import {ClusterError, PrerequisiteError, type DevctlError} from '../errors.js'
+import {BuildError, ClusterError, PrerequisiteError, type DevctlError} from '../errors.js'
 import {parseToolJson} from './json-output.js'
 import {run, runAllowingFailure, tail, type RunResult} from './process.js'
 
@@ -39,6 +39,8 @@ export interface K3dCluster {
   agents: number
   /** The first server node's runtime (Docker) labels: what the cluster was created with, such as its owner. */
   labels: Record<string, string>
+  /** Its server and agent nodes' container names (where images are imported); `list` always says. */
+  nodes?: string[]
 }
 
 /** The k3d config file devctl generates (k3d.io/v1alpha5, kind Simple). */
@@ -113,6 +115,7 @@ export class K3d {
       servers: c.serversCount ?? c.nodes.filter((n) => n.role === 'server').length,
       agents: c.agentsCount ?? c.nodes.filter((n) => n.role === 'agent').length,
       labels: c.nodes.find((n) => n.role === 'server')?.runtimeLabels ?? {},
+      nodes: c.nodes.filter((n) => n.role === 'server' || n.role === 'agent').map((n) => n.name),
     }))
   }
 
@@ -147,6 +150,24 @@ export class K3d {
     const result = await runAllowingFailure(this.binary, ['kubeconfig', 'get', name], {signal})
     if (result.exitCode !== 0) throw clusterError(`get the kubeconfig of ${name}`, result)
     return result.stdout
+  }
+
+  /**
+   * `k3d image import` into every node of the cluster. k3d logs a node's failed import and still
+   * exits 0 (k3d #1484): its error and warning lines come back, for whoever checks that the images landed.
+   */
+  async importImages(cluster: string, refs: string[], signal: AbortSignal): Promise<string[]> {
+    const result = await runAllowingFailure(this.binary, ['image', 'import', ...refs, '--cluster', cluster], {signal})
+    if (result.exitCode !== 0) {
+      // An image that did not reach the cluster is the build's failure (exit 13); Docker being down stays a prerequisite.
+      const error = clusterError(`import ${refs.join(', ')} into cluster ${cluster}`, result)
+      throw error instanceof ClusterError ? new BuildError(error.message, {details: error.details, hint: 'Check that docker has the image (`docker images`) and that the cluster runs (`devctl status`), then run this again.'}) : error
+    }
+    const complaints = /^(ERRO|WARN)|\blevel=(error|warning)\b/
+    return `${result.stdout}\n${result.stderr}`
+      .split('\n')
+      .filter((line) => complaints.test(stripVTControlCharacters(line)))
+      .map(cleanK3dLine)
   }
 
   static assertSupported(version: string): void {

@@ -127,11 +127,16 @@ export function plainView(print: (line: string) => void, t: ChalkInstance, colum
   }
 }
 
+/** An event as one --json line: timestamped, secrets masked, control characters escaped. */
+export function eventJson(event: {type: string}): string {
+  return escapeJsonControls(JSON.stringify({time: new Date().toISOString(), ...event}, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value)))
+}
+
 /** --json: one JSON object per line per event (the final result is printed by the command). */
 export function jsonView(write: (line: string) => void): ProgressView {
   return {
     emit(event) {
-      write(escapeJsonControls(JSON.stringify({time: new Date().toISOString(), ...event}, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value))))
+      write(eventJson(event))
     },
     async pause() {},
     async close() {},

@@ -1,10 +1,12 @@
 /**
- * `devctl up`: "check the machine, create or reuse the cluster, give it Postgres, Redis and
- * their credentials, deploy the chart while its migration runs, wait for every pod, then say
- * how to reach it." Each sentence is a step; see steps/.
+ * `devctl up`: "check the machine, build the images whose code changed, create or reuse the
+ * cluster and get the images into it, give it Postgres, Redis and their credentials, deploy the
+ * chart while its migration runs, wait for every pod, then say how to reach it." Each sentence
+ * is a step; see steps/.
  */
 import {stringify} from 'yaml'
 
+import {buildValuesFile} from '../build/overrides.js'
 import {k3dConfig} from '../cluster/k3d-config.js'
 import {describeMigration} from '../chart/manifests.js'
 import type {LoadedConfig} from '../config/load.js'
@@ -20,6 +22,7 @@ import {lockEnvironment} from '../state/lock.js'
 import {noteRetries} from './connect.js'
 import {outlineOf, Pipeline, type StepOutcome, type StepOutline} from './pipeline.js'
 import {createProject, type RunControls} from './project.js'
+import {buildGroup, buildImages, imagesStep, imageWarnings, type ImagesForChart} from './steps/build.js'
 import {deploy, deployGroup, planStep} from './steps/chart.js'
 import {startDeployment} from './steps/deployment.js'
 import {clusterStep, type ClusterAction} from './steps/cluster.js'
@@ -43,6 +46,8 @@ export interface UpResult {
   namespace: string
   release: {name: string; deployed: boolean; previousRevision?: number}
   migration: string
+  /** The images devctl built (build: in devctl.yaml), and whether each was rebuilt and moved now. */
+  images?: Array<{name: string; ref: string; id: string; built: boolean; via: 'import' | 'registry'; moved: boolean}>
   workloads: WorkloadStatus[]
   pods: PodSummary[]
   endpoints: Endpoint[]
@@ -50,10 +55,14 @@ export interface UpResult {
   durationMs: number
 }
 
-const UP_STEPS = [prerequisitesStep, chartCheckStep, clusterStep, namespaceStep, servicesGroup, planStep, deployGroup, rolloutStep, validateStep]
+/** up's steps; the build and images steps only for a project that builds images. */
+function upSteps(config: LoadedConfig['config']) {
+  const images = config.build.length > 0
+  return [prerequisitesStep, ...(images ? [buildGroup(config)] : []), chartCheckStep, clusterStep, ...(images ? [imagesStep] : []), namespaceStep, servicesGroup, planStep, deployGroup, rolloutStep, validateStep]
+}
 
 export function upOutline(loaded: LoadedConfig): StepOutline[] {
-  return outlineOf({config: loaded.config, names: loaded.resolved}, UP_STEPS)
+  return outlineOf({config: loaded.config, names: loaded.resolved}, upSteps(loaded.config))
 }
 
 export async function up(loaded: LoadedConfig, options: UpOptions, controls: RunControls): Promise<UpResult> {
@@ -67,19 +76,23 @@ export async function up(loaded: LoadedConfig, options: UpOptions, controls: Run
   let stopRetryNotes = () => {}
   try {
     const prerequisites = await pipeline.run(prerequisitesStep, {project, adopt: options.adopt})
-    const request = deployRequest(project, {force: options.force})
+    const built = project.config.build.length > 0 ? await buildImages(pipeline, project) : []
     // Chart and values errors before anything is created. Without a cluster yet it is a first install.
     const phase = project.config.cluster.provider === 'k3d' && !prerequisites.k3d?.cluster ? 'install' : 'upgrade'
-    const checked = await pipeline.run(chartCheckStep, {project, request, helmMajor: prerequisites.helmMajor, phase})
+    const checked = await pipeline.run(chartCheckStep, {project, request: deployRequest(project, {force: options.force}), helmMajor: prerequisites.helmMajor, phase})
     const cluster = await pipeline.run(clusterStep, {project, prerequisites})
     const {connection} = cluster
     stopRetryNotes = noteRetries(connection, pipeline)
+    const images: ImagesForChart | undefined = built.length > 0 ? await pipeline.run(imagesStep, {project, connection, cluster: prerequisites.k3d?.cluster, images: built}) : undefined
     watch = await pipeline.run(namespaceStep, {project, connection, prerequisites, adopt: options.adopt})
     lease = await holdLeaseIfShared(project.config.cluster.provider === 'existing', connection.kube, project.names.namespace, 'up', (message) => controls.emit({type: 'warning', message}))
     const target = {project, connection, watch, helmMajor: prerequisites.helmMajor}
     await runServices(pipeline, target)
 
-    const plan = await pipeline.run(planStep, {...target, request, checked, recoverConsent: controls.recoverConsent ?? (async () => false)})
+    // The built images' tags are known once they are in the cluster: the check above rendered without them.
+    const request = deployRequest(project, {force: options.force, extraValuesFiles: images ? [images.valuesFile] : undefined})
+    const plan = await pipeline.run(planStep, {...target, request, checked: images ? undefined : checked, recoverConsent: controls.recoverConsent ?? (async () => false)})
+    if (plan.rendered && images) for (const message of imageWarnings(plan.rendered, images.images)) controls.emit({type: 'warning', message})
     if (plan.rendered) await deploy(pipeline, startDeployment(target, request, {...plan, rendered: plan.rendered}))
     else pipeline.skip(deployGroup, `unchanged since revision ${plan.previous?.revision} (--force redeploys)`)
 
@@ -92,6 +105,7 @@ export async function up(loaded: LoadedConfig, options: UpOptions, controls: Run
       namespace: project.names.namespace,
       release: {name: project.names.release, deployed: !plan.unchanged, previousRevision: plan.previous?.revision},
       migration: plan.rendered ? plan.rendered.migration.kind : 'unchanged',
+      images: images?.images.map(({name, ref, id, built, via, moved}) => ({name, ref, id, built, via, moved})),
       workloads: statuses,
       pods: workloadPods(watch, workloads),
       endpoints,
@@ -126,7 +140,9 @@ export async function planUp(loaded: LoadedConfig, options: UpOptions, signal: A
   const objects = [namespaceManifest(names.namespace, config.project), ...credentialSecrets(config, names, secrets), ...(services.postgres ?? []), ...(services.redis ?? [])]
   const request = deployRequest(project, {force: options.force})
   const rendered = await renderChart(project, request, 'install', signal)
-  const args = upgradeInstallArgs({...installOptions(project, request), timeoutMs: project.timeouts.deploy, kube: {context: names.kubeContext}})
+  // With build:, helm also reads the tags of the images `up` would build (devctl's overlay, written by the build).
+  const overlay = config.build.length > 0 ? [...request.valuesFiles, buildValuesFile(project.stateDir)] : request.valuesFiles
+  const args = upgradeInstallArgs({...installOptions(project, {...request, valuesFiles: overlay}), timeoutMs: project.timeouts.deploy, kube: {context: names.kubeContext}})
   const toYaml = (list: object[]) => redact(list.map((o) => stringify(o, {aliasDuplicateObjects: false})).join('---\n'))
   return {
     cluster: {

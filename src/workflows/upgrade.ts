@@ -33,6 +33,7 @@ import {rollbackArgs, type ReleaseRef} from '../tools/helm.js'
 import {connectEnvironment, noteRetries, type Connection} from './connect.js'
 import {Pipeline, type Step, type StepGroup, type StepOutcome, type StepRun, type Titled} from './pipeline.js'
 import {createProject, runAgain, type Confirm, type Project, type RunControls} from './project.js'
+import {deployedImageValues} from './steps/build.js'
 import {deploy, deployGroup, planDeploy, recoverStuckRelease, type DeployPlan, type DeployTarget} from './steps/chart.js'
 import {startDeployment} from './steps/deployment.js'
 import {prerequisitesStep, type Prerequisites} from './steps/prerequisites.js'
@@ -381,7 +382,8 @@ export async function planUpgrade(loaded: LoadedConfig, options: UpgradeOptions,
     if (options.imageTag) imageTag = await stageImageTag(project, options.imageTag)
     const connection = await pipeline.run(connectStep, project)
     stopRetryNotes = noteRetries(connection, pipeline)
-    const request = deployRequest(project, {valuesFiles: imageTag?.valuesFiles, extraValuesFiles: options.valuesFiles, extraSet: options.set, chartVersion: options.chartVersion})
+    const extraValuesFiles = [...(await deployedImageValues(project, options.imageTag)), ...options.valuesFiles]
+    const request = deployRequest(project, {valuesFiles: imageTag?.valuesFiles, extraValuesFiles, extraSet: options.set, chartVersion: options.chartVersion})
     const planned = await pipeline.run(planUpgradeStep, {project, connection, helmMajor: prerequisites.helmMajor, request})
     watch = planned.watch
     const {edit: configEdit, notKept} = await stageConfigEdit(project, options)

@@ -2,11 +2,11 @@
  * An end-to-end test environment: a simulator, and a project directory made by the built
  * `devctl init`, with every devctl command run as a subprocess against the simulator.
  */
-import {readFile} from 'node:fs/promises'
+import {readFile, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {join} from 'node:path'
 
-import {parse} from 'yaml'
+import {parse, stringify} from 'yaml'
 
 import {startSimulator, type Simulator, type SimulatorOptions} from '../sim/index.js'
 import {runCli, tempDir, type CliOptions, type CliResult} from './cli.js'
@@ -52,4 +52,12 @@ export async function startEnvironment(options: Partial<SimulatorOptions> & {ini
 /** Everything the user saw. */
 export function output(result: CliResult): string {
   return `${result.stdout}\n${result.stderr}`
+}
+
+/** Change devctl.yaml in `dir` as a person would, by its data (comments are not kept). */
+export async function editConfig(dir: string, edit: (config: Record<string, any>) => void): Promise<void> {
+  const path = join(dir, 'devctl.yaml')
+  const config = parse(await readFile(path, 'utf8')) as Record<string, any>
+  edit(config)
+  await writeFile(path, stringify(config))
 }

@@ -19,11 +19,12 @@ import {type Daemon, startDaemon} from './host/daemon.js'
 import {runDocker} from './host/docker.js'
 import {type CommandRecord, ToolExit, type ToolIO, type ToolName} from './host/exec.js'
 import {type Fault, type HelmVersion, SimHost} from './host/host.js'
+import {type ImageStore, SimRegistry} from './host/images.js'
 import {runK3d} from './host/k3d.js'
 import {mergeKubeconfig, readKubeconfig, writeKubeconfig} from './host/kubeconfig.js'
 import {createNamespaceUser, type NamespaceUser, type NamespaceUserOptions} from './namespace-user.js'
 
-export type {CommandRecord, Fault, HelmVersion, NamespaceUser, NamespaceUserOptions}
+export type {CommandRecord, Fault, HelmVersion, ImageStore, NamespaceUser, NamespaceUserOptions, SimRegistry}
 
 const simDir = dirname(fileURLToPath(import.meta.url))
 const repoRoot = resolve(simDir, '..', '..')
@@ -60,6 +61,13 @@ export interface Simulator {
    * token), added to the kubeconfig as context `<user>@k3d-<name>` (over HTTPS).
    */
   createNamespaceUser(cluster: string, options: NamespaceUserOptions): Promise<NamespaceUser>
+  /**
+   * A registry outside any cluster (a team's), answering to each of `hosts`: the names this machine
+   * pushes to and the clusters' nodes pull from (`registry.team.test`, `registry.internal:5000`).
+   */
+  addRegistry(hosts: string[]): SimRegistry
+  /** The docker host's image store (what `docker build` made, `docker images` lists). */
+  readonly images: ImageStore
   stop(): Promise<void>
 }
 
@@ -88,7 +96,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   })
   let daemon: Daemon
   try {
-    daemon = await startDaemon(host, {k3d: runK3d, docker: (invocation, io, h) => runDocker(invocation, io, h.docker)})
+    daemon = await startDaemon(host, {k3d: runK3d, docker: (invocation, io, h) => runDocker(invocation, io, h.docker, h.clock)})
   } catch (error) {
     await rm(root, {recursive: true, force: true})
     throw error
@@ -138,6 +146,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       await writeKubeconfig(kubeconfigPath, mergeKubeconfig(existing, created.kubeconfig, {overwrite: true, switchContext: false}))
       return created
     },
+    addRegistry(hosts) {
+      const registry = new SimRegistry(hosts)
+      host.registries.push(registry)
+      return registry
+    },
+    images: host.docker.images,
     async stop() {
       await daemon.close()
       await host.close()

@@ -101,7 +101,7 @@ export async function planDeploy(target: DeployTarget, request: DeployRequest, p
 }
 
 /** `up`'s step 5: the release as it is (recovering a stuck one, with consent), and what must change. */
-export const planStep: Step<DeployTarget & {request: DeployRequest; checked: ChartCheck; recoverConsent: Confirm}, DeployPlan> = {
+export const planStep: Step<DeployTarget & {request: DeployRequest; checked?: ChartCheck; recoverConsent: Confirm}, DeployPlan> = {
   id: 'plan',
   title: (project) => `Chart ${project.names.release}: what changed`,
   async execute(input, run) {

@@ -11,7 +11,7 @@ import {AccessControl} from './access.js'
 import {ClusterApi} from './api.js'
 import type {ApiFault} from './api-faults.js'
 import {bootstrapCluster, networkPrefixFor, nodeObject, type ClusterIdentity} from './bootstrap.js'
-import type {ApiServer, ApiServerOptions, KubeObject, NodeSpec} from './contract.js'
+import type {ApiServer, ApiServerOptions, KubeObject, NodeImage, NodeSpec} from './contract.js'
 import {DaemonSetController} from './controllers/daemonset.js'
 import {DeploymentController} from './controllers/deployment.js'
 import {DisruptionController} from './controllers/disruption.js'
@@ -115,6 +115,7 @@ export class SimulatedCluster implements ApiServer {
       api: this.api, logs: this.logs, clock: options.clock, events,
       types: {pod, node, replicaSet, secret: type('v1', 'Secret'), configMap: type('v1', 'ConfigMap')},
       scenario: () => this.scenario,
+      images: options.images,
     })
     for (const controller of [
       new NamespaceController(this.api, {namespace: type('v1', 'Namespace'), configMap: type('v1', 'ConfigMap'), serviceAccount: type('v1', 'ServiceAccount')}),
@@ -133,6 +134,7 @@ export class SimulatedCluster implements ApiServer {
     ]) this.runtime.register(controller)
     bootstrapCluster(this.api, this.identity, this.sizedNodes(options.nodes))
     if (options.k3sSystemWorkloads) deploySystemWorkloads(this.api)
+    for (const object of options.manifests ?? []) this.api.createInternal(type(object.apiVersion, object.kind), object)
     this.access = new AccessControl(this.api, options.adminToken)
     const handler = createRequestHandler({
       api: this.api,
@@ -156,6 +158,14 @@ export class SimulatedCluster implements ApiServer {
 
   get port(): number {
     return this.listeningPort
+  }
+
+  importImages(node: string, images: NodeImage[]): void {
+    for (const image of images) this.kubelet.rememberImage(node, image)
+  }
+
+  nodeImages(node: string): NodeImage[] {
+    return this.kubelet.imagesOn(node)
   }
 
   get url(): string {

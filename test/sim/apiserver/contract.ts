@@ -44,6 +44,20 @@ export interface KubeObject {
   [key: string]: unknown
 }
 
+/** An image in a node's containerd, as `ctr images ls` and the Node's `.status.images` show it. */
+export interface NodeImage {
+  /** References (`docker.io/library/api:dev-1a2b`) and, for a pulled image, its repository digest. */
+  names: string[]
+  /** The image's ID (`sha256:` + its config digest): what a container running it reports as imageID. */
+  id: string
+  sizeBytes: number
+}
+
+/** Where the kubelet pulls an image from: the docker host's registries, or (undefined) a public image "the internet" has. */
+export interface ImagePuller {
+  pull(image: string): {ok: true; image: NodeImage} | {ok: false; message: string} | undefined
+}
+
 export interface ApiServerOptions {
   /** Name used for nodes (`k3d-<clusterName>-server-0`) and the kube-system workloads. */
   clusterName: string
@@ -60,6 +74,10 @@ export interface ApiServerOptions {
   kubernetesVersion?: string
   /** The bearer token of the kubeconfig's admin user (k3d's); requests without credentials are admin too. */
   adminToken?: string
+  /** Where pulls go; without one every image pulls (a public image of that name). */
+  images?: ImagePuller
+  /** Objects k3s creates at start from its auto-deploy manifests directory (k3d puts some there). */
+  manifests?: KubeObject[]
 }
 
 export interface ApiServer {
@@ -89,6 +107,10 @@ export interface ApiServer {
   addToken(token: string, user: {name: string; uid?: string; groups?: string[]}): void
   /** The token stops authenticating (401), as an expired or revoked credential does. */
   revokeToken(token: string): void
+  /** Images put straight into a node's containerd (`k3d image import`: `ctr image import` on the node). */
+  importImages(node: string, images: NodeImage[]): void
+  /** What a node's containerd holds, as `ctr -n k8s.io images ls` lists it. */
+  nodeImages(node: string): NodeImage[]
   /** Fault injection: answer matching requests with a failure, slowly, or with a watch that goes silent. */
   injectApiFault(fault: ApiFault): void
   clearApiFaults(): void

@@ -7,7 +7,7 @@
 import {createHash, randomBytes} from 'node:crypto'
 
 import type {ClusterApi} from './api.js'
-import type {KubeObject, SimClock} from './contract.js'
+import type {ImagePuller, KubeObject, NodeImage, SimClock} from './contract.js'
 import {defaultLogScript, type Line, type LogScript} from './container-logs.js'
 import type {Controller} from './controllers/runtime.js'
 import type {EventRecorder, EventSpec} from './events.js'
@@ -33,7 +33,11 @@ export interface KubeletDependencies {
   events: EventRecorder
   types: KubeletTypes
   scenario: () => Scenario
+  images?: ImagePuller
 }
+
+/** The kubelet reports at most this many images in a Node's status (nodeStatusMaxImages), the largest first. */
+const nodeStatusMaxImages = 50
 
 const backoffStartMs = 10_000
 const backoffCapMs = 300_000
@@ -65,6 +69,16 @@ function imageID(image: string): string {
 
 function imageSize(image: string): number {
   return 20_000_000 + (Number.parseInt(imageDigest(image).slice(0, 8), 16) % 180_000_000)
+}
+
+/** A public image of that name, as a registry of "the internet" serves it. */
+function publicImage(image: string): NodeImage {
+  return {names: [normalizeImage(image), imageID(image)], id: `sha256:${createHash('sha256').update(`config:${normalizeImage(image)}`).digest('hex')}`, sizeBytes: imageSize(image)}
+}
+
+/** What a container running this image reports as its imageID: the repository digest if pulled, else the image ID. */
+function runningImageID(image: NodeImage): string {
+  return image.names.find((name) => name.includes('@sha256:')) ?? image.id
 }
 
 /** Go's time.Duration formatting for the Pulled event. */
@@ -141,7 +155,8 @@ function mountedMigrations(deps: KubeletDependencies, pod: Pod): string[] {
 export class Kubelet implements Controller {
   readonly name = 'kubelet'
   private readonly workers = new Map<string, PodWorker>()
-  private readonly pulledImages = new Map<string, Set<string>>()
+  /** Per node: containerd's images by every name they have. */
+  private readonly nodeImages = new Map<string, Map<string, NodeImage>>()
   private readonly nextAddress = new Map<string, number>()
   private paused = false
 
@@ -216,14 +231,43 @@ export class Kubelet implements Controller {
     this.pause()
   }
 
-  hasImage(node: string, image: string): boolean {
-    return this.pulledImages.get(node)?.has(normalizeImage(image)) ?? false
+  imageOn(node: string, image: string): NodeImage | undefined {
+    return this.nodeImages.get(node)?.get(normalizeImage(image))
   }
 
-  rememberImage(node: string, image: string): void {
-    const images = this.pulledImages.get(node) ?? new Set<string>()
-    images.add(normalizeImage(image))
-    this.pulledImages.set(node, images)
+  /** Into the node's containerd: by every name it has (a newer image takes a name over), and into the Node's status. */
+  rememberImage(node: string, image: NodeImage): void {
+    const images = this.nodeImages.get(node) ?? new Map<string, NodeImage>()
+    for (const name of image.names) images.set(name.includes('@') ? name : normalizeImage(name), image)
+    this.nodeImages.set(node, images)
+    this.publishNodeImages(node)
+  }
+
+  imagesOn(node: string): NodeImage[] {
+    const unique = new Map<string, NodeImage>()
+    for (const [name, image] of this.nodeImages.get(node) ?? []) {
+      const entry = unique.get(image.id) ?? {...image, names: []}
+      entry.names.push(name)
+      unique.set(image.id, entry)
+    }
+    return [...unique.values()]
+  }
+
+  pull(image: string): {ok: true; image: NodeImage} | {ok: false; message: string} {
+    return this.deps.images?.pull(image) ?? {ok: true, image: publicImage(image)}
+  }
+
+  /** `.status.images` of the Node, as the kubelet reports them: the largest first, at most nodeStatusMaxImages. */
+  private publishNodeImages(nodeName: string): void {
+    const node = this.deps.api.find(this.deps.types.node, undefined, nodeName)
+    if (!node) return
+    const images = this.imagesOn(nodeName)
+      .sort((a, b) => b.sizeBytes - a.sizeBytes)
+      .slice(0, nodeStatusMaxImages)
+      .map((image) => ({names: image.names, sizeBytes: image.sizeBytes}))
+    const next = clone(node)
+    next.status = {...(isJsonObject(next.status) ? next.status : {}), images}
+    this.deps.api.writeInternal(this.deps.types.node, next)
   }
 
   /** Pod IPs come from the node's pod CIDR (10.42.<node>.0/24), like flannel's host-local IPAM. */
@@ -472,22 +516,25 @@ class PodWorker {
     let backoff = backoffStartMs
     for (;;) {
       const pullPolicy = slot.spec.imagePullPolicy ?? 'IfNotPresent'
-      if (slot.plan.behavior !== 'imagePullError' && this.kubelet.hasImage(node, image) && pullPolicy !== 'Always') {
+      const present = this.kubelet.imageOn(node, image)
+      if (slot.plan.behavior !== 'imagePullError' && present && pullPolicy !== 'Always') {
         this.event('Normal', 'Pulled', `Container image "${image}" already present on machine`, slot)
+        slot.status = {...slot.status, image: normalizeImage(image), imageID: runningImageID(present)}
         break
       }
       this.event('Normal', 'Pulling', `Pulling image "${image}"`, slot)
       await this.sleep(slot.plan.pull)
-      if (slot.plan.behavior !== 'imagePullError') {
-        this.kubelet.rememberImage(node, image)
+      const pulled = slot.plan.behavior === 'imagePullError' ? undefined : this.kubelet.pull(image)
+      if (pulled?.ok) {
+        this.kubelet.rememberImage(node, pulled.image)
         const took = goDuration(slot.plan.pull)
-        this.event('Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${imageSize(image)} bytes.`, slot)
-        slot.status = {...slot.status, image: normalizeImage(image), imageID: imageID(image)}
+        this.event('Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${pulled.image.sizeBytes} bytes.`, slot)
+        slot.status = {...slot.status, image: normalizeImage(image), imageID: runningImageID(pulled.image)}
         break
       }
       const reference = normalizeImage(image)
       const reason = slot.plan.imagePullMessage ??
-        `rpc error: code = NotFound desc = failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${reference}: not found`
+        `rpc error: code = NotFound desc = failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${pulled?.message ?? `${reference}: not found`}`
       this.event('Warning', 'Failed', `Failed to pull image "${image}": ${reason}`, slot)
       this.event('Warning', 'Failed', 'Error: ErrImagePull', slot)
       slot.status = {...slot.status, state: {waiting: {reason: 'ErrImagePull', message: reason}}}
@@ -546,7 +593,7 @@ class PodWorker {
       restartCount,
       containerID,
       image: normalizeImage(slot.spec.image),
-      imageID: imageID(slot.spec.image),
+      imageID: slot.status.imageID || imageID(slot.spec.image),
     }
     this.publish()
     this.wake()

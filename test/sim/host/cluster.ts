@@ -8,8 +8,9 @@ import {randomBytes} from 'node:crypto'
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
-import type {ApiServer, CreateApiServer, NodeSpec, SimClock} from '../apiserver/contract.js'
+import type {ApiServer, CreateApiServer, KubeObject, NodeSpec, SimClock} from '../apiserver/contract.js'
 import type {Container} from './docker.js'
+import {clusterPuller, registryApi, SimRegistry} from './images.js'
 import {type ClusterSpec, type PortSpec} from './k3d-config.js'
 
 export type NodeRole = 'server' | 'agent' | 'loadbalancer' | 'registry'
@@ -81,6 +82,9 @@ function hostPortListener(): Server {
   })
 }
 
+/** The registry's internal port (k3d's default registry image listens on 5000). */
+const registryPort = 5000
+
 /** docker's RAMInBytes ("512m", "2g", "1.5GiB", bytes); throws with its error text. */
 export function dockerMemoryBytes(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(text.trim())
@@ -121,6 +125,10 @@ export interface ClusterDeps {
   scenario: unknown
   hostCpus: number
   hostMemoryBytes: number
+  /** Registries outside the cluster its nodes can pull from (by the names they use for them). */
+  externalRegistries: () => SimRegistry[]
+  /** Repositories only the docker host has (built, never pushed): no public registry serves them. */
+  localRepositories: Set<string>
 }
 
 export class SimCluster {
@@ -130,6 +138,8 @@ export class SimCluster {
   /** What the kubeconfig user authenticates with. */
   readonly userToken = randomToken(32)
   api: ApiServer | undefined
+  /** The registry k3d created with the cluster (registries.create), if any. */
+  readonly registry: SimRegistry | undefined
   private readonly listeners = new Map<string, Server[]>()
 
   constructor(
@@ -155,8 +165,11 @@ export class SimCluster {
       for (const target of labelTargets(label.nodeFilters, this.nodes)) target.labels[label.key] = label.value
     }
     if (spec.registry) {
-      const registry = node(`k3d-${spec.registry.name.replace(/^k3d-/, '')}`, 'registry', registryImage)
-      registry.ports.push({hostIP: spec.registry.hostIP, hostPort: spec.registry.hostPort ?? 0, containerPort: 5000, protocol: 'tcp'})
+      // k3d names the registry's container exactly as configured (default k3d-<cluster>-registry).
+      const registry = node(spec.registry.name, 'registry', registryImage)
+      registry.ports.push({hostIP: spec.registry.hostIP, hostPort: spec.registry.hostPort ?? 0, containerPort: registryPort, protocol: 'tcp'})
+      // Nodes reach it by its container name; k3d's registries.yaml mirrors <name>:<hostPort> there too.
+      this.registry = new SimRegistry([`${spec.registry.name}:${registryPort}`])
     }
   }
 
@@ -201,13 +214,18 @@ export class SimCluster {
   }
 
   private async listen(node: K3dNode, port: PublishedPort): Promise<Server> {
-    const server = hostPortListener()
+    const server = node.role === 'registry' && this.registry ? createServer(registryApi(this.registry)) : hostPortListener()
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new PortAllocatedError(node, port) : error))
       server.listen(port.hostPort, port.hostIP, resolve)
     })
     // A port docker chose itself is only known once bound.
     port.hostPort = (server.address() as AddressInfo).port
+    if (node.role === 'registry' && this.registry) {
+      // From this machine it is localhost:<hostPort>; from the nodes also <name>:<hostPort> (k3d's mirror).
+      const names = [`${node.name}:${port.hostPort}`, `localhost:${port.hostPort}`, `127.0.0.1:${port.hostPort}`, `${port.hostIP}:${port.hostPort}`]
+      for (const name of names) if (!this.registry.hosts.includes(name)) this.registry.hosts.push(name)
+    }
     return server
   }
 
@@ -240,12 +258,32 @@ export class SimCluster {
           scenario: this.deps.scenario,
           k3sSystemWorkloads: true,
           adminToken: this.userToken,
+          images: clusterPuller(() => [...(this.registry ? [this.registry] : []), ...this.deps.externalRegistries()], this.deps.localRepositories),
+          manifests: this.registryHostingManifest(),
         })
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortAllocatedError(node, apiPort)
       throw error
     }
+  }
+
+  /**
+   * KEP-1755's ConfigMap, which k3d gives a cluster created with a registry (through k3s's
+   * auto-deployed manifests): where tools push (`host`) and what nodes pull by.
+   */
+  private registryHostingManifest(): KubeObject[] {
+    const registry = this.nodes.find((n) => n.role === 'registry')
+    const published = registry?.ports[0]
+    if (!registry || !published) return []
+    const host = published.hostIP === '0.0.0.0' ? 'localhost' : published.hostIP
+    const inside = `${registry.name}:${registryPort}`
+    return [{
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {name: 'local-registry-hosting', namespace: 'kube-public'},
+      data: {'localRegistryHosting.v1': `host: ${host}:${published.hostPort}\nhostFromContainerRuntime: ${inside}\nhostFromClusterNetwork: ${inside}\nhelp: https://k3d.io/stable/usage/registries/#using-a-local-registry\n`},
+    }]
   }
 
   async stopNode(node: K3dNode): Promise<void> {

@@ -7,6 +7,7 @@ import type {ApiFault, CreateApiServer, SimClock} from '../apiserver/contract.js
 import type {SimCluster} from './cluster.js'
 import type {DockerState} from './docker.js'
 import type {Invocation, ToolName} from './exec.js'
+import {ImageStore, SimRegistry} from './images.js'
 
 export type HelmVersion = 3 | 4
 
@@ -26,6 +27,14 @@ export type Fault =
    */
   | {type: 'hang-command'; tool: ToolName; argv: string[]}
   | {type: 'resume-commands'}
+  /** This machine loses (or regains) the network: base images and registries outside it cannot be reached. */
+  | {type: 'offline'}
+  | {type: 'online'}
+  /**
+   * From now on `k3d image import` into this cluster fails on every node (`ctr image import`
+   * exits 1) and — as real k3d does (k3d #1484) — logs it and still says it succeeded, exit 0.
+   */
+  | {type: 'image-import-fails'; cluster: string}
 
 export interface HostOptions {
   helmVersion: HelmVersion
@@ -40,7 +49,7 @@ export interface HostOptions {
 export interface HostSnapshot {
   helmVersion: HelmVersion
   timeFactor: number
-  docker: {running: boolean; memoryBytes: number; cpus: number}
+  docker: {running: boolean; memoryBytes: number; cpus: number; offline: boolean; images: Array<{id: string; tags: string[]}>}
   clusters: Array<{name: string; running: boolean; apiPort: number; server: string; nodes: Array<{name: string; role: string; running: boolean; ports: string[]}>}>
 }
 
@@ -49,6 +58,10 @@ export class SimHost {
   helmVersion: HelmVersion
   scenario: unknown
   readonly docker: DockerState
+  /** Registries outside any cluster (a team's), added by tests; each answers to the names it is given. */
+  readonly registries: SimRegistry[] = []
+  /** Clusters whose `k3d image import` fails on the nodes (and says it succeeded). */
+  readonly failingImports = new Set<string>()
   private hanging: {commands: Array<{tool: ToolName; argv: string[]}>; resumed: Promise<void>; resume: () => void} | undefined
 
   constructor(readonly options: HostOptions) {
@@ -60,7 +73,30 @@ export class SimHost {
       memoryBytes: options.memoryBytes,
       cpus: options.cpus,
       containers: () => [...clusters.values()].flatMap((c) => c.containers()),
+      images: new ImageStore(),
+      buildCache: new Set<string>(),
+      offline: false,
+      registry: (host) => this.registryAt(host),
+      nodeImages: (container) => this.nodeImages(container),
     }
+  }
+
+  /** The registry `host` (as this machine writes it) names: a running cluster's own, or one a test added. */
+  registryAt(host: string): SimRegistry | undefined {
+    for (const cluster of this.clusters.values()) {
+      const node = cluster.nodes.find((n) => n.role === 'registry')
+      if (cluster.registry?.answersTo(host) && node?.running) return cluster.registry
+    }
+    return this.registries.find((r) => r.answersTo(host))
+  }
+
+  /** What containerd holds on a k3d node (its container's name), for `docker exec NODE ctr images ls`. */
+  private nodeImages(container: string): ReturnType<NonNullable<SimCluster['api']>['nodeImages']> | undefined {
+    for (const cluster of this.clusters.values()) {
+      const node = cluster.nodes.find((n) => n.name === container || n.id.startsWith(container))
+      if (node && (node.role === 'server' || node.role === 'agent')) return cluster.api?.nodeImages(node.name) ?? []
+    }
+    return undefined
   }
 
   get clock(): SimClock {
@@ -108,6 +144,13 @@ export class SimHost {
         this.hanging?.resume()
         this.hanging = undefined
         return
+      case 'offline':
+      case 'online':
+        this.docker.offline = fault.type === 'offline'
+        return
+      case 'image-import-fails':
+        this.failingImports.add(fault.cluster)
+        return
       default:
         throw new Error(`unknown fault ${JSON.stringify(fault)}`)
     }
@@ -134,7 +177,13 @@ export class SimHost {
     return {
       helmVersion: this.helmVersion,
       timeFactor: this.clock.factor,
-      docker: {running: this.docker.running, memoryBytes: this.docker.memoryBytes, cpus: this.docker.cpus},
+      docker: {
+        running: this.docker.running,
+        memoryBytes: this.docker.memoryBytes,
+        cpus: this.docker.cpus,
+        offline: this.docker.offline,
+        images: this.docker.images.list().map((image) => ({id: image.id, tags: this.docker.images.tagsOf(image)})),
+      },
       clusters: [...this.clusters.values()].map((c) => ({
         name: c.name,
         running: c.nodes.some((n) => n.running),

@@ -207,7 +207,7 @@ export function clusterSpecFrom(flags: ParsedFlags, config: SimpleConfig | undef
     registry: registrySpec
       ? {name: registryName, hostIP: registryHost, hostPort: registryPort ? Number(registryPort) : undefined}
       : create
-        ? {name: create.name ?? `${config?.metadata?.name ?? defaultClusterName}-registry`, hostIP: create.host ?? '0.0.0.0', hostPort: create.hostPort ? Number(create.hostPort) : undefined}
+        ? {name: create.name || `k3d-${flags.args[0] ?? config?.metadata?.name ?? defaultClusterName}-registry`, hostIP: create.host ?? '0.0.0.0', hostPort: create.hostPort ? Number(create.hostPort) : undefined}
         : undefined,
     token: pick('token', config?.token, (f) => flags.string(f)) || undefined,
     wait: pick('wait', k3dOptions.wait, (f) => flags.bool(f)),

@@ -203,6 +203,9 @@ describe('k3d stand-in', () => {
   })
 
   it('imports images into a cluster\'s nodes', async () => {
+    const context = await mkdtemp(join(tmpdir(), 'k3d-image-'))
+    await writeFile(join(context, 'Dockerfile'), 'FROM scratch\nCOPY Dockerfile /\n')
+    expect((await run(sim, 'docker', ['build', '-t', 'web:dev', context])).exitCode).toBe(0)
     const imported = await run(sim, 'k3d', ['image', 'import', 'web:dev', '-c', 'demo'])
     expect(imported.exitCode).toBe(0)
     const log = plain(imported.stdout)

@@ -11,6 +11,7 @@ import {stringify as stringifyYaml} from 'yaml'
 import {dockerMemoryBytes, PortAllocatedError, SimCluster, freePort, randomHex, type K3dNode} from './cluster.js'
 import {dockerDaemonDown} from './docker.js'
 import {type Invocation, type ToolIO} from './exec.js'
+import {nodeImage} from './images.js'
 import {commandWords, FlagError, type FlagSpec, parseFlags, type ParsedFlags} from './flags.js'
 import type {SimHost} from './host.js'
 import {clusterSpecFrom, type ClusterSpec, defaultClusterName, K3dConfigError, k3sVersion, k3dVersion, parseSimpleConfig} from './k3d-config.js'
@@ -253,12 +254,16 @@ class K3dRun {
       this.log.error('failed to get cluster: No nodes found for given cluster')
       return this.log.fatal('Cluster creation FAILED, also FAILED to rollback changes!')
     }
-    const cluster = new SimCluster({...spec, apiHostPort: spec.apiHostPort || (await freePort())}, {
+    // k3d picks a free port for a "random" registry port before anything starts (the manifests name it).
+    const registry = spec.registry && {...spec.registry, hostPort: spec.registry.hostPort || (await freePort())}
+    const cluster = new SimCluster({...spec, registry, apiHostPort: spec.apiHostPort || (await freePort())}, {
       createApiServer: this.host.options.createApiServer,
       clock: this.host.clock,
       scenario: this.host.scenario,
       hostCpus: this.host.docker.cpus,
       hostMemoryBytes: this.host.docker.memoryBytes,
+      externalRegistries: () => this.host.registries,
+      localRepositories: this.host.docker.images.localRepositories,
     })
     this.host.clusters.set(spec.name, cluster)
     this.log.info(`Created network 'k3d-${spec.name}'`)
@@ -431,25 +436,68 @@ class K3dRun {
     return failed ? 1 : 0
   }
 
+  /**
+   * `k3d image import`: the images from docker's store into every server and agent node's
+   * containerd (tools-node mode by default, `--mode direct` streams them). A node's failed
+   * `ctr image import` is only logged, and k3d still reports success (k3d #1484).
+   */
   async imageImport(flags: ParsedFlags): Promise<number> {
     if (flags.args.length === 0) {
       this.io.stderr('Error: requires at least 1 arg(s), only received 0\nUsage:\n  k3d image import [IMAGE | ARCHIVE [IMAGE | ARCHIVE...]] [flags]\n\n')
       return 1
     }
+    const mode = flags.string('mode')
+    if (!['auto', 'direct', 'tools-node'].includes(mode)) this.log.fatal(`Unknown image loading mode '${mode}'`)
     const clusters = flags.strings('cluster').map((name) => this.getCluster(name) ?? this.log.fatal(`failed to get cluster ${name}: No nodes found for given cluster`))
+    let failed = false
     for (const cluster of clusters) {
       this.log.info(`Importing image(s) into cluster '${cluster.name}'`)
-      this.log.info('Starting new tools node...')
-      this.log.info(`Starting node 'k3d-${cluster.name}-tools'`)
-      this.log.info(`Saving ${flags.args.length} image(s) from runtime...`)
-      await this.sleep(timing.imageImport)
-      this.log.info('Importing images into nodes...')
-      for (const node of cluster.nodes.filter((n) => n.role === 'server' || n.role === 'agent')) {
-        this.log.info(`Importing images from tarball '/k3d/images/k3d-${cluster.name}-images-${randomHex(4)}.tar' into node '${node.name}'...`)
+      const found = flags.args.flatMap((requested) => {
+        // k3d's findImages: as given, with :latest added, or without docker.io/ and library/.
+        const image = this.host.docker.images.get(requested) ?? this.host.docker.images.get(requested.replace(/^docker\.io\//, '').replace(/^library\//, ''))
+        if (!image) this.log.warn(`Image '${requested}' is not a file and couldn't be found in the container runtime`)
+        return image ? [{ref: requested, image}] : []
+      })
+      if (found.length === 0) {
+        this.log.error(`Failed to import image(s) into cluster '${cluster.name}': no valid images specified`)
+        failed = true
+        continue
       }
-      if (!flags.bool('keep-tarball')) this.log.info('Removing the tarball(s) from image volume...')
-      if (!flags.bool('keep-tools')) this.log.info('Removing k3d-tools node...')
+      const nodes = cluster.nodes.filter((n) => n.role === 'server' || n.role === 'agent')
+      const importInto = (node: K3dNode) => {
+        if (this.host.failingImports.has(cluster.name)) {
+          this.log.error(`failed to import images in node '${node.name}': Exec process in node '${node.name}' failed with exit code '1'`)
+          return
+        }
+        cluster.api?.importImages(node.name, found.map(({ref, image}) => nodeImage(ref, image)))
+      }
+      if (mode === 'direct') {
+        this.log.info(`Loading ${found.length} image(s) from runtime into nodes...`)
+        await this.sleep(timing.imageImport / 2)
+        for (const node of nodes) {
+          this.log.info(`Importing images '[${found.map((f) => f.ref).join(' ')}]' into node '${node.name}'...`)
+          importInto(node)
+        }
+      } else {
+        this.log.info('Starting new tools node...')
+        this.log.info(`Starting node 'k3d-${cluster.name}-tools'`)
+        await this.sleep(timing.toolsNode)
+        this.log.info(`Saving ${found.length} image(s) from runtime...`)
+        await this.sleep(timing.imageImport)
+        this.log.info('Importing images into nodes...')
+        const tarball = `/k3d/images/k3d-${cluster.name}-images-${new Date().toISOString().replaceAll(/\D/g, '').slice(0, 14)}.tar`
+        for (const node of nodes) {
+          this.log.info(`Importing images from tarball '${tarball}' into node '${node.name}'...`)
+          importInto(node)
+        }
+        if (!flags.bool('keep-tarball')) this.log.info('Removing the tarball(s) from image volume...')
+        if (!flags.bool('keep-tools')) this.log.info('Removing k3d-tools node...')
+      }
       this.log.info('Successfully imported image(s)')
+    }
+    if (failed) {
+      this.log.warn('At least one error occurred while trying to import the image(s) into the selected cluster(s)')
+      return 1
     }
     this.log.info(`Successfully imported ${flags.args.length} image(s) into ${clusters.length} cluster(s)`)
     return 0
