@@ -74,6 +74,18 @@ const ruleSchema = z.object({
   succeedAfter: z.number().int().nonnegative().optional(),
   /** The registry's answer for imagePullError. */
   imagePullMessage: z.string().optional(),
+  /**
+   * The container is a REAL server on this machine (Debian's postgresql or redis-server),
+   * initialised from the container's environment like the official image, its data kept with
+   * the pod's volume claim; exec and port-forward reach it. See backends.ts.
+   */
+  backend: z.enum(['postgres', 'redis']).optional(),
+  /**
+   * A shell script the container runs for real on this machine, with the container's
+   * environment (cluster DNS names of real servers resolved to them); its output is the
+   * container's log and its exit code the container's. Overrides `behavior`.
+   */
+  run: z.string().min(1).optional(),
   ...timingsShape,
   logs: logsSchema.optional(),
 }).strict()
@@ -151,6 +163,8 @@ export const defaultTimings = {pull: 1500, create: 300, start: 200, ready: 1000,
 
 export interface ContainerPlan {
   behavior: Behavior
+  backend?: 'postgres' | 'redis'
+  run?: string
   exitCode: number
   succeedAfter?: number
   imagePullMessage?: string
@@ -216,6 +230,8 @@ export function planContainer(scenario: Scenario, context: ContainerContext): Co
     if (rule.exitCode !== undefined) plan.exitCode = rule.exitCode
     if (rule.succeedAfter !== undefined) plan.succeedAfter = rule.succeedAfter
     if (rule.imagePullMessage !== undefined) plan.imagePullMessage = rule.imagePullMessage
+    if (rule.backend !== undefined) plan.backend = rule.backend
+    if (rule.run !== undefined) plan.run = rule.run
     for (const step of ['pull', 'create', 'start', 'ready', 'runFor', 'terminate'] as const) {
       if (rule[step] !== undefined) plan[step] = durationMs(rule[step], plan[step])
     }
