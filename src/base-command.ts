@@ -37,7 +37,12 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     }),
   }
 
+  /** Everything but devctl's own flags goes to another program, as given (`devctl db shell -c 'select 1'`): see `passedThrough`. */
+  static passThrough = false
+
   protected flags!: BaseFlags<T>
+  /** With `passThrough`: the arguments for the other program, in order. */
+  protected passedThrough: string[] = []
   protected args!: BaseArgs<T>
   protected terminal!: TerminalInfo
   protected interrupts!: Interrupts
@@ -45,15 +50,19 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
 
   override async init(): Promise<void> {
     await super.init()
-    const {args, flags} = await this.parse({
+    const passThrough = (this.ctor as unknown as typeof DevctlCommand).passThrough
+    const {args, flags, raw} = await this.parse({
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof DevctlCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
       flags: this.ctor.flags,
-      strict: this.ctor.strict,
+      strict: passThrough ? false : this.ctor.strict,
+      // Unknown flags are another program's (psql -c): arguments, in the order given.
+      ...(passThrough ? {'--': false} : {}),
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    if (passThrough) this.passedThrough = raw.flatMap((token) => (token.type === 'arg' ? [token.input] : []))
     this.terminal = detectTerminal({noInput: this.flags['no-input'] || this.jsonEnabled()})
     if (this.flags.debug) setDebugSink((line) => process.stderr.write(`${line}\n`))
     this.interrupts = this.installInterruptHandlers()
@@ -100,6 +109,12 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     return false
   }
 
+  /**
+   * An interactive program devctl started owns the terminal (psql on an external database): the
+   * terminal's Ctrl-C is for it (cancel a query), not for devctl, which waits for it to exit.
+   */
+  protected terminalHandedOver = false
+
   /** Where the first Ctrl-C's notice goes; a live task list shows it itself (it holds stderr back while it draws). */
   protected stopNotice: (message: string) => void = (message) => {
     process.stderr.write(`\n${message}\n`)
@@ -114,6 +129,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     const second = new AbortController()
     let count = 0
     const onSignal = (signal: NodeJS.Signals) => {
+      if (signal === 'SIGINT' && this.terminalHandedOver) return
       count += 1
       if (signal === 'SIGHUP') {
         // The terminal is gone: what is still written to it must not end devctl before it has cleaned up.

@@ -1,0 +1,40 @@
+import {DevctlCommand} from '../src/base-command.js'
+import {loadConfig} from '../src/config/load.js'
+import {renderForwardEvent, renderForwardTable} from '../src/ui/data-view.js'
+import {startForwarding} from '../src/workflows/forward.js'
+
+export default class Forward extends DevctlCommand<typeof Forward> {
+  static override summary = "Forward the app's Services, Postgres and Redis to local ports until Ctrl-C."
+  static override description = `Each port of the release's Services, and devctl's own Postgres and Redis, listens on 127.0.0.1 (a port pinned under forward.ports in devctl.yaml, or a free one) and the table says which is which. Every connection goes to a ready pod behind the Service at that moment: when a pod restarts or is replaced, new connections reach the new one (while none is ready they wait), and the forward itself never stops. Ctrl-C ends it, with every connection.`
+
+  static override examples = [
+    '<%= config.bin %> forward',
+    '<%= config.bin %> forward --json        # one line with the ports, then one per change',
+  ]
+
+  static override enableJsonFlag = true
+
+  protected override stoppedByCtrlC(): boolean {
+    return true
+  }
+
+  async run(): Promise<void> {
+    const kubeModule = this.startLoadingKubeClient()
+    const loaded = await loadConfig(this.flags.config)
+    const t = this.theme
+    const json = this.jsonEnabled()
+    const pods = new Map<string, string | undefined>()
+    let started = false
+    const session = await startForwarding(loaded, {}, {signal: this.interrupts.signal, kubeModule}, (event) => {
+      if (event.type === 'pod') pods.set(event.name, event.pod)
+      // The first pod of each forward is in the table; later changes are news.
+      if (json) this.logJson({...event, type: `forward:${event.type}`})
+      else if (started) process.stdout.write(renderForwardEvent(event, t))
+    })
+    started = true
+    if (json) this.logJson({type: 'forwarding', namespace: session.namespace, forwards: session.forwards.map((f) => ({...f, pod: pods.get(f.name)})), unmatched: session.unmatched})
+    else process.stdout.write(renderForwardTable(session, pods, t))
+    await session.stopped
+    throw this.interrupts.signal.reason
+  }
+}
