@@ -31,7 +31,8 @@ function collector(): Writable & {text: () => string} {
 async function runningPod(name: string, spec: object, labels: Record<string, string> = {}): Promise<void> {
   const core = cluster.kubeConfig.makeApiClient(CoreV1Api)
   await core.createNamespacedPod({namespace: 'default', body: {metadata: {name, labels: {app: name, ...labels}}, spec: spec as never}})
-  await eventually(() => cluster.server.get('v1', 'Pod', 'default', name)?.status?.conditions?.some((c: {type: string; status: string}) => c.type === 'Ready' && c.status === 'True'), {what: `pod ${name} ready`, timeoutMs: 30_000})
+  const ready = () => (cluster.server.get('v1', 'Pod', 'default', name)?.status as {conditions?: Array<{type: string; status: string}>} | undefined)?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+  await eventually(ready, {what: `pod ${name} ready`, timeoutMs: 30_000})
 }
 
 /** client-node's Exec, as devctl calls it: the exit status comes on channel 3. */
