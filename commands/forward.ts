@@ -1,7 +1,6 @@
 import {DevctlCommand} from '../src/base-command.js'
 import {loadConfig} from '../src/config/load.js'
-import {renderForwardEvent, renderForwardTable} from '../src/ui/data-view.js'
-import {startForwarding} from '../src/workflows/forward.js'
+import {forwardUntilStopped} from '../src/forward-command.js'
 
 export default class Forward extends DevctlCommand<typeof Forward> {
   static override summary = "Forward the app's Services, Postgres and Redis to local ports until Ctrl-C."
@@ -21,20 +20,6 @@ export default class Forward extends DevctlCommand<typeof Forward> {
   async run(): Promise<void> {
     const kubeModule = this.startLoadingKubeClient()
     const loaded = await loadConfig(this.flags.config)
-    const t = this.theme
-    const json = this.jsonEnabled()
-    const pods = new Map<string, string | undefined>()
-    let started = false
-    const session = await startForwarding(loaded, {}, {signal: this.interrupts.signal, kubeModule}, (event) => {
-      if (event.type === 'pod') pods.set(event.name, event.pod)
-      // The first pod of each forward is in the table; later changes are news.
-      if (json) this.logJson({...event, type: `forward:${event.type}`})
-      else if (started) process.stdout.write(renderForwardEvent(event, t))
-    })
-    started = true
-    if (json) this.logJson({type: 'forwarding', namespace: session.namespace, forwards: session.forwards.map((f) => ({...f, pod: pods.get(f.name)})), unmatched: session.unmatched})
-    else process.stdout.write(renderForwardTable(session, pods, t))
-    await session.stopped
-    throw this.interrupts.signal.reason
+    await forwardUntilStopped(loaded, {signal: this.interrupts.signal, kubeModule}, {theme: this.theme, json: this.jsonEnabled() ? (record) => this.logJson(record) : undefined})
   }
 }

@@ -142,7 +142,7 @@ export class Forwarder {
       .then(async (pod) => {
         const port = podPort(forward.targetPort, pod)
         if (port === undefined) throw new Error(`pod ${pod.metadata?.name} has no container port named "${forward.targetPort}"`)
-        socket.resume()
+        // The port-forward reads the socket from here on (what arrived meanwhile waited in it).
         await this.kube.portForward(this.watch.namespace, pod.metadata?.name ?? '', port, socket, this.stop.signal)
       })
       .catch((error: unknown) => {

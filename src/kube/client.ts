@@ -605,8 +605,11 @@ export class KubeClient {
     let failure = ''
     const errors = new Writable({
       write(chunk: Buffer, _encoding, done) {
-        failure += chunk.toString('utf8')
-        ws?.close()
+        // The error channel's first frame is only its port number, which client-node strips.
+        if (chunk.length > 0) {
+          failure += chunk.toString('utf8')
+          ws?.close()
+        }
         done()
       },
     })

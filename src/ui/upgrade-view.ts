@@ -1,5 +1,6 @@
 import type {ChalkInstance} from 'chalk'
 
+import {formatBytes} from '../text.js'
 import {formatDuration} from '../workflows/pipeline.js'
 import type {UpgradePlan, UpgradeResult} from '../workflows/upgrade.js'
 import {podTable} from './progress.js'
@@ -23,7 +24,9 @@ export function renderUpgradePlan(plan: UpgradePlan, t: ChalkInstance): string {
     else if (change.after === undefined) lines.push(`  ${t.red('-')} ${change.path}: ${show(change.before)}`)
     else lines.push(`  ${t.yellow('~')} ${change.path}: ${show(change.before)} → ${show(change.after)}`)
   }
-  lines.push(`  migration: ${plan.migration}`, '')
+  lines.push(`  migration: ${plan.migration}`)
+  if (plan.snapshot) lines.push('  data: Postgres is snapshotted before the migration (a failed upgrade can restore it)')
+  lines.push('')
   return lines.join('\n')
 }
 
@@ -31,6 +34,7 @@ export function renderUpgradeResult(result: UpgradeResult, t: ChalkInstance): st
   if (result.outcome !== 'upgraded') return ''
   const lines = ['', `${t.green('✔')} ${result.plan.release} upgraded in ${formatDuration(result.durationMs)}.`]
   lines.push(...podTable(result.pods, '  '))
+  if (result.snapshot) lines.push(t.dim(`  The data before the migration is in snapshot ${result.snapshot.name} (${formatBytes(result.snapshot.bytes)}, taken in ${formatDuration(result.snapshot.durationMs)}): \`devctl db restore ${result.snapshot.name}\` puts it back.`))
   lines.push('')
   return lines.join('\n')
 }

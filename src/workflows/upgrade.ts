@@ -27,8 +27,11 @@ import {holdLeaseIfShared, type HeldLease} from '../state/lease.js'
 import {lockEnvironment} from '../state/lock.js'
 import {count} from '../text.js'
 import type {ReleaseHistory} from '../tools/helm.js'
+import {automaticName, type Snapshot} from '../data/snapshots.js'
+import {formatBytes} from '../text.js'
 import {connectEnvironment, noteRetries, type Connection} from './connect.js'
-import {outlineOf, Pipeline, type Step, type StepOutcome, type StepOutline, type StepRun, type Titled} from './pipeline.js'
+import {restoreStep, snapshotsBeforeMigration, snapshotStep} from './db.js'
+import {formatDuration, outlineOf, Pipeline, type Step, type StepOutcome, type StepOutline, type StepRun, type Titled} from './pipeline.js'
 import {createProject, type Confirm, type Project, type RunControls} from './project.js'
 import {deploy, deployGroup, deployRequest, installOptions, planDeploy, recoverStuckRelease, startDeployment, type DeployPlan, type DeployRequest, type DeployTarget} from './steps/chart.js'
 import {prerequisitesStep, type Prerequisites} from './steps/prerequisites.js'
@@ -45,6 +48,8 @@ export interface UpgradeOptions {
   chartVersion?: string
   rollback: boolean
   timeout?: string
+  /** When the migration fails or the upgrade is rolled back: restore the snapshot taken before the migration (asked before the upgrade starts). */
+  restoreData?: boolean
 }
 
 export interface UpgradePlan {
@@ -59,6 +64,8 @@ export interface UpgradePlan {
   migration: string
   /** A revision left pending by an interrupted helm, to be dropped (with consent) before deploying. */
   stuck?: {revision: number; status: string}
+  /** Postgres is snapshotted before the migration runs (services.postgres.snapshots.beforeMigration). */
+  snapshot: boolean
 }
 
 /** upgraded; nothing to do; the user said no; or it failed and was rolled back (then it throws). */
@@ -71,6 +78,8 @@ export interface UpgradeResult {
   pods: PodSummary[]
   steps: StepOutcome[]
   durationMs: number
+  /** The snapshot taken before the migration (`devctl db restore NAME` undoes its changes to the data). */
+  snapshot?: {name: string; bytes: number; durationMs: number}
 }
 
 /** "web-worker-0.1.0" → "0.1.0" (helm history's chart column). */
@@ -195,6 +204,7 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
     reinstall,
     migration: deployPlan.rendered ? describeMigration(deployPlan.rendered.migration) : 'none',
     stuck,
+    snapshot: !deployPlan.unchanged && snapshotsBeforeMigration(project, deployPlan.rendered?.migration.kind ?? 'none'),
   }
   run.title(
     deployPlan.unchanged
@@ -266,6 +276,7 @@ export function applyOutline(prepared: PreparedUpgrade): StepOutline[] {
     ...(plan.stuck ? [recoverStep] : []),
     namespaceStep,
     ...(plan.reinstall ? [reinstallStep] : []),
+    ...(plan.snapshot ? [snapshotStep] : []),
     deployGroup,
     rolloutStep,
     ...(prepared.imageTag ? [persistStep] : []),
@@ -328,12 +339,14 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
     if (!rendered) throw new Error('an upgrade that changes something has a rendered chart')
     // After a reinstall the release is new: its migration runs as on a first install.
     const previous = plan.reinstall ? undefined : deployPlan.previous
+    // The data as it is before the migration changes it: what a failed upgrade can put back.
+    const snapshot = plan.snapshot ? (await takeMigrationSnapshot(pipeline, prepared)).snapshot : undefined
     const deployment = startDeployment(target, request, {...deployPlan, previous, rendered})
     try {
       await deploy(pipeline, deployment)
       await pipeline.run(rolloutStep, {...target, workloads: rendered.workloads})
     } catch (error) {
-      const recovery = await recoverFromFailure(pipeline, prepared, options, error)
+      const recovery = await recoverFromFailure(pipeline, prepared, options, error, snapshot)
       // helm deployed the new tag and it stays deployed (Ctrl-C during the rollout, --no-rollback):
       // the values file says so too, or the next `up` would quietly put the old tag back.
       if (prepared.imageTag && deployment.helm.state === 'succeeded' && !recovery.rolledBack) {
@@ -350,6 +363,7 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
       pods: workloadPods(watch, rendered.workloads),
       steps: [...prepared.steps, ...pipeline.outcomes],
       durationMs: Date.now() - prepared.started,
+      ...(snapshot ? {snapshot: {name: snapshot.name, bytes: snapshot.bytes, durationMs: snapshot.parts[0]?.durationMs ?? 0}} : {}),
     }
   } finally {
     stopRetryNotes()
@@ -358,11 +372,53 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
   }
 }
 
+/** The automatic snapshot; when it cannot be taken, nothing has been deployed yet, and the upgrade stops there. */
+async function takeMigrationSnapshot(pipeline: Pipeline, prepared: PreparedUpgrade) {
+  const {project, connection, plan} = prepared
+  try {
+    return await pipeline.run(snapshotStep, {project, kube: connection.kube, name: automaticName(), replace: false, services: ['postgres'], automatic: true, reason: `before the migration of revision ${(plan.fromRevision ?? 0) + 1}`})
+  } catch (error) {
+    if (error instanceof DevctlError && error.kind !== 'interrupted') {
+      error.explain({hint: 'Nothing was deployed. Fix what stopped the snapshot and run `devctl upgrade` again, or upgrade without one: services.postgres.snapshots.beforeMigration: false in devctl.yaml.'})
+    }
+    throw error
+  }
+}
+
+/**
+ * After a failed deploy: roll the code back (below), then the data — when the migration failed
+ * or the code was rolled back, and a snapshot was taken before the migration, restore it if the
+ * user said so before the upgrade started (--restore-data, or yes to the question); either way
+ * the error says which happened.
+ */
+async function recoverFromFailure(pipeline: Pipeline, prepared: PreparedUpgrade, options: UpgradeOptions, error: unknown, snapshot: Snapshot | undefined): Promise<{error: unknown; rolledBack: boolean}> {
+  const dataAtStake = snapshot !== undefined && error instanceof DevctlError && error.kind !== 'interrupted'
+  const recovery = await rollBackAfterFailure(pipeline, prepared, options, error, dataAtStake)
+  if (!snapshot || !(error instanceof DevctlError) || error.kind === 'interrupted' || !(error.kind === 'migration' || recovery.rolledBack)) return recovery
+  const {name} = snapshot
+  const revision = prepared.plan.fromRevision
+  if (!options.restoreData) {
+    error.explain({details: [`the database is as the migration left it; \`devctl db restore ${name}\` puts back the data from before it (snapshot ${name}, ${formatBytes(snapshot.bytes)}, revision ${revision}).`]})
+    return recovery
+  }
+  try {
+    const restored = await pipeline.run(restoreStep, {project: prepared.project, kube: prepared.connection.kube, snapshot, services: ['postgres']})
+    error.explain({
+      details: [`restored the database from snapshot ${name}, taken before the migration, in ${formatDuration(restored.durationMs)}: ${recovery.rolledBack ? `code and data are back at revision ${revision}` : 'the data is back as it was before the migration'}.`],
+      ...(error.kind === 'migration' ? {hint: 'Fix the migration (its log is above), then run `devctl upgrade` again: it starts from the same data.'} : {}),
+    })
+  } catch (restoreError) {
+    error.explain({details: [`restoring snapshot ${name} failed too: ${restoreError instanceof Error ? restoreError.message : String(restoreError)}; the data is as the migration left it (\`devctl db restore ${name}\` tries again).`]})
+  }
+  return recovery
+}
+
 /** Roll back to the revision the upgrade started from (unless told not to) and say how that went; `rolledBack`: helm put the old revision back. */
-async function recoverFromFailure(pipeline: Pipeline, prepared: PreparedUpgrade, options: UpgradeOptions, error: unknown): Promise<{error: unknown; rolledBack: boolean}> {
+async function rollBackAfterFailure(pipeline: Pipeline, prepared: PreparedUpgrade, options: UpgradeOptions, error: unknown, dataAtStake: boolean): Promise<{error: unknown; rolledBack: boolean}> {
   const {plan, project, connection, watch} = prepared
   if (!(error instanceof DevctlError) || error.kind === 'interrupted' || !options.rollback || plan.fromRevision === undefined || plan.reinstall) return {error, rolledBack: false}
-  const migrationNote = plan.migration !== 'none' ? ' A rollback does not undo a database migration that already ran: check the schema if the new code depended on it.' : ''
+  // With a snapshot from before the migration, what happens to the data is said next.
+  const migrationNote = plan.migration !== 'none' && !dataAtStake ? ' A rollback does not undo a database migration that already ran: check the schema if the new code depended on it.' : ''
   let rolledBack = false
   try {
     await pipeline.run(rollbackStep, {project, connection, revision: plan.fromRevision})

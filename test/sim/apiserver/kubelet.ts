@@ -556,7 +556,8 @@ class PodWorker {
     this.wake()
     this.event('Normal', 'Started', `Started container ${slot.spec.name}`, slot)
     const logs = slot.plan.logs ?? {}
-    if (!logs.replaceDefaults) this.printLines(log, slot.script.start)
+    // A real process prints its own lines.
+    if (!logs.replaceDefaults && !slot.plan.run) this.printLines(log, slot.script.start)
     for (const line of logs.lines ?? []) log.append(line)
     if (logs.generate) {
       const {lines, rate, text} = logs.generate
