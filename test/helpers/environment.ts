@@ -14,7 +14,7 @@ import {runCli, tempDir, type CliOptions, type CliResult} from './cli.js'
 export interface TestEnvironment {
   sim: Simulator
   dir: string
-  devctl(args: string[], options?: Pick<CliOptions, 'env' | 'interruptWhen'>): Promise<CliResult>
+  devctl(args: string[], options?: Pick<CliOptions, 'env' | 'interruptWhen' | 'input'>): Promise<CliResult>
   /** The passwords init generated, to assert they never appear in output. */
   secrets(): Promise<string[]>
   stop(): Promise<void>
@@ -34,7 +34,7 @@ export async function freePort(): Promise<number> {
 export async function startEnvironment(options: Partial<SimulatorOptions> & {initArgs?: string[]} = {}): Promise<TestEnvironment> {
   const sim = await startSimulator({helmVersion: 3, ...options})
   const dir = await tempDir('devctl-e2e-')
-  const devctl: TestEnvironment['devctl'] = (args, extra = {}) => runCli(args, {cwd: dir, env: {...sim.env, ...extra.env}, interruptWhen: extra.interruptWhen})
+  const devctl: TestEnvironment['devctl'] = (args, extra = {}) => runCli(args, {cwd: dir, env: {...sim.env, ...extra.env}, interruptWhen: extra.interruptWhen, input: extra.input})
   const init = await devctl(['init', '--preset', 'web-worker', '--name', 'demo', '--no-input', '--port', `${await freePort()}:80`, ...(options.initArgs ?? [])])
   if (init.exitCode !== 0) throw new Error(`devctl init failed (${init.exitCode}):\n${init.stderr}`)
   return {
