@@ -69,7 +69,7 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
       const upgrade = await confirm({flag: '--yes', message: `Upgrade ${prepared.plan.release} now?`, details: []})
       const recover = upgrade && stuck !== undefined && (await recoverConsent({flag: '--recover', message: `Revision ${stuck.revision} was left ${stuck.status} by an interrupted helm. Drop it so the upgrade can run? (devctl first checks that no helm still works on it.)`, details: []}))
       // Asked now, not when it fails: the live view cannot host a question. No answer (no terminal): the data is left as the migration leaves it.
-      const restoreData = upgrade && prepared.plan.snapshot && (this.flags['restore-data'] ?? (this.terminal.canPrompt && (await this.confirmer(false, true)({flag: '--restore-data', message: 'Postgres is snapshotted before the migration. If the migration fails or the upgrade is rolled back, restore that snapshot?', details: []}))))
+      const restoreData = upgrade && prepared.plan.snapshot && (this.flags['restore-data'] ?? (this.terminal.canPrompt && (await this.confirmer(false, true)({flag: '--restore-data', message: 'If the migration fails or the upgrade is rolled back, restore the database from its snapshot?', details: []}))))
       return {upgrade, recover, restoreData}
     })()
     const consent = await asked.catch(async (error: unknown) => {
