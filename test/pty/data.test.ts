@@ -9,12 +9,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import {KEYS, startPty} from '../helpers/pty.js'
-import {loadScenario} from '../sim/apiserver/index.js'
 import {realServersAvailable} from '../sim/apiserver/backends.js'
 
 const servers = realServersAvailable()
-const realData = loadScenario('real-data')
-const withMigration = (script: string) => ({...realData, rules: [...realData.rules, {match: {container: 'migrate'}, run: script}]})
+const withMigration = (script: string) => ({rules: [{match: {container: 'migrate'}, run: script}]})
 
 describe.skipIf(!servers.available)(`the data commands at a terminal${servers.available ? '' : ` (skipped: needs ${servers.missing.join(' and ')})`}`, () => {
   let env: TestEnvironment

@@ -13,6 +13,7 @@ import type {Controller} from './controllers/runtime.js'
 import type {EventRecorder, EventSpec} from './events.js'
 import {clone, isJsonObject} from './json.js'
 import type {InstanceLog, LogStore} from './logs.js'
+import {serverBinaries} from './backends.js'
 import type {PodRuntime} from './pod-runtime.js'
 import type {ResourceType} from './resources.js'
 import {planContainer, type ContainerPlan, type Scenario} from './scenario.js'
@@ -37,6 +38,9 @@ export interface KubeletDependencies {
   /** Real servers and processes behind containers that a scenario backs with them. */
   runtime: PodRuntime
 }
+
+/** Which real servers this machine has for devctl's Postgres and Redis (scenario.ts: builtInBackend). */
+const installedServers = {postgres: serverBinaries.postgres !== undefined, redis: serverBinaries.redis !== undefined}
 
 const backoffStartMs = 10_000
 const backoffCapMs = 300_000
@@ -291,7 +295,7 @@ class PodWorker {
     const workload = kubelet.workloadOf(pod)
     const previous = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
     const slot = (spec: Container, init: boolean): ContainerSlot => {
-      const plan = planContainer(scenario, {pod, container: spec, workload, init})
+      const plan = planContainer(scenario, {pod, container: spec, workload, init}, installedServers)
       const before = previous.find((status) => status.name === spec.name)
       const status: ContainerStatus = {
         name: spec.name,

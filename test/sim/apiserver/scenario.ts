@@ -77,9 +77,10 @@ const ruleSchema = z.object({
   /**
    * The container is a REAL server on this machine (Debian's postgresql or redis-server),
    * initialised from the container's environment like the official image, its data kept with
-   * the pod's volume claim; exec and port-forward reach it. See backends.ts.
+   * the pod's volume claim; exec and port-forward reach it. See backends.ts. devctl's own
+   * Postgres and Redis are, by default, where the servers are installed; `none` opts out.
    */
-  backend: z.enum(['postgres', 'redis']).optional(),
+  backend: z.enum(['postgres', 'redis', 'none']).optional(),
   /**
    * A shell script the container runs for real on this machine, with the container's
    * environment (cluster DNS names of real servers resolved to them); its output is the
@@ -189,6 +190,16 @@ function globMatches(glob: string | undefined, value: string | undefined): boole
   return value !== undefined && globToRegExp(glob).test(value)
 }
 
+/**
+ * devctl's own Postgres and Redis (its StatefulSets) are real servers wherever this machine has
+ * them installed, so what devctl does with their data (exec, snapshots) works as on a laptop.
+ */
+function builtInBackend(context: ContainerContext, installed: {postgres: boolean; redis: boolean}): ContainerPlan['backend'] {
+  if (context.workload === 'devctl-postgres' && context.container.name === 'postgres' && installed.postgres) return 'postgres'
+  if (context.workload === 'devctl-redis' && context.container.name === 'redis' && installed.redis) return 'redis'
+  return undefined
+}
+
 export interface ContainerContext {
   pod: Pod
   container: Container
@@ -211,7 +222,7 @@ function ruleMatches(rule: Rule, context: ContainerContext): boolean {
 }
 
 /** What one container will do, from the scenario's defaults and every rule that matches it. */
-export function planContainer(scenario: Scenario, context: ContainerContext): ContainerPlan {
+export function planContainer(scenario: Scenario, context: ContainerContext, installed = {postgres: false, redis: false}): ContainerPlan {
   const defaults = scenario.defaults ?? {}
   const exits = context.init || context.pod.spec.restartPolicy === 'Never' || context.pod.spec.restartPolicy === 'OnFailure'
   const plan: ContainerPlan = {
@@ -223,6 +234,7 @@ export function planContainer(scenario: Scenario, context: ContainerContext): Co
     ready: durationMs(defaults.ready, defaultTimings.ready),
     runFor: durationMs(defaults.runFor, defaultTimings.runFor),
     terminate: durationMs(defaults.terminate, defaultTimings.terminate),
+    backend: builtInBackend(context, installed),
   }
   for (const rule of scenario.rules) {
     if (!ruleMatches(rule, context)) continue
@@ -230,7 +242,7 @@ export function planContainer(scenario: Scenario, context: ContainerContext): Co
     if (rule.exitCode !== undefined) plan.exitCode = rule.exitCode
     if (rule.succeedAfter !== undefined) plan.succeedAfter = rule.succeedAfter
     if (rule.imagePullMessage !== undefined) plan.imagePullMessage = rule.imagePullMessage
-    if (rule.backend !== undefined) plan.backend = rule.backend
+    if (rule.backend !== undefined) plan.backend = rule.backend === 'none' ? undefined : rule.backend
     if (rule.run !== undefined) plan.run = rule.run
     for (const step of ['pull', 'create', 'start', 'ready', 'runFor', 'terminate'] as const) {
       if (rule[step] !== undefined) plan[step] = durationMs(rule[step], plan[step])
