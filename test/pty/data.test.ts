@@ -8,7 +8,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
-import {KEYS, startPty} from '../helpers/pty.js'
+import {consentToUpgrade, KEYS, startPty} from '../helpers/pty.js'
 import {realServersAvailable} from '../sim/apiserver/backends.js'
 
 const servers = realServersAvailable()
@@ -50,12 +50,9 @@ describe.skipIf(!servers.available)(`the data commands at a terminal${servers.av
     await env.sim.setScenario(withMigration('psql -X -q -c "DROP TABLE jobs"; echo "migrate: 002 failed" >&2; exit 1'))
     const run = startPty(['upgrade', '--set', 'replicaCount=2'], {cwd: env.dir, env: env.sim.env, cols: 120})
     try {
-      await run.waitFor('the upgrade question', (s) => s.has('Upgrade demo now?'))
-      run.press(`y${KEYS.enter}`)
-      const asked = await run.waitFor('the restore question', (s) => s.has('restore the database from its snapshot?'))
-      // Nothing of the apply phase has started: the question comes first.
+      const asked = await consentToUpgrade(run)
+      // Nothing of the apply phase had started: the questions come first.
       expect(asked.has('Snapshot auto-')).toBe(false)
-      run.press(KEYS.enter)
       const {exitCode, screen} = await run.exited()
       expect(exitCode).toBe(7)
       expect(screen.has(/restored the database from snapshot auto-\d{8}-\d{6}, taken before the migration/)).toBe(true)
