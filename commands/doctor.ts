@@ -55,7 +55,7 @@ Exits 0 when nothing fails (warnings are fine) and 11 when a check fails.`
       return result
     }
     // Scripts get the full report in the --json result record, and the exit code says it failed.
-    this.failedResult = result
+    this.partialResult = result
     if (!this.jsonEnabled()) write(wrapText(renderDoctorSummary(result, this.theme), columns))
     const failed = result.checks.filter((check) => check.status === 'fail')
     throw new ChecksFailedError(`devctl doctor: ${failed.length === 1 ? '1 check' : `${failed.length} checks`} failed (${failed.map((check) => check.title).join(', ')}).`, {

@@ -7,6 +7,7 @@ import {renderUpPlan, renderUpSummary} from '../src/ui/up-view.js'
 import {terminalWidth, wrapText} from '../src/ui/wrap.js'
 import {planUp, up, upOutline, type UpPlan, type UpResult} from '../src/workflows/up.js'
 import {withContextOverride} from '../src/config/overrides.js'
+import {forwardUntilStopped} from '../src/forward-command.js'
 
 export default class Up extends DevctlCommand<typeof Up> {
   static override summary = 'Bring the environment up: cluster, Postgres, Redis, your chart and its migration.'
@@ -30,6 +31,14 @@ export default class Up extends DevctlCommand<typeof Up> {
     quiet: Flags.boolean({char: 'q', description: 'Show only errors and the final summary.'}),
     recover: Flags.boolean({description: 'Drop a release revision an interrupted helm left pending (only when no helm still works on it).'}),
     adopt: Flags.boolean({description: 'Use a k3d cluster that another checkout (or not devctl) created; it is never deleted from here.'}),
+    forward: Flags.boolean({description: "Then forward the app's Services, Postgres and Redis to local ports, as `devctl forward` does, until Ctrl-C.", exclusive: ['dry-run']}),
+  }
+
+  /** Once up is done and forwarding, Ctrl-C is the normal way out. */
+  private forwarding = false
+
+  protected override stoppedByCtrlC(): boolean {
+    return this.forwarding
   }
 
   async run(): Promise<UpResult | UpPlan> {
@@ -53,6 +62,12 @@ export default class Up extends DevctlCommand<typeof Up> {
       await view.close()
     }
     if (!this.jsonEnabled()) process.stdout.write(wrapText(renderUpSummary(result, this.theme), terminalWidth()))
+    if (this.flags.forward) {
+      // Ctrl-C ends the forwarding, as it ends `devctl forward`: the result record says stopped, and carries up's result.
+      this.partialResult = result
+      this.forwarding = true
+      await forwardUntilStopped(loaded, {signal: this.interrupts.signal, kubeModule}, {theme: this.theme, json: this.jsonEnabled() ? (record) => this.logJson(record) : undefined})
+    }
     return result
   }
 }

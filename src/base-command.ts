@@ -56,10 +56,15 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
 
   /** Warnings the run gave (a recovered release, a cluster that kept its old settings): also in the --json result. */
   protected readonly warnings: string[] = []
-  /** What a command that fails still has to show (doctor's report), for the --json result record. */
-  protected failedResult?: unknown
+  /** What a command that fails or is stopped still has to show (doctor's report, up's result while it forwards), for the --json result record. */
+  protected partialResult?: unknown
+
+  /** Everything but devctl's own flags goes to another program, as given (`devctl db shell -c 'select 1'`): see `passedThrough`. */
+  static passThrough = false
 
   protected flags!: BaseFlags<T>
+  /** With `passThrough`: the arguments for the other program, in order. */
+  protected passedThrough: string[] = []
   protected args!: BaseArgs<T>
   /** Every positional argument, for commands that take any number (`logs api worker`). */
   protected positionals!: string[]
@@ -69,16 +74,20 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
 
   override async init(): Promise<void> {
     await super.init()
-    const {args, argv, flags} = await this.parse({
+    const passThrough = (this.ctor as unknown as typeof DevctlCommand).passThrough
+    const {args, argv, flags, raw} = await this.parse({
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof DevctlCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
       flags: this.ctor.flags,
-      strict: this.ctor.strict,
+      strict: passThrough ? false : this.ctor.strict,
+      // Unknown flags are another program's (psql -c): arguments, in the order given.
+      ...(passThrough ? {'--': false} : {}),
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
     this.positionals = argv as string[]
+    if (passThrough) this.passedThrough = raw.flatMap((token) => (token.type === 'arg' ? [token.input] : []))
     this.terminal = detectTerminal({noInput: this.flags['no-input'] || this.jsonEnabled()})
     if (this.flags.debug) setDebugSink((line) => process.stderr.write(`${line}\n`))
     this.interrupts = this.installInterruptHandlers()
@@ -130,6 +139,12 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     return false
   }
 
+  /**
+   * An interactive program devctl started owns the terminal (psql on an external database): the
+   * terminal's Ctrl-C is for it (cancel a query), not for devctl, which waits for it to exit.
+   */
+  protected terminalHandedOver = false
+
   /** Where the first Ctrl-C's notice goes; a live task list shows it itself (it holds stderr back while it draws). */
   protected stopNotice: (message: string) => void = (message) => {
     process.stderr.write(`\n${message}\n`)
@@ -144,6 +159,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     const second = new AbortController()
     let count = 0
     const onSignal = (signal: NodeJS.Signals) => {
+      if (signal === 'SIGINT' && this.terminalHandedOver) return
       count += 1
       if (signal === 'SIGHUP') {
         // The terminal is gone: what is still written to it must not end devctl before it has cleaned up.
@@ -209,7 +225,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     const devctlError = toDevctlError(error, this.interrupts?.signal)
     // The user stopped a stream: that is its normal end, not an error to report.
     if (devctlError?.kind === 'interrupted' && this.interrupts?.signal.aborted && this.stoppedByCtrlC()) {
-      if (this.jsonEnabled()) this.logJson({type: 'result', command: this.id ?? '', status: 'stopped', warnings: this.warnings} satisfies ResultRecord)
+      if (this.jsonEnabled()) this.logJson({type: 'result', command: this.id ?? '', status: 'stopped', ...(this.partialResult === undefined ? {} : {result: this.partialResult}), warnings: this.warnings} satisfies ResultRecord)
       throw new Errors.ExitError(ExitCode.interrupted)
     }
     const exitCode = devctlError?.exitCode ?? ExitCode.unexpected
@@ -218,7 +234,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
         type: 'result',
         command: this.id ?? '',
         status: 'error',
-        ...(this.failedResult === undefined ? {} : {result: this.failedResult}),
+        ...(this.partialResult === undefined ? {} : {result: this.partialResult}),
         error: {
           kind: devctlError?.kind ?? 'unexpected',
           exitCode,

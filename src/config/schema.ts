@@ -103,6 +103,14 @@ const externalRedis = z.strictObject({
   passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
 })
 
+const snapshots = z.strictObject({
+  beforeMigration: z
+    .boolean()
+    .optional()
+    .describe('Take a snapshot of Postgres before `devctl upgrade` lets a migration run, so a failed or rolled-back upgrade can put the data back too. Default: on for the Postgres devctl runs, off for an external one (it is not devctl\'s).'),
+  keep: z.int().min(1).max(100).default(5).describe('How many automatic snapshots to keep (the oldest go first); snapshots you name are never deleted.'),
+})
+
 const postgres = z.strictObject({
   enabled: z.boolean().default(true),
   image: pinnedImage.default(DEFAULT_POSTGRES_IMAGE),
@@ -114,6 +122,7 @@ const postgres = z.strictObject({
     .default('password')
     .describe('How the Postgres devctl runs checks clients: "password", or "trust" (any client connects without one, for charts that cannot send it; the generated password is kept and still accepted).'),
   external: externalPostgres.optional().describe('Use this database instead of running one in the cluster.'),
+  snapshots: snapshots.prefault({}).describe('Snapshots in .devctl/snapshots (`devctl db snapshot`), and the automatic one before a migration.'),
 })
 
 const redis = z.strictObject({
@@ -281,6 +290,13 @@ const buildImage = z.strictObject({
     .describe('Where the chart takes the image repository (e.g. image.repository), given the name the cluster pulls it by. Needed when the image goes through a registry.'),
 })
 
+const forward = z.strictObject({
+  ports: z
+    .record(z.string().min(1), port)
+    .default({})
+    .describe('Local ports for `devctl forward`, by the name it shows: "postgres", "redis", or one of the app\'s Services (SERVICE:PORT for a Service with several ports), e.g. {postgres: 15432, web: 8081}. Others get a free port.'),
+})
+
 const hookList = z.array(z.string().min(1)).default([])
 
 const hooks = z.strictObject({
@@ -302,6 +318,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   app,
   build: z.array(buildImage).default([]).describe('Images devctl builds from your code before it deploys (`devctl up`, and on every change with `devctl dev`).'),
+  forward: forward.prefault({}).describe('`devctl forward` (and `up --forward`): the app\'s Services, Postgres and Redis on local ports.'),
   hooks: hooks.prefault({}),
 })
   .superRefine((config, ctx) => {
@@ -325,6 +342,12 @@ export const configSchema = z.strictObject({
       ctx.addIssue({code: 'custom', path: ['app', 'wiring', 'values'], message: 'needs a values file to write into: list one under app.values (devctl init writes values.dev.yaml)', params: {complete: true}})
     }
     checkBuilds(config, ctx)
+    const pinned = new Map<number, string>()
+    for (const [name, local] of Object.entries(config.forward.ports)) {
+      const other = pinned.get(local)
+      if (other !== undefined) ctx.addIssue({code: 'custom', path: ['forward', 'ports', name], message: `is ${local}, which forward.ports.${other} uses already: give each its own port`, params: {complete: true}})
+      pinned.set(local, name)
+    }
     const {redis} = config.services
     if (redis.auth === 'none' && redis.external?.passwordEnv) {
       ctx.addIssue({code: 'custom', path: ['services', 'redis', 'auth'], message: 'is "none", but services.redis.external.passwordEnv names a password: auth applies to the Redis devctl runs; for an external one, leave out passwordEnv', params: {complete: true}})
@@ -370,6 +393,7 @@ export type Timeouts = z.output<typeof timeouts>
 export type HookStage = keyof z.output<typeof hooks>
 export type Wiring = z.output<typeof wiring>
 export type BuildImage = z.output<typeof buildImage>
+export type SnapshotSettings = z.output<typeof snapshots>
 
 export function configJsonSchema(): Record<string, unknown> {
   return {

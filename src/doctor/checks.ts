@@ -8,6 +8,7 @@ import {describeBusyPort} from '../cluster/host-ports.js'
 import {displayPath} from '../config/yaml-file.js'
 import type {DevctlError} from '../errors.js'
 import {InsecureStateError, neededPasswords, SECRETS_FILE} from '../secrets/store.js'
+import {formatBytes} from '../text.js'
 import {Helm} from '../tools/helm.js'
 import {K3d} from '../tools/k3d.js'
 import type {MachineFacts, Probe} from './inspect.js'
@@ -50,10 +51,6 @@ function fromError(id: CheckId, error: DevctlError, status: CheckStatus = 'fail'
   const [first = '', ...rest] = error.message.split('\n')
   const details = [...rest, ...error.details]
   return result(id, status, first, {...(details.length ? {details} : {}), ...(error.hint ? {fix: error.hint} : {})})
-}
-
-export function formatBytes(bytes: number): string {
-  return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`
 }
 
 /** The cluster runs in Docker through k3d unless devctl.yaml says to use an existing cluster. */

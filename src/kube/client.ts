@@ -6,20 +6,24 @@
 import {request as httpRequest, type IncomingMessage} from 'node:http'
 import {request as httpsRequest, type RequestOptions} from 'node:https'
 import {createInterface} from 'node:readline'
-import type {Readable} from 'node:stream'
+import {Transform, Writable, type Duplex, type Readable} from 'node:stream'
 
 import {
   ApiException,
+  Exec,
   KubeConfig,
   KubernetesObjectApi,
   ListWatch,
   PatchStrategy,
+  PortForward,
   Watch,
   type KubernetesListObject,
   type KubernetesObject,
+  type V1Status,
 } from '@kubernetes/client-node'
+import WebSocket from 'ws'
 
-import {ClusterError, DevctlError} from '../errors.js'
+import {ClusterError, DevctlError, InterruptedError} from '../errors.js'
 import {sleep} from '../system/sleep.js'
 import type {KubeTarget} from '../tools/helm.js'
 import {
@@ -73,6 +77,107 @@ class RefusedRequestError extends Error {
 
 /** A watch that stayed open without a byte past its deadline: a half-open connection. */
 class WatchSilentError extends Error {}
+
+/** What a command run in a container (exec) reads and writes. */
+export interface ExecIO {
+  /** Its standard input; its end closes the command's. */
+  stdin?: Readable
+  /** Where its output goes; a slow writer slows the pod down rather than filling memory. With `tty`, a terminal (resized with it). */
+  stdout: Writable
+  /** Its error output (none with a TTY: the terminal merges it). */
+  stderr?: Writable
+  tty?: boolean
+}
+
+/** Bytes a WebSocket may hold unsent before devctl waits: client-node sends without checking. */
+const SOCKET_HIGH_WATER = 1024 * 1024
+
+/** The channel protocols client-node offers, newest first: v5 has a real "stdin ended" message. */
+const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io']
+
+type SocketConnector = NonNullable<ConstructorParameters<typeof Exec>[1]>
+
+/**
+ * The socket under client-node's Exec and PortForward (their injection point for it): the same
+ * framing as client-node's own, plus what devctl needs from it — a refused upgrade keeps the
+ * API's Status ("forbidden: ... cannot create pods/exec") instead of "Unexpected server response:
+ * 403", the socket is handed over as it opens (for backpressure, below), and a close frame
+ * (255) from the server never closes devctl's own stdin/stdout as client-node's would.
+ */
+function socketConnector(config: KubeConfig, opened: (ws: WebSocket) => void): SocketConnector {
+  return {
+    async connect(path, textHandler, binaryHandler) {
+      const server = config.getCurrentCluster()?.server
+      if (!server) throw new ClusterError('The kubeconfig has no cluster for the current context.')
+      const options: RequestOptions = {}
+      await config.applyToHTTPSOptions(options)
+      return new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(`${server.replace(/^http/, 'ws').replace(/\/$/, '')}${path}`, CHANNEL_PROTOCOLS, options as WebSocket.ClientOptions)
+        ws.once('unexpected-response', (request, response) => {
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          response.on('end', () => {
+            reject(new RefusedRequestError(failureFromResponse(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), response.headers['retry-after'])))
+            request.destroy()
+          })
+        })
+        ws.once('error', reject)
+        ws.once('open', () => {
+          ws.off('error', reject)
+          // Later socket errors end in 'close', which the callers handle.
+          ws.on('error', () => {})
+          opened(ws)
+          resolve(ws)
+        })
+        ws.on('message', (data: Buffer, isBinary) => {
+          // A server's close frame: the status frame already says all (client-node would throw on it).
+          if (isBinary && data[0] === 255) return
+          const keep = isBinary ? (binaryHandler?.(data[0] ?? 0, data.subarray(1)) ?? true) : (textHandler?.(data.toString('utf8')) ?? true)
+          if (!keep) ws.close()
+        })
+      })
+    },
+  }
+}
+
+/** A stream client-node sends from, slowed to what the socket has sent: never more than SOCKET_HIGH_WATER waiting. */
+function paced(socket: () => WebSocket | undefined, signal: AbortSignal): Transform {
+  const room = async () => {
+    for (let ws = socket(); !ws || ws.bufferedAmount > SOCKET_HIGH_WATER; ws = socket()) {
+      if (signal.aborted || ws?.readyState === WebSocket.CLOSED) return
+      await sleep(5)
+    }
+  }
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      room().then(() => done(null, chunk), done)
+    },
+  })
+}
+
+/** Where client-node writes what arrives: a `target` that cannot keep up pauses the socket until it drains. */
+function pausing(target: Writable, socket: () => WebSocket | undefined): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (!target.write(chunk)) {
+        const ws = socket()
+        ws?.pause()
+        target.once('drain', () => ws?.resume())
+      }
+      done()
+    },
+  })
+}
+
+/** The exit code in an exec's Status; other failures (no such program) are errors. */
+function exitCodeOf(status: V1Status, what: string): number {
+  if (status.status === 'Success') return 0
+  if (status.reason === 'NonZeroExitCode') {
+    const code = Number(status.details?.causes?.find((cause) => cause.reason === 'ExitCode')?.message)
+    if (Number.isInteger(code)) return code
+  }
+  throw new ClusterError(`${what} could not run: ${printable(status.message ?? 'the container runtime refused it')}`)
+}
 
 function headerValue(headers: unknown, name: string): string | undefined {
   if (!headers || typeof headers !== 'object') return undefined
@@ -426,6 +531,109 @@ export class KubeClient {
       if (failure.status === 400 || failure.status === 404) return {ok: false, status: failure.status, message: failure.message}
       throw new RefusedRequestError(failure)
     }, undefined, signal)
+  }
+
+  /** The call's ApiRequest, explained like any other refused call (403 names the Role rule that would allow it). */
+  private streamRefusal(request: ApiRequest, error: unknown): ClusterError {
+    return this.explain(request, failureOf(error), error)
+  }
+
+  /**
+   * Run `command` in a container (pods/exec over WebSocket, client-node's Exec) and resolve with
+   * its exit code once it ended and its output was delivered. Backpressure both ways; a socket
+   * that closes before the exit status (the pod went away) is an error, not a hang.
+   */
+  async exec(namespace: string, pod: string, container: string, command: string[], io: ExecIO, signal: AbortSignal): Promise<number> {
+    const request: ApiRequest = {verb: 'create', resource: 'pods/exec', group: '', namespace, name: pod, alsoNeeds: ['get']}
+    if (signal.aborted) throw new InterruptedError()
+    let ws: WebSocket | undefined
+    const handler = socketConnector(this.config, (opened) => (ws = opened))
+    const stdin = io.stdin ? paced(() => ws, signal) : null
+    // With a TTY, client-node sizes the terminal from process.stdout itself (and ends nothing it owns).
+    const stdout = io.tty ? io.stdout : pausing(io.stdout, () => ws)
+    const stderr = io.stderr ? pausing(io.stderr, () => ws) : null
+    return new Promise<number>((resolve, reject) => {
+      let settled = false
+      const settle = (outcome: () => number) => {
+        if (settled) return
+        settled = true
+        signal.removeEventListener('abort', abort)
+        if (io.stdin && stdin) io.stdin.unpipe(stdin)
+        try {
+          resolve(outcome())
+        } catch (error) {
+          reject(error)
+        }
+      }
+      const abort = () => {
+        ws?.close()
+        settle(() => {
+          throw new InterruptedError()
+        })
+      }
+      signal.addEventListener('abort', abort, {once: true})
+      if (io.stdin && stdin) io.stdin.pipe(stdin)
+      new Exec(this.config, handler)
+        .exec(namespace, pod, container, command, stdout, stderr, stdin, io.tty ?? false, (status) => settle(() => exitCodeOf(status, `\`${command[0]}\` in ${pod}`)))
+        .then(
+          (socket) => {
+            // client-node calls back only for a status frame: a socket closed without one must not hang here.
+            socket.on('close', () => settle(() => {
+              throw new ClusterError(`The connection to pod ${pod} closed before \`${command[0]}\` finished (the pod stopped or the API dropped the stream).`, {
+                hint: 'Check the pod with `devctl status`, then run this again.',
+              })
+            }))
+          },
+          (error: unknown) => settle(() => {
+            throw this.streamRefusal(request, error)
+          }),
+        )
+    })
+  }
+
+  /**
+   * Carry one local connection to `port` of `pod` (pods/portforward over WebSocket, client-node's
+   * PortForward: one socket per connection). Resolves when either side closes; rejects with the
+   * kubelet's message when it could not connect in the pod (nothing listening there).
+   * client-node's gaps are closed here: a remote close ends the local socket, backpressure both ways.
+   */
+  async portForward(namespace: string, pod: string, port: number, local: Duplex, signal: AbortSignal): Promise<void> {
+    const request: ApiRequest = {verb: 'create', resource: 'pods/portforward', group: '', namespace, name: pod, alsoNeeds: ['get']}
+    let ws: WebSocket | undefined
+    const handler = socketConnector(this.config, (opened) => (ws = opened))
+    const input = paced(() => ws, signal)
+    let failure = ''
+    const errors = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        // The error channel's first frame is only its port number, which client-node strips.
+        if (chunk.length > 0) {
+          failure += chunk.toString('utf8')
+          ws?.close()
+        }
+        done()
+      },
+    })
+    const socket = await new PortForward(this.config, true, handler)
+      .portForward(namespace, pod, [port], pausing(local, () => ws), errors, input)
+      .catch((error: unknown) => {
+        throw this.streamRefusal(request, error)
+      })
+    local.pipe(input)
+    return new Promise<void>((resolve, reject) => {
+      const ended = () => {
+        signal.removeEventListener('abort', close)
+        local.unpipe(input)
+        local.destroy()
+        if (failure) reject(new ClusterError(`Port ${port} of pod ${pod}: ${printable(failure.trim())}`))
+        else resolve()
+      }
+      const close = () => (socket as WebSocket).close()
+      if ((socket as WebSocket).readyState === WebSocket.CLOSED) ended()
+      else (socket as WebSocket).once('close', ended)
+      local.once('close', close)
+      local.on('error', close)
+      signal.addEventListener('abort', close, {once: true})
+    })
   }
 }
 

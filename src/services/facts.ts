@@ -14,7 +14,8 @@ import {POSTGRES, REDIS} from './naming.js'
 
 export type Facts = ReadonlyMap<FactName, FactValue>
 
-function passwordFromEnv(variable: string, service: string): string {
+/** An external service's password, from the environment variable devctl.yaml names (registered for masking). */
+export function passwordFromEnv(variable: string, service: string): string {
   const value = process.env[variable]
   if (!value) {
     throw new PrerequisiteError(`devctl.yaml says the external ${service} password is in $${variable}, but that variable is not set.`, {

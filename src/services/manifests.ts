@@ -209,6 +209,14 @@ function fromSecret(secretName: string, ...keys: string[]): Array<Record<string,
  */
 const TRUST_HBA = {dir: '/etc/devctl', file: 'pg_hba.conf', text: 'local all all trust\nhost all all all trust\n'}
 
+/**
+ * Append-only persistence; DEBUG allowed from inside the pod only (`local`): `devctl db restore`
+ * loads a snapshot's RDB file with DEBUG RELOAD, the one way Redis reads an RDB file while it
+ * runs; and a snapshot (`redis-cli --rdb`, a replica's sync) starts at once instead of waiting
+ * 5 s for other replicas to join it.
+ */
+const REDIS_ARGS = ['--appendonly', 'yes', '--enable-debug-command', 'local', '--repl-diskless-sync-delay', '0']
+
 /** Service + StatefulSet for each service that runs in the cluster (not disabled, not external). */
 export function serviceManifests(config: DevctlConfig, names: ResolvedNames): Record<ServiceName, KubernetesObject[] | undefined> {
   const {postgres, redis} = config.services
@@ -243,10 +251,10 @@ export function serviceManifests(config: DevctlConfig, names: ResolvedNames): Re
             ...(redis.auth === 'password'
               ? {
                   // $(VAR) is expanded by the kubelet from the container's env, so the pod spec holds no secret.
-                  args: ['--appendonly', 'yes', '--requirepass', '$(REDIS_PASSWORD)'],
+                  args: [...REDIS_ARGS, '--requirepass', '$(REDIS_PASSWORD)'],
                   env: fromSecret(REDIS.secret, 'REDIS_PASSWORD', 'REDISCLI_AUTH'),
                 }
-              : {args: ['--appendonly', 'yes'], env: []}),
+              : {args: REDIS_ARGS, env: []}),
             readiness: 'redis-cli ping | grep -q PONG',
           })
         : undefined,

@@ -166,6 +166,58 @@ export async function runAllowingFailure(file: string, args: readonly string[], 
   }
 }
 
+export interface StreamingOptions {
+  env?: Record<string, string | undefined>
+  /** Read to its end as the command's standard input (none: the command's input is closed). */
+  stdin?: NodeJS.ReadableStream
+  /** Where its output goes (not buffered here: a dump can be larger than memory); backpressure applies. */
+  stdout: NodeJS.WritableStream
+  signal?: AbortSignal
+}
+
+/**
+ * Run a command whose output is data, not text (pg_dump to a file, pg_restore from one): streamed
+ * both ways with backpressure, stderr kept (redacted) for the error. Resolves with the exit code
+ * and stderr once the output is written.
+ */
+export async function runStreaming(file: string, args: readonly string[], options: StreamingOptions): Promise<{exitCode: number; stderr: string}> {
+  const command = formatCommand(file, args)
+  echoCommand(command)
+  if (options.signal?.aborted) throw new InterruptedError()
+  const child = execa(file, args, {
+    env: options.env,
+    extendEnv: true,
+    stdin: options.stdin ? 'pipe' : 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    encoding: 'buffer',
+    // Never a copy of the data in memory: only stderr is kept.
+    buffer: {stdout: false, stderr: true},
+    cancelSignal: options.signal,
+    forceKillAfterDelay: KILL_GRACE_MS,
+    cleanup: true,
+    reject: false,
+  })
+  if (options.stdin && child.stdin) options.stdin.pipe(child.stdin)
+  // The caller's stream stays open: it decides whether what was written is kept.
+  child.stdout?.pipe(options.stdout, {end: false})
+  const result = await child
+  if (result.isCanceled) throw new InterruptedError(`Interrupted while running \`${command}\`.`)
+  if (result.failed && (result as {code?: string}).code === 'ENOENT') throw new ToolNotFoundError(file)
+  return {exitCode: result.exitCode ?? 1, stderr: redact(Buffer.from(result.stderr as Uint8Array).toString('utf8'))}
+}
+
+/**
+ * Run an interactive program (psql, redis-cli) on the user's own terminal: it reads the
+ * keyboard and writes the screen itself. Resolves with its exit code.
+ */
+export async function runAttached(file: string, args: readonly string[], options: {env?: Record<string, string | undefined>} = {}): Promise<number> {
+  echoCommand(formatCommand(file, args))
+  const result = await execa(file, args, {env: options.env, extendEnv: true, stdio: 'inherit', cleanup: true, reject: false})
+  if (result.failed && (result as {code?: string}).code === 'ENOENT') throw new ToolNotFoundError(file)
+  return result.exitCode ?? (result.signal ? 128 : 1)
+}
+
 function joinLines(output: unknown): string {
   if (Array.isArray(output)) return output.join('\n')
   return typeof output === 'string' ? output : ''

@@ -4,6 +4,8 @@
  */
 import {Chalk, type ChalkInstance} from 'chalk'
 
+import type {Terminal} from '../data/access.js'
+
 
 export interface TerminalInfo {
   /** stdout is a terminal and we are not in CI: live task lists and redraws are fine. */
@@ -36,4 +38,22 @@ export function detectTerminal(options: {noInput: boolean}, env: NodeJS.ProcessE
 
 export function createTheme(color: boolean): ChalkInstance {
   return new Chalk({level: color ? 1 : 0})
+}
+
+/**
+ * This process's own terminal (or pipes) for an interactive program that runs elsewhere (psql in
+ * a pod): with a TTY on both ends, keys go through raw — Ctrl-C cancels psql's query instead of
+ * stopping devctl — and the terminal is put back as it was by `detach`.
+ */
+export function attachTerminal(): {terminal: Terminal; detach(): void} {
+  const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY)
+  if (tty) process.stdin.setRawMode(true)
+  return {
+    terminal: {stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, tty},
+    detach() {
+      if (tty) process.stdin.setRawMode(false)
+      // Whatever read it is done: stdin must not keep devctl from exiting.
+      process.stdin.pause()
+    },
+  }
 }

@@ -17,6 +17,7 @@ import {isPending} from '../chart/release-recovery.js'
 import type {SetValue} from '../chart/set-syntax.js'
 import {chartValuesDiff, userValues, type ValueChange} from '../chart/values-diff.js'
 import type {LoadedConfig} from '../config/load.js'
+import {automaticName, type Snapshot} from '../data/snapshots.js'
 import {displayPath, readYamlFile} from '../config/yaml-file.js'
 import type {PodSummary} from '../diagnose/pod.js'
 import {ChartError, DevctlError, UsageError} from '../errors.js'
@@ -27,11 +28,12 @@ import {isSecretKey, redact} from '../secrets/redact.js'
 import {ensureStateDir, writeFileAtomic} from '../system/files.js'
 import {holdLeaseIfShared, type HeldLease} from '../state/lease.js'
 import {lockEnvironment} from '../state/lock.js'
-import {count} from '../text.js'
+import {count, formatBytes} from '../text.js'
 import {formatCommand} from '../tools/command-line.js'
 import {rollbackArgs, type ReleaseRef} from '../tools/helm.js'
 import {connectEnvironment, noteRetries, type Connection} from './connect.js'
-import {Pipeline, type Step, type StepGroup, type StepOutcome, type StepRun, type Titled} from './pipeline.js'
+import {restoreStep, snapshotsBeforeMigration, snapshotStep} from './db.js'
+import {formatDuration, Pipeline, type Step, type StepGroup, type StepOutcome, type StepRun, type Titled} from './pipeline.js'
 import {createProject, runAgain, type Confirm, type Project, type RunControls} from './project.js'
 import {deployedImageValues} from './steps/build.js'
 import {deploy, deployGroup, planDeploy, recoverStuckRelease, type DeployPlan, type DeployTarget} from './steps/chart.js'
@@ -51,6 +53,8 @@ export interface UpgradeOptions {
   chartVersion?: string
   rollback: boolean
   timeout?: string
+  /** When the migration fails or the upgrade is rolled back: restore the snapshot taken before the migration (asked before the upgrade starts). */
+  restoreData?: boolean
 }
 
 export interface UpgradePlan {
@@ -69,6 +73,8 @@ export interface UpgradePlan {
   keeps: string[]
   /** --set keys that may hold a secret: deployed, never written into devctl.yaml (the next `up` drops them). */
   notKept: string[]
+  /** Postgres is snapshotted before the migration runs (services.postgres.snapshots.beforeMigration). */
+  snapshot: boolean
 }
 
 /** upgraded; nothing to do; the user said no; or it failed and was rolled back (then it throws). */
@@ -81,6 +87,8 @@ export interface UpgradeResult {
   pods: PodSummary[]
   steps: StepOutcome[]
   durationMs: number
+  /** The snapshot taken before the migration (`devctl db restore NAME` undoes its changes to the data). */
+  snapshot?: {name: string; bytes: number; durationMs: number}
 }
 
 /** "web-worker-0.1.0" → "0.1.0" (helm history's chart column). */
@@ -256,6 +264,7 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
     stuck,
     keeps: [],
     notKept: [],
+    snapshot: !deployPlan.unchanged && snapshotsBeforeMigration(project, deployPlan.rendered?.migration.kind ?? 'none'),
   }
   run.title(
     deployPlan.unchanged
@@ -353,6 +362,7 @@ function applySteps(prepared: PreparedUpgrade): Array<Titled | StepGroup> {
     ...(plan.stuck ? [recoverStep] : []),
     namespaceStep,
     ...(plan.reinstall ? [reinstallStep] : []),
+    ...(plan.snapshot ? [snapshotStep] : []),
     deployGroup,
     rolloutStep,
     ...(prepared.imageTag ? [persistStep] : []),
@@ -420,12 +430,14 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
     if (!rendered) throw new Error('an upgrade that changes something has a rendered chart')
     // After a reinstall the release is new: its migration runs as on a first install.
     const previous = plan.reinstall ? undefined : deployPlan.previous
+    // The data as it is before the migration changes it: what a failed upgrade can put back.
+    const snapshot = plan.snapshot ? (await takeMigrationSnapshot(pipeline, prepared)).snapshot : undefined
     const deployment = startDeployment(target, request, {...deployPlan, previous, rendered})
     try {
       await deploy(pipeline, deployment)
       await pipeline.run(rolloutStep, {...target, workloads: rendered.workloads})
     } catch (error) {
-      const recovery = await recoverFromFailure(pipeline, prepared, options, error)
+      const recovery = await recoverFromFailure(pipeline, prepared, options, error, snapshot)
       // helm deployed the new tag and it stays deployed (Ctrl-C during the rollout, --no-rollback):
       // the values file says so too, or the next `up` would quietly put the old tag back.
       if (prepared.imageTag && deployment.helm.state === 'succeeded' && !recovery.rolledBack) {
@@ -443,6 +455,7 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
       pods: workloadPods(watch, rendered.workloads),
       steps: [...prepared.steps, ...pipeline.outcomes],
       durationMs: Date.now() - prepared.started,
+      ...(snapshot ? {snapshot: {name: snapshot.name, bytes: snapshot.bytes, durationMs: snapshot.parts[0]?.durationMs ?? 0}} : {}),
     }
   } finally {
     stopRetryNotes()
@@ -451,13 +464,55 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
   }
 }
 
+/** The automatic snapshot; when it cannot be taken, nothing has been deployed yet, and the upgrade stops there. */
+async function takeMigrationSnapshot(pipeline: Pipeline, prepared: PreparedUpgrade) {
+  const {project, connection, plan} = prepared
+  try {
+    return await pipeline.run(snapshotStep, {project, kube: connection.kube, name: automaticName(), replace: false, services: ['postgres'], automatic: true, reason: `before the migration of revision ${(plan.fromRevision ?? 0) + 1}`})
+  } catch (error) {
+    if (error instanceof DevctlError && error.kind !== 'interrupted') {
+      error.explain({hint: `Nothing was deployed. Fix what stopped the snapshot and ${runAgain(project)}, or upgrade without one: services.postgres.snapshots.beforeMigration: false in devctl.yaml.`})
+    }
+    throw error
+  }
+}
+
+/**
+ * After a failed deploy: roll the code back (below), then the data — when the migration failed
+ * or the code was rolled back, and a snapshot was taken before the migration, restore it if the
+ * user said so before the upgrade started (--restore-data, or yes to the question); either way
+ * the error says which happened.
+ */
+async function recoverFromFailure(pipeline: Pipeline, prepared: PreparedUpgrade, options: UpgradeOptions, error: unknown, snapshot: Snapshot | undefined): Promise<{error: unknown; rolledBack: boolean}> {
+  const dataAtStake = snapshot !== undefined && error instanceof DevctlError && error.kind !== 'interrupted'
+  const recovery = await rollBackAfterFailure(pipeline, prepared, options, error, dataAtStake)
+  if (!snapshot || !(error instanceof DevctlError) || error.kind === 'interrupted' || !(error.kind === 'migration' || recovery.rolledBack)) return recovery
+  const {name} = snapshot
+  const revision = prepared.plan.fromRevision
+  if (!options.restoreData) {
+    error.explain({details: [`the database is as the migration left it; \`devctl db restore ${name}\` puts back the data from before it (snapshot ${name}, ${formatBytes(snapshot.bytes)}, revision ${revision}).`]})
+    return recovery
+  }
+  try {
+    const restored = await pipeline.run(restoreStep, {project: prepared.project, kube: prepared.connection.kube, snapshot, services: ['postgres']})
+    error.explain({
+      details: [`restored the database from snapshot ${name}, taken before the migration, in ${formatDuration(restored.durationMs)}: ${recovery.rolledBack ? `code and data are back at revision ${revision}` : 'the data is back as it was before the migration'}.`],
+      ...(error.kind === 'migration' ? {hint: `Fix the migration (its log is above), then ${runAgain(prepared.project)}: it starts from the same data.`} : {}),
+    })
+  } catch (restoreError) {
+    error.explain({details: [`restoring snapshot ${name} failed too: ${restoreError instanceof Error ? restoreError.message : String(restoreError)}; the data is as the migration left it (\`devctl db restore ${name}\` tries again).`]})
+  }
+  return recovery
+}
+
 /** Roll back to the revision the upgrade started from (unless told not to) and say how that went; `rolledBack`: helm put the old revision back. */
-async function recoverFromFailure(pipeline: Pipeline, prepared: PreparedUpgrade, options: UpgradeOptions, error: unknown): Promise<{error: unknown; rolledBack: boolean}> {
+async function rollBackAfterFailure(pipeline: Pipeline, prepared: PreparedUpgrade, options: UpgradeOptions, error: unknown, dataAtStake: boolean): Promise<{error: unknown; rolledBack: boolean}> {
   const {plan, project, connection, watch} = prepared
   if (!(error instanceof DevctlError) || error.kind === 'interrupted' || plan.fromRevision === undefined || plan.reinstall) return {error, rolledBack: false}
   const revision = plan.fromRevision
   if (!options.rollback) return {error: await leftForInspection(prepared, revision, error), rolledBack: false}
-  const migrationNote = plan.migration !== 'none' ? ' A rollback does not undo a database migration that already ran: check the schema if the new code depended on it.' : ''
+  // With a snapshot from before the migration, what happens to the data is said next.
+  const migrationNote = plan.migration !== 'none' && !dataAtStake ? ' A rollback does not undo a database migration that already ran: check the schema if the new code depended on it.' : ''
   let rolledBack = false
   const check = rollbackCheckStep(revision)
   try {

@@ -129,7 +129,7 @@ describe.each([3, 4] as const)('charts wired in their own shape, helm %i', (helm
     const result = await env.devctl(['up'])
     expect(result.exitCode, output(result)).toBe(0)
     expect(result.stdout).toMatch(/✔ Redis ready/)
-    expect(containers(object(env, 'apps/v1', 'StatefulSet', 'devctl-redis'))[0]!.args).toEqual(['--appendonly', 'yes'])
+    expect(containers(object(env, 'apps/v1', 'StatefulSet', 'devctl-redis'))[0]!.args).toEqual(['--appendonly', 'yes', '--enable-debug-command', 'local', '--repl-diskless-sync-delay', '0'])
     expect(secretData(env, 'devctl-redis')).toEqual({REDIS_HOST: 'devctl-redis', REDIS_PORT: '6379', REDIS_URL: 'redis://devctl-redis:6379/0', REDIS_PASSWORD: ''})
     // init found redis.host/redis.port in the chart's values.yaml and wired them.
     expect(envOf(containers(object(env, 'apps/v1', 'Deployment', 'demo-app'))[0]!).REDIS_URL).toBe('redis://devctl-redis:6379/0')

@@ -70,3 +70,63 @@ export function resultRecord<T = unknown>(stdout: string): ResultRecord<T> {
   if (record.type !== 'result') throw new Error(`the last line of --json output is not the result record:\n${last}`)
   return record
 }
+
+export interface RunningCli {
+  /** What it printed so far. */
+  output(): {stdout: string; stderr: string}
+  /** Resolves once its output satisfies `predicate`; fails when it exits first or after `timeoutMs`. */
+  waitFor(what: string, predicate: (stdout: string, stderr: string) => boolean, timeoutMs?: number): Promise<void>
+  /** Ctrl-C, as the terminal sends it. */
+  interrupt(): void
+  exited: Promise<CliResult>
+}
+
+/** Start the BUILT devctl and keep it running (forward, db url): read its output as it comes, stop it like a person would. */
+export function startCli(args: string[], options: Pick<CliOptions, 'cwd' | 'env'>): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: {...process.env, NO_COLOR: '1', CI: '', FORCE_COLOR: undefined, ...options.env},
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  const listeners = new Set<() => void>()
+  const changed = () => listeners.forEach((listener) => listener())
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d
+    changed()
+  })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d
+    changed()
+  })
+  const exited = new Promise<CliResult>((resolvePromise, reject) => {
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      resolvePromise({exitCode: code ?? (signal ? 128 : 1), stdout, stderr})
+      changed()
+    })
+  })
+  child.stdin.end()
+  return {
+    output: () => ({stdout, stderr}),
+    waitFor: (what, predicate, timeoutMs = 60_000) =>
+      new Promise<void>((resolvePromise, reject) => {
+        const timer = setTimeout(() => finish(new Error(`gave up waiting for ${what}; devctl printed:\n${stdout}\n${stderr}`)), timeoutMs)
+        const finish = (error?: Error) => {
+          clearTimeout(timer)
+          listeners.delete(check)
+          if (error) reject(error)
+          else resolvePromise()
+        }
+        const check = () => {
+          if (predicate(stdout, stderr)) finish()
+          else if (child.exitCode !== null || child.signalCode !== null) finish(new Error(`devctl exited before ${what}:\n${stdout}\n${stderr}`))
+        }
+        listeners.add(check)
+        check()
+      }),
+    interrupt: () => child.kill('SIGINT'),
+    exited,
+  }
+}

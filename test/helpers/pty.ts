@@ -15,6 +15,7 @@ import {readdir, readFile} from 'node:fs/promises'
 import pty from '@lydell/node-pty'
 import xterm from '@xterm/headless'
 
+import {realServersAvailable} from '../sim/apiserver/backends.js'
 import {CLI} from './cli.js'
 import type {TestEnvironment} from './environment.js'
 
@@ -252,4 +253,18 @@ export function devctlInTerminal(env: TestEnvironment, args: string[], options: 
 export function showsRunning(screen: Screen, title: string | RegExp): boolean {
   const pattern = new RegExp(`^\\s*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏❯] ${typeof title === 'string' ? title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : title.source}`)
   return screen.rows.some((row) => pattern.test(row))
+}
+
+/**
+ * Yes to `upgrade`'s question; then, where devctl's Postgres is a real server (so a snapshot is
+ * taken before the migration), Enter (yes) to whether to restore it if the upgrade fails. Both
+ * come before the live view. Returns the screen as the last question was asked.
+ */
+export async function consentToUpgrade(run: PtyRun): Promise<Screen> {
+  const first = await run.waitFor('the consent question', (s) => s.has(/Upgrade demo now\? \(Y\/n\)/))
+  run.press(`y${KEYS.enter}`)
+  if (!realServersAvailable().available) return first
+  const last = await run.waitFor('the question about the data', (s) => s.has('restore the database from its snapshot? (Y/n)'))
+  run.press(KEYS.enter)
+  return last
 }

@@ -12,7 +12,7 @@ import {parse, stringify} from 'yaml'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {startEnvironment, type TestEnvironment} from '../helpers/environment.js'
-import {devctlInTerminal, expectNoProcessesLeft, KEYS, showsRunning, type PtyRun, type Screen} from '../helpers/pty.js'
+import {consentToUpgrade, devctlInTerminal, expectNoProcessesLeft, KEYS, showsRunning, type PtyRun, type Screen} from '../helpers/pty.js'
 import type {SimulatorOptions} from '../sim/index.js'
 
 const TEST_TIMEOUT_MS = 240_000
@@ -119,10 +119,7 @@ async function interruptAt(c: Case): Promise<void> {
 
   const started = env
   run = devctlInTerminal(env, c.args)
-  if (c.consent) {
-    await run.waitFor('the consent prompt', (s) => s.has(/Upgrade demo now\?/))
-    run.press(`y${KEYS.enter}`)
-  }
+  if (c.consent) await consentToUpgrade(run)
   await run.waitFor(`devctl at ${c.step}`, (s) => c.when(s, started))
   run.press(KEYS.ctrlC)
   // While helm is let finish, the list says so at once (the notice used to appear only once

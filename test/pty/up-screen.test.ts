@@ -6,7 +6,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {startEnvironment, type TestEnvironment} from '../helpers/environment.js'
-import {devctlInTerminal, KEYS, showsRunning, type PtyRun, type Screen} from '../helpers/pty.js'
+import {consentToUpgrade, devctlInTerminal, KEYS, showsRunning, type PtyRun, type Screen} from '../helpers/pty.js'
 
 const TEST_TIMEOUT_MS = 180_000
 
@@ -121,8 +121,7 @@ describe.each([120, 60])('upgrade at %i columns', (cols) => {
     expect(env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade')).toHaveLength(1)
 
     run = devctlInTerminal(env, ['upgrade', '--set', 'replicaCount=2'], {cols})
-    await run.waitFor('the consent question', (s) => s.has(/Upgrade demo now\? \(Y\/n\)/))
-    run.press(`y${KEYS.enter}`)
+    await consentToUpgrade(run)
     const {exitCode, screen} = await run.exited()
     expect(exitCode, screen.text).toBe(0)
     expectInOrder(screen, [

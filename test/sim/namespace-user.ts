@@ -22,6 +22,8 @@ const everything = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete
  */
 export const devctlNamespaceRules: PolicyRule[] = [
   {apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch']},
+  // `devctl db shell`, snapshots (exec) and `devctl forward` (port-forward): a WebSocket needs both verbs since 1.31.
+  {apiGroups: [''], resources: ['pods/exec', 'pods/portforward'], verbs: ['get', 'create']},
   {apiGroups: [''], resources: ['secrets', 'configmaps', 'services', 'persistentvolumeclaims', 'serviceaccounts'], verbs: everything},
   {apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], verbs: everything},
   {apiGroups: ['batch'], resources: ['jobs'], verbs: everything},

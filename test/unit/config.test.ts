@@ -95,7 +95,7 @@ app:
 
   it('lists the allowed keys when nothing is close', () => {
     const error = errorOf(`${VALID}zebra: 1\n`)
-    expect(error.message).toMatch(/^\/p\/devctl\.yaml:11:1: unknown key "zebra" at the top level\. Expected one of: apiVersion, project, cluster, services, app, build, hooks\.$/)
+    expect(error.message).toMatch(/^\/p\/devctl\.yaml:11:1: unknown key "zebra" at the top level\. Expected one of: apiVersion, project, cluster, services, app, build, forward, hooks\.$/)
   })
 
   it('names a missing key at its parent', () => {
@@ -157,7 +157,7 @@ app:
 
   it('exports a JSON Schema from the same source, for editors', () => {
     const schema = configJsonSchema() as {properties: Record<string, unknown>; required: string[]; additionalProperties: boolean}
-    expect(Object.keys(schema.properties)).toEqual(['apiVersion', 'project', 'cluster', 'services', 'app', 'build', 'hooks'])
+    expect(Object.keys(schema.properties)).toEqual(['apiVersion', 'project', 'cluster', 'services', 'app', 'build', 'forward', 'hooks'])
     expect(schema.required).toEqual(['apiVersion', 'project', 'app'])
     expect(schema.additionalProperties).toBe(false)
   })

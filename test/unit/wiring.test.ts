@@ -179,7 +179,7 @@ describe('Redis without a password, Postgres with trust auth', () => {
   it('runs Redis without --requirepass, with an empty password key and a URL without auth', () => {
     const cfg = config({services: {redis: {auth: 'none'}}})
     const redis = serviceManifests(cfg, resolveNames(cfg)).redis!.find((o) => o.kind === 'StatefulSet') as unknown as {spec: {template: {spec: {containers: Array<{args: string[]; env: unknown[]}>}}}}
-    expect(redis.spec.template.spec.containers[0]).toMatchObject({args: ['--appendonly', 'yes'], env: []})
+    expect(redis.spec.template.spec.containers[0]).toMatchObject({args: ['--appendonly', 'yes', '--enable-debug-command', 'local', '--repl-diskless-sync-delay', '0'], env: []})
     const secret = (credentialSecrets(cfg, resolveNames(cfg), {postgres: PASSWORDS.postgres}) as unknown as SecretObject[]).find((s) => s.metadata.name === 'devctl-redis')!
     // An empty REDISCLI_AUTH makes redis-cli send AUTH to a Redis that has no password: "AUTH failed".
     expect(secret.stringData).toEqual({REDIS_HOST: 'devctl-redis', REDIS_PORT: '6379', REDIS_URL: 'redis://devctl-redis:6379/0', REDIS_PASSWORD: ''})

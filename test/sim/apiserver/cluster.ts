@@ -29,8 +29,10 @@ import {clone, isJsonObject, jsonEqual, type JsonObject} from './json.js'
 import {Kubelet} from './kubelet.js'
 import {LogStore} from './logs.js'
 import {ResourceRegistry, type ResourceType} from './resources.js'
+import {PodRuntime} from './pod-runtime.js'
 import {parseScenario, provisionDelay, type Scenario} from './scenario.js'
 import {createRequestHandler} from './server.js'
+import {createUpgradeHandler} from './streaming.js'
 import {ObjectStore} from './store.js'
 import {deploySystemWorkloads} from './system-workloads.js'
 import type {ServingCertificate} from './tls.js'
@@ -82,6 +84,8 @@ export class SimulatedCluster implements ApiServer {
   private readonly usedClusterIPs = new Set<string>(['10.43.0.1', '10.43.0.10'])
   private readonly usedNodePorts = new Set<number>()
   private readonly kubelet: Kubelet
+  /** Real servers and processes behind pods (exec, port-forward, scenario backends). */
+  private readonly podRuntime: PodRuntime
   private scenario: Scenario
 
   constructor(private readonly options: ApiServerOptions, private readonly certificate: ServingCertificate) {
@@ -111,11 +115,13 @@ export class SimulatedCluster implements ApiServer {
     const storageClass = type('storage.k8s.io/v1', 'StorageClass')
     const replicaSet = type('apps/v1', 'ReplicaSet')
     const events = new EventRecorder(this.api, type('v1', 'Event'))
+    this.podRuntime = new PodRuntime(this.api, {pod, claim, service: type('v1', 'Service'), secret: type('v1', 'Secret'), configMap: type('v1', 'ConfigMap')})
     this.kubelet = new Kubelet({
       api: this.api, logs: this.logs, clock: options.clock, events,
       types: {pod, node, replicaSet, secret: type('v1', 'Secret'), configMap: type('v1', 'ConfigMap')},
       scenario: () => this.scenario,
       images: options.images,
+      runtime: this.podRuntime,
     })
     for (const controller of [
       new NamespaceController(this.api, {namespace: type('v1', 'Namespace'), configMap: type('v1', 'ConfigMap'), serviceAccount: type('v1', 'ServiceAccount')}),
@@ -148,7 +154,9 @@ export class SimulatedCluster implements ApiServer {
     })
     this.http = createServer(handler)
     this.https = createSecureServer({key: certificate.key, cert: certificate.cert}, handler)
+    const upgrade = createUpgradeHandler({access: this.access, api: this.api, podType: pod, runtime: this.podRuntime})
     for (const server of [this.http, this.https]) {
+      server.on('upgrade', upgrade)
       server.on('connection', (socket: Socket) => {
         this.sockets.add(socket)
         socket.on('close', () => this.sockets.delete(socket))
@@ -226,6 +234,7 @@ export class SimulatedCluster implements ApiServer {
     this.closed = true
     this.runtime.close()
     this.kubelet.close()
+    await this.podRuntime.close()
   }
 
   dropWatches(): void {

@@ -13,6 +13,8 @@ import type {Controller} from './controllers/runtime.js'
 import type {EventRecorder, EventSpec} from './events.js'
 import {clone, isJsonObject} from './json.js'
 import type {InstanceLog, LogStore} from './logs.js'
+import {serverBinaries} from './backends.js'
+import type {PodRuntime} from './pod-runtime.js'
 import type {ResourceType} from './resources.js'
 import {planContainer, type ContainerPlan, type Scenario} from './scenario.js'
 import type {Change} from './store.js'
@@ -34,10 +36,15 @@ export interface KubeletDependencies {
   types: KubeletTypes
   scenario: () => Scenario
   images?: ImagePuller
+  /** Real servers and processes behind containers that a scenario backs with them. */
+  runtime: PodRuntime
 }
 
 /** The kubelet reports at most this many images in a Node's status (nodeStatusMaxImages), the largest first. */
 const nodeStatusMaxImages = 50
+
+/** Which real servers this machine has for devctl's Postgres and Redis (scenario.ts: builtInBackend). */
+const installedServers = {postgres: serverBinaries.postgres !== undefined, redis: serverBinaries.redis !== undefined}
 
 const backoffStartMs = 10_000
 const backoffCapMs = 300_000
@@ -332,7 +339,7 @@ class PodWorker {
     const workload = kubelet.workloadOf(pod)
     const previous = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
     const slot = (spec: Container, init: boolean): ContainerSlot => {
-      const plan = planContainer(scenario, {pod, container: spec, workload, init})
+      const plan = planContainer(scenario, {pod, container: spec, workload, init}, installedServers)
       const before = previous.find((status) => status.name === spec.name)
       const status: ContainerStatus = {
         name: spec.name,
@@ -367,6 +374,7 @@ class PodWorker {
     this.running.abort(new Aborted())
     for (const wake of this.wakers) wake()
     for (const slot of this.slots) slot.log?.end()
+    void this.deps.runtime.podStopped(this.uid)
   }
 
   terminate(): void {
@@ -599,22 +607,88 @@ class PodWorker {
     this.wake()
     this.event('Normal', 'Started', `Started container ${slot.spec.name}`, slot)
     const logs = slot.plan.logs ?? {}
-    if (!logs.replaceDefaults) this.printLines(log, slot.script.start)
+    // A real process prints its own lines.
+    if (!logs.replaceDefaults && !slot.plan.run) this.printLines(log, slot.script.start)
     for (const line of logs.lines ?? []) log.append(line)
     if (logs.generate) {
       const {lines, rate, text} = logs.generate
       log.appendGenerated(lines, rate > 0 ? (1000 / rate) * this.deps.clock.factor : 0, (index) => text.replaceAll('{i}', String(index + 1)))
     }
+    if (slot.plan.run) return this.runScript(slot, log, slot.plan.run)
     const exits = slot.plan.behavior !== 'run' && slot.plan.behavior !== 'neverReady'
     if (exits) return this.runToExit(slot, log, attempt)
+    const server = slot.plan.backend ? await this.startServer(slot, log, slot.plan.backend) : undefined
+    if (slot.plan.backend && !server) return this.exited(slot, 1)
     void this.becomeReady(slot, instance, log).catch(() => undefined)
-    await new Promise<never>((_, reject) => {
-      const abort = (): void => reject(new Aborted())
-      if (this.running.signal.aborted) abort()
-      this.running.signal.addEventListener('abort', abort, {once: true})
-      this.lifetime.signal.addEventListener('abort', abort, {once: true})
-    })
-    return 0
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const abort = (): void => reject(new Aborted())
+        if (this.running.signal.aborted) abort()
+        this.running.signal.addEventListener('abort', abort, {once: true})
+        this.lifetime.signal.addEventListener('abort', abort, {once: true})
+        // A real server that stops by itself is a container that exited.
+        void server?.exited.then(resolve)
+      })
+    } finally {
+      const pod = this.pod()
+      if (server && pod) await this.deps.runtime.containerStopped(pod, slot.spec.name)
+    }
+    log.append(`${slot.plan.backend} server exited`)
+    log.end()
+    return this.exited(slot, 1)
+  }
+
+  /** The real server behind the container; undefined (and why, in its log) when it cannot start. */
+  private async startServer(slot: ContainerSlot, log: InstanceLog, kind: 'postgres' | 'redis') {
+    const pod = this.pod()
+    if (!pod) throw new Aborted()
+    try {
+      return await this.deps.runtime.startServer(pod, slot.spec, kind)
+    } catch (error) {
+      for (const line of String(error instanceof Error ? error.message : error).split('\n')) log.append(line)
+      log.end()
+      return undefined
+    }
+  }
+
+  /** The scenario's script, run for real; its output is the log, its exit code the container's. */
+  private async runScript(slot: ContainerSlot, log: InstanceLog, script: string): Promise<number> {
+    const pod = this.pod()
+    if (!pod) throw new Aborted()
+    const {env, local} = this.deps.runtime.processEnvironment(pod, slot.spec)
+    const partial = {stdout: '', stderr: ''}
+    const lines = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      const text = partial[stream] + chunk.toString('utf8')
+      const complete = text.split('\n')
+      partial[stream] = complete.pop() ?? ''
+      for (const line of complete) log.append(line)
+      return true
+    }
+    const started = await this.deps.runtime.processes.start(this.uid, {argv: ['/bin/sh', '-c', script], env, local}, {stdout: lines('stdout'), stderr: lines('stderr')})
+    const stop = (): void => started.kill()
+    this.running.signal.addEventListener('abort', stop, {once: true})
+    this.lifetime.signal.addEventListener('abort', stop, {once: true})
+    const outcome = await started.exited
+    this.running.signal.removeEventListener('abort', stop)
+    this.lifetime.signal.removeEventListener('abort', stop)
+    if (this.running.signal.aborted || this.lifetime.signal.aborted) throw new Aborted()
+    for (const rest of [partial.stdout, partial.stderr]) if (rest) log.append(rest)
+    log.end()
+    return this.exited(slot, 'exitCode' in outcome ? outcome.exitCode : 127)
+  }
+
+  /** The container's instance ended with `exitCode` (its log already ended). */
+  private exited(slot: ContainerSlot, exitCode: number): number {
+    const terminated = {
+      exitCode,
+      reason: exitCode === 0 ? 'Completed' : 'Error',
+      startedAt: slot.status.state.running?.startedAt,
+      finishedAt: seconds(this.deps.api.now()),
+      containerID: slot.status.containerID,
+    }
+    slot.status = {...slot.status, state: {terminated}, ready: false, started: false}
+    this.publish()
+    return exitCode
   }
 
   private async becomeReady(slot: ContainerSlot, instance: number, log: InstanceLog): Promise<void> {
@@ -683,6 +757,7 @@ class PodWorker {
       }
     }
     this.publish()
+    await this.deps.runtime.podStopped(this.uid)
     const current = this.pod()
     if (current) this.deps.api.removeInternal(this.deps.types.pod, current)
     this.deps.logs.forgetPod(this.uid)

@@ -99,7 +99,9 @@ function builtinTypes(): ResourceType[] {
     core({kind: 'Pod', shortNames: ['po'], categories: all, status: true, extraSubresources: [
       {name: 'binding', kind: 'Binding', verbs: ['create']},
       {name: 'eviction', kind: 'Eviction', group: 'policy', version: 'v1', verbs: ['create']},
+      {name: 'exec', kind: 'PodExecOptions', verbs: ['create', 'get']},
       {name: 'log', kind: 'Pod', verbs: ['get']},
+      {name: 'portforward', kind: 'PodPortForwardOptions', verbs: ['create', 'get']},
     ]}),
     core({kind: 'PodTemplate'}),
     core({kind: 'ReplicationController', shortNames: ['rc'], categories: all, status: true, scale: true, tracksGeneration: true}),

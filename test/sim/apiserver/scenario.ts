@@ -74,6 +74,19 @@ const ruleSchema = z.object({
   succeedAfter: z.number().int().nonnegative().optional(),
   /** The registry's answer for imagePullError. */
   imagePullMessage: z.string().optional(),
+  /**
+   * The container is a REAL server on this machine (Debian's postgresql or redis-server),
+   * initialised from the container's environment like the official image, its data kept with
+   * the pod's volume claim; exec and port-forward reach it. See backends.ts. devctl's own
+   * Postgres and Redis are, by default, where the servers are installed; `none` opts out.
+   */
+  backend: z.enum(['postgres', 'redis', 'none']).optional(),
+  /**
+   * A shell script the container runs for real on this machine, with the container's
+   * environment (cluster DNS names of real servers resolved to them); its output is the
+   * container's log and its exit code the container's. Overrides `behavior`.
+   */
+  run: z.string().min(1).optional(),
   ...timingsShape,
   logs: logsSchema.optional(),
 }).strict()
@@ -151,6 +164,8 @@ export const defaultTimings = {pull: 1500, create: 300, start: 200, ready: 1000,
 
 export interface ContainerPlan {
   behavior: Behavior
+  backend?: 'postgres' | 'redis'
+  run?: string
   exitCode: number
   succeedAfter?: number
   imagePullMessage?: string
@@ -175,6 +190,16 @@ function globMatches(glob: string | undefined, value: string | undefined): boole
   return value !== undefined && globToRegExp(glob).test(value)
 }
 
+/**
+ * devctl's own Postgres and Redis (its StatefulSets) are real servers wherever this machine has
+ * them installed, so what devctl does with their data (exec, snapshots) works as on a laptop.
+ */
+function builtInBackend(context: ContainerContext, installed: {postgres: boolean; redis: boolean}): ContainerPlan['backend'] {
+  if (context.workload === 'devctl-postgres' && context.container.name === 'postgres' && installed.postgres) return 'postgres'
+  if (context.workload === 'devctl-redis' && context.container.name === 'redis' && installed.redis) return 'redis'
+  return undefined
+}
+
 export interface ContainerContext {
   pod: Pod
   container: Container
@@ -197,7 +222,7 @@ function ruleMatches(rule: Rule, context: ContainerContext): boolean {
 }
 
 /** What one container will do, from the scenario's defaults and every rule that matches it. */
-export function planContainer(scenario: Scenario, context: ContainerContext): ContainerPlan {
+export function planContainer(scenario: Scenario, context: ContainerContext, installed = {postgres: false, redis: false}): ContainerPlan {
   const defaults = scenario.defaults ?? {}
   const exits = context.init || context.pod.spec.restartPolicy === 'Never' || context.pod.spec.restartPolicy === 'OnFailure'
   const plan: ContainerPlan = {
@@ -209,6 +234,7 @@ export function planContainer(scenario: Scenario, context: ContainerContext): Co
     ready: durationMs(defaults.ready, defaultTimings.ready),
     runFor: durationMs(defaults.runFor, defaultTimings.runFor),
     terminate: durationMs(defaults.terminate, defaultTimings.terminate),
+    backend: builtInBackend(context, installed),
   }
   for (const rule of scenario.rules) {
     if (!ruleMatches(rule, context)) continue
@@ -216,6 +242,8 @@ export function planContainer(scenario: Scenario, context: ContainerContext): Co
     if (rule.exitCode !== undefined) plan.exitCode = rule.exitCode
     if (rule.succeedAfter !== undefined) plan.succeedAfter = rule.succeedAfter
     if (rule.imagePullMessage !== undefined) plan.imagePullMessage = rule.imagePullMessage
+    if (rule.backend !== undefined) plan.backend = rule.backend === 'none' ? undefined : rule.backend
+    if (rule.run !== undefined) plan.run = rule.run
     for (const step of ['pull', 'create', 'start', 'ready', 'runFor', 'terminate'] as const) {
       if (rule[step] !== undefined) plan[step] = durationMs(rule[step], plan[step])
     }

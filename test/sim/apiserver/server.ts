@@ -361,6 +361,10 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
       sendJson(response, 201, access.issueToken(namespace ?? '', name, decodeBody(await readBody(request), mediaType(request.headers['content-type']))))
       return
     }
+    if (subresource === 'exec' || subresource === 'portforward') {
+      // Served on the upgraded connection (streaming.ts); a plain request cannot carry the streams.
+      throw badRequest('Upgrade request required')
+    }
     if (subresource === 'log') {
       if (method !== 'GET') throw methodNotAllowed()
       await serveLog(response, query, api.get(type, namespace, name) as Pod)
