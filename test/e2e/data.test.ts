@@ -14,7 +14,7 @@ import {join} from 'node:path'
 import {parse, stringify} from 'yaml'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
-import {startCli} from '../helpers/cli.js'
+import {resultRecord, startCli} from '../helpers/cli.js'
 import {freePort, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import {realServersAvailable} from '../sim/apiserver/backends.js'
 
@@ -128,7 +128,7 @@ describe.skipIf(!servers.available)(`devctl db with real Postgres and Redis${ser
     const listed = await env.devctl(['db', 'snapshots'])
     expect(listed.stdout).toMatch(/^seeded\s+[\d.]+ KiB\s+(just now|\d+ s ago)\s+1\s+postgres\+redis\s+by you$/m)
     for (const result of [taken, restored, listed]) for (const secret of secrets) expect(output(result)).not.toContain(secret)
-    const json = JSON.parse((await env.devctl(['db', 'snapshots', '--json'])).stdout) as {snapshots: Array<{name: string; revision: number; parts: unknown[]}>}
+    const json = resultRecord<{snapshots: Array<{name: string; revision: number; parts: unknown[]}>}>((await env.devctl(['db', 'snapshots', '--json'])).stdout).result
     expect(json.snapshots.find((s) => s.name === 'seeded')).toMatchObject({revision: 1, parts: [{service: 'postgres', database: 'demo'}, {service: 'redis'}]})
   }, 120_000)
 
@@ -155,7 +155,8 @@ describe.skipIf(!servers.available)(`devctl db with real Postgres and Redis${ser
     expect(all).toMatch(/Snapshot (auto-\d{8}-\d{6}): postgres [\d.]+ KiB in \d+ms/)
     expect(all).toContain('migrate: 003_broken: ERROR: syntax error')
     expect(all).toMatch(/restored the database from snapshot auto-\d{8}-\d{6}, taken before the migration, in [\d.]+m?s: code and data are back at revision 1\./)
-    expect(all).toContain('run `devctl upgrade` again: it starts from the same data')
+    // What to run again is the command that failed, as it was given.
+    expect(all).toContain('run `devctl upgrade --set replicaCount=2 --yes --restore-data` again: it starts from the same data')
     expect(all).not.toContain('A rollback does not undo a database migration')
     expect(await rows()).toBe(before)
     expect((await env.devctl(['db', 'shell', '-X', '-At', '-c', "select to_regclass('jobs_v2') is null"])).stdout.trim()).toBe('t')
@@ -180,7 +181,7 @@ describe.skipIf(!servers.available)(`devctl db with real Postgres and Redis${ser
     })
     const upgrade = await env.devctl(['upgrade', '--set', 'replicaCount=4', '--yes', '--no-restore-data'])
     expect(upgrade.exitCode).toBe(7)
-    const listing = JSON.parse((await env.devctl(['db', 'snapshots', '--json'])).stdout) as {snapshots: Array<{name: string; automatic: boolean}>}
+    const listing = resultRecord<{snapshots: Array<{name: string; automatic: boolean}>}>((await env.devctl(['db', 'snapshots', '--json'])).stdout).result
     expect(listing.snapshots.filter((s) => s.automatic)).toHaveLength(1)
     expect(listing.snapshots.map((s) => s.name)).toContain('seeded')
     await env.devctl(['db', 'restore', 'seeded', '--yes', '--only', 'postgres'])

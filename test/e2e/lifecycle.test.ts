@@ -187,7 +187,7 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     else expect(result.stderr).toContain('A rollback does not undo a database migration')
     // What to run again is the command that failed, exactly (its secret masked), not `devctl up`, which would drop the --set.
     expect(result.stderr).toContain('→ Fix the migration (its log is above), then run `devctl upgrade --set replicaCount=2,env.API_TOKEN=******** --yes` again;')
-    expect(output(result)).not.toMatch(/devctl up`|tok-s3cr3t-42/)
+    expect(output(result)).not.toMatch(/run `devctl up`|tok-s3cr3t-42/)
     expect(helmCalls(env, 'rollback')).toBe(rollbacks + 1)
     expect(releaseStatus(env).slice(-3)).toEqual([
       {revision: before, status: 'superseded'},

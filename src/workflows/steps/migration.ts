@@ -320,6 +320,6 @@ export const migrationStep: Step<Deployment, void> = {
     const failed = error instanceof MigrationError || error.kind === 'timeout' ? error : new MigrationError(error.message)
     const details = await explainMigration(deployment, logs, failed)
     await recordMigration(deployment, 'failed', failed.message, logs?.file?.path)
-    return failed.explain({details, hint: `Fix the migration, then ${runAgain(deployment.project)}; a migration that already ran is not undone by a rollback.`})
+    return failed.explain({details, hint: `Fix the migration (its log is above), then ${runAgain(deployment.project)}; a migration that already ran is not undone by a rollback.`})
   },
 }
