@@ -18,7 +18,9 @@ import type {KubeClient, ListOptions, WatchEvent} from '../../src/kube/client.js
 import type {KindName, KindObject, KubernetesObject} from '../../src/kube/types.js'
 import type {InstallOptions, ReleaseRef} from '../../src/tools/helm.js'
 import type {K3dCluster} from '../../src/tools/k3d.js'
+import type {Connection} from '../../src/workflows/connect.js'
 import type {Emit, WorkflowEvent} from '../../src/workflows/events.js'
+import type {StepRun} from '../../src/workflows/pipeline.js'
 import type {Confirm, KubeModule, RunControls, Tools} from '../../src/workflows/project.js'
 
 type Listener = (event: WatchEvent, object: KubernetesObject) => void
@@ -89,6 +91,11 @@ export class FakeKube {
     return [...this.objects.values()]
       .filter((o) => o.kind === 'Secret' && o.metadata?.namespace === namespace && selects(`owner=helm,name=${release}`, o))
       .sort((a, b) => Number(a.metadata!.labels!.version) - Number(b.metadata!.labels!.version))
+  }
+
+  /** This fake as the client the workflows take. */
+  get client(): KubeClient {
+    return this as unknown as KubeClient
   }
 
   /** The module devctl loads lazily, connecting every client to this API. */
@@ -291,6 +298,11 @@ export class FakeEnvironment {
     return {emit, signal: new AbortController().signal, forceSignal: new AbortController().signal, kubeModule: this.kube.module(), confirm, recoverConsent: confirm}
   }
 
+  /** A connection to the fake API, as a step takes it. */
+  connection(): Connection {
+    return {kube: this.kube.client, kubeTarget: {context: 'fake'}}
+  }
+
   /** The steps that started, by id, in order. */
   stepsStarted(): string[] {
     return this.events.flatMap((event) => (event.type === 'step:start' ? [event.step] : []))
@@ -298,15 +310,34 @@ export class FakeEnvironment {
 }
 
 /**
- * A project directory: devctl.yaml (`apiVersion` and `project: demo`, then `devctlYaml`),
+ * A project directory: devctl.yaml (`apiVersion` and `project`, then `devctlYaml`),
  * values.dev.yaml and a local chart web 0.1.0, loaded as a command would load it.
  */
-export async function fakeProject(devctlYaml: string): Promise<LoadedConfig> {
+export async function fakeProject(devctlYaml: string, project = 'demo'): Promise<LoadedConfig> {
   const dir = await mkdtemp(join(tmpdir(), 'devctl-workflow-'))
   await mkdir(join(dir, 'chart'))
   await writeFile(join(dir, 'chart', 'Chart.yaml'), 'apiVersion: v2\nname: web\nversion: 0.1.0\n')
   await writeFile(join(dir, 'chart', 'values.yaml'), 'replicaCount: 1\n')
   await writeFile(join(dir, 'values.dev.yaml'), 'replicaCount: 1\n')
-  await writeFile(join(dir, 'devctl.yaml'), `apiVersion: devctl.dev/v1\nproject: demo\n${devctlYaml}`)
+  await writeFile(join(dir, 'devctl.yaml'), `apiVersion: devctl.dev/v1\nproject: ${project}\n${devctlYaml}`)
   return loadConfig(join(dir, 'devctl.yaml'))
+}
+
+/** A step's run outside a pipeline: what the step said (titles, notes, warnings) is kept to read. */
+export function recordingRun(): StepRun & {titles: string[]; notes: string[]; warnings: string[]} {
+  const signal = new AbortController().signal
+  const said = {titles: [] as string[], notes: [] as string[], warnings: [] as string[]}
+  return {
+    ...said,
+    id: 'test',
+    signal,
+    mustFinishSignal: signal,
+    title: (title) => said.titles.push(title),
+    note: (message) => said.notes.push(message),
+    warn: (message) => said.warnings.push(message),
+    log: () => {},
+    pod: () => {},
+    podGone: () => {},
+    skip: () => {},
+  }
 }
