@@ -188,7 +188,7 @@ function describe(kind: string, namespace: string | undefined, name: string): st
   return `${kind} ${namespace ? `${namespace}/` : ''}${name}`
 }
 
-/** helm as a process would be: every call recorded (`uninstall demo`, `upgrade --install demo`); releases kept in the fake API. */
+/** helm as a process would be: each call that renders or changes something recorded (`template`, `upgrade --install demo`); releases kept in the fake API. */
 export class FakeHelm {
   readonly calls: string[] = []
   /** What `helm template` renders. */
