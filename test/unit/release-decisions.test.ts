@@ -18,7 +18,7 @@ import {NamespaceWatch} from '../../src/kube/namespace-watch.js'
 import {createProject, type Confirm, type Project} from '../../src/workflows/project.js'
 import {clusterDownConditions, conditions, lastFailure, type StatusResult} from '../../src/workflows/status.js'
 import {planDeploy, recoverStuckRelease, releaseChange} from '../../src/workflows/steps/chart.js'
-import {deployFingerprint} from '../../src/workflows/steps/render.js'
+import {chartCheckStep, deployFingerprint} from '../../src/workflows/steps/render.js'
 import {deployRequest, type DeployRequest} from '../../src/workflows/steps/request.js'
 import {crossesBreakingVersion, upgradeBase} from '../../src/workflows/upgrade.js'
 import {FakeEnvironment, fakeProject, recordingRun} from './workflow-fake.js'
@@ -132,6 +132,20 @@ describe("up's plan against the release in the cluster", () => {
     expect(env.helm.calls).toEqual(['template', 'template'])
   })
 
+  it('checks the chart before the cluster only for inputs that did not pass before: --force and new values render again', async () => {
+    const env = new FakeEnvironment()
+    const project = await projectOn(env)
+    const check = (request: DeployRequest) => chartCheckStep.execute({project, request, helmMajor: 3, phase: 'install'}, recordingRun())
+    const first = await check(deployRequest(project))
+    expect(first.rendered?.phase).toBe('install')
+    const again = await check(deployRequest(project))
+    expect(again).toEqual({fingerprint: first.fingerprint})
+    expect(env.helm.calls).toEqual(['template'])
+    expect((await check(deployRequest(project, {force: true}))).rendered).toBeDefined()
+    expect((await check(deployRequest(project, {extraSet: {replicaCount: 2}}))).fingerprint).not.toBe(first.fingerprint)
+    expect(env.helm.calls).toEqual(['template', 'template', 'template'])
+  })
+
   it('redeploys a release whose workloads are not ready, even when nothing in the inputs changed', async () => {
     const env = new FakeEnvironment()
     const {hash, plan, project} = await planner(env)
@@ -180,7 +194,7 @@ describe('what an upgrade starts from, and when it reinstalls', () => {
 })
 
 describe('a release an interrupted helm left pending', () => {
-  /** A release demo-N in namespace demo-N (names no other test's helm uses): revision 1 deployed, 2 `latest`. */
+  /** A release (named as no other test's helm on this machine names one) at revision 1 deployed and 2 `latest`. */
   async function stuck(latest: string) {
     const env = new FakeEnvironment()
     const name = `stuck-${process.pid}-${Math.floor(Math.random() * 1e6)}`

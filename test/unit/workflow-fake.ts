@@ -5,8 +5,7 @@
  * processes that record each call. A project directory with devctl.yaml, values and a chart
  * goes with it, so the workflows read real files.
  */
-import {mkdir, mkdtemp, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 
@@ -22,6 +21,7 @@ import type {Connection} from '../../src/workflows/connect.js'
 import type {Emit, WorkflowEvent} from '../../src/workflows/events.js'
 import type {StepRun} from '../../src/workflows/pipeline.js'
 import type {Confirm, KubeModule, RunControls, Tools} from '../../src/workflows/project.js'
+import {tempDir} from '../helpers/cli.js'
 
 type Listener = (event: WatchEvent, object: KubernetesObject) => void
 
@@ -314,7 +314,7 @@ export class FakeEnvironment {
  * values.dev.yaml and a local chart web 0.1.0, loaded as a command would load it.
  */
 export async function fakeProject(devctlYaml: string, project = 'demo'): Promise<LoadedConfig> {
-  const dir = await mkdtemp(join(tmpdir(), 'devctl-workflow-'))
+  const dir = await tempDir('devctl-workflow-')
   await mkdir(join(dir, 'chart'))
   await writeFile(join(dir, 'chart', 'Chart.yaml'), 'apiVersion: v2\nname: web\nversion: 0.1.0\n')
   await writeFile(join(dir, 'chart', 'values.yaml'), 'replicaCount: 1\n')
