@@ -201,7 +201,7 @@ function runningImages(pods: V1Pod[]): string[] {
 }
 
 /** helm's history: the newest failed revision, and a later "Rollback to N" revision if one followed it. */
-function lastFailure(history: ReleaseHistory): (RevisionSummary & {rolledBackBy?: RevisionSummary}) | undefined {
+export function lastFailure(history: ReleaseHistory): (RevisionSummary & {rolledBackBy?: RevisionSummary}) | undefined {
   const failed = history.findLast((h) => h.status === 'failed')
   if (!failed) return undefined
   // helm's descriptions carry its multi-error layout ("1 error occurred:\n\t* ..."): one line is enough.
@@ -275,7 +275,7 @@ function nextChange(watch: NamespaceWatch | undefined, refreshMs: number, signal
   })
 }
 
-function clusterDownConditions(state: ClusterState, provider: 'k3d' | 'existing', message?: string): Condition[] {
+export function clusterDownConditions(state: ClusterState, provider: 'k3d' | 'existing', message?: string): Condition[] {
   const hints: Record<ClusterState, string> = {
     missing: 'Run `devctl up` to create it.',
     stopped: 'Run `devctl up` to start it (data is kept).',
@@ -286,7 +286,7 @@ function clusterDownConditions(state: ClusterState, provider: 'k3d' | 'existing'
   return [{type: 'ClusterReady', status: 'False', reason: state === 'missing' ? 'ClusterMissing' : state === 'stopped' ? 'ClusterStopped' : 'ClusterUnreachable', message: message ?? `the cluster is ${state}`, hint: hints[state]}]
 }
 
-function conditions(status: StatusResult): Condition[] {
+export function conditions(status: StatusResult): Condition[] {
   const list: Condition[] = []
   const {nodes} = status.cluster
   list.push(
