@@ -60,7 +60,9 @@ async function expectNoSecrets(env: TestEnvironment, text: string): Promise<void
 
 describe.each([3, 4] as const)('devctl up with helm %i', (helmVersion) => {
   it('brings every pod to Ready, streams the migration, and a re-run calls no helm', async () => {
-    env = await startEnvironment({helmVersion})
+    // The migration takes a moment (0.3 s), as a real one does: helm deletes its hook Job once it
+    // succeeded, and no client can read the log of a pod that is gone.
+    env = await startEnvironment({helmVersion, scenario: {rules: [{match: {workload: '*-migrate'}, runFor: '30s'}]}})
     const first = await env.devctl(['up', '--debug'], {env: {NO_COLOR: '1'}})
     expect(first.exitCode).toBe(0)
     // --debug echoes every command devctl runs, and nothing else goes to stderr.
