@@ -200,15 +200,23 @@ function runningImages(pods: V1Pod[]): string[] {
   return [...new Set(images)].sort()
 }
 
-/** helm's history: the newest failed revision, and a later "Rollback to N" revision if one followed it. */
+const ROLLBACK = /^Rollback to \d+/
+
+/**
+ * helm's history: the newest revision that failed — helm said so, or devctl rolled it back
+ * (helm deployed it, its pods never became ready: helm calls it superseded) — and the "Rollback
+ * to N" revision that followed it, if one did.
+ */
 export function lastFailure(history: ReleaseHistory): (RevisionSummary & {rolledBackBy?: RevisionSummary}) | undefined {
-  const failed = history.findLast((h) => h.status === 'failed')
+  const rolledBack = (h: (typeof history)[number]) => history.some((later) => later.revision === h.revision + 1 && ROLLBACK.test(later.description ?? '')) && !ROLLBACK.test(h.description ?? '')
+  const failed = history.findLast((h) => h.status === 'failed' || rolledBack(h))
   if (!failed) return undefined
   // helm's descriptions carry its multi-error layout ("1 error occurred:\n\t* ..."): one line is enough.
   const description = (text: string | undefined) => text?.replace(/\d+ errors? occurred:\s*\*\s*/g, '').replace(/\s+/g, ' ').trim()
   const summary = (h: (typeof history)[number]): RevisionSummary => ({revision: h.revision, status: h.status, updated: h.updated, description: description(h.description)})
-  const rollback = history.find((h) => h.revision > failed.revision && /^Rollback to \d+/.test(h.description ?? ''))
-  return {...summary(failed), rolledBackBy: rollback ? summary(rollback) : undefined}
+  const rollback = history.find((h) => h.revision > failed.revision && ROLLBACK.test(h.description ?? ''))
+  // A revision helm deployed says "Upgrade complete": not why it was rolled back.
+  return {...summary(failed), ...(failed.status === 'failed' ? {} : {description: undefined}), rolledBackBy: rollback ? summary(rollback) : undefined}
 }
 
 /**

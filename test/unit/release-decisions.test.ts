@@ -356,4 +356,16 @@ describe('status conditions', () => {
     expect(lastFailure(history.slice(0, 3))).toMatchObject({revision: 2, description: 'Upgrade "demo" failed: pre-upgrade hooks failed', rolledBackBy: {revision: 3}})
     expect(lastFailure(history.slice(0, 1))).toBeUndefined()
   })
+
+  it('count a revision devctl rolled back (helm deployed it, so it is only superseded) as the last failure', () => {
+    const history: ReleaseHistory = [
+      {revision: 1, status: 'superseded', chart: 'web-0.1.0', description: 'Install complete'},
+      {revision: 2, status: 'superseded', chart: 'web-0.1.0', description: 'Upgrade complete'},
+      {revision: 3, status: 'deployed', chart: 'web-0.1.0', description: 'Rollback to 1'},
+    ]
+    expect(lastFailure(history)).toEqual({revision: 2, status: 'superseded', updated: undefined, description: undefined, rolledBackBy: {revision: 3, status: 'deployed', updated: undefined, description: 'Rollback to 1'}})
+    // A rollback is not itself rolled back by the one after it.
+    expect(lastFailure([...history, {revision: 4, status: 'deployed', chart: 'web-0.1.0', description: 'Rollback to 2'}])).toMatchObject({revision: 2, rolledBackBy: {revision: 3}})
+    expect(lastFailure(history.slice(0, 2))).toBeUndefined()
+  })
 })
