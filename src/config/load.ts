@@ -173,7 +173,7 @@ function describeValue(value: unknown): string {
   if (typeof value === 'object') return 'a mapping'
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`
   if (typeof value === 'number') return `the number ${value}`
-  return String(value)
+  return typeof value === 'boolean' ? String(value) : typeof value
 }
 
 function findKeyNode(node: Node | undefined, key: string): Node | undefined {

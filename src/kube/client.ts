@@ -112,7 +112,7 @@ function socketConnector(config: KubeConfig, opened: (ws: WebSocket) => void): S
       const options: RequestOptions = {}
       await config.applyToHTTPSOptions(options)
       return new Promise<WebSocket>((resolve, reject) => {
-        const ws = new WebSocket(`${server.replace(/^http/, 'ws').replace(/\/$/, '')}${path}`, CHANNEL_PROTOCOLS, options as WebSocket.ClientOptions)
+        const ws = new WebSocket(`${server.replace(/^http/, 'ws').replace(/\/$/, '')}${path}`, CHANNEL_PROTOCOLS, options)
         ws.once('unexpected-response', (request, response) => {
           const chunks: Buffer[] = []
           response.on('data', (chunk: Buffer) => chunks.push(chunk))

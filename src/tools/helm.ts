@@ -221,5 +221,5 @@ export class Helm {
 /** Values as helm prints them in JSON (`null` or nothing when there are none). */
 function valuesJson(stdout: string, what: string): Record<string, unknown> {
   if (stdout.trim() === '') return {}
-  return (parseToolJson(z.record(z.string(), z.unknown()).nullable(), stdout, what, ChartError) ?? {}) as Record<string, unknown>
+  return parseToolJson(z.record(z.string(), z.unknown()).nullable(), stdout, what, ChartError) ?? {}
 }

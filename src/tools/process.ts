@@ -204,7 +204,7 @@ export async function runStreaming(file: string, args: readonly string[], option
   const result = await child
   if (result.isCanceled) throw new InterruptedError(`Interrupted while running \`${command}\`.`)
   if (result.failed && (result as {code?: string}).code === 'ENOENT') throw new ToolNotFoundError(file)
-  return {exitCode: result.exitCode ?? 1, stderr: redact(Buffer.from(result.stderr as Uint8Array).toString('utf8'))}
+  return {exitCode: result.exitCode ?? 1, stderr: redact(Buffer.from(result.stderr).toString('utf8'))}
 }
 
 /**

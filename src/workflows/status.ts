@@ -10,7 +10,7 @@ import {hintFor, isFatal, summarizePod, type PodSummary} from '../diagnose/pod.j
 import {DevctlError, InterruptedError} from '../errors.js'
 import {NamespaceWatch} from '../kube/namespace-watch.js'
 import {rolloutOf, statefulSetReadiness} from '../kube/readiness.js'
-import type {KubernetesObject, V1Pod, V1StatefulSet} from '../kube/types.js'
+import type {V1Pod, V1StatefulSet} from '../kube/types.js'
 import {registerProjectSecrets} from '../secrets/store.js'
 import {POSTGRES, REDIS} from '../services/naming.js'
 import {createProject, type Project} from './project.js'
@@ -170,7 +170,7 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
 
   const released = [
     ...deployments.map((o) => ({kind: 'Deployment' as const, object: o})),
-    ...statefulSets.map((o) => ({kind: 'StatefulSet' as const, object: o as KubernetesObject})),
+    ...statefulSets.map((o) => ({kind: 'StatefulSet' as const, object: o})),
     ...daemonSets.map((o) => ({kind: 'DaemonSet' as const, object: o})),
   ].filter(({object}) => belongsToRelease(object, ctx.names.release))
   result.workloads = released.map(({kind, object}) => {
@@ -265,15 +265,14 @@ async function startWatch(loaded: LoadedConfig, kubeModule: Promise<KubeModule>,
 function nextChange(watch: NamespaceWatch | undefined, refreshMs: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     let settle: NodeJS.Timeout | undefined
-    const done = (error?: unknown) => {
+    const done = (settleWith: () => void = resolve) => {
       clearTimeout(refresh)
       clearTimeout(settle)
       unsubscribe?.()
       signal.removeEventListener('abort', onAbort)
-      if (error) reject(error)
-      else resolve()
+      settleWith()
     }
-    const onAbort = () => done(signal.reason ?? new InterruptedError())
+    const onAbort = () => done(() => reject(signal.reason ?? new InterruptedError()))
     const refresh = setTimeout(() => done(), refreshMs)
     const unsubscribe = watch?.onChange(() => {
       settle ??= setTimeout(() => done(), SETTLE_MS)

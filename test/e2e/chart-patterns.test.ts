@@ -4,7 +4,7 @@
  * command ends in `exit 1` fails and an image tagged does-not-exist cannot be pulled; with
  * helm 3 and helm 4.
  */
-import {appendFile, readdir, readFile, writeFile} from 'node:fs/promises'
+import {appendFile, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parse} from 'yaml'

@@ -14,6 +14,7 @@ import {parse, stringify} from 'yaml'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import type {StatusResult} from '../../src/workflows/status.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 import {eventually} from '../sim/apiserver/test-support.js'
 import {resultRecord} from '../helpers/cli.js'
@@ -60,7 +61,8 @@ function stamps(stdout: string): number[] {
   return [...stdout.matchAll(/^\[ *(\S+)\] /gm)].map((match) => durationMs(match[1]!))
 }
 
-type Status = {release: {revision: number}; conditions: Array<{type: string; status: string; reason: string; hint?: string}>} & Record<string, any>
+/** `status --json` of a deployed environment: it has a release. */
+type Status = StatusResult & {release: {revision: number}}
 
 async function status(env: TestEnvironment): Promise<Status> {
   const result = await env.devctl(['status', '--json'])
@@ -295,9 +297,7 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     const up = await env.devctl(['up'])
     expect(up.exitCode).toBe(0)
     expect(up.stdout).toMatch(/✔ Cluster demo started/)
-    const claim = api(env).get('v1', 'PersistentVolumeClaim', 'demo', 'data-devctl-postgres-0') as (KubeObject & {status?: {phase?: string}}) | undefined
-    expect(claim?.metadata.uid).toBe(uid)
-    expect(claim?.status?.phase).toBe('Bound')
+    expect(api(env).get('v1', 'PersistentVolumeClaim', 'demo', 'data-devctl-postgres-0')).toMatchObject({metadata: {uid}, status: {phase: 'Bound'}})
   })
 
   it('down tears everything down, and running it twice is fine', async () => {

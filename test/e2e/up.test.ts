@@ -12,8 +12,9 @@ import {join} from 'node:path'
 import {parse, stringify} from 'yaml'
 import {afterEach, describe, expect, it} from 'vitest'
 
+import type {DevctlConfigInput} from '../../src/config/schema.js'
 import {REPO_ROOT} from '../helpers/cli.js'
-import {freePort, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {freePort, k3dCluster, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 
 const ANSI = /\u001B\[/
@@ -24,9 +25,9 @@ afterEach(async () => {
   env = undefined
 })
 
-async function editConfig(dir: string, edit: (config: Record<string, any>) => void): Promise<void> {
+async function editConfig(dir: string, edit: (config: DevctlConfigInput) => void): Promise<void> {
   const path = join(dir, 'devctl.yaml')
-  const config = parse(await readFile(path, 'utf8')) as Record<string, any>
+  const config = parse(await readFile(path, 'utf8')) as DevctlConfigInput
   edit(config)
   await writeFile(path, stringify(config))
 }
@@ -114,9 +115,11 @@ describe('devctl up', () => {
     let before = ''
     const after = await freePort()
     await editConfig(env.dir, (config) => {
-      before = `${config.cluster.ports[0].host}:80`
-      config.cluster.ports[0].host = after
-      config.cluster.agents = 1
+      const cluster = k3dCluster(config)
+      const [mapping] = cluster.ports ?? []
+      before = `${mapping!.host}:80`
+      mapping!.host = after
+      cluster.agents = 1
     })
     const result = await env.devctl(['up'])
     expect(result.exitCode, result.stderr).toBe(0)

@@ -759,7 +759,7 @@ class PodWorker {
     if (this.lifetime.signal.aborted) return
     const pod = this.pod()
     if (!pod) return
-    const next = clone(pod) as Pod
+    const next = clone(pod)
     const status: PodStatus = next.status ?? {}
     extra?.(status)
     const init = this.slots.filter((slot) => slot.init)
