@@ -14,7 +14,7 @@ import {MANAGED_BY_LABEL} from '../../src/services/naming.js'
 import {down, type DownOptions} from '../../src/workflows/down.js'
 import {FakeEnvironment, fakeProject} from './workflow-fake.js'
 
-const fake = vi.hoisted(() => ({tools: undefined as unknown}))
+const fake = vi.hoisted((): {tools: unknown} => ({tools: undefined}))
 vi.mock('../../src/workflows/project.js', async (importOriginal) => {
   const original = await importOriginal<typeof import('../../src/workflows/project.js')>()
   return {...original, createProject: (...args: Parameters<typeof original.createProject>) => ({...original.createProject(...args), tools: fake.tools})}

@@ -20,7 +20,7 @@ import {deployRequest} from '../../src/workflows/steps/request.js'
 import {applyUpgrade, planUpgrade, skipUpgrade, type UpgradeOptions} from '../../src/workflows/upgrade.js'
 import {FakeEnvironment, fakeProject} from './workflow-fake.js'
 
-const fake = vi.hoisted(() => ({tools: undefined as unknown}))
+const fake = vi.hoisted((): {tools: unknown} => ({tools: undefined}))
 vi.mock('../../src/workflows/project.js', async (importOriginal) => {
   const original = await importOriginal<typeof import('../../src/workflows/project.js')>()
   return {...original, createProject: (...args: Parameters<typeof original.createProject>) => ({...original.createProject(...args), tools: fake.tools})}
