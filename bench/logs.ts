@@ -14,7 +14,7 @@ import {parseArgs, promisify} from 'node:util'
 
 import {startSimulator} from '../test/sim/index.js'
 import {CLI, TOOLS} from '../test/helpers/cli.js'
-import {measure, repeat} from './measure.js'
+import {machine, measure, peakRss, repeat, wallTime, type Summary} from './measure.js'
 
 const LINES_PER_POD = 50_000
 // Asynchronous only: the simulator answers from this process, a synchronous child would starve it.
@@ -69,6 +69,7 @@ async function newPodLatency(env: NodeJS.ProcessEnv, cwd: string): Promise<numbe
   }
 }
 
+const loadBefore = machine(cpus().length)
 const sim = await startSimulator({helmVersion: 3, scenario: 'logs-bench', cpus: cpus().length})
 try {
   const env = {...process.env, ...sim.env, NO_COLOR: '1'}
@@ -101,16 +102,25 @@ try {
 
   const total = pods * LINES_PER_POD
   const rate = (lines: number, seconds: number) => `${Math.round(lines / seconds).toLocaleString('en-US')} lines/s`
-  const rows = [
-    ['what', 'lines', 'wall time', 'lines/s (wall)', 'lines/s (minus startup)', 'peak RSS'],
-    ['devctl logs --no-follow --tail 0 (startup: config, k3d, API)', '0', `${startup.seconds.toFixed(2)} s`, '', '', `${startup.maxRssMB.toFixed(0)} MB`],
-    [`devctl logs --no-follow (${pods} pods)`, total.toLocaleString('en-US'), `${all.seconds.toFixed(2)} s`, rate(total, all.seconds), rate(total, all.seconds - startup.seconds), `${all.maxRssMB.toFixed(0)} MB`],
-    ['devctl logs --no-follow (1 pod)', LINES_PER_POD.toLocaleString('en-US'), `${single.seconds.toFixed(2)} s`, rate(LINES_PER_POD, single.seconds), rate(LINES_PER_POD, single.seconds - startup.seconds), `${single.maxRssMB.toFixed(0)} MB`],
-    ['kubectl logs (1 pod, reference)', LINES_PER_POD.toLocaleString('en-US'), `${reference.seconds.toFixed(2)} s`, rate(LINES_PER_POD, reference.seconds), '', `${reference.maxRssMB.toFixed(0)} MB`],
-    [`node --max-semi-space-size=4 devctl logs --no-follow (${pods} pods)`, total.toLocaleString('en-US'), `${smallYoung.seconds.toFixed(2)} s`, rate(total, smallYoung.seconds), rate(total, smallYoung.seconds - startup.seconds), `${smallYoung.maxRssMB.toFixed(0)} MB`],
+  /** devctl's rows also get a rate without its start-up (medians: a best start-up may be luckier than a best run); kubectl's (`ownStartup: false`) does not. */
+  const row = (what: string, lines: number, summary: Summary, ownStartup = true) => [
+    what,
+    lines.toLocaleString('en-US'),
+    wallTime(summary),
+    lines > 0 ? rate(lines, summary.bestSeconds) : '',
+    lines > 0 && ownStartup && summary.medianSeconds > startup.medianSeconds ? rate(lines, summary.medianSeconds - startup.medianSeconds) : '',
+    peakRss(summary),
   ]
-  process.stdout.write(`devctl logs benchmark: ${cpus().length} CPUs, node ${process.version}, best of ${runs} runs (peak RSS: the highest)\n\n`)
-  for (const [index, row] of rows.entries()) process.stdout.write(`| ${row.join(' | ')} |\n${index === 0 ? `|${' --- |'.repeat(row.length)}\n` : ''}`)
+  const rows = [
+    ['what', 'lines', 'wall time: best (median)', 'lines/s (best wall)', 'lines/s (median, minus median startup)', 'peak RSS: highest (median)'],
+    row('devctl logs --no-follow --tail 0 (startup: config, k3d, API)', 0, startup),
+    row(`devctl logs --no-follow (${pods} pods)`, total, all),
+    row('devctl logs --no-follow (1 pod)', LINES_PER_POD, single),
+    row('kubectl logs (1 pod, reference)', LINES_PER_POD, reference, false),
+    row(`node --max-semi-space-size=4 devctl logs --no-follow (${pods} pods)`, total, smallYoung),
+  ]
+  process.stdout.write(`devctl logs benchmark: ${runs} runs each; before: ${loadBefore}; after: ${machine(cpus().length)}\n\n`)
+  for (const [index, cells] of rows.entries()) process.stdout.write(`| ${cells.join(' | ')} |\n${index === 0 ? `|${' --- |'.repeat(cells.length)}\n` : ''}`)
   process.stdout.write(`\nFollowing: a new pod's first line appeared ${latency} ms after \`kubectl apply\` of its Deployment (simulator at time factor 0.01: pod start-up is near instant).\n`)
 } finally {
   await sim.stop()

@@ -1,9 +1,19 @@
 /** Timing a command for the benchmarks: GNU time's wall-clock seconds and peak RSS. */
 import {spawn} from 'node:child_process'
+import {loadavg} from 'node:os'
 
 export interface Measurement {
   seconds: number
   maxRssMB: number
+}
+
+/** Several runs of one command: the best and the median wall time, the highest and the median peak RSS. */
+export interface Summary {
+  runs: number
+  bestSeconds: number
+  medianSeconds: number
+  maxRssMB: number
+  medianRssMB: number
 }
 
 /** Run a command under GNU time with stdout to /dev/null: wall-clock seconds and peak RSS. */
@@ -22,13 +32,35 @@ export function measure(command: string, args: string[], env: NodeJS.ProcessEnv,
   })
 }
 
-export function best(measurements: Measurement[]): Measurement {
-  return {seconds: Math.min(...measurements.map((m) => m.seconds)), maxRssMB: Math.max(...measurements.map((m) => m.maxRssMB))}
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
-export async function repeat(times: number, run: () => Promise<Measurement>): Promise<Measurement> {
+export function summarize(measurements: Measurement[]): Summary {
+  const seconds = measurements.map((m) => m.seconds)
+  const rss = measurements.map((m) => m.maxRssMB)
+  return {runs: measurements.length, bestSeconds: Math.min(...seconds), medianSeconds: median(seconds), maxRssMB: Math.max(...rss), medianRssMB: median(rss)}
+}
+
+export async function repeat(times: number, run: () => Promise<Measurement>): Promise<Summary> {
   const all: Measurement[] = []
   for (let i = 0; i < times; i++) all.push(await run())
-  return best(all)
+  return summarize(all)
 }
 
+/** "1.23 s (median 1.40 s)" */
+export function wallTime(summary: Summary): string {
+  return `${summary.bestSeconds.toFixed(2)} s (median ${summary.medianSeconds.toFixed(2)} s)`
+}
+
+/** "137 MB (median 131 MB)" */
+export function peakRss(summary: Summary): string {
+  return `${Math.round(summary.maxRssMB)} MB (median ${Math.round(summary.medianRssMB)} MB)`
+}
+
+/** The machine the figures came from, and how busy it was (the load averages, as `uptime` gives them). */
+export function machine(cpuCount: number): string {
+  return `${cpuCount} CPUs, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(', ')}`
+}
