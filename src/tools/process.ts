@@ -2,9 +2,9 @@
  * The only module that starts external processes (execa). Everything devctl runs (k3d,
  * helm, docker, lifecycle hooks) goes through `run`, which gives every call the same
  * behaviour: secrets masked in --debug echoes and captured output, AbortSignal support,
- * and no child outliving devctl.
+ * and no child outliving devctl. execa is loaded on the first run: a command that finds all
+ * it needs without a process (`status` on a running cluster) never pays for its ~100 modules.
  */
-import {execa} from 'execa'
 
 import {DevctlError, InterruptedError, PrerequisiteError} from '../errors.js'
 import {redact} from '../secrets/redact.js'
@@ -127,6 +127,7 @@ export async function run(file: string, args: readonly string[], options: RunOpt
 export async function runAllowingFailure(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const command = options.shell ? redact(file) : formatCommand(file, args)
   echoCommand(command)
+  const {execa} = await import('execa')
   if (options.signal?.aborted) throw new InterruptedError()
 
   const group = options.ownProcessGroup ?? false
