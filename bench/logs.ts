@@ -4,7 +4,12 @@
  * Reports lines/s and peak RSS (GNU time's maximum resident set size), next to the real
  * `kubectl logs` reading one of the same pods. Run `npm run build` first, then:
  *
- *   npx tsx bench/logs.ts [--pods 20] [--runs 3]
+ *   npx tsx bench/logs.ts [--pods 20] [--runs 3] [--cli PATH/bin/run.js]
+ *
+ * devctl runs as users run it, through bin/run.js's `#!` line (with the node flags it sets); one
+ * row runs it with `node bin/run.js` instead, on V8's defaults, to show what those flags do.
+ * `--cli` times another build of devctl (another checkout's bin/run.js), for figures before and
+ * after a change under the same load.
  */
 import {execFile, spawn} from 'node:child_process'
 import {mkdtemp, writeFile} from 'node:fs/promises'
@@ -14,12 +19,13 @@ import {parseArgs, promisify} from 'node:util'
 
 import {startSimulator} from '../test/sim/index.js'
 import {CLI, TOOLS} from '../test/helpers/cli.js'
-import {machine, measure, peakRss, repeat, wallTime, type Summary} from './measure.js'
+import {machine, measure, measureCli, peakRss, repeat, wallTime, type Summary} from './measure.js'
 
 const LINES_PER_POD = 50_000
 // Asynchronous only: the simulator answers from this process, a synchronous child would starve it.
 const run = promisify(execFile)
-const {values} = parseArgs({options: {pods: {type: 'string', default: '20'}, runs: {type: 'string', default: '3'}}})
+const {values} = parseArgs({options: {pods: {type: 'string', default: '20'}, runs: {type: 'string', default: '3'}, cli: {type: 'string', default: CLI}}})
+const cli = values.cli
 const pods = Number(values.pods)
 const runs = Number(values.runs)
 
@@ -49,7 +55,7 @@ async function kubectlApply(env: NodeJS.ProcessEnv, manifest: string): Promise<v
 
 /** Following: from `kubectl apply` of a new Deployment to its pod's first line on devctl's output. */
 async function newPodLatency(env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
-  const follower = spawn(process.execPath, [CLI, 'logs', '^late-'], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
+  const follower = spawn(process.execPath, [cli, 'logs', '^late-'], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
   let output = ''
   let applied = 0
   try {
@@ -89,15 +95,15 @@ try {
   const onePod = podNames[0]!
 
   // Every line arrives, once: count them through a pipe before timing.
-  const counted = (await run(process.execPath, [CLI, 'logs', '--no-follow'], {cwd: dir, env, maxBuffer: 1 << 30, encoding: 'utf8'})).stdout.split('\n').length - 1
+  const counted = (await run(process.execPath, [cli, 'logs', '--no-follow'], {cwd: dir, env, maxBuffer: 1 << 30, encoding: 'utf8'})).stdout.split('\n').length - 1
   if (counted !== pods * LINES_PER_POD) throw new Error(`devctl logs printed ${counted} lines, expected ${pods * LINES_PER_POD}`)
 
-  const startup = await repeat(runs, () => measure(process.execPath, [CLI, 'logs', '--no-follow', '--tail', '0'], env, dir))
-  const all = await repeat(runs, () => measure(process.execPath, [CLI, 'logs', '--no-follow'], env, dir))
-  const single = await repeat(runs, () => measure(process.execPath, [CLI, 'logs', '--no-follow', `^${onePod}$`], env, dir))
+  const startup = await repeat(runs, () => measureCli(cli, ['logs', '--no-follow', '--tail', '0'], env, dir))
+  const all = await repeat(runs, () => measureCli(cli, ['logs', '--no-follow'], env, dir))
+  const single = await repeat(runs, () => measureCli(cli, ['logs', '--no-follow', `^${onePod}$`], env, dir))
   const reference = await repeat(runs, () => measure(TOOLS.kubectl, ['logs', '-n', 'bench', onePod], env, dir))
-  // A smaller young generation: V8's default lets it grow to ~34 MB while the Kubernetes client loads.
-  const smallYoung = await repeat(runs, () => measure(process.execPath, ['--max-semi-space-size=4', CLI, 'logs', '--no-follow'], env, dir))
+  // Without bin/run.js's node flags: V8's defaults.
+  const v8Defaults = await repeat(runs, () => measure(process.execPath, [cli, 'logs', '--no-follow'], env, dir))
   const latency = await newPodLatency(env, dir)
 
   const total = pods * LINES_PER_POD
@@ -117,9 +123,9 @@ try {
     row(`devctl logs --no-follow (${pods} pods)`, total, all),
     row('devctl logs --no-follow (1 pod)', LINES_PER_POD, single),
     row('kubectl logs (1 pod, reference)', LINES_PER_POD, reference, false),
-    row(`node --max-semi-space-size=4 devctl logs --no-follow (${pods} pods)`, total, smallYoung),
+    row(`node bin/run.js logs --no-follow (${pods} pods; V8 defaults, without bin/run.js's flags)`, total, v8Defaults),
   ]
-  process.stdout.write(`devctl logs benchmark: ${runs} runs each; before: ${loadBefore}; after: ${machine(cpus().length)}\n\n`)
+  process.stdout.write(`devctl logs benchmark (${cli}): ${runs} runs each; before: ${loadBefore}; after: ${machine(cpus().length)}\n\n`)
   for (const [index, cells] of rows.entries()) process.stdout.write(`| ${cells.join(' | ')} |\n${index === 0 ? `|${' --- |'.repeat(cells.length)}\n` : ''}`)
   process.stdout.write(`\nFollowing: a new pod's first line appeared ${latency} ms after \`kubectl apply\` of its Deployment (simulator at time factor 0.01: pod start-up is near instant).\n`)
 } finally {

@@ -1,6 +1,7 @@
 /** Timing a command for the benchmarks: GNU time's wall-clock seconds and peak RSS. */
 import {spawn} from 'node:child_process'
 import {loadavg} from 'node:os'
+import {dirname} from 'node:path'
 
 export interface Measurement {
   seconds: number
@@ -30,6 +31,14 @@ export function measure(command: string, args: string[], env: NodeJS.ProcessEnv,
       resolve({seconds: Number(match[1]), maxRssMB: Number(match[2]) / 1024})
     })
   })
+}
+
+/**
+ * devctl as users run it: `cli` (a bin/run.js) executed through its `#!` line, with the node flags
+ * that line sets, on the node that runs the benchmark.
+ */
+export function measureCli(cli: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Measurement> {
+  return measure(cli, args, {...env, PATH: `${dirname(process.execPath)}:${env.PATH ?? ''}`}, cwd)
 }
 
 function median(values: number[]): number {

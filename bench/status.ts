@@ -4,8 +4,10 @@
  * and `devctl status --json`, next to the real `kubectl get pods` on the same namespace. Run
  * `npm run build` first, then:
  *
- *   npx tsx bench/status.ts [--runs 10]
+ *   npx tsx bench/status.ts [--runs 10] [--cli PATH/bin/run.js]
  *
+ * `--cli` times another build of devctl (another checkout's bin/run.js) on the same simulator,
+ * for figures before and after a change under the same load.
  * The simulator answers from this process: devctl runs asynchronously (a synchronous child
  * would starve it).
  */
@@ -15,10 +17,11 @@ import {parseArgs} from 'node:util'
 
 import {CLI, resultRecord, TOOLS} from '../test/helpers/cli.js'
 import {startEnvironment} from '../test/helpers/environment.js'
-import {machine, measure, peakRss, repeat, wallTime, type Summary} from './measure.js'
+import {machine, measure, measureCli, peakRss, repeat, wallTime, type Summary} from './measure.js'
 
-const {values} = parseArgs({options: {runs: {type: 'string', default: '10'}}})
+const {values} = parseArgs({options: {runs: {type: 'string', default: '10'}, cli: {type: 'string', default: CLI}}})
 const runs = Number(values.runs)
+const cli = values.cli
 
 const loadBefore = machine(cpus().length)
 const env = await startEnvironment({helmVersion: 3})
@@ -33,14 +36,14 @@ try {
   if (notTrue.length) throw new Error(`status after up is not all True: ${JSON.stringify(notTrue)}`)
 
   const rows: Array<[string, Summary]> = [
-    ['devctl status', await repeat(runs, () => measure(process.execPath, [CLI, 'status'], childEnv, env.dir))],
-    ['devctl status --json', await repeat(runs, () => measure(process.execPath, [CLI, 'status', '--json'], childEnv, env.dir))],
+    ['devctl status', await repeat(runs, () => measureCli(cli, ['status'], childEnv, env.dir))],
+    ['devctl status --json', await repeat(runs, () => measureCli(cli, ['status', '--json'], childEnv, env.dir))],
     [
       'kubectl get pods (reference)',
       await repeat(runs, () => measure(TOOLS.kubectl, ['get', 'pods', '-n', result.namespace, '--kubeconfig', join(env.dir, '.devctl', 'kubeconfig')], childEnv, env.dir)),
     ],
   ]
-  console.log(`devctl status benchmark: ${runs} runs each; before: ${loadBefore}; after: ${machine(cpus().length)}\n`)
+  console.log(`devctl status benchmark (${cli}): ${runs} runs each; before: ${loadBefore}; after: ${machine(cpus().length)}\n`)
   console.log('| what | wall time: best (median) | peak RSS: highest (median) |\n| --- | --- | --- |')
   for (const [what, summary] of rows) console.log(`| ${what} | ${wallTime(summary)} | ${peakRss(summary)} |`)
 } finally {
