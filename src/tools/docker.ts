@@ -1,5 +1,5 @@
 /** docker, driven as a process: only to check that a daemon is there for k3d, and its resources. */
-import {z} from 'zod'
+import * as z from 'zod'
 
 import {PrerequisiteError} from '../errors.js'
 import {parseToolJson} from './json-output.js'
