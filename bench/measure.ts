@@ -1,7 +1,7 @@
 /** Timing a command for the benchmarks: GNU time's wall-clock seconds and peak RSS. */
 import {spawn} from 'node:child_process'
 import {loadavg} from 'node:os'
-import {dirname} from 'node:path'
+import {dirname, resolve} from 'node:path'
 
 export interface Measurement {
   seconds: number
@@ -53,10 +53,24 @@ export function summarize(measurements: Measurement[]): Summary {
   return {runs: measurements.length, bestSeconds: Math.min(...seconds), medianSeconds: median(seconds), maxRssMB: Math.max(...rss), medianRssMB: median(rss)}
 }
 
-export async function repeat(times: number, run: () => Promise<Measurement>): Promise<Summary> {
-  const all: Measurement[] = []
-  for (let i = 0; i < times; i++) all.push(await run())
-  return summarize(all)
+/** A row of a benchmark: what it is, and how to time it once. */
+export type TimedCommand = [what: string, run: () => Promise<Measurement>]
+
+/**
+ * Each of `commands` `times` times, taking turns, so that a change in the machine's load (it is
+ * shared) hits them all alike: what is compared is measured under the same conditions.
+ */
+export async function alternate(times: number, commands: TimedCommand[]): Promise<Array<[string, Summary]>> {
+  const all = commands.map((): Measurement[] => [])
+  for (let i = 0; i < times; i++) for (const [index, [, run]] of commands.entries()) all[index]!.push(await run())
+  return commands.map(([what], index) => [what, summarize(all[index]!)])
+}
+
+/** The devctl builds a benchmark times: this checkout's, or those given with `--cli` (another checkout's bin/run.js, to compare). */
+export function clisToTime(given: string[] | undefined, own: string): Array<{cli: string; label: string}> {
+  const clis = given?.length ? given : [own]
+  // Absolute: devctl runs in the project's directory.
+  return clis.map((cli) => ({cli: resolve(cli), label: clis.length > 1 ? ` [${cli}]` : ''}))
 }
 
 /** "1.23 s (median 1.40 s)" */

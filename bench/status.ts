@@ -4,12 +4,12 @@
  * and `devctl status --json`, next to the real `kubectl get pods` on the same namespace. Run
  * `npm run build` first, then:
  *
- *   npx tsx bench/status.ts [--runs 10] [--cli PATH/bin/run.js]
+ *   npx tsx bench/status.ts [--runs 10] [--cli PATH/bin/run.js ...]
  *
- * `--cli` times another build of devctl (another checkout's bin/run.js) on the same simulator,
- * for figures before and after a change under the same load.
- * The simulator answers from this process: devctl runs asynchronously (a synchronous child
- * would starve it).
+ * devctl runs as users run it, through bin/run.js's `#!` line. `--cli` (repeatable) times other
+ * builds of devctl (another checkout's bin/run.js) instead, taking turns with each other, for
+ * figures before and after a change under the same load. The simulator answers from this
+ * process: devctl runs asynchronously (a synchronous child would starve it).
  */
 import {join} from 'node:path'
 import {cpus} from 'node:os'
@@ -17,11 +17,11 @@ import {parseArgs} from 'node:util'
 
 import {CLI, resultRecord, TOOLS} from '../test/helpers/cli.js'
 import {startEnvironment} from '../test/helpers/environment.js'
-import {machine, measure, measureCli, peakRss, repeat, wallTime, type Summary} from './measure.js'
+import {alternate, clisToTime, machine, measure, measureCli, peakRss, wallTime, type TimedCommand} from './measure.js'
 
-const {values} = parseArgs({options: {runs: {type: 'string', default: '10'}, cli: {type: 'string', default: CLI}}})
+const {values} = parseArgs({options: {runs: {type: 'string', default: '10'}, cli: {type: 'string', multiple: true}}})
 const runs = Number(values.runs)
-const cli = values.cli
+const clis = clisToTime(values.cli, CLI)
 
 const loadBefore = machine(cpus().length)
 const env = await startEnvironment({helmVersion: 3})
@@ -35,15 +35,13 @@ try {
   const notTrue = result.conditions.filter((c) => c.status !== 'True' && c.type !== 'MigrationSucceeded')
   if (notTrue.length) throw new Error(`status after up is not all True: ${JSON.stringify(notTrue)}`)
 
-  const rows: Array<[string, Summary]> = [
-    ['devctl status', await repeat(runs, () => measureCli(cli, ['status'], childEnv, env.dir))],
-    ['devctl status --json', await repeat(runs, () => measureCli(cli, ['status', '--json'], childEnv, env.dir))],
-    [
-      'kubectl get pods (reference)',
-      await repeat(runs, () => measure(TOOLS.kubectl, ['get', 'pods', '-n', result.namespace, '--kubeconfig', join(env.dir, '.devctl', 'kubeconfig')], childEnv, env.dir)),
-    ],
-  ]
-  console.log(`devctl status benchmark (${cli}): ${runs} runs each; before: ${loadBefore}; after: ${machine(cpus().length)}\n`)
+  const kubeconfig = join(env.dir, '.devctl', 'kubeconfig')
+  const rows = await alternate(runs, [
+    ...clis.map(({cli, label}): [string, () => ReturnType<typeof measure>] => [`devctl status${label}`, () => measureCli(cli, ['status'], childEnv, env.dir)]),
+    ...clis.map(({cli, label}): [string, () => ReturnType<typeof measure>] => [`devctl status --json${label}`, () => measureCli(cli, ['status', '--json'], childEnv, env.dir)]),
+    ['kubectl get pods (reference)', () => measure(TOOLS.kubectl, ['get', 'pods', '-n', result.namespace, '--kubeconfig', kubeconfig], childEnv, env.dir)],
+  ])
+  console.log(`devctl status benchmark: ${runs} runs each, taking turns; before: ${loadBefore}; after: ${machine(cpus().length)}\n`)
   console.log('| what | wall time: best (median) | peak RSS: highest (median) |\n| --- | --- | --- |')
   for (const [what, summary] of rows) console.log(`| ${what} | ${wallTime(summary)} | ${peakRss(summary)} |`)
 } finally {

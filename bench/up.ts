@@ -5,13 +5,14 @@
  * bare oclif CLI (one command, no plugins, the same @oclif/core) made in a temp dir. Run
  * `npm run build` first, then:
  *
- *   npx tsx bench/up.ts [--runs 3] [--reruns 3] [--cli PATH/bin/run.js]
+ *   npx tsx bench/up.ts [--runs 3] [--reruns 3] [--cli PATH/bin/run.js ...]
  *
  * `--runs` fresh environments per helm major (each timed for its first `up`), each then timed for
  * `--reruns` no-op re-runs. helm is the real binary; the stand-in k3d/docker are Node scripts
  * (~100 ms to start each on a small machine, where the real Go binaries take ~20 ms), so these
- * figures are an upper bound. `--cli` times another build of devctl (another checkout's
- * bin/run.js), for figures before and after a change under the same load.
+ * figures are an upper bound. devctl runs as users run it, through bin/run.js's `#!` line.
+ * `--cli` (repeatable) times other builds of devctl (another checkout's bin/run.js) instead,
+ * taking turns, for figures before and after a change under the same load.
  */
 import {chmod, mkdir, mkdtemp, rm, symlink, writeFile} from 'node:fs/promises'
 import {cpus, tmpdir} from 'node:os'
@@ -20,10 +21,10 @@ import {parseArgs} from 'node:util'
 
 import {CLI, REPO_ROOT} from '../test/helpers/cli.js'
 import {startEnvironment} from '../test/helpers/environment.js'
-import {machine, measureCli, peakRss, summarize, wallTime, type Measurement, type Summary} from './measure.js'
+import {alternate, clisToTime, machine, measureCli, peakRss, summarize, wallTime, type Measurement, type Summary, type TimedCommand} from './measure.js'
 
-const {values} = parseArgs({options: {runs: {type: 'string', default: '3'}, reruns: {type: 'string', default: '3'}, cli: {type: 'string', default: CLI}}})
-const cli = values.cli
+const {values} = parseArgs({options: {runs: {type: 'string', default: '3'}, reruns: {type: 'string', default: '3'}, cli: {type: 'string', multiple: true}}})
+const clis = clisToTime(values.cli, CLI)
 const runs = Number(values.runs)
 const reruns = Number(values.reruns)
 
@@ -47,36 +48,40 @@ const loadBefore = machine(cpus().length)
 const rows: Array<[string, Summary]> = []
 const bare = await bareOclifCli()
 try {
-  // Interleaved, so that a change in the machine's load hits both alike.
-  const devctlHelp: Measurement[] = []
-  const bareHelp: Measurement[] = []
-  for (let i = 0; i < Math.max(runs, 10); i++) {
-    devctlHelp.push(await measureCli(cli, ['--help'], process.env, process.cwd()))
-    bareHelp.push(await measureCli(bare.bin, ['--help'], process.env, bare.dir))
-  }
-  rows.push(['devctl --help', summarize(devctlHelp)], ['bare oclif CLI --help (reference)', summarize(bareHelp)])
+  rows.push(
+    ...(await alternate(Math.max(runs, 10), [
+      ...clis.map(({cli, label}): TimedCommand => [`devctl --help${label}`, () => measureCli(cli, ['--help'], process.env, process.cwd())]),
+      ['bare oclif CLI --help (reference)', () => measureCli(bare.bin, ['--help'], process.env, bare.dir)],
+    ])),
+  )
 } finally {
   await rm(bare.dir, {recursive: true, force: true})
 }
 for (const helmVersion of [3, 4] as const) {
-  const firsts: Measurement[] = []
-  const noOps: Measurement[] = []
+  const firsts = clis.map((): Measurement[] => [])
+  const noOps = clis.map((): Measurement[] => [])
+  // Each build its own fresh environment, taking turns.
   for (let i = 0; i < runs; i++) {
-    const env = await startEnvironment({helmVersion})
-    try {
-      const childEnv = {...process.env, ...env.sim.env, NO_COLOR: '1'}
-      firsts.push(await measureCli(cli, ['up', '--quiet'], childEnv, env.dir))
-      for (let j = 0; j < reruns; j++) noOps.push(await measureCli(cli, ['up', '--quiet'], childEnv, env.dir))
-      if (env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade').length !== 1) throw new Error('a re-run called helm upgrade')
-    } finally {
-      await env.stop()
+    for (const [index, {cli}] of clis.entries()) {
+      const env = await startEnvironment({helmVersion})
+      try {
+        const childEnv = {...process.env, ...env.sim.env, NO_COLOR: '1'}
+        firsts[index]!.push(await measureCli(cli, ['up', '--quiet'], childEnv, env.dir))
+        for (let j = 0; j < reruns; j++) noOps[index]!.push(await measureCli(cli, ['up', '--quiet'], childEnv, env.dir))
+        if (env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade').length !== 1) throw new Error(`a re-run of ${cli} called helm upgrade`)
+      } finally {
+        await env.stop()
+      }
     }
   }
-  rows.push([`devctl up, first (helm ${helmVersion})`, summarize(firsts)], [`devctl up, no-op re-run (helm ${helmVersion})`, summarize(noOps)])
+  for (const [index, {label}] of clis.entries()) rows.push([`devctl up, first (helm ${helmVersion})${label}`, summarize(firsts[index]!)], [`devctl up, no-op re-run (helm ${helmVersion})${label}`, summarize(noOps[index]!)])
 }
 
-console.log(`devctl up benchmark (${cli}): ${runs} first runs and ${runs * reruns} re-runs per helm major; before: ${loadBefore}; after: ${machine(cpus().length)}\n`)
+console.log(`devctl up benchmark: ${runs} first runs and ${runs * reruns} re-runs per helm major; before: ${loadBefore}; after: ${machine(cpus().length)}\n`)
 console.log('| what | runs | wall time: best (median) | peak RSS: highest (median) |\n| --- | --- | --- | --- |')
 for (const [what, summary] of rows) console.log(`| ${what} | ${summary.runs} | ${wallTime(summary)} | ${peakRss(summary)} |`)
-const [devctlHelp, bareHelp] = [rows[0]![1], rows[1]![1]]
-console.log(`\n--help: devctl / bare oclif = ${(devctlHelp.bestSeconds / bareHelp.bestSeconds).toFixed(2)}× (best), ${(devctlHelp.medianSeconds / bareHelp.medianSeconds).toFixed(2)}× (median)`)
+const bareHelp = rows[clis.length]![1]
+for (const [index, {label}] of clis.entries()) {
+  const help = rows[index]![1]
+  console.log(`\n--help${label}: devctl / bare oclif = ${(help.bestSeconds / bareHelp.bestSeconds).toFixed(2)}× (best), ${(help.medianSeconds / bareHelp.medianSeconds).toFixed(2)}× (median)`)
+}
