@@ -6,7 +6,7 @@ import {dirname, join, resolve} from 'node:path'
 
 import {closest, distance} from 'fastest-levenshtein'
 import {isMap, isPair, isScalar, type Node} from 'yaml'
-import type {z} from 'zod'
+import type * as z from 'zod'
 
 import {ConfigError} from '../errors.js'
 import {isFile} from '../system/files.js'

@@ -6,7 +6,7 @@
 import {basename, isAbsolute, resolve} from 'node:path'
 
 import semver from 'semver'
-import {z} from 'zod'
+import * as z from 'zod'
 
 import {setArgument, type SetValue} from '../chart/set-syntax.js'
 import {ChartError, ConfigError, PrerequisiteError} from '../errors.js'
