@@ -47,7 +47,12 @@ export const PENDING_STATUSES = ['pending-install', 'pending-upgrade', 'pending-
 export function cleanHelmError(stderr: string): string[] {
   return tail(stderr, 15)
     .filter((line) => !/^(WARNING|walk\.go|W\d{4} )/.test(line.trim()))
-    .map((line) => line.replace(/^Error:\s*/, '').replace(/^\s*\*\s*/, '').trim())
+    .map((line) =>
+      line
+        .replace(/^Error:\s*/, '')
+        .replace(/^\s*\*\s*/, '')
+        .trim(),
+    )
     .filter((line) => line !== '' && !/^\d+ errors? occurred:$/.test(line))
 }
 

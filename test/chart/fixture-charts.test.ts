@@ -69,7 +69,12 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
     await runInit(answers, {dir, force: false, update: false})
     const objects = await renderChart(helm, {chart: join(dir, 'chart'), valuesFiles: [join(dir, 'values.dev.yaml')]})
     const app = podSpec(findObject<V1Deployment>(objects, 'Deployment', 'rel-app')).containers[0]!
-    expect(Object.fromEntries((app.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]))).toEqual({DB_HOST: 'devctl-postgres', DB_PORT: '5432', DB_NAME: 'shop', DB_USER: 'shop'})
+    expect(Object.fromEntries((app.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]))).toEqual({
+      DB_HOST: 'devctl-postgres',
+      DB_PORT: '5432',
+      DB_NAME: 'shop',
+      DB_USER: 'shop',
+    })
     expect(envRef(app, 'DB_PASSWORD')).toEqual({name: 'devctl-postgres', key: 'PGPASSWORD'})
   })
 
@@ -88,7 +93,7 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
     expect(simulated(findObject<V1Deployment>(objects, 'Deployment', 'rel-app'), podSpec(findObject<V1Deployment>(objects, 'Deployment', 'rel-app')).containers[0]!)).toBe('run')
   })
 
-  it('init-containers: api and worker each migrate in an init container; worker.migrationFails=true fails only the worker\'s', async ({expect}) => {
+  it("init-containers: api and worker each migrate in an init container; worker.migrationFails=true fails only the worker's", async ({expect}) => {
     for (const migrationFails of [false, true]) {
       const objects = await renderChart(helm, {chart: chart('init-containers'), values: {worker: {migrationFails}}})
       const outcome = Object.fromEntries(

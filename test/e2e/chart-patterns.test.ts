@@ -90,7 +90,7 @@ describe.each([3, 4] as const)('rollouts judged on the current revision, helm %i
     expect(result.stderr).not.toMatch(/failed too/)
   })
 
-  it("marks a migration pod done only when it completed, never while it runs", async () => {
+  it('marks a migration pod done only when it completed, never while it runs', async () => {
     // Long enough (0.3 s) for its completion to be seen before helm deletes the succeeded hook.
     env = await fixture('hook-failed', helmVersion, {rules: [{match: {workload: 'demo-migrate'}, runFor: '30s'}]})
     const result = await env.devctl(['up'])
@@ -179,7 +179,7 @@ describe.each([3, 4] as const)('chart and values checked before anything is crea
   // helm 3 and helm 4 word a schema violation each in their own way.
   const rejection = helmVersion === 3 ? /- \(root\): Additional property shared is not allowed/ : /additional propert(y|ies) '?shared'? (is )?not allowed/
 
-  it('a values file the chart\'s strict schema rejects: up and up --dry-run fail at once, exit 3, no cluster created', async () => {
+  it("a values file the chart's strict schema rejects: up and up --dry-run fail at once, exit 3, no cluster created", async () => {
     env = await startChartEnvironment('strict-schema', ['--no-redis', '--values-layout', 'shared'], {helmVersion, scenario: 'fixture-charts'})
     const result = await env.devctl(['up'])
     expect(result.exitCode, output(result)).toBe(3)
@@ -221,9 +221,13 @@ describe.each([3, 4] as const)('chart and values checked before anything is crea
     env = await startChartEnvironment('custom-secret', ['--wire-value', 'cache.address={{redis.host}}:{{redis.port}}'], {helmVersion, scenario: 'fixture-charts'})
     const result = await env.devctl(['up'])
     expect(result.exitCode, output(result)).toBe(3)
-    expect(result.stderr).toMatch(/^Error: The chart reads keys "db-password", "connection" of Secret devctl-postgres \(.*Job demo-migrate, container migrate, env DATABASE_URL\), but devctl's devctl-postgres has none of them\.$/m)
+    expect(result.stderr).toMatch(
+      /^Error: The chart reads keys "db-password", "connection" of Secret devctl-postgres \(.*Job demo-migrate, container migrate, env DATABASE_URL\), but devctl's devctl-postgres has none of them\.$/m,
+    )
     expect(result.stderr).toMatch(/^ {2}devctl provides Secret devctl-postgres: PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, DATABASE_URL, /m)
-    expect(result.stderr).toMatch(/^→ Give the chart the Secret it expects: in devctl\.yaml, `app\.wiring\.secrets: \{demo-db: \{db-password: "\{\{postgres\.password\}\}", connection: "\{\{postgres\.url\}\}"\}\}`, and set database\.existingSecret to demo-db/m)
+    expect(result.stderr).toMatch(
+      /^→ Give the chart the Secret it expects: in devctl\.yaml, `app\.wiring\.secrets: \{demo-db: \{db-password: "\{\{postgres\.password\}\}", connection: "\{\{postgres\.url\}\}"\}\}`, and set database\.existingSecret to demo-db/m,
+    )
     expect(result.stderr).not.toMatch(/migration/i)
     expect(clusterCreated(env)).toBe(false)
   })

@@ -62,8 +62,11 @@ describe('pod diagnosis', () => {
     expect(Object.keys(HINTS).sort()).toEqual([...cases.map(([reason]) => reason), ...explainedElsewhere].sort())
   })
 
-  it('fills the placeholders it knows: the failing container\'s image and the k3d cluster', () => {
-    const failing: V1Pod = {...pod({containers: [waiting('ImagePullBackOff')]}), spec: {initContainers: [{name: 'migrate', image: 'app:2'}], containers: [{name: 'app', image: 'ghcr.io/acme/app:1.2.3'}]}}
+  it("fills the placeholders it knows: the failing container's image and the k3d cluster", () => {
+    const failing: V1Pod = {
+      ...pod({containers: [waiting('ImagePullBackOff')]}),
+      spec: {initContainers: [{name: 'migrate', image: 'app:2'}], containers: [{name: 'app', image: 'ghcr.io/acme/app:1.2.3'}]},
+    }
     const summary = summarizePod(failing)
     expect(containerImage(failing, summary.container)).toBe('ghcr.io/acme/app:1.2.3')
     expect(hintFor(summary.reason, {image: containerImage(failing, summary.container), k3dCluster: 'shop'})?.action).toContain('run `k3d image import ghcr.io/acme/app:1.2.3 -c shop` or push it')
@@ -76,10 +79,14 @@ describe('pod diagnosis', () => {
   })
 
   it('calls a container that keeps crashing a crash loop even while it is briefly running', () => {
-    const between = summarizePod(pod({containers: [{name: 'app', ready: false, started: true, restartCount: 5, image: 'x', imageID: '', state: {running: {}}, lastState: {terminated: {exitCode: 1, reason: 'Error'}}}]}))
+    const between = summarizePod(
+      pod({containers: [{name: 'app', ready: false, started: true, restartCount: 5, image: 'x', imageID: '', state: {running: {}}, lastState: {terminated: {exitCode: 1, reason: 'Error'}}}]}),
+    )
     expect(between).toMatchObject({reason: 'CrashLoopBackOff', message: 'restarted 5 times; last exit code 1 (Error)'})
     expect(isFatal(between)).toBe(true)
-    const recovered = summarizePod(pod({containers: [{name: 'app', ready: true, started: true, restartCount: 5, image: 'x', imageID: '', state: {running: {}}, lastState: {terminated: {exitCode: 1}}}]}))
+    const recovered = summarizePod(
+      pod({containers: [{name: 'app', ready: true, started: true, restartCount: 5, image: 'x', imageID: '', state: {running: {}}, lastState: {terminated: {exitCode: 1}}}]}),
+    )
     expect(recovered.reason).toBeUndefined()
   })
 
@@ -103,8 +110,9 @@ describe('pod diagnosis', () => {
     expect(missingReference('something else')).toBeUndefined()
   })
 
-  it('shows only the events that add to the pod\'s state: each fact once', () => {
-    const registry = 'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/busybox:does-not-exist": failed to resolve reference "docker.io/library/busybox:does-not-exist": not found'
+  it("shows only the events that add to the pod's state: each fact once", () => {
+    const registry =
+      'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/busybox:does-not-exist": failed to resolve reference "docker.io/library/busybox:does-not-exist": not found'
     const pulling = summarizePod(pod({containers: [waiting('ImagePullBackOff', `Back-off pulling image "busybox:does-not-exist": ErrImagePull: ${registry}`)]}))
     const event = (type: string, reason: string, message: string) => ({metadata: {}, involvedObject: {}, type, reason, message})
     const events = [

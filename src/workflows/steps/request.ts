@@ -58,4 +58,3 @@ export function installOptions(project: Project, request: DeployRequest): Omit<I
     set: request.set,
   }
 }
-
