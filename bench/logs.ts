@@ -126,7 +126,7 @@ try {
   ]
   const rows = [['what', 'lines', 'wall time: best (median)', 'lines/s (best wall)', 'lines/s (median, minus median startup)', 'peak RSS: highest (median)']]
   for (const index of clis.keys()) {
-    const [startup, all, single, v8Defaults] = measured.slice(index * 4, index * 4 + 4) as Array<[string, Summary]>
+    const [startup, all, single, v8Defaults] = measured.slice(index * 4, index * 4 + 4)
     rows.push(row(startup!, 0), row(all!, total, startup![1]), row(single!, LINES_PER_POD, startup![1]), row(v8Defaults!, total, startup![1]))
   }
   rows.push(row(measured.at(-1)!, LINES_PER_POD))

@@ -17,7 +17,7 @@ import {parseArgs} from 'node:util'
 
 import {CLI, resultRecord, TOOLS} from '../test/helpers/cli.js'
 import {startEnvironment} from '../test/helpers/environment.js'
-import {alternate, clisToTime, machine, measure, measureCli, peakRss, wallTime, type TimedCommand} from './measure.js'
+import {alternate, clisToTime, machine, measure, measureCli, peakRss, wallTime} from './measure.js'
 
 const {values} = parseArgs({options: {runs: {type: 'string', default: '10'}, cli: {type: 'string', multiple: true}}})
 const runs = Number(values.runs)
