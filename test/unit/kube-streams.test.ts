@@ -117,9 +117,10 @@ describe('exec', () => {
 
   it('fails, rather than hangs, when the pod goes away under a running command; Ctrl-C stops one', async () => {
     await readyPod('doomed')
-    const running = kube.exec('default', 'doomed', 'doomed', ['sleep', '600'], {stdout: text()}, never)
+    // Caught at once: it may fail while the pod is still being deleted below.
+    const running = kube.exec('default', 'doomed', 'doomed', ['sleep', '600'], {stdout: text()}, never).catch((caught: unknown) => caught)
     await eventually(() => cluster.kubectl(['delete', 'pod', 'doomed', '--wait=false']).then((r) => r.code === 0))
-    const error = await running.catch((caught: unknown) => caught)
+    const error = await running
     expect(error).toBeInstanceOf(ClusterError)
     expect((error as Error).message).toContain('closed before `sleep` finished')
 
