@@ -90,7 +90,7 @@ export function analyzeChart(objects: KubernetesObject[], setting: MigrationSett
   const workloads = owners
     .filter((o) => hookAnnotation(o).length === 0 && ((WORKLOAD_KINDS as readonly string[]).includes(o.kind ?? '') || o.kind === 'Job'))
     .map(workloadOf)
-  return {phase: options.phase, objects, workloads, migration: migrationForPhase(detectMigration(owners, setting, options.release), options.phase)}
+  return {phase: options.phase, objects, workloads, migration: migrationForPhase(detectMigration(owners, setting, options), options.phase)}
 }
 
 const PHASE_HOOKS: Record<DeployPhase, string> = {install: 'pre-install', upgrade: 'pre-upgrade'}
@@ -111,7 +111,7 @@ function namedInitContainers(candidates: Array<{owner: PodTemplateOwner; contain
   return candidates.filter((c) => c.container.name === container && (workload === undefined || [workload, `${release}-${workload}`].includes(c.owner.metadata?.name ?? '')))
 }
 
-function detectMigration(owners: PodTemplateOwner[], setting: MigrationSetting, release: string): MigrationPlan {
+function detectMigration(owners: PodTemplateOwner[], setting: MigrationSetting, {phase, release}: AnalyzeOptions): MigrationPlan {
   if (setting === 'none') return {kind: 'none', reason: 'migration: none in devctl.yaml'}
   const jobs = owners.filter((o): o is PodTemplateOwner & V1Job => o.kind === 'Job')
   const hookJob = (job: PodTemplateOwner) => hookAnnotation(job).some((h) => h === 'pre-install' || h === 'pre-upgrade')
@@ -136,9 +136,12 @@ function detectMigration(owners: PodTemplateOwner[], setting: MigrationSetting, 
     return toContainers(found)
   }
 
-  // auto: a pre-install/pre-upgrade hook Job, else a Job that says migrate, else every init container that does.
-  const hook = jobs.find((j) => hookJob(j) && (j.spec?.template?.spec?.containers ?? []).some((c) => saysMigrate(j.metadata?.name ?? '', c)))
-    ?? jobs.find((j) => hookJob(j))
+  // auto: a pre-install/pre-upgrade hook Job (one that runs in this phase first: a chart may have a
+  // pre-install one and a pre-upgrade one), else a Job that says migrate, else every init container that does.
+  const saysMigrateJob = (j: PodTemplateOwner) => (j.spec?.template?.spec?.containers ?? []).some((c) => saysMigrate(j.metadata?.name ?? '', c))
+  const hooks = jobs.filter(hookJob)
+  const runNow = hooks.filter((j) => hookAnnotation(j).includes(PHASE_HOOKS[phase]))
+  const hook = runNow.find(saysMigrateJob) ?? runNow[0] ?? hooks.find(saysMigrateJob) ?? hooks[0]
   if (hook) return {kind: 'hook-job', job: hook.metadata!.name!, hooks: hookAnnotation(hook)}
   const plain = jobs.find((j) => hookAnnotation(j).length === 0 && (j.spec?.template?.spec?.containers ?? []).some((c) => saysMigrate(j.metadata?.name ?? '', c)))
   if (plain) return {kind: 'job', job: plain.metadata!.name!}

@@ -19,7 +19,7 @@ import type {Pod} from '../sim/apiserver/types.js'
 import {findObject, helms, lintChart, ofKind, renderChart, requireHelmBinaries, templateChart, type KubeObject} from './helm-chart.js'
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'charts')
-const CHARTS = ['custom-secret', 'strict-schema', 'hook-failed', 'upgrade-only-hook', 'init-containers', 'plain-job', 'no-redis-password', 'pre-delete-hook']
+const CHARTS = ['custom-secret', 'strict-schema', 'hook-failed', 'upgrade-only-hook', 'install-and-upgrade-hooks', 'job-init-containers', 'init-containers', 'plain-job', 'no-redis-password', 'pre-delete-hook']
 const chart = (name: string) => join(FIXTURES, name)
 
 function podSpec(workload: V1Deployment | V1Job): V1PodSpec {
@@ -86,6 +86,27 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
     const objects = await renderChart(helm, {chart: chart('upgrade-only-hook')})
     expect(findObject<V1Job>(objects, 'Job', 'rel-migrate').metadata?.annotations?.['helm.sh/hook']).toBe('pre-upgrade')
     expect(simulated(findObject<V1Deployment>(objects, 'Deployment', 'rel-app'), podSpec(findObject<V1Deployment>(objects, 'Deployment', 'rel-app')).containers[0]!)).toBe('run')
+  })
+
+  it('install-and-upgrade-hooks: db-prepare on pre-install, db-pre-migrate on pre-upgrade, db-post-migrate after both, in that file order', async ({expect}) => {
+    const jobs = ofKind<V1Job>(await renderChart(helm, {chart: chart('install-and-upgrade-hooks')}), 'Job')
+    expect(jobs.map((job) => [job.metadata?.name, job.metadata?.annotations?.['helm.sh/hook']])).toEqual([
+      ['rel-db-post-migrate', 'post-install,post-upgrade'],
+      ['rel-db-pre-migrate', 'pre-upgrade'],
+      ['rel-db-prepare', 'pre-install'],
+    ])
+    for (const job of jobs) expect(simulated(job, podSpec(job).containers[0]!)).toBe('complete')
+  })
+
+  it('job-init-containers: a hook Job migrating in its init containers under restartPolicy OnFailure; schema.fail=true fails the second', async ({expect}) => {
+    for (const fail of [false, true]) {
+      const job = findObject<V1Job>(await renderChart(helm, {chart: chart('job-init-containers'), values: {schema: {fail}}}), 'Job', 'rel-schema')
+      expect(job.metadata?.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade')
+      expect(podSpec(job).restartPolicy).toBe('OnFailure')
+      const outcome = (podSpec(job).initContainers ?? []).map((container) => [container.name, simulated(job, container, true)])
+      expect(outcome).toEqual([['create-database', 'complete'], ['manage-schema', fail ? 'fail' : 'complete']])
+      expect(simulated(job, podSpec(job).containers[0]!)).toBe('complete')
+    }
   })
 
   it('init-containers: api and worker each migrate in an init container; worker.migrationFails=true fails only the worker\'s', async ({expect}) => {

@@ -158,6 +158,40 @@ describe.each([3, 4] as const)('every migration pattern, helm %i', (helmVersion)
     expect(kept.stdout.match(/^demo-worker-\S+: Connecting to database\.\.\.$/gm)).toHaveLength(1)
   })
 
+  it('one hook Job for the first install, another for upgrades (Mastodon): each deploy follows the one that runs', async () => {
+    env = await fixture('install-and-upgrade-hooks', helmVersion)
+    const first = await env.devctl(['up'])
+    expect(first.exitCode, output(first)).toBe(0)
+    expect(first.stdout).toMatch(/✔ Chart demo: first install; migration: hook Job demo-db-prepare \(pre-install\)/)
+    expect(first.stdout).toMatch(/│ demo-db-prepare-\w+\/db-migrate: Migrations complete/)
+    expect(first.stdout).toMatch(/✔ Migration \(hook Job demo-db-prepare \(pre-install\)\) complete/)
+    expect((await statusJson(env)).migration).toMatchObject({kind: 'hook-job', name: 'demo-db-prepare', result: 'succeeded', revision: 1})
+
+    const upgrade = await env.devctl(['upgrade', '--set', 'extra=changed', '--yes'])
+    expect(upgrade.exitCode, output(upgrade)).toBe(0)
+    expect(upgrade.stdout).toMatch(/^ {2}migration: hook Job demo-db-pre-migrate \(pre-upgrade\)$/m)
+    expect(upgrade.stdout).toMatch(/✔ Migration \(hook Job demo-db-pre-migrate \(pre-upgrade\)\) complete/)
+    expect((await statusJson(env)).migration).toMatchObject({name: 'demo-db-pre-migrate', result: 'succeeded', revision: 2})
+  })
+
+  it('a Job that migrates in its init containers (Temporal): their lines stream and are kept; one that keeps failing is named with its lines, exit 7', async () => {
+    env = await fixture('job-init-containers', helmVersion)
+    const first = await env.devctl(['up'])
+    expect(first.exitCode, output(first)).toBe(0)
+    expect(first.stdout).toMatch(/│ demo-schema-\w+\/manage-schema: Migrations complete/)
+    expect(first.stdout).toMatch(/│ demo-schema-\w+\/create-database: /)
+
+    // restartPolicy OnFailure: the failed init container is rerun in the same pod until devctl calls it a loop.
+    const failed = await env.devctl(['upgrade', '--set', 'schema.fail=true', '--yes'])
+    expect(failed.exitCode, output(failed)).toBe(7)
+    expect(failed.stderr).toMatch(/^Error: The migration Job demo-schema failed: its init container manage-schema keeps failing \(exit code 1; \d+ restarts in pod demo-schema-\w+\)\.$/m)
+    expect(failed.stderr).toMatch(/^ {2}last \d+ log lines? of demo-schema-\w+\/manage-schema:\n(?: {4}\| .*\n)* {4}\| Migration failed; rolled back/m)
+    expect(failed.stderr).not.toMatch(/no log line|cannot run/)
+    const kept = await env.devctl(['logs', '--migration'])
+    expect(kept.exitCode, output(kept)).toBe(0)
+    expect(kept.stdout).toMatch(/^demo-schema-\w+\/manage-schema: Migration failed; rolled back/m)
+  })
+
   it('migration: {initContainer: WORKLOAD/NAME} follows that workload only', async () => {
     env = await fixture('init-containers', helmVersion)
     await editConfig(env, (text) => text.replace(/^ {2}migration: .*$/m, '  migration: {initContainer: worker/migrate}'))

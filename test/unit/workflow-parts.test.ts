@@ -82,6 +82,12 @@ describe('migration detection from the rendered chart', () => {
     expect(analyze([job('web-migrate', 'pre-install,pre-upgrade')], 'auto', 'install').migration.kind).toBe('hook-job')
   })
 
+  it('takes the hook Job that runs in this phase when one migrates on install and another on upgrade (Mastodon)', () => {
+    const docs = [deployment('web'), job('web-db-post-migrate', 'post-install,post-upgrade'), job('web-db-pre-migrate', 'pre-upgrade'), job('web-db-prepare', 'pre-install')]
+    expect(analyze(docs, 'auto', 'install').migration).toEqual({kind: 'hook-job', job: 'web-db-prepare', hooks: ['pre-install']})
+    expect(analyze(docs, 'auto', 'upgrade').migration).toEqual({kind: 'hook-job', job: 'web-db-pre-migrate', hooks: ['pre-upgrade']})
+  })
+
   it('reports none when the chart has no migration, or when told so', () => {
     expect(analyze([deployment('web', [{name: 'wait-for-db'}])]).migration.kind).toBe('none')
     expect(analyze([deployment('web'), job('web-migrate', 'pre-install')], 'none').migration.kind).toBe('none')
