@@ -524,7 +524,8 @@ async function rollBackAfterFailure(pipeline: Pipeline, prepared: PreparedUpgrad
   } catch (rollbackError) {
     const explained = error.explain({
       details: [`the rollback to revision ${revision} failed too: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`],
-      hint: 'Inspect with `devctl status` and `devctl logs`; `devctl down --keep-data && devctl up` starts over with your data.',
+      // A cause already diagnosed (its fix in the hint) usually stopped the rollback too: its fix stays the next step.
+      hint: error.hint ?? 'Inspect with `devctl status` and `devctl logs`; `devctl down --keep-data && devctl up` starts over with your data.',
     })
     return {error: explained, rolledBack}
   }

@@ -19,7 +19,7 @@ import type {Pod} from '../sim/apiserver/types.js'
 import {findObject, helms, lintChart, ofKind, renderChart, requireHelmBinaries, templateChart, type KubeObject} from './helm-chart.js'
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'charts')
-const CHARTS = ['custom-secret', 'strict-schema', 'hook-failed', 'upgrade-only-hook', 'install-and-upgrade-hooks', 'job-init-containers', 'init-containers', 'plain-job', 'no-redis-password', 'pre-delete-hook']
+const CHARTS = ['custom-secret', 'strict-schema', 'hook-failed', 'upgrade-only-hook', 'install-and-upgrade-hooks', 'job-init-containers', 'init-containers', 'plain-job', 'no-redis-password', 'pre-delete-hook', 'empty-storage-class']
 const chart = (name: string) => join(FIXTURES, name)
 
 function podSpec(workload: V1Deployment | V1Job): V1PodSpec {
@@ -142,6 +142,13 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
     }
     const broken = findObject<V1Deployment>(await renderChart(helm, {chart: chart('pre-delete-hook'), values: {image: 'busybox:does-not-exist'}}), 'Deployment', 'rel-app')
     expect(simulated(broken, podSpec(broken).containers[0]!)).toBe('imagePullError')
+  })
+
+  it('empty-storage-class: its claim renders storageClassName empty unless persistence.storageClassName is given', async ({expect}) => {
+    const claim = (objects: KubeObject[]) => findObject<{spec: {storageClassName?: string | null}}>(objects, 'PersistentVolumeClaim', 'rel-data').spec
+    const empty = claim(await renderChart(helm, {chart: chart('empty-storage-class')}))
+    expect('storageClassName' in empty && !empty.storageClassName).toBe(true)
+    expect(claim(await renderChart(helm, {chart: chart('empty-storage-class'), values: {persistence: {storageClassName: 'local-path'}}})).storageClassName).toBe('local-path')
   })
 
   it('no-redis-password: connects with a URL built from host and port only', async ({expect}) => {

@@ -203,6 +203,21 @@ describe.each([3, 4] as const)('every migration pattern, helm %i', (helmVersion)
   })
 })
 
+describe.each([3, 4] as const)('a claim the chart renders with an empty storageClassName (Mastodon), helm %i', (helmVersion) => {
+  it('an upgrade helm cannot patch the claim in: the claim named, the class to set, and that fix works', async () => {
+    env = await startChartEnvironment('empty-storage-class', ['--no-postgres', '--no-redis'], {helmVersion, scenario: 'fixture-charts'})
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
+    const failed = await env.devctl(['upgrade', '--set', 'extra=changed', '--yes'])
+    expect(failed.exitCode, output(failed)).toBe(6)
+    expect(failed.stderr).toMatch(/^ {2}PersistentVolumeClaim demo-data: the chart renders storageClassName empty, the cluster gave the claim its default class when it was created \(local-path on k3d\)/m)
+    // The rollback fails for the same reason: the fix stays the next step.
+    expect(failed.stderr).toMatch(/^→ Set the chart's storage class value for PersistentVolumeClaim demo-data to the class it has \(local-path on k3d; `kubectl get pvc` shows it\) in your values file, then run `devctl upgrade --set extra=changed --yes` again\.$/m)
+
+    const fixed = await env.devctl(['upgrade', '--set', 'extra=changed', '--set', 'persistence.storageClassName=local-path', '--yes'])
+    expect(fixed.exitCode, output(fixed)).toBe(0)
+  })
+})
+
 /** Did devctl create (or start) a cluster? Nothing may be created before the chart is known to render. */
 function clusterCreated(env: TestEnvironment): boolean {
   return env.sim.commands('k3d').some((c) => c.argv[0] === 'cluster' && c.argv[1] === 'create')

@@ -7,6 +7,7 @@ import {FINGERPRINT_LABEL, recordCheckedFingerprint} from '../../chart/fingerpri
 import {describeMigration, type RenderedChart} from '../../chart/manifests.js'
 import {latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
 import {dropPendingRevision, isPending} from '../../chart/release-recovery.js'
+import {emptyStorageClassClaims} from '../../diagnose/claims.js'
 import {explainUnhealthyPods} from '../../diagnose/explain.js'
 import {ChartError, DevctlError} from '../../errors.js'
 import type {NamespaceWatch} from '../../kube/namespace-watch.js'
@@ -14,7 +15,7 @@ import {runningHelmFor} from '../../system/processes.js'
 import {sleep} from '../../system/sleep.js'
 import type {Connection} from '../connect.js'
 import type {Pipeline, Step, StepGroup, StepRun} from '../pipeline.js'
-import {k3dCluster, type Confirm, type Project} from '../project.js'
+import {k3dCluster, runAgain, type Confirm, type Project} from '../project.js'
 import {createdDuringDeploy, type Deployment} from './deployment.js'
 import {runHooks} from './hooks.js'
 import {migrationStep, recordMigration} from './migration.js'
@@ -164,7 +165,8 @@ export const helmStep: Step<Deployment, void> = {
       watch.list('Pod').filter((p) => createdDuringDeploy(deployment, p)),
       {k3dCluster: k3dCluster(deployment.project)},
     )
-    return error.explain({details})
+    const claims = emptyStorageClassClaims(error.details, deployment.plan.rendered.objects, runAgain(deployment.project))
+    return error.explain({details: claims ? [claims.detail, ...details] : details, hint: claims?.hint})
   },
 }
 
