@@ -19,7 +19,7 @@ import type {Pod} from '../sim/apiserver/types.js'
 import {findObject, helms, lintChart, ofKind, renderChart, requireHelmBinaries, templateChart, type KubeObject} from './helm-chart.js'
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'charts')
-const CHARTS = ['custom-secret', 'strict-schema', 'hook-failed', 'upgrade-only-hook', 'install-and-upgrade-hooks', 'job-init-containers', 'init-containers', 'plain-job', 'no-redis-password', 'pre-delete-hook', 'empty-storage-class']
+const CHARTS = ['custom-secret', 'strict-schema', 'hook-failed', 'upgrade-only-hook', 'install-and-upgrade-hooks', 'job-init-containers', 'post-install-migration', 'init-containers', 'plain-job', 'no-redis-password', 'pre-delete-hook', 'empty-storage-class']
 const chart = (name: string) => join(FIXTURES, name)
 
 function podSpec(workload: V1Deployment | V1Job): V1PodSpec {
@@ -106,6 +106,16 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
       const outcome = (podSpec(job).initContainers ?? []).map((container) => [container.name, simulated(job, container, true)])
       expect(outcome).toEqual([['create-database', 'complete'], ['manage-schema', fail ? 'fail' : 'complete']])
       expect(simulated(job, podSpec(job).containers[0]!)).toBe('complete')
+    }
+  })
+
+  it('post-install-migration: a post-install/post-upgrade hook Job with an init container waiting for Postgres; migration.fail=true makes it fail', async ({expect}) => {
+    for (const fail of [false, true]) {
+      const job = findObject<V1Job>(await renderChart(helm, {chart: chart('post-install-migration'), values: {migration: {fail}}}), 'Job', 'rel-migrate')
+      expect(job.metadata?.annotations?.['helm.sh/hook']).toBe('post-install,post-upgrade')
+      expect(job.spec?.backoffLimit).toBeUndefined()
+      expect(simulated(job, podSpec(job).initContainers![0]!, true)).toBe('complete')
+      expect(simulated(job, podSpec(job).containers[0]!)).toBe(fail ? 'fail' : 'complete')
     }
   })
 

@@ -192,6 +192,21 @@ describe.each([3, 4] as const)('every migration pattern, helm %i', (helmVersion)
     expect(kept.stdout).toMatch(/^demo-schema-\w+\/manage-schema: Migration failed; rolled back/m)
   })
 
+  it('a post-install/post-upgrade hook Job that migrates (Chatwoot): followed with its init container, and its failure is a migration failure, exit 7', async () => {
+    env = await fixture('post-install-migration', helmVersion)
+    const first = await env.devctl(['up'])
+    expect(first.exitCode, output(first)).toBe(0)
+    expect(first.stdout).toMatch(/✔ Chart demo: first install; migration: hook Job demo-migrate \(post-install,post-upgrade\)/)
+    expect(first.stdout).toMatch(/│ demo-migrate-\w+\/init-postgres: /)
+    expect(first.stdout).toMatch(/│ demo-migrate-\w+\/db-migrate-job: Migrations complete/)
+    expect((await statusJson(env)).migration).toMatchObject({kind: 'hook-job', name: 'demo-migrate', result: 'succeeded'})
+
+    const failed = await env.devctl(['upgrade', '--set', 'migration.fail=true', '--yes'])
+    expect(failed.exitCode, output(failed)).toBe(7)
+    expect(failed.stderr).toMatch(/^Error: The migration Job demo-migrate (failed|did not complete)/)
+    expect(failed.stderr).toMatch(/^ {2}last \d+ log lines? of demo-migrate-\w+\/db-migrate-job:\n(?: {4}\| .*\n)* {4}\| Migration failed; rolled back/m)
+  })
+
   it('migration: {initContainer: WORKLOAD/NAME} follows that workload only', async () => {
     env = await fixture('init-containers', helmVersion)
     await editConfig(env, (text) => text.replace(/^ {2}migration: .*$/m, '  migration: {initContainer: worker/migrate}'))
