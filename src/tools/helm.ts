@@ -82,6 +82,24 @@ function valueArgs(options: Pick<InstallOptions, 'valuesFiles' | 'set'>): string
   return args
 }
 
+/** What `helm upgrade --dry-run --output json` prints that devctl reads: the release it would make. */
+const dryRunRelease = z.object({manifest: z.string(), hooks: z.array(z.object({manifest: z.string()})).optional()})
+
+/** A chart that did not render: values its values.schema.json rejects are the values' fault (helm 3 and 4 word this the same). */
+function renderFailure(stderr: string, options: Pick<InstallOptions, 'release' | 'valuesFiles'>): ChartError | ConfigError {
+  const details = cleanHelmError(stderr)
+  if (/values don't meet the specifications of the schema/.test(stderr)) {
+    return new ConfigError(`The values do not meet the chart's values.schema.json (release ${options.release}).`, {
+      details,
+      hint: `Fix what it names in your values files (${options.valuesFiles.map((file) => basename(file)).join(', ') || 'none'}) or app.set in devctl.yaml; \`helm template\` shows the same error.`,
+    })
+  }
+  return new ChartError(`helm could not render the chart for release ${options.release}.`, {
+    details,
+    hint: 'Fix the chart or the values it complains about (`helm template` shows the same error).',
+  })
+}
+
 /** `helm rollback` of a release to a revision (also what devctl tells a person to run by hand). */
 export function rollbackArgs(ref: ReleaseRef & {revision: number}): string[] {
   return ['rollback', ref.release, String(ref.revision), '--namespace', ref.namespace, ...kubeArgs(ref.kube)]
@@ -135,21 +153,22 @@ export class Helm {
     const args = ['template', options.release, ...chartArgs(options.chart, options.baseDir), '--namespace', options.namespace, ...valueArgs(options)]
     if (options.isUpgrade) args.push('--is-upgrade')
     const result = await this.helm(args, {signal})
-    if (result.exitCode !== 0) {
-      const details = cleanHelmError(result.stderr)
-      // The chart's values.schema.json rejected the values: the values are what to fix (helm 3 and 4 word this the same).
-      if (/values don't meet the specifications of the schema/.test(result.stderr)) {
-        throw new ConfigError(`The values do not meet the chart's values.schema.json (release ${options.release}).`, {
-          details,
-          hint: `Fix what it names in your values files (${options.valuesFiles.map((file) => basename(file)).join(', ') || 'none'}) or app.set in devctl.yaml; \`helm template\` shows the same error.`,
-        })
-      }
-      throw new ChartError(`helm could not render the chart for release ${options.release}.`, {
-        details,
-        hint: 'Fix the chart or the values it complains about (`helm template` shows the same error).',
-      })
-    }
+    if (result.exitCode !== 0) throw renderFailure(result.stderr, options)
     return result.stdout
+  }
+
+  /**
+   * The chart as the next `helm upgrade` of an installed release renders it: `helm template`
+   * always says revision 1, and a chart that names a Job by `.Release.Revision` (Plane's
+   * `<release>-api-migrate-<revision>`) gets another name on every upgrade. Needs the cluster
+   * (helm reads the release's history); creates nothing. Its manifests and hooks, as one stream.
+   */
+  async renderUpgrade(options: InstallOptions, signal?: AbortSignal): Promise<string> {
+    const args = [...upgradeInstallArgs(options), '--dry-run=client', '--output', 'json']
+    const result = await this.helm(args, {signal})
+    if (result.exitCode !== 0) throw renderFailure(result.stderr, options)
+    const release = parseToolJson(dryRunRelease, result.stdout, 'helm upgrade --dry-run', ChartError)
+    return [release.manifest, ...(release.hooks ?? []).map((hook) => hook.manifest)].join('\n---\n')
   }
 
   /** The exact version a repository or OCI chart reference resolves to now: the newest one its range allows. */

@@ -243,7 +243,7 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
   const notNeeded = new AbortController()
   const reading = valueChanges(project, {...ref, revision: previous.revision}, request, AbortSignal.any([run.signal, notNeeded.signal]))
   reading.catch(() => {})
-  const deployPlan = await planDeploy(input, request, previous, run).catch((error: unknown) => {
+  const deployPlan = await planDeploy(input, request, previous, run, undefined, {releaseIsLatest: !stuck}).catch((error: unknown) => {
     notNeeded.abort()
     throw error
   })

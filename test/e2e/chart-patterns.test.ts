@@ -12,7 +12,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {REPO_ROOT} from '../helpers/cli.js'
 import {startChartEnvironment} from '../helpers/chart-environment.js'
-import {output, type TestEnvironment} from '../helpers/environment.js'
+import {helmDeploys, output, type TestEnvironment} from '../helpers/environment.js'
 import {resultRecord} from '../helpers/cli.js'
 
 let env: TestEnvironment | undefined
@@ -207,6 +207,25 @@ describe.each([3, 4] as const)('every migration pattern, helm %i', (helmVersion)
     expect(failed.stderr).toMatch(/^ {2}last \d+ log lines? of demo-migrate-\w+\/db-migrate-job:\n(?: {4}\| .*\n)* {4}\| Migration failed; rolled back/m)
   })
 
+  it('a plain Job named by the revision (Plane): each upgrade and up follows that revision\'s Job, never the last one\'s', async () => {
+    env = await fixture('plain-job', helmVersion)
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
+    const upgrade = await env.devctl(['upgrade', '--set', 'extra=changed', '--yes'])
+    expect(upgrade.exitCode, output(upgrade)).toBe(0)
+    expect(upgrade.stdout).toMatch(/^ {2}migration: Job demo-migrate-2$/m)
+    expect(upgrade.stdout).toMatch(/│ demo-migrate-2-\w+\/migrate: Migrations complete/)
+    expect(upgrade.stdout).toMatch(/✔ Migration \(Job demo-migrate-2\) complete/)
+    expect((await statusJson(env)).migration).toMatchObject({kind: 'job', name: 'demo-migrate-2', result: 'succeeded', revision: 2})
+
+    await appendFile(valuesFile(env), 'more: changed\n')
+    const up = await env.devctl(['up'])
+    expect(up.exitCode, output(up)).toBe(0)
+    expect(up.stdout).toMatch(/✔ Chart demo: chart, values or settings changed; migration: Job demo-migrate-3/)
+    expect(up.stdout).toMatch(/✔ Migration \(Job demo-migrate-3\) complete/)
+    // The migration that ran is the one for revision 3, followed from its first line.
+    expect(up.stdout).toMatch(/│ demo-migrate-3-\w+\/migrate: Connecting to database\.\.\./)
+  })
+
   it('migration: {initContainer: WORKLOAD/NAME} follows that workload only', async () => {
     env = await fixture('init-containers', helmVersion)
     await editConfig(env, (text) => text.replace(/^ {2}migration: .*$/m, '  migration: {initContainer: worker/migrate}'))
@@ -305,7 +324,7 @@ describe.each([3, 4] as const)('up after upgrade --set, helm %i', (helmVersion) 
     const deployment = env.sim.cluster('demo')?.get('apps/v1', 'Deployment', 'demo', 'demo-app') as {spec: {template: {spec: {containers: Array<{image: string}>}}}} | undefined
     return deployment?.spec.template.spec.containers[0]?.image
   }
-  const helmUpgrades = (env: TestEnvironment) => env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade').length
+  const helmUpgrades = (env: TestEnvironment) => helmDeploys(env.sim).length
 
   it('keeps what a successful upgrade --set deployed in devctl.yaml (comments kept), so the next up deploys the same and changes nothing', async () => {
     env = await fixture('hook-failed', helmVersion)

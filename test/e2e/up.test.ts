@@ -13,7 +13,7 @@ import {parse, stringify} from 'yaml'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {REPO_ROOT} from '../helpers/cli.js'
-import {freePort, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {freePort, helmDeploys, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 
 const ANSI = /\u001B\[/
@@ -51,7 +51,7 @@ function pods(env: TestEnvironment): KubeObject[] {
 }
 
 function helmUpgrades(env: TestEnvironment): number {
-  return env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade').length
+  return helmDeploys(env.sim).length
 }
 
 async function expectNoSecrets(env: TestEnvironment, text: string): Promise<void> {

@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {parse, stringify} from 'yaml'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {helmDeploys, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import {consentToUpgrade, devctlInTerminal, expectNoProcessesLeft, KEYS, showsRunning, type PtyRun, type Screen} from '../helpers/pty.js'
 import type {SimulatorOptions} from '../sim/index.js'
 
@@ -91,7 +91,7 @@ const UP_CASES: Case[] = [
   {step: 'Deploy, before helm runs (a beforeDeploy hook)', hooks: {beforeDeploy: [HOLD]}, args: ['up'], when: (s) => showsRunning(s, 'helm upgrade --install demo'), stoppedAt: /✖ helm upgrade --install demo/},
   {step: 'Deploy: helm upgrade --install in flight (first install)', sim: {scenario: {rules: [SLOW_MIGRATION]}}, app: LONG_DEPLOY, args: ['up'], when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'), stoppedAt: /✔ helm upgrade --install demo: done/, lettingHelmFinish: true},
   {step: 'Deploy: helm upgrade --install in flight (up --force)', upFirst: true, scenario: {rules: [SLOW_MIGRATION]}, app: LONG_DEPLOY, args: ['up', '--force'], when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'), stoppedAt: /✔ helm upgrade --install demo: done/, lettingHelmFinish: true},
-  {step: 'Deploy, after helm (an afterDeploy hook)', hooks: {afterDeploy: [HOLD]}, args: ['up'], when: (s, e) => showsRunning(s, 'helm upgrade --install demo') && e.sim.commands('helm').some((c) => c.argv[0] === 'upgrade' && c.endedAt), stoppedAt: /✖ helm upgrade --install demo/},
+  {step: 'Deploy, after helm (an afterDeploy hook)', hooks: {afterDeploy: [HOLD]}, args: ['up'], when: (s, e) => showsRunning(s, 'helm upgrade --install demo') && helmDeploys(e.sim).some((c) => c.endedAt), stoppedAt: /✖ helm upgrade --install demo/},
   {step: 'Rollout (pods slow to be ready)', sim: {scenario: {rules: [{match: {labelSelector: 'app.kubernetes.io/component=api'}, ready: '600s'}]}}, args: ['up'], when: (s) => showsRunning(s, 'Rollout'), stoppedAt: /✖ Rollout/},
   {step: 'Validate (a validate hook)', hooks: {validate: [HOLD]}, args: ['up'], when: (s) => showsRunning(s, 'Validate'), stoppedAt: /✖ Validate/},
 ]

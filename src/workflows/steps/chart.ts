@@ -84,7 +84,7 @@ function changeReason(request: DeployRequest, previous: ReleaseRecord | undefine
  * workloads and migration): the one `up` checked before the cluster step when it was rendered
  * for this phase, else rendered now.
  */
-export async function planDeploy(target: DeployTarget, request: DeployRequest, previous: ReleaseRecord | undefined, run: StepRun, checked?: ChartCheck): Promise<DeployPlan> {
+export async function planDeploy(target: DeployTarget, request: DeployRequest, previous: ReleaseRecord | undefined, run: StepRun, checked?: ChartCheck, options: {releaseIsLatest?: boolean} = {}): Promise<DeployPlan> {
   const {project, watch} = target
   const hash = checked?.fingerprint ?? (await deployFingerprint(project, target.helmMajor, request))
   const ready = deployedWorkloads(watch, project.names.release).every((workload) => workloadRollout(watch, workload).ready)
@@ -93,9 +93,13 @@ export async function planDeploy(target: DeployTarget, request: DeployRequest, p
   if (unchanged) return {fingerprint: hash, previous, unchanged, reason: 'nothing changed'}
   const phase = previous === undefined ? 'install' : 'upgrade'
   let rendered = checked?.rendered
-  if (rendered?.phase !== phase) {
-    run.note('rendering the chart (helm template)')
-    rendered = await renderChart(project, request, phase, run.signal)
+  // An upgrade renders as its next revision: a chart may name a Job by .Release.Revision, which
+  // `helm template` (the check before the cluster) always renders as 1. Not past a pending
+  // revision (helm refuses while one is), which the upgrade drops first.
+  const asNextRevision = phase === 'upgrade' && options.releaseIsLatest !== false
+  if (rendered?.phase !== phase || asNextRevision) {
+    run.note(asNextRevision ? 'rendering the chart as the next revision (helm upgrade --dry-run)' : 'rendering the chart (helm template)')
+    rendered = await renderChart(project, request, phase, run.signal, asNextRevision ? target.connection.kubeTarget : undefined)
     await recordCheckedFingerprint(project.stateDir, hash)
   }
   return {fingerprint: hash, previous, unchanged, reason: changeReason(request, previous, hash), rendered}
