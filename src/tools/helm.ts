@@ -39,7 +39,12 @@ export interface InstallOptions extends ReleaseRef {
   /** helm's own --timeout (its hooks and --wait). */
   timeoutMs: number
   description?: string
+  /** helm 3.16+: render without checking the values against values.schema.json. */
+  skipSchemaValidation?: boolean
 }
+
+/** --skip-schema-validation arrived in helm 3.16. */
+export const SKIP_SCHEMA_VALIDATION_HELM = '3.16.0'
 
 export const PENDING_STATUSES = ['pending-install', 'pending-upgrade', 'pending-rollback'] as const
 
@@ -73,8 +78,9 @@ function kubeArgs(kube: KubeTarget): string[] {
   return [...(kube.kubeconfig ? ['--kubeconfig', kube.kubeconfig] : []), '--kube-context', kube.context]
 }
 
-function valueArgs(options: Pick<InstallOptions, 'valuesFiles' | 'set'>): string[] {
+function valueArgs(options: Pick<InstallOptions, 'valuesFiles' | 'set' | 'skipSchemaValidation'>): string[] {
   const args = options.valuesFiles.flatMap((file) => ['-f', file])
+  if (options.skipSchemaValidation) args.push('--skip-schema-validation')
   for (const [key, value] of Object.entries(options.set)) {
     // Strings stay strings ("1.0" must not become 1); numbers and booleans keep their type.
     args.push(typeof value === 'string' ? '--set-string' : '--set', setArgument(key, value))
@@ -85,9 +91,22 @@ function valueArgs(options: Pick<InstallOptions, 'valuesFiles' | 'set'>): string
 /** What `helm upgrade --dry-run --output json` prints that devctl reads: the release it would make. */
 const dryRunRelease = z.object({manifest: z.string(), hooks: z.array(z.object({manifest: z.string()})).optional()})
 
-/** A chart that did not render: values its values.schema.json rejects are the values' fault (helm 3 and 4 word this the same). */
+/** A schema helm had to fetch from the internet and could not (helm 3: `Get "URL": dial tcp ...`, helm 4: `failing loading "URL": HTTP request failed ...`). */
+const UNREACHABLE_SCHEMA = /(?:Get|failing loading) "(https?:\/\/[^"]+)": (?:dial tcp|HTTP request failed|net\/http|context deadline)/
+
+/**
+ * A chart that did not render: values its values.schema.json rejects are the values' fault
+ * (helm 3 and 4 word this the same) — unless the schema itself could not be loaded.
+ */
 function renderFailure(stderr: string, options: Pick<InstallOptions, 'release' | 'valuesFiles'>): ChartError | ConfigError {
   const details = cleanHelmError(stderr)
+  const unreachable = UNREACHABLE_SCHEMA.exec(stderr)?.[1]
+  if (unreachable) {
+    return new ChartError(`The chart's values.schema.json refers to a schema on the internet that helm could not fetch (${unreachable}): your values were not checked, and nothing says they are wrong.`, {
+      details,
+      hint: `Connect this machine to the internet, or render without the chart's schema: app.skipSchemaValidation: true in devctl.yaml (helm ${SKIP_SCHEMA_VALIDATION_HELM} or newer).`,
+    })
+  }
   if (/values don't meet the specifications of the schema/.test(stderr)) {
     return new ConfigError(`The values do not meet the chart's values.schema.json (release ${options.release}).`, {
       details,
@@ -140,10 +159,15 @@ export class Helm {
     return {version, major: semver.major(version)}
   }
 
-  static assertSupported(version: string): void {
+  static assertSupported(version: string, needs: {skipSchemaValidation?: boolean} = {}): void {
     if (semver.lt(version, MIN_HELM_VERSION) || semver.major(version) > 4) {
       throw new PrerequisiteError(`helm ${version} is not supported: devctl needs helm ${MIN_HELM_VERSION} or newer, 3.x or 4.x.`, {
         hint: 'Install a supported helm (https://helm.sh/docs/intro/install/).',
+      })
+    }
+    if (needs.skipSchemaValidation && semver.lt(version, SKIP_SCHEMA_VALIDATION_HELM)) {
+      throw new PrerequisiteError(`helm ${version} cannot render without the chart's values.schema.json (app.skipSchemaValidation: true in devctl.yaml): that needs helm ${SKIP_SCHEMA_VALIDATION_HELM} or newer.`, {
+        hint: 'Install a newer helm (https://helm.sh/docs/intro/install/), or remove app.skipSchemaValidation.',
       })
     }
   }

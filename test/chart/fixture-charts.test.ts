@@ -161,6 +161,15 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
     expect(claim(await renderChart(helm, {chart: chart('empty-storage-class'), values: {persistence: {storageClassName: 'local-path'}}})).storageClassName).toBe('local-path')
   })
 
+  it('remote-schema-ref: its values.schema.json $ref cannot be fetched (a .invalid host), so it renders only with --skip-schema-validation', async ({expect}) => {
+    const refused = await templateChart(helm, {chart: chart('remote-schema-ref')})
+    expect(refused.exitCode).not.toBe(0)
+    expect(refused.stderr).toMatch(/values don't meet the specifications of the schema/)
+    expect(refused.stderr).toMatch(/"https:\/\/schemas\.devctl\.invalid\/[^"]+": (dial tcp|HTTP request failed)/)
+    const skipped = await templateChart(helm, {chart: chart('remote-schema-ref'), extraArgs: ['--skip-schema-validation']})
+    expect(skipped.exitCode, skipped.stderr).toBe(0)
+  })
+
   it('no-redis-password: connects with a URL built from host and port only', async ({expect}) => {
     const objects = await renderChart(helm, {chart: chart('no-redis-password'), values: {redis: {host: 'devctl-redis', port: 6379}}})
     const app = podSpec(findObject<V1Deployment>(objects, 'Deployment', 'rel-app')).containers[0]!

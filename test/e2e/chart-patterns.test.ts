@@ -277,6 +277,24 @@ describe.each([3, 4] as const)('chart and values checked before anything is crea
     expect(clusterCreated(env)).toBe(false)
   })
 
+  it('a values.schema.json that refers to a schema helm cannot fetch (Zitadel offline): said so, not blamed on the values, exit 6; app.skipSchemaValidation renders without it', async () => {
+    env = await startChartEnvironment('remote-schema-ref', ['--no-postgres', '--no-redis'], {helmVersion, scenario: 'fixture-charts'})
+    const refused = await env.devctl(['up'])
+    expect(refused.exitCode, output(refused)).toBe(6)
+    expect(refused.stderr).toMatch(/^Error: The chart's values\.schema\.json refers to a schema on the internet that helm could not fetch \(https:\/\/schemas\.devctl\.invalid\/kubernetes\/v1\.30\.0\/_definitions\.json\): your values were not checked, and nothing says they are wrong\.$/m)
+    expect(refused.stderr).toMatch(/^→ Connect this machine to the internet, or render without the chart's schema: app\.skipSchemaValidation: true in devctl\.yaml \(helm 3\.16\.0 or newer\)\.$/m)
+    expect(refused.stderr).not.toMatch(/Fix what it names in your values files/)
+    expect(clusterCreated(env)).toBe(false)
+
+    await editConfig(env, (text) => text.replace(/^ {2}migration: auto.*$/m, (line) => `${line}\n  skipSchemaValidation: true`))
+    const before = env.sim.commands('helm').length
+    const rendered = await env.devctl(['up'])
+    expect(rendered.exitCode, output(rendered)).toBe(0)
+    const renders = env.sim.commands('helm').slice(before).filter((c) => c.argv[0] === 'template' || c.argv[0] === 'upgrade')
+    expect(renders.map((c) => c.argv[0])).toEqual(['template', 'upgrade'])
+    expect(renders.every((c) => c.argv.includes('--skip-schema-validation'))).toBe(true)
+  })
+
   it('up --dry-run prints the rendered chart (its Secrets masked) and the migration it found', async () => {
     env = await fixture('hook-failed', helmVersion)
     const result = await env.devctl(['up', '--dry-run'])
