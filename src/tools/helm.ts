@@ -100,6 +100,13 @@ const UNREACHABLE_SCHEMA = /(?:Get|failing loading) "(https?:\/\/[^"]+)": (?:dia
  */
 function renderFailure(stderr: string, options: Pick<InstallOptions, 'release' | 'valuesFiles'>): ChartError | ConfigError {
   const details = cleanHelmError(stderr)
+  const missing = /found in Chart\.yaml, but missing in charts\/ directory: (.+)$/m.exec(stderr)?.[1]?.trim()
+  if (missing) {
+    return new ChartError(`The chart declares subcharts its charts/ directory does not hold (${missing}): helm renders no chart with a dependency missing, even one its values switch off.`, {
+      details,
+      hint: `For a database devctl runs for you, delete its entry under dependencies: in the chart's Chart.yaml (and switch it off in your values, e.g. postgresql.enabled: false); for the others, \`helm dependency build\` the chart.`,
+    })
+  }
   const unreachable = UNREACHABLE_SCHEMA.exec(stderr)?.[1]
   if (unreachable) {
     return new ChartError(`The chart's values.schema.json refers to a schema on the internet that helm could not fetch (${unreachable}): your values were not checked, and nothing says they are wrong.`, {

@@ -170,6 +170,12 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
     expect(skipped.exitCode, skipped.stderr).toBe(0)
   })
 
+  it('missing-subchart: helm renders nothing while a declared dependency is missing, even a disabled one (not linted: it cannot pass)', async ({expect}) => {
+    const refused = await templateChart(helm, {chart: chart('missing-subchart')})
+    expect(refused.exitCode).not.toBe(0)
+    expect(refused.stderr).toMatch(/found in Chart\.yaml, but missing in charts\/ directory: postgresql$/m)
+  })
+
   it('no-redis-password: connects with a URL built from host and port only', async ({expect}) => {
     const objects = await renderChart(helm, {chart: chart('no-redis-password'), values: {redis: {host: 'devctl-redis', port: 6379}}})
     const app = podSpec(findObject<V1Deployment>(objects, 'Deployment', 'rel-app')).containers[0]!

@@ -295,6 +295,15 @@ describe.each([3, 4] as const)('chart and values checked before anything is crea
     expect(renders.every((c) => c.argv.includes('--skip-schema-validation'))).toBe(true)
   })
 
+  it('a chart whose declared subchart is missing (a bundled database removed): which, and what to do, exit 6, nothing created', async () => {
+    env = await startChartEnvironment('missing-subchart', ['--no-redis', '--wire-value', 'postgresql.enabled=false'], {helmVersion, scenario: 'fixture-charts'})
+    const result = await env.devctl(['up'])
+    expect(result.exitCode, output(result)).toBe(6)
+    expect(result.stderr).toMatch(/^Error: The chart declares subcharts its charts\/ directory does not hold \(postgresql\): helm renders no chart with a dependency missing, even one its values switch off\.$/m)
+    expect(result.stderr).toMatch(/^→ For a database devctl runs for you, delete its entry under dependencies: in the chart's Chart\.yaml/m)
+    expect(clusterCreated(env)).toBe(false)
+  })
+
   it('up --dry-run prints the rendered chart (its Secrets masked) and the migration it found', async () => {
     env = await fixture('hook-failed', helmVersion)
     const result = await env.devctl(['up', '--dry-run'])

@@ -77,7 +77,7 @@ interface Case {
   stoppedAt?: RegExp
 }
 
-const helmRunning = (env: TestEnvironment, verb: string) => env.sim.commands('helm').some((c) => c.argv[0] === verb && !c.endedAt)
+const helmRunning = (env: TestEnvironment, verb: string) => env.sim.commands('helm').some((c) => c.argv[0] === verb && !c.argv.some((arg) => arg.startsWith('--dry-run')) && !c.endedAt)
 /** The step's row shows it running or done (before it starts, the list shows its title too). */
 const reached = (s: Screen, title: string) => showsRunning(s, title) || s.has(`✔ ${title}`)
 
