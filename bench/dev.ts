@@ -21,7 +21,7 @@ import {join} from 'node:path'
 import {parseArgs} from 'node:util'
 
 import {CLI, runCli, tempDir} from '../test/helpers/cli.js'
-import {measure, repeat} from './measure.js'
+import {alternate, measureCli, wallTime, peakRss} from './measure.js'
 import {freePort} from '../test/helpers/environment.js'
 import {startSimulator} from '../test/sim/index.js'
 
@@ -50,7 +50,7 @@ const childEnv = {...process.env, ...sim.env, NO_COLOR: '1'}
 const firstUp = await runCli(['up', '--quiet'], {cwd: dir, env: sim.env})
 if (firstUp.exitCode !== 0) throw new Error(`devctl up failed:\n${firstUp.stderr}`)
 const upgradesBefore = sim.commands('helm').filter((c) => c.argv[0] === 'upgrade').length
-const noop = await repeat(3, () => measure(process.execPath, [CLI, 'up', '--quiet'], childEnv, dir))
+const noop = (await alternate(3, [['no-op up', () => measureCli(CLI, ['up', '--quiet'], childEnv, dir)]]))[0]![1]
 if (sim.commands('helm').filter((c) => c.argv[0] === 'upgrade').length !== upgradesBefore || sim.commands('docker').filter((c) => c.argv[0] === 'build').length !== 1) {
   throw new Error('a no-op up built or deployed')
 }
@@ -126,4 +126,4 @@ console.log(`| deploy (helm upgrade, migration Job) | ${seconds(median('deploy')
 console.log(`| rollout (new pod Ready, old one gone) | ${seconds(median('rollout'))} |`)
 console.log(`| **the new pod Ready** (seen on the API) | **${seconds(median('ready'))}** |`)
 console.log(`| the cycle's line printed | ${seconds(median('cycle'))} |`)
-console.log(`\nno-op \`devctl up\` with the image under build: (best of 3): ${noop.seconds.toFixed(2)} s, ${Math.round(noop.maxRssMB)} MB peak RSS`)
+console.log(`\nno-op \`devctl up\` with the image under build: (3 runs): ${wallTime(noop)}, ${peakRss(noop)} peak RSS`)

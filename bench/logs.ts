@@ -4,7 +4,12 @@
  * Reports lines/s and peak RSS (GNU time's maximum resident set size), next to the real
  * `kubectl logs` reading one of the same pods. Run `npm run build` first, then:
  *
- *   npx tsx bench/logs.ts [--pods 20] [--runs 3]
+ *   npx tsx bench/logs.ts [--pods 20] [--runs 3] [--cli PATH/bin/run.js ...]
+ *
+ * devctl runs as users run it, through bin/run.js's `#!` line (with the node flags it sets); one
+ * row runs it with `node bin/run.js` instead, on V8's defaults, to show what those flags do.
+ * `--cli` (repeatable) times other builds of devctl (another checkout's bin/run.js) instead,
+ * taking turns, for figures before and after a change under the same load.
  */
 import {execFile, spawn} from 'node:child_process'
 import {mkdtemp, writeFile} from 'node:fs/promises'
@@ -14,12 +19,13 @@ import {parseArgs, promisify} from 'node:util'
 
 import {startSimulator} from '../test/sim/index.js'
 import {CLI, TOOLS} from '../test/helpers/cli.js'
-import {measure, repeat} from './measure.js'
+import {alternate, clisToTime, machine, measure, measureCli, peakRss, wallTime, type Summary, type TimedCommand} from './measure.js'
 
 const LINES_PER_POD = 50_000
 // Asynchronous only: the simulator answers from this process, a synchronous child would starve it.
 const run = promisify(execFile)
-const {values} = parseArgs({options: {pods: {type: 'string', default: '20'}, runs: {type: 'string', default: '3'}}})
+const {values} = parseArgs({options: {pods: {type: 'string', default: '20'}, runs: {type: 'string', default: '3'}, cli: {type: 'string', multiple: true}}})
+const clis = clisToTime(values.cli, CLI)
 const pods = Number(values.pods)
 const runs = Number(values.runs)
 
@@ -48,27 +54,28 @@ async function kubectlApply(env: NodeJS.ProcessEnv, manifest: string): Promise<v
 }
 
 /** Following: from `kubectl apply` of a new Deployment to its pod's first line on devctl's output. */
-async function newPodLatency(env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
-  const follower = spawn(process.execPath, [CLI, 'logs', '^late-'], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
+async function newPodLatency(cli: string, name: string, env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  const follower = spawn(process.execPath, [cli, 'logs', `^${name}-`], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
   let output = ''
   let applied = 0
   try {
     const firstLine = new Promise<number>((resolve) => {
       follower.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         output += chunk
-        if (applied && /^late-\S+ /m.test(output)) resolve(Date.now())
+        if (applied && new RegExp(`^${name}-\\S+ `, 'm').test(output)) resolve(Date.now())
       })
     })
     // Started and caught up: it says so on stderr while nothing matches yet.
     await new Promise<void>((resolve) => follower.stderr.setEncoding('utf8').on('data', (chunk: string) => chunk.includes('waiting for them') && resolve()))
     applied = Date.now()
-    await kubectlApply(env, deployment('late', 1, 'late'))
+    await kubectlApply(env, deployment(name, 1, 'late'))
     return (await firstLine) - applied
   } finally {
     follower.kill('SIGINT')
   }
 }
 
+const loadBefore = machine(cpus().length)
 const sim = await startSimulator({helmVersion: 3, scenario: 'logs-bench', cpus: cpus().length})
 try {
   const env = {...process.env, ...sim.env, NO_COLOR: '1'}
@@ -88,30 +95,44 @@ try {
   const onePod = podNames[0]!
 
   // Every line arrives, once: count them through a pipe before timing.
-  const counted = (await run(process.execPath, [CLI, 'logs', '--no-follow'], {cwd: dir, env, maxBuffer: 1 << 30, encoding: 'utf8'})).stdout.split('\n').length - 1
-  if (counted !== pods * LINES_PER_POD) throw new Error(`devctl logs printed ${counted} lines, expected ${pods * LINES_PER_POD}`)
-
-  const startup = await repeat(runs, () => measure(process.execPath, [CLI, 'logs', '--no-follow', '--tail', '0'], env, dir))
-  const all = await repeat(runs, () => measure(process.execPath, [CLI, 'logs', '--no-follow'], env, dir))
-  const single = await repeat(runs, () => measure(process.execPath, [CLI, 'logs', '--no-follow', `^${onePod}$`], env, dir))
-  const reference = await repeat(runs, () => measure(TOOLS.kubectl, ['logs', '-n', 'bench', onePod], env, dir))
-  // A smaller young generation: V8's default lets it grow to ~34 MB while the Kubernetes client loads.
-  const smallYoung = await repeat(runs, () => measure(process.execPath, ['--max-semi-space-size=4', CLI, 'logs', '--no-follow'], env, dir))
-  const latency = await newPodLatency(env, dir)
+  for (const {cli} of clis) {
+    const counted = (await run(process.execPath, [cli, 'logs', '--no-follow'], {cwd: dir, env, maxBuffer: 1 << 30, encoding: 'utf8'})).stdout.split('\n').length - 1
+    if (counted !== pods * LINES_PER_POD) throw new Error(`${cli} logs printed ${counted} lines, expected ${pods * LINES_PER_POD}`)
+  }
 
   const total = pods * LINES_PER_POD
+  // Per build: start-up alone, every pod, one pod, every pod on V8's defaults (`node bin/run.js`, without its #! flags).
+  const perCli = clis.map(({cli, label}): TimedCommand[] => [
+    [`devctl logs --no-follow --tail 0 (startup: config, k3d, API)${label}`, () => measureCli(cli, ['logs', '--no-follow', '--tail', '0'], env, dir)],
+    [`devctl logs --no-follow (${pods} pods)${label}`, () => measureCli(cli, ['logs', '--no-follow'], env, dir)],
+    [`devctl logs --no-follow (1 pod)${label}`, () => measureCli(cli, ['logs', '--no-follow', `^${onePod}$`], env, dir)],
+    [`node bin/run.js logs --no-follow (${pods} pods; V8 defaults, without bin/run.js's flags)${label}`, () => measure(process.execPath, [cli, 'logs', '--no-follow'], env, dir)],
+  ])
+  const measured = await alternate(runs, [...perCli.flat(), ['kubectl logs (1 pod, reference)', () => measure(TOOLS.kubectl, ['logs', '-n', 'bench', onePod], env, dir)]])
+  const latencies = []
+  for (const [index, {cli}] of clis.entries()) latencies.push(await newPodLatency(cli, `late${index}`, env, dir))
+
   const rate = (lines: number, seconds: number) => `${Math.round(lines / seconds).toLocaleString('en-US')} lines/s`
-  const rows = [
-    ['what', 'lines', 'wall time', 'lines/s (wall)', 'lines/s (minus startup)', 'peak RSS'],
-    ['devctl logs --no-follow --tail 0 (startup: config, k3d, API)', '0', `${startup.seconds.toFixed(2)} s`, '', '', `${startup.maxRssMB.toFixed(0)} MB`],
-    [`devctl logs --no-follow (${pods} pods)`, total.toLocaleString('en-US'), `${all.seconds.toFixed(2)} s`, rate(total, all.seconds), rate(total, all.seconds - startup.seconds), `${all.maxRssMB.toFixed(0)} MB`],
-    ['devctl logs --no-follow (1 pod)', LINES_PER_POD.toLocaleString('en-US'), `${single.seconds.toFixed(2)} s`, rate(LINES_PER_POD, single.seconds), rate(LINES_PER_POD, single.seconds - startup.seconds), `${single.maxRssMB.toFixed(0)} MB`],
-    ['kubectl logs (1 pod, reference)', LINES_PER_POD.toLocaleString('en-US'), `${reference.seconds.toFixed(2)} s`, rate(LINES_PER_POD, reference.seconds), '', `${reference.maxRssMB.toFixed(0)} MB`],
-    [`node --max-semi-space-size=4 devctl logs --no-follow (${pods} pods)`, total.toLocaleString('en-US'), `${smallYoung.seconds.toFixed(2)} s`, rate(total, smallYoung.seconds), rate(total, smallYoung.seconds - startup.seconds), `${smallYoung.maxRssMB.toFixed(0)} MB`],
+  /** devctl's rows also get a rate without its start-up (medians: a best start-up may be luckier than a best run); kubectl's does not. */
+  const row = ([what, summary]: [string, Summary], lines: number, startup?: Summary) => [
+    what,
+    lines.toLocaleString('en-US'),
+    wallTime(summary),
+    lines > 0 ? rate(lines, summary.bestSeconds) : '',
+    lines > 0 && startup && summary.medianSeconds > startup.medianSeconds ? rate(lines, summary.medianSeconds - startup.medianSeconds) : '',
+    peakRss(summary),
   ]
-  process.stdout.write(`devctl logs benchmark: ${cpus().length} CPUs, node ${process.version}, best of ${runs} runs (peak RSS: the highest)\n\n`)
-  for (const [index, row] of rows.entries()) process.stdout.write(`| ${row.join(' | ')} |\n${index === 0 ? `|${' --- |'.repeat(row.length)}\n` : ''}`)
-  process.stdout.write(`\nFollowing: a new pod's first line appeared ${latency} ms after \`kubectl apply\` of its Deployment (simulator at time factor 0.01: pod start-up is near instant).\n`)
+  const rows = [['what', 'lines', 'wall time: best (median)', 'lines/s (best wall)', 'lines/s (median, minus median startup)', 'peak RSS: highest (median)']]
+  for (const index of clis.keys()) {
+    const [startup, all, single, v8Defaults] = measured.slice(index * 4, index * 4 + 4) as Array<[string, Summary]>
+    rows.push(row(startup!, 0), row(all!, total, startup![1]), row(single!, LINES_PER_POD, startup![1]), row(v8Defaults!, total, startup![1]))
+  }
+  rows.push(row(measured.at(-1)!, LINES_PER_POD))
+  process.stdout.write(`devctl logs benchmark: ${runs} runs each, taking turns; before: ${loadBefore}; after: ${machine(cpus().length)}\n\n`)
+  for (const [index, cells] of rows.entries()) process.stdout.write(`| ${cells.join(' | ')} |\n${index === 0 ? `|${' --- |'.repeat(cells.length)}\n` : ''}`)
+  for (const [index, {label}] of clis.entries()) {
+    process.stdout.write(`\nFollowing${label}: a new pod's first line appeared ${latencies[index]} ms after \`kubectl apply\` of its Deployment (simulator at time factor 0.01: pod start-up is near instant).\n`)
+  }
 } finally {
   await sim.stop()
 }

@@ -18,7 +18,7 @@ import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
 import {freePort} from '../test/helpers/environment.js'
-import {startSimulator, type HelmVersion} from '../test/sim/index.js'
+import {startSimulator} from '../test/sim/index.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = join(root, 'bin', 'run.js')
@@ -45,7 +45,7 @@ if (helmVersion !== 3 && helmVersion !== 4) throw new Error(`--helm must be 3 or
 const styled = process.stdout.isTTY && !process.env.NO_COLOR
 const say = (text: string) => process.stdout.write(`\n${styled ? `\u001B[1m${text}\u001B[22m` : text}\n`)
 
-const sim = await startSimulator({helmVersion: helmVersion as HelmVersion, scenario: values.scenario, timeFactor})
+const sim = await startSimulator({helmVersion, scenario: values.scenario, timeFactor})
 const project = await mkdtemp(join(tmpdir(), 'devctl-demo-'))
 const env: NodeJS.ProcessEnv = {...process.env, ...sim.env, PATH: `${sim.env.PATH}:${join(root, '.tools', 'kubectl-v34')}`}
 

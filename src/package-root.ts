@@ -1,6 +1,6 @@
 /**
  * The devctl package's own directory (where package.json, presets/ and schema/ ship). Modules
- * run from src/ under tests and from dist/src/ when built, so it is found, not counted.
+ * run from src/ under tests and from dist/ (bundled, in its chunks) when built, so it is found, not counted.
  */
 import {existsSync} from 'node:fs'
 import {dirname, join} from 'node:path'

@@ -8,7 +8,7 @@
  *   - an existing cluster: pushed to the registry devctl.yaml names.
  */
 import {parse} from 'yaml'
-import {z} from 'zod'
+import * as z from 'zod'
 
 import {BuildError} from '../errors.js'
 import type {Docker} from '../tools/docker.js'

@@ -108,7 +108,7 @@ export async function buildImage(build: ImageBuild, docker: Docker, stateDir: st
   await ensureStateDir(dirname(build.iidfile))
   report.note('reading the build context')
   const {digest, files, rules} = await digestContext({contextDir: build.contextDir, dockerfile: build.dockerfile, target: build.config.target, args: build.config.args, cacheFile: build.cacheFile})
-  assertStateLeftOut(build, stateDir, rules.ignores, rules.file)
+  assertStateLeftOut(build, stateDir, (path) => rules.ignores(path), rules.file)
   const tag = tagFor(digest)
   const ref = `${build.config.name}:${tag}`
   const existing = await docker.imageId(ref, report.signal)
@@ -116,7 +116,7 @@ export async function buildImage(build: ImageBuild, docker: Docker, stateDir: st
 
   const request = {contextDir: build.contextDir, dockerfile: build.dockerfile, ref, target: build.config.target, args: build.config.args, iidfile: build.iidfile}
   report.note('building')
-  const progress = new BuildProgress({step: report.step, activity: report.note})
+  const progress = new BuildProgress({step: (line) => report.step(line), activity: (message) => report.note(message)})
   const result = await docker.build(request, report.signal, (line, stream) => progress.push(line, stream))
   if (result.exitCode !== 0) {
     const dockerfileText = await readFile(build.dockerfile, 'utf8').catch(() => undefined)

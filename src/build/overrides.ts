@@ -8,7 +8,7 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {isAlias, isMap, isPair, isScalar, isSeq, stringify, type Node} from 'yaml'
+import {isAlias, isMap, isPair, isScalar, isSeq, stringify} from 'yaml'
 
 import {parseValuePath, type PathStep} from '../config/value-path.js'
 import {displayPath, formatLocation, nodeAtPath, nodeOffset, readYamlFile, toPlainData} from '../config/yaml-file.js'
@@ -50,7 +50,7 @@ async function readValues(path: string): Promise<ValuesFile> {
     if (isAlias(node)) return note(node.source, at)
     if ((isScalar(node) || isMap(node) || isSeq(node)) && node.anchor) note(node.anchor, at)
     if (isMap(node)) for (const pair of node.items) if (isPair(pair) && isScalar(pair.key)) walk(pair.value, [...at, String(pair.key.value)])
-    if (isSeq(node)) node.items.forEach((item, index) => walk(item as Node, [...at, index]))
+    if (isSeq(node)) node.items.forEach((item, index) => walk(item, [...at, index]))
   }
   walk(source.doc.contents, [])
   return {path, data, anchors}
@@ -63,7 +63,7 @@ function isValues(value: unknown): value is Values {
 /** helm's merge of values files: mappings merge key by key, anything else (a list too) is replaced. */
 function merge(base: Values, over: Values): Values {
   const out: Values = {...base}
-  for (const [key, value] of Object.entries(over)) out[key] = isValues(value) && isValues(out[key]) ? merge(out[key] as Values, value) : value
+  for (const [key, value] of Object.entries(over)) out[key] = isValues(value) && isValues(out[key]) ? merge(out[key], value) : value
   return out
 }
 

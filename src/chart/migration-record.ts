@@ -2,7 +2,7 @@
  * The last migration's outcome, kept in the namespace (ConfigMap devctl-state) so `status`
  * can say when it ran and how it went — a hook Job deleted on success leaves no trace itself.
  */
-import {z} from 'zod'
+import * as z from 'zod'
 
 import type {KubeClient} from '../kube/client.js'
 import type {V1ConfigMap} from '../kube/types.js'

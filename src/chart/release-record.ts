@@ -7,7 +7,7 @@
  */
 import {gunzipSync} from 'node:zlib'
 
-import {z} from 'zod'
+import * as z from 'zod'
 
 import type {KubeClient} from '../kube/client.js'
 import type {V1Secret} from '../kube/types.js'

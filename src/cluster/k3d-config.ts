@@ -7,7 +7,7 @@ import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parse} from 'yaml'
-import {z} from 'zod'
+import * as z from 'zod'
 
 import type {ResolvedNames} from '../config/load.js'
 import type {DevctlConfig} from '../config/schema.js'

@@ -6,7 +6,7 @@ import {dirname, join, resolve} from 'node:path'
 
 import {closest, distance} from 'fastest-levenshtein'
 import {isMap, isPair, isScalar, type Node} from 'yaml'
-import type {z} from 'zod'
+import type * as z from 'zod'
 
 import {ConfigError} from '../errors.js'
 import {isFile} from '../system/files.js'
@@ -173,7 +173,7 @@ function describeValue(value: unknown): string {
   if (typeof value === 'object') return 'a mapping'
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`
   if (typeof value === 'number') return `the number ${value}`
-  return String(value)
+  return typeof value === 'boolean' ? String(value) : typeof value
 }
 
 function findKeyNode(node: Node | undefined, key: string): Node | undefined {

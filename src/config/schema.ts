@@ -3,7 +3,7 @@
  * Schema shipped for editors (scripts/build-schema.mjs). Defaults live here, nowhere else.
  */
 import semver from 'semver'
-import {z} from 'zod'
+import * as z from 'zod'
 
 import {POSTGRES, REDIS} from '../services/naming.js'
 import {DURATION_PATTERN, isWaitableDuration, MAX_DURATION_TEXT} from './duration.js'

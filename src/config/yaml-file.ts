@@ -205,7 +205,8 @@ export async function readValuesFile(path: string): Promise<Record<string, unkno
   const data = toPlainData(source, what)
   if (data === null || data === undefined) return null
   if (typeof data === 'object' && !Array.isArray(data)) return data as Record<string, unknown>
-  const found = Array.isArray(data) ? 'a list' : `the ${typeof data} ${JSON.stringify(String(data).slice(0, 40))}`
+  // Neither a mapping nor empty: a list or a scalar.
+  const found = Array.isArray(data) ? 'a list' : `the ${typeof data} ${JSON.stringify((data as string | number | boolean).toString().slice(0, 40))}`
   throw new ConfigError(`${formatLocation(source, nodeOffset(source.doc.contents ?? undefined))}: a ${what} must be a mapping (key: value) at the top level, but found ${found}.`, {
     hint: 'Write the values as keys at the top level of the file, e.g. `replicaCount: 1`.',
   })

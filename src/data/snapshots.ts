@@ -14,7 +14,7 @@ import {join} from 'node:path'
 import {Transform, Writable, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import {z} from 'zod'
+import * as z from 'zod'
 
 import {ClusterError, FileConflictError, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../system/files.js'

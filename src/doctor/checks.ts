@@ -116,13 +116,13 @@ function versionedToolCheck(id: 'k3d' | 'helm', probe: Probe<string>, assertSupp
 const k3dCheck: Check = (facts) => {
   const context = existingContext(facts)
   if (context) return notNeeded('k3d', context)
-  return versionedToolCheck('k3d', facts.k3d, K3d.assertSupported, 'devctl creates the local cluster with it', facts)
+  return versionedToolCheck('k3d', facts.k3d, (found) => K3d.assertSupported(found), 'devctl creates the local cluster with it', facts)
 }
 
 const helmCheck: Check = (facts) => {
   const {helm} = facts
   const version: Probe<string> = helm.state === 'ok' ? {state: 'ok', value: helm.value.version} : helm
-  return versionedToolCheck('helm', version, Helm.assertSupported, 'devctl installs your chart with it', facts)
+  return versionedToolCheck('helm', version, (found) => Helm.assertSupported(found), 'devctl installs your chart with it', facts)
 }
 
 /** The Kubernetes minor version of the k3s image devctl.yaml runs, e.g. "1.31". */

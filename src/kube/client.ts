@@ -17,9 +17,11 @@ import {
   PatchStrategy,
   PortForward,
   Watch,
+  type Configuration,
   type KubernetesListObject,
   type KubernetesObject,
   type V1Status,
+  type V1APIResource,
 } from '@kubernetes/client-node'
 import WebSocket from 'ws'
 
@@ -112,7 +114,7 @@ function socketConnector(config: KubeConfig, opened: (ws: WebSocket) => void): S
       const options: RequestOptions = {}
       await config.applyToHTTPSOptions(options)
       return new Promise<WebSocket>((resolve, reject) => {
-        const ws = new WebSocket(`${server.replace(/^http/, 'ws').replace(/\/$/, '')}${path}`, CHANNEL_PROTOCOLS, options as WebSocket.ClientOptions)
+        const ws = new WebSocket(`${server.replace(/^http/, 'ws').replace(/\/$/, '')}${path}`, CHANNEL_PROTOCOLS, options)
         ws.once('unexpected-response', (request, response) => {
           const chunks: Buffer[] = []
           response.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -282,6 +284,26 @@ class DeadlineWatch extends Watch {
   }
 }
 
+/**
+ * client-node's generic object API asks the server for an API group's resource list before its
+ * first call on that group (several times when the first calls run side by side): the kinds
+ * devctl uses are known (KINDS), so they are answered here, and only another kind (one an
+ * `apply` brings) is looked up.
+ */
+class KnownKindsObjectApi extends KubernetesObjectApi {
+  static forConfig(config: KubeConfig): KnownKindsObjectApi {
+    const objects = config.makeApiClient(KnownKindsObjectApi)
+    objects.setDefaultNamespace(config)
+    return objects
+  }
+
+  protected override async resource(apiVersion: string, kind: string, options?: Configuration): Promise<V1APIResource | undefined> {
+    const known = kind in KINDS ? KINDS[kind as KindName] : undefined
+    if (known?.apiVersion === apiVersion) return {kind, name: known.plural, namespaced: known.namespaced, singularName: '', verbs: []}
+    return super.resource(apiVersion, kind, options)
+  }
+}
+
 export class KubeClient {
   private readonly objects: KubernetesObjectApi
   private readonly retryListeners = new Set<RetryListener>()
@@ -290,7 +312,7 @@ export class KubeClient {
     readonly config: KubeConfig,
     private readonly timing: ClientTiming,
   ) {
-    this.objects = KubernetesObjectApi.makeApiClient(config)
+    this.objects = KnownKindsObjectApi.forConfig(config)
   }
 
   /** Load a kubeconfig (a file, or the default KUBECONFIG/~/.kube/config) and pick the context. */

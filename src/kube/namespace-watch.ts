@@ -100,7 +100,8 @@ export class NamespaceWatch {
         settle()
       }
       const evaluate = () => {
-        if (this.failure) return finish(() => reject(this.failure))
+        const {failure} = this
+        if (failure) return finish(() => reject(failure))
         try {
           const result = check()
           if (result !== undefined) finish(() => resolve(result))

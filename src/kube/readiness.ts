@@ -131,7 +131,7 @@ export function revisionPods(kind: RolloutKind, object: KubernetesObject, pods: 
     case 'Deployment': {
       const sets = replicaSets.filter((rs) => ownedBy(rs, object))
       owned = pods.filter((pod) => sets.some((rs) => ownedBy(pod, rs)))
-      const current = generationSeen(workload) ? newReplicaSet(object as V1Deployment, replicaSets) : undefined
+      const current = generationSeen(workload) ? newReplicaSet(object, replicaSets) : undefined
       isCurrent = (pod) => current !== undefined && ownedBy(pod, current)
       break
     }
@@ -159,13 +159,13 @@ export function revisionPods(kind: RolloutKind, object: KubernetesObject, pods: 
 function readinessOf(kind: RolloutKind, object: KubernetesObject, revision: RevisionPods): Readiness {
   switch (kind) {
     case 'Deployment':
-      return deploymentReadiness(object as V1Deployment, revision)
+      return deploymentReadiness(object, revision)
     case 'StatefulSet':
-      return statefulSetReadiness(object as V1StatefulSet)
+      return statefulSetReadiness(object)
     case 'DaemonSet':
-      return daemonSetReadiness(object as V1DaemonSet)
+      return daemonSetReadiness(object)
     case 'Job': {
-      const state = jobState(object as V1Job)
+      const state = jobState(object)
       return {ready: state.state === 'complete', detail: state.state === 'failed' ? state.message : state.detail}
     }
   }

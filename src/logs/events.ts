@@ -29,7 +29,7 @@ function containerOf(fieldPath: string | undefined): string {
 
 export function eventLine(event: V1Event): EventLine | undefined {
   const involved = event.involvedObject
-  const time = timeOf(event.lastTimestamp) ?? timeOf(event.eventTime as Date | string | undefined) ?? timeOf(event.firstTimestamp) ?? timeOf(event.metadata?.creationTimestamp)
+  const time = timeOf(event.lastTimestamp) ?? timeOf(event.eventTime) ?? timeOf(event.firstTimestamp) ?? timeOf(event.metadata?.creationTimestamp)
   if (!involved?.name || !involved.kind || time === undefined) return undefined
   const container = containerOf(involved.fieldPath)
   const pod = involved.kind === 'Pod' ? involved.name : `${involved.kind.toLowerCase()}/${involved.name}`

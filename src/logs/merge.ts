@@ -72,6 +72,6 @@ export async function mergeInTimeOrder(sources: Array<AsyncIterator<LogBatch>>, 
     if (pending.length > 0 && !signal.aborted) await write(pending)
   } finally {
     // Sources left unfinished (an abort, a closed pipe) release their connections.
-    await Promise.all(sources.map((source) => source.return?.()))
+    await Promise.all(sources.map(async (source) => source.return?.()))
   }
 }

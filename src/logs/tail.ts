@@ -176,7 +176,7 @@ export async function followContainerRun(
       fetched = (await source.get('Pod', namespace, podName).catch(() => fetched)) ?? undefined
     },
     keep: () => true,
-    trouble: output.trouble,
+    trouble: (message) => output.trouble(message),
   }
   for await (const batch of new ContainerTail(podName, instance, context, {}).read(true, signal)) for (const message of batch.messages) output.line(message)
 }

@@ -135,7 +135,7 @@ export function applyUpgradeOverrides(doc: Document, overrides: UpgradeOverrides
     changed.push(`app.set.${key}=${value}`)
   }
   const list = doc.getIn(['app', 'values'], true)
-  const listed = isSeq(list) ? (list.toJSON() as unknown[]) : []
+  const listed = isSeq(list) ? list.toJSON() : []
   const added = [...new Set(overrides.valuesFiles)].filter((file) => !listed.includes(file))
   // Added to the list as it is, so its comments stay.
   if (isSeq(list)) for (const file of added) list.add(doc.createNode(file))

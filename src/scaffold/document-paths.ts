@@ -13,11 +13,11 @@ type Collection = YAMLMap | YAMLSeq
 
 /** The item of `seq` whose `key` is `value`. */
 function matchingItem(seq: YAMLSeq, key: string, value: string): Node | undefined {
-  return seq.items.find((item): item is YAMLMap => isMap(item) && String(item.get(key)) === value) as Node | undefined
+  return seq.items.find((item): item is YAMLMap => isMap(item) && String(item.get(key)) === value)
 }
 
 function child(collection: Collection, step: PathStep): Node | undefined {
-  if (step.kind === 'key') return isMap(collection) ? (collection.get(step.key, true) as Node | undefined) : undefined
+  if (step.kind === 'key') return isMap(collection) ? collection.get(step.key, true) : undefined
   if (!isSeq(collection)) return undefined
   if (step.kind === 'index') return collection.items[step.index] as Node | undefined
   if (step.kind === 'match') return matchingItem(collection, step.key, step.value)
@@ -57,8 +57,8 @@ function sameValue(node: unknown, value: Node): boolean {
  */
 export function setAtValuePath(doc: Document, path: string, value: Node, mode: 'if-absent' | 'replace'): boolean {
   const steps = parseValuePath(path)
-  if (!isMap(doc.contents)) doc.contents = new YAMLMap(doc.schema) as never
-  let current = doc.contents as Collection
+  if (!isMap(doc.contents)) doc.contents = new YAMLMap(doc.schema)
+  let current = doc.contents
   for (const [i, step] of steps.entries()) {
     const last = i === steps.length - 1
     const rest = steps.slice(i + 1)
@@ -188,7 +188,7 @@ export function valuePathOf(doc: Document, target: Node): string | undefined {
       const steps: PathStep[] = []
       chain.forEach((ancestor, i) => {
         if (isPair(ancestor) && isScalar(ancestor.key)) steps.push({kind: 'key', key: String(ancestor.key.value)})
-        if (isSeq(ancestor)) steps.push({kind: 'index', index: ancestor.items.indexOf(chain[i + 1] as never)})
+        if (isSeq(ancestor)) steps.push({kind: 'index', index: ancestor.items.indexOf(chain[i + 1])})
       })
       found = formatValuePath(steps)
       return visit.BREAK

@@ -6,7 +6,7 @@
 import {readdir} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {z} from 'zod'
+import * as z from 'zod'
 
 import {ConfigError, UsageError} from '../errors.js'
 import {PACKAGE_ROOT} from '../package-root.js'

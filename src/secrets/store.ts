@@ -8,7 +8,7 @@ import {lstat, readlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {stringify} from 'yaml'
-import {z} from 'zod'
+import * as z from 'zod'
 
 import type {DevctlConfig} from '../config/schema.js'
 import {ConfigError} from '../errors.js'

@@ -9,7 +9,7 @@ import type {KubernetesObject} from '../kube/types.js'
 import {managedByDevctl} from './naming.js'
 
 export async function assertSecretsOwned(kube: KubeClient, secrets: KubernetesObject[]): Promise<void> {
-  const found = await Promise.all(secrets.map((s) => kube.get('Secret', s.metadata!.namespace!, s.metadata!.name!)))
+  const found = await Promise.all(secrets.map((s) => kube.get('Secret', s.metadata!.namespace, s.metadata!.name!)))
   for (const existing of found) {
     if (!existing || managedByDevctl(existing)) continue
     const manager = existing.metadata?.labels?.['app.kubernetes.io/managed-by']

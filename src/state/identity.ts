@@ -9,7 +9,7 @@ import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parse, stringify} from 'yaml'
-import {z} from 'zod'
+import * as z from 'zod'
 
 import {ensureStateDir, writeFileAtomic} from '../system/files.js'
 

@@ -9,7 +9,7 @@ import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {readFileSync, rmSync} from 'node:fs'
 
-import {z} from 'zod'
+import * as z from 'zod'
 
 import {EnvironmentBusyError} from '../errors.js'
 import {isAlive} from '../system/processes.js'

@@ -3,7 +3,7 @@
  * builds — built, looked up, tagged and pushed.
  */
 import semver from 'semver'
-import {z} from 'zod'
+import * as z from 'zod'
 
 import {BuildError, PrerequisiteError} from '../errors.js'
 import {parseToolJson} from './json-output.js'

@@ -6,7 +6,7 @@
 import {basename, isAbsolute, resolve} from 'node:path'
 
 import semver from 'semver'
-import {z} from 'zod'
+import * as z from 'zod'
 
 import {setArgument, type SetValue} from '../chart/set-syntax.js'
 import {ChartError, ConfigError, PrerequisiteError} from '../errors.js'
@@ -271,5 +271,5 @@ export class Helm {
 /** Values as helm prints them in JSON (`null` or nothing when there are none). */
 function valuesJson(stdout: string, what: string): Record<string, unknown> {
   if (stdout.trim() === '') return {}
-  return (parseToolJson(z.record(z.string(), z.unknown()).nullable(), stdout, what, ChartError) ?? {}) as Record<string, unknown>
+  return parseToolJson(z.record(z.string(), z.unknown()).nullable(), stdout, what, ChartError) ?? {}
 }

@@ -3,7 +3,7 @@
  * uses (docker, k3d, helm, kubectl). Text that is not JSON, or JSON of another shape (a tool
  * version devctl does not know), is the tool's failure, with the start of what it printed.
  */
-import type {z} from 'zod'
+import type * as z from 'zod'
 
 import type {DevctlError, DevctlErrorOptions} from '../errors.js'
 import {tail} from './process.js'

@@ -5,7 +5,7 @@
 import {stripVTControlCharacters} from 'node:util'
 
 import semver from 'semver'
-import {z} from 'zod'
+import * as z from 'zod'
 
 import {BuildError, ClusterError, PrerequisiteError, type DevctlError} from '../errors.js'
 import {parseToolJson} from './json-output.js'

@@ -1,5 +1,5 @@
 /** kubectl, driven as a process: only `doctor` asks for it (devctl itself talks to the API through its client). */
-import {z} from 'zod'
+import * as z from 'zod'
 
 import {PrerequisiteError} from '../errors.js'
 import {parseToolJson} from './json-output.js'

@@ -2,9 +2,9 @@
  * The only module that starts external processes (execa). Everything devctl runs (k3d,
  * helm, docker, lifecycle hooks) goes through `run`, which gives every call the same
  * behaviour: secrets masked in --debug echoes and captured output, AbortSignal support,
- * and no child outliving devctl.
+ * and no child outliving devctl. execa is loaded on the first run: a command that finds all
+ * it needs without a process (`status` on a running cluster) never pays for its ~100 modules.
  */
-import {execa} from 'execa'
 
 import {DevctlError, InterruptedError, PrerequisiteError} from '../errors.js'
 import {redact} from '../secrets/redact.js'
@@ -127,6 +127,7 @@ export async function run(file: string, args: readonly string[], options: RunOpt
 export async function runAllowingFailure(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const command = options.shell ? redact(file) : formatCommand(file, args)
   echoCommand(command)
+  const {execa} = await import('execa')
   if (options.signal?.aborted) throw new InterruptedError()
 
   const group = options.ownProcessGroup ?? false
@@ -184,6 +185,7 @@ export async function runStreaming(file: string, args: readonly string[], option
   const command = formatCommand(file, args)
   echoCommand(command)
   if (options.signal?.aborted) throw new InterruptedError()
+  const {execa} = await import('execa')
   const child = execa(file, args, {
     env: options.env,
     extendEnv: true,
@@ -204,7 +206,7 @@ export async function runStreaming(file: string, args: readonly string[], option
   const result = await child
   if (result.isCanceled) throw new InterruptedError(`Interrupted while running \`${command}\`.`)
   if (result.failed && (result as {code?: string}).code === 'ENOENT') throw new ToolNotFoundError(file)
-  return {exitCode: result.exitCode ?? 1, stderr: redact(Buffer.from(result.stderr as Uint8Array).toString('utf8'))}
+  return {exitCode: result.exitCode ?? 1, stderr: redact(Buffer.from(result.stderr).toString('utf8'))}
 }
 
 /**
@@ -213,6 +215,7 @@ export async function runStreaming(file: string, args: readonly string[], option
  */
 export async function runAttached(file: string, args: readonly string[], options: {env?: Record<string, string | undefined>} = {}): Promise<number> {
   echoCommand(formatCommand(file, args))
+  const {execa} = await import('execa')
   const result = await execa(file, args, {env: options.env, extendEnv: true, stdio: 'inherit', cleanup: true, reject: false})
   if (result.failed && (result as {code?: string}).code === 'ENOENT') throw new ToolNotFoundError(file)
   return result.exitCode ?? (result.signal ? 128 : 1)

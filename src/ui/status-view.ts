@@ -58,7 +58,9 @@ export function renderStatus(result: StatusResult, t: ChalkInstance, width?: num
     const failure = r.lastFailure
     if (failure) {
       const rollback = failure.rolledBackBy ? `; rolled back to revision ${/^Rollback to (\d+)/.exec(failure.rolledBackBy.description ?? '')?.[1] ?? '?'} by revision ${failure.rolledBackBy.revision} ${timeAgo(failure.rolledBackBy.updated, now)}` : ''
-      lines.push(row(t.yellow('!'), 'last fail', `revision ${failure.revision} failed ${timeAgo(failure.updated, now)}${failure.description ? `: ${failure.description}` : ''}${rollback}`))
+      // Failed in helm's eyes, or deployed by helm and rolled back by devctl (its pods never became ready).
+      const what = failure.status === 'failed' ? `failed ${timeAgo(failure.updated, now)}${failure.description ? `: ${failure.description}` : ''}` : 'did not become ready'
+      lines.push(row(t.yellow('!'), 'last fail', `revision ${failure.revision} ${what}${rollback}`))
     }
   }
   const m = s.migration

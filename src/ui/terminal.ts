@@ -45,7 +45,7 @@ export function createTheme(color: boolean): ChalkInstance {
  * a pod): with a TTY on both ends, keys go through raw — Ctrl-C cancels psql's query instead of
  * stopping devctl — and the terminal is put back as it was by `detach`.
  */
-export function attachTerminal(): {terminal: Terminal; detach(): void} {
+export function attachTerminal(): {terminal: Terminal; detach: () => void} {
   const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY)
   if (tty) process.stdin.setRawMode(true)
   return {

@@ -1,7 +1,8 @@
 /**
  * Reaching the environment's cluster without changing it (logs, status, upgrade, down):
  * for k3d, the cluster must exist and run, and its kubeconfig is fetched from k3d into
- * .devctl/kubeconfig; for an existing cluster, the configured context is used.
+ * .devctl/kubeconfig (and used again while it works); for an existing cluster, the configured
+ * context is used.
  */
 import {join} from 'node:path'
 
@@ -61,13 +62,18 @@ export async function connectSavedK3d(project: Project): Promise<Connection | un
 
 /**
  * Connect to the running environment, or explain why not ("no cluster yet: run devctl up").
- * `cluster` is what `k3d cluster list` said, when the caller already asked.
+ * `cluster` is what `k3d cluster list` said, when the caller already asked; when it did not, a
+ * k3d cluster that answers on the kubeconfig devctl kept needs no k3d process at all.
  */
 export async function connectEnvironment(project: Project, signal?: AbortSignal, cluster?: K3dCluster | null): Promise<Connection> {
   const {KubeClient} = await project.kubeModule
   if (project.config.cluster.provider === 'existing') {
     const kubeTarget = {context: project.config.cluster.context}
     return {kube: KubeClient.connect(kubeTarget), kubeTarget}
+  }
+  if (cluster === undefined) {
+    const answering = await connectSavedK3d(project)
+    if (answering) return answering
   }
   const found = cluster === undefined ? await project.tools.k3d.find(project.names.clusterName, signal) : (cluster ?? undefined)
   if (!found) {

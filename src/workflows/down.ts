@@ -18,7 +18,7 @@ import {namespaceMark} from '../services/manifests.js'
 import {MANAGED_BY_SELECTOR} from '../services/naming.js'
 import {exists} from '../system/files.js'
 import {readIdentity, type EnvironmentIdentity} from '../state/identity.js'
-import {describeOwner, mayDelete, ownershipOf} from '../state/ownership.js'
+import {describeOwner, mayDelete, mayUse, ownershipOf, type Mark, type Ownership} from '../state/ownership.js'
 import type {K3dCluster} from '../tools/k3d.js'
 import {connectEnvironment, type Connection} from './connect.js'
 import {createProject, type Confirm, type Project, type RunControls} from './project.js'
@@ -79,19 +79,32 @@ async function removeServices({project, options, result}: Teardown, kube: KubeCl
   }
 }
 
-/** The namespace goes only when this checkout created it; one it did not goes only with --delete-namespace and consent. */
-async function removeNamespace(teardown: Teardown, kube: KubeClient, confirm: Confirm): Promise<void> {
-  const {project, identity, options, result} = teardown
+/** The namespace as found: whose it is (no ownership: there is none), or that this account may not read namespaces. */
+interface FoundNamespace {
+  permitted: boolean
+  ownership?: Ownership
+  mark: Mark
+}
+
+async function findNamespace({project, identity}: Teardown, kube: KubeClient): Promise<FoundNamespace> {
   const name = project.names.namespace
-  if (options.keepData) return
   const found = await ifPermitted(kube.get('Namespace', undefined, name))
-  if (!found.permitted) return void result.kept.push(`namespace ${name} (this account may not read or delete namespaces)`)
-  if (!found.value) return
+  if (!found.permitted || !found.value) return {permitted: found.permitted, mark: {}}
   const mark = namespaceMark(found.value)
-  const ownership = ownershipOf(mark, identity, `namespace ${name}`)
-  if (!mayDelete(ownership)) {
-    const owner = describeOwner(ownership, mark)
-    const asked = options.deleteNamespace && (await confirm({flag: '--yes', message: `Delete namespace ${name}, which belongs to ${owner}, with everything in it?`, details: []}))
+  return {permitted: true, ownership: ownershipOf(mark, identity, `namespace ${name}`), mark}
+}
+
+/** The namespace goes only when this checkout created it; one it did not goes only with --delete-namespace and consent. */
+async function removeNamespace(teardown: Teardown, kube: KubeClient, namespace: FoundNamespace, confirm: Confirm): Promise<void> {
+  const {project, options, result} = teardown
+  const name = project.names.namespace
+  // --keep-data keeps it (the volumes are in it); another checkout's is still named: nothing in it was removed.
+  if (options.keepData && namespace.ownership !== 'foreign') return
+  if (!namespace.permitted) return void result.kept.push(`namespace ${name} (this account may not read or delete namespaces)`)
+  if (!namespace.ownership) return
+  if (!mayDelete(namespace.ownership)) {
+    const owner = describeOwner(namespace.ownership, namespace.mark)
+    const asked = !options.keepData && options.deleteNamespace && (await confirm({flag: '--yes', message: `Delete namespace ${name}, which belongs to ${owner}, with everything in it?`, details: []}))
     if (!asked) return void result.kept.push(`namespace ${name} (it belongs to ${owner}; --delete-namespace deletes it, asking first)`)
   }
   await kube.delete('Namespace', undefined, name)
@@ -109,13 +122,17 @@ function stopIfInterrupted(controls: RunControls, result: DownResult): void {
   })
 }
 
-/** What to do with the k3d cluster: delete it (everything goes with it), stop it, or keep it (and why). */
-type ClusterPlan = {action: 'delete' | 'stop'} | {action: 'keep'; why: string}
+/**
+ * What to do with the k3d cluster: delete it (everything goes with it), stop it, keep it (and
+ * why), or leave it untouched: a cluster `up` would not use is another's, its release and data too.
+ */
+type ClusterPlan = {action: 'delete' | 'stop'} | {action: 'keep' | 'leave'; why: string}
 
 function clusterPlan(teardown: Teardown, cluster: K3dCluster): ClusterPlan {
   const {options, identity, project} = teardown
   const mark = clusterMark(cluster.labels)
   const ownership = ownershipOf(mark, identity, `cluster ${project.names.clusterName}`)
+  if (!mayUse(ownership)) return {action: 'leave', why: `it belongs to ${describeOwner(ownership, mark)}; devctl changed nothing in it`}
   if (!mayDelete(ownership)) return {action: 'keep', why: `it belongs to ${describeOwner(ownership, mark)}`}
   if (options.keepCluster) return {action: 'keep', why: '--keep-cluster'}
   return {action: options.keepData ? 'stop' : 'delete'}
@@ -143,6 +160,8 @@ async function tearDown(teardown: Teardown): Promise<DownResult> {
 
   if (k3d && !cluster) {
     result.kept.push(`cluster ${names.clusterName} (there was none)`)
+  } else if (plan?.action === 'leave') {
+    result.kept.push(`cluster ${names.clusterName} (${plan.why})`)
   } else if (cluster && !cluster.running) {
     // A stopped cluster's release cannot be uninstalled (its pre-delete hooks would need it running).
     if (plan?.action === 'delete') await act(teardown, () => deleteCluster(teardown))
@@ -174,11 +193,14 @@ async function act(teardown: Teardown, action: () => Promise<void>): Promise<voi
 async function removeFromCluster(teardown: Teardown, connection: Connection, plan: ClusterPlan | undefined): Promise<void> {
   const {project, controls, result} = teardown
   const {clusterName} = project.names
-  await act(teardown, () => uninstallRelease(teardown, connection))
+  const namespace = await findNamespace(teardown, connection.kube)
+  // Another checkout's namespace (`up` refuses it without --adopt): its release and data are not this one's to remove.
+  const anotherCheckouts = namespace.ownership === 'foreign'
+  if (!anotherCheckouts) await act(teardown, () => uninstallRelease(teardown, connection))
   // Deleting the cluster removes everything in it; only the kept cases need finer work.
   if (plan?.action === 'delete') return act(teardown, () => deleteCluster(teardown))
-  await act(teardown, () => removeServices(teardown, connection.kube))
-  await act(teardown, () => removeNamespace(teardown, connection.kube, controls.confirm ?? (async () => false)))
+  if (!anotherCheckouts) await act(teardown, () => removeServices(teardown, connection.kube))
+  await act(teardown, () => removeNamespace(teardown, connection.kube, namespace, controls.confirm ?? (async () => false)))
   if (plan?.action === 'stop') {
     // The data lives inside the cluster: stop it (freeing CPU and memory) rather than delete it.
     await act(teardown, async () => {

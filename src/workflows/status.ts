@@ -10,7 +10,7 @@ import {hintFor, isFatal, summarizePod, type PodSummary} from '../diagnose/pod.j
 import {DevctlError, InterruptedError} from '../errors.js'
 import {NamespaceWatch} from '../kube/namespace-watch.js'
 import {rolloutOf, statefulSetReadiness} from '../kube/readiness.js'
-import type {KubernetesObject, V1Pod, V1StatefulSet} from '../kube/types.js'
+import type {V1Pod, V1StatefulSet} from '../kube/types.js'
 import {registerProjectSecrets} from '../secrets/store.js'
 import {POSTGRES, REDIS} from '../services/naming.js'
 import {createProject, type Project} from './project.js'
@@ -170,7 +170,7 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
 
   const released = [
     ...deployments.map((o) => ({kind: 'Deployment' as const, object: o})),
-    ...statefulSets.map((o) => ({kind: 'StatefulSet' as const, object: o as KubernetesObject})),
+    ...statefulSets.map((o) => ({kind: 'StatefulSet' as const, object: o})),
     ...daemonSets.map((o) => ({kind: 'DaemonSet' as const, object: o})),
   ].filter(({object}) => belongsToRelease(object, ctx.names.release))
   result.workloads = released.map(({kind, object}) => {
@@ -200,15 +200,23 @@ function runningImages(pods: V1Pod[]): string[] {
   return [...new Set(images)].sort()
 }
 
-/** helm's history: the newest failed revision, and a later "Rollback to N" revision if one followed it. */
-function lastFailure(history: ReleaseHistory): (RevisionSummary & {rolledBackBy?: RevisionSummary}) | undefined {
-  const failed = history.findLast((h) => h.status === 'failed')
+const ROLLBACK = /^Rollback to \d+/
+
+/**
+ * helm's history: the newest revision that failed — helm said so, or devctl rolled it back
+ * (helm deployed it, its pods never became ready: helm calls it superseded) — and the "Rollback
+ * to N" revision that followed it, if one did.
+ */
+export function lastFailure(history: ReleaseHistory): (RevisionSummary & {rolledBackBy?: RevisionSummary}) | undefined {
+  const rolledBack = (h: (typeof history)[number]) => history.some((later) => later.revision === h.revision + 1 && ROLLBACK.test(later.description ?? '')) && !ROLLBACK.test(h.description ?? '')
+  const failed = history.findLast((h) => h.status === 'failed' || rolledBack(h))
   if (!failed) return undefined
   // helm's descriptions carry its multi-error layout ("1 error occurred:\n\t* ..."): one line is enough.
   const description = (text: string | undefined) => text?.replace(/\d+ errors? occurred:\s*\*\s*/g, '').replace(/\s+/g, ' ').trim()
   const summary = (h: (typeof history)[number]): RevisionSummary => ({revision: h.revision, status: h.status, updated: h.updated, description: description(h.description)})
-  const rollback = history.find((h) => h.revision > failed.revision && /^Rollback to \d+/.test(h.description ?? ''))
-  return {...summary(failed), rolledBackBy: rollback ? summary(rollback) : undefined}
+  const rollback = history.find((h) => h.revision > failed.revision && ROLLBACK.test(h.description ?? ''))
+  // A revision helm deployed says "Upgrade complete": not why it was rolled back.
+  return {...summary(failed), ...(failed.status === 'failed' ? {} : {description: undefined}), rolledBackBy: rollback ? summary(rollback) : undefined}
 }
 
 /**
@@ -257,15 +265,14 @@ async function startWatch(loaded: LoadedConfig, kubeModule: Promise<KubeModule>,
 function nextChange(watch: NamespaceWatch | undefined, refreshMs: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     let settle: NodeJS.Timeout | undefined
-    const done = (error?: unknown) => {
+    const done = (settleWith: () => void = resolve) => {
       clearTimeout(refresh)
       clearTimeout(settle)
       unsubscribe?.()
       signal.removeEventListener('abort', onAbort)
-      if (error) reject(error)
-      else resolve()
+      settleWith()
     }
-    const onAbort = () => done(signal.reason ?? new InterruptedError())
+    const onAbort = () => done(() => reject(signal.reason ?? new InterruptedError()))
     const refresh = setTimeout(() => done(), refreshMs)
     const unsubscribe = watch?.onChange(() => {
       settle ??= setTimeout(() => done(), SETTLE_MS)
@@ -275,7 +282,7 @@ function nextChange(watch: NamespaceWatch | undefined, refreshMs: number, signal
   })
 }
 
-function clusterDownConditions(state: ClusterState, provider: 'k3d' | 'existing', message?: string): Condition[] {
+export function clusterDownConditions(state: ClusterState, provider: 'k3d' | 'existing', message?: string): Condition[] {
   const hints: Record<ClusterState, string> = {
     missing: 'Run `devctl up` to create it.',
     stopped: 'Run `devctl up` to start it (data is kept).',
@@ -286,7 +293,7 @@ function clusterDownConditions(state: ClusterState, provider: 'k3d' | 'existing'
   return [{type: 'ClusterReady', status: 'False', reason: state === 'missing' ? 'ClusterMissing' : state === 'stopped' ? 'ClusterStopped' : 'ClusterUnreachable', message: message ?? `the cluster is ${state}`, hint: hints[state]}]
 }
 
-function conditions(status: StatusResult): Condition[] {
+export function conditions(status: StatusResult): Condition[] {
   const list: Condition[] = []
   const {nodes} = status.cluster
   list.push(

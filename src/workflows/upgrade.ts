@@ -222,14 +222,13 @@ async function valueChanges(project: Project, ref: ReleaseRef & {revision: numbe
   return chartValuesDiff({supplied, computed}, {supplied: next, defaults})
 }
 
-async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: StepRun): Promise<PlannedUpgrade> {
-  const {project, connection} = input
-  const {names} = project
-  const ref = {release: names.release, namespace: names.namespace, kube: connection.kubeTarget}
-  const history = await releaseHistory(connection.kube, names.namespace, names.release)
+/**
+ * The revision an upgrade starts from: the latest, or — when an interrupted helm left the latest
+ * pending — the last finished one before it (the pending one is dropped, with consent, before
+ * the upgrade redeploys). A release with no finished revision is not there to upgrade.
+ */
+export function upgradeBase(history: ReleaseHistory, release: string): {previous: ReleaseRecord; stuck?: {revision: number; status: string}} {
   const latest = history.at(-1)
-  const resolved = await resolveChartRange(project, input.request, history, run)
-  // A pending revision is dropped only after consent; the plan compares against the last finished one, and redeploys.
   const stuck = isPending(latest) ? {revision: latest.revision, status: latest.status} : undefined
   const previous: ReleaseRecord | undefined = stuck
     ? history
@@ -237,7 +236,22 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
         .map((h) => ({revision: h.revision, status: h.status}))
         .at(-1)
     : latest
-  if (!previous) throw new ChartError(`Release ${names.release} is not installed yet, so there is nothing to upgrade.`, {hint: 'Run `devctl up` first.'})
+  if (!previous) throw new ChartError(`Release ${release} is not installed yet, so there is nothing to upgrade.`, {hint: 'Run `devctl up` first.'})
+  return {previous, stuck}
+}
+
+/** An upgrade from a chart below devctl.yaml's breakingVersion to one at or above it reinstalls the release instead. */
+export function crossesBreakingVersion(from: string | undefined, to: string | undefined, breaking: string | undefined): boolean {
+  return Boolean(breaking && from && to && semver.valid(to) && semver.lt(from, breaking) && semver.gte(to, breaking))
+}
+
+async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: StepRun): Promise<PlannedUpgrade> {
+  const {project, connection} = input
+  const {names} = project
+  const ref = {release: names.release, namespace: names.namespace, kube: connection.kubeTarget}
+  const history = await releaseHistory(connection.kube, names.namespace, names.release)
+  const resolved = await resolveChartRange(project, input.request, history, run)
+  const {previous, stuck} = upgradeBase(history, names.release)
   const request = stuck ? {...resolved, force: true} : resolved
   // The values are read while the chart renders; not needed (and stopped) when nothing changed.
   const notNeeded = new AbortController()
@@ -251,7 +265,7 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
   const [values, toVersion] = await Promise.all([deployPlan.unchanged ? [] : reading, localChartVersion(project, request)])
   const fromVersion = chartVersionOf(history.find((h) => h.revision === previous.revision)?.chart)
   const breaking = project.config.app.breakingVersion
-  const reinstall = Boolean(breaking && fromVersion && toVersion && semver.valid(toVersion) && semver.lt(fromVersion, breaking) && semver.gte(toVersion, breaking))
+  const reinstall = crossesBreakingVersion(fromVersion, toVersion, breaking)
   const plan: UpgradePlan = {
     release: names.release,
     fromRevision: previous.revision,

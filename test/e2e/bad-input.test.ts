@@ -127,3 +127,16 @@ describe('upgrade flags', () => {
     expectOneParagraph(result, 2, /^Error: --chart-version chooses among the versions of a repository or OCI chart, and app\.chart in devctl\.yaml is the directory \.\/chart/m)
   })
 })
+
+describe('a command devctl does not have', () => {
+  it('outside a terminal: a usage error with the command it probably meant, exit 2', async () => {
+    const typo = await env.devctl(['stat'])
+    expectOneParagraph(typo, 2, /^Error: `stat` is not a devctl command\. Did you mean `devctl status`\?\n→ Run `devctl help` for the list of commands\.$/m)
+    const inTopic = await env.devctl(['db', 'shel', '-c', 'select 1'])
+    expectOneParagraph(inTopic, 2, /Did you mean `devctl db shell`\?/)
+    // Nothing near enough is not a guess.
+    const unrelated = await env.devctl(['kubernetes'])
+    expectOneParagraph(unrelated, 2, /^Error: `kubernetes` is not a devctl command\.\n/m)
+    expect(unrelated.stderr).not.toContain('Did you mean')
+  })
+})

@@ -9,8 +9,10 @@ import {join} from 'node:path'
 import {parse} from 'yaml'
 import {afterEach, describe, expect, it} from 'vitest'
 
+import type {DevctlConfigInput} from '../../src/config/schema.js'
+import type {UpResult} from '../../src/workflows/up.js'
 import {resultRecord} from '../helpers/cli.js'
-import {editConfig, freePort, helmDeploys, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {editConfig, freePort, helmDeploys, k3dCluster, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 
 let env: TestEnvironment | undefined
@@ -20,7 +22,7 @@ afterEach(async () => {
 })
 
 /** A project with an API built from its own Dockerfile, wired to the chart's image.repository and &imageTag. */
-async function withApiImage(env: TestEnvironment, extra: (config: Record<string, any>) => void = () => {}): Promise<void> {
+async function withApiImage(env: TestEnvironment, extra: (config: DevctlConfigInput) => void = () => {}): Promise<void> {
   await mkdir(join(env.dir, 'api', 'src'), {recursive: true})
   await writeFile(join(env.dir, 'api', 'Dockerfile'), 'FROM scratch\nCOPY src /app\nCMD ["/app/server"]\n')
   await writeFile(join(env.dir, 'api', 'src', 'server.txt'), 'version 1\n')
@@ -47,8 +49,8 @@ function runningImage(pod: KubeObject): {image: string; imageID: string} {
 }
 
 /** up's result, from the record its --json output ends with. */
-function resultOf(stdout: string): Record<string, any> {
-  return resultRecord<Record<string, any>>(stdout).result
+function resultOf(stdout: string): UpResult {
+  return resultRecord<UpResult>(stdout).result
 }
 
 describe('devctl up builds the project\'s images', () => {
@@ -144,7 +146,7 @@ describe('devctl up builds the project\'s images', () => {
 
     await editConfig(env.dir, (config) => {
       config.app.set = {}
-      config.build[0].repository = 'worker.image.repository'
+      config.build![0]!.repository = 'worker.image.repository'
     })
     const unused = await env.devctl(['up', '--timeout', '20s'])
     expect(output(unused)).toMatch(/! No workload in the chart runs demo-api:dev-[a-f0-9]{16}, the image devctl built: check where devctl.yaml's build\[0\] puts it \(tag: &imageTag, repository: worker\.image\.repository\)\./)
@@ -153,7 +155,7 @@ describe('devctl up builds the project\'s images', () => {
   it('pushes to the cluster\'s own registry when cluster.registry is enabled, and the pod pulls it from there', async () => {
     env = await startEnvironment()
     const registryPort = await freePort()
-    await withApiImage(env, (config) => (config.cluster.registry = {port: registryPort}))
+    await withApiImage(env, (config) => (k3dCluster(config).registry = {port: registryPort}))
     const result = await env.devctl(['up', '--json'])
     expect(result.exitCode, result.stderr).toBe(0)
     const [image] = resultOf(result.stdout).images as Array<{ref: string; id: string; via: string}>

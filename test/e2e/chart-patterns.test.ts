@@ -4,7 +4,7 @@
  * command ends in `exit 1` fails and an image tagged does-not-exist cannot be pulled; with
  * helm 3 and helm 4.
  */
-import {appendFile, readdir, readFile, writeFile} from 'node:fs/promises'
+import {appendFile, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parse} from 'yaml'
@@ -91,7 +91,8 @@ describe.each([3, 4] as const)('rollouts judged on the current revision, helm %i
   })
 
   it("marks a migration pod done only when it completed, never while it runs", async () => {
-    env = await fixture('hook-failed', helmVersion)
+    // Long enough (0.3 s) for its completion to be seen before helm deletes the succeeded hook.
+    env = await fixture('hook-failed', helmVersion, {rules: [{match: {workload: 'demo-migrate'}, runFor: '30s'}]})
     const result = await env.devctl(['up'])
     expect(result.exitCode, output(result)).toBe(0)
     expect(result.stdout).toMatch(/pod ✔ demo-migrate-\w+ {2}Completed/)

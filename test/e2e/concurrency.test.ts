@@ -12,6 +12,7 @@ import {promisify} from 'node:util'
 import {parse, stringify} from 'yaml'
 import {afterEach, describe, expect, it} from 'vitest'
 
+import type {DevctlConfigInput} from '../../src/config/schema.js'
 import {CLI} from '../helpers/cli.js'
 import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import {eventually} from '../sim/apiserver/test-support.js'
@@ -39,9 +40,9 @@ function start(environment: TestEnvironment, args: string[]): Running {
   return {stdout: () => stdout, stderr: () => stderr, exited: new Promise((resolve) => child.on('close', resolve)), interrupt: () => child.kill('SIGINT')}
 }
 
-async function editConfig(environment: TestEnvironment, edit: (config: Record<string, any>) => void): Promise<void> {
+async function editConfig(environment: TestEnvironment, edit: (config: DevctlConfigInput) => void): Promise<void> {
   const path = join(environment.dir, 'devctl.yaml')
-  const config = parse(await readFile(path, 'utf8')) as Record<string, any>
+  const config = parse(await readFile(path, 'utf8')) as DevctlConfigInput
   edit(config)
   await writeFile(path, stringify(config))
 }

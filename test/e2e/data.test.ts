@@ -14,6 +14,7 @@ import {join} from 'node:path'
 import {parse, stringify} from 'yaml'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
+import type {DevctlConfigInput} from '../../src/config/schema.js'
 import {resultRecord, startCli} from '../helpers/cli.js'
 import {freePort, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import {realServersAvailable} from '../sim/apiserver/backends.js'
@@ -39,9 +40,9 @@ function getJson(port: number): Promise<{hostname: string}> {
   })
 }
 
-async function editConfig(dir: string, edit: (config: Record<string, any>) => void): Promise<void> {
+async function editConfig(dir: string, edit: (config: DevctlConfigInput) => void): Promise<void> {
   const path = join(dir, 'devctl.yaml')
-  const config = parse(await readFile(path, 'utf8')) as Record<string, any>
+  const config = parse(await readFile(path, 'utf8')) as DevctlConfigInput
   edit(config)
   await writeFile(path, stringify(config))
 }

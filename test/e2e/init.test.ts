@@ -30,7 +30,7 @@ describe('devctl init (built CLI)', () => {
     const values = await readFile(join(dir, 'values.dev.yaml'), 'utf8')
     expect(values).toMatch(/&dbHost devctl-postgres/)
     expect(values).toMatch(/\*dbHost/)
-    const config = parseDocument(await readFile(join(dir, 'devctl.yaml'), 'utf8')).toJS()
+    const config: unknown = parseDocument(await readFile(join(dir, 'devctl.yaml'), 'utf8')).toJS()
     expect(config).toMatchObject({apiVersion: 'devctl.dev/v1', project: 'demo', app: {chart: {path: './chart'}, values: ['values.dev.yaml']}})
   })
 

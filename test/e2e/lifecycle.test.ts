@@ -1,9 +1,9 @@
 /**
  * After `up`: `upgrade`, `status` and `down`, end to end on the simulator (built CLI as a
  * subprocess, stand-in k3d, the real helm). The main suite shares one environment through a day
- * of use — each `up` costs seconds — but no test relies on another: each brings the environment
- * up if an earlier one left it otherwise, and expects revisions and helm calls relative to what
- * it found.
+ * of use — each `up` costs seconds — but no test relies on another: each starts from the project
+ * files init wrote, brings the environment up as they say if an earlier test left it otherwise,
+ * and expects revisions and helm calls relative to what it found.
  */
 import {execFile, spawn} from 'node:child_process'
 import {readFile, writeFile} from 'node:fs/promises'
@@ -14,6 +14,7 @@ import {parse, stringify} from 'yaml'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import type {StatusResult} from '../../src/workflows/status.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 import {eventually} from '../sim/apiserver/test-support.js'
 import {resultRecord} from '../helpers/cli.js'
@@ -61,7 +62,8 @@ function stamps(stdout: string): number[] {
   return [...stdout.matchAll(/^\[ *(\S+)\] /gm)].map((match) => durationMs(match[1]!))
 }
 
-type Status = {release: {revision: number}; conditions: Array<{type: string; status: string; reason: string; hint?: string}>} & Record<string, any>
+/** `status --json` of a deployed environment: it has a release. */
+type Status = StatusResult & {release: {revision: number}}
 
 async function status(env: TestEnvironment): Promise<Status> {
   const result = await env.devctl(['status', '--json'])
@@ -70,16 +72,26 @@ async function status(env: TestEnvironment): Promise<Status> {
 }
 
 /**
- * The environment as a successful `devctl up` leaves it, whatever an earlier test did to it:
- * when `status` finds anything not well (no cluster, a failed deploy or migration), `up --force`
- * deploys again. Returns the status that says all is well.
+ * The environment as a successful `devctl up` of the project as it is leaves it, whatever an
+ * earlier test did to it: `up` deploys devctl.yaml again where the release differs from it (a
+ * no-op where it does not), and `up --force` when `status` still finds anything not well (no
+ * cluster, a failed deploy or migration). Returns the status that says all is well.
  */
 async function healthy(env: TestEnvironment): Promise<Status> {
-  const found = await status(env)
-  if (found.conditions.every((c) => c.status === 'True')) return found
+  if ((await env.devctl(['up', '--quiet'])).exitCode === 0) {
+    const found = await status(env)
+    if (found.conditions.every((c) => c.status === 'True')) return found
+  }
   const up = await env.devctl(['up', '--quiet', '--force'])
   if (up.exitCode !== 0) throw new Error(`devctl up failed (${up.exitCode}):\n${up.stderr}`)
   return status(env)
+}
+
+/** The files tests edit (an upgrade keeps its flags in devctl.yaml, --image-tag in the values): each test starts from init's. */
+const PROJECT_FILES = ['devctl.yaml', 'values.dev.yaml', join('chart', 'Chart.yaml')]
+
+async function readProjectFiles(env: TestEnvironment): Promise<Map<string, string>> {
+  return new Map(await Promise.all(PROJECT_FILES.map(async (file) => [file, await readFile(join(env.dir, file), 'utf8')] as const)))
 }
 
 function apiImage(env: TestEnvironment): string | undefined {
@@ -88,11 +100,16 @@ function apiImage(env: TestEnvironment): string | undefined {
 }
 
 describe('one environment through a day: status, upgrade, recovery, down', () => {
+  let initial: Map<string, string>
   beforeAll(async () => {
     env = await startEnvironment()
+    initial = await readProjectFiles(env)
   })
   afterAll(() => env.stop())
-  afterEach(() => env.sim.setScenario('default'))
+  afterEach(async () => {
+    await env.sim.setScenario('default')
+    for (const [file, text] of initial) await writeFile(join(env.dir, file), text)
+  })
 
   it('status --json gives the whole environment, typed', async () => {
     const status = await healthy(env)
@@ -121,8 +138,7 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
   })
 
   it('upgrade says nothing changed and calls no helm when nothing did', async () => {
-    // Deployed as devctl.yaml says now (an earlier test may have deployed with --set).
-    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
+    await healthy(env)
     const upgrades = helmCalls(env, 'upgrade')
     const result = await env.devctl(['upgrade', '--yes'])
     expect(result.exitCode).toBe(0)
@@ -282,9 +298,7 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     const up = await env.devctl(['up'])
     expect(up.exitCode).toBe(0)
     expect(up.stdout).toMatch(/✔ Cluster demo started/)
-    const claim = api(env).get('v1', 'PersistentVolumeClaim', 'demo', 'data-devctl-postgres-0') as (KubeObject & {status?: {phase?: string}}) | undefined
-    expect(claim?.metadata.uid).toBe(uid)
-    expect(claim?.status?.phase).toBe('Bound')
+    expect(api(env).get('v1', 'PersistentVolumeClaim', 'demo', 'data-devctl-postgres-0')).toMatchObject({metadata: {uid}, status: {phase: 'Bound'}})
   })
 
   it('down tears everything down, and running it twice is fine', async () => {

@@ -4,7 +4,9 @@
  * (a crash-looping one, a steady printer, one with an init container).
  */
 import {type ChildProcess, spawn} from 'node:child_process'
+import {rm} from 'node:fs/promises'
 import {createServer} from 'node:net'
+import {join} from 'node:path'
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
@@ -140,6 +142,19 @@ spec:
     const withServices = await cli(['logs', '--no-follow', '--services', '--grep', '[Rr]eady to accept connections'])
     expect(withServices.stdout).toMatch(/^devctl-postgres-0\/postgres .*database system is ready to accept connections$/m)
     expect(withServices.stdout).toMatch(/^devctl-redis-0\/redis .*Ready to accept connections tcp$/m)
+  })
+
+  it('reaches a running cluster through the kubeconfig devctl kept, without a k3d process; fetches it again when it is gone', async () => {
+    const k3dRuns = () => sim.commands('k3d').map((c) => c.argv.slice(0, 2).join(' '))
+    const before = k3dRuns().length
+    const kept = await cli(['logs', '--no-follow', '--tail', '1'])
+    expect(kept.exitCode, kept.stderr).toBe(0)
+    expect(k3dRuns().slice(before)).toEqual([])
+    await rm(join(dir, '.devctl', 'kubeconfig'))
+    const fetched = await cli(['logs', '--no-follow', '--tail', '1'])
+    expect(fetched.exitCode, fetched.stderr).toBe(0)
+    expect(fetched.stdout).toMatch(/^demo-web-worker-\S+\/api /m)
+    expect(k3dRuns().slice(before)).toEqual(['cluster list', 'kubeconfig get'])
   })
 
   const linesOf = async (args: string[]) => (await cli(['logs', '--no-follow', ...args])).stdout.trimEnd().split('\n')

@@ -14,6 +14,7 @@ import {join} from 'node:path'
 import {parse, stringify} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import type {DevctlConfigInput} from '../../src/config/schema.js'
 import {CLI} from '../helpers/cli.js'
 import {startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import {eventually} from '../sim/apiserver/test-support.js'
@@ -61,9 +62,9 @@ async function nothingLeftBehind(run: Running): Promise<void> {
   })
 }
 
-async function editConfig(env: TestEnvironment, edit: (config: Record<string, any>) => void): Promise<void> {
+async function editConfig(env: TestEnvironment, edit: (config: DevctlConfigInput) => void): Promise<void> {
   const path = join(env.dir, 'devctl.yaml')
-  const config = parse(await readFile(path, 'utf8')) as Record<string, any>
+  const config = parse(await readFile(path, 'utf8')) as DevctlConfigInput
   edit(config)
   await writeFile(path, stringify(config))
 }

@@ -12,8 +12,9 @@ import {join} from 'node:path'
 import {parse, stringify} from 'yaml'
 import {afterEach, describe, expect, it} from 'vitest'
 
+import type {DevctlConfigInput} from '../../src/config/schema.js'
 import {REPO_ROOT} from '../helpers/cli.js'
-import {freePort, helmDeploys, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {freePort, helmDeploys, k3dCluster, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 
 const ANSI = /\u001B\[/
@@ -24,9 +25,9 @@ afterEach(async () => {
   env = undefined
 })
 
-async function editConfig(dir: string, edit: (config: Record<string, any>) => void): Promise<void> {
+async function editConfig(dir: string, edit: (config: DevctlConfigInput) => void): Promise<void> {
   const path = join(dir, 'devctl.yaml')
-  const config = parse(await readFile(path, 'utf8')) as Record<string, any>
+  const config = parse(await readFile(path, 'utf8')) as DevctlConfigInput
   edit(config)
   await writeFile(path, stringify(config))
 }
@@ -60,7 +61,9 @@ async function expectNoSecrets(env: TestEnvironment, text: string): Promise<void
 
 describe.each([3, 4] as const)('devctl up with helm %i', (helmVersion) => {
   it('brings every pod to Ready, streams the migration, and a re-run calls no helm', async () => {
-    env = await startEnvironment({helmVersion})
+    // The migration takes a moment (0.3 s), as a real one does: helm deletes its hook Job once it
+    // succeeded, and no client can read the log of a pod that is gone.
+    env = await startEnvironment({helmVersion, scenario: {rules: [{match: {workload: '*-migrate'}, runFor: '30s'}]}})
     const first = await env.devctl(['up', '--debug'], {env: {NO_COLOR: '1'}})
     expect(first.exitCode).toBe(0)
     // --debug echoes every command devctl runs, and nothing else goes to stderr.
@@ -112,9 +115,11 @@ describe('devctl up', () => {
     let before = ''
     const after = await freePort()
     await editConfig(env.dir, (config) => {
-      before = `${config.cluster.ports[0].host}:80`
-      config.cluster.ports[0].host = after
-      config.cluster.agents = 1
+      const cluster = k3dCluster(config)
+      const [mapping] = cluster.ports ?? []
+      before = `${mapping!.host}:80`
+      mapping!.host = after
+      cluster.agents = 1
     })
     const result = await env.devctl(['up'])
     expect(result.exitCode, result.stderr).toBe(0)

@@ -23,24 +23,7 @@ export interface CliOptions {
 }
 
 export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd,
-      env: {...process.env, NO_COLOR: '1', CI: '', FORCE_COLOR: undefined, ...options.env},
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    let interrupted = false
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d
-      if (!interrupted && options.interruptWhen?.(stdout)) interrupted = child.kill('SIGINT')
-    })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code, signal) => resolvePromise({exitCode: code ?? (signal ? 128 : 1), stdout, stderr}))
-    child.stdin.end(options.input ?? '')
-  })
+  return startCli(args, options).exited
 }
 
 export async function tempDir(prefix = 'devctl-test-'): Promise<string> {
@@ -82,7 +65,7 @@ export interface RunningCli {
 }
 
 /** Start the BUILT devctl and keep it running (forward, db url): read its output as it comes, stop it like a person would. */
-export function startCli(args: string[], options: Pick<CliOptions, 'cwd' | 'env'>): RunningCli {
+export function startCli(args: string[], options: CliOptions): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
     env: {...process.env, NO_COLOR: '1', CI: '', FORCE_COLOR: undefined, ...options.env},
@@ -90,10 +73,12 @@ export function startCli(args: string[], options: Pick<CliOptions, 'cwd' | 'env'
   })
   let stdout = ''
   let stderr = ''
+  let interrupted = false
   const listeners = new Set<() => void>()
   const changed = () => listeners.forEach((listener) => listener())
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     stdout += d
+    if (!interrupted && options.interruptWhen?.(stdout)) interrupted = child.kill('SIGINT')
     changed()
   })
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
@@ -107,7 +92,7 @@ export function startCli(args: string[], options: Pick<CliOptions, 'cwd' | 'env'
       changed()
     })
   })
-  child.stdin.end()
+  child.stdin.end(options.input ?? '')
   return {
     output: () => ({stdout, stderr}),
     waitFor: (what, predicate, timeoutMs = 60_000) =>

@@ -8,6 +8,7 @@ import {join} from 'node:path'
 
 import {parse, parseDocument, stringify} from 'yaml'
 
+import type {DevctlConfigInput} from '../../src/config/schema.js'
 import {realServersAvailable} from '../sim/apiserver/backends.js'
 import {startSimulator, type Simulator, type SimulatorOptions} from '../sim/index.js'
 import {runCli, tempDir, type CliOptions, type CliResult} from './cli.js'
@@ -80,9 +81,15 @@ export function output(result: CliResult): string {
 }
 
 /** Change devctl.yaml in `dir` as a person would, by its data (comments are not kept). */
-export async function editConfig(dir: string, edit: (config: Record<string, any>) => void): Promise<void> {
+export async function editConfig(dir: string, edit: (config: DevctlConfigInput) => void): Promise<void> {
   const path = join(dir, 'devctl.yaml')
-  const config = parse(await readFile(path, 'utf8')) as Record<string, any>
+  const config = parse(await readFile(path, 'utf8')) as DevctlConfigInput
   edit(config)
   await writeFile(path, stringify(config))
+}
+
+/** The k3d cluster in a test project's devctl.yaml (startEnvironment's project has one), to change it in place. */
+export function k3dCluster(config: DevctlConfigInput): Extract<DevctlConfigInput['cluster'], {provider: 'k3d'}> {
+  if (config.cluster?.provider !== 'k3d') throw new Error(`devctl.yaml has no k3d cluster: ${JSON.stringify(config.cluster)}`)
+  return config.cluster
 }

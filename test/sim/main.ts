@@ -7,7 +7,7 @@
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
-import {type HelmVersion, startSimulator} from './index.js'
+import {startSimulator} from './index.js'
 
 const {values} = parseArgs({
   options: {
@@ -28,7 +28,7 @@ if (helmVersion !== 3 && helmVersion !== 4) throw new Error(`--helm must be 3 or
 if (!(timeFactor > 0)) throw new Error(`--time-factor must be a positive number, got ${values['time-factor']}`)
 
 const kubectlDir = fileURLToPath(new URL('../../.tools/kubectl-v34', import.meta.url))
-const sim = await startSimulator({helmVersion: helmVersion as HelmVersion, scenario: values.scenario, timeFactor})
+const sim = await startSimulator({helmVersion, scenario: values.scenario, timeFactor})
 const quote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`
 process.stdout.write(
   [

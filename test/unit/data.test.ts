@@ -123,7 +123,7 @@ function service(name: string, ports: Array<{name?: string; port: number; target
 
 function pod(name: string, app: string, options: {ready?: boolean; created?: string; ports?: Array<{name: string; containerPort: number}>; deleting?: boolean} = {}): V1Pod {
   return {
-    metadata: {name, labels: {app}, creationTimestamp: options.created as never, ...(options.deleting ? {deletionTimestamp: new Date() as never} : {})},
+    metadata: {name, labels: {app}, creationTimestamp: options.created as never, ...(options.deleting ? {deletionTimestamp: new Date()} : {})},
     spec: {containers: [{name: 'main', ports: options.ports}]},
     status: {phase: 'Running', conditions: [{type: 'Ready', status: options.ready === false ? 'False' : 'True'}]},
   }

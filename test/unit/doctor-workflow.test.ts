@@ -3,6 +3,7 @@ import {beforeEach, describe, expect, it, vi} from 'vitest'
 
 import {resolveNames, validateConfig} from '../../src/config/load.js'
 import {parseYamlText} from '../../src/config/yaml-file.js'
+import type {DoctorControls} from '../../src/doctor/doctor.js'
 import type {MachineFacts} from '../../src/doctor/inspect.js'
 import type {AutoFix} from '../../src/doctor/types.js'
 import {ClusterError} from '../../src/errors.js'
@@ -40,7 +41,7 @@ const controls = (answers: boolean[]) => {
   const questions: string[] = []
   return {
     questions,
-    emit: vi.fn(),
+    emit: vi.fn<DoctorControls['emit']>(),
     confirm: async (question: string) => {
       questions.push(question)
       return answers.shift() ?? false

@@ -31,9 +31,9 @@ describe('devctl init', () => {
       ['.devctl/secrets.yaml', 'created'],
       ['.gitignore', 'created'],
     ])
-    const config = parseDocument(await readFile(join(dir, 'devctl.yaml'), 'utf8')).toJS()
+    const config: unknown = parseDocument(await readFile(join(dir, 'devctl.yaml'), 'utf8')).toJS()
     expect(config).toMatchObject({project: 'shop', cluster: {provider: 'k3d', ports: [{host: 8081, container: 80}]}, app: {namespace: 'shop-dev', chart: {path: './chart'}}})
-    expect(config.services.redis.enabled).toBe(false)
+    expect(config).toHaveProperty('services.redis.enabled', false)
     expect(await readFile(join(dir, 'devctl.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\S+devctl\.schema\.json$/m)
     expect(await readFile(join(dir, '.gitignore'), 'utf8')).toContain('.devctl/')
     expect((await stat(join(dir, 'chart', 'Chart.yaml'))).isFile()).toBe(true)
@@ -53,7 +53,7 @@ describe('devctl init', () => {
     await init(dir, {preset: 'web-worker', name: 'shop'}, noInputPrompter())
     const secretsPath = join(dir, '.devctl', 'secrets.yaml')
     expect((await stat(secretsPath)).mode & 0o777).toBe(0o600)
-    const secrets = parseDocument(await readFile(secretsPath, 'utf8')).toJS()
+    const secrets = parseDocument(await readFile(secretsPath, 'utf8')).toJS() as {postgres: {password: string}; redis: {password: string}}
     expect(secrets.postgres.password).toMatch(/^[\w-]{32}$/)
     expect(secrets.redis.password).not.toBe(secrets.postgres.password)
     for (const file of ['values.dev.yaml', 'devctl.yaml']) {
@@ -116,11 +116,11 @@ describe('devctl init', () => {
     const result = await init(dir, {preset: 'web-worker', redis: false}, noInputPrompter(), {update: true})
     const text = await readFile(configPath, 'utf8')
     expect(text).toContain('# our team pins these')
-    expect(parseDocument(text).toJS().hooks).toEqual({validate: ['curl -fsS localhost:9090']})
-    const config = parseDocument(text).toJS()
-    expect(config.project).toBe('shop')
-    expect(config.cluster.ports).toEqual([{host: 9090, container: 80}])
-    expect(config.services.redis.enabled).toBe(false)
+    const config: unknown = parseDocument(text).toJS()
+    expect(config).toHaveProperty('hooks', {validate: ['curl -fsS localhost:9090']})
+    expect(config).toHaveProperty('project', 'shop')
+    expect(config).toHaveProperty('cluster.ports', [{host: 9090, container: 80}])
+    expect(config).toHaveProperty('services.redis.enabled', false)
     expect(result.files.find((f) => f.path === configPath)).toMatchObject({action: 'updated', changedKeys: ['services.redis.enabled']})
   })
 
@@ -133,8 +133,7 @@ describe('devctl init', () => {
     await writeFile(configPath, doc.toString())
 
     const result = await init(dir, {preset: 'web-worker', redis: false}, noInputPrompter(), {update: true})
-    const config = parseDocument(await readFile(configPath, 'utf8')).toJS()
-    expect(config.cluster).toEqual({provider: 'existing', context: 'team-staging'})
+    expect(parseDocument(await readFile(configPath, 'utf8')).toJS()).toHaveProperty('cluster', {provider: 'existing', context: 'team-staging'})
     expect(result.files.find((f) => f.path === configPath)).toMatchObject({action: 'updated', changedKeys: ['services.redis.enabled']})
   })
 
@@ -145,11 +144,10 @@ describe('devctl init', () => {
       {preset: 'bring-your-own', name: 'blog', chart: 'oci://registry.example.com/charts/blog', 'chart-version': '^2.1.0', redis: false, wire: ['dbHost=global.db.host', 'dbPort=-']},
       noInputPrompter(),
     )
-    const config = parseDocument(await readFile(join(dir, 'devctl.yaml'), 'utf8')).toJS()
-    expect(config.app.chart).toEqual({oci: 'oci://registry.example.com/charts/blog', version: '^2.1.0'})
+    expect(parseDocument(await readFile(join(dir, 'devctl.yaml'), 'utf8')).toJS()).toHaveProperty('app.chart', {oci: 'oci://registry.example.com/charts/blog', version: '^2.1.0'})
     const valuesText = await readFile(join(dir, 'values.dev.yaml'), 'utf8')
-    const values = parseDocument(valuesText).toJS()
-    expect(values.global.db.host).toBe('devctl-postgres')
+    const values: unknown = parseDocument(valuesText).toJS()
+    expect(values).toHaveProperty('global.db.host', 'devctl-postgres')
     // Settings not given are not wired to guessed paths: an OCI chart's values are unknown to init.
     expect(values).not.toHaveProperty('externalDatabase')
     expect(valuesText).not.toContain('externalRedis')

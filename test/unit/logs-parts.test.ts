@@ -4,7 +4,7 @@ import {Chalk} from 'chalk'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {UsageError} from '../../src/errors.js'
-import type {V1Event, V1Pod} from '../../src/kube/types.js'
+import type {V1Event} from '../../src/kube/types.js'
 import {BatchBuilder, LineSplitter, type LogBatch, ReadPosition, stampKey} from '../../src/logs/lines.js'
 import {byTime, eventLine} from '../../src/logs/events.js'
 import {mergeInTimeOrder} from '../../src/logs/merge.js'

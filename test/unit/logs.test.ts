@@ -208,18 +208,26 @@ describe('devctl logs engine, following', () => {
     c.addPod('demo-worker-1')
     for (const pod of ['demo-api-1', 'demo-worker-1']) c.start(pod, 'app')
     const {out} = follow(c)
+    await until(() => c.openStreams === 2, 'both logs followed')
+    const pods = ['demo-api-1', 'demo-worker-1']
     const expected: string[] = []
     for (let round = 0; round < 20; round++) {
-      for (const pod of ['demo-api-1', 'demo-worker-1']) {
+      for (const pod of pods) {
         const batch = lines(`${pod} round ${round}`, 3)
         c.print(pod, 'app', batch, {sameStamp: round % 2 === 0})
         expected.push(...batch.map((l) => `${pod}/app ${l}`))
       }
-      if (round % 3 === 0) c.dropLogStreams({midLine: round % 2 === 0})
-      await new Promise((resolve) => setTimeout(resolve, 2))
+      if (round % 3 === 0) {
+        const opened = c.requests.length
+        c.dropLogStreams({midLine: round % 2 === 0})
+        // Both cut streams are open again before the next round prints.
+        await until(() => c.requests.length >= opened + 2 && c.openStreams === 2, `both logs reopened after the drop in round ${round}`)
+      }
     }
-    await until(() => out.lines.length >= expected.length, 'all lines arrived')
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Each log's last line comes after anything read twice from it: once both are here, all is.
+    for (const pod of pods) c.print(pod, 'app', ['the end'])
+    expected.push(...pods.map((pod) => `${pod}/app the end`))
+    await until(() => pods.every((pod) => out.lines.includes(`${pod}/app the end`)), 'the last line of each log')
     expect([...out.lines].sort()).toEqual([...expected].sort())
     // The drops did happen, and every one was resumed from the last line read.
     expect(c.requests.filter((r) => r.follow && r.sinceTime).length).toBeGreaterThanOrEqual(7)

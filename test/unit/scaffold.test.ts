@@ -16,7 +16,7 @@ function aliasSites(text: string): Array<{path: string; anchor: string}> {
       const keys: string[] = []
       chain.forEach((ancestor, i) => {
         if (isPair(ancestor) && isScalar(ancestor.key)) keys.push(String(ancestor.key.value))
-        if (isSeq(ancestor)) keys.push(String(ancestor.items.indexOf(chain[i + 1] as never)))
+        if (isSeq(ancestor)) keys.push(String(ancestor.items.indexOf(chain[i + 1])))
       })
       sites.push({path: keys.join('.'), anchor: node.source})
     },
@@ -47,7 +47,7 @@ describe('values file with shared anchors', () => {
     const preset = await loadPreset('web-worker')
     const plan = planValues(preset, scaffoldContext(answers))
     const text = buildValuesDocument(plan).toString()
-    const data = parseDocument(text).toJS()
+    const data: unknown = parseDocument(text).toJS()
     const sites = aliasSites(text)
     expect(sites.length).toBe(plan.wiring.length)
     for (const site of sites) {
@@ -56,14 +56,14 @@ describe('values file with shared anchors', () => {
       expect(anchorValue).toBe(setting.resolved)
       expect(get(data, site.path)).toBe(anchorValue)
     }
-    expect(data.envFromSecrets).toEqual([{secretName: 'devctl-postgres'}, {secretName: 'devctl-redis'}])
+    expect(data).toHaveProperty('envFromSecrets', [{secretName: 'devctl-postgres'}, {secretName: 'devctl-redis'}])
   })
 
   it('leaves out the settings of a disabled service, and their wiring', async () => {
     const preset = await loadPreset('web-worker')
     const text = buildValuesDocument(planValues(preset, scaffoldContext({...answers, redis: false}))).toString()
     expect(text).not.toContain('redis')
-    expect(parseDocument(text).toJS().envFromSecrets).toEqual([{secretName: 'devctl-postgres'}])
+    expect(parseDocument(text).toJS()).toHaveProperty('envFromSecrets', [{secretName: 'devctl-postgres'}])
   })
 
   it('edits in place on update: new values at the anchors, user comments and keys kept', async () => {
@@ -81,9 +81,9 @@ describe('values file with shared anchors', () => {
     expect(text).toContain('FEATURE_FLAG: "on" # ours')
     expect(text).toContain('name: &dbName shop2')
     expect(text).toMatch(/^ {2}DATABASE_NAME: \*dbName$/m)
-    const data = doc.toJS()
-    expect(data.env.DATABASE_NAME).toBe('shop2')
-    expect(data.resources).toEqual({limits: {memory: '256Mi'}})
+    const data: unknown = doc.toJS()
+    expect(data).toHaveProperty('env.DATABASE_NAME', 'shop2')
+    expect(data).toHaveProperty('resources', {limits: {memory: '256Mi'}})
     // A second update with the same answers changes nothing.
     expect(applyPlan(doc, planValues(preset, scaffoldContext({...answers, project: 'shop2'}))).changed).toEqual([])
   })
@@ -94,7 +94,7 @@ describe('values file with shared anchors', () => {
     doc.deleteIn(['env', 'REDIS_HOST'])
     const {changed} = applyPlan(doc, planValues(preset, scaffoldContext(answers)))
     expect(changed).toEqual(['env.REDIS_HOST'])
-    expect(doc.toJS().envFromSecrets).toHaveLength(2)
+    expect(doc.toJS()).toHaveProperty('envFromSecrets.length', 2)
     expect(isAlias(doc.getIn(['env', 'REDIS_HOST'], true))).toBe(true)
   })
 
@@ -106,7 +106,6 @@ describe('values file with shared anchors', () => {
     ]
     const text = buildValuesDocument(planValues(preset, scaffoldContext(answers), wiring)).toString()
     expect(text).toMatch(/^ {4}host: \*dbHost$/m)
-    const data = parseDocument(text).toJS()
-    expect(data.global.externalDatabase).toEqual({host: 'devctl-postgres', existingSecret: 'devctl-postgres'})
+    expect(parseDocument(text).toJS()).toHaveProperty('global.externalDatabase', {host: 'devctl-postgres', existingSecret: 'devctl-postgres'})
   })
 })

@@ -22,7 +22,7 @@ describe('upgrade overrides in devctl.yaml', () => {
     const text = doc.toString()
     expect(text).toContain('project: shop # the project')
     expect(text).toContain('- values.dev.yaml # shared settings\n    - values.perf.yaml')
-    expect(doc.toJS().app).toEqual({
+    expect(doc.toJS()).toHaveProperty('app', {
       chart: {path: './chart', version: '1.2.3'},
       values: ['values.dev.yaml', 'values.perf.yaml'],
       set: {replicaCount: 2, 'podAnnotations.prometheus\\.io/path': '/metrics'},

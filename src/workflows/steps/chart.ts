@@ -70,13 +70,20 @@ export async function recoverStuckRelease(project: Project, connection: Connecti
   return {latest: await latestRelease(kube, namespace, release), recovered: `revision ${latest.revision} (${latest.status}) dropped`}
 }
 
-function changeReason(request: DeployRequest, previous: ReleaseRecord | undefined, hash: string): string {
-  if (!previous) return 'first install'
-  if (request.force) return '--force'
-  if (request.resolvedChart && request.resolvedChart.version !== request.resolvedChart.deployed) return `a newer chart within ${request.chart.version ?? 'any version'}`
-  if (previous.fingerprint !== hash) return 'chart, values or settings changed'
-  if (previous.status !== 'deployed') return `last deploy ${previous.status}`
-  return 'workloads not ready'
+/**
+ * Whether the release must change from `previous` (undefined: not installed), and why: it is
+ * left as it is only when nothing asks for a change — no --force, no newer chart within the
+ * range, the same fingerprint, a last deploy that succeeded, and every workload ready.
+ */
+export function releaseChange(request: DeployRequest, previous: ReleaseRecord | undefined, fingerprint: string, workloadsReady: boolean): {unchanged: boolean; reason: string} {
+  const changed = (reason: string) => ({unchanged: false, reason})
+  if (!previous) return changed('first install')
+  if (request.force) return changed('--force')
+  if (request.resolvedChart && request.resolvedChart.version !== request.resolvedChart.deployed) return changed(`a newer chart within ${request.chart.version ?? 'any version'}`)
+  if (previous.fingerprint !== fingerprint) return changed('chart, values or settings changed')
+  if (previous.status !== 'deployed') return changed(`last deploy ${previous.status}`)
+  if (!workloadsReady) return changed('workloads not ready')
+  return {unchanged: true, reason: 'nothing changed'}
 }
 
 /**
@@ -88,9 +95,8 @@ export async function planDeploy(target: DeployTarget, request: DeployRequest, p
   const {project, watch} = target
   const hash = checked?.fingerprint ?? (await deployFingerprint(project, target.helmMajor, request))
   const ready = deployedWorkloads(watch, project.names.release).every((workload) => workloadRollout(watch, workload).ready)
-  const chartMoved = request.resolvedChart !== undefined && request.resolvedChart.version !== request.resolvedChart.deployed
-  const unchanged = !request.force && !chartMoved && previous?.status === 'deployed' && previous.fingerprint === hash && ready
-  if (unchanged) return {fingerprint: hash, previous, unchanged, reason: 'nothing changed'}
+  const change = releaseChange(request, previous, hash, ready)
+  if (change.unchanged) return {fingerprint: hash, previous, ...change}
   const phase = previous === undefined ? 'install' : 'upgrade'
   let rendered = checked?.rendered
   // An upgrade renders as its next revision: a chart may name a Job by .Release.Revision, which
@@ -102,7 +108,7 @@ export async function planDeploy(target: DeployTarget, request: DeployRequest, p
     rendered = await renderChart(project, request, phase, run.signal, asNextRevision ? target.connection.kubeTarget : undefined)
     await recordCheckedFingerprint(project.stateDir, hash)
   }
-  return {fingerprint: hash, previous, unchanged, reason: changeReason(request, previous, hash), rendered}
+  return {fingerprint: hash, previous, ...change, rendered}
 }
 
 /** `up`'s step 5: the release as it is (recovering a stuck one, with consent), and what must change. */

@@ -70,7 +70,7 @@ export async function generationsNow(kube: KubeClient, namespace: string, worklo
 
 /** A workload's rollout as the watch sees it now (its pods split by revision). */
 export function workloadRollout(watch: NamespaceWatch, workload: Pick<Workload, 'kind' | 'name'>, generations?: Generations): Rollout {
-  const object = watch.get(workload.kind, workload.name) as KubernetesObject | undefined
+  const object = watch.get(workload.kind, workload.name)
   if (!object) return {ready: false, detail: 'not created yet', current: [], old: []}
   if ((object.metadata?.generation ?? 0) < (generations?.get(workloadKey(workload)) ?? 0)) return {ready: false, detail: 'waiting for the change to arrive', current: [], old: []}
   return rolloutOf(workload.kind, object, watch.list('Pod'), watch.list('ReplicaSet'))

@@ -170,7 +170,7 @@ export async function runServices(pipeline: Pipeline, input: ServiceInput): Prom
       ([
         ['postgres', postgresStep],
         ['redis', redisStep],
-      ] as const).map(([service, step]) => {
+      ] as const).map(async ([service, step]) => {
         const reason = reasons[service]
         return reason ? members.skip(step, reason) : members.run(step, input)
       }),

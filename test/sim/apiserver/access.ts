@@ -35,7 +35,7 @@ function text(value: unknown): string {
 
 function withoutEmpty(rule: PolicyRule): JsonObject {
   const entries = Object.entries(rule).filter(([key, value]) => key === 'verbs' || (Array.isArray(value) && value.length > 0))
-  return Object.fromEntries(entries) as JsonObject
+  return Object.fromEntries(entries)
 }
 
 export class AccessControl {

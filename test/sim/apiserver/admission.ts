@@ -7,7 +7,7 @@
 import {randomBytes} from 'node:crypto'
 
 import {invalid, invalidField, requiredField, type StatusCause, unsupportedField} from './errors.js'
-import {isJsonObject, jsonEqual, type JsonObject} from './json.js'
+import {isJsonObject, jsonEqual, scalarText, type Json, type JsonObject} from './json.js'
 import type {ResourceType} from './resources.js'
 import {labelsMatch, selectorFromSpec, type LabelSelectorSpec} from './selectors.js'
 import type {Container, PodSpec, Service} from './types.js'
@@ -258,7 +258,7 @@ export function admit(type: ResourceType, object: JsonObject, old: JsonObject | 
       object.type ??= 'Opaque'
       if (isJsonObject(object.stringData)) {
         const data = isJsonObject(object.data) ? object.data : {}
-        for (const [key, value] of Object.entries(object.stringData)) data[key] = Buffer.from(String(value)).toString('base64')
+        for (const [key, value] of Object.entries(object.stringData)) data[key] = Buffer.from(scalarText(value)).toString('base64')
         object.data = data
         delete object.stringData
       }
@@ -290,7 +290,7 @@ export function admit(type: ResourceType, object: JsonObject, old: JsonObject | 
       if (!spec) break
       const names = isJsonObject(spec.names) ? spec.names : {}
       names.singular ??= typeof names.kind === 'string' ? names.kind.toLowerCase() : ''
-      names.listKind ??= `${String(names.kind)}List`
+      names.listKind ??= `${scalarText(names.kind)}List`
       const now = context.now()
       object.status = {
         acceptedNames: names,
@@ -413,7 +413,7 @@ export function validate(type: ResourceType, object: JsonObject, old: JsonObject
         if (oldSpec) {
           causes.push(...immutable('spec.selector', oldSpec.selector, spec.selector, 'v1.LabelSelector{...}'))
           causes.push(...immutable('spec.template', oldSpec.template, spec.template, 'core.PodTemplateSpec{...}'))
-          causes.push(...immutable('spec.completions', oldSpec.completions, spec.completions, String(spec.completions)))
+          causes.push(...immutable('spec.completions', oldSpec.completions, spec.completions, scalarText(spec.completions)))
         }
         break
       }
@@ -445,8 +445,8 @@ export function validate(type: ResourceType, object: JsonObject, old: JsonObject
 }
 
 function withoutImages(spec: JsonObject): JsonObject {
-  const strip = (list: unknown): unknown => (Array.isArray(list) ? list.map((c) => (isJsonObject(c) ? {...c, image: undefined} : c)) : list)
-  return {...spec, containers: strip(spec.containers) as JsonObject['containers'], initContainers: strip(spec.initContainers) as JsonObject['initContainers'],
+  const strip = (list: Json | undefined): Json | undefined => (Array.isArray(list) ? list.map((c) => (isJsonObject(c) ? {...c, image: undefined} : c)) : list)
+  return {...spec, containers: strip(spec.containers), initContainers: strip(spec.initContainers),
     activeDeadlineSeconds: undefined, tolerations: undefined, terminationGracePeriodSeconds: undefined, nodeName: undefined}
 }
 

@@ -12,7 +12,7 @@ import {
   alreadyExists, ApiError, badRequest, conflict, forbidden, notFound, objectModified, patchMediaTypes, unsupportedMediaType, type StatusBody,
 } from './errors.js'
 import {recordUpdate, serverSideApply} from './fields.js'
-import {clone, dropNullFields, isJsonObject, jsonEqual, type JsonObject} from './json.js'
+import {clone, dropNullFields, isJsonObject, jsonEqual, scalarText, type JsonObject} from './json.js'
 import {jsonPatch, mergePatch, strategicMergePatch} from './patch.js'
 import {apiVersionOf, type ResourceRegistry, type ResourceType} from './resources.js'
 import {checkFieldSelector, fieldsMatch, labelsMatch, parseFieldSelector, parseLabelSelector} from './selectors.js'
@@ -110,7 +110,7 @@ export class ClusterApi {
       if (isJsonObject(body) && body.metadata === undefined) body.metadata = {}
       else throw badRequest('Object \'Kind\' is missing in \'null\'')
     }
-    const object = clone(body) as JsonObject
+    const object = clone(body)
     const metadata = object.metadata as JsonObject
     this.checkKind(type, object)
     if (type.namespaced) {
@@ -118,7 +118,7 @@ export class ClusterApi {
         throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
       }
       metadata.namespace = namespace
-      this.checkNamespaceWritable(type, namespace ?? '', typeof metadata.name === 'string' ? metadata.name : String(metadata.generateName ?? ''))
+      this.checkNamespaceWritable(type, namespace ?? '', typeof metadata.name === 'string' ? metadata.name : scalarText(metadata.generateName))
     } else {
       delete metadata.namespace
     }
@@ -127,7 +127,7 @@ export class ClusterApi {
     }
     const stored = this.prepareCreate(type, object, options.internal === true)
     if (options.fieldManager) {
-      stored.metadata.managedFields = recordUpdate(undefined, stored as JsonObject, this.ownership(type, options)) as unknown as JsonObject[]
+      stored.metadata.managedFields = recordUpdate(undefined, stored as JsonObject, this.ownership(type, options))
     }
     return this.commitCreate(type, stored, options.dryRun)
   }
@@ -137,7 +137,7 @@ export class ClusterApi {
     const current = this.find(type, namespace, name)
     if (!current) throw notFound(type, name)
     if (body.metadata.name !== undefined && body.metadata.name !== name) {
-      throw badRequest(`the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${name})`)
+      throw badRequest(`the name of the object (${scalarText(body.metadata.name)}) does not match the name on the URL (${name})`)
     }
     const requested = body.metadata.resourceVersion
     if (typeof requested === 'string' && requested !== '' && requested !== current.metadata.resourceVersion) {
@@ -157,7 +157,7 @@ export class ClusterApi {
     if (!isJsonObject(patched) || !isJsonObject(patched.metadata)) throw badRequest('the patch removed the object\'s metadata')
     const requested = patched.metadata.resourceVersion
     if (typeof requested === 'string' && requested !== current.metadata.resourceVersion) throw conflict(type, name, objectModified)
-    if (patched.metadata.name !== name) throw badRequest(`the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${name})`)
+    if (patched.metadata.name !== name) throw badRequest(`the name of the object (${scalarText(patched.metadata.name)}) does not match the name on the URL (${name})`)
     return this.replaceFromClient(type, current, patched, options)
   }
 
@@ -175,7 +175,7 @@ export class ClusterApi {
     if (!current) throw notFound(type, name)
     const spec = current.spec as {nodeName?: string}
     if (spec.nodeName) throw conflict(type, name, `pod ${name} is already assigned to node "${spec.nodeName}"`)
-    const next = clone(current) as KubeObject
+    const next = clone(current)
     ;(next.spec as {nodeName?: string}).nodeName = nodeName
     return this.store.update(type.storage, next)
   }
@@ -196,7 +196,7 @@ export class ClusterApi {
     this.checkKind(type, patch)
     const metadata = isJsonObject(patch.metadata) ? patch.metadata : undefined
     if (!metadata || metadata.name !== name) {
-      throw badRequest(`the name of the object (${String(metadata?.name ?? '')}) does not match the name on the URL (${name})`)
+      throw badRequest(`the name of the object (${scalarText(metadata?.name)}) does not match the name on the URL (${name})`)
     }
     if (type.namespaced && metadata.namespace !== undefined && metadata.namespace !== namespace) {
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
@@ -232,7 +232,7 @@ export class ClusterApi {
 
   private checkKind(type: ResourceType, object: JsonObject): void {
     if (typeof object.kind === 'string' && object.kind !== type.kind && object.kind !== '') {
-      throw badRequest(`the API version in the data (${String(object.apiVersion)}) does not match the expected API version (${apiVersionOf(type)})`)
+      throw badRequest(`the API version in the data (${scalarText(object.apiVersion)}) does not match the expected API version (${apiVersionOf(type)})`)
     }
   }
 
@@ -339,7 +339,7 @@ export class ClusterApi {
       throw conflict(type, name, `Precondition failed: ResourceVersion in precondition: ${resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`)
     }
     if (options.dryRun) return {kind: 'object', object: toServed(type, current)}
-    const object = clone(current) as KubeObject
+    const object = clone(current)
     const finalizers = [...((object.metadata.finalizers as string[] | undefined) ?? [])]
     const policy = options.propagationPolicy ?? this.defaultPropagation(type)
     if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan')

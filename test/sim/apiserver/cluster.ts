@@ -25,7 +25,7 @@ import {Scheduler} from './controllers/scheduler.js'
 import {StatefulSetController} from './controllers/statefulset.js'
 import {StorageController} from './controllers/storage.js'
 import {EventRecorder} from './events.js'
-import {clone, isJsonObject, jsonEqual, type JsonObject} from './json.js'
+import {clone, isJsonObject, jsonEqual, scalarText, type JsonObject} from './json.js'
 import {Kubelet} from './kubelet.js'
 import {LogStore} from './logs.js'
 import {ResourceRegistry, type ResourceType} from './resources.js'
@@ -276,7 +276,7 @@ export class SimulatedCluster implements ApiServer {
       const wanted = nodeObject(this.identity, spec, index, this.api.now()).status as {capacity: object; allocatable: object}
       const status = current.status as {capacity: object; allocatable: object}
       if (jsonEqual(status.capacity, wanted.capacity)) return
-      const next = clone(current) as KubeObject
+      const next = clone(current)
       next.status = {...status, capacity: wanted.capacity, allocatable: wanted.allocatable}
       this.api.writeInternal(nodeType, next)
     })
@@ -326,7 +326,7 @@ export class SimulatedCluster implements ApiServer {
     const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [])
     this.registry.registerCustom({
       group: spec.group,
-      versions: versions.map((v) => String(v.name)),
+      versions: versions.map((v) => scalarText(v.name)),
       kind: names.kind,
       plural: names.plural,
       singular: typeof names.singular === 'string' ? names.singular : names.kind.toLowerCase(),

@@ -42,7 +42,7 @@ export class EventRecorder {
     const existingName = this.names.get(key)
     const existing = existingName ? this.api.find(this.eventType, namespace, existingName) as CoreEvent | undefined : undefined
     if (existing) {
-      const next = clone(existing) as CoreEvent
+      const next = clone(existing)
       if (spec.action) next.series = {count: (next.series?.count ?? 1) + 1, lastObservedTime: microTime(now)}
       else {
         next.count = (next.count ?? 1) + 1

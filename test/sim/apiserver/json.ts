@@ -50,6 +50,11 @@ export function dropNullFields(value: unknown): void {
   }
 }
 
+/** A scalar field as text, as String() writes it; `fallback` when it is missing or not a scalar (a mapping or a list has no text of its own). */
+export function scalarText(value: unknown, fallback = ''): string {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : fallback
+}
+
 /** Reads a nested value by path, e.g. `valueAt(pod, ['spec', 'nodeName'])`. */
 export function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {
   let current: unknown = root

@@ -678,10 +678,10 @@ class PodWorker {
   }
 
   /** The container's instance ended with `exitCode` (its log already ended). */
-  private exited(slot: ContainerSlot, exitCode: number): number {
+  private exited(slot: ContainerSlot, exitCode: number, reason = exitCode === 0 ? 'Completed' : 'Error'): number {
     const terminated = {
       exitCode,
-      reason: exitCode === 0 ? 'Completed' : 'Error',
+      reason,
       startedAt: slot.status.state.running?.startedAt,
       finishedAt: seconds(this.deps.api.now()),
       containerID: slot.status.containerID,
@@ -728,16 +728,7 @@ class PodWorker {
     if (!slot.plan.logs?.replaceDefaults && !oom) this.printLines(log, exitCode === 0 ? slot.script.success : slot.script.failure)
     for (const line of slot.plan.logs?.exitLines ?? []) log.append(line)
     log.end()
-    const terminated = {
-      exitCode,
-      reason: exitCode === 0 ? 'Completed' : oom ? 'OOMKilled' : 'Error',
-      startedAt: slot.status.state.running?.startedAt,
-      finishedAt: seconds(this.deps.api.now()),
-      containerID: slot.status.containerID,
-    }
-    slot.status = {...slot.status, state: {terminated}, ready: false, started: false}
-    this.publish()
-    return exitCode
+    return this.exited(slot, exitCode, oom ? 'OOMKilled' : undefined)
   }
 
   /** SIGTERM: Killing events, the stop delay (at most the grace period), then the pod object goes. */
@@ -768,7 +759,7 @@ class PodWorker {
     if (this.lifetime.signal.aborted) return
     const pod = this.pod()
     if (!pod) return
-    const next = clone(pod) as Pod
+    const next = clone(pod)
     const status: PodStatus = next.status ?? {}
     extra?.(status)
     const init = this.slots.filter((slot) => slot.init)

@@ -136,7 +136,7 @@ function mergeMap(target: JsonObject, patch: unknown): JsonObject {
       delete target[key]
     } else if (isJsonObject(value)) {
       if (value.$patch === 'delete') delete target[key]
-      else target[key] = mergeMap(isJsonObject(target[key]) ? (target[key] as JsonObject) : {}, value)
+      else target[key] = mergeMap(isJsonObject(target[key]) ? target[key] : {}, value)
     } else if (Array.isArray(value)) {
       target[key] = mergeList(key, target[key], value)
     } else {

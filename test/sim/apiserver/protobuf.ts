@@ -6,7 +6,7 @@
  * Envelope: the magic `k8s\0`, then a runtime.Unknown {typeMeta, raw}; raw is the object's message.
  */
 import {bodyMediaTypes, unsupportedMediaType} from './errors.js'
-import type {JsonObject} from './json.js'
+import {isJsonObject, type JsonObject} from './json.js'
 
 export const protobufContentType = 'application/vnd.kubernetes.protobuf'
 const magic = Buffer.from([0x6b, 0x38, 0x73, 0x00])
@@ -165,12 +165,13 @@ function decodeMessage(buffer: Buffer, schema: Schema): JsonObject {
       result[name] = [...((result[name] as string[] | undefined) ?? []), bytes.toString('utf8')]
     } else if (type === 'stringMap' || type === 'bytesMap') {
       const [key, value] = mapEntry(bytes, type === 'bytesMap')
-      result[name] = {...((result[name] as JsonObject | undefined) ?? {}), [key]: value}
+      const entries = result[name]
+      result[name] = {...(isJsonObject(entries) ? entries : {}), [key]: value}
     } else {
       const decoded = decodeMessage(bytes, type.message)
       // An IntOrString is a number or a string in JSON.
       const value = type.message === intOrString ? (decoded.strVal ?? decoded.intVal ?? 0) : decoded
-      result[name] = type.repeated ? [...((result[name] as JsonObject[] | undefined) ?? []), value as JsonObject] : value
+      result[name] = type.repeated ? [...((result[name] as JsonObject[] | undefined) ?? []), value] : value
     }
   }
   return result

@@ -10,7 +10,7 @@ import type {ClusterApi} from './api.js'
 import type {KubeObject} from './contract.js'
 import {ApiError} from './errors.js'
 import type {UserInfo} from './authentication.js'
-import {isJsonObject, type JsonObject} from './json.js'
+import {isJsonObject, scalarText, type JsonObject} from './json.js'
 import type {ResourceType} from './resources.js'
 import {resourceOf, type RequestInfo} from './request-info.js'
 
@@ -67,10 +67,10 @@ function rulesOf(role: KubeObject): PolicyRule[] {
 
 function bindingOf(object: KubeObject): Binding {
   const subjects = (Array.isArray(object.subjects) ? object.subjects : []).filter(isJsonObject).map((s) => ({
-    kind: String(s.kind ?? ''), name: String(s.name ?? ''), ...(typeof s.namespace === 'string' ? {namespace: s.namespace} : {}),
+    kind: scalarText(s.kind), name: scalarText(s.name), ...(typeof s.namespace === 'string' ? {namespace: s.namespace} : {}),
   }))
   const ref = isJsonObject(object.roleRef) ? object.roleRef : {}
-  return {object, subjects, roleRef: {kind: String(ref.kind ?? ''), name: String(ref.name ?? '')}}
+  return {object, subjects, roleRef: {kind: scalarText(ref.kind), name: scalarText(ref.name)}}
 }
 
 function appliesTo(subject: Subject, user: UserInfo, bindingNamespace: string): boolean {
@@ -258,7 +258,7 @@ export function bootstrapPolicy(api: ClusterApi, types: RbacTypes): void {
     annotations: {'rbac.authorization.kubernetes.io/autoupdate': 'true'},
   })
   for (const [name, rules] of Object.entries(bootstrapRoles)) {
-    api.createInternal(types.clusterRole, {apiVersion: `${rbacGroup}/v1`, kind: 'ClusterRole', metadata: metadata(name), rules: rules as unknown as KubeObject['rules']})
+    api.createInternal(types.clusterRole, {apiVersion: `${rbacGroup}/v1`, kind: 'ClusterRole', metadata: metadata(name), rules})
   }
   for (const [name, groups] of Object.entries(bootstrapBindings)) {
     api.createInternal(types.clusterRoleBinding, {

@@ -1,5 +1,5 @@
 import {badRequest} from './errors.js'
-import {valueAt} from './json.js'
+import {scalarText, valueAt} from './json.js'
 
 /** One parsed requirement of a label selector, in the semantics of k8s.io/apimachinery/pkg/labels. */
 export interface LabelRequirement {
@@ -192,8 +192,7 @@ export function fieldsMatch(selector: FieldSelector, object: unknown): boolean {
 function fieldValue(object: unknown, field: string): string {
   const path = field === 'source' ? ['source', 'component'] : field.split('.')
   const value = valueAt(object, path)
-  if (field === 'status.successful') return String(valueAt(object, ['status', 'succeeded']) ?? 0)
-  if (field === 'spec.unschedulable' || field === 'spec.hostNetwork') return String(value ?? false)
-  if (value === undefined || value === null) return ''
-  return String(value)
+  if (field === 'status.successful') return scalarText(valueAt(object, ['status', 'succeeded']), '0')
+  if (field === 'spec.unschedulable' || field === 'spec.hostNetwork') return scalarText(value, 'false')
+  return scalarText(value)
 }

@@ -5,7 +5,7 @@
  */
 import type {KubeObject} from './contract.js'
 import {toStored} from './conversion.js'
-import {isJsonObject} from './json.js'
+import {isJsonObject, scalarText} from './json.js'
 import type {ResourceType} from './resources.js'
 import {formatLabelSelector, formatLabels, type LabelSelectorSpec} from './selectors.js'
 import type {
@@ -378,7 +378,7 @@ const specs: Record<string, TableSpec> = {
   },
   '/Secret': {
     columns: [nameColumn, column('Type', 'Used to facilitate programmatic handling of secret data.'), column('Data', 'Contains the secret data.'), ageColumn],
-    print: (object, now) => [object.metadata.name, String(object.type ?? ''), countOf(object.data), age(object, now)],
+    print: (object, now) => [object.metadata.name, scalarText(object.type), countOf(object.data), age(object, now)],
   },
   '/ConfigMap': {
     columns: [nameColumn, column('Data', 'Data contains the configuration data.'), ageColumn],
@@ -429,7 +429,7 @@ const specs: Record<string, TableSpec> = {
     ],
     print: (object, now) => [
       object.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true' ? `${object.metadata.name} (default)` : object.metadata.name,
-      String(object.provisioner ?? ''), String(object.reclaimPolicy ?? 'Delete'), String(object.volumeBindingMode ?? 'Immediate'), object.allowVolumeExpansion === true, age(object, now),
+      scalarText(object.provisioner), scalarText(object.reclaimPolicy, 'Delete'), scalarText(object.volumeBindingMode, 'Immediate'), object.allowVolumeExpansion === true, age(object, now),
     ],
   },
   '/Endpoints': {

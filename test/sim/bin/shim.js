@@ -18,15 +18,21 @@ const unreachable = {
     "\u001b[31mFATA\u001b[0m[0000] runtime failed to list nodes: docker failed to get containers with labels 'map[app:k3d]': failed to list containers: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running? \n",
 }
 
+/** @param {NodeJS.WriteStream} stream @returns {Promise<void>} */
 function flush(stream) {
   return new Promise((resolve) => stream.write('', resolve))
 }
 
+/** @param {number} code */
 async function finish(code) {
   await Promise.all([flush(process.stdout), flush(process.stderr)])
   process.exit(code)
 }
 
+/**
+ * @typedef {{stream?: 'stdout' | 'stderr', data?: string, stdin?: 'read', exit?: number, signal?: NodeJS.Signals}} Frame one NDJSON line from the daemon
+ * @param {'k3d' | 'docker'} tool
+ */
 export function runShim(tool) {
   const daemon = process.env.DEVCTL_SIM_DAEMON
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => forwardedEnv.test(name)))
@@ -54,9 +60,11 @@ export function runShim(tool) {
   req.on('error', () => (answered ? lost() : fail()))
   req.write(`${JSON.stringify(invocation)}\n`)
 
+  /** @param {NodeJS.Signals} signal */
   const forwardSignal = (signal) => req.write(`${JSON.stringify({signal})}\n`)
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, forwardSignal)
 
+  /** @param {Frame} frame */
   const handleFrame = (frame) => {
     if (frame.stream === 'stdout') process.stdout.write(frame.data)
     else if (frame.stream === 'stderr') process.stderr.write(frame.data)
@@ -73,7 +81,8 @@ export function runShim(tool) {
       ended = true
       req.destroy()
       process.removeAllListeners(frame.signal)
-      Promise.all([flush(process.stdout), flush(process.stderr)]).then(() => process.kill(process.pid, frame.signal))
+      // flush() only resolves: nothing to catch.
+      void Promise.all([flush(process.stdout), flush(process.stderr)]).then(() => process.kill(process.pid, frame.signal))
     }
   }
 
@@ -89,7 +98,7 @@ export function runShim(tool) {
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, newline)
         buffered = buffered.slice(newline + 1)
-        if (line) handleFrame(JSON.parse(line))
+        if (line) handleFrame(/** @type {Frame} */ (JSON.parse(line)))
       }
     })
   })

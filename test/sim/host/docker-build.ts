@@ -267,7 +267,7 @@ export async function dockerBuild(request: BuildRequest, io: ToolIO, host: Build
       let position = 0
       const label = () => `[${multi ? `${stage.name ?? `stage-${stage.index}`} ` : ''}${++position}/${stepCount}]`
       const parent = byName(stage.base)
-      let image: SimImage = parent && parent.index < stage.index ? results.get(parent)! : (bases.get(stage) ?? makeImage([], emptyConfig(), 0))
+      const image: SimImage = parent && parent.index < stage.index ? results.get(parent)! : (bases.get(stage) ?? makeImage([], emptyConfig(), 0))
       let key = image.id
       if (stage.base !== 'scratch' && !parent) {
         const name = canonicalName(stage.base)

@@ -139,7 +139,7 @@ function serverSectionLines(): string[] {
   ]
 }
 
-function systemInfo(state: DockerState): Record<string, unknown> {
+function systemInfo(state: DockerState) {
   const containers = state.containers()
   const running = containers.filter((c) => c.running).length
   return {

@@ -3,6 +3,8 @@
  * literal text, `{{.Field.Sub}}` and `{{json .Field}}`. Anything else is reported as a parse
  * error, as docker does for templates it cannot parse.
  */
+import {scalarText} from '../apiserver/json.js'
+
 export class TemplateError extends Error {}
 
 function lookup(data: unknown, path: string): unknown {
@@ -19,7 +21,7 @@ function lookup(data: unknown, path: string): unknown {
 function goPrint(value: unknown): string {
   if (value === undefined || value === null) return '<no value>'
   if (typeof value === 'object') return Array.isArray(value) ? `[${value.map(goPrint).join(' ')}]` : `map[${Object.entries(value).map(([k, v]) => `${k}:${goPrint(v)}`).join(' ')}]`
-  return String(value)
+  return scalarText(value)
 }
 
 export function renderGoTemplate(template: string, data: unknown): string {

@@ -5,6 +5,7 @@
  */
 import {parse as parseYaml} from 'yaml'
 
+import {scalarText} from '../apiserver/json.js'
 import {parseGoDuration, type ParsedFlags} from './flags.js'
 
 export const k3dVersion = 'v5.8.3'
@@ -150,7 +151,7 @@ export function parseSimpleConfig(path: string, text: string, env: Record<string
     throw new K3dConfigError(`Failed to read config file ${path}: ${(error as Error).message}`)
   }
   const apiVersion = (document as {apiVersion?: unknown}).apiVersion
-  if (apiVersion !== 'k3d.io/v1alpha5') throw new K3dConfigError(`Cannot validate config file ${path}: unsupported apiVersion '${String(apiVersion ?? '')}'`)
+  if (apiVersion !== 'k3d.io/v1alpha5') throw new K3dConfigError(`Cannot validate config file ${path}: unsupported apiVersion '${scalarText(apiVersion)}'`)
   const errors: string[] = []
   validate(document, simpleConfigShape, '', errors)
   if ((document as {kind?: unknown}).kind !== 'Simple' && errors.length === 0) errors.push('- kind: kind must be one of the following: "Simple"')

@@ -167,7 +167,7 @@ describe('k3d stand-in', () => {
       const result = await run(sim, 'k3d', ['cluster', 'create', 'busy', '-p', `${held.port}:80@loadbalancer`])
       expect(result.exitCode).toBe(1)
       expect(plain(result.stderr)).toContain(`Bind for 0.0.0.0:${held.port} failed: port is already allocated`)
-      expect(JSON.parse((await run(sim, 'k3d', ['cluster', 'list', '-o', 'json'])).stdout).map((c: {name: string}) => c.name)).toEqual(['demo'])
+      expect((JSON.parse((await run(sim, 'k3d', ['cluster', 'list', '-o', 'json'])).stdout) as Array<{name: string}>).map((c) => c.name)).toEqual(['demo'])
     } finally {
       held.server.close()
     }

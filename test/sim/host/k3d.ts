@@ -8,7 +8,7 @@ import {join, resolve} from 'node:path'
 
 import {stringify as stringifyYaml} from 'yaml'
 
-import {dockerMemoryBytes, PortAllocatedError, SimCluster, freePort, randomHex, type K3dNode} from './cluster.js'
+import {dockerMemoryBytes, PortAllocatedError, SimCluster, freePort, type K3dNode} from './cluster.js'
 import {dockerDaemonDown} from './docker.js'
 import {type Invocation, type ToolIO} from './exec.js'
 import {nodeImage} from './images.js'

@@ -69,6 +69,6 @@ describe('shim protocol', () => {
     await child
     await expect.poll(() => realTime.commands('k3d').at(-1)?.outcome).toEqual({abandoned: true})
     const listed = await run(realTime, 'k3d', ['cluster', 'list', '-o', 'json'])
-    expect(JSON.parse(listed.stdout).find((c: {name: string}) => c.name === 'killed')).toMatchObject({serversCount: 1, hasLoadbalancer: true})
+    expect((JSON.parse(listed.stdout) as Array<{name: string}>).find((c) => c.name === 'killed')).toMatchObject({serversCount: 1, hasLoadbalancer: true})
   }, 30_000)
 })

@@ -217,7 +217,7 @@ export class DeploymentController implements Controller {
     const maxUnavailable = intOrPercent(deployment.spec.strategy?.rollingUpdate?.maxUnavailable, desired, false, Math.floor(desired * 0.25))
     const current = this.api.find(this.types.deployment, namespace, deployment.metadata.name) as Deployment | undefined
     if (!current) return
-    const next = clone(current) as Deployment
+    const next = clone(current)
     const now = this.api.now().replace(/\.\d+Z$/, 'Z')
     let conditions: Condition[] | undefined = next.status?.conditions
     const minimum = deployment.spec.strategy?.type === 'Recreate' ? desired : desired - maxUnavailable

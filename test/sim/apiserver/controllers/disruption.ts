@@ -1,6 +1,5 @@
 /** PodDisruptionBudgets: how many selected pods are healthy, and so how many may be disrupted. */
 import type {ClusterApi} from '../api.js'
-import type {KubeObject} from '../contract.js'
 import {clone} from '../json.js'
 import type {ResourceType} from '../resources.js'
 import {labelsMatch, selectorFromSpec, type LabelSelectorSpec} from '../selectors.js'
@@ -38,7 +37,7 @@ export class DisruptionController implements Controller {
       : Math.max(0, expected - intOrPercent(spec.maxUnavailable, expected, true, 0))
     const allowed = Math.max(0, healthy - desired)
     const now = this.api.now().replace(/\.\d+Z$/, 'Z')
-    const next = clone(budget) as KubeObject
+    const next = clone(budget)
     const before = (budget.status ?? {}) as {conditions?: []}
     next.status = {
       observedGeneration: budget.metadata.generation,

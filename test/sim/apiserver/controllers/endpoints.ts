@@ -4,7 +4,6 @@
  * addresses as their ingress.
  */
 import type {ClusterApi} from '../api.js'
-import type {KubeObject} from '../contract.js'
 import {clone, jsonEqual} from '../json.js'
 import type {ResourceType} from '../resources.js'
 import {labelsMatch, selectorFromSpec} from '../selectors.js'
@@ -84,7 +83,7 @@ export class EndpointsController implements Controller {
       return
     }
     if (jsonEqual(current.subsets, subsets) && jsonEqual(current.metadata.labels, labels)) return
-    const next = clone(current) as KubeObject
+    const next = clone(current)
     next.metadata.labels = labels
     next.metadata.annotations = {...next.metadata.annotations, 'endpoints.kubernetes.io/last-change-trigger-time': this.api.now().replace(/\.\d+Z$/, 'Z')}
     if (subsets) next.subsets = subsets
@@ -114,7 +113,7 @@ export class EndpointsController implements Controller {
       return
     }
     if (jsonEqual(existing.endpoints, endpoints) && jsonEqual(existing.ports, ports)) return
-    const next = clone(existing) as KubeObject
+    const next = clone(existing)
     next.endpoints = endpoints
     next.ports = ports
     this.api.writeInternal(this.types.slice, next)
@@ -127,7 +126,7 @@ export class EndpointsController implements Controller {
       .filter((ip): ip is string => ip !== undefined)
       .map((ip) => ({ip, ipMode: 'VIP'}))
     if (jsonEqual(service.status?.loadBalancer?.ingress, ingress)) return
-    const next = clone(service) as Service
+    const next = clone(service)
     next.status = {...next.status, loadBalancer: {ingress}}
     this.api.writeInternal(this.types.service, next)
   }

@@ -83,7 +83,7 @@ export class GarbageCollector implements Controller {
   }
 
   private dropOwner(type: ResourceType, object: KubeObject, uid: string): void {
-    const next = clone(object) as KubeObject
+    const next = clone(object)
     next.metadata.ownerReferences = (next.metadata.ownerReferences ?? []).filter((reference) => reference.uid !== uid)
     if (next.metadata.ownerReferences.length === 0) delete next.metadata.ownerReferences
     this.api.writeInternal(type, next)
@@ -106,7 +106,7 @@ export class GarbageCollector implements Controller {
       if (blocking.length === 0) remaining = remaining.filter((finalizer) => finalizer !== 'foregroundDeletion')
     }
     if (remaining.length === finalizers.length) return
-    const next = clone(owner) as KubeObject
+    const next = clone(owner)
     next.metadata.finalizers = remaining
     if (remaining.length === 0) delete next.metadata.finalizers
     this.api.writeInternal(type, next)

@@ -74,7 +74,7 @@ export class NamespaceController implements Controller {
     }
     const current = this.api.find(this.types.namespace, undefined, name)
     if (!current) return
-    const next = clone(current) as KubeObject
+    const next = clone(current)
     const left = [...remaining].filter(([resource]) => resource !== 'events')
     if (left.length === 0) {
       next.spec = {...(next.spec as object), finalizers: []}

@@ -76,7 +76,7 @@ export class ReplicaSetController implements Controller {
     const current = this.api.find(this.types.replicaSet, replicaSet.metadata.namespace, replicaSet.metadata.name)
     if (!current) return
     const next = clone(current) as ReplicaSet
-    next.status = status as ReplicaSet['status']
+    next.status = status
     this.api.writeInternal(this.types.replicaSet, next)
   }
 }

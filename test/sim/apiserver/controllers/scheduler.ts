@@ -147,7 +147,7 @@ export class Scheduler implements Controller {
       // WaitForFirstConsumer: tell the provisioner where the pod goes, bind once the volumes exist.
       for (const claim of waiting) {
         if (claim.metadata.annotations?.[selectedNodeAnnotation]) continue
-        const next = clone(claim) as PersistentVolumeClaim
+        const next = clone(claim)
         next.metadata.annotations = {...next.metadata.annotations, [selectedNodeAnnotation]: chosen.metadata.name}
         this.api.writeInternal(this.types.claim, next)
       }
@@ -184,7 +184,7 @@ export class Scheduler implements Controller {
   }
 
   private bind(pod: Pod, nodeName: string): void {
-    const next = clone(pod) as Pod
+    const next = clone(pod)
     next.spec.nodeName = nodeName
     const now = this.api.now().replace(/\.\d+Z$/, 'Z')
     next.status = {...next.status, conditions: setCondition(next.status?.conditions, {type: 'PodScheduled', status: 'True', lastProbeTime: null}, now)}
@@ -197,7 +197,7 @@ export class Scheduler implements Controller {
   private unschedulable(pod: Pod, message: string): void {
     const before = pod.status?.conditions?.find((condition) => condition.type === 'PodScheduled')
     if (before?.message !== message) {
-      const next = clone(pod) as Pod
+      const next = clone(pod)
       const now = this.api.now().replace(/\.\d+Z$/, 'Z')
       next.status = {...next.status, conditions: setCondition(next.status?.conditions, {type: 'PodScheduled', status: 'False', lastProbeTime: null, reason: 'Unschedulable', message}, now)}
       this.api.writeInternal(this.types.pod, next)

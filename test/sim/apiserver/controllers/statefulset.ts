@@ -7,7 +7,7 @@
 import type {ClusterApi} from '../api.js'
 import type {KubeObject} from '../contract.js'
 import type {EventRecorder} from '../events.js'
-import {clone} from '../json.js'
+import {clone, scalarText} from '../json.js'
 import type {ResourceType} from '../resources.js'
 import type {Change} from '../store.js'
 import type {Pod, StatefulSet, Volume} from '../types.js'
@@ -50,7 +50,7 @@ export class StatefulSetController implements Controller {
     if (!statefulSet || statefulSet.metadata.deletionTimestamp !== undefined) return
     const updateRevision = `${name}-${templateHash(statefulSet.spec.template)}`
     this.ensureRevision(statefulSet, updateRevision)
-    const currentRevision = String(statefulSet.status?.currentRevision ?? updateRevision)
+    const currentRevision = scalarText(statefulSet.status?.currentRevision, updateRevision)
     const replicas = statefulSet.spec.replicas ?? 1
     const ordered = (statefulSet.spec.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady'
     const pods = controlledPods(this.api, this.types.pod, statefulSet)

@@ -88,7 +88,7 @@ export class StorageController implements Controller {
     }
     if (this.provisioning.has(claim.metadata.uid ?? '')) return
     this.provisioning.add(claim.metadata.uid ?? '')
-    const next = clone(claim) as PersistentVolumeClaim
+    const next = clone(claim)
     next.metadata.annotations = {
       ...next.metadata.annotations,
       'volume.beta.kubernetes.io/storage-provisioner': provisionerName,
@@ -130,7 +130,7 @@ export class StorageController implements Controller {
       status: {phase: 'Bound', lastPhaseTransitionTime: this.api.now().replace(/\.\d+Z$/, 'Z')},
     }
     this.api.createInternal(this.types.volume, volume)
-    const next = clone(claim) as PersistentVolumeClaim
+    const next = clone(claim)
     next.spec.volumeName = volumeName
     next.metadata.annotations = {...next.metadata.annotations, 'pv.kubernetes.io/bind-completed': 'yes', 'pv.kubernetes.io/bound-by-controller': 'yes'}
     next.status = {phase: 'Bound', accessModes, capacity: {storage: capacity}}
@@ -142,7 +142,7 @@ export class StorageController implements Controller {
     const inUse = (this.api.list(this.types.pod, claim.metadata.namespace) as Pod[])
       .some((pod) => !isTerminal(pod) && claimedBy(pod).includes(claim.metadata.name))
     if (inUse) return
-    const next = clone(claim) as PersistentVolumeClaim
+    const next = clone(claim)
     next.metadata.finalizers = ((next.metadata.finalizers as string[] | undefined) ?? []).filter((f) => f !== 'kubernetes.io/pvc-protection')
     this.api.writeInternal(this.types.claim, next)
   }
@@ -154,7 +154,7 @@ export class StorageController implements Controller {
     if (volume.metadata.deletionTimestamp === undefined) this.api.delete(this.types.volume, undefined, volumeName, {})
     const deleting = this.api.find(this.types.volume, undefined, volumeName)
     if (!deleting) return
-    const next = clone(deleting) as KubeObject
+    const next = clone(deleting)
     next.metadata.finalizers = []
     this.api.writeInternal(this.types.volume, next)
   }

@@ -11,7 +11,7 @@ export function controllerReference(owner: KubeObject): OwnerReference {
 }
 
 export function controllerOf(object: KubeObject): OwnerReference | undefined {
-  return object.metadata.ownerReferences?.find((reference) => reference.controller === true) as OwnerReference | undefined
+  return object.metadata.ownerReferences?.find((reference) => reference.controller === true)
 }
 
 /** Keys (`namespace/name`) of the owners of kind `kind` a pod change concerns (before and after). */
