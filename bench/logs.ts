@@ -87,11 +87,13 @@ try {
 
   // Wait until every pod runs and has printed all its lines (the scenario prints them at once).
   const running = () => api.list('v1', 'Pod', 'bench').filter((pod) => (pod.status as {phase?: string} | undefined)?.phase === 'Running')
-  for (const started = Date.now(); running().length < pods; ) {
+  for (const started = Date.now(); running().length < pods;) {
     if (Date.now() - started > 60_000) throw new Error(`only ${running().length} of ${pods} pods run after a minute`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  const podNames = running().map((pod) => pod.metadata.name).sort()
+  const podNames = running()
+    .map((pod) => pod.metadata.name)
+    .sort()
   const onePod = podNames[0]!
 
   // Every line arrives, once: count them through a pipe before timing.
@@ -131,7 +133,9 @@ try {
   process.stdout.write(`devctl logs benchmark: ${runs} runs each, taking turns; before: ${loadBefore}; after: ${machine(cpus().length)}\n\n`)
   for (const [index, cells] of rows.entries()) process.stdout.write(`| ${cells.join(' | ')} |\n${index === 0 ? `|${' --- |'.repeat(cells.length)}\n` : ''}`)
   for (const [index, {label}] of clis.entries()) {
-    process.stdout.write(`\nFollowing${label}: a new pod's first line appeared ${latencies[index]} ms after \`kubectl apply\` of its Deployment (simulator at time factor 0.01: pod start-up is near instant).\n`)
+    process.stdout.write(
+      `\nFollowing${label}: a new pod's first line appeared ${latencies[index]} ms after \`kubectl apply\` of its Deployment (simulator at time factor 0.01: pod start-up is near instant).\n`,
+    )
   }
 } finally {
   await sim.stop()

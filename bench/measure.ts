@@ -89,5 +89,7 @@ export function peakRss(summary: Summary): string {
 
 /** The machine the figures came from, and how busy it was (the load averages, as `uptime` gives them). */
 export function machine(cpuCount: number): string {
-  return `${cpuCount} CPUs, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(', ')}`
+  return `${cpuCount} CPUs, node ${process.version}, load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')}`
 }

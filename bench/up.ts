@@ -74,7 +74,8 @@ for (const helmVersion of [3, 4] as const) {
       }
     }
   }
-  for (const [index, {label}] of clis.entries()) rows.push([`devctl up, first (helm ${helmVersion})${label}`, summarize(firsts[index]!)], [`devctl up, no-op re-run (helm ${helmVersion})${label}`, summarize(noOps[index]!)])
+  for (const [index, {label}] of clis.entries())
+    rows.push([`devctl up, first (helm ${helmVersion})${label}`, summarize(firsts[index]!)], [`devctl up, no-op re-run (helm ${helmVersion})${label}`, summarize(noOps[index]!)])
 }
 
 console.log(`devctl up benchmark: ${runs} first runs and ${runs * reruns} re-runs per helm major; before: ${loadBefore}; after: ${machine(cpus().length)}\n`)

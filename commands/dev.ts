@@ -25,7 +25,7 @@ export default class Dev extends DevctlCommand<typeof Dev> {
     debounce: Flags.integer({description: 'Milliseconds of quiet after a change before a cycle starts.', default: 300, min: 0, max: 60_000}),
     timeout: Flags.string({description: 'Time limit for each step, e.g. 2m (default: app.timeouts in devctl.yaml).'}),
     context: Flags.string({description: 'Deploy into this existing kube context instead of a k3d cluster.'}),
-    quiet: Flags.boolean({char: 'q', description: 'Show only a line per cycle, the pods\' logs, warnings and errors.'}),
+    quiet: Flags.boolean({char: 'q', description: "Show only a line per cycle, the pods' logs, warnings and errors."}),
     recover: Flags.boolean({description: 'Drop a release revision an interrupted helm left pending (only when no helm still works on it).'}),
     adopt: Flags.boolean({description: 'Use a k3d cluster that another checkout (or not devctl) created; it is never deleted from here.'}),
   }

@@ -23,7 +23,7 @@ export default class Down extends DevctlCommand<typeof Down> {
   static override enableJsonFlag = true
 
   static override flags = {
-    'keep-cluster': Flags.boolean({description: 'Keep the k3d cluster; remove only the release and devctl\'s services.'}),
+    'keep-cluster': Flags.boolean({description: "Keep the k3d cluster; remove only the release and devctl's services."}),
     'keep-data': Flags.boolean({description: 'Keep the Postgres and Redis volumes for the next `devctl up`.'}),
     purge: Flags.boolean({description: 'Also delete .devctl/ (generated passwords, local state). Asks first.', exclusive: ['keep-data']}),
     'delete-namespace': Flags.boolean({description: 'Also delete the namespace when devctl did not create it, with everything in it (asks first).'}),

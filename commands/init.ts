@@ -56,7 +56,10 @@ All of this lands in devctl.yaml (app.wiring, services.*.auth). Edit it there: \
     wire: Flags.string({multiple: true, description: 'bring-your-own: ANCHOR=PATH[,PATH...], where the chart takes a shared setting ("-": nowhere); repeatable.'}),
     'wire-secret': Flags.string({multiple: true, description: 'bring-your-own: NAME/KEY=TEMPLATE, a Secret key the chart reads (e.g. blog-db/password={{postgres.password}}); repeatable.'}),
     'wire-value': Flags.string({multiple: true, description: 'bring-your-own: PATH=TEMPLATE, a value devctl writes and keeps in step (e.g. redis.addr={{redis.host}}:{{redis.port}}); repeatable.'}),
-    'values-layout': Flags.string({options: ['shared', 'inline'], description: 'Anchors under a shared: block, or each at its first use (default: inline when the chart\'s values schema forbids unknown keys).'}),
+    'values-layout': Flags.string({
+      options: ['shared', 'inline'],
+      description: "Anchors under a shared: block, or each at its first use (default: inline when the chart's values schema forbids unknown keys).",
+    }),
     'postgres-auth': Flags.string({options: ['password', 'trust'], description: 'trust: Postgres accepts clients without a password (for charts that cannot send one).'}),
     'redis-auth': Flags.string({options: ['password', 'none'], description: 'none: Redis without a password (for charts that cannot send one).'}),
     build: Flags.boolean({allowNo: true, description: 'With a Dockerfile here: build its image on `devctl up` and `devctl dev` (build: in devctl.yaml; --no-build: do not). Asked when there is one.'}),

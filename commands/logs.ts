@@ -29,7 +29,7 @@ export default class Logs extends DevctlCommand<typeof Logs> {
 
   static override strict = false
   static override args = {
-    component: Args.string({description: 'Only pods whose app.kubernetes.io/component is COMPONENT (several allowed); a COMPONENT that is no pod\'s component is a regex on pod names.'}),
+    component: Args.string({description: "Only pods whose app.kubernetes.io/component is COMPONENT (several allowed); a COMPONENT that is no pod's component is a regex on pod names."}),
   }
 
   static override enableJsonFlag = true

@@ -25,7 +25,10 @@ export default class Up extends DevctlCommand<typeof Up> {
 
   static override flags = {
     force: Flags.boolean({description: 'Redeploy the chart even when nothing changed.'}),
-    'dry-run': Flags.boolean({description: 'Print the plan (cluster config, manifests, helm command, the chart as helm renders it with your values and its migration; secrets masked) and change nothing; fails on a chart or values error as up does.'}),
+    'dry-run': Flags.boolean({
+      description:
+        'Print the plan (cluster config, manifests, helm command, the chart as helm renders it with your values and its migration; secrets masked) and change nothing; fails on a chart or values error as up does.',
+    }),
     timeout: Flags.string({description: 'Time limit for each step, e.g. 2m (default: app.timeouts in devctl.yaml).'}),
     context: Flags.string({description: 'Deploy into this existing kube context instead of a k3d cluster.'}),
     quiet: Flags.boolean({char: 'q', description: 'Show only errors and the final summary.'}),
@@ -57,7 +60,14 @@ export default class Up extends DevctlCommand<typeof Up> {
     try {
       // No questions while the live task list draws: a stuck release is recovered only with --recover.
       const recoverConsent = async () => this.flags.recover
-      result = await up(loaded, options, {emit: (event) => view.emit(event), signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, recoverConsent, commandLine: this.commandLine})
+      result = await up(loaded, options, {
+        emit: (event) => view.emit(event),
+        signal: this.interrupts.signal,
+        forceSignal: this.interrupts.forceSignal,
+        kubeModule,
+        recoverConsent,
+        commandLine: this.commandLine,
+      })
     } finally {
       await view.close()
     }

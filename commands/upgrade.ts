@@ -33,7 +33,11 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation of the upgrade.'}),
     recover: Flags.boolean({description: 'Drop a release revision an interrupted helm left pending without asking (only when no helm still works on it; --yes never does this).'}),
     rollback: Flags.boolean({allowNo: true, default: true, description: 'Roll back to the previous revision on failure (--no-rollback leaves it for inspection).'}),
-    'restore-data': Flags.boolean({allowNo: true, description: 'When the migration fails or the upgrade is rolled back, restore the Postgres snapshot taken before the migration (--no-restore-data keeps the data as the migration left it; in a terminal without --yes devctl asks).'}),
+    'restore-data': Flags.boolean({
+      allowNo: true,
+      description:
+        'When the migration fails or the upgrade is rolled back, restore the Postgres snapshot taken before the migration (--no-restore-data keeps the data as the migration left it; in a terminal without --yes devctl asks).',
+    }),
     timeout: Flags.string({description: 'Time limit for each step, e.g. 2m.'}),
     quiet: Flags.boolean({char: 'q', description: 'Show only errors and the final summary.'}),
   }
@@ -56,7 +60,15 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
     // One view from the plan to the end: a live list finishes drawing while the questions are
     // asked, and the steps after them are drawn under the answers.
     const view = await this.progressView([], {quiet: this.flags.quiet})
-    const controls = (recover = false): RunControls => ({emit: (event) => view.emit(event), signal: this.interrupts.signal, forceSignal: this.interrupts.forceSignal, kubeModule, confirm, recoverConsent: async () => recover, commandLine: this.commandLine})
+    const controls = (recover = false): RunControls => ({
+      emit: (event) => view.emit(event),
+      signal: this.interrupts.signal,
+      forceSignal: this.interrupts.forceSignal,
+      kubeModule,
+      confirm,
+      recoverConsent: async () => recover,
+      commandLine: this.commandLine,
+    })
 
     let result: UpgradeResult
     try {
@@ -67,9 +79,22 @@ export default class Upgrade extends DevctlCommand<typeof Upgrade> {
       const {stuck} = prepared.plan
       const asked = (async () => {
         const upgrade = await confirm({flag: '--yes', message: `Upgrade ${prepared.plan.release} now?`, details: []})
-        const recover = upgrade && stuck !== undefined && (await recoverConsent({flag: '--recover', message: `Revision ${stuck.revision} was left ${stuck.status} by an interrupted helm. Drop it so the upgrade can run? (devctl first checks that no helm still works on it.)`, details: []}))
+        const recover =
+          upgrade &&
+          stuck !== undefined &&
+          (await recoverConsent({
+            flag: '--recover',
+            message: `Revision ${stuck.revision} was left ${stuck.status} by an interrupted helm. Drop it so the upgrade can run? (devctl first checks that no helm still works on it.)`,
+            details: [],
+          }))
         // Asked now, not when it fails. No answer (no terminal, or --yes: no questions): the data is left as the migration leaves it.
-        const restoreData = upgrade && prepared.plan.snapshot && (this.flags['restore-data'] ?? (!this.flags.yes && this.terminal.canPrompt && (await this.confirmer(false, true)({flag: '--restore-data', message: 'If the migration fails or the upgrade is rolled back, restore the database from its snapshot?', details: []}))))
+        const restoreData =
+          upgrade &&
+          prepared.plan.snapshot &&
+          (this.flags['restore-data'] ??
+            (!this.flags.yes &&
+              this.terminal.canPrompt &&
+              (await this.confirmer(false, true)({flag: '--restore-data', message: 'If the migration fails or the upgrade is rolled back, restore the database from its snapshot?', details: []}))))
         return {upgrade, recover, restoreData}
       })()
       const consent = await asked.catch(async (error: unknown) => {

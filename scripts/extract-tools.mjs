@@ -22,7 +22,10 @@ const layers = [
 
 /** @param {string} path */
 async function exists(path) {
-  return stat(path).then(() => true, () => false)
+  return stat(path).then(
+    () => true,
+    () => false,
+  )
 }
 
 for (const layer of layers) {

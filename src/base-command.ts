@@ -111,7 +111,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
 
   /** This command as the user ran it (quoted for a shell, secrets masked): what a hint tells them to run again. */
   protected get commandLine(): string {
-    return formatCommand(this.config.bin, [...this.id?.split(':') ?? [], ...this.argv])
+    return formatCommand(this.config.bin, [...(this.id?.split(':') ?? []), ...this.argv])
   }
 
   /** Questions for a person at the terminal; where no one can answer, a usage error naming the flag. */
@@ -225,7 +225,14 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
     const devctlError = toDevctlError(error, this.interrupts?.signal)
     // The user stopped a stream: that is its normal end, not an error to report.
     if (devctlError?.kind === 'interrupted' && this.interrupts?.signal.aborted && this.stoppedByCtrlC()) {
-      if (this.jsonEnabled()) this.logJson({type: 'result', command: this.id ?? '', status: 'stopped', ...(this.partialResult === undefined ? {} : {result: this.partialResult}), warnings: this.warnings} satisfies ResultRecord)
+      if (this.jsonEnabled())
+        this.logJson({
+          type: 'result',
+          command: this.id ?? '',
+          status: 'stopped',
+          ...(this.partialResult === undefined ? {} : {result: this.partialResult}),
+          warnings: this.warnings,
+        } satisfies ResultRecord)
       throw new Errors.ExitError(ExitCode.interrupted)
     }
     const exitCode = devctlError?.exitCode ?? ExitCode.unexpected
@@ -256,10 +263,7 @@ export abstract class DevctlCommand<T extends typeof Command> extends Command {
   private formatError(devctlError: DevctlError | undefined, original: Error): string {
     const t = this.theme
     if (!devctlError) {
-      return [
-        `${t.red('Error:')} ${forDisplay(original.message)}`,
-        t.dim('This is a bug in devctl. Run again with --debug for the stack trace and include it in a report.'),
-      ].join('\n')
+      return [`${t.red('Error:')} ${forDisplay(original.message)}`, t.dim('This is a bug in devctl. Run again with --debug for the stack trace and include it in a report.')].join('\n')
     }
     const lines = [`${t.red('Error:')} ${forDisplay(devctlError.message)}`]
     for (const detail of devctlError.details) lines.push(`  ${forDisplay(detail)}`)

@@ -124,8 +124,5 @@ export class InterruptedError extends DevctlError {
 }
 
 export function isAbortError(error: unknown): boolean {
-  return (
-    error instanceof InterruptedError ||
-    (error instanceof Error && (error.name === 'AbortError' || (error as {code?: string}).code === 'ABORT_ERR'))
-  )
+  return error instanceof InterruptedError || (error instanceof Error && (error.name === 'AbortError' || (error as {code?: string}).code === 'ABORT_ERR'))
 }

@@ -25,7 +25,10 @@ export default class DbReset extends DataCommand<typeof DbReset> {
     const loaded = await loadConfig(this.flags.config)
     const {postgres} = loaded.config.services
     const where = postgres.external ? `${postgres.external.host}:${postgres.external.port}` : 'the Postgres pod'
-    const agreed = await this.confirmer(this.flags.yes, false)({
+    const agreed = await this.confirmer(
+      this.flags.yes,
+      false,
+    )({
       flag: '--yes',
       message: `Drop database ${postgres.external?.database ?? loaded.resolved.database} in ${where}, create it empty and run the migration again?${this.flags.snapshot ? ' (A snapshot is taken first.)' : ' Its data is lost (--no-snapshot).'}`,
       details: [],

@@ -12,10 +12,7 @@ export default class DbRestore extends DataCommand<typeof DbRestore> {
   static override summary = 'Put a snapshot back: the database is recreated from it, Redis loads its RDB file. Asks first.'
   static override description = `Postgres is restored into a fresh database which then replaces the current one, so tables and rows a later migration added are gone too (pg_restore --clean would keep them); if the restore fails, the current database is left as it was. Redis loads the snapshot's RDB file in place of its data. The app's open connections to the database are ended. Asks first; without a terminal, --yes is required.`
 
-  static override examples = [
-    '<%= config.bin %> db restore before-demo',
-    '<%= config.bin %> db restore auto-20250131-142501 --only postgres --yes',
-  ]
+  static override examples = ['<%= config.bin %> db restore before-demo', '<%= config.bin %> db restore auto-20250131-142501 --only postgres --yes']
 
   static override args = {
     name: Args.string({description: 'The snapshot (`devctl db snapshots` lists them).', required: true}),
@@ -35,7 +32,10 @@ export default class DbRestore extends DataCommand<typeof DbRestore> {
     const target = await findSnapshot(loaded, this.args.name, this.only(this.flags.only))
     const {snapshot} = target
     // What is replaced cannot be had back (unless snapshotted first): Enter says no.
-    const agreed = await this.confirmer(this.flags.yes, false)({
+    const agreed = await this.confirmer(
+      this.flags.yes,
+      false,
+    )({
       flag: '--yes',
       message: `Replace the current ${target.services.join(' and ')} data with snapshot ${snapshot.name} (${formatBytes(snapshot.bytes)}, taken ${timeAgo(snapshot.createdAt)}${snapshot.revision === undefined ? '' : ` at release revision ${snapshot.revision}`})?`,
       details: [],

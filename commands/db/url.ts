@@ -38,7 +38,12 @@ export default class DbUrl extends DevctlCommand<typeof DbUrl> {
     // Written as it is: with --show-password the password is the point (everything else devctl prints is masked).
     else process.stdout.write(`${result.url}\n`)
     if (!forwarding) return
-    if (!this.jsonEnabled()) process.stderr.write(t.dim(`Forwarding 127.0.0.1:${result.port} to Postgres in namespace ${forwarding.namespace} while this runs; Ctrl-C stops it.${result.withPassword ? '' : ' Add --show-password for a URL with the password.'}\n`))
+    if (!this.jsonEnabled())
+      process.stderr.write(
+        t.dim(
+          `Forwarding 127.0.0.1:${result.port} to Postgres in namespace ${forwarding.namespace} while this runs; Ctrl-C stops it.${result.withPassword ? '' : ' Add --show-password for a URL with the password.'}\n`,
+        ),
+      )
     await forwarding.stopped
     throw this.interrupts.signal.reason
   }

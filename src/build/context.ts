@@ -31,7 +31,10 @@ export async function readIgnoreRules(contextDir: string, dockerfile: string): P
   for (const candidate of [`${dockerfile}.dockerignore`, join(contextDir, '.dockerignore')]) {
     const text = await readFile(candidate, 'utf8').catch(() => undefined)
     if (text === undefined) continue
-    const patterns = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'))
+    const patterns = text
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'))
     const rules = dockerignore.default().add(patterns)
     return {file: relative(contextDir, candidate) || basename(candidate), ignores: (path) => rules.ignores(path), hasExceptions: patterns.some((p) => p.startsWith('!'))}
   }
@@ -132,7 +135,9 @@ export async function digestContext(input: DigestInput): Promise<ContextDigest> 
   for (let i = 0; i < toRead.length; i += READ_CONCURRENCY) {
     await Promise.all(
       toRead.slice(i, i + READ_CONCURRENCY).map(async (entry) => {
-        const hash = createHash('sha256').update(await readFile(join(input.contextDir, entry.path))).digest('hex')
+        const hash = createHash('sha256')
+          .update(await readFile(join(input.contextDir, entry.path)))
+          .digest('hex')
         hashes.set(entry.path, hash)
         const {size, mtimeMs, ctimeMs, ino} = entry.stats
         if (mtimeMs < started - RACY_MS) next[entry.path] = [size, mtimeMs, ctimeMs, ino, hash]

@@ -66,7 +66,11 @@ async function registryHas(ref: string, signal: AbortSignal): Promise<boolean> {
   const colon = ref.lastIndexOf(':')
   const url = `http://${host}/v2/${ref.slice(slash + 1, colon)}/manifests/${ref.slice(colon + 1)}`
   try {
-    const response = await fetch(url, {method: 'HEAD', headers: {accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json'}, signal: AbortSignal.any([signal, AbortSignal.timeout(3000)])})
+    const response = await fetch(url, {
+      method: 'HEAD',
+      headers: {accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json'},
+      signal: AbortSignal.any([signal, AbortSignal.timeout(3000)]),
+    })
     return response.ok
   } catch {
     return false
@@ -113,7 +117,11 @@ async function importInto(route: Extract<Route, {kind: 'import'}>, images: Built
   const needed = images.filter((image) => image.built || missing.has(image.ref))
   if (needed.length > 0) {
     tools.note(`k3d image import ${needed.map((image) => image.ref).join(' ')}`)
-    const complaints = await tools.k3d.importImages(route.cluster, needed.map((image) => image.ref), tools.signal)
+    const complaints = await tools.k3d.importImages(
+      route.cluster,
+      needed.map((image) => image.ref),
+      tools.signal,
+    )
     const after = await missingOnNodes(needed, route.nodes, tools)
     const [ref, nodes] = [...after][0] ?? []
     if (ref && nodes) {

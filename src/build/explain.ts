@@ -53,8 +53,15 @@ function hintFor(build: FailedBuild, facts: BuildFailureFacts, instruction: Inst
     }
     return `${missing} is not in the build context ${build.shownContext}: COPY and ADD read paths relative to the context (build[].context in devctl.yaml), not to the Dockerfile.`
   }
-  if (/parse error|unknown instruction|Dockerfile parse/i.test(error)) return `Fix the Dockerfile${instruction ? ` at line ${instruction.line}` : ''} (a misspelled instruction, or a line continuation that ends too early).`
-  const base = instruction?.keyword === 'FROM' ? baseImageOf(instruction) : /load metadata for (\S+)|resolve source metadata for (\S+)/.exec(`${facts.step ?? ''} ${error}`)?.slice(1).find(Boolean)
+  if (/parse error|unknown instruction|Dockerfile parse/i.test(error))
+    return `Fix the Dockerfile${instruction ? ` at line ${instruction.line}` : ''} (a misspelled instruction, or a line continuation that ends too early).`
+  const base =
+    instruction?.keyword === 'FROM'
+      ? baseImageOf(instruction)
+      : /load metadata for (\S+)|resolve source metadata for (\S+)/
+          .exec(`${facts.step ?? ''} ${error}`)
+          ?.slice(1)
+          .find(Boolean)
   if (base && OFFLINE.test(error)) {
     return `The base image ${base} is not on this machine and its registry cannot be reached (offline?). Pull it once while online (docker pull ${base}), or build FROM an image \`docker images\` lists.`
   }
@@ -66,7 +73,9 @@ function hintFor(build: FailedBuild, facts: BuildFailureFacts, instruction: Inst
 
 export function explainBuildFailure(build: FailedBuild, facts: BuildFailureFacts): DevctlError {
   if (/Cannot connect to the Docker daemon|Is the docker daemon running/i.test(facts.error)) {
-    return new PrerequisiteError(`Docker is not running, so the image ${build.name} cannot be built.`, {hint: 'Start Docker (Docker Desktop, colima, or `sudo systemctl start docker`), then run this again.'})
+    return new PrerequisiteError(`Docker is not running, so the image ${build.name} cannot be built.`, {
+      hint: 'Start Docker (Docker Desktop, colima, or `sudo systemctl start docker`), then run this again.',
+    })
   }
   const instructions = build.dockerfileText === undefined ? [] : parseDockerfile(build.dockerfileText)
   const instruction = failedInstruction(facts, instructions)

@@ -96,9 +96,12 @@ function assertStateLeftOut(build: ImageBuild, stateDir: string, ignores: (path:
   if (inside.startsWith('..') || inside === '' || inside.split(sep).includes('..')) return
   const path = inside.split(sep).join('/')
   if (ignores(path)) return
-  throw new BuildError(`The build context ${build.shownContext} of ${build.config.name} contains ${path}/ (devctl's generated passwords and the cluster's credentials), and ${ignoreFile ?? '.dockerignore'} does not leave it out: docker would send them to the builder, and a COPY of the context would put them in the image.`, {
-    hint: `Add a line \`${path}/\` to ${ignoreFile ?? `${build.shownContext === '.' ? '' : `${build.shownContext}/`}.dockerignore`} (\`devctl init --update\` does it).`,
-  })
+  throw new BuildError(
+    `The build context ${build.shownContext} of ${build.config.name} contains ${path}/ (devctl's generated passwords and the cluster's credentials), and ${ignoreFile ?? '.dockerignore'} does not leave it out: docker would send them to the builder, and a COPY of the context would put them in the image.`,
+    {
+      hint: `Add a line \`${path}/\` to ${ignoreFile ?? `${build.shownContext === '.' ? '' : `${build.shownContext}/`}.dockerignore`} (\`devctl init --update\` does it).`,
+    },
+  )
 }
 
 /** The image for the build context as it is now: found by its content tag, or built. */
@@ -121,7 +124,15 @@ export async function buildImage(build: ImageBuild, docker: Docker, stateDir: st
   if (result.exitCode !== 0) {
     const dockerfileText = await readFile(build.dockerfile, 'utf8').catch(() => undefined)
     throw explainBuildFailure(
-      {name: build.config.name, contextDir: build.contextDir, shownContext: build.shownContext, shownDockerfile: build.shownDockerfile, dockerfileText, rules, command: formatCommand('docker', buildArgs(request, result.builder))},
+      {
+        name: build.config.name,
+        contextDir: build.contextDir,
+        shownContext: build.shownContext,
+        shownDockerfile: build.shownDockerfile,
+        dockerfileText,
+        rules,
+        command: formatCommand('docker', buildArgs(request, result.builder)),
+      },
       progress.failure(),
     )
   }

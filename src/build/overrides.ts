@@ -137,7 +137,12 @@ export async function overlayValues(valuesFiles: string[], overrides: Override[]
       const places = files.flatMap((file) => file.anchors.get(anchor) ?? [])
       if (places.length === 0) {
         const shown = valuesFiles.map((file) => displayPath(file)).join(', ') || 'none are listed under app.values'
-        throw await configError(configFile, override.configPath, `names the anchor &${anchor}, and no values file defines it (${shown}).`, `Define it where the chart takes the tag, e.g. \`image: {tag: &${anchor} "1.0.0"}\`, or give a value path such as image.tag.`)
+        throw await configError(
+          configFile,
+          override.configPath,
+          `names the anchor &${anchor}, and no values file defines it (${shown}).`,
+          `Define it where the chart takes the tag, e.g. \`image: {tag: &${anchor} "1.0.0"}\`, or give a value path such as image.tag.`,
+        )
       }
       for (const at of places) setIn(overlay, merged, at, override.value)
       continue
@@ -149,7 +154,8 @@ export async function overlayValues(valuesFiles: string[], overrides: Override[]
   return overlay
 }
 
-const HEADER = '# Written by devctl from build: in devctl.yaml (the images it built); helm reads it after your values files.\n# Not yours to edit: it is rewritten on every `devctl up` and `devctl dev` cycle.\n'
+const HEADER =
+  '# Written by devctl from build: in devctl.yaml (the images it built); helm reads it after your values files.\n# Not yours to edit: it is rewritten on every `devctl up` and `devctl dev` cycle.\n'
 
 /** Write the overlay when its content changed; returns its path. */
 export async function writeOverlay(stateDir: string, overlay: Values): Promise<string> {

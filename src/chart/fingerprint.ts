@@ -31,7 +31,12 @@ async function directoryDigest(dir: string): Promise<string> {
     entries = (await readdir(dir, {recursive: true, withFileTypes: true}))
       .filter((e) => e.isFile())
       .map((e) => join(e.parentPath, e.name))
-      .filter((p) => !relative(dir, p).split(/[\\/]/).some((part) => part === '.git' || part === 'node_modules'))
+      .filter(
+        (p) =>
+          !relative(dir, p)
+            .split(/[\\/]/)
+            .some((part) => part === '.git' || part === 'node_modules'),
+      )
       .sort()
   } catch (error) {
     throw new ChartError(`The chart directory ${dir} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`, {
@@ -39,7 +44,11 @@ async function directoryDigest(dir: string): Promise<string> {
     })
   }
   for (const path of entries) {
-    hash.update(relative(dir, path)).update('\0').update(await readFile(path)).update('\0')
+    hash
+      .update(relative(dir, path))
+      .update('\0')
+      .update(await readFile(path))
+      .update('\0')
   }
   return hash.digest('hex')
 }
@@ -47,7 +56,12 @@ async function directoryDigest(dir: string): Promise<string> {
 /** Sort object keys so the same values always hash the same. */
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical)
-  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    )
   return value
 }
 

@@ -87,9 +87,7 @@ export interface AnalyzeOptions {
 
 export function analyzeChart(objects: KubernetesObject[], setting: MigrationSetting, options: AnalyzeOptions): RenderedChart {
   const owners = objects as PodTemplateOwner[]
-  const workloads = owners
-    .filter((o) => hookAnnotation(o).length === 0 && ((WORKLOAD_KINDS as readonly string[]).includes(o.kind ?? '') || o.kind === 'Job'))
-    .map(workloadOf)
+  const workloads = owners.filter((o) => hookAnnotation(o).length === 0 && ((WORKLOAD_KINDS as readonly string[]).includes(o.kind ?? '') || o.kind === 'Job')).map(workloadOf)
   return {phase: options.phase, objects, workloads, migration: migrationForPhase(detectMigration(owners, setting, options), options.phase)}
 }
 
@@ -129,16 +127,23 @@ function detectMigration(owners: PodTemplateOwner[], setting: MigrationSetting, 
 
   if (typeof setting === 'object' && 'job' in setting) {
     const job = jobs.find((j) => j.metadata?.name === setting.job)
-    if (!job) throw new ConfigError(`devctl.yaml names the migration Job "${setting.job}", but the rendered chart has no Job by that name (it has: ${jobs.map((j) => j.metadata?.name).join(', ') || 'none'}).`, {hint: 'Fix app.migration.job, or use migration: auto.'})
+    if (!job)
+      throw new ConfigError(
+        `devctl.yaml names the migration Job "${setting.job}", but the rendered chart has no Job by that name (it has: ${jobs.map((j) => j.metadata?.name).join(', ') || 'none'}).`,
+        {hint: 'Fix app.migration.job, or use migration: auto.'},
+      )
     return hookJob(job) ? {kind: 'hook-job', job: setting.job, hooks: hookAnnotation(job)} : {kind: 'job', job: setting.job}
   }
   if (typeof setting === 'object' && 'initContainer' in setting) {
     const found = namedInitContainers(initContainers, setting.initContainer, release)
     if (found.length === 0) {
       const existing = initContainers.map((c) => `${c.owner.metadata?.name}/${c.container.name}`)
-      throw new ConfigError(`devctl.yaml names the migration init container "${setting.initContainer}", but no workload in the rendered chart has one by that name (it has: ${existing.join(', ') || 'none'}).`, {
-        hint: 'Fix app.migration.initContainer (NAME, or WORKLOAD/NAME for one workload\'s), or use migration: auto.',
-      })
+      throw new ConfigError(
+        `devctl.yaml names the migration init container "${setting.initContainer}", but no workload in the rendered chart has one by that name (it has: ${existing.join(', ') || 'none'}).`,
+        {
+          hint: "Fix app.migration.initContainer (NAME, or WORKLOAD/NAME for one workload's), or use migration: auto.",
+        },
+      )
     }
     return toContainers(found)
   }

@@ -73,7 +73,7 @@ function fixFor(port: HostPort, alternative: number | undefined, names: Resolved
   if (cluster.exists && cluster.createdWith) {
     return (
       `Stop what holds it: cluster ${names.clusterName} was created with this port and binds it again when it starts. ` +
-      'A new port in devctl.yaml only applies to a new cluster (`devctl down && devctl up`, which deletes the cluster\'s data).'
+      "A new port in devctl.yaml only applies to a new cluster (`devctl down && devctl up`, which deletes the cluster's data)."
     )
   }
   const where = port.configKey ? `set ${port.configKey} in devctl.yaml to a free port` : 'free it'

@@ -73,7 +73,11 @@ export type ClusterShape = z.infer<typeof createdWithSchema>
  * change them on an existing cluster, so a reused cluster silently keeps the old ones.
  */
 export function clusterDrift(createdWith: ClusterShape, wanted: K3dSimpleConfig): string[] {
-  const ports = (config: ClusterShape) => (config.ports ?? []).map((p) => `${p.port}@${(p.nodeFilters ?? []).join(',')}`).sort().join(' ') || 'none'
+  const ports = (config: ClusterShape) =>
+    (config.ports ?? [])
+      .map((p) => `${p.port}@${(p.nodeFilters ?? []).join(',')}`)
+      .sort()
+      .join(' ') || 'none'
   const settings: Array<[string, (config: ClusterShape) => string]> = [
     ['port mappings', ports],
     ['API port', (config) => config.kubeAPI?.hostPort ?? 'any free port'],

@@ -30,9 +30,12 @@ export function chartVersionFlagValue(version: string | undefined, chart: ChartS
     throw new UsageError(`--chart-version ${JSON.stringify(version)} is not a chart version or semver range.`, {hint: 'For example --chart-version 1.4.2, or a range such as --chart-version "~1.4".'})
   }
   if (chart.path !== undefined) {
-    throw new UsageError(`--chart-version chooses among the versions of a repository or OCI chart, and app.chart in devctl.yaml is the directory ${chart.path}: its version is the one in its Chart.yaml.`, {
-      hint: "Change the chart's Chart.yaml (or point app.chart at a repository), then run `devctl upgrade` without --chart-version.",
-    })
+    throw new UsageError(
+      `--chart-version chooses among the versions of a repository or OCI chart, and app.chart in devctl.yaml is the directory ${chart.path}: its version is the one in its Chart.yaml.`,
+      {
+        hint: "Change the chart's Chart.yaml (or point app.chart at a repository), then run `devctl upgrade` without --chart-version.",
+      },
+    )
   }
   return version
 }

@@ -94,20 +94,28 @@ const externalPostgres = z.strictObject({
   port: port.default(5432),
   database: z.string().min(1),
   user: z.string().min(1),
-  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).describe('Environment variable holding the password (never the password itself).'),
+  passwordEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .describe('Environment variable holding the password (never the password itself).'),
 })
 
 const externalRedis = z.strictObject({
   host: z.string().min(1),
   port: port.default(6379),
-  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  passwordEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
 })
 
 const snapshots = z.strictObject({
   beforeMigration: z
     .boolean()
     .optional()
-    .describe('Take a snapshot of Postgres before `devctl upgrade` lets a migration run, so a failed or rolled-back upgrade can put the data back too. Default: on for the Postgres devctl runs, off for an external one (it is not devctl\'s).'),
+    .describe(
+      "Take a snapshot of Postgres before `devctl upgrade` lets a migration run, so a failed or rolled-back upgrade can put the data back too. Default: on for the Postgres devctl runs, off for an external one (it is not devctl's).",
+    ),
   keep: z.int().min(1).max(100).default(5).describe('How many automatic snapshots to keep (the oldest go first); snapshots you name are never deleted.'),
 })
 
@@ -120,7 +128,9 @@ const postgres = z.strictObject({
   auth: z
     .enum(['password', 'trust'])
     .default('password')
-    .describe('How the Postgres devctl runs checks clients: "password", or "trust" (any client connects without one, for charts that cannot send it; the generated password is kept and still accepted).'),
+    .describe(
+      'How the Postgres devctl runs checks clients: "password", or "trust" (any client connects without one, for charts that cannot send it; the generated password is kept and still accepted).',
+    ),
   external: externalPostgres.optional().describe('Use this database instead of running one in the cluster.'),
   snapshots: snapshots.prefault({}).describe('Snapshots in .devctl/snapshots (`devctl db snapshot`), and the automatic one before a migration.'),
 })
@@ -139,17 +149,17 @@ const redis = z.strictObject({
 const chartSource = z
   .strictObject({
     path: z.string().min(1).optional().describe('Local chart directory, relative to devctl.yaml.'),
-    repo: z.url({protocol: /^https?$/}).optional().describe('Chart repository URL (with `name`).'),
+    repo: z
+      .url({protocol: /^https?$/})
+      .optional()
+      .describe('Chart repository URL (with `name`).'),
     name: z.string().min(1).optional().describe('Chart name in the repository.'),
     oci: z
       .string()
       .regex(/^oci:\/\/[^\s]+$/, {error: 'must start with oci://'})
       .optional()
       .describe('OCI chart reference, e.g. oci://ghcr.io/org/charts/app.'),
-    plainHttp: z
-      .boolean()
-      .optional()
-      .describe('With `oci`: the registry speaks plain HTTP, not HTTPS (helm --plain-http), e.g. a registry on localhost.'),
+    plainHttp: z.boolean().optional().describe('With `oci`: the registry speaks plain HTTP, not HTTPS (helm --plain-http), e.g. a registry on localhost.'),
     version: z
       .string()
       .refine((v) => semver.validRange(v) !== null, {error: 'must be a chart version or semver range such as "1.2.3" or "^1.2"'})
@@ -191,7 +201,10 @@ const secretName = z
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {error: 'must be a Secret name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit'})
   .refine((name) => name !== POSTGRES.secret && name !== REDIS.secret, {error: `must not be the name of devctl's own Secrets (${POSTGRES.secret}, ${REDIS.secret}); charts can read those directly`})
 
-const secretKey = z.string().max(253).regex(/^[-._a-zA-Z0-9]+$/, {error: 'must be a Secret key: letters, digits, "-", "_" and "."'})
+const secretKey = z
+  .string()
+  .max(253)
+  .regex(/^[-._a-zA-Z0-9]+$/, {error: 'must be a Secret key: letters, digits, "-", "_" and "."'})
 
 const FACT_LIST = FACTS.map((f) => `{{${f.name}}}`).join(', ')
 
@@ -223,7 +236,9 @@ const wiring = z.strictObject({
   secrets: z
     .record(secretName, z.record(secretKey, secretTemplate))
     .default({})
-    .describe('Secrets the chart reads, in its own shape: {SECRET_NAME: {KEY: template}}. devctl creates them next to its own before helm runs, and keeps them in step with the generated credentials.'),
+    .describe(
+      'Secrets the chart reads, in its own shape: {SECRET_NAME: {KEY: template}}. devctl creates them next to its own before helm runs, and keeps them in step with the generated credentials.',
+    ),
   values: z
     .record(valuePath, valueTemplate)
     .default({})
@@ -245,14 +260,19 @@ const app = z.strictObject({
   release: dnsLabel.optional().describe('Helm release name (default: the project name).'),
   namespace: dnsLabel.optional().describe('Namespace (default: the project name). With provider "existing" your user name is appended: <namespace>-<user>.'),
   values: z.array(z.string().min(1)).default([]).describe('Values files, relative to devctl.yaml, applied in order.'),
-  set: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('--set style overrides.'),
+  set: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .default({})
+    .describe('--set style overrides.'),
   migration,
   wiring: wiring.prefault({}).describe("How devctl's Postgres and Redis reach a chart that takes them in its own shape: Secrets and composed values."),
   timeouts: timeouts.prefault({}),
   skipSchemaValidation: z
     .boolean()
     .default(false)
-    .describe("true: helm does not check the values against the chart's values.schema.json (helm 3.16+, --skip-schema-validation). For a chart whose schema refers to schemas on the internet ($ref: https://...) that helm cannot fetch offline."),
+    .describe(
+      "true: helm does not check the values against the chart's values.schema.json (helm 3.16+, --skip-schema-validation). For a chart whose schema refers to schemas on the internet ($ref: https://...) that helm cannot fetch offline.",
+    ),
   breakingVersion: z
     .string()
     .refine((v) => semver.valid(v) !== null, {error: 'must be a chart version such as "2.0.0"'})
@@ -261,11 +281,9 @@ const app = z.strictObject({
 })
 
 /** A Docker image name without a tag: `api`, `acme/api`, `ghcr.io/acme/api`, `localhost:5000/api`. */
-const imageName = z
-  .string()
-  .regex(/^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/, {
-    error: 'must be an image name without a tag, such as "api" or "ghcr.io/acme/api" (lowercase letters, digits, ".", "_", "-" and "/"; devctl adds the tag)',
-  })
+const imageName = z.string().regex(/^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/, {
+  error: 'must be an image name without a tag, such as "api" or "ghcr.io/acme/api" (lowercase letters, digits, ".", "_", "-" and "/"; devctl adds the tag)',
+})
 
 /** Where a built image's tag (or repository) goes in the chart's values: "&anchor", or a value path. */
 const valueTarget = z.string().superRefine((target, ctx) => {
@@ -298,7 +316,9 @@ const forward = z.strictObject({
   ports: z
     .record(z.string().min(1), port)
     .default({})
-    .describe('Local ports for `devctl forward`, by the name it shows: "postgres", "redis", or one of the app\'s Services (SERVICE:PORT for a Service with several ports), e.g. {postgres: 15432, web: 8081}. Others get a free port.'),
+    .describe(
+      'Local ports for `devctl forward`, by the name it shows: "postgres", "redis", or one of the app\'s Services (SERVICE:PORT for a Service with several ports), e.g. {postgres: 15432, web: 8081}. Others get a free port.',
+    ),
 })
 
 const hookList = z.array(z.string().min(1)).default([])
@@ -310,21 +330,22 @@ const hooks = z.strictObject({
   validate: hookList.describe('Shell commands that check the running environment.'),
 })
 
-export const configSchema = z.strictObject({
-  apiVersion: z.literal(CONFIG_API_VERSION).describe('Version of this file format.'),
-  project: dnsLabel.describe('Project name; the default for the cluster, release and namespace names.'),
-  cluster: z.discriminatedUnion('provider', [k3dCluster, existingCluster]).prefault({provider: 'k3d'}),
-  services: z
-    .strictObject({
-      postgres: postgres.prefault({}),
-      redis: redis.prefault({}),
-    })
-    .prefault({}),
-  app,
-  build: z.array(buildImage).default([]).describe('Images devctl builds from your code before it deploys (`devctl up`, and on every change with `devctl dev`).'),
-  forward: forward.prefault({}).describe('`devctl forward` (and `up --forward`): the app\'s Services, Postgres and Redis on local ports.'),
-  hooks: hooks.prefault({}),
-})
+export const configSchema = z
+  .strictObject({
+    apiVersion: z.literal(CONFIG_API_VERSION).describe('Version of this file format.'),
+    project: dnsLabel.describe('Project name; the default for the cluster, release and namespace names.'),
+    cluster: z.discriminatedUnion('provider', [k3dCluster, existingCluster]).prefault({provider: 'k3d'}),
+    services: z
+      .strictObject({
+        postgres: postgres.prefault({}),
+        redis: redis.prefault({}),
+      })
+      .prefault({}),
+    app,
+    build: z.array(buildImage).default([]).describe('Images devctl builds from your code before it deploys (`devctl up`, and on every change with `devctl dev`).'),
+    forward: forward.prefault({}).describe("`devctl forward` (and `up --forward`): the app's Services, Postgres and Redis on local ports."),
+    hooks: hooks.prefault({}),
+  })
   .superRefine((config, ctx) => {
     const running = {postgres: config.services.postgres.enabled, redis: config.services.redis.enabled}
     const checkServices = (text: string, path: PropertyKey[]) => {
@@ -343,18 +364,29 @@ export const configSchema = z.strictObject({
       if (typeof value === 'string') checkServices(value, ['app', 'wiring', 'values', path])
     }
     if (Object.keys(config.app.wiring.values).length > 0 && config.app.values.length === 0) {
-      ctx.addIssue({code: 'custom', path: ['app', 'wiring', 'values'], message: 'needs a values file to write into: list one under app.values (devctl init writes values.dev.yaml)', params: {complete: true}})
+      ctx.addIssue({
+        code: 'custom',
+        path: ['app', 'wiring', 'values'],
+        message: 'needs a values file to write into: list one under app.values (devctl init writes values.dev.yaml)',
+        params: {complete: true},
+      })
     }
     checkBuilds(config, ctx)
     const pinned = new Map<number, string>()
     for (const [name, local] of Object.entries(config.forward.ports)) {
       const other = pinned.get(local)
-      if (other !== undefined) ctx.addIssue({code: 'custom', path: ['forward', 'ports', name], message: `is ${local}, which forward.ports.${other} uses already: give each its own port`, params: {complete: true}})
+      if (other !== undefined)
+        ctx.addIssue({code: 'custom', path: ['forward', 'ports', name], message: `is ${local}, which forward.ports.${other} uses already: give each its own port`, params: {complete: true}})
       pinned.set(local, name)
     }
     const {redis} = config.services
     if (redis.auth === 'none' && redis.external?.passwordEnv) {
-      ctx.addIssue({code: 'custom', path: ['services', 'redis', 'auth'], message: 'is "none", but services.redis.external.passwordEnv names a password: auth applies to the Redis devctl runs; for an external one, leave out passwordEnv', params: {complete: true}})
+      ctx.addIssue({
+        code: 'custom',
+        path: ['services', 'redis', 'auth'],
+        message: 'is "none", but services.redis.external.passwordEnv names a password: auth applies to the Redis devctl runs; for an external one, leave out passwordEnv',
+        params: {complete: true},
+      })
     }
   })
 

@@ -5,11 +5,7 @@
  * DB_HOST (created if missing), the way charts take env entries.
  */
 
-export type PathStep =
-  | {kind: 'key'; key: string}
-  | {kind: 'index'; index: number}
-  | {kind: 'append'}
-  | {kind: 'match'; key: string; value: string}
+export type PathStep = {kind: 'key'; key: string} | {kind: 'index'; index: number} | {kind: 'append'} | {kind: 'match'; key: string; value: string}
 
 export class ValuePathError extends Error {}
 
@@ -73,7 +69,9 @@ function assertSensible(path: string, steps: PathStep[]): void {
     const next = steps[i + 1]
     // A Kubernetes env entry without its name is rejected by the API server.
     if (step.kind === 'append' && next?.kind === 'key' && (next.key === 'value' || next.key === 'valueFrom')) {
-      throw new ValuePathError(`"${path}" would append an env entry with no name; say which entry: ${formatValuePath([...steps.slice(0, i), {kind: 'match', key: 'name', value: 'VARIABLE'}, ...steps.slice(i + 1)])}`)
+      throw new ValuePathError(
+        `"${path}" would append an env entry with no name; say which entry: ${formatValuePath([...steps.slice(0, i), {kind: 'match', key: 'name', value: 'VARIABLE'}, ...steps.slice(i + 1)])}`,
+      )
     }
   })
 }

@@ -73,9 +73,12 @@ async function readRegularFile(path: string, what: string): Promise<string> {
       throw new ConfigError(`The ${what} ${shown} is ${kindOf(info)}, not a regular file; devctl reads YAML only from regular files.`, {hint: 'Give the path of the YAML file itself.'})
     }
     if (info.size > MAX_YAML_BYTES) {
-      throw new ConfigError(`The ${what} ${shown} is ${formatSize(info.size)}; devctl reads YAML files of at most ${formatSize(MAX_YAML_BYTES)} (helm stores a release's values in a Secret limited to 1 MiB).`, {
-        hint: 'Keep only the settings that differ from the chart\'s defaults, and move data out of values into the chart or a ConfigMap.',
-      })
+      throw new ConfigError(
+        `The ${what} ${shown} is ${formatSize(info.size)}; devctl reads YAML files of at most ${formatSize(MAX_YAML_BYTES)} (helm stores a release's values in a Secret limited to 1 MiB).`,
+        {
+          hint: "Keep only the settings that differ from the chart's defaults, and move data out of values into the chart or a ConfigMap.",
+        },
+      )
     }
     return await handle.readFile('utf8')
   } catch (error) {

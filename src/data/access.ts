@@ -63,7 +63,10 @@ export interface RedisAccess {
 
 /** A failed database command: what it said, secrets masked (they are registered). */
 function commandFailed(what: string, where: string, exitCode: number, stderr: string): ClusterError {
-  const lines = stderr.split('\n').map((line) => line.trimEnd()).filter(Boolean)
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter(Boolean)
   return new ClusterError(`${what} failed in ${where} (exit code ${exitCode}).`, {details: lines.slice(-15)})
 }
 
@@ -101,7 +104,10 @@ function checksummed(command: string): string {
 export function readChecksummed(stderr: string): {exitCode: number; sha256?: string; messages: string} {
   const exit = /^devctl-exit=(\d+)$/m.exec(stderr)
   const sha = /^devctl-sha256=([0-9a-f]{64})\b/m.exec(stderr)
-  const messages = stderr.split('\n').filter((line) => !line.startsWith('devctl-')).join('\n')
+  const messages = stderr
+    .split('\n')
+    .filter((line) => !line.startsWith('devctl-'))
+    .join('\n')
   return {exitCode: exit ? Number(exit[1]) : 1, sha256: sha?.[1], messages}
 }
 
@@ -152,7 +158,13 @@ function podPostgres(place: PodPlace, facts: {database: string; user: string}): 
     },
     async restore(input, database, signal) {
       const stderr = collector()
-      const exitCode = await runInPod(place, `${PG_FROM_POD_ENV}; exec pg_restore --exit-on-error --single-transaction --no-owner --dbname="$1"`, [database], {stdin: input, stdout: collector(), stderr}, signal)
+      const exitCode = await runInPod(
+        place,
+        `${PG_FROM_POD_ENV}; exec pg_restore --exit-on-error --single-transaction --no-owner --dbname="$1"`,
+        [database],
+        {stdin: input, stdout: collector(), stderr},
+        signal,
+      )
       if (exitCode !== 0) throw commandFailed('pg_restore', where, exitCode, stderr.text())
     },
     shell: (args, terminal, signal) =>
@@ -200,7 +212,8 @@ function podRedis(place: PodPlace): RedisAccess {
       }
       if (exitCode !== 0) throw commandFailed('loading the RDB file', where, exitCode, stderr.text())
     },
-    shell: (args, terminal, signal) => runInPod(place, 'exec redis-cli "$@"', args, {stdin: terminal.stdin, stdout: terminal.stdout, stderr: terminal.tty ? undefined : terminal.stderr, tty: terminal.tty}, signal),
+    shell: (args, terminal, signal) =>
+      runInPod(place, 'exec redis-cli "$@"', args, {stdin: terminal.stdin, stdout: terminal.stdout, stderr: terminal.tty ? undefined : terminal.stderr, tty: terminal.tty}, signal),
   }
 }
 
@@ -208,7 +221,9 @@ function podRedis(place: PodPlace): RedisAccess {
 function clientToolsMissing(tool: string): PrerequisiteError {
   const pg = tool !== 'redis-cli'
   return new PrerequisiteError(`\`${tool}\` was not found on your PATH: devctl reaches the external ${pg ? 'Postgres' : 'Redis'} with this machine's own client tools.`, {
-    hint: pg ? 'Install the PostgreSQL client (Debian/Ubuntu: apt-get install postgresql-client; macOS: brew install libpq), then run this again.' : 'Install redis-cli (Debian/Ubuntu: apt-get install redis-tools; macOS: brew install redis), then run this again.',
+    hint: pg
+      ? 'Install the PostgreSQL client (Debian/Ubuntu: apt-get install postgresql-client; macOS: brew install libpq), then run this again.'
+      : 'Install redis-cli (Debian/Ubuntu: apt-get install redis-tools; macOS: brew install redis), then run this again.',
   })
 }
 
@@ -231,7 +246,9 @@ function externalPostgres(facts: {host: string; port: number; database: string; 
     database: facts.database,
     user: facts.user,
     async sql(sql, options, signal) {
-      const result = await local('psql', () => runAllowingFailure('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', options.database ?? facts.database, ...variableArgs(options.variables)], {env, input: sql, signal}))
+      const result = await local('psql', () =>
+        runAllowingFailure('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', options.database ?? facts.database, ...variableArgs(options.variables)], {env, input: sql, signal}),
+      )
       if (result.exitCode !== 0) throw commandFailed('psql', where, result.exitCode, result.stderr)
       return result.stdout
     },
@@ -241,7 +258,9 @@ function externalPostgres(facts: {host: string; port: number; database: string; 
       return {}
     },
     async restore(input, database, signal) {
-      const result = await local('pg_restore', () => runStreaming('pg_restore', ['--exit-on-error', '--single-transaction', '--no-owner', `--dbname=${database}`], {env, stdin: input, stdout: collector(), signal}))
+      const result = await local('pg_restore', () =>
+        runStreaming('pg_restore', ['--exit-on-error', '--single-transaction', '--no-owner', `--dbname=${database}`], {env, stdin: input, stdout: collector(), signal}),
+      )
       if (result.exitCode !== 0) throw commandFailed('pg_restore', where, result.exitCode, result.stderr)
     },
     shell: (args) => local('psql', () => runAttached('psql', args, {env})),
@@ -296,7 +315,9 @@ function clusterOf(context: DataContext): KubeClient {
 
 function enabled(config: DevctlConfig, service: DataService): void {
   if (!config.services[service].enabled) {
-    throw new UsageError(`services.${service}.enabled is false in devctl.yaml: there is no ${service === 'postgres' ? 'Postgres' : 'Redis'} for devctl to reach.`, {hint: `Enable it in devctl.yaml and run \`devctl up\`.`})
+    throw new UsageError(`services.${service}.enabled is false in devctl.yaml: there is no ${service === 'postgres' ? 'Postgres' : 'Redis'} for devctl to reach.`, {
+      hint: `Enable it in devctl.yaml and run \`devctl up\`.`,
+    })
   }
 }
 

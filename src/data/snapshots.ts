@@ -63,7 +63,11 @@ export function checkSnapshotName(name: string): string {
 
 /** "auto-20250131-142501": sortable, and unique to the second. */
 export function automaticName(now = new Date()): string {
-  const stamp = now.toISOString().replace(/\.\d+Z$/, '').replaceAll(/[-:]/g, '').replace('T', '-')
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d+Z$/, '')
+    .replaceAll(/[-:]/g, '')
+    .replace('T', '-')
   return `auto-${stamp}`
 }
 
@@ -118,7 +122,10 @@ export class SnapshotWriter {
   private readonly parts: Array<SnapshotPart & {temporary: string}> = []
   private readonly temporaries = new Set<string>()
 
-  constructor(private readonly store: SnapshotStore, readonly name: string) {}
+  constructor(
+    private readonly store: SnapshotStore,
+    readonly name: string,
+  ) {}
 
   /**
    * Write one service's part: `dump` streams it into the sink it is given. The bytes are hashed
@@ -141,11 +148,13 @@ export class SnapshotWriter {
     const written = await sink.finished()
     if (source.sha256AtSource && source.sha256AtSource !== written.sha256) {
       throw new ClusterError(`The ${service} dump arrived damaged: ${written.bytes} bytes whose checksum differs from the one computed in the pod (the connection lost data).`, {
-        hint: 'Run the snapshot again; if it keeps happening, check the cluster\'s health with `devctl status`.',
+        hint: "Run the snapshot again; if it keeps happening, check the cluster's health with `devctl status`.",
       })
     }
     if (!written.head.toString('latin1').startsWith(MAGIC[service])) {
-      throw new ClusterError(`The ${service} dump is not a ${service === 'postgres' ? 'pg_dump custom-format archive' : 'Redis RDB file'} (${written.bytes} bytes).`, {hint: 'Run the snapshot again with --debug to see the commands devctl ran.'})
+      throw new ClusterError(`The ${service} dump is not a ${service === 'postgres' ? 'pg_dump custom-format archive' : 'Redis RDB file'} (${written.bytes} bytes).`, {
+        hint: 'Run the snapshot again with --debug to see the commands devctl ran.',
+      })
     }
     const part = {service, file, bytes: written.bytes, sha256: written.sha256, durationMs: Date.now() - started, ...(database ? {database} : {}), temporary}
     this.parts.push(part)
@@ -181,7 +190,8 @@ export class SnapshotStore {
   private async ensure(): Promise<void> {
     await mkdir(this.dir, {recursive: true, mode: 0o700})
     const info = await lstat(this.dir)
-    if (info.isSymbolicLink() || !info.isDirectory()) throw new UsageError(`${this.dir} is not a directory of its own; devctl keeps snapshots only in one.`, {hint: 'Move it away, then run this again.'})
+    if (info.isSymbolicLink() || !info.isDirectory())
+      throw new UsageError(`${this.dir} is not a directory of its own; devctl keeps snapshots only in one.`, {hint: 'Move it away, then run this again.'})
     if (info.mode & 0o077) await chmod(this.dir, 0o700)
   }
 

@@ -91,7 +91,17 @@ export class ProjectWatcher {
         if (classify(project, absolute) !== undefined) return false
         // A directory is walked when something watched lies below it, or a ! rule may bring files back.
         if (stats?.isFile()) return true
-        return !leadsToWatched(project, absolute) && !project.contexts.some((c) => c.rules.hasExceptions && inside(c.dir, absolute) !== undefined && !inside(c.dir, absolute)!.split('/').some((p) => NEVER.has(p)))
+        return (
+          !leadsToWatched(project, absolute) &&
+          !project.contexts.some(
+            (c) =>
+              c.rules.hasExceptions &&
+              inside(c.dir, absolute) !== undefined &&
+              !inside(c.dir, absolute)!
+                .split('/')
+                .some((p) => NEVER.has(p)),
+          )
+        )
       },
     })
     const watching = new ProjectWatcher(project, watcher)
@@ -111,7 +121,14 @@ export class ProjectWatcher {
   /** The roots watched, relative to the project. */
   get roots(): string[] {
     const shown = (path: string) => relative(this.project.dir, path) || '.'
-    return [...new Set([...this.project.contexts.map((c) => `${shown(c.dir)}/`), ...this.project.valuesFiles.map(shown), ...(this.project.chartDir ? [`${shown(this.project.chartDir)}/`] : []), shown(this.project.configFile)])]
+    return [
+      ...new Set([
+        ...this.project.contexts.map((c) => `${shown(c.dir)}/`),
+        ...this.project.valuesFiles.map(shown),
+        ...(this.project.chartDir ? [`${shown(this.project.chartDir)}/`] : []),
+        shown(this.project.configFile),
+      ]),
+    ]
   }
 
   private changed(path: string): void {

@@ -46,13 +46,18 @@ export async function explainPod(kube: KubeClient, pod: V1Pod, options: ExplainO
 
   // The crashed instance's last words, or the current ones for a container that errored once.
   const crashed = crashedContainer(pod)
-  const logContainer = crashed ?? (summary.reason && summary.container && !['ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'Unschedulable'].includes(summary.reason) ? summary.container : undefined)
+  const logContainer =
+    crashed ?? (summary.reason && summary.container && !['ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'Unschedulable'].includes(summary.reason) ? summary.container : undefined)
   let logs: string[] = []
   if (logContainer && options.logs !== false) {
     const text = await kube
       .readLog(namespace, name, {container: logContainer, previous: crashed !== undefined, tailLines: LOG_LINES_SHOWN})
       .catch(() => kube.readLog(namespace, name, {container: logContainer, tailLines: LOG_LINES_SHOWN}).catch(() => ''))
-    logs = text.split('\n').filter((l) => l.trim() !== '').slice(-LOG_LINES_SHOWN).map(redact)
+    logs = text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(-LOG_LINES_SHOWN)
+      .map(redact)
   }
 
   const events = await kube
@@ -71,7 +76,10 @@ export async function explainPod(kube: KubeClient, pod: V1Pod, options: ExplainO
 
 /** A message's clauses ("a: b: c"), the long ones only: what a repetition would share. */
 function clauses(message: string): string[] {
-  return message.split(/:\s+/).map((part) => part.trim()).filter((part) => part.length >= 30)
+  return message
+    .split(/:\s+/)
+    .map((part) => part.trim())
+    .filter((part) => part.length >= 30)
 }
 
 /**

@@ -63,7 +63,8 @@ export const HINTS: Record<string, Hint> = {
   InvalidImageName: {meaning: 'the image reference is not valid', action: 'fix the image repository/tag in your values'},
   CreateContainerConfigError: {
     meaning: 'the container refers to a Secret, ConfigMap or key that does not exist',
-    action: 'give the chart that Secret and key: declare them under app.wiring.secrets in devctl.yaml (devctl creates them, like its own devctl-postgres and devctl-redis with their fixed keys), or fix the name in your values',
+    action:
+      'give the chart that Secret and key: declare them under app.wiring.secrets in devctl.yaml (devctl creates them, like its own devctl-postgres and devctl-redis with their fixed keys), or fix the name in your values',
   },
   CreateContainerError: {meaning: 'the container runtime could not create the container', action: 'read the message: usually a bad command, volume or security setting'},
   RunContainerError: {meaning: 'the container could not be started', action: 'check the command/entrypoint and the security context in your chart'},
@@ -79,9 +80,9 @@ export const HINTS: Record<string, Hint> = {
   },
   NotReady: {
     meaning: 'the container runs but its readiness probe does not pass',
-    action: 'check the probe path/port in your chart and the app\'s logs; `devctl logs COMPONENT` shows them live',
+    action: "check the probe path/port in your chart and the app's logs; `devctl logs COMPONENT` shows them live",
   },
-  BackoffLimitExceeded: {meaning: 'the Job\'s pods failed more times than its backoffLimit allows', action: 'read the failed pod\'s log lines below and fix the cause'},
+  BackoffLimitExceeded: {meaning: "the Job's pods failed more times than its backoffLimit allows", action: "read the failed pod's log lines below and fix the cause"},
   DeadlineExceeded: {meaning: 'the Job ran longer than its activeDeadlineSeconds', action: 'make the job faster or raise activeDeadlineSeconds'},
   Evicted: {meaning: 'the node ran short of a resource (often disk) and evicted the pod', action: 'free disk space for Docker (`docker system prune`)'},
   PodInitializing: {meaning: 'init containers are still running', action: 'wait; `devctl logs` shows what they do'},

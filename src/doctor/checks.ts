@@ -95,7 +95,12 @@ const dockerMemoryCheck: Check = (facts) => {
       ? `Give Docker at least ${formatBytes(RECOMMENDED_DOCKER_MEMORY)}: Docker Desktop → Settings → Resources → Memory, or \`colima start --memory 6\`.`
       : `Give Docker at least ${formatBytes(RECOMMENDED_DOCKER_MEMORY)}: on Linux it uses the machine's memory, so close memory-hungry programs or raise the VM's memory.`
   if (memoryBytes < MIN_DOCKER_MEMORY) {
-    return result('docker-memory', 'fail', `${found}: too little for the cluster, Postgres, Redis and your app (at least ${formatBytes(MIN_DOCKER_MEMORY)}, better ${formatBytes(RECOMMENDED_DOCKER_MEMORY)}).`, {fix})
+    return result(
+      'docker-memory',
+      'fail',
+      `${found}: too little for the cluster, Postgres, Redis and your app (at least ${formatBytes(MIN_DOCKER_MEMORY)}, better ${formatBytes(RECOMMENDED_DOCKER_MEMORY)}).`,
+      {fix},
+    )
   }
   return result('docker-memory', 'warn', `${found}: below the ${formatBytes(RECOMMENDED_DOCKER_MEMORY)} the cluster, Postgres, Redis and your app want; pods may be evicted.`, {fix})
 }
@@ -164,7 +169,9 @@ const diskCheck: Check = (facts) => {
 const configCheck: Check = (facts) => {
   const {config} = facts
   if (config.state === 'missing') {
-    return result('config', 'warn', `No devctl.yaml in ${config.searchedFrom} or any directory above it.`, {fix: "Run `devctl init` in your project's root to create one (scripts/onboard.sh does it for you)."})
+    return result('config', 'warn', `No devctl.yaml in ${config.searchedFrom} or any directory above it.`, {
+      fix: "Run `devctl init` in your project's root to create one (scripts/onboard.sh does it for you).",
+    })
   }
   if (config.state === 'invalid') return fromError('config', config.error)
   const [firstFileError, ...otherFileErrors] = config.fileErrors

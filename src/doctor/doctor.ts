@@ -15,8 +15,7 @@ import {summarize, type AppliedFix, type AutoFix, type CheckId, type CheckResult
 
 export type DoctorEvent =
   /** `final` is false for the report that --fix is about to act on. */
-  | {type: 'checked'; checks: CheckResult[]; final: boolean}
-  | {type: 'fixed'; fix: AppliedFix}
+  {type: 'checked'; checks: CheckResult[]; final: boolean} | {type: 'fixed'; fix: AppliedFix}
 
 export interface DoctorOptions extends InspectOptions {
   fix: boolean

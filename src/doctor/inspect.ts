@@ -137,8 +137,16 @@ async function inspectConfig(options: InspectOptions): Promise<ConfigFact> {
 async function referencedFileErrors(loaded: LoadedConfig): Promise<DevctlError[]> {
   const errors: DevctlError[] = []
   const chartPath = loaded.config.app.chart.path
-  if (chartPath !== undefined && !(await stat(resolve(loaded.dir, chartPath)).then((s) => s.isDirectory(), () => false))) {
-    errors.push(new ConfigError(`The chart directory ${chartPath} (app.chart.path in devctl.yaml) does not exist.`, {hint: 'Fix app.chart.path, or run `devctl init --update` to copy the preset chart back.'}))
+  if (
+    chartPath !== undefined &&
+    !(await stat(resolve(loaded.dir, chartPath)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
+    errors.push(
+      new ConfigError(`The chart directory ${chartPath} (app.chart.path in devctl.yaml) does not exist.`, {hint: 'Fix app.chart.path, or run `devctl init --update` to copy the preset chart back.'}),
+    )
   }
   for (const file of loaded.config.app.values) {
     try {

@@ -29,7 +29,7 @@ const INSTALL_HINTS: Record<InstallableTool, Record<Platform, string>> = {
   },
   docker: {
     macos: 'Install Docker Desktop (`brew install --cask docker`) or colima (`brew install colima docker && colima start --memory 6`).',
-    debian: 'Install Docker Engine (`sudo apt-get install docker.io`, or Docker\'s packages: https://docs.docker.com/engine/install/), then `sudo usermod -aG docker $USER` and log in again.',
+    debian: "Install Docker Engine (`sudo apt-get install docker.io`, or Docker's packages: https://docs.docker.com/engine/install/), then `sudo usermod -aG docker $USER` and log in again.",
     other: 'Install Docker: https://docs.docker.com/get-started/get-docker/',
   },
   k3d: {

@@ -102,8 +102,16 @@ function parseJson(text: string): unknown {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 422: 'Unprocessable Entity', 429: 'Too Many Requests',
-  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 }
 
 /** How a request reads in a sentence: `list pods in namespace "demo"`, `get namespaces "demo"`. */
@@ -196,7 +204,9 @@ function explainForbidden(request: ApiRequest, failure: ApiFailure): ApiRefusedE
   const canI = `kubectl auth can-i ${refusal.verb} ${resource}${refusal.namespace ? ` -n ${refusal.namespace}` : ''}`
   const details = [
     `The API said: ${failure.message}`,
-    refusal.namespace ? `A Role in namespace ${JSON.stringify(refusal.namespace)} with this rule, bound to ${who} by a RoleBinding, would allow it:` : `A ClusterRole with this rule, bound to ${who} by a ClusterRoleBinding, would allow it:`,
+    refusal.namespace
+      ? `A Role in namespace ${JSON.stringify(refusal.namespace)} with this rule, bound to ${who} by a RoleBinding, would allow it:`
+      : `A ClusterRole with this rule, bound to ${who} by a ClusterRoleBinding, would allow it:`,
     ...ruleLines(refusal, request).map((line) => `  ${line}`),
   ]
   const hint = refusal.namespace
@@ -210,10 +220,15 @@ export function explainFailure(request: ApiRequest, failure: ApiFailure, credent
   const what = describeRequest(request)
   switch (failure.status) {
     case 401:
-      return new ApiRefusedError(`Unauthorized: the Kubernetes API did not accept the credentials of context ${JSON.stringify(credentials.context)}${credentials.user ? ` (user ${JSON.stringify(credentials.user)})` : ''} to ${what}.`, 401, request, {
-        cause,
-        hint: 'They have expired or been revoked: log in again or refresh the kubeconfig, then retry (for a k3d cluster, `devctl up` fetches its kubeconfig anew).',
-      })
+      return new ApiRefusedError(
+        `Unauthorized: the Kubernetes API did not accept the credentials of context ${JSON.stringify(credentials.context)}${credentials.user ? ` (user ${JSON.stringify(credentials.user)})` : ''} to ${what}.`,
+        401,
+        request,
+        {
+          cause,
+          hint: 'They have expired or been revoked: log in again or refresh the kubeconfig, then retry (for a k3d cluster, `devctl up` fetches its kubeconfig anew).',
+        },
+      )
     case 403:
       return explainForbidden(request, failure)
     case 404: {
@@ -222,16 +237,21 @@ export function explainFailure(request: ApiRequest, failure: ApiFailure, credent
         cause,
         hint: missingNamespace
           ? `Namespace ${JSON.stringify(missingNamespace)} does not exist: create it (or ask a cluster admin to), or check the namespace in devctl.yaml.`
-          : failure.message === 'the server could not find the requested resource' ? `This cluster does not serve ${request.resource}${request.group ? `.${request.group}` : ''}; check its Kubernetes version.` : undefined,
+          : failure.message === 'the server could not find the requested resource'
+            ? `This cluster does not serve ${request.resource}${request.group ? `.${request.group}` : ''}; check its Kubernetes version.`
+            : undefined,
       })
     }
   }
   const kind = classify(failure)
   return new ClusterError(`Kubernetes API: could not ${what}: ${describeFailure(failure)}`, {
     cause,
-    hint: kind === 'unreachable'
-      ? 'The cluster is not answering; is it running? (`devctl status`, or `devctl up` to start it)'
-      : kind === 'transient' ? 'The API server stayed busy or kept dropping the connection through every retry; try again in a minute.' : undefined,
+    hint:
+      kind === 'unreachable'
+        ? 'The cluster is not answering; is it running? (`devctl status`, or `devctl up` to start it)'
+        : kind === 'transient'
+          ? 'The API server stayed busy or kept dropping the connection through every retry; try again in a minute.'
+          : undefined,
   })
 }
 

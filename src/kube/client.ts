@@ -29,8 +29,17 @@ import {ClusterError, DevctlError, InterruptedError} from '../errors.js'
 import {sleep} from '../system/sleep.js'
 import type {KubeTarget} from '../tools/helm.js'
 import {
-  classify, DEFAULT_RETRY, explainFailure, failureFromResponse, printable, retryDelay,
-  type ApiFailure, type ApiRequest, type RetryListener, type RetryNotice, type RetryPolicy,
+  classify,
+  DEFAULT_RETRY,
+  explainFailure,
+  failureFromResponse,
+  printable,
+  retryDelay,
+  type ApiFailure,
+  type ApiRequest,
+  type RetryListener,
+  type RetryNotice,
+  type RetryPolicy,
 } from './api-failure.js'
 import {collectionPath, KINDS, type KindName, type KindObject} from './types.js'
 
@@ -202,8 +211,12 @@ function failureOf(error: unknown): ApiFailure {
 function requestFor(kind: KindName, verb: string, namespace: string | undefined, name?: string, alsoNeeds?: string[]): ApiRequest {
   const {apiVersion, plural, namespaced} = KINDS[kind]
   return {
-    verb, resource: plural, group: apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '',
-    ...(namespaced && namespace ? {namespace} : {}), ...(name ? {name} : {}), ...(alsoNeeds ? {alsoNeeds} : {}),
+    verb,
+    resource: plural,
+    group: apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '',
+    ...(namespaced && namespace ? {namespace} : {}),
+    ...(name ? {name} : {}),
+    ...(alsoNeeds ? {alsoNeeds} : {}),
   }
 }
 
@@ -227,7 +240,12 @@ class DeadlineWatch extends Watch {
     super(config)
   }
 
-  override async watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: (phase: string, object: unknown, watchObject?: unknown) => void, done: (error: unknown) => void): Promise<AbortController> {
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, object: unknown, watchObject?: unknown) => void,
+    done: (error: unknown) => void,
+  ): Promise<AbortController> {
     this.events.starting()
     const controller = new AbortController()
     const server = this.config.getCurrentCluster()?.server
@@ -502,10 +520,14 @@ export class KubeClient {
       })
     }
     informer.on('error', retry)
-    signal.addEventListener('abort', () => {
-      void informer.stop()
-      resolveFirst()
-    }, {once: true})
+    signal.addEventListener(
+      'abort',
+      () => {
+        void informer.stop()
+        resolveFirst()
+      },
+      {once: true},
+    )
     informer.start().catch(retry)
     await first
   }
@@ -540,19 +562,24 @@ export class KubeClient {
     await this.config.applyToHTTPSOptions(requestOptions)
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     const request: ApiRequest = {verb: 'get', resource: 'pods/log', group: '', namespace, name: pod}
-    return this.call<LogAnswer>(request, async () => {
-      const response = await new Promise<IncomingMessage>((resolve, reject) => {
-        const sent = send(url, {...requestOptions, signal}, resolve)
-        sent.once('error', reject)
-        sent.end()
-      })
-      if (response.statusCode === 200) return {ok: true, body: response}
-      const chunks: Buffer[] = []
-      for await (const chunk of response) chunks.push(chunk as Buffer)
-      const failure = failureFromResponse(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), response.headers['retry-after'])
-      if (failure.status === 400 || failure.status === 404) return {ok: false, status: failure.status, message: failure.message}
-      throw new RefusedRequestError(failure)
-    }, undefined, signal)
+    return this.call<LogAnswer>(
+      request,
+      async () => {
+        const response = await new Promise<IncomingMessage>((resolve, reject) => {
+          const sent = send(url, {...requestOptions, signal}, resolve)
+          sent.once('error', reject)
+          sent.end()
+        })
+        if (response.statusCode === 200) return {ok: true, body: response}
+        const chunks: Buffer[] = []
+        for await (const chunk of response) chunks.push(chunk as Buffer)
+        const failure = failureFromResponse(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), response.headers['retry-after'])
+        if (failure.status === 400 || failure.status === 404) return {ok: false, status: failure.status, message: failure.message}
+        throw new RefusedRequestError(failure)
+      },
+      undefined,
+      signal,
+    )
   }
 
   /** The call's ApiRequest, explained like any other refused call (403 names the Role rule that would allow it). */
@@ -600,15 +627,18 @@ export class KubeClient {
         .then(
           (socket) => {
             // client-node calls back only for a status frame: a socket closed without one must not hang here.
-            socket.on('close', () => settle(() => {
-              throw new ClusterError(`The connection to pod ${pod} closed before \`${command[0]}\` finished (the pod stopped or the API dropped the stream).`, {
-                hint: 'Check the pod with `devctl status`, then run this again.',
-              })
-            }))
+            socket.on('close', () =>
+              settle(() => {
+                throw new ClusterError(`The connection to pod ${pod} closed before \`${command[0]}\` finished (the pod stopped or the API dropped the stream).`, {
+                  hint: 'Check the pod with `devctl status`, then run this again.',
+                })
+              }),
+            )
           },
-          (error: unknown) => settle(() => {
-            throw this.streamRefusal(request, error)
-          }),
+          (error: unknown) =>
+            settle(() => {
+              throw this.streamRefusal(request, error)
+            }),
         )
     })
   }
@@ -636,7 +666,14 @@ export class KubeClient {
       },
     })
     const socket = await new PortForward(this.config, true, handler)
-      .portForward(namespace, pod, [port], pausing(local, () => ws), errors, input)
+      .portForward(
+        namespace,
+        pod,
+        [port],
+        pausing(local, () => ws),
+        errors,
+        input,
+      )
       .catch((error: unknown) => {
         throw this.streamRefusal(request, error)
       })

@@ -97,7 +97,12 @@ function generationSeen(object: {metadata?: {generation?: number}; status?: {obs
 function templateKey(template: V1PodTemplateSpec | undefined): string {
   const sorted = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(sorted)
-    if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sorted((value as Record<string, unknown>)[key])]))
+    if (value && typeof value === 'object')
+      return Object.fromEntries(
+        Object.keys(value)
+          .sort()
+          .map((key) => [key, sorted((value as Record<string, unknown>)[key])]),
+      )
     return value
   }
   const labels = {...template?.metadata?.labels}

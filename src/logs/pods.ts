@@ -50,7 +50,10 @@ export class PodSelector {
   /** Owners (kind/name) of the selected pods: their events are shown with --events. */
   readonly selectedOwners = new Set<string>()
 
-  constructor(private readonly source: LogSource, private readonly request: LogsRequest) {
+  constructor(
+    private readonly source: LogSource,
+    private readonly request: LogsRequest,
+  ) {
     this.componentPatterns = request.components.map((component) => new RegExp(component))
   }
 
@@ -134,10 +137,7 @@ export interface InstancePlace {
 }
 
 function statusesOf(pod: V1Pod): Array<{status: V1ContainerStatus; init: boolean}> {
-  return [
-    ...(pod.status?.initContainerStatuses ?? []).map((status) => ({status, init: true})),
-    ...(pod.status?.containerStatuses ?? []).map((status) => ({status, init: false})),
-  ]
+  return [...(pod.status?.initContainerStatuses ?? []).map((status) => ({status, init: true})), ...(pod.status?.containerStatuses ?? []).map((status) => ({status, init: false}))]
 }
 
 function currentID(status: V1ContainerStatus): string | undefined {

@@ -85,10 +85,7 @@ class LogSession {
   }
 
   async readOnce(): Promise<LogsOutcome> {
-    const [pods, events] = await Promise.all([
-      this.source.list('Pod', this.request.namespace),
-      this.request.events ? this.source.list('Event', this.request.namespace) : Promise.resolve([]),
-    ])
+    const [pods, events] = await Promise.all([this.source.list('Pod', this.request.namespace), this.request.events ? this.source.list('Event', this.request.namespace) : Promise.resolve([])])
     for (const pod of pods) this.onPod('add', pod)
     this.queuedEvents = events
     await this.readBacklog()
@@ -97,8 +94,24 @@ class LogSession {
 
   async follow(): Promise<LogsOutcome> {
     await Promise.all([
-      this.source.watch('Pod', this.request.namespace, {}, (event, pod) => this.onPod(event, pod), this.signal, (error) => this.refuse(error)),
-      this.request.events ? this.source.watch('Event', this.request.namespace, {}, (event, object) => this.onEvent(event, object), this.signal, (error) => this.refuse(error)) : undefined,
+      this.source.watch(
+        'Pod',
+        this.request.namespace,
+        {},
+        (event, pod) => this.onPod(event, pod),
+        this.signal,
+        (error) => this.refuse(error),
+      ),
+      this.request.events
+        ? this.source.watch(
+            'Event',
+            this.request.namespace,
+            {},
+            (event, object) => this.onEvent(event, object),
+            this.signal,
+            (error) => this.refuse(error),
+          )
+        : undefined,
     ])
     await this.readBacklog()
     this.phase = 'live'

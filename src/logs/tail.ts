@@ -116,7 +116,7 @@ export class ContainerTail {
         for await (const chunk of answer.body) {
           received = true
           const text = splitter.push(chunk as Buffer)
-          for (let at = 0; at < text.length; ) {
+          for (let at = 0; at < text.length;) {
             const {batch, next} = this.builder.build(text, at, BATCH_LINES, accept)
             at = next
             if (batch.messages.length > 0) yield batch

@@ -119,11 +119,17 @@ export async function runInit(answers: InitAnswers, options: InitOptions): Promi
   // 2. What we are about to write must itself be valid (and the values file must still parse).
   const config = validateConfig(parseYamlText(targets.config, configFile.text, CONFIG_FILE_NAME))
   const plan = planValues(answers.preset, scaffoldContext(answers), answers.wiring, {layout: answers.layout, composed: composeValues(config, resolveNames(config))})
-  const valuesFile = await pendingFile(targets.values, options.update, () => buildValuesDocument(plan), (doc) => applyPlan(doc, plan).changed)
+  const valuesFile = await pendingFile(
+    targets.values,
+    options.update,
+    () => buildValuesDocument(plan),
+    (doc) => applyPlan(doc, plan).changed,
+  )
   const values = toPlainData(parseYamlText(targets.values, valuesFile.text, 'values file'))
   const pending = [configFile, valuesFile]
   const warnings = keysTheSchemaRejects(answers.chartFiles, values).map(
-    (key) => `${VALUES_FILE_NAME} has a top-level "${key}", which the chart's values.schema.json does not allow: helm will refuse these values. Wire that setting to a path the chart has (--wire, or app.wiring.values in devctl.yaml).`,
+    (key) =>
+      `${VALUES_FILE_NAME} has a top-level "${key}", which the chart's values.schema.json does not allow: helm will refuse these values. Wire that setting to a path the chart has (--wire, or app.wiring.values in devctl.yaml).`,
   )
 
   // 3. Write: backups first, then atomic replaces.

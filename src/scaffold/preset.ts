@@ -112,7 +112,7 @@ export async function loadPreset(name: string, presetsDir = PRESETS_DIR): Promis
   const unknown = [...preset.wiring, ...preset.wiringQuestions].find((w) => !anchors.has(w.anchor))
   if (unknown) {
     throw new ConfigError(`Preset "${name}" wires a value to an anchor "${unknown.anchor}" that its shared settings never define.`, {
-      hint: 'Add the anchor to the preset\'s shared settings.',
+      hint: "Add the anchor to the preset's shared settings.",
     })
   }
   return preset

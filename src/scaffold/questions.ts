@@ -96,7 +96,7 @@ export function parseChartLocation(location: string, name: string | undefined, v
   const withVersion = version ? {version} : {}
   if (location.startsWith('oci://')) return {oci: location, ...withVersion}
   if (/^https?:\/\//.test(location)) {
-    if (!name) throw new UsageError(`--chart-name is required with a chart repository URL (${location}).`, {hint: 'Pass --chart-name NAME, the chart\'s name in that repository.'})
+    if (!name) throw new UsageError(`--chart-name is required with a chart repository URL (${location}).`, {hint: "Pass --chart-name NAME, the chart's name in that repository."})
     return {repo: location, name, ...withVersion}
   }
   return {path: location, ...withVersion}
@@ -122,7 +122,10 @@ export async function gatherAnswers(flags: InitFlags, prompter: Prompter, contex
     }))
   const preset = await loadPreset(presetName)
 
-  const suggestedName = basename(context.dir).toLowerCase().replaceAll(/[^a-z0-9-]+/g, '-').replaceAll(/^-+|-+$/g, '')
+  const suggestedName = basename(context.dir)
+    .toLowerCase()
+    .replaceAll(/[^a-z0-9-]+/g, '-')
+    .replaceAll(/^-+|-+$/g, '')
   const project = flags.name
     ? checked('--name', flags.name, validateDnsLabel)
     : await prompter.input({
@@ -182,7 +185,11 @@ async function askBuild(preset: Preset, flags: InitFlags, prompter: Prompter, di
   if (!hasDockerfile || flags.build === false) return undefined
   const wanted =
     flags.build ??
-    (await prompter.confirm({flag: '--build/--no-build', message: 'This project has a Dockerfile. Build its image on every `devctl up` (only when the code changed), and on every save with `devctl dev`?', default: true}))
+    (await prompter.confirm({
+      flag: '--build/--no-build',
+      message: 'This project has a Dockerfile. Build its image on every `devctl up` (only when the code changed), and on every save with `devctl dev`?',
+      default: true,
+    }))
   if (!wanted) return undefined
   const tag = preset.shared.some((s) => s.anchor === 'imageTag') ? '&imageTag' : 'image.tag'
   return [{name: project, context: '.', dockerfile: 'Dockerfile', tag, repository: 'image.repository'}]
@@ -198,9 +205,7 @@ async function askChart(preset: Preset, flags: InitFlags, prompter: Prompter, ex
       default: (existing.chart && describeChart(existing.chart)) ?? (preset.chart.source === 'ask' ? preset.chart.default : undefined),
     }))
   const isRepo = /^https?:\/\//.test(location)
-  const name =
-    flags['chart-name'] ??
-    (isRepo ? await prompter.input({flag: '--chart-name', message: 'Chart name in that repository:', default: existing.chart?.name}) : undefined)
+  const name = flags['chart-name'] ?? (isRepo ? await prompter.input({flag: '--chart-name', message: 'Chart name in that repository:', default: existing.chart?.name}) : undefined)
   const version =
     flags['chart-version'] ??
     (isRepo || location.startsWith('oci://')
@@ -245,7 +250,10 @@ async function askWiring(preset: Preset, flags: InitFlags, prompter: Prompter, s
   const given = new Map<string, string[]>()
   for (const spec of flags.wire ?? []) {
     const match = /^([A-Za-z][A-Za-z0-9]*)=(.+)$/.exec(spec)
-    if (!match) throw new UsageError(`--wire: "${spec}" is not ANCHOR=VALUE.PATH.`, {hint: `For example --wire dbHost=global.externalDatabase.host (several paths: --wire dbHost=a.host,b.host; "${NOT_WIRED}" for a setting the chart does not take).`})
+    if (!match)
+      throw new UsageError(`--wire: "${spec}" is not ANCHOR=VALUE.PATH.`, {
+        hint: `For example --wire dbHost=global.externalDatabase.host (several paths: --wire dbHost=a.host,b.host; "${NOT_WIRED}" for a setting the chart does not take).`,
+      })
     const [, anchor, answer] = match as unknown as [string, string, string]
     if (!preset.wiringQuestions.some((q) => q.anchor === anchor)) {
       throw new UsageError(`--wire: "${anchor}" is not a setting of the ${preset.name} preset.`, {hint: `Use one of: ${preset.wiringQuestions.map((q) => q.anchor).join(', ')}.`})
@@ -321,7 +329,10 @@ async function askChartWiring(flags: InitFlags, prompter: Prompter, services: Se
   }
   for (const spec of flags['wire-secret'] ?? []) {
     const match = /^([^/=]+)\/([^/=]+)=(.+)$/s.exec(spec)
-    if (!match) throw new UsageError(`--wire-secret: "${spec}" is not NAME/KEY=TEMPLATE.`, {hint: 'For example --wire-secret blog-db/password={{postgres.password}} or --wire-secret airflow-metadata/connection={{postgres.url}}.'})
+    if (!match)
+      throw new UsageError(`--wire-secret: "${spec}" is not NAME/KEY=TEMPLATE.`, {
+        hint: 'For example --wire-secret blog-db/password={{postgres.password}} or --wire-secret airflow-metadata/connection={{postgres.url}}.',
+      })
     addSecretKey(match[1]!, match[2]!, match[3]!, `--wire-secret ${match[1]}/${match[2]}`)
   }
   if (flags['wire-secret'] === undefined) {
@@ -335,12 +346,20 @@ async function askChartWiring(flags: InitFlags, prompter: Prompter, services: Se
       })
       if (name === '') break
       for (;;) {
-        const key = await prompter.input({flag: '--wire-secret NAME/KEY=TEMPLATE', message: `A key the chart reads from Secret ${name} (empty: no more):`, default: '', validate: (value) => (value === '' ? undefined : secretKeyProblem(value))})
+        const key = await prompter.input({
+          flag: '--wire-secret NAME/KEY=TEMPLATE',
+          message: `A key the chart reads from Secret ${name} (empty: no more):`,
+          default: '',
+          validate: (value) => (value === '' ? undefined : secretKeyProblem(value)),
+        })
         if (key === '') break
         const choice = await prompter.select({
           flag: '--wire-secret NAME/KEY=TEMPLATE',
           message: `What goes under ${name}/${key}?`,
-          choices: [...facts.map((fact) => ({value: `{{${fact.name}}}`, name: fact.name, description: fact.description})), {value: CUSTOM_TEMPLATE, name: 'text with placeholders, e.g. {{postgres.url}}?sslmode=disable'}],
+          choices: [
+            ...facts.map((fact) => ({value: `{{${fact.name}}}`, name: fact.name, description: fact.description})),
+            {value: CUSTOM_TEMPLATE, name: 'text with placeholders, e.g. {{postgres.url}}?sslmode=disable'},
+          ],
         })
         const template =
           choice === CUSTOM_TEMPLATE

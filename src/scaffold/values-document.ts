@@ -30,10 +30,7 @@ const HEADER = {
     ' at its first use, with an anchor (&name), and reused with an alias (*name) wherever the',
     ' chart needs it: change a setting there, once.',
   ],
-  passwords: [
-    ' Passwords are never in this file: devctl keeps them in .devctl/secrets.yaml and gives',
-    ' them to the chart as Kubernetes Secrets.',
-  ],
+  passwords: [' Passwords are never in this file: devctl keeps them in .devctl/secrets.yaml and gives', ' them to the chart as Kubernetes Secrets.'],
 }
 
 export interface ValuesPlan {

@@ -84,7 +84,9 @@ export function redact(text: string): string {
 /** Kubernetes Secrets with every value masked (a chart's own may hold anything), other objects as they are. */
 export function maskSecretObjects<T extends {kind?: string; data?: unknown; stringData?: unknown}>(objects: T[]): T[] {
   const masked = (values: unknown) => (values && typeof values === 'object' ? Object.fromEntries(Object.keys(values).map((key) => [key, MASK])) : values)
-  return objects.map((object) => (object.kind === 'Secret' ? {...object, ...(object.data ? {data: masked(object.data)} : {}), ...(object.stringData ? {stringData: masked(object.stringData)} : {})} : object))
+  return objects.map((object) =>
+    object.kind === 'Secret' ? {...object, ...(object.data ? {data: masked(object.data)} : {}), ...(object.stringData ? {stringData: masked(object.stringData)} : {})} : object,
+  )
 }
 
 /** For tests: forget every registered secret. */

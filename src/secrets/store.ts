@@ -82,7 +82,9 @@ export async function assertPrivateState(projectDir: string): Promise<void> {
   const dirInfo = await lstat(dir).catch(() => undefined)
   if (!dirInfo) return
   if (dirInfo.isSymbolicLink()) {
-    problems.push(`${STATE_DIR} is a symbolic link (to ${await readlink(dir).catch(() => '?')}); devctl keeps passwords and the cluster's kubeconfig there and does not follow a link to keep them elsewhere`)
+    problems.push(
+      `${STATE_DIR} is a symbolic link (to ${await readlink(dir).catch(() => '?')}); devctl keeps passwords and the cluster's kubeconfig there and does not follow a link to keep them elsewhere`,
+    )
   } else if (!dirInfo.isDirectory()) {
     problems.push(`${STATE_DIR} is not a directory`)
   } else {
@@ -93,16 +95,22 @@ export async function assertPrivateState(projectDir: string): Promise<void> {
     const fileInfo = await lstat(file).catch(() => undefined)
     if (fileInfo?.isSymbolicLink()) problems.push(`${SECRETS_FILE} is a symbolic link; devctl reads passwords only from a file of its own`)
     else if (fileInfo && fileInfo.mode & 0o066) {
-      problems.push(`${SECRETS_FILE} is ${fileInfo.mode & 0o044 ? whoElse(fileInfo.mode, 'readable') : whoElse(fileInfo.mode, 'writable')} (mode ${octal(fileInfo.mode)}), and it holds the Postgres and Redis passwords`)
+      problems.push(
+        `${SECRETS_FILE} is ${fileInfo.mode & 0o044 ? whoElse(fileInfo.mode, 'readable') : whoElse(fileInfo.mode, 'writable')} (mode ${octal(fileInfo.mode)}), and it holds the Postgres and Redis passwords`,
+      )
       repairs.push({path: file, mode: 0o600})
     }
   }
   if (problems.length === 0) return
   const chmod = repairs.map((r) => `chmod ${octal(r.mode).slice(1)} ${r.path === dir ? STATE_DIR : SECRETS_FILE}`).join(' && ')
   const fixable = repairs.length === problems.length
-  throw new InsecureStateError(`devctl's state in ${projectDir} is not private: ${problems.join('; ')}.`, repairs, fixable
-    ? `Run \`devctl doctor --fix\` (it asks first), or \`${chmod}\` in the project directory.`
-    : `Replace ${STATE_DIR} with a directory of its own (\`mkdir -m 700 ${STATE_DIR}\`, moving secrets.yaml into it), then run this again${chmod ? `; and \`${chmod}\`` : ''}.`)
+  throw new InsecureStateError(
+    `devctl's state in ${projectDir} is not private: ${problems.join('; ')}.`,
+    repairs,
+    fixable
+      ? `Run \`devctl doctor --fix\` (it asks first), or \`${chmod}\` in the project directory.`
+      : `Replace ${STATE_DIR} with a directory of its own (\`mkdir -m 700 ${STATE_DIR}\`, moving secrets.yaml into it), then run this again${chmod ? `; and \`${chmod}\`` : ''}.`,
+  )
 }
 
 export function generatePassword(): string {

@@ -127,9 +127,7 @@ export function credentialSecretKeys(config: DevctlConfig): Map<string, string[]
 export function credentialSecrets(config: DevctlConfig, names: ResolvedNames, secrets: ProjectSecrets | undefined): KubernetesObject[] {
   const facts = allFacts(config, names, secrets)
   const fact = (name: FactName) => String(facts.get(name))
-  return secretSpecs(config).map((spec) =>
-    secret(spec.name, names.namespace, config.project, spec.component, Object.fromEntries(Object.entries(spec.data).map(([key, value]) => [key, value(fact)]))),
-  )
+  return secretSpecs(config).map((spec) => secret(spec.name, names.namespace, config.project, spec.component, Object.fromEntries(Object.entries(spec.data).map(([key, value]) => [key, value(fact)]))))
 }
 
 const RESOURCES = {requests: {cpu: '50m', memory: '64Mi'}, limits: {memory: '512Mi'}}
@@ -233,9 +231,7 @@ export function serviceManifests(config: DevctlConfig, names: ResolvedNames): Re
             dataPath: '/var/lib/postgresql/data',
             env: [...fromSecret(POSTGRES.secret, 'POSTGRES_DB', 'POSTGRES_USER', 'POSTGRES_PASSWORD'), {name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata'}],
             readiness: 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
-            ...(postgres.auth === 'trust'
-              ? {args: ['-c', `hba_file=${TRUST_HBA.dir}/${TRUST_HBA.file}`], files: {mountPath: TRUST_HBA.dir, data: {[TRUST_HBA.file]: TRUST_HBA.text}}}
-              : {}),
+            ...(postgres.auth === 'trust' ? {args: ['-c', `hba_file=${TRUST_HBA.dir}/${TRUST_HBA.file}`], files: {mountPath: TRUST_HBA.dir, data: {[TRUST_HBA.file]: TRUST_HBA.text}}} : {}),
           })
         : undefined,
     redis:

@@ -14,7 +14,8 @@ export async function assertSecretsOwned(kube: KubeClient, secrets: KubernetesOb
     if (!existing || managedByDevctl(existing)) continue
     const manager = existing.metadata?.labels?.['app.kubernetes.io/managed-by']
     const {name, namespace} = existing.metadata!
-    const owner = manager === 'Helm' ? `helm created it (release ${existing.metadata?.annotations?.['meta.helm.sh/release-name'] ?? 'unknown'}), so the chart makes this Secret itself` : 'devctl did not create it'
+    const owner =
+      manager === 'Helm' ? `helm created it (release ${existing.metadata?.annotations?.['meta.helm.sh/release-name'] ?? 'unknown'}), so the chart makes this Secret itself` : 'devctl did not create it'
     throw new ConfigError(`Secret ${name} already exists in namespace ${namespace} and ${owner}; devctl does not overwrite a Secret it does not own.`, {
       hint: `If the chart creates it, remove ${name} from app.wiring.secrets in devctl.yaml. If it is a leftover, delete it (kubectl delete secret ${name} -n ${namespace}) and run devctl again.`,
     })

@@ -91,7 +91,9 @@ export async function holdLeaseIfShared(shared: boolean, kube: KubeClient, names
     return await holdLease(kube, namespace, command)
   } catch (error) {
     if (!(error instanceof ApiRefusedError) || (error.status !== 403 && error.status !== 404)) throw error
-    warn(`devctl could not hold Lease ${LEASE_NAME} in namespace ${namespace} (${error.status === 403 ? 'this account may not use Leases' : 'the namespace does not exist yet'}): another devctl changing it from another machine would not be noticed.`)
+    warn(
+      `devctl could not hold Lease ${LEASE_NAME} in namespace ${namespace} (${error.status === 403 ? 'this account may not use Leases' : 'the namespace does not exist yet'}): another devctl changing it from another machine would not be noticed.`,
+    )
     return undefined
   }
 }

@@ -144,4 +144,3 @@ async function olderThan(path: string, ms: number): Promise<boolean> {
   const info = await stat(path).catch(() => undefined)
   return info === undefined || Date.now() - info.mtimeMs > ms
 }
-

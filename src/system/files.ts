@@ -33,7 +33,10 @@ const WHAT_WENT_WRONG: Record<string, (path: string) => {message: string; hint: 
   EACCES: (path) => ({message: `devctl may not use ${path}: permission denied`, hint: `Check who owns it and its permissions (\`ls -ld ${path}\`).`}),
   EPERM: (path) => ({message: `devctl may not change ${path}: operation not permitted`, hint: `Check who owns it and its permissions (\`ls -ld ${path}\`).`}),
   EEXIST: (path) => ({message: `${path} is in the way: something of that name exists already`, hint: `Move it away (devctl keeps its own state in .devctl/, a directory), then run this again.`}),
-  ENOTDIR: (path) => ({message: `${path} cannot be used: part of its path is a file where devctl needs a directory`, hint: 'Move the file away (devctl keeps its own state in .devctl/, a directory), then run this again.'}),
+  ENOTDIR: (path) => ({
+    message: `${path} cannot be used: part of its path is a file where devctl needs a directory`,
+    hint: 'Move the file away (devctl keeps its own state in .devctl/, a directory), then run this again.',
+  }),
   EISDIR: (path) => ({message: `${path} is a directory where devctl needs a file`, hint: 'Move the directory away, then run this again.'}),
   ENOSPC: (path) => ({message: `The disk holding ${path} is full`, hint: 'Free some space (`df -h` shows where), then run this again.'}),
   EDQUOT: (path) => ({message: `The disk quota for ${path} is used up`, hint: 'Free some space, then run this again.'}),

@@ -49,11 +49,14 @@ export function buildArgs(request: BuildRequest, builder: Builder): string[] {
   return [
     'build',
     ...(builder === 'buildkit' ? ['--progress=plain'] : []),
-    '-t', request.ref,
-    '-f', request.dockerfile,
+    '-t',
+    request.ref,
+    '-f',
+    request.dockerfile,
     ...(request.target ? ['--target', request.target] : []),
     ...Object.entries(request.args).flatMap(([name, value]) => ['--build-arg', `${name}=${String(value)}`]),
-    '--iidfile', request.iidfile,
+    '--iidfile',
+    request.iidfile,
     request.contextDir,
   ]
 }
@@ -98,7 +101,10 @@ export class Docker {
   async containerdImages(container: string, signal?: AbortSignal): Promise<string[]> {
     const result = await runAllowingFailure(this.binary, ['exec', container, 'ctr', '-n', 'k8s.io', 'images', 'ls', '-q'], {signal})
     if (result.exitCode !== 0) throw this.failure(`list the images in the cluster node ${container}`, result)
-    return result.stdout.split('\n').map((line) => line.trim()).filter(Boolean)
+    return result.stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
   }
 
   async tag(source: string, target: string, signal?: AbortSignal): Promise<void> {
@@ -113,7 +119,7 @@ export class Docker {
     const hint = /unauthorized|authentication required|denied/i.test(text)
       ? `Log in to the registry first: docker login ${ref.split('/')[0]}.`
       : /connection refused|no such host|i\/o timeout|dial tcp/i.test(text)
-        ? 'The registry cannot be reached: is it running (for k3d\'s, `devctl up` starts the cluster with it), and is the address in devctl.yaml right?'
+        ? "The registry cannot be reached: is it running (for k3d's, `devctl up` starts the cluster with it), and is the address in devctl.yaml right?"
         : /server gave HTTP response to HTTPS client/i.test(text)
           ? `Docker talks HTTPS to registries other than localhost: add "${ref.split('/')[0]}" to "insecure-registries" in Docker's daemon.json, or use a registry with TLS.`
           : undefined
@@ -123,7 +129,9 @@ export class Docker {
   private failure(action: string, result: RunResult): BuildError | PrerequisiteError {
     const text = `${result.stderr}\n${result.stdout}`
     if (/Cannot connect to the Docker daemon|Is the docker daemon running/i.test(text)) {
-      return new PrerequisiteError(`docker could not ${action}: the Docker daemon is not running.`, {hint: 'Start Docker (Docker Desktop, colima, or `sudo systemctl start docker`), then run this again.'})
+      return new PrerequisiteError(`docker could not ${action}: the Docker daemon is not running.`, {
+        hint: 'Start Docker (Docker Desktop, colima, or `sudo systemctl start docker`), then run this again.',
+      })
     }
     return new BuildError(`docker could not ${action} (exit code ${result.exitCode}).`, {details: tail(text, 4)})
   }

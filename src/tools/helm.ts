@@ -52,7 +52,12 @@ export const PENDING_STATUSES = ['pending-install', 'pending-upgrade', 'pending-
 export function cleanHelmError(stderr: string): string[] {
   return tail(stderr, 15)
     .filter((line) => !/^(WARNING|walk\.go|W\d{4} )/.test(line.trim()))
-    .map((line) => line.replace(/^Error:\s*/, '').replace(/^\s*\*\s*/, '').trim())
+    .map((line) =>
+      line
+        .replace(/^Error:\s*/, '')
+        .replace(/^\s*\*\s*/, '')
+        .trim(),
+    )
     .filter((line) => line !== '' && !/^\d+ errors? occurred:$/.test(line))
 }
 
@@ -109,10 +114,13 @@ function renderFailure(stderr: string, options: Pick<InstallOptions, 'release' |
   }
   const unreachable = UNREACHABLE_SCHEMA.exec(stderr)?.[1]
   if (unreachable) {
-    return new ChartError(`The chart's values.schema.json refers to a schema on the internet that helm could not fetch (${unreachable}): your values were not checked, and nothing says they are wrong.`, {
-      details,
-      hint: `Connect this machine to the internet, or render without the chart's schema: app.skipSchemaValidation: true in devctl.yaml (helm ${SKIP_SCHEMA_VALIDATION_HELM} or newer).`,
-    })
+    return new ChartError(
+      `The chart's values.schema.json refers to a schema on the internet that helm could not fetch (${unreachable}): your values were not checked, and nothing says they are wrong.`,
+      {
+        details,
+        hint: `Connect this machine to the internet, or render without the chart's schema: app.skipSchemaValidation: true in devctl.yaml (helm ${SKIP_SCHEMA_VALIDATION_HELM} or newer).`,
+      },
+    )
   }
   if (/values don't meet the specifications of the schema/.test(stderr)) {
     return new ConfigError(`The values do not meet the chart's values.schema.json (release ${options.release}).`, {
@@ -173,9 +181,12 @@ export class Helm {
       })
     }
     if (needs.skipSchemaValidation && semver.lt(version, SKIP_SCHEMA_VALIDATION_HELM)) {
-      throw new PrerequisiteError(`helm ${version} cannot render without the chart's values.schema.json (app.skipSchemaValidation: true in devctl.yaml): that needs helm ${SKIP_SCHEMA_VALIDATION_HELM} or newer.`, {
-        hint: 'Install a newer helm (https://helm.sh/docs/intro/install/), or remove app.skipSchemaValidation.',
-      })
+      throw new PrerequisiteError(
+        `helm ${version} cannot render without the chart's values.schema.json (app.skipSchemaValidation: true in devctl.yaml): that needs helm ${SKIP_SCHEMA_VALIDATION_HELM} or newer.`,
+        {
+          hint: 'Install a newer helm (https://helm.sh/docs/intro/install/), or remove app.skipSchemaValidation.',
+        },
+      )
     }
   }
 

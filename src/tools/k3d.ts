@@ -92,7 +92,7 @@ function clusterError(action: string, result: RunResult): DevctlError {
       hint: `Free port ${port}, or map another one in devctl.yaml (cluster.ports / cluster.apiPort); \`devctl doctor\` shows who holds it.`,
     })
   }
-  return new ClusterError(`k3d failed to ${action} (exit code ${result.exitCode}).`, {details: lines, hint: 'Read k3d\'s message above; `devctl doctor` checks the usual causes.'})
+  return new ClusterError(`k3d failed to ${action} (exit code ${result.exitCode}).`, {details: lines, hint: "Read k3d's message above; `devctl doctor` checks the usual causes."})
 }
 
 export class K3d {
@@ -161,7 +161,9 @@ export class K3d {
     if (result.exitCode !== 0) {
       // An image that did not reach the cluster is the build's failure (exit 13); Docker being down stays a prerequisite.
       const error = clusterError(`import ${refs.join(', ')} into cluster ${cluster}`, result)
-      throw error instanceof ClusterError ? new BuildError(error.message, {details: error.details, hint: 'Check that docker has the image (`docker images`) and that the cluster runs (`devctl status`), then run this again.'}) : error
+      throw error instanceof ClusterError
+        ? new BuildError(error.message, {details: error.details, hint: 'Check that docker has the image (`docker images`) and that the cluster runs (`devctl status`), then run this again.'})
+        : error
     }
     const complaints = /^(ERRO|WARN)|\blevel=(error|warning)\b/
     return `${result.stdout}\n${result.stderr}`

@@ -57,7 +57,6 @@ export class ToolNotFoundError extends PrerequisiteError {
   }
 }
 
-
 /** How long a process group gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 5000
 const liveGroups = new Set<number>()
@@ -225,7 +224,6 @@ function joinLines(output: unknown): string {
   if (Array.isArray(output)) return output.join('\n')
   return typeof output === 'string' ? output : ''
 }
-
 
 export function tail(text: string, lines: number): string[] {
   const all = text.split('\n').filter((l) => l.trim() !== '')

@@ -29,7 +29,8 @@ export function renderForwardTable(session: ForwardSession, pods: ReadonlyMap<st
 
 /** A change while forwarding, one line (pods come and go; a connection that could not be carried). */
 export function renderForwardEvent(event: ForwardEvent, t: ChalkInstance): string {
-  if (event.type === 'pod') return event.pod ? `${t.cyan('→')} ${event.name}: new connections go to pod ${forDisplay(event.pod)}\n` : `${t.yellow('!')} ${event.name}: no ready pod right now; new connections wait for one\n`
+  if (event.type === 'pod')
+    return event.pod ? `${t.cyan('→')} ${event.name}: new connections go to pod ${forDisplay(event.pod)}\n` : `${t.yellow('!')} ${event.name}: no ready pod right now; new connections wait for one\n`
   return `${t.yellow('!')} ${event.name}: ${forDisplay(event.message)}\n`
 }
 
@@ -41,7 +42,14 @@ export function renderSnapshotList(listing: SnapshotListing, t: ChalkInstance): 
   if (listing.snapshots.length === 0) return `No snapshots yet in ${listing.directory}. Take one with \`devctl db snapshot NAME\`.\n`
   const rows = [['NAME', 'SIZE', 'AGE', 'REVISION', 'DATA', 'TAKEN']]
   for (const snapshot of [...listing.snapshots].reverse()) {
-    rows.push([snapshot.name, formatBytes(snapshot.bytes), timeAgo(snapshot.createdAt), snapshot.revision === undefined ? '-' : String(snapshot.revision), parts(snapshot), snapshot.automatic ? `by devctl${snapshot.reason ? ` (${snapshot.reason})` : ''}` : 'by you'])
+    rows.push([
+      snapshot.name,
+      formatBytes(snapshot.bytes),
+      timeAgo(snapshot.createdAt),
+      snapshot.revision === undefined ? '-' : String(snapshot.revision),
+      parts(snapshot),
+      snapshot.automatic ? `by devctl${snapshot.reason ? ` (${snapshot.reason})` : ''}` : 'by you',
+    ])
   }
   const [header = '', ...body] = columns(rows, '')
   return `${[t.dim(header), ...body].join('\n')}\n${t.dim(`(${listing.directory}; restore one with \`devctl db restore NAME\`)`)}\n`
@@ -49,7 +57,9 @@ export function renderSnapshotList(listing: SnapshotListing, t: ChalkInstance): 
 
 export function renderSnapshotTaken(result: SnapshotResult, t: ChalkInstance): string {
   const {snapshot} = result
-  const lines = [`${t.green('✔')} Snapshot ${t.bold(snapshot.name)}: ${snapshot.parts.map((part) => `${part.service} ${formatBytes(part.bytes)} in ${formatDuration(part.durationMs)}`).join(', ')}${snapshot.revision === undefined ? '' : ` (release revision ${snapshot.revision})`}.`]
+  const lines = [
+    `${t.green('✔')} Snapshot ${t.bold(snapshot.name)}: ${snapshot.parts.map((part) => `${part.service} ${formatBytes(part.bytes)} in ${formatDuration(part.durationMs)}`).join(', ')}${snapshot.revision === undefined ? '' : ` (release revision ${snapshot.revision})`}.`,
+  ]
   if (result.pruned.length) lines.push(t.dim(`  removed older automatic snapshots: ${result.pruned.join(', ')}`))
   lines.push(t.dim(`  \`devctl db restore ${snapshot.name}\` puts this data back.`))
   return `${lines.join('\n')}\n`

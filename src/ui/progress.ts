@@ -31,7 +31,6 @@ export interface ProgressView {
 
 export type ProgressMode = 'tasks' | 'plain' | 'json' | 'quiet'
 
-
 /**
  * One mark per pod, the same in every view: ✔ done (ready, or a run-to-end pod completed), …
  * on its way (starting, or a Job's pod still running), ✖ failing, ↓ leaving.

@@ -45,7 +45,13 @@ export function renderStatus(result: StatusResult, t: ChalkInstance, width?: num
   let podColumn = 0
   let podLines = new Set<string>()
   const c = s.cluster
-  lines.push(row(ok(c.state === 'running'), 'cluster', `${c.provider === 'k3d' ? `k3d ${c.name}` : `context ${c.context}`}: ${c.state}${c.state === 'running' ? `, ${c.nodes.ready}/${count(c.nodes.total, 'node')} ready` : ''}`))
+  lines.push(
+    row(
+      ok(c.state === 'running'),
+      'cluster',
+      `${c.provider === 'k3d' ? `k3d ${c.name}` : `context ${c.context}`}: ${c.state}${c.state === 'running' ? `, ${c.nodes.ready}/${count(c.nodes.total, 'node')} ready` : ''}`,
+    ),
+  )
   for (const service of s.services) {
     if (service.mode === 'disabled') lines.push(row(t.dim('○'), service.name, 'disabled'))
     else lines.push(row(ok(service.ready), service.name, `${service.mode}${service.endpoint ? ` ${t.dim(service.endpoint)}` : ''}${service.ready ? '' : ' — not ready'}`))
@@ -54,10 +60,18 @@ export function renderStatus(result: StatusResult, t: ChalkInstance, width?: num
   if (!r) lines.push(row(t.red('●'), 'release', 'not installed'))
   else {
     const when = timeAgo(r.lastDeployed, now)
-    lines.push(row(ok(r.status === 'deployed'), 'release', `${r.name} revision ${r.revision} ${r.status}${when ? ` ${when}` : ''}${r.chart ? `, chart ${r.chart}` : ''}${r.appVersion ? ` (app ${r.appVersion})` : ''}`))
+    lines.push(
+      row(
+        ok(r.status === 'deployed'),
+        'release',
+        `${r.name} revision ${r.revision} ${r.status}${when ? ` ${when}` : ''}${r.chart ? `, chart ${r.chart}` : ''}${r.appVersion ? ` (app ${r.appVersion})` : ''}`,
+      ),
+    )
     const failure = r.lastFailure
     if (failure) {
-      const rollback = failure.rolledBackBy ? `; rolled back to revision ${/^Rollback to (\d+)/.exec(failure.rolledBackBy.description ?? '')?.[1] ?? '?'} by revision ${failure.rolledBackBy.revision} ${timeAgo(failure.rolledBackBy.updated, now)}` : ''
+      const rollback = failure.rolledBackBy
+        ? `; rolled back to revision ${/^Rollback to (\d+)/.exec(failure.rolledBackBy.description ?? '')?.[1] ?? '?'} by revision ${failure.rolledBackBy.revision} ${timeAgo(failure.rolledBackBy.updated, now)}`
+        : ''
       // Failed in helm's eyes, or deployed by helm and rolled back by devctl (its pods never became ready).
       const what = failure.status === 'failed' ? `failed ${timeAgo(failure.updated, now)}${failure.description ? `: ${failure.description}` : ''}` : 'did not become ready'
       lines.push(row(t.yellow('!'), 'last fail', `revision ${failure.revision} ${what}${rollback}`))
@@ -70,7 +84,11 @@ export function renderStatus(result: StatusResult, t: ChalkInstance, width?: num
     lines.push('', t.bold('Workloads'))
     const nameWidth = Math.max(...s.workloads.map((w) => `${w.kind} ${w.name}`.length))
     // One table for every workload's pods, so their columns line up across workloads.
-    const podRows = podTable(s.workloads.flatMap((w) => w.pods), '    ', (pod) => t.dim(age(pod.ageSeconds)))
+    const podRows = podTable(
+      s.workloads.flatMap((w) => w.pods),
+      '    ',
+      (pod) => t.dim(age(pod.ageSeconds)),
+    )
     // A pod row too long for the terminal continues under its status column.
     podColumn = 4 + Math.max(...s.workloads.flatMap((w) => w.pods.map((pod) => pod.name.length))) + 2
     podLines = new Set(podRows)

@@ -6,7 +6,6 @@ import {Chalk, type ChalkInstance} from 'chalk'
 
 import type {Terminal} from '../data/access.js'
 
-
 export interface TerminalInfo {
   /** stdout is a terminal and we are not in CI: live task lists and redraws are fine. */
   interactiveOutput: boolean

@@ -6,8 +6,15 @@ import type {UpPlan, UpResult} from '../workflows/up.js'
 import {podTable} from './progress.js'
 
 export function renderUpSummary(result: UpResult, t: ChalkInstance): string {
-  const lines = ['', `${t.green('✔')} ${t.bold(result.project)} is up in ${formatDuration(result.durationMs)} — cluster ${result.cluster.name} (${result.cluster.action}), namespace ${result.namespace}.`]
-  lines.push(result.release.deployed ? `  release ${result.release.name} deployed${result.release.previousRevision ? ` (was revision ${result.release.previousRevision})` : ''}` : `  release ${result.release.name} unchanged: helm was not called (use --force to redeploy)`)
+  const lines = [
+    '',
+    `${t.green('✔')} ${t.bold(result.project)} is up in ${formatDuration(result.durationMs)} — cluster ${result.cluster.name} (${result.cluster.action}), namespace ${result.namespace}.`,
+  ]
+  lines.push(
+    result.release.deployed
+      ? `  release ${result.release.name} deployed${result.release.previousRevision ? ` (was revision ${result.release.previousRevision})` : ''}`
+      : `  release ${result.release.name} unchanged: helm was not called (use --force to redeploy)`,
+  )
   for (const image of result.images ?? []) lines.push(`  image ${image.ref} ${image.built ? 'built' : 'unchanged'}${image.moved ? `, ${image.via === 'import' ? 'imported' : 'pushed'}` : ''}`)
   if (result.pods.length) {
     // The current revision's pods only: the ones it replaced are not part of what is up.

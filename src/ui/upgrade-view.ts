@@ -17,13 +17,14 @@ export function renderUpgradePlan(plan: UpgradePlan, t: ChalkInstance): string {
   const lines = ['', t.bold(`Upgrade of ${plan.release} (revision ${plan.fromRevision} → ${(plan.fromRevision ?? 0) + 1}): ${plan.reason}`)]
   if (plan.stuck) lines.push(`  revision ${plan.stuck.revision} is ${plan.stuck.status}: it is dropped before deploying (asks first)`)
   if (plan.chart.from !== plan.chart.to) lines.push(`  chart version: ${plan.chart.from ?? '?'} → ${plan.chart.to ?? '?'}`)
-  if (plan.reinstall) lines.push(t.yellow('  the chart crosses devctl.yaml\'s breakingVersion: the release is uninstalled and installed again (Postgres/Redis data kept)'))
+  if (plan.reinstall) lines.push(t.yellow("  the chart crosses devctl.yaml's breakingVersion: the release is uninstalled and installed again (Postgres/Redis data kept)"))
   if (plan.values.length === 0) lines.push('  values: what the chart receives is unchanged')
   for (const change of plan.values) lines.push(`  ${change.path}: ${t.red(show(change.before))} → ${t.green(show(change.after))}`)
   lines.push(`  migration: ${plan.migration}`)
   if (plan.snapshot) lines.push('  data: Postgres is snapshotted before the migration (a failed upgrade can restore it)')
   if (plan.keeps.length) lines.push(`  kept in devctl.yaml once it succeeds, so \`devctl up\` deploys the same: ${plan.keeps.map(show).join(', ')}`)
-  if (plan.notKept.length) lines.push(t.yellow(`  not kept in devctl.yaml, as it may be a secret: --set ${plan.notKept.join(', ')}; the next \`devctl up\` deploys without it (give the chart a Secret: app.wiring.secrets)`))
+  if (plan.notKept.length)
+    lines.push(t.yellow(`  not kept in devctl.yaml, as it may be a secret: --set ${plan.notKept.join(', ')}; the next \`devctl up\` deploys without it (give the chart a Secret: app.wiring.secrets)`))
   lines.push('')
   return lines.join('\n')
 }
@@ -32,7 +33,12 @@ export function renderUpgradeResult(result: UpgradeResult, t: ChalkInstance): st
   if (result.outcome !== 'upgraded') return ''
   const lines = ['', `${t.green('✔')} ${result.plan.release} upgraded in ${formatDuration(result.durationMs)}.`]
   lines.push(...podTable(result.pods, '  '))
-  if (result.snapshot) lines.push(t.dim(`  The data before the migration is in snapshot ${result.snapshot.name} (${formatBytes(result.snapshot.bytes)}, taken in ${formatDuration(result.snapshot.durationMs)}): \`devctl db restore ${result.snapshot.name}\` puts it back.`))
+  if (result.snapshot)
+    lines.push(
+      t.dim(
+        `  The data before the migration is in snapshot ${result.snapshot.name} (${formatBytes(result.snapshot.bytes)}, taken in ${formatDuration(result.snapshot.durationMs)}): \`devctl db restore ${result.snapshot.name}\` puts it back.`,
+      ),
+    )
   lines.push('')
   return lines.join('\n')
 }

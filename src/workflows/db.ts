@@ -26,7 +26,8 @@ import {up, upOutline, type UpResult} from './up.js'
 export function snapshotServices(project: Project, only?: DataService[]): DataService[] {
   const enabled = (['postgres', 'redis'] as const).filter((service) => project.config.services[service].enabled)
   const chosen = only ? enabled.filter((service) => only.includes(service)) : enabled
-  if (chosen.length === 0) throw new UsageError(`There is nothing to snapshot: ${only ? `${only.join(' and ')} ${only.length === 1 ? 'is' : 'are'} not enabled` : 'Postgres and Redis are both disabled'} in devctl.yaml.`)
+  if (chosen.length === 0)
+    throw new UsageError(`There is nothing to snapshot: ${only ? `${only.join(' and ')} ${only.length === 1 ? 'is' : 'are'} not enabled` : 'Postgres and Redis are both disabled'} in devctl.yaml.`)
   return chosen
 }
 
@@ -118,7 +119,9 @@ export const snapshotStep: Step<SnapshotInput, TakenSnapshot> = {
 /** The name of the scratch database a restore goes into first; Postgres cuts names at 63 bytes. */
 function scratchDatabase(database: string): string {
   const suffix = '__devctl_restore'
-  return `${Buffer.from(database).subarray(0, 63 - suffix.length).toString('utf8')}${suffix}`
+  return `${Buffer.from(database)
+    .subarray(0, 63 - suffix.length)
+    .toString('utf8')}${suffix}`
 }
 
 /**
@@ -309,7 +312,9 @@ async function prepareMigrationRerun(project: Project, kube: KubeClient): Promis
       const found = await kube.get(kind, namespace, workload)
       const labels = found?.spec?.selector?.matchLabels
       if (!labels) continue
-      const selector = Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(',')
+      const selector = Object.entries(labels)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(',')
       for (const pod of await kube.list('Pod', namespace, {labelSelector: selector})) await kube.delete('Pod', namespace, pod.metadata?.name ?? '')
     }
   }
@@ -356,7 +361,12 @@ function postgresUrl(parts: {user: string; password?: string; host: string; port
  * A URL a GUI client or a script on this machine can use: through a local port-forward to the
  * Postgres devctl runs, or straight to an external one. The password only when asked for.
  */
-export async function databaseUrl(loaded: LoadedConfig, options: {showPassword: boolean; port?: number}, controls: Pick<RunControls, 'signal' | 'kubeModule'>, onEvent: (event: ForwardEvent) => void): Promise<DatabaseUrl> {
+export async function databaseUrl(
+  loaded: LoadedConfig,
+  options: {showPassword: boolean; port?: number},
+  controls: Pick<RunControls, 'signal' | 'kubeModule'>,
+  onEvent: (event: ForwardEvent) => void,
+): Promise<DatabaseUrl> {
   const project = createProject(loaded, controls.kubeModule)
   const {postgres} = project.config.services
   if (!postgres.enabled) throw new UsageError('services.postgres.enabled is false in devctl.yaml: there is no database to connect to.')
@@ -369,7 +379,15 @@ export async function databaseUrl(loaded: LoadedConfig, options: {showPassword: 
   }
   const forwarding = await startForwarding(loaded, {only: ['postgres'], ports: options.port ? {postgres: options.port} : undefined}, controls, onEvent)
   const forward = forwarding.forwards[0]!
-  return {url: postgresUrl({user, password, host: forward.address, port: forward.localPort, database}), host: forward.address, port: forward.localPort, database, user, withPassword: Boolean(password), forwarding}
+  return {
+    url: postgresUrl({user, password, host: forward.address, port: forward.localPort, database}),
+    host: forward.address,
+    port: forward.localPort,
+    database,
+    user,
+    withPassword: Boolean(password),
+    forwarding,
+  }
 }
 
 /** The steps each data command shows before they run. */

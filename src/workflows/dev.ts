@@ -101,7 +101,9 @@ class PodLogs {
     const {watch, connection, project} = session.target
     const workloads = deployedWorkloads(watch, project.names.release)
     const signal = this.following.signal
-    const pods = watch.list('Pod').filter((pod) => !pod.metadata?.deletionTimestamp && workloads.some((w) => selects(w.selector, pod)) && new Date(pod.metadata?.creationTimestamp ?? 0).getTime() >= since - 1000)
+    const pods = watch
+      .list('Pod')
+      .filter((pod) => !pod.metadata?.deletionTimestamp && workloads.some((w) => selects(w.selector, pod)) && new Date(pod.metadata?.creationTimestamp ?? 0).getTime() >= since - 1000)
     for (const pod of pods) {
       const name = pod.metadata?.name ?? ''
       for (const instance of instancesOf(pod).filter((i) => !i.init)) {
@@ -158,7 +160,13 @@ function imageWork(images: Array<{name: string; built: boolean; moved: boolean; 
 
 function failureOf(error: unknown): CycleFailure {
   if (error instanceof DevctlError) return {kind: error.kind, exitCode: error.exitCode, message: error.message, details: error.details, hint: error.hint}
-  return {kind: 'unexpected', exitCode: ExitCode.unexpected, message: error instanceof Error ? error.message : String(error), details: [], hint: 'This is a bug in devctl: run `devctl up --debug` for the stack trace and include it in a report.'}
+  return {
+    kind: 'unexpected',
+    exitCode: ExitCode.unexpected,
+    message: error instanceof Error ? error.message : String(error),
+    details: [],
+    hint: 'This is a bug in devctl: run `devctl up --debug` for the stack trace and include it in a report.',
+  }
 }
 
 function isInterruption(error: unknown, signal: AbortSignal): boolean {
@@ -197,7 +205,9 @@ async function changeCycle(session: Session, batch: ChangeBatch, controls: DevCo
   try {
     const lock = await lockEnvironment(project.stateDir, 'dev')
     try {
-      const lease = await holdLeaseIfShared(project.config.cluster.provider === 'existing', target.connection.kube, project.names.namespace, 'dev', (message) => controls.emit({type: 'warning', message}))
+      const lease = await holdLeaseIfShared(project.config.cluster.provider === 'existing', target.connection.kube, project.names.namespace, 'dev', (message) =>
+        controls.emit({type: 'warning', message}),
+      )
       try {
         for (const image of batch.images.size > 0 ? await buildImages(pipeline, project, batch.images) : []) session.images.set(image.name, image)
         const images = session.images.size > 0 ? await pipeline.run(imagesStep, {project, connection: target.connection, images: [...session.images.values()]}) : undefined

@@ -27,7 +27,12 @@ export interface ForwardSession {
   stopped: Promise<void>
 }
 
-export async function startForwarding(loaded: LoadedConfig, options: ForwardOptions, controls: Pick<RunControls, 'signal' | 'kubeModule'>, onEvent: (event: ForwardEvent) => void): Promise<ForwardSession> {
+export async function startForwarding(
+  loaded: LoadedConfig,
+  options: ForwardOptions,
+  controls: Pick<RunControls, 'signal' | 'kubeModule'>,
+  onEvent: (event: ForwardEvent) => void,
+): Promise<ForwardSession> {
   const project = createProject(loaded, controls.kubeModule)
   const {namespace, release} = project.names
   const {kube} = await connectEnvironment(project, controls.signal)
@@ -38,9 +43,12 @@ export async function startForwarding(loaded: LoadedConfig, options: ForwardOpti
   const specs = forwardSpecs(watch.list('Service'), {release, own, pinned}).filter((spec) => !options.only || options.only.includes(spec.name))
   if (specs.length === 0) {
     watch.close()
-    throw new ClusterError(`There is nothing to forward in namespace ${namespace}: ${options.only ? `no ${options.only.join(' or ')} Service` : `no Service of release ${release}, nor devctl's Postgres or Redis`}.`, {
-      hint: 'Run `devctl up` first (`devctl status` shows what runs).',
-    })
+    throw new ClusterError(
+      `There is nothing to forward in namespace ${namespace}: ${options.only ? `no ${options.only.join(' or ')} Service` : `no Service of release ${release}, nor devctl's Postgres or Redis`}.`,
+      {
+        hint: 'Run `devctl up` first (`devctl status` shows what runs).',
+      },
+    )
   }
   const forwarder = new Forwarder(kube, watch, onEvent)
   let forwards: Forward[]

@@ -78,7 +78,6 @@ export interface StatusResult {
   conditions: Condition[]
 }
 
-
 function age(pod: PodSummary): number | undefined {
   return pod.createdAt ? Math.max(0, Math.round((Date.now() - new Date(pod.createdAt).getTime()) / 1000)) : undefined
 }
@@ -194,9 +193,7 @@ export async function status(loaded: LoadedConfig, kubeModule: Promise<KubeModul
 
 /** The images the containers run: the kubelet's report, or the spec's while a container has not started. */
 function runningImages(pods: V1Pod[]): string[] {
-  const images = pods.flatMap((pod) =>
-    (pod.spec?.containers ?? []).map((container) => pod.status?.containerStatuses?.find((s) => s.name === container.name)?.image || container.image || '?'),
-  )
+  const images = pods.flatMap((pod) => (pod.spec?.containers ?? []).map((container) => pod.status?.containerStatuses?.find((s) => s.name === container.name)?.image || container.image || '?'))
   return [...new Set(images)].sort()
 }
 
@@ -212,7 +209,11 @@ export function lastFailure(history: ReleaseHistory): (RevisionSummary & {rolled
   const failed = history.findLast((h) => h.status === 'failed' || rolledBack(h))
   if (!failed) return undefined
   // helm's descriptions carry its multi-error layout ("1 error occurred:\n\t* ..."): one line is enough.
-  const description = (text: string | undefined) => text?.replace(/\d+ errors? occurred:\s*\*\s*/g, '').replace(/\s+/g, ' ').trim()
+  const description = (text: string | undefined) =>
+    text
+      ?.replace(/\d+ errors? occurred:\s*\*\s*/g, '')
+      .replace(/\s+/g, ' ')
+      .trim()
   const summary = (h: (typeof history)[number]): RevisionSummary => ({revision: h.revision, status: h.status, updated: h.updated, description: description(h.description)})
   const rollback = history.find((h) => h.revision > failed.revision && ROLLBACK.test(h.description ?? ''))
   // A revision helm deployed says "Upgrade complete": not why it was rolled back.
@@ -287,10 +288,19 @@ export function clusterDownConditions(state: ClusterState, provider: 'k3d' | 'ex
     missing: 'Run `devctl up` to create it.',
     stopped: 'Run `devctl up` to start it (data is kept).',
     // A shared cluster is not devctl's to start: the network or the credentials are the usual causes.
-    unreachable: provider === 'k3d' ? 'Is Docker running? `devctl doctor` checks; `devctl up` starts a stopped cluster.' : 'Check your network (VPN) and credentials; `devctl doctor` checks the kube context.',
+    unreachable:
+      provider === 'k3d' ? 'Is Docker running? `devctl doctor` checks; `devctl up` starts a stopped cluster.' : 'Check your network (VPN) and credentials; `devctl doctor` checks the kube context.',
     running: '',
   }
-  return [{type: 'ClusterReady', status: 'False', reason: state === 'missing' ? 'ClusterMissing' : state === 'stopped' ? 'ClusterStopped' : 'ClusterUnreachable', message: message ?? `the cluster is ${state}`, hint: hints[state]}]
+  return [
+    {
+      type: 'ClusterReady',
+      status: 'False',
+      reason: state === 'missing' ? 'ClusterMissing' : state === 'stopped' ? 'ClusterStopped' : 'ClusterUnreachable',
+      message: message ?? `the cluster is ${state}`,
+      hint: hints[state],
+    },
+  ]
 }
 
 export function conditions(status: StatusResult): Condition[] {
@@ -300,32 +310,72 @@ export function conditions(status: StatusResult): Condition[] {
     !nodes.permitted
       ? {type: 'ClusterReady', status: 'Unknown', reason: 'NodesNotPermitted', message: 'the API answers; this account may not read nodes (it acts in its namespace only)'}
       : nodes.total > 0 && nodes.ready === nodes.total
-      ? {type: 'ClusterReady', status: 'True', reason: 'NodesReady', message: `${nodes.ready}/${count(nodes.total, 'node')} ready`}
-      : {type: 'ClusterReady', status: 'False', reason: 'NodesNotReady', message: `${nodes.ready}/${count(nodes.total, 'node')} ready`, hint: 'Give Docker more memory/CPU, or `devctl down && devctl up` to recreate the cluster.'},
+        ? {type: 'ClusterReady', status: 'True', reason: 'NodesReady', message: `${nodes.ready}/${count(nodes.total, 'node')} ready`}
+        : {
+            type: 'ClusterReady',
+            status: 'False',
+            reason: 'NodesNotReady',
+            message: `${nodes.ready}/${count(nodes.total, 'node')} ready`,
+            hint: 'Give Docker more memory/CPU, or `devctl down && devctl up` to recreate the cluster.',
+          },
   )
 
   const down = status.services.filter((s) => s.mode === 'in-cluster' && !s.ready)
   list.push(
     down.length === 0
       ? {type: 'ServicesReady', status: 'True', reason: 'ServicesReady', message: status.services.map((s) => `${s.name}: ${s.mode}`).join(', ')}
-      : {type: 'ServicesReady', status: 'False', reason: 'ServiceNotReady', message: `${down.map((s) => s.name).join(' and ')} not ready`, hint: '`devctl logs --services` shows why; `devctl up` recreates missing ones.'},
+      : {
+          type: 'ServicesReady',
+          status: 'False',
+          reason: 'ServiceNotReady',
+          message: `${down.map((s) => s.name).join(' and ')} not ready`,
+          hint: '`devctl logs --services` shows why; `devctl up` recreates missing ones.',
+        },
   )
 
   const release = status.release
   if (!release) list.push({type: 'ReleaseDeployed', status: 'False', reason: 'NotInstalled', message: 'the chart is not installed', hint: 'Run `devctl up`.'})
   else if (release.status === 'deployed') list.push({type: 'ReleaseDeployed', status: 'True', reason: 'Deployed', message: `revision ${release.revision}${release.chart ? ` (${release.chart})` : ''}`})
-  else if (release.status.startsWith('pending-')) list.push({type: 'ReleaseDeployed', status: 'False', reason: 'Pending', message: `revision ${release.revision} is ${release.status}: a helm command was interrupted`, hint: '`devctl upgrade` recovers a stuck release.'})
-  else list.push({type: 'ReleaseDeployed', status: 'False', reason: 'Failed', message: `revision ${release.revision} is ${release.status}${release.description ? `: ${release.description}` : ''}`, hint: 'Fix the cause (see `devctl logs`), then `devctl upgrade`.'})
+  else if (release.status.startsWith('pending-'))
+    list.push({
+      type: 'ReleaseDeployed',
+      status: 'False',
+      reason: 'Pending',
+      message: `revision ${release.revision} is ${release.status}: a helm command was interrupted`,
+      hint: '`devctl upgrade` recovers a stuck release.',
+    })
+  else
+    list.push({
+      type: 'ReleaseDeployed',
+      status: 'False',
+      reason: 'Failed',
+      message: `revision ${release.revision} is ${release.status}${release.description ? `: ${release.description}` : ''}`,
+      hint: 'Fix the cause (see `devctl logs`), then `devctl upgrade`.',
+    })
 
   const migration = status.migration
   if (!migration) list.push({type: 'MigrationSucceeded', status: 'Unknown', reason: 'NoRecord', message: 'no migration recorded by devctl in this namespace'})
   else if (migration.result === 'succeeded') list.push({type: 'MigrationSucceeded', status: 'True', reason: 'Succeeded', message: `${migration.kind} ${migration.name}`})
-  else if (migration.result === 'not-run') list.push({type: 'MigrationSucceeded', status: 'Unknown', reason: 'NotRun', message: `revision ${migration.revision ?? '?'} ran none: ${migration.message ?? 'nothing to migrate'}`})
-  else list.push({type: 'MigrationSucceeded', status: 'False', reason: 'Failed', message: migration.message ?? `${migration.kind} ${migration.name} failed`, hint: 'Read its log (`devctl logs --migration` prints it, also after its Job is gone), fix the cause, then run `devctl up` again.'})
+  else if (migration.result === 'not-run')
+    list.push({type: 'MigrationSucceeded', status: 'Unknown', reason: 'NotRun', message: `revision ${migration.revision ?? '?'} ran none: ${migration.message ?? 'nothing to migrate'}`})
+  else
+    list.push({
+      type: 'MigrationSucceeded',
+      status: 'False',
+      reason: 'Failed',
+      message: migration.message ?? `${migration.kind} ${migration.name} failed`,
+      hint: 'Read its log (`devctl logs --migration` prints it, also after its Job is gone), fix the cause, then run `devctl up` again.',
+    })
 
   const failing = status.workloads.flatMap((w) => w.pods.filter((p) => p.reason)).sort((a, b) => Number(isFatal(b)) - Number(isFatal(a)))
   const notReady = status.workloads.filter((w) => !w.ready)
-  if (notReady.length === 0) list.push({type: 'WorkloadsReady', status: status.workloads.length ? 'True' : 'Unknown', reason: status.workloads.length ? 'AllReady' : 'NoWorkloads', message: `${count(status.workloads.length, 'workload')} ready`})
+  if (notReady.length === 0)
+    list.push({
+      type: 'WorkloadsReady',
+      status: status.workloads.length ? 'True' : 'Unknown',
+      reason: status.workloads.length ? 'AllReady' : 'NoWorkloads',
+      message: `${count(status.workloads.length, 'workload')} ready`,
+    })
   else {
     const first = failing[0]
     list.push({

@@ -58,7 +58,19 @@ export interface UpResult {
 /** up's steps; the build and images steps only for a project that builds images. */
 function upSteps(config: LoadedConfig['config']) {
   const images = config.build.length > 0
-  return [prerequisitesStep, ...(images ? [buildGroup(config)] : []), chartCheckStep, clusterStep, ...(images ? [imagesStep] : []), namespaceStep, servicesGroup, planStep, deployGroup, rolloutStep, validateStep]
+  return [
+    prerequisitesStep,
+    ...(images ? [buildGroup(config)] : []),
+    chartCheckStep,
+    clusterStep,
+    ...(images ? [imagesStep] : []),
+    namespaceStep,
+    servicesGroup,
+    planStep,
+    deployGroup,
+    rolloutStep,
+    validateStep,
+  ]
 }
 
 export function upOutline(loaded: LoadedConfig): StepOutline[] {

@@ -319,7 +319,7 @@ const persistStep: Step<ImageTagEdit, void> = {
 
 const keepStep: Step<ConfigEdit, void> = {
   id: 'keep',
-  title: () => 'Keep the upgrade\'s flags in devctl.yaml',
+  title: () => "Keep the upgrade's flags in devctl.yaml",
   async execute(edit, run) {
     await writeFileAtomic(edit.path, edit.text)
     run.title(`Kept in devctl.yaml (the next \`devctl up\` deploys them too): ${edit.changes.join(', ')}`)
@@ -456,7 +456,10 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
       // the values file says so too, or the next `up` would quietly put the old tag back.
       if (prepared.imageTag && deployment.helm.state === 'succeeded' && !recovery.rolledBack) {
         await writeFileAtomic(prepared.imageTag.path, prepared.imageTag.text)
-        controls.emit({type: 'warning', message: `helm had deployed the new image tag before the upgrade stopped: it is saved at &${IMAGE_TAG_ANCHOR} in ${basename(prepared.imageTag.path)}, so the next \`devctl up\` keeps it.`})
+        controls.emit({
+          type: 'warning',
+          message: `helm had deployed the new image tag before the upgrade stopped: it is saved at &${IMAGE_TAG_ANCHOR} in ${basename(prepared.imageTag.path)}, so the next \`devctl up\` keeps it.`,
+        })
       }
       throw recovery.error
     }
@@ -482,7 +485,15 @@ export async function applyUpgrade(prepared: PreparedUpgrade, options: UpgradeOp
 async function takeMigrationSnapshot(pipeline: Pipeline, prepared: PreparedUpgrade) {
   const {project, connection, plan} = prepared
   try {
-    return await pipeline.run(snapshotStep, {project, kube: connection.kube, name: automaticName(), replace: false, services: ['postgres'], automatic: true, reason: `before the migration of revision ${(plan.fromRevision ?? 0) + 1}`})
+    return await pipeline.run(snapshotStep, {
+      project,
+      kube: connection.kube,
+      name: automaticName(),
+      replace: false,
+      services: ['postgres'],
+      automatic: true,
+      reason: `before the migration of revision ${(plan.fromRevision ?? 0) + 1}`,
+    })
   } catch (error) {
     if (error instanceof DevctlError && error.kind !== 'interrupted') {
       error.explain({hint: `Nothing was deployed. Fix what stopped the snapshot and ${runAgain(project)}, or upgrade without one: services.postgres.snapshots.beforeMigration: false in devctl.yaml.`})
@@ -497,24 +508,38 @@ async function takeMigrationSnapshot(pipeline: Pipeline, prepared: PreparedUpgra
  * user said so before the upgrade started (--restore-data, or yes to the question); either way
  * the error says which happened.
  */
-async function recoverFromFailure(pipeline: Pipeline, prepared: PreparedUpgrade, options: UpgradeOptions, error: unknown, snapshot: Snapshot | undefined): Promise<{error: unknown; rolledBack: boolean}> {
+async function recoverFromFailure(
+  pipeline: Pipeline,
+  prepared: PreparedUpgrade,
+  options: UpgradeOptions,
+  error: unknown,
+  snapshot: Snapshot | undefined,
+): Promise<{error: unknown; rolledBack: boolean}> {
   const dataAtStake = snapshot !== undefined && error instanceof DevctlError && error.kind !== 'interrupted'
   const recovery = await rollBackAfterFailure(pipeline, prepared, options, error, dataAtStake)
   if (!snapshot || !(error instanceof DevctlError) || error.kind === 'interrupted' || !(error.kind === 'migration' || recovery.rolledBack)) return recovery
   const {name} = snapshot
   const revision = prepared.plan.fromRevision
   if (!options.restoreData) {
-    error.explain({details: [`the database is as the migration left it; \`devctl db restore ${name}\` puts back the data from before it (snapshot ${name}, ${formatBytes(snapshot.bytes)}, revision ${revision}).`]})
+    error.explain({
+      details: [`the database is as the migration left it; \`devctl db restore ${name}\` puts back the data from before it (snapshot ${name}, ${formatBytes(snapshot.bytes)}, revision ${revision}).`],
+    })
     return recovery
   }
   try {
     const restored = await pipeline.run(restoreStep, {project: prepared.project, kube: prepared.connection.kube, snapshot, services: ['postgres']})
     error.explain({
-      details: [`restored the database from snapshot ${name}, taken before the migration, in ${formatDuration(restored.durationMs)}: ${recovery.rolledBack ? `code and data are back at revision ${revision}` : 'the data is back as it was before the migration'}.`],
+      details: [
+        `restored the database from snapshot ${name}, taken before the migration, in ${formatDuration(restored.durationMs)}: ${recovery.rolledBack ? `code and data are back at revision ${revision}` : 'the data is back as it was before the migration'}.`,
+      ],
       ...(error.kind === 'migration' ? {hint: `Fix the migration (its log is above), then ${runAgain(prepared.project)}: it starts from the same data.`} : {}),
     })
   } catch (restoreError) {
-    error.explain({details: [`restoring snapshot ${name} failed too: ${restoreError instanceof Error ? restoreError.message : String(restoreError)}; the data is as the migration left it (\`devctl db restore ${name}\` tries again).`]})
+    error.explain({
+      details: [
+        `restoring snapshot ${name} failed too: ${restoreError instanceof Error ? restoreError.message : String(restoreError)}; the data is as the migration left it (\`devctl db restore ${name}\` tries again).`,
+      ],
+    })
   }
   return recovery
 }

@@ -19,7 +19,20 @@ import type {Pod} from '../sim/apiserver/types.js'
 import {findObject, helms, lintChart, ofKind, renderChart, requireHelmBinaries, templateChart, type KubeObject} from './helm-chart.js'
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'charts')
-const CHARTS = ['custom-secret', 'strict-schema', 'hook-failed', 'upgrade-only-hook', 'install-and-upgrade-hooks', 'job-init-containers', 'post-install-migration', 'init-containers', 'plain-job', 'no-redis-password', 'pre-delete-hook', 'empty-storage-class']
+const CHARTS = [
+  'custom-secret',
+  'strict-schema',
+  'hook-failed',
+  'upgrade-only-hook',
+  'install-and-upgrade-hooks',
+  'job-init-containers',
+  'post-install-migration',
+  'init-containers',
+  'plain-job',
+  'no-redis-password',
+  'pre-delete-hook',
+  'empty-storage-class',
+]
 const chart = (name: string) => join(FIXTURES, name)
 
 function podSpec(workload: V1Deployment | V1Job): V1PodSpec {
@@ -69,7 +82,12 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
     await runInit(answers, {dir, force: false, update: false})
     const objects = await renderChart(helm, {chart: join(dir, 'chart'), valuesFiles: [join(dir, 'values.dev.yaml')]})
     const app = podSpec(findObject<V1Deployment>(objects, 'Deployment', 'rel-app')).containers[0]!
-    expect(Object.fromEntries((app.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]))).toEqual({DB_HOST: 'devctl-postgres', DB_PORT: '5432', DB_NAME: 'shop', DB_USER: 'shop'})
+    expect(Object.fromEntries((app.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]))).toEqual({
+      DB_HOST: 'devctl-postgres',
+      DB_PORT: '5432',
+      DB_NAME: 'shop',
+      DB_USER: 'shop',
+    })
     expect(envRef(app, 'DB_PASSWORD')).toEqual({name: 'devctl-postgres', key: 'PGPASSWORD'})
   })
 
@@ -104,7 +122,10 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
       expect(job.metadata?.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade')
       expect(podSpec(job).restartPolicy).toBe('OnFailure')
       const outcome = (podSpec(job).initContainers ?? []).map((container) => [container.name, simulated(job, container, true)])
-      expect(outcome).toEqual([['create-database', 'complete'], ['manage-schema', fail ? 'fail' : 'complete']])
+      expect(outcome).toEqual([
+        ['create-database', 'complete'],
+        ['manage-schema', fail ? 'fail' : 'complete'],
+      ])
       expect(simulated(job, podSpec(job).containers[0]!)).toBe('complete')
     }
   })
@@ -119,7 +140,7 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
     }
   })
 
-  it('init-containers: api and worker each migrate in an init container; worker.migrationFails=true fails only the worker\'s', async ({expect}) => {
+  it("init-containers: api and worker each migrate in an init container; worker.migrationFails=true fails only the worker's", async ({expect}) => {
     for (const migrationFails of [false, true]) {
       const objects = await renderChart(helm, {chart: chart('init-containers'), values: {worker: {migrationFails}}})
       const outcome = Object.fromEntries(

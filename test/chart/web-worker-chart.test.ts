@@ -1,32 +1,10 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import type {
-  V1ConfigMap,
-  V1Container,
-  V1Deployment,
-  V1Ingress,
-  V1Job,
-  V1PodDisruptionBudget,
-  V1Service,
-  V2HorizontalPodAutoscaler,
-} from '@kubernetes/client-node'
+import type {V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Job, V1PodDisruptionBudget, V1Service, V2HorizontalPodAutoscaler} from '@kubernetes/client-node'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {
-  chartDir,
-  findObject,
-  fixturesDir,
-  hasObject,
-  helms,
-  lintChart,
-  ofKind,
-  renderChart,
-  requireHelmBinaries,
-  run,
-  templateChart,
-  type KubeObject,
-} from './helm-chart.js'
+import {chartDir, findObject, fixturesDir, hasObject, helms, lintChart, ofKind, renderChart, requireHelmBinaries, run, templateChart, type KubeObject} from './helm-chart.js'
 
 // Release `rel` gives the fullname `rel-web-worker`.
 const api = 'rel-web-worker'
@@ -194,11 +172,7 @@ describe.concurrent.each(helms)('web-worker chart with $name', (helm) => {
     const objects = await renderChart(helm, {values: {networkPolicy: {enabled: true, ingressNamespace: 'traefik'}}})
     const policy = findObject<NetworkPolicy>(objects, 'NetworkPolicy', api)
     const podSelector = policy.spec.podSelector.matchLabels
-    for (const workload of [
-      findObject<V1Deployment>(objects, 'Deployment', api),
-      findObject<V1Deployment>(objects, 'Deployment', worker),
-      findObject<V1Job>(objects, 'Job', migrationJob),
-    ]) {
+    for (const workload of [findObject<V1Deployment>(objects, 'Deployment', api), findObject<V1Deployment>(objects, 'Deployment', worker), findObject<V1Job>(objects, 'Job', migrationJob)]) {
       expect(selects(podSelector, podLabelsOf(workload)), workload.metadata?.name).toBe(true)
     }
     expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress'])
@@ -247,11 +221,7 @@ describe.concurrent.each(helms)('web-worker chart with $name', (helm) => {
       expect(envOf(container), container.name).toMatchObject({REDIS_HOST: 'devctl-redis', REDIS_PORT: '6379'})
     }
 
-    const initContainer = containerOf(
-      findObject<V1Deployment>(await renderChart(helm, {values: {...twoSecrets, ...initContainerMode}}), 'Deployment', api),
-      'migrate',
-      'initContainers',
-    )
+    const initContainer = containerOf(findObject<V1Deployment>(await renderChart(helm, {values: {...twoSecrets, ...initContainerMode}}), 'Deployment', api), 'migrate', 'initContainers')
     expect(initContainer.envFrom).toEqual(expectedEnvFrom)
   })
 

@@ -16,9 +16,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {findObject, helms, renderChart, requireHelmBinaries, run, type Helm} from './helm-chart.js'
 
-const postgresBinDir = ['/usr/lib/postgresql'].flatMap((base) =>
-  existsSync(base) ? readdirSync(base).map((version) => join(base, version, 'bin')) : [],
-).find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')))
+const postgresBinDir = ['/usr/lib/postgresql']
+  .flatMap((base) => (existsSync(base) ? readdirSync(base).map((version) => join(base, version, 'bin')) : []))
+  .find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')))
 const redisServer = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((path) => existsSync(path))
 const hasRedisCli = ['/usr/bin/redis-cli', '/usr/local/bin/redis-cli'].some((path) => existsSync(path))
 
@@ -100,7 +100,7 @@ describe.skipIf(!postgresBinDir)('migrate.sh against a real Postgres (needs Debi
     const [initdb, initdbArgs] = asServerUser(join(pgBin, 'initdb'), ['-D', dataDir, '-U', 'app', '--auth=trust', '--no-sync'])
     const init = await run(initdb, initdbArgs)
     if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr}`)
-    const [postgres, postgresArgs] = asServerUser(join(pgBin, 'postgres'), ['-D', dataDir, '-k', socketDir, '-c', "listen_addresses=", '-c', 'fsync=off'])
+    const [postgres, postgresArgs] = asServerUser(join(pgBin, 'postgres'), ['-D', dataDir, '-k', socketDir, '-c', 'listen_addresses=', '-c', 'fsync=off'])
     server = spawn(postgres, postgresArgs, {stdio: ['ignore', 'ignore', 'pipe']})
     await watchOutput(server).printed('stderr', 'database system is ready to accept connections', 'postgres to accept connections')
   })
@@ -137,8 +137,7 @@ describe.skipIf(!postgresBinDir)('migrate.sh against a real Postgres (needs Debi
       const mountDir = await mkdtemp(join(scratch, 'migrations-'))
       await mountConfigMap(findObject<V1ConfigMap>(objects, 'ConfigMap', 'rel-web-worker-migrations'), mountDir)
       const containerEnv = {...envOf(container), MIGRATIONS_DIR: mountDir}
-      return (overrides: Record<string, string | undefined> = {}) =>
-        run('sh', [join(mountDir, 'migrate.sh')], {env: {PATH: `${pgBin}:${process.env.PATH}`, ...containerEnv, ...overrides}})
+      return (overrides: Record<string, string | undefined> = {}) => run('sh', [join(mountDir, 'migrate.sh')], {env: {PATH: `${pgBin}:${process.env.PATH}`, ...containerEnv, ...overrides}})
     }
 
     beforeAll(async () => {
@@ -150,15 +149,8 @@ describe.skipIf(!postgresBinDir)('migrate.sh against a real Postgres (needs Debi
       const migrate = await migration()
       const first = await migrate()
       expect(first.exitCode, first.stderr).toBe(0)
-      expect(first.stdout.trim().split('\n')).toEqual([
-        'migrate: 001_create_jobs applied',
-        'migrate: 002_index_jobs_status applied',
-        'migrate: done, 2 migrations recorded',
-      ])
-      expect((await psql(database, 'SELECT version FROM schema_migrations ORDER BY applied_at, version')).stdout.trim().split('\n')).toEqual([
-        '001_create_jobs',
-        '002_index_jobs_status',
-      ])
+      expect(first.stdout.trim().split('\n')).toEqual(['migrate: 001_create_jobs applied', 'migrate: 002_index_jobs_status applied', 'migrate: done, 2 migrations recorded'])
+      expect((await psql(database, 'SELECT version FROM schema_migrations ORDER BY applied_at, version')).stdout.trim().split('\n')).toEqual(['001_create_jobs', '002_index_jobs_status'])
       expect((await psql(database, "SELECT to_regclass('jobs_status_created_at_idx') IS NOT NULL")).stdout.trim()).toBe('t')
 
       const second = await migrate()

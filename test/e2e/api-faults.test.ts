@@ -40,15 +40,17 @@ describe('devctl up against a refusing or busy API', () => {
     const result = await env.devctl(['up', '--adopt'])
     expect(result.exitCode, output(result)).toBe(5)
     expect(result.stdout).toMatch(/✖ Namespace demo and Secrets/)
-    expect(result.stderr).toContain([
-      'Error: Forbidden: user "system:admin" may not list pods in namespace "demo".',
-      '  The API said: pods is forbidden: User "system:admin" cannot list resource "pods" in API group "" in the namespace "demo"',
-      '  A Role in namespace "demo" with this rule, bound to user "system:admin" by a RoleBinding, would allow it:',
-      '    - apiGroups: [""]',
-      '      resources: ["pods"]',
-      '      verbs: ["list", "watch"]',
-      '→ Ask a cluster admin for that rule, or use a context whose user has it (`kubectl auth can-i list pods -n demo` checks).',
-    ].join('\n'))
+    expect(result.stderr).toContain(
+      [
+        'Error: Forbidden: user "system:admin" may not list pods in namespace "demo".',
+        '  The API said: pods is forbidden: User "system:admin" cannot list resource "pods" in API group "" in the namespace "demo"',
+        '  A Role in namespace "demo" with this rule, bound to user "system:admin" by a RoleBinding, would allow it:',
+        '    - apiGroups: [""]',
+        '      resources: ["pods"]',
+        '      verbs: ["list", "watch"]',
+        '→ Ask a cluster admin for that rule, or use a context whose user has it (`kubectl auth can-i list pods -n demo` checks).',
+      ].join('\n'),
+    )
     expect(output(result)).not.toMatch(/not done after/)
   })
 
@@ -81,7 +83,9 @@ describe('devctl status and logs against a refusing or busy API', () => {
     await env.sim.createCluster('demo')
     await fault(env, 'demo', {kind: 'status', code: 401, match: {user: 'system:admin'}})
     const refused = await env.devctl(['status'])
-    expect(refused.stdout).toMatch(/ClusterReady\s+False ClusterUnreachable: Unauthorized: the Kubernetes API did not accept the credentials of context "k3d-demo" \(user "admin@k3d-demo"\) to \S+ namespaces/)
+    expect(refused.stdout).toMatch(
+      /ClusterReady\s+False ClusterUnreachable: Unauthorized: the Kubernetes API did not accept the credentials of context "k3d-demo" \(user "admin@k3d-demo"\) to \S+ namespaces/,
+    )
 
     await env.sim.injectFault({type: 'clear-api-faults', cluster: 'demo'})
     await fault(env, 'demo', {kind: 'status', code: 503, retryAfterSeconds: 1, times: 2, match: {verb: 'list', resource: 'pods', namespace: 'demo'}})

@@ -94,7 +94,11 @@ describe('values files', () => {
   it('an undefined alias is named as one, at file:line:col, with the anchors that exist', async () => {
     await edit('values.dev.yaml', (text) => text.replace('tag: *imageTag', 'tag: *imageTagg'))
     const result = await env.devctl(['up'])
-    expectOneParagraph(result, 3, /^Error: values\.dev\.yaml:\d+:8: the values file uses the alias \*imageTagg, but no anchor &imageTagg is defined before it\. Anchors in this file: &imageTag, &logLevel, &dbHost/m)
+    expectOneParagraph(
+      result,
+      3,
+      /^Error: values\.dev\.yaml:\d+:8: the values file uses the alias \*imageTagg, but no anchor &imageTagg is defined before it\. Anchors in this file: &imageTag, &logLevel, &dbHost/m,
+    )
     expect(result.stderr).toContain('→ Did you mean *imageTag?')
     expect(result.stderr).not.toContain('alias bomb')
   })
@@ -102,7 +106,7 @@ describe('values files', () => {
   it.each([
     ['a list', '- a\n- b\n', 'a list'],
     ['a scalar', 'just text\n', 'the string "just text"'],
-  ])('a top level that is %s: file:line:col, exit 3 (not helm\'s JSON error)', async (_what, text, found) => {
+  ])("a top level that is %s: file:line:col, exit 3 (not helm's JSON error)", async (_what, text, found) => {
     await writeFile(join(env.dir, 'values.dev.yaml'), text)
     const result = await env.devctl(['up'])
     expectOneParagraph(result, 3, new RegExp(`^Error: values\\.dev\\.yaml:1:1: a values file must be a mapping \\(key: value\\) at the top level, but found ${found}\\.`, 'm'))

@@ -53,7 +53,7 @@ function resultOf(stdout: string): UpResult {
   return resultRecord<UpResult>(stdout).result
 }
 
-describe('devctl up builds the project\'s images', () => {
+describe("devctl up builds the project's images", () => {
   it('builds, imports and deploys only what changed; a pod runs exactly the built image; an unchanged tree is a no-op', async () => {
     env = await startEnvironment()
     await withApiImage(env)
@@ -80,7 +80,10 @@ describe('devctl up builds the project\'s images', () => {
     expect(overlay.image).toEqual({tag: image!.ref.split(':')[1], repository: 'demo-api'})
     expect(overlay.shared.image.tag).toBe(image!.ref.split(':')[1])
     // Build progress is in the event stream, one line per Dockerfile step.
-    const events = first.stdout.trim().split('\n').map((line) => JSON.parse(line) as {type: string; step?: string; source?: string; line?: string})
+    const events = first.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as {type: string; step?: string; source?: string; line?: string})
     expect(events.filter((e) => e.type === 'step:log' && e.step === 'build:demo-api').map((e) => e.line)).toEqual([expect.stringMatching(/^\[1\/1\] COPY src \/app {2}\d\.\ds$/)])
 
     // Nothing changed (and a file .dockerignore leaves out changed): no build, no import, no helm.
@@ -115,7 +118,9 @@ describe('devctl up builds the project\'s images', () => {
     const result = await env.devctl(['up'])
     expect(result.exitCode).toBe(13)
     expect(result.stdout).toMatch(/│ demo-api: \[2\/2\] COPY notes\/todo\.md \/todo\.md {2}failed/)
-    expect(result.stderr).toMatch(/^Error: The image demo-api did not build: failed to build: failed to solve: failed to compute cache key: failed to calculate checksum of ref \S+: "\/notes\/todo\.md": not found$/m)
+    expect(result.stderr).toMatch(
+      /^Error: The image demo-api did not build: failed to build: failed to solve: failed to compute cache key: failed to calculate checksum of ref \S+: "\/notes\/todo\.md": not found$/m,
+    )
     expect(result.stderr).toContain('  api/Dockerfile:3: COPY notes/todo.md /todo.md')
     expect(result.stderr).toContain('→ notes/todo.md is in the build context, but .dockerignore leaves it out: remove the rule that matches it there (or add !notes/todo.md after it).')
     expect(result.stderr).not.toMatch(/\n\s+at /)
@@ -129,7 +134,7 @@ describe('devctl up builds the project\'s images', () => {
     await editConfig(env.dir, (config) => (config.build = [{name: 'demo-api', tag: 'image.tag'}]))
     const result = await env.devctl(['up'])
     expect(result.exitCode).toBe(13)
-    expect(result.stderr).toContain('Error: The build context . of demo-api contains .devctl/ (devctl\'s generated passwords and the cluster\'s credentials), and .dockerignore does not leave it out')
+    expect(result.stderr).toContain("Error: The build context . of demo-api contains .devctl/ (devctl's generated passwords and the cluster's credentials), and .dockerignore does not leave it out")
     expect(result.stderr).toContain('→ Add a line `.devctl/` to .dockerignore')
     expect(docker(env, 'build')).toHaveLength(0)
   })
@@ -149,10 +154,12 @@ describe('devctl up builds the project\'s images', () => {
       config.build![0]!.repository = 'worker.image.repository'
     })
     const unused = await env.devctl(['up', '--timeout', '20s'])
-    expect(output(unused)).toMatch(/! No workload in the chart runs demo-api:dev-[a-f0-9]{16}, the image devctl built: check where devctl.yaml's build\[0\] puts it \(tag: &imageTag, repository: worker\.image\.repository\)\./)
+    expect(output(unused)).toMatch(
+      /! No workload in the chart runs demo-api:dev-[a-f0-9]{16}, the image devctl built: check where devctl.yaml's build\[0\] puts it \(tag: &imageTag, repository: worker\.image\.repository\)\./,
+    )
   })
 
-  it('pushes to the cluster\'s own registry when cluster.registry is enabled, and the pod pulls it from there', async () => {
+  it("pushes to the cluster's own registry when cluster.registry is enabled, and the pod pulls it from there", async () => {
     env = await startEnvironment()
     const registryPort = await freePort()
     await withApiImage(env, (config) => (k3dCluster(config).registry = {port: registryPort}))
@@ -165,7 +172,9 @@ describe('devctl up builds the project\'s images', () => {
     expect(docker(env, 'push').map((c) => c.argv[1])).toEqual([`127.0.0.1:${registryPort}/demo-api:${tag}`])
     const head = await fetch(`http://127.0.0.1:${registryPort}/v2/demo-api/manifests/${tag}`, {method: 'HEAD'})
     expect(head.status).toBe(200)
-    await expect.poll(() => apiPods(env!).map((pod) => runningImage(pod)), {timeout: 20_000}).toEqual([{image: `demo-registry:5000/demo-api:${tag}`, imageID: `demo-registry:5000/demo-api@${head.headers.get('docker-content-digest')}`}])
+    await expect
+      .poll(() => apiPods(env!).map((pod) => runningImage(pod)), {timeout: 20_000})
+      .toEqual([{image: `demo-registry:5000/demo-api:${tag}`, imageID: `demo-registry:5000/demo-api@${head.headers.get('docker-content-digest')}`}])
 
     // Again: the registry has it, nothing is pushed.
     expect((await env.devctl(['up'])).exitCode).toBe(0)
@@ -182,7 +191,7 @@ describe('devctl up builds the project\'s images', () => {
     expect(result.exitCode).toBe(13)
     expect(result.stderr).toMatch(/^Error: k3d said it imported demo-api:dev-[a-f0-9]{16} into cluster demo, but node k3d-demo-server-0 does not have it\.$/m)
     expect(result.stderr).toContain("  k3d: failed to import images in node 'k3d-demo-server-0'")
-    expect(result.stderr).toContain('→ k3d logs a node\'s failed import and still succeeds (k3d #1484).')
+    expect(result.stderr).toContain("→ k3d logs a node's failed import and still succeeds (k3d #1484).")
     expect(upgrades(env)).toHaveLength(1)
   })
 

@@ -90,7 +90,7 @@ describe.each([3, 4] as const)('rollouts judged on the current revision, helm %i
     expect(result.stderr).not.toMatch(/failed too/)
   })
 
-  it("marks a migration pod done only when it completed, never while it runs", async () => {
+  it('marks a migration pod done only when it completed, never while it runs', async () => {
     // Long enough (0.3 s) for its completion to be seen before helm deletes the succeeded hook.
     env = await fixture('hook-failed', helmVersion, {rules: [{match: {workload: 'demo-migrate'}, runFor: '30s'}]})
     const result = await env.devctl(['up'])
@@ -208,7 +208,7 @@ describe.each([3, 4] as const)('every migration pattern, helm %i', (helmVersion)
     expect(failed.stderr).toMatch(/^ {2}last \d+ log lines? of demo-migrate-\w+\/db-migrate-job:\n(?: {4}\| .*\n)* {4}\| Migration failed; rolled back/m)
   })
 
-  it('a plain Job named by the revision (Plane): each upgrade and up follows that revision\'s Job, never the last one\'s', async () => {
+  it("a plain Job named by the revision (Plane): each upgrade and up follows that revision's Job, never the last one's", async () => {
     env = await fixture('plain-job', helmVersion)
     expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
     const upgrade = await env.devctl(['upgrade', '--set', 'extra=changed', '--yes'])
@@ -244,9 +244,13 @@ describe.each([3, 4] as const)('a claim the chart renders with an empty storageC
     expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
     const failed = await env.devctl(['upgrade', '--set', 'extra=changed', '--yes'])
     expect(failed.exitCode, output(failed)).toBe(6)
-    expect(failed.stderr).toMatch(/^ {2}PersistentVolumeClaim demo-data: the chart renders storageClassName empty, the cluster gave the claim its default class when it was created \(local-path on k3d\)/m)
+    expect(failed.stderr).toMatch(
+      /^ {2}PersistentVolumeClaim demo-data: the chart renders storageClassName empty, the cluster gave the claim its default class when it was created \(local-path on k3d\)/m,
+    )
     // The rollback fails for the same reason: the fix stays the next step.
-    expect(failed.stderr).toMatch(/^→ Set the chart's storage class value for PersistentVolumeClaim demo-data to the class it has \(local-path on k3d; `kubectl get pvc` shows it\) in your values file, then run `devctl upgrade --set extra=changed --yes` again\.$/m)
+    expect(failed.stderr).toMatch(
+      /^→ Set the chart's storage class value for PersistentVolumeClaim demo-data to the class it has \(local-path on k3d; `kubectl get pvc` shows it\) in your values file, then run `devctl upgrade --set extra=changed --yes` again\.$/m,
+    )
 
     const fixed = await env.devctl(['upgrade', '--set', 'extra=changed', '--set', 'persistence.storageClassName=local-path', '--yes'])
     expect(fixed.exitCode, output(fixed)).toBe(0)
@@ -262,7 +266,7 @@ describe.each([3, 4] as const)('chart and values checked before anything is crea
   // helm 3 and helm 4 word a schema violation each in their own way.
   const rejection = helmVersion === 3 ? /- \(root\): Additional property shared is not allowed/ : /additional propert(y|ies) '?shared'? (is )?not allowed/
 
-  it('a values file the chart\'s strict schema rejects: up and up --dry-run fail at once, exit 3, no cluster created', async () => {
+  it("a values file the chart's strict schema rejects: up and up --dry-run fail at once, exit 3, no cluster created", async () => {
     env = await startChartEnvironment('strict-schema', ['--no-redis', '--values-layout', 'shared'], {helmVersion, scenario: 'fixture-charts'})
     const result = await env.devctl(['up'])
     expect(result.exitCode, output(result)).toBe(3)
@@ -282,7 +286,9 @@ describe.each([3, 4] as const)('chart and values checked before anything is crea
     env = await startChartEnvironment('remote-schema-ref', ['--no-postgres', '--no-redis'], {helmVersion, scenario: 'fixture-charts'})
     const refused = await env.devctl(['up'])
     expect(refused.exitCode, output(refused)).toBe(6)
-    expect(refused.stderr).toMatch(/^Error: The chart's values\.schema\.json refers to a schema on the internet that helm could not fetch \(https:\/\/schemas\.devctl\.invalid\/kubernetes\/v1\.30\.0\/_definitions\.json\): your values were not checked, and nothing says they are wrong\.$/m)
+    expect(refused.stderr).toMatch(
+      /^Error: The chart's values\.schema\.json refers to a schema on the internet that helm could not fetch \(https:\/\/schemas\.devctl\.invalid\/kubernetes\/v1\.30\.0\/_definitions\.json\): your values were not checked, and nothing says they are wrong\.$/m,
+    )
     expect(refused.stderr).toMatch(/^→ Connect this machine to the internet, or render without the chart's schema: app\.skipSchemaValidation: true in devctl\.yaml \(helm 3\.16\.0 or newer\)\.$/m)
     expect(refused.stderr).not.toMatch(/Fix what it names in your values files/)
     expect(clusterCreated(env)).toBe(false)
@@ -291,7 +297,10 @@ describe.each([3, 4] as const)('chart and values checked before anything is crea
     const before = env.sim.commands('helm').length
     const rendered = await env.devctl(['up'])
     expect(rendered.exitCode, output(rendered)).toBe(0)
-    const renders = env.sim.commands('helm').slice(before).filter((c) => c.argv[0] === 'template' || c.argv[0] === 'upgrade')
+    const renders = env.sim
+      .commands('helm')
+      .slice(before)
+      .filter((c) => c.argv[0] === 'template' || c.argv[0] === 'upgrade')
     expect(renders.map((c) => c.argv[0])).toEqual(['template', 'upgrade'])
     expect(renders.every((c) => c.argv.includes('--skip-schema-validation'))).toBe(true)
   })
@@ -300,7 +309,9 @@ describe.each([3, 4] as const)('chart and values checked before anything is crea
     env = await startChartEnvironment('missing-subchart', ['--no-redis', '--wire-value', 'postgresql.enabled=false'], {helmVersion, scenario: 'fixture-charts'})
     const result = await env.devctl(['up'])
     expect(result.exitCode, output(result)).toBe(6)
-    expect(result.stderr).toMatch(/^Error: The chart declares subcharts its charts\/ directory does not hold \(postgresql\): helm renders no chart with a dependency missing, even one its values switch off\.$/m)
+    expect(result.stderr).toMatch(
+      /^Error: The chart declares subcharts its charts\/ directory does not hold \(postgresql\): helm renders no chart with a dependency missing, even one its values switch off\.$/m,
+    )
     expect(result.stderr).toMatch(/^→ For a database devctl runs for you, delete its entry under dependencies: in the chart's Chart\.yaml/m)
     expect(clusterCreated(env)).toBe(false)
   })
@@ -331,9 +342,13 @@ describe.each([3, 4] as const)('chart and values checked before anything is crea
     env = await startChartEnvironment('custom-secret', ['--wire-value', 'cache.address={{redis.host}}:{{redis.port}}'], {helmVersion, scenario: 'fixture-charts'})
     const result = await env.devctl(['up'])
     expect(result.exitCode, output(result)).toBe(3)
-    expect(result.stderr).toMatch(/^Error: The chart reads keys "db-password", "connection" of Secret devctl-postgres \(.*Job demo-migrate, container migrate, env DATABASE_URL\), but devctl's devctl-postgres has none of them\.$/m)
+    expect(result.stderr).toMatch(
+      /^Error: The chart reads keys "db-password", "connection" of Secret devctl-postgres \(.*Job demo-migrate, container migrate, env DATABASE_URL\), but devctl's devctl-postgres has none of them\.$/m,
+    )
     expect(result.stderr).toMatch(/^ {2}devctl provides Secret devctl-postgres: PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, DATABASE_URL, /m)
-    expect(result.stderr).toMatch(/^→ Give the chart the Secret it expects: in devctl\.yaml, `app\.wiring\.secrets: \{demo-db: \{db-password: "\{\{postgres\.password\}\}", connection: "\{\{postgres\.url\}\}"\}\}`, and set database\.existingSecret to demo-db/m)
+    expect(result.stderr).toMatch(
+      /^→ Give the chart the Secret it expects: in devctl\.yaml, `app\.wiring\.secrets: \{demo-db: \{db-password: "\{\{postgres\.password\}\}", connection: "\{\{postgres\.url\}\}"\}\}`, and set database\.existingSecret to demo-db/m,
+    )
     expect(result.stderr).not.toMatch(/migration/i)
     expect(clusterCreated(env)).toBe(false)
   })

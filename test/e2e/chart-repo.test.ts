@@ -67,12 +67,15 @@ async function httpRepository(helm: Helm): Promise<ChartHost> {
 async function ociRegistry(helm: Helm): Promise<ChartHost> {
   const dir = await tempDir('devctl-registry-')
   const config = join(dir, 'config.yml')
-  await writeFile(config, stringify({
-    version: 0.1,
-    log: {level: 'info', accesslog: {disabled: true}},
-    storage: {filesystem: {rootdirectory: join(dir, 'data')}},
-    http: {addr: '127.0.0.1:0', secret: 'devctl-test'},
-  }))
+  await writeFile(
+    config,
+    stringify({
+      version: 0.1,
+      log: {level: 'info', accesslog: {disabled: true}},
+      storage: {filesystem: {rootdirectory: join(dir, 'data')}},
+      http: {addr: '127.0.0.1:0', secret: 'devctl-test'},
+    }),
+  )
   const registry = spawn(REGISTRY, ['serve', config], {stdio: ['ignore', 'ignore', 'pipe']})
   const exited = new Promise((resolve) => registry.once('exit', resolve))
   const address = await new Promise<string>((resolve, reject) => {
@@ -180,7 +183,6 @@ function chartHostSuite(helmVersion: 3 | 4, start: (helm: Helm) => Promise<Chart
 
 describe('a chart from an HTTP chart repository, by version range (helm 3)', () => chartHostSuite(3, httpRepository))
 
-describe.skipIf(registryMissing !== undefined)(
-  `a chart from an OCI registry over plain HTTP, by version range (helm 4)${registryMissing ? `: skipped, ${registryMissing}` : ''}`,
-  () => chartHostSuite(4, ociRegistry),
+describe.skipIf(registryMissing !== undefined)(`a chart from an OCI registry over plain HTTP, by version range (helm 4)${registryMissing ? `: skipped, ${registryMissing}` : ''}`, () =>
+  chartHostSuite(4, ociRegistry),
 )

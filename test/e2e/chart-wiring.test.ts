@@ -49,7 +49,10 @@ async function expectNoSecrets(env: TestEnvironment, text: string): Promise<void
 }
 
 async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false)
+  return access(path).then(
+    () => true,
+    () => false,
+  )
 }
 
 const CUSTOM_SECRET_WIRING = [
@@ -92,7 +95,9 @@ describe.each([3, 4] as const)('charts wired in their own shape, helm %i', (helm
     await writeFile(configPath, (await readFile(configPath, 'utf8')).replace('cache.address: "{{redis.host}}:{{redis.port}}"', 'cache.address: "tcp://{{redis.host}}:{{redis.port}}"'))
     const result = await env.devctl(['up'])
     expect(result.exitCode, output(result)).toBe(0)
-    expect(output(result)).toMatch(/values\.dev\.yaml:\d+:\d+: cache\.address was "devctl-redis:6379"; devctl set it to "tcp:\/\/devctl-redis:6379", as app\.wiring\.values in devctl\.yaml composes it/)
+    expect(output(result)).toMatch(
+      /values\.dev\.yaml:\d+:\d+: cache\.address was "devctl-redis:6379"; devctl set it to "tcp:\/\/devctl-redis:6379", as app\.wiring\.values in devctl\.yaml composes it/,
+    )
     expect(await readFile(join(env.dir, 'values.dev.yaml'), 'utf8')).toContain('address: tcp://devctl-redis:6379 # set by devctl from app.wiring.values in devctl.yaml')
     expect(envOf(containers(object(env, 'apps/v1', 'Deployment', 'demo-app'))[0]!).CACHE_ADDRESS).toBe('tcp://devctl-redis:6379')
   })
@@ -104,12 +109,17 @@ describe.each([3, 4] as const)('charts wired in their own shape, helm %i', (helm
     const response = await fetch(`${api.url}/api/v1/namespaces/demo/secrets/shop-db`, {
       method: 'PUT',
       headers: {'content-type': 'application/json'},
-      body: JSON.stringify({...object(env, 'v1', 'Secret', 'shop-db'), metadata: {name: 'shop-db', namespace: 'demo', labels: {'app.kubernetes.io/managed-by': 'Helm'}, annotations: {'meta.helm.sh/release-name': 'other'}}}),
+      body: JSON.stringify({
+        ...object(env, 'v1', 'Secret', 'shop-db'),
+        metadata: {name: 'shop-db', namespace: 'demo', labels: {'app.kubernetes.io/managed-by': 'Helm'}, annotations: {'meta.helm.sh/release-name': 'other'}},
+      }),
     })
     expect(response.status).toBe(200)
     const result = await env.devctl(['up', '--force'])
     expect(result.exitCode).toBe(3)
-    expect(result.stderr).toMatch(/^Error: Secret shop-db already exists in namespace demo and helm created it \(release other\), so the chart makes this Secret itself; devctl does not overwrite a Secret it does not own\.\n→ If the chart creates it, remove shop-db from app\.wiring\.secrets in devctl\.yaml\./)
+    expect(result.stderr).toMatch(
+      /^Error: Secret shop-db already exists in namespace demo and helm created it \(release other\), so the chart makes this Secret itself; devctl does not overwrite a Secret it does not own\.\n→ If the chart creates it, remove shop-db from app\.wiring\.secrets in devctl\.yaml\./,
+    )
     expect(secretData(env, 'shop-db')['db-password']).toBe((await env.secrets())[0])
   })
 

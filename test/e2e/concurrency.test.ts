@@ -72,7 +72,7 @@ describe('one devctl at a time per environment', () => {
 })
 
 describe('a cluster that vanishes under a running up', () => {
-  it('is reported within seconds as not answering (exit 5), not after the step\'s time limit', async () => {
+  it("is reported within seconds as not answering (exit 5), not after the step's time limit", async () => {
     env = await startEnvironment()
     expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
     // A new pod that takes long to become ready keeps the rollout waiting.
@@ -112,13 +112,38 @@ describe('a release left pending while its helm still runs', () => {
     // migration — longer (its deadline and helm's timeout too) than a loaded machine takes to get
     // devctl to the point of recovering, or helm would have given up and the release be pending no more.
     await env.sim.setScenario({rules: [{match: {container: '*migrat*'}, behavior: 'complete', runFor: '60000s'}]})
-    const helm = spawn('helm', ['upgrade', 'demo', join(env.dir, 'chart'), '-n', 'demo', '-f', join(env.dir, 'values.dev.yaml'), '--set', 'replicaCount=2,migrations.activeDeadlineSeconds=600000', '--timeout', '1000h', '--kubeconfig', join(env.dir, '.devctl', 'kubeconfig'), '--kube-context', 'k3d-demo'], {
-      env: {...process.env, ...env.sim.env},
-      stdio: 'ignore',
-    })
+    const helm = spawn(
+      'helm',
+      [
+        'upgrade',
+        'demo',
+        join(env.dir, 'chart'),
+        '-n',
+        'demo',
+        '-f',
+        join(env.dir, 'values.dev.yaml'),
+        '--set',
+        'replicaCount=2,migrations.activeDeadlineSeconds=600000',
+        '--timeout',
+        '1000h',
+        '--kubeconfig',
+        join(env.dir, '.devctl', 'kubeconfig'),
+        '--kube-context',
+        'k3d-demo',
+      ],
+      {
+        env: {...process.env, ...env.sim.env},
+        stdio: 'ignore',
+      },
+    )
     const closed = new Promise((resolve) => helm.on('close', resolve))
     try {
-      const release = () => env!.sim.cluster('demo')!.list('v1', 'Secret', 'demo').filter((s) => s.metadata.labels?.owner === 'helm').map((s) => s.metadata.labels?.status)
+      const release = () =>
+        env!.sim
+          .cluster('demo')!
+          .list('v1', 'Secret', 'demo')
+          .filter((s) => s.metadata.labels?.owner === 'helm')
+          .map((s) => s.metadata.labels?.status)
       await eventually(() => release().includes('pending-upgrade'), {timeoutMs: 60_000, what: 'helm to start the upgrade'})
       const refused = await env.devctl(['upgrade', '--set', 'replicaCount=3', '--yes', '--recover'])
       expect(refused.exitCode, output(refused)).toBe(6)

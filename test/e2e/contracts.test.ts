@@ -15,7 +15,7 @@ import {freePort, helmDeploys, startEnvironment, type TestEnvironment} from '../
 
 const run = promisify(execFile)
 
-describe('an upgrade\'s plan changes nothing before consent', () => {
+describe("an upgrade's plan changes nothing before consent", () => {
   let env: TestEnvironment
   beforeAll(async () => {
     env = await startEnvironment()
@@ -43,7 +43,10 @@ describe('an upgrade\'s plan changes nothing before consent', () => {
   it('reports an unchanged upgrade as such, in --json too, without an apply phase', async () => {
     const result = await env.devctl(['upgrade', '--set', 'replicaCount=3', '--yes', '--json'])
     expect(result.exitCode).toBe(0)
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as {type?: string; step?: string})
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as {type?: string; step?: string})
     expect(resultRecord<{outcome: string}>(result.stdout).result.outcome).toBe('unchanged')
     const steps = new Set(lines.filter((l) => l.type === 'step:start').map((l) => l.step))
     expect([...steps]).toEqual(['prerequisites', 'connect', 'plan'])

@@ -50,7 +50,7 @@ async function editConfig(dir: string, edit: (config: DevctlConfigInput) => void
 describe.skipIf(!servers.available)(`devctl db with real Postgres and Redis${servers.available ? '' : ` (skipped: needs ${servers.missing.join(' and ')})`}`, () => {
   let env: TestEnvironment
   let secrets: string[]
-  const rows = async () => (await env.devctl(['db', 'shell', '-X', '-At', '-c', 'SELECT string_agg(id || \':\' || name, \',\' ORDER BY id) FROM jobs'])).stdout.trim()
+  const rows = async () => (await env.devctl(['db', 'shell', '-X', '-At', '-c', "SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM jobs"])).stdout.trim()
 
   beforeAll(async () => {
     env = await startEnvironment({scenario: withMigration(CREATE_JOBS)})
@@ -134,7 +134,7 @@ describe.skipIf(!servers.available)(`devctl db with real Postgres and Redis${ser
   }, 120_000)
 
   it('Ctrl-C during a snapshot of a large database leaves no file behind and no snapshot listed', async () => {
-    await env.devctl(['db', 'shell', '-X', '-q', '-c', "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS payload FROM generate_series(1, 400000) g"])
+    await env.devctl(['db', 'shell', '-X', '-q', '-c', 'CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS payload FROM generate_series(1, 400000) g'])
     const run = startCli(['db', 'snapshot', 'interrupted', '--only', 'postgres'], {cwd: env.dir, env: env.sim.env})
     await run.waitFor('the dump to be under way', (stdout) => /pg_dump: [\d.]+ (KiB|MiB)/.test(stdout))
     run.interrupt()

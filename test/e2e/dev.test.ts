@@ -44,7 +44,10 @@ class DevRun {
   }
 
   events(): Event[] {
-    return this.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Event)
+    return this.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Event)
   }
 
   cycleEnd(cycle: number): Event | undefined {
@@ -166,7 +169,10 @@ describe('devctl dev', () => {
     await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY source /app\n')
     const broken = await dev.until(() => dev.cycleEnd(4), 'the cycle with a broken Dockerfile')
     expect(broken.status).toBe('failed')
-    expect(broken.error).toMatchObject({exitCode: 13, hint: 'source is not in the build context .: COPY and ADD read paths relative to the context (build[].context in devctl.yaml), not to the Dockerfile.'})
+    expect(broken.error).toMatchObject({
+      exitCode: 13,
+      hint: 'source is not in the build context .: COPY and ADD read paths relative to the context (build[].context in devctl.yaml), not to the Dockerfile.',
+    })
     expect(broken.error!.details[0]).toBe('Dockerfile:2: COPY source /app')
     await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY src /app\nCMD ["/app/server", "--verbose"]\n')
     const fixed = await dev.until(() => dev.cycleEnd(5), 'the cycle after the fix')
@@ -181,7 +187,7 @@ describe('devctl dev', () => {
     expect(sim.commands('k3d').filter((c) => c.argv[1] === 'delete')).toHaveLength(0)
   })
 
-  it('prints a line per cycle with its durations and the new pods\' logs, in plain output', async () => {
+  it("prints a line per cycle with its durations and the new pods' logs, in plain output", async () => {
     sim = await startSimulator({helmVersion: 4})
     const dir = await projectWithDockerfile(sim)
     const dev = (running = startDev(sim, dir, []))

@@ -169,7 +169,9 @@ describe('devctl doctor (built CLI, simulator)', () => {
     try {
       const result = await doctor([], dir)
       expect(result.exitCode).toBe(0)
-      expect(line(result.stdout, 'Docker memory')).toBe('⚠ Docker memory  Docker has 3.0 GiB of memory and 8 CPUs: below the 4.0 GiB the cluster, Postgres, Redis and your app want; pods may be evicted.')
+      expect(line(result.stdout, 'Docker memory')).toBe(
+        '⚠ Docker memory  Docker has 3.0 GiB of memory and 8 CPUs: below the 4.0 GiB the cluster, Postgres, Redis and your app want; pods may be evicted.',
+      )
       expect(result.stdout).toMatch(/→ Give Docker at least 4\.0 GiB/)
     } finally {
       await sim.injectFault({type: 'docker-resources', memoryBytes: 16 * 1024 ** 3})
@@ -271,7 +273,8 @@ describe('devctl doctor (built CLI, simulator)', () => {
     const {dir} = await project()
     const apiPort = await freePort()
     await sim.createCluster('team', ['--api-port', `127.0.0.1:${apiPort}`, '--wait=false'])
-    const existing = (context: string) => `apiVersion: devctl.dev/v1\nproject: demo\ncluster:\n  provider: existing\n  context: ${context}\napp:\n  chart:\n    path: ./chart\n  values: [values.dev.yaml]\n`
+    const existing = (context: string) =>
+      `apiVersion: devctl.dev/v1\nproject: demo\ncluster:\n  provider: existing\n  context: ${context}\napp:\n  chart:\n    path: ./chart\n  values: [values.dev.yaml]\n`
     await writeFile(join(dir, 'devctl.yaml'), existing('k3d-team'))
 
     // Without docker and k3d on the PATH at all.

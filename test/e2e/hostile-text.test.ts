@@ -71,7 +71,12 @@ describe('hostile text from the cluster', () => {
     const json = await env.devctl(['logs', '--no-follow', '--events', '--json'])
     expect(json.exitCode, json.stderr).toBe(0)
     expectNeutralised(json.stdout)
-    const messages = json.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as {type: string; message: string}).filter((record) => record.type === 'log').map((record) => record.message)
+    const messages = json.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as {type: string; message: string})
+      .filter((record) => record.type === 'log')
+      .map((record) => record.message)
     expect(messages).toContain(`worker says ${HOSTILE}`)
     expect(messages.some((message) => message.endsWith(`manifest unknown ${HOSTILE}`))).toBe(true)
   })

@@ -65,7 +65,11 @@ describe('devctl init (built CLI)', () => {
 
   it('turns a flag oclif cannot parse into a usage error, exit 2, with or without --json', async () => {
     const empty = await tempDir()
-    for (const args of [['up', '--bogus'], ['init', '--force', '--update'], ['logs', '--tail', '-1']]) {
+    for (const args of [
+      ['up', '--bogus'],
+      ['init', '--force', '--update'],
+      ['logs', '--tail', '-1'],
+    ]) {
       const result = await runCli(args, {cwd: empty})
       expect(result.exitCode, result.stderr).toBe(2)
       expect(result.stderr).toMatch(/^Error: /)

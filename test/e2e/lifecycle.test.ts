@@ -227,7 +227,9 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
 
     // Which revision it left, and how to roll back by hand: the command given works as it is.
     expect(result.stderr).toContain(`--no-rollback: release demo is left at revision ${before + 1} (failed) for inspection; revision ${before} is the last one that worked.`)
-    const byHand = /Roll back by hand with `(helm rollback demo \d+ [^`]+)`, or fix the cause and run `devctl upgrade --set replicaCount=2 --yes --no-rollback` again\./.exec(result.stderr.replace(/\n\s+/g, ' '))?.[1]
+    const byHand = /Roll back by hand with `(helm rollback demo \d+ [^`]+)`, or fix the cause and run `devctl upgrade --set replicaCount=2 --yes --no-rollback` again\./.exec(
+      result.stderr.replace(/\n\s+/g, ' '),
+    )?.[1]
     expect(byHand, result.stderr).toBe(`helm rollback demo ${before} --namespace demo --kubeconfig .devctl/kubeconfig --kube-context k3d-demo`)
     // Asynchronously: the simulator answers helm from this very process.
     await promisify(execFile)('sh', ['-c', byHand!], {cwd: env.dir, env: {...process.env, ...env.sim.env}})
@@ -239,10 +241,28 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     // A migration that takes a while, and the real helm killed while it waits on it (SIGKILL:
     // no chance to clean up), leave the release pending, as helm itself left it.
     await env.sim.setScenario({rules: [{match: {container: '*migrat*'}, behavior: 'complete', runFor: '600s'}]})
-    const helm = spawn('helm', ['upgrade', 'demo', join(env.dir, 'chart'), '-n', 'demo', '-f', join(env.dir, 'values.dev.yaml'), '--set', 'replicaCount=2', '--kubeconfig', join(env.dir, '.devctl', 'kubeconfig'), '--kube-context', 'k3d-demo'], {
-      env: {...process.env, ...env.sim.env},
-      stdio: 'ignore',
-    })
+    const helm = spawn(
+      'helm',
+      [
+        'upgrade',
+        'demo',
+        join(env.dir, 'chart'),
+        '-n',
+        'demo',
+        '-f',
+        join(env.dir, 'values.dev.yaml'),
+        '--set',
+        'replicaCount=2',
+        '--kubeconfig',
+        join(env.dir, '.devctl', 'kubeconfig'),
+        '--kube-context',
+        'k3d-demo',
+      ],
+      {
+        env: {...process.env, ...env.sim.env},
+        stdio: 'ignore',
+      },
+    )
     const closed = new Promise((resolve) => helm.on('close', resolve))
     await eventually(() => releaseStatus(env).at(-1)?.status === 'pending-upgrade', {timeoutMs: 60_000, what: 'helm to start the upgrade'})
     helm.kill('SIGKILL')

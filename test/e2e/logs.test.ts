@@ -90,7 +90,9 @@ describe('devctl logs (built CLI, simulator)', () => {
 
   /** A Deployment that belongs to the release through helm's annotation (pods reach it via their ReplicaSet). */
   function deployment(name: string, label: string, options: {initContainer?: boolean} = {}): string {
-    const init = options.initContainer ? `\n      initContainers:\n        - name: wait-for-db\n          image: busybox:1.36\n          command: [sh, -c, "until nc -z devctl-postgres 5432; do sleep 1; done"]` : ''
+    const init = options.initContainer
+      ? `\n      initContainers:\n        - name: wait-for-db\n          image: busybox:1.36\n          command: [sh, -c, "until nc -z devctl-postgres 5432; do sleep 1; done"]`
+      : ''
     return `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -186,7 +188,10 @@ spec:
   it('prints one parseable JSON object per line with --json, events included with --events', async () => {
     const result = await cli(['logs', '--no-follow', '--json', '--events'])
     expect(result.exitCode, result.stderr).toBe(0)
-    const lines = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+    const lines = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
     // Log records, then exactly one result record.
     expect(lines.at(-1)).toMatchObject({type: 'result', command: 'logs', status: 'ok', result: {pods: expect.any(Number), containers: expect.any(Number)}})
     const records = lines.slice(0, -1)
@@ -203,7 +208,12 @@ spec:
 
   it('starts at --tail lines and at --since', async () => {
     /** The log records of a --json run (without its result record). */
-    const records = (stdout: string) => stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as {type: string; ts: string; message: string}).filter((record) => record.type === 'log')
+    const records = (stdout: string) =>
+      stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as {type: string; ts: string; message: string})
+        .filter((record) => record.type === 'log')
     const full = records((await cli(['logs', '--no-follow', '--json', 'worker'])).stdout)
     expect(full.length).toBeGreaterThan(6)
     const tail = records((await cli(['logs', '--no-follow', '--json', '--tail', '3', 'worker'])).stdout)
@@ -291,7 +301,9 @@ spec:
     await logs.waitFor(() => lastLines() >= 2, 'both pods printed everything')
     expect(await logs.interrupt()).toBe(130)
     for (const pod of ['steady', 'late-steady']) {
-      const lines = messages().filter((m) => m.pod!.startsWith(`${pod}-`)).map((m) => m.message)
+      const lines = messages()
+        .filter((m) => m.pod!.startsWith(`${pod}-`))
+        .map((m) => m.message)
       expect(lines).toHaveLength(STEADY_LINES)
       expect(lines).toEqual(Array.from({length: STEADY_LINES}, (_, i) => `steady line ${i + 1}`))
     }

@@ -36,8 +36,18 @@ describe.each([3, 4] as const)('a namespace-scoped account on a shared cluster, 
     const result = await as(['up'])
     expect(result.exitCode, output(result)).toBe(0)
     const cluster = env.sim.cluster('team')!
-    expect(cluster.list('apps/v1', 'StatefulSet', 'demo-ann').map((s) => s.metadata.name).sort()).toEqual(['devctl-postgres', 'devctl-redis'])
-    expect(cluster.list('apps/v1', 'Deployment', 'demo-ann').map((d) => d.metadata.name).sort()).toEqual(['demo-web-worker', 'demo-web-worker-worker'])
+    expect(
+      cluster
+        .list('apps/v1', 'StatefulSet', 'demo-ann')
+        .map((s) => s.metadata.name)
+        .sort(),
+    ).toEqual(['devctl-postgres', 'devctl-redis'])
+    expect(
+      cluster
+        .list('apps/v1', 'Deployment', 'demo-ann')
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(['demo-web-worker', 'demo-web-worker-worker'])
     expect(output(result)).toMatch(/may not read namespace objects; using namespace demo-ann as it is/)
     // The namespace is the admin's: devctl changed nothing on it.
     expect(cluster.get('v1', 'Namespace', undefined, 'demo-ann')?.metadata.labels?.['app.kubernetes.io/managed-by']).toBeUndefined()

@@ -12,7 +12,9 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 
 // An address of this machine that is not loopback: where a neighbour on the network would knock.
-const LAN_ADDRESS = Object.values(networkInterfaces()).flat().find((a) => a?.family === 'IPv4' && !a.internal)?.address
+const LAN_ADDRESS = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a?.family === 'IPv4' && !a.internal)?.address
 
 let env: TestEnvironment | undefined
 afterEach(async () => {
@@ -62,6 +64,8 @@ describe('port mappings', () => {
     await writeFile(path, stringify(config))
     const up = await env.devctl(['up'])
     expect(up.exitCode).toBe(3)
-    expect(up.stderr).toMatch(/^Error: devctl\.yaml:\d+:\d+: "cluster\.ports\.0\.hostIP" must be an IPv4 address such as "127\.0\.0\.1" \(this machine only\) or "0\.0\.0\.0" \(every network interface\), but found the string "everywhere"\./m)
+    expect(up.stderr).toMatch(
+      /^Error: devctl\.yaml:\d+:\d+: "cluster\.ports\.0\.hostIP" must be an IPv4 address such as "127\.0\.0\.1" \(this machine only\) or "0\.0\.0\.0" \(every network interface\), but found the string "everywhere"\./m,
+    )
   })
 })

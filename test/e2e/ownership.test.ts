@@ -38,7 +38,7 @@ async function secondCheckout(environment: TestEnvironment): Promise<(args: stri
 }
 
 describe('a namespace devctl did not create', () => {
-  it('is used as it is, said aloud, never relabelled, and left in place by down with everything of the user\'s in it', async () => {
+  it("is used as it is, said aloud, never relabelled, and left in place by down with everything of the user's in it", async () => {
     env = await startEnvironment()
     await env.sim.createCluster('team')
     const cluster = env.sim.cluster('team')!
@@ -79,7 +79,7 @@ describe('a namespace devctl did not create', () => {
 })
 
 describe('two checkouts with the same project name', () => {
-  it('the second one neither reuses the first one\'s cluster nor rotates its passwords, and says how out; --adopt uses it but never deletes it', async () => {
+  it("the second one neither reuses the first one's cluster nor rotates its passwords, and says how out; --adopt uses it but never deletes it", async () => {
     env = await startEnvironment()
     expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
     const [firstPassword] = await env.secrets()
@@ -119,7 +119,7 @@ describe('credentials stay in step with what the databases were initialised with
     expect(output(again)).not.toContain(postgres!)
   })
 
-  it('a replaced secrets.yaml does not rotate the running database\'s password', async () => {
+  it("a replaced secrets.yaml does not rotate the running database's password", async () => {
     env = await startEnvironment()
     expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
     const [postgres] = await env.secrets()

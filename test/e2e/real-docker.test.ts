@@ -20,7 +20,8 @@ import {tempDir} from '../helpers/cli.js'
 function engineProblem(): string | undefined {
   const probe = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], {encoding: 'utf8', timeout: 20_000})
   if (probe.error) return `the docker CLI is not installed (${(probe.error as NodeJS.ErrnoException).code})`
-  if (probe.status !== 0) return `no Docker engine answers at ${process.env.DOCKER_HOST ?? 'the default socket'} (${(probe.stderr || probe.stdout).trim().split('\n').at(-1)}); .ci/run installs and starts one where it can`
+  if (probe.status !== 0)
+    return `no Docker engine answers at ${process.env.DOCKER_HOST ?? 'the default socket'} (${(probe.stderr || probe.stdout).trim().split('\n').at(-1)}); .ci/run installs and starts one where it can`
   return undefined
 }
 
@@ -57,7 +58,10 @@ describe.skipIf(skipped !== undefined)(`devctl's image builds with a real Docker
     expect(inspect(first.ref)).toBe(first.id)
     expect((await readFile(build!.iidfile, 'utf8')).trim()).toBe(first.id)
     // The real builder's steps, condensed: whichever builder this CLI uses, COPY is one line.
-    expect(steps.some((line) => /COPY app\.txt \/app\.txt {2}\S+/.test(line)), steps.join('\n')).toBe(true)
+    expect(
+      steps.some((line) => /COPY app\.txt \/app\.txt {2}\S+/.test(line)),
+      steps.join('\n'),
+    ).toBe(true)
 
     // Nothing changed, or only what .dockerignore leaves out: the same tag, found, not built.
     await writeFile(join(dir, 'notes', 'todo.md'), 'still left out\n')
@@ -78,7 +82,7 @@ describe.skipIf(skipped !== undefined)(`devctl's image builds with a real Docker
     expect(inspect(first.ref)).toBe(first.id)
   })
 
-  it('explains a Dockerfile that copies a file .dockerignore leaves out, from the real builder\'s output', async () => {
+  it("explains a Dockerfile that copies a file .dockerignore leaves out, from the real builder's output", async () => {
     const dir = await tempDir('devctl-realdocker-')
     await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY app.txt /app.txt\nCOPY secret.txt /secret.txt\n')
     await writeFile(join(dir, 'app.txt'), 'app\n')

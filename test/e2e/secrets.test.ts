@@ -111,7 +111,9 @@ describe('.devctl that others could read or change', () => {
     for (const command of [['up'], ['status'], ['logs', '--no-follow']]) {
       const result = await env.devctl(command)
       expect(result.exitCode, `${command.join(' ')}: ${output(result)}`).toBe(3)
-      expect(result.stderr).toMatch(/^Error: devctl's state in \S+ is not private: \.devctl\/secrets\.yaml is readable by its group and everyone \(mode 0644\), and it holds the Postgres and Redis passwords\.$/m)
+      expect(result.stderr).toMatch(
+        /^Error: devctl's state in \S+ is not private: \.devctl\/secrets\.yaml is readable by its group and everyone \(mode 0644\), and it holds the Postgres and Redis passwords\.$/m,
+      )
       expect(result.stderr).toContain('→ Run `devctl doctor --fix` (it asks first), or `chmod 600 .devctl/secrets.yaml` in the project directory.')
     }
     const doctor = await env.devctl(['doctor'])

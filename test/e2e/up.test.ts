@@ -69,7 +69,11 @@ describe.each([3, 4] as const)('devctl up with helm %i', (helmVersion) => {
     // --debug echoes every command devctl runs, and nothing else goes to stderr.
     const echoed = first.stderr.trimEnd().split('\n')
     expect(echoed.every((line) => line.startsWith('$ '))).toBe(true)
-    expect(echoed).toContainEqual(expect.stringMatching(/^\$ helm upgrade --install demo \S+\/chart --namespace demo -f \S+values\.dev\.yaml --timeout 5m --labels devctl\.dev\/fingerprint=\w+ --kubeconfig \S+ --kube-context k3d-demo$/))
+    expect(echoed).toContainEqual(
+      expect.stringMatching(
+        /^\$ helm upgrade --install demo \S+\/chart --namespace demo -f \S+values\.dev\.yaml --timeout 5m --labels devctl\.dev\/fingerprint=\w+ --kubeconfig \S+ --kube-context k3d-demo$/,
+      ),
+    )
     expect(first.stdout).not.toMatch(ANSI)
     expect(first.stdout).toMatch(/✔ Cluster demo created/)
     expect(first.stdout).toMatch(/✔ Postgres ready/)
@@ -87,7 +91,10 @@ describe.each([3, 4] as const)('devctl up with helm %i', (helmVersion) => {
 
     const again = await env.devctl(['up', '--json'])
     expect(again.exitCode).toBe(0)
-    const lines = again.stdout.trim().split('\n').map((line) => JSON.parse(line) as {type: string; [key: string]: unknown})
+    const lines = again.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as {type: string; [key: string]: unknown})
     const result = lines.at(-1)!
     expect(result).toMatchObject({type: 'result', command: 'up', status: 'ok', result: {release: {name: 'demo', deployed: false, previousRevision: 1}, cluster: {action: 'reused'}}})
     expect(lines.filter((l) => l.type === 'result')).toHaveLength(1)
@@ -123,7 +130,9 @@ describe('devctl up', () => {
     })
     const result = await env.devctl(['up'])
     expect(result.exitCode, result.stderr).toBe(0)
-    expect(result.stdout).toContain(`! Cluster demo keeps the settings it was created with, and devctl.yaml now asks for others (port mappings 127.0.0.1:${before}@loadbalancer → 127.0.0.1:${after}:80@loadbalancer; agents 0 → 1)`)
+    expect(result.stdout).toContain(
+      `! Cluster demo keeps the settings it was created with, and devctl.yaml now asks for others (port mappings 127.0.0.1:${before}@loadbalancer → 127.0.0.1:${after}:80@loadbalancer; agents 0 → 1)`,
+    )
     expect(result.stdout).toMatch(/To apply them run `devctl down && devctl up`, which recreates the cluster and deletes the Postgres and Redis data in it\./)
     // The app is reached where the cluster maps it, not where devctl.yaml now asks.
     expect(result.stdout).toContain(`ingress demo-web-worker: http://demo.localhost:${before.split(':')[0]}/`)
@@ -153,7 +162,12 @@ describe('devctl up', () => {
     expect(result.stdout).toMatch(/✔ Cluster: context k3d-team \(namespace demo-ann\)/)
     expect(env.sim.commands('k3d').filter((c) => c.argv[1] === 'create')).toEqual([])
     const team = env.sim.cluster('team')!
-    expect(team.list('apps/v1', 'Deployment', 'demo-ann').map((d) => d.metadata.name).sort()).toEqual(['demo-web-worker', 'demo-web-worker-worker'])
+    expect(
+      team
+        .list('apps/v1', 'Deployment', 'demo-ann')
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(['demo-web-worker', 'demo-web-worker-worker'])
   })
 
   it('fails fast when the migration Job fails: exit 7, its logs and the reason shown', async () => {
@@ -191,7 +205,7 @@ describe('devctl up', () => {
     expect(result.stdout).toMatch(/↓ Migration — skipped: the chart has no migration Job or migrate init container/)
   })
 
-  it('explains a crash loop with the crashed container\'s last lines: exit 8', async () => {
+  it("explains a crash loop with the crashed container's last lines: exit 8", async () => {
     env = await startEnvironment({scenario: 'crash-loop'})
     const result = await env.devctl(['up'])
     expect(result.exitCode).toBe(8)
@@ -222,7 +236,9 @@ describe('devctl up', () => {
     })
     const result = await env.devctl(['up'])
     expect(result.exitCode, output(result)).toBe(3)
-    expect(result.stderr).toMatch(/^Error: The chart reads key "DB_PASSWORD" of Secret devctl-postgres \(Deployment demo-keyed, container app, env DB_PASSWORD\), but devctl's devctl-postgres has no such key\.$/m)
+    expect(result.stderr).toMatch(
+      /^Error: The chart reads key "DB_PASSWORD" of Secret devctl-postgres \(Deployment demo-keyed, container app, env DB_PASSWORD\), but devctl's devctl-postgres has no such key\.$/m,
+    )
     expect(result.stderr).toMatch(/^ {2}devctl provides Secret devctl-postgres: PGHOST, .*PGPASSWORD/m)
     expect(result.stderr).toMatch(/app\.wiring\.secrets: \{demo-db: \{DB_PASSWORD: "\{\{postgres\.password\}\}"\}\}`, and set .*externalDatabase\.existingSecret to demo-db/)
     expect(env.sim.commands('k3d').some((c) => c.argv.slice(0, 2).join(' ') === 'cluster create')).toBe(false)

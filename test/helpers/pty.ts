@@ -220,9 +220,7 @@ export async function processesWithEnv(name: string, value: string): Promise<Arr
   const found: Array<{pid: number; command: string}> = []
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
-    const [environ, cmdline, stat] = await Promise.all(
-      ['environ', 'cmdline', 'stat'].map((file) => readFile(`/proc/${entry}/${file}`, 'utf8').catch(() => '')),
-    )
+    const [environ, cmdline, stat] = await Promise.all(['environ', 'cmdline', 'stat'].map((file) => readFile(`/proc/${entry}/${file}`, 'utf8').catch(() => '')))
     // A zombie has exited already; its parent just has not reaped it yet.
     if (!environ?.includes(needle) || /\) Z /.test(stat ?? '')) continue
     found.push({pid: Number(entry), command: (cmdline ?? '').replaceAll('\0', ' ').trim()})

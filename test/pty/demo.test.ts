@@ -26,25 +26,33 @@ async function expectGone(path: string): Promise<void> {
   await expect(access(path)).rejects.toThrow(/ENOENT/)
 }
 
-it('brings a scratch project up on the simulator with the live view, shows status, and cleans up', async () => {
-  run = startPty(['--time-factor', '0.05'], {program: DEMO, cwd: REPO_ROOT, cols: 100})
-  await run.waitFor('the live task list', (s) => s.has(/^[✔⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Prerequisites/))
-  const {exitCode, screen} = await run.exited(TEST_TIMEOUT_MS)
-  expect(exitCode, screen.text).toBe(0)
-  expect(screen.has(/^✔ devctl is set up for demo/)).toBe(true)
-  expect(screen.has(/^✔ demo is up in /)).toBe(true)
-  expect(screen.has(/^\$ devctl status$/)).toBe(true)
-  expect(screen.has(/WorkloadsReady +True/)).toBe(true)
-  expect(screen.has('Cleaning up: the simulated cluster and the scratch project.')).toBe(true)
-  await expectGone(projectDir(screen))
-}, TEST_TIMEOUT_MS)
+it(
+  'brings a scratch project up on the simulator with the live view, shows status, and cleans up',
+  async () => {
+    run = startPty(['--time-factor', '0.05'], {program: DEMO, cwd: REPO_ROOT, cols: 100})
+    await run.waitFor('the live task list', (s) => s.has(/^[✔⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Prerequisites/))
+    const {exitCode, screen} = await run.exited(TEST_TIMEOUT_MS)
+    expect(exitCode, screen.text).toBe(0)
+    expect(screen.has(/^✔ devctl is set up for demo/)).toBe(true)
+    expect(screen.has(/^✔ demo is up in /)).toBe(true)
+    expect(screen.has(/^\$ devctl status$/)).toBe(true)
+    expect(screen.has(/WorkloadsReady +True/)).toBe(true)
+    expect(screen.has('Cleaning up: the simulated cluster and the scratch project.')).toBe(true)
+    await expectGone(projectDir(screen))
+  },
+  TEST_TIMEOUT_MS,
+)
 
-it('on Ctrl-C during up, stops devctl and still cleans up', async () => {
-  run = startPty(['--time-factor', '1'], {program: DEMO, cwd: REPO_ROOT, cols: 100})
-  await run.waitFor('the cluster being created', (s) => showsRunning(s, 'Cluster demo'))
-  run.press(KEYS.ctrlC)
-  const {exitCode, screen} = await run.exited(TEST_TIMEOUT_MS)
-  expect(exitCode, screen.text).toBe(130)
-  expect(screen.has('Cleaning up: the simulated cluster and the scratch project.')).toBe(true)
-  await expectGone(projectDir(screen))
-}, TEST_TIMEOUT_MS)
+it(
+  'on Ctrl-C during up, stops devctl and still cleans up',
+  async () => {
+    run = startPty(['--time-factor', '1'], {program: DEMO, cwd: REPO_ROOT, cols: 100})
+    await run.waitFor('the cluster being created', (s) => showsRunning(s, 'Cluster demo'))
+    run.press(KEYS.ctrlC)
+    const {exitCode, screen} = await run.exited(TEST_TIMEOUT_MS)
+    expect(exitCode, screen.text).toBe(130)
+    expect(screen.has('Cleaning up: the simulated cluster and the scratch project.')).toBe(true)
+    await expectGone(projectDir(screen))
+  },
+  TEST_TIMEOUT_MS,
+)

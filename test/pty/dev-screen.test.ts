@@ -47,13 +47,16 @@ describe.each([100, 60])('dev at %i columns', (cols) => {
     await writeFile(join(env.dir, 'src', 'server.txt'), 'version 2\n')
     const building = (s: Screen) => s.window.some((row) => /^ {2}▸ Image demo-api: building$/.test(row))
     const live = await run.waitFor('cycle 1 running live, its build held', building)
-    expect(live.window.some((row) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] cycle 1: src\/server\.txt changed$/.test(row)), live.text).toBe(true)
+    expect(
+      live.window.some((row) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] cycle 1: src\/server\.txt changed$/.test(row)),
+      live.text,
+    ).toBe(true)
     expect(live.overflowing, live.text).toEqual([])
     await env.sim.injectFault({type: 'resume-commands'})
     await run.waitFor('the line of cycle 1', (s) => /^✔ cycle 1: demo-api rebuilt in \S+, imported in \S+, deployed in \S+, rolled out in \S+ \(\S+\)/m.test(joined(s)))
     // The live line is back to watching, at the bottom, under the history.
     await run.waitFor('the watching line at the bottom', (s) => s.window.slice(-3).some((row) => row.startsWith('● watching')))
-    await run.waitFor('the new pod\'s log lines above the live line', (s) => s.rows.some((row) => /^api-\w+ │ /.test(row)))
+    await run.waitFor("the new pod's log lines above the live line", (s) => s.rows.some((row) => /^api-\w+ │ /.test(row)))
 
     run.press(KEYS.ctrlC)
     const {exitCode, screen} = await run.exited()

@@ -83,16 +83,76 @@ const reached = (s: Screen, title: string) => showsRunning(s, title) || s.has(`�
 
 const UP_CASES: Case[] = [
   {step: 'Prerequisites (a prerequisites hook)', hooks: {prerequisites: [HOLD]}, args: ['up'], when: (s) => showsRunning(s, 'Prerequisites'), stoppedAt: /✖ Prerequisites/},
-  {step: 'Cluster (k3d cluster create)', sim: {timeFactor: 1}, args: ['up'], when: (s, e) => showsRunning(s, 'Cluster demo') && e.sim.commands('k3d').some((c) => c.argv[1] === 'create'), stoppedAt: /✖ Cluster demo/},
+  {
+    step: 'Cluster (k3d cluster create)',
+    sim: {timeFactor: 1},
+    args: ['up'],
+    when: (s, e) => showsRunning(s, 'Cluster demo') && e.sim.commands('k3d').some((c) => c.argv[1] === 'create'),
+    stoppedAt: /✖ Cluster demo/,
+  },
   // Creating the namespace and Secrets takes a few API calls: the key lands there or, at the latest, in the slow Postgres pull after it.
-  {step: 'Namespace and Secrets', sim: {scenario: {rules: [{match: {image: 'postgres:*'}, pull: '600s'}]}}, args: ['up'], when: (s) => reached(s, 'Namespace demo'), stoppedAt: /[✖↓] (Namespace|Postgres)/},
-  {step: 'Postgres and Redis (slow pulls)', sim: {scenario: {rules: [{match: {image: 'postgres:*'}, pull: '600s'}, {match: {image: 'redis:*'}, pull: '600s'}]}}, args: ['up'], when: (s) => showsRunning(s, 'Postgres') && showsRunning(s, 'Redis'), stoppedAt: /✖ Postgres/},
+  {
+    step: 'Namespace and Secrets',
+    sim: {scenario: {rules: [{match: {image: 'postgres:*'}, pull: '600s'}]}},
+    args: ['up'],
+    when: (s) => reached(s, 'Namespace demo'),
+    stoppedAt: /[✖↓] (Namespace|Postgres)/,
+  },
+  {
+    step: 'Postgres and Redis (slow pulls)',
+    sim: {
+      scenario: {
+        rules: [
+          {match: {image: 'postgres:*'}, pull: '600s'},
+          {match: {image: 'redis:*'}, pull: '600s'},
+        ],
+      },
+    },
+    args: ['up'],
+    when: (s) => showsRunning(s, 'Postgres') && showsRunning(s, 'Redis'),
+    stoppedAt: /✖ Postgres/,
+  },
   {step: 'Chart: what changed (helm template), before deploy', hooks: {beforeDeploy: [HOLD]}, args: ['up'], when: (s) => reached(s, 'Chart demo'), stoppedAt: /✖ (Chart demo|helm upgrade)/},
-  {step: 'Deploy, before helm runs (a beforeDeploy hook)', hooks: {beforeDeploy: [HOLD]}, args: ['up'], when: (s) => showsRunning(s, 'helm upgrade --install demo'), stoppedAt: /✖ helm upgrade --install demo/},
-  {step: 'Deploy: helm upgrade --install in flight (first install)', sim: {scenario: {rules: [SLOW_MIGRATION]}}, app: LONG_DEPLOY, args: ['up'], when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'), stoppedAt: /✔ helm upgrade --install demo: done/, lettingHelmFinish: true},
-  {step: 'Deploy: helm upgrade --install in flight (up --force)', upFirst: true, scenario: {rules: [SLOW_MIGRATION]}, app: LONG_DEPLOY, args: ['up', '--force'], when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'), stoppedAt: /✔ helm upgrade --install demo: done/, lettingHelmFinish: true},
-  {step: 'Deploy, after helm (an afterDeploy hook)', hooks: {afterDeploy: [HOLD]}, args: ['up'], when: (s, e) => showsRunning(s, 'helm upgrade --install demo') && helmDeploys(e.sim).some((c) => c.endedAt), stoppedAt: /✖ helm upgrade --install demo/},
-  {step: 'Rollout (pods slow to be ready)', sim: {scenario: {rules: [{match: {labelSelector: 'app.kubernetes.io/component=api'}, ready: '600s'}]}}, args: ['up'], when: (s) => showsRunning(s, 'Rollout'), stoppedAt: /✖ Rollout/},
+  {
+    step: 'Deploy, before helm runs (a beforeDeploy hook)',
+    hooks: {beforeDeploy: [HOLD]},
+    args: ['up'],
+    when: (s) => showsRunning(s, 'helm upgrade --install demo'),
+    stoppedAt: /✖ helm upgrade --install demo/,
+  },
+  {
+    step: 'Deploy: helm upgrade --install in flight (first install)',
+    sim: {scenario: {rules: [SLOW_MIGRATION]}},
+    app: LONG_DEPLOY,
+    args: ['up'],
+    when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'),
+    stoppedAt: /✔ helm upgrade --install demo: done/,
+    lettingHelmFinish: true,
+  },
+  {
+    step: 'Deploy: helm upgrade --install in flight (up --force)',
+    upFirst: true,
+    scenario: {rules: [SLOW_MIGRATION]},
+    app: LONG_DEPLOY,
+    args: ['up', '--force'],
+    when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'),
+    stoppedAt: /✔ helm upgrade --install demo: done/,
+    lettingHelmFinish: true,
+  },
+  {
+    step: 'Deploy, after helm (an afterDeploy hook)',
+    hooks: {afterDeploy: [HOLD]},
+    args: ['up'],
+    when: (s, e) => showsRunning(s, 'helm upgrade --install demo') && helmDeploys(e.sim).some((c) => c.endedAt),
+    stoppedAt: /✖ helm upgrade --install demo/,
+  },
+  {
+    step: 'Rollout (pods slow to be ready)',
+    sim: {scenario: {rules: [{match: {labelSelector: 'app.kubernetes.io/component=api'}, ready: '600s'}]}},
+    args: ['up'],
+    when: (s) => showsRunning(s, 'Rollout'),
+    stoppedAt: /✖ Rollout/,
+  },
   {step: 'Validate (a validate hook)', hooks: {validate: [HOLD]}, args: ['up'], when: (s) => showsRunning(s, 'Validate'), stoppedAt: /✖ Validate/},
 ]
 
@@ -100,8 +160,26 @@ const UPGRADE = ['upgrade', '--set', 'replicaCount=2']
 const UPGRADE_CASES: Case[] = [
   {step: 'Prerequisites (a prerequisites hook)', upFirst: true, hooks: {prerequisites: [HOLD]}, args: UPGRADE, when: (s) => showsRunning(s, 'Prerequisites'), stoppedAt: /✖ Prerequisites/},
   {step: 'the consent prompt', upFirst: true, args: UPGRADE, when: (s) => s.has(/Upgrade demo now\?/)},
-  {step: 'Deploy: helm upgrade in flight', upFirst: true, scenario: {rules: [SLOW_MIGRATION]}, app: LONG_DEPLOY, args: UPGRADE, consent: true, when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'), stoppedAt: /✔ helm upgrade --install demo: done/, lettingHelmFinish: true},
-  {step: 'Rollout (new pods slow to be ready)', upFirst: true, scenario: {rules: [{match: {labelSelector: 'app.kubernetes.io/component=api'}, ready: '600s'}]}, args: UPGRADE, consent: true, when: (s) => showsRunning(s, 'Rollout'), stoppedAt: /✖ Rollout/},
+  {
+    step: 'Deploy: helm upgrade in flight',
+    upFirst: true,
+    scenario: {rules: [SLOW_MIGRATION]},
+    app: LONG_DEPLOY,
+    args: UPGRADE,
+    consent: true,
+    when: (s, e) => showsRunning(s, 'Migration') && helmRunning(e, 'upgrade'),
+    stoppedAt: /✔ helm upgrade --install demo: done/,
+    lettingHelmFinish: true,
+  },
+  {
+    step: 'Rollout (new pods slow to be ready)',
+    upFirst: true,
+    scenario: {rules: [{match: {labelSelector: 'app.kubernetes.io/component=api'}, ready: '600s'}]},
+    args: UPGRADE,
+    consent: true,
+    when: (s) => showsRunning(s, 'Rollout'),
+    stoppedAt: /✖ Rollout/,
+  },
 ]
 
 async function interruptAt(c: Case): Promise<void> {

@@ -43,5 +43,7 @@ it('kubectl as the user may read pods and their logs in its namespace, and creat
   const as = (...args: string[]) => run(sim, kubectl, ['--context', 'ann@k3d-team', ...args])
   expect((await as('get', 'pods', '-n', 'demo-ann')).exitCode).toBe(0)
   expect((await as('auth', 'can-i', 'get', 'pods', '--subresource=log')).stdout).toBe('yes\n')
-  expect((await as('create', 'namespace', 'mine')).stderr).toBe('Error from server (Forbidden): namespaces is forbidden: User "ann" cannot create resource "namespaces" in API group "" at the cluster scope\n')
+  expect((await as('create', 'namespace', 'mine')).stderr).toBe(
+    'Error from server (Forbidden): namespaces is forbidden: User "ann" cannot create resource "namespaces" in API group "" at the cluster scope\n',
+  )
 })

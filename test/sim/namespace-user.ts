@@ -74,7 +74,9 @@ export async function createNamespaceUser(server: ApiServer, adminToken: string 
     const roles = `/apis/${rbac}/v1/namespaces/${namespace}`
     await createAsAdmin(server, adminToken, `${roles}/roles`, {apiVersion: `${rbac}/v1`, kind: 'Role', metadata: {name: `${user}-devctl`, namespace}, rules: options.rules ?? devctlNamespaceRules})
     await createAsAdmin(server, adminToken, `${roles}/rolebindings`, {
-      apiVersion: `${rbac}/v1`, kind: 'RoleBinding', metadata: {name: `${user}-devctl`, namespace},
+      apiVersion: `${rbac}/v1`,
+      kind: 'RoleBinding',
+      metadata: {name: `${user}-devctl`, namespace},
       roleRef: {apiGroup: rbac, kind: 'Role', name: `${user}-devctl`},
       subjects: [{apiGroup: rbac, kind: 'User', name: user}],
     })
@@ -84,7 +86,10 @@ export async function createNamespaceUser(server: ApiServer, adminToken: string 
   const prefix = options.namePrefix ?? 'sim'
   const context = `${user}@${prefix}`
   return {
-    user, namespace, token, context,
+    user,
+    namespace,
+    token,
+    context,
     kubeconfig: {
       clusters: [{name: `${prefix}-https`, cluster: {server: server.secureUrl, 'certificate-authority-data': server.certificateAuthorityData}}],
       users: [{name: context, user: {token}}],

@@ -3,7 +3,17 @@ import {describe, expect, it} from 'vitest'
 
 import {ClusterError} from '../../src/errors.js'
 import {
-  ApiRefusedError, classify, explainFailure, failureFromResponse, ifPermitted, parseRefusal, parseRetryAfter, retryDelay, retryNote, type ApiFailure, type ApiRequest,
+  ApiRefusedError,
+  classify,
+  explainFailure,
+  failureFromResponse,
+  ifPermitted,
+  parseRefusal,
+  parseRetryAfter,
+  retryDelay,
+  retryNote,
+  type ApiFailure,
+  type ApiRequest,
 } from '../../src/kube/api-failure.js'
 
 const listPods: ApiRequest = {verb: 'list', resource: 'pods', group: '', namespace: 'other', alsoNeeds: ['watch']}
@@ -64,7 +74,9 @@ describe('parseRetryAfter', () => {
 describe('failureFromResponse', () => {
   it('takes the Status message, or the text of a plain answer, and Retry-After', () => {
     expect(failureFromResponse(403, JSON.stringify({kind: 'Status', message: 'pods is forbidden: User "ann" cannot list resource "pods"'}), undefined)).toEqual({
-      status: 403, message: 'pods is forbidden: User "ann" cannot list resource "pods"', retryAfterMs: undefined,
+      status: 403,
+      message: 'pods is forbidden: User "ann" cannot list resource "pods"',
+      retryAfterMs: undefined,
     })
     expect(failureFromResponse(429, 'Too many requests, please try again later.\n', '2')).toEqual({status: 429, message: 'Too many requests, please try again later.', retryAfterMs: 2000})
     expect(failureFromResponse(503, '', undefined).message).toBe('Service Unavailable')
@@ -77,10 +89,24 @@ describe('failureFromResponse', () => {
 
 describe('parseRefusal', () => {
   it('reads who was refused what, where, from the Forbidden message', () => {
-    expect(parseRefusal('pods is forbidden: User "ann" cannot list resource "pods" in API group "" in the namespace "other"')).toEqual({user: 'ann', verb: 'list', resource: 'pods', group: '', namespace: 'other'})
-    expect(parseRefusal('nodes is forbidden: User "system:serviceaccount:team:ci" cannot list resource "nodes" in API group "" at the cluster scope')).toEqual({user: 'system:serviceaccount:team:ci', verb: 'list', resource: 'nodes', group: ''})
+    expect(parseRefusal('pods is forbidden: User "ann" cannot list resource "pods" in API group "" in the namespace "other"')).toEqual({
+      user: 'ann',
+      verb: 'list',
+      resource: 'pods',
+      group: '',
+      namespace: 'other',
+    })
+    expect(parseRefusal('nodes is forbidden: User "system:serviceaccount:team:ci" cannot list resource "nodes" in API group "" at the cluster scope')).toEqual({
+      user: 'system:serviceaccount:team:ci',
+      verb: 'list',
+      resource: 'nodes',
+      group: '',
+    })
     expect(parseRefusal('pods "web" is forbidden: User "ann" cannot get resource "pods/log" in API group "" in the namespace "demo"')).toMatchObject({verb: 'get', resource: 'pods/log'})
-    expect(parseRefusal('statefulsets.apps is forbidden: User "a \\"quoted\\" name" cannot create resource "statefulsets" in API group "apps" in the namespace "x"')).toMatchObject({user: 'a "quoted" name', group: 'apps'})
+    expect(parseRefusal('statefulsets.apps is forbidden: User "a \\"quoted\\" name" cannot create resource "statefulsets" in API group "apps" in the namespace "x"')).toMatchObject({
+      user: 'a "quoted" name',
+      group: 'apps',
+    })
     expect(parseRefusal('namespaces "demo" is forbidden: ')).toBeUndefined()
   })
 })
@@ -102,7 +128,11 @@ describe('explainFailure', () => {
   })
 
   it('explains a cluster-scoped 403 as something a namespace-only account cannot have', () => {
-    const error = explainFailure({verb: 'list', resource: 'nodes', group: ''}, {status: 403, message: 'nodes is forbidden: User "ann" cannot list resource "nodes" in API group "" at the cluster scope'}, credentials)
+    const error = explainFailure(
+      {verb: 'list', resource: 'nodes', group: ''},
+      {status: 403, message: 'nodes is forbidden: User "ann" cannot list resource "nodes" in API group "" at the cluster scope'},
+      credentials,
+    )
     expect(error.message).toBe('Forbidden: user "ann" may not list nodes cluster-wide.')
     expect(error.details[1]).toBe('A ClusterRole with this rule, bound to user "ann" by a ClusterRoleBinding, would allow it:')
     expect(error.hint).toMatch(/^An account limited to its namespace cannot have this; .*`kubectl auth can-i list nodes` checks/)
@@ -139,7 +169,9 @@ describe('explainFailure', () => {
 
 describe('retryNote', () => {
   it('says the API is busy, for how long devctl waits, and which call', () => {
-    expect(retryNote({request: listPods, failure: {status: 429, message: 'Too many requests'}, attempt: 3, delayMs: 4000})).toBe('API busy, retrying in 4 s (list pods in namespace "other": 429 Too Many Requests)')
+    expect(retryNote({request: listPods, failure: {status: 429, message: 'Too many requests'}, attempt: 3, delayMs: 4000})).toBe(
+      'API busy, retrying in 4 s (list pods in namespace "other": 429 Too Many Requests)',
+    )
     expect(retryNote({request: {...listPods, verb: 'watch'}, failure: {silent: true, message: 'no word from the watch for 90 s'}, attempt: 1, delayMs: 500})).toBe(
       'API connection lost, retrying in 1 s (watch pods in namespace "other": no word from the watch for 90 s)',
     )

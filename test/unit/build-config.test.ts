@@ -54,7 +54,9 @@ describe('build: in devctl.yaml', () => {
 
   it('rejects image names with a tag or capitals, bad value paths and bad anchors, each at its line', () => {
     expect(messageOf(`${BASE}build:\n  - name: Shop-API:1.0\n    tag: image.tag\n`)).toMatch(/^\/p\/devctl\.yaml:7:11: "build\.0\.name" must be an image name without a tag, such as "api"/)
-    expect(messageOf(`${BASE}build:\n  - name: api\n    tag: image..tag\n`)).toBe('/p/devctl.yaml:8:10: "build.0.tag" is neither an anchor ("&imageTag") nor a value path: "image..tag" has an empty key, but found the string "image..tag".')
+    expect(messageOf(`${BASE}build:\n  - name: api\n    tag: image..tag\n`)).toBe(
+      '/p/devctl.yaml:8:10: "build.0.tag" is neither an anchor ("&imageTag") nor a value path: "image..tag" has an empty key, but found the string "image..tag".',
+    )
     expect(messageOf(`${BASE}build:\n  - name: api\n    tag: "&image tag"\n`)).toMatch(/^\/p\/devctl\.yaml:8:10: "build\.0\.tag" is not an anchor name/)
     expect(messageOf(`${BASE}build:\n  - name: api\n    tga: image.tag\n`)).toMatch(/unknown key "tga" under "build\.0"\. Did you mean "tag"\?/)
     expect(messageOf(`${BASE}build:\n  - name: api\n`)).toBe('/p/devctl.yaml:7:5: "build.0.tag" is missing: "build.0" needs a "tag" key (a string).')
@@ -66,10 +68,16 @@ describe('build: in devctl.yaml', () => {
 
   it('needs a registry on an existing cluster, and a repository path when the image goes through a registry', () => {
     const existing = BASE.replace('app:', 'cluster: {provider: existing, context: team}\napp:')
-    expect(messageOf(`${existing}build:\n  - {name: api, tag: image.tag}\n`)).toMatch(/^\/p\/devctl\.yaml:3:10: "cluster" has no registry, and an existing cluster can only run the images devctl builds by pulling them from one/)
+    expect(messageOf(`${existing}build:\n  - {name: api, tag: image.tag}\n`)).toMatch(
+      /^\/p\/devctl\.yaml:3:10: "cluster" has no registry, and an existing cluster can only run the images devctl builds by pulling them from one/,
+    )
     const withRegistry = existing.replace('context: team}', 'context: team, registry: {host: registry.acme.dev/ann}}')
     expect(messageOf(`${withRegistry}build:\n  - {name: api, tag: image.tag}\n`)).toMatch(/^\/p\/devctl\.yaml:8:5: "build\.0" needs "repository"/)
-    expect(validate(`${withRegistry}build:\n  - {name: api, tag: image.tag, repository: image.repository}\n`).cluster).toEqual({provider: 'existing', context: 'team', registry: {host: 'registry.acme.dev/ann'}})
+    expect(validate(`${withRegistry}build:\n  - {name: api, tag: image.tag, repository: image.repository}\n`).cluster).toEqual({
+      provider: 'existing',
+      context: 'team',
+      registry: {host: 'registry.acme.dev/ann'},
+    })
     expect(messageOf(existing.replace('context: team}', 'context: team, registry: {host: "https://r.dev"}}'))).toMatch(/"cluster\.registry\.host" must be a registry such as/)
     const k3dRegistry = BASE.replace('app:', 'cluster: {provider: k3d, registry: {port: 5001}}\napp:')
     expect(messageOf(`${k3dRegistry}build:\n  - {name: api, tag: image.tag}\n`)).toMatch(/"build\.0" needs "repository"/)

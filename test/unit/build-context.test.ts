@@ -27,7 +27,7 @@ function digest(dir: string, extra: {target?: string; args?: Record<string, stri
 
 describe('build context digest', () => {
   it('changes with content, the Dockerfile, the target, the args and the executable bit, and with nothing else', async () => {
-    const dir = await context({'Dockerfile': 'FROM scratch\nCOPY . /\n', 'src/main.go': 'package main\n', '.dockerignore': '.devctl\n'})
+    const dir = await context({Dockerfile: 'FROM scratch\nCOPY . /\n', 'src/main.go': 'package main\n', '.dockerignore': '.devctl\n'})
     const first = await digest(dir)
     expect(first.files).toBe(3)
     expect((await digest(dir)).digest).toBe(first.digest)
@@ -76,7 +76,7 @@ describe('build context digest', () => {
   })
 
   it('prefers <Dockerfile>.dockerignore next to the Dockerfile, as BuildKit does', async () => {
-    const dir = await context({'Dockerfile': 'FROM scratch\n', 'Dockerfile.dockerignore': 'secret.txt\n', '.dockerignore': 'other.txt\n', 'secret.txt': 's', 'other.txt': 'o'})
+    const dir = await context({Dockerfile: 'FROM scratch\n', 'Dockerfile.dockerignore': 'secret.txt\n', '.dockerignore': 'other.txt\n', 'secret.txt': 's', 'other.txt': 'o'})
     const rules = await readIgnoreRules(dir, join(dir, 'Dockerfile'))
     expect(rules.file).toBe('Dockerfile.dockerignore')
     expect(listContext(dir, rules).map((e) => e.path)).toEqual(['.dockerignore', 'Dockerfile', 'Dockerfile.dockerignore', 'other.txt'])

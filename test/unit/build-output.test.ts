@@ -133,13 +133,9 @@ describe('build progress, condensed', () => {
     expect(progress.failure()).toMatchObject({step: '[2/2] COPY missing.txt /m', error: 'failed to compute cache key: "/missing.txt" not found: not found'})
   })
 
-  it('keeps a failing command\'s last lines, the Dockerfile line buildx names, and its final error', () => {
+  it("keeps a failing command's last lines, the Dockerfile line buildx names, and its final error", () => {
     const {steps, activity, progress} = read(BUILDX_RUN_FAILS)
-    expect(steps).toEqual([
-      '[1/3] FROM docker.io/library/alpine:3.20  cached',
-      '[2/3] COPY app.sh /app.sh  0.1s',
-      '[3/3] RUN sh /app.sh test  failed',
-    ])
+    expect(steps).toEqual(['[1/3] FROM docker.io/library/alpine:3.20  cached', '[2/3] COPY app.sh /app.sh  0.1s', '[3/3] RUN sh /app.sh test  failed'])
     expect(activity).toContain('[3/3] RUN sh /app.sh test: FAIL: TestOrder (expected 2, got 3)')
     expect(progress.failure()).toEqual({
       step: '[3/3] RUN sh /app.sh test',
@@ -157,7 +153,11 @@ describe('build progress, condensed', () => {
     for (const line of LEGACY_STDERR.split('\n')) progress.push(line, 'stderr')
     const failure = progress.failure()
     expect(steps).toEqual(['[1] FROM scratch  done', '[2] COPY a.txt /a.txt  cached', '[3] COPY missing.txt /m  failed'])
-    expect(failure).toMatchObject({step: 'COPY missing.txt /m', instructionIndex: 3, error: 'COPY failed: file not found in build context or excluded by .dockerignore: stat missing.txt: file does not exist'})
+    expect(failure).toMatchObject({
+      step: 'COPY missing.txt /m',
+      instructionIndex: 3,
+      error: 'COPY failed: file not found in build context or excluded by .dockerignore: stat missing.txt: file does not exist',
+    })
   })
 })
 
@@ -199,7 +199,9 @@ describe('a failed build, explained', () => {
 failed to solve with frontend dockerfile.v0: failed to create LLB definition: failed to do request: Head "https://registry-1.docker.io/v2/library/alpine/manifests/3.20": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host`)
     const error = explainBuildFailure(await failedBuild(dir, text), progress.failure())
     expect(error.details[0]).toBe('Dockerfile:1: FROM alpine:3.20')
-    expect(error.hint).toBe('The base image alpine:3.20 is not on this machine and its registry cannot be reached (offline?). Pull it once while online (docker pull alpine:3.20), or build FROM an image `docker images` lists.')
+    expect(error.hint).toBe(
+      'The base image alpine:3.20 is not on this machine and its registry cannot be reached (offline?). Pull it once while online (docker pull alpine:3.20), or build FROM an image `docker images` lists.',
+    )
   })
 
   it('points at a line that does not parse, and at a failing command with its last lines', async () => {
@@ -226,7 +228,10 @@ failed to solve with frontend dockerfile.v0: failed to create LLB definition: do
 
   it('is a prerequisite error when Docker is not running', async () => {
     const dir = await project({Dockerfile: dockerfile})
-    const error = explainBuildFailure(await failedBuild(dir, dockerfile), read('ERROR: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?').progress.failure())
+    const error = explainBuildFailure(
+      await failedBuild(dir, dockerfile),
+      read('ERROR: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?').progress.failure(),
+    )
     expect(error).toBeInstanceOf(PrerequisiteError)
   })
 })
@@ -247,7 +252,13 @@ EOF
 FROM gcr.io/distroless/static
 COPY --from=build /app /app
 `)
-    expect(instructions.map((i) => [i.line, i.keyword])).toEqual([[3, 'FROM'], [5, 'RUN'], [8, 'RUN'], [12, 'FROM'], [13, 'COPY']])
+    expect(instructions.map((i) => [i.line, i.keyword])).toEqual([
+      [3, 'FROM'],
+      [5, 'RUN'],
+      [8, 'RUN'],
+      [12, 'FROM'],
+      [13, 'COPY'],
+    ])
     expect(instructions[1]!.text).toBe('RUN go mod download && go build -o /app .')
     expect(instructionOfStep(instructions, '[build 2/3] RUN go mod download && go build -o /app .')?.line).toBe(5)
     expect(instructionOfStep(instructions, '[stage-1 2/2] COPY --from=build /app /app')?.line).toBe(13)

@@ -41,31 +41,58 @@ worker:
 
   it('sets the tag where the anchor is defined and at every alias, a list whole as helm replaces lists', async () => {
     const dir = await files({'values.dev.yaml': VALUES, 'devctl.yaml': 'build: []\n'})
-    const overlay = await overlayValues([join(dir, 'values.dev.yaml')], [{target: '&imageTag', value: 'dev-1', configPath: ['build', 0, 'tag']}, {target: 'image.repository', value: 'api', configPath: ['build', 0, 'repository']}], join(dir, 'devctl.yaml'))
+    const overlay = await overlayValues(
+      [join(dir, 'values.dev.yaml')],
+      [
+        {target: '&imageTag', value: 'dev-1', configPath: ['build', 0, 'tag']},
+        {target: 'image.repository', value: 'api', configPath: ['build', 0, 'repository']},
+      ],
+      join(dir, 'devctl.yaml'),
+    )
     expect(overlay).toEqual({
       shared: {image: {tag: 'dev-1'}},
       image: {tag: 'dev-1', repository: 'api'},
-      env: [{name: 'LOG_LEVEL', value: 'debug'}, {name: 'IMAGE_TAG', value: 'dev-1'}],
+      env: [
+        {name: 'LOG_LEVEL', value: 'debug'},
+        {name: 'IMAGE_TAG', value: 'dev-1'},
+      ],
     })
   })
 
   it('takes value paths with a named list item, and the list as the last values file gives it', async () => {
     const dir = await files({'a.yaml': VALUES, 'b.yaml': 'env:\n  - {name: IMAGE_TAG, value: x}\n  - {name: EXTRA, value: y}\n', 'devctl.yaml': 'build: []\n'})
-    const overlay = await overlayValues([join(dir, 'a.yaml'), join(dir, 'b.yaml')], [{target: 'env[name=IMAGE_TAG].value', value: 'dev-2', configPath: ['build', 0, 'tag']}, {target: 'worker.image.tag', value: 'dev-3', configPath: ['build', 1, 'tag']}], join(dir, 'devctl.yaml'))
-    expect(overlay).toEqual({env: [{name: 'IMAGE_TAG', value: 'dev-2'}, {name: 'EXTRA', value: 'y'}], worker: {image: {tag: 'dev-3'}}})
+    const overlay = await overlayValues(
+      [join(dir, 'a.yaml'), join(dir, 'b.yaml')],
+      [
+        {target: 'env[name=IMAGE_TAG].value', value: 'dev-2', configPath: ['build', 0, 'tag']},
+        {target: 'worker.image.tag', value: 'dev-3', configPath: ['build', 1, 'tag']},
+      ],
+      join(dir, 'devctl.yaml'),
+    )
+    expect(overlay).toEqual({
+      env: [
+        {name: 'IMAGE_TAG', value: 'dev-2'},
+        {name: 'EXTRA', value: 'y'},
+      ],
+      worker: {image: {tag: 'dev-3'}},
+    })
   })
 
   it('says at devctl.yaml:line:col when the anchor is nowhere, or a path appends', async () => {
     const dir = await files({'values.dev.yaml': 'image: {tag: "1"}\n', 'devctl.yaml': 'apiVersion: devctl.dev/v1\nbuild:\n  - name: api\n    tag: "&imageTagg"\n'})
-    const missing = await overlayValues([join(dir, 'values.dev.yaml')], [{target: '&imageTagg', value: 'dev-1', configPath: ['build', 0, 'tag']}], join(dir, 'devctl.yaml')).catch((error: unknown) => error)
+    const missing = await overlayValues([join(dir, 'values.dev.yaml')], [{target: '&imageTagg', value: 'dev-1', configPath: ['build', 0, 'tag']}], join(dir, 'devctl.yaml')).catch(
+      (error: unknown) => error,
+    )
     expect(missing).toBeInstanceOf(ConfigError)
     expect((missing as ConfigError).message).toMatch(/devctl\.yaml:4:10: "build\.0\.tag" names the anchor &imageTagg, and no values file defines it \(.*values\.dev\.yaml\)\.$/)
-    await expect(overlayValues([join(dir, 'values.dev.yaml')], [{target: 'images[].tag', value: 'x', configPath: ['build', 0, 'tag']}], join(dir, 'devctl.yaml'))).rejects.toThrow(/has \[\] \(append\), and a tag goes in one place/)
+    await expect(overlayValues([join(dir, 'values.dev.yaml')], [{target: 'images[].tag', value: 'x', configPath: ['build', 0, 'tag']}], join(dir, 'devctl.yaml'))).rejects.toThrow(
+      /has \[\] \(append\), and a tag goes in one place/,
+    )
   })
 })
 
 describe('registries and names', () => {
-  it('reads KEP-1755\'s ConfigMap, and names an image in a registry and in containerd', () => {
+  it("reads KEP-1755's ConfigMap, and names an image in a registry and in containerd", () => {
     expect(registryFromHosting('host: "127.0.0.1:5001"\nhostFromContainerRuntime: "demo-registry:5000"\nhelp: "https://k3d.io"\n')).toEqual({push: '127.0.0.1:5001', pull: 'demo-registry:5000'})
     expect(registryFromHosting('host: localhost:5000\n')).toEqual({push: 'localhost:5000', pull: 'localhost:5000'})
     expect(registryFromHosting('not: [yaml')).toBeUndefined()
@@ -73,7 +100,11 @@ describe('registries and names', () => {
     expect(nameInRegistry('api', 'localhost:5001')).toBe('localhost:5001/api')
     expect(nameInRegistry('ghcr.io/acme/api', 'registry.team.test/ann/')).toBe('registry.team.test/ann/acme/api')
     expect(nameInRegistry('acme/api', 'localhost:5001')).toBe('localhost:5001/acme/api')
-    expect([containerdName('api:dev-1'), containerdName('acme/api:dev-1'), containerdName('localhost:5001/api:dev-1')]).toEqual(['docker.io/library/api:dev-1', 'docker.io/acme/api:dev-1', 'localhost:5001/api:dev-1'])
+    expect([containerdName('api:dev-1'), containerdName('acme/api:dev-1'), containerdName('localhost:5001/api:dev-1')]).toEqual([
+      'docker.io/library/api:dev-1',
+      'docker.io/acme/api:dev-1',
+      'localhost:5001/api:dev-1',
+    ])
   })
 })
 
@@ -84,7 +115,8 @@ describe('the chart checked against the built images', () => {
     metadata: {name: 'demo-api'},
     spec: {selector: {matchLabels: {app: 'api'}}, template: {spec: {containers: [{name: 'api', image, imagePullPolicy: pullPolicy}]}}},
   })
-  const image = (via: 'import' | 'registry', repository = 'api') => ({name: 'api', tag: 'dev-1', ref: 'api:dev-1', repository, via, moved: true, build: {index: 0, config: {tag: '&imageTag', repository: 'image.repository'}}}) as unknown as DeliveredImage
+  const image = (via: 'import' | 'registry', repository = 'api') =>
+    ({name: 'api', tag: 'dev-1', ref: 'api:dev-1', repository, via, moved: true, build: {index: 0, config: {tag: '&imageTag', repository: 'image.repository'}}}) as unknown as DeliveredImage
 
   it('warns of pullPolicy Always on an imported image, and of a built image no workload runs', () => {
     const always = analyzeChart([deployment('api:dev-1', 'Always')], 'none', {phase: 'install', release: 'demo'})
@@ -96,7 +128,7 @@ describe('the chart checked against the built images', () => {
 })
 
 describe('what a changed file means to devctl dev', () => {
-  it('an image\'s context (as .dockerignore keeps it), the values, the chart, devctl.yaml; never .devctl or .git', async () => {
+  it("an image's context (as .dockerignore keeps it), the values, the chart, devctl.yaml; never .devctl or .git", async () => {
     const dir = await files({Dockerfile: 'FROM scratch\n', '.dockerignore': 'docs/\nchart/\n.devctl/\n', 'src/a.go': '', 'docs/x.md': '', 'chart/Chart.yaml': ''})
     const project: WatchedProject = {
       dir,

@@ -107,15 +107,11 @@ app:
     expect(errorOf(VALID.replace('  values:', '  migration: sometimes\n  values:')).message).toContain(
       '/p/devctl.yaml:10:14: "app.migration" does not match any allowed form, but found the string "sometimes".',
     )
-    expect(errorOf(VALID.replace('provider: k3d', 'provider: kind')).message).toBe(
-      '/p/devctl.yaml:4:13: "cluster.provider" must be one of "k3d", "existing", but found the string "kind".',
-    )
+    expect(errorOf(VALID.replace('provider: k3d', 'provider: kind')).message).toBe('/p/devctl.yaml:4:13: "cluster.provider" must be one of "k3d", "existing", but found the string "kind".')
     expect(errorOf(VALID.replace('    path: ./chart', '    path: ./chart\n    oci: oci://x/y')).message).toBe(
       '/p/devctl.yaml:9:5: "app.chart" needs exactly one of "path", "repo" or "oci" (found path and oci).',
     )
-    expect(errorOf(VALID.replace('    path: ./chart', '    path: ./chart\n    plainHttp: true')).message).toContain(
-      '"app.chart.plainHttp" applies only to an "oci" chart',
-    )
+    expect(errorOf(VALID.replace('    path: ./chart', '    path: ./chart\n    plainHttp: true')).message).toContain('"app.chart.plainHttp" applies only to an "oci" chart')
   })
 
   it('rejects unpinned images and names the fix', () => {

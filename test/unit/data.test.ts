@@ -51,7 +51,13 @@ describe('snapshot store', () => {
   it('refuses a damaged transfer (checksum from the pod differs), something that is not a dump, and leaves nothing of either', async () => {
     const store = new SnapshotStore(await tempDir())
     const damaged = await store.begin('damaged', {replace: false})
-    await expect(damaged.part('postgres', async (output) => ({...(await writes(DUMP)(output)), sha256AtSource: 'f'.repeat(64)}), () => {})).rejects.toThrow(/arrived damaged: 100005 bytes/)
+    await expect(
+      damaged.part(
+        'postgres',
+        async (output) => ({...(await writes(DUMP)(output)), sha256AtSource: 'f'.repeat(64)}),
+        () => {},
+      ),
+    ).rejects.toThrow(/arrived damaged: 100005 bytes/)
     await damaged.abandon()
     const wrong = await store.begin('wrong', {replace: false})
     await expect(wrong.part('redis', writes(Buffer.from('not an rdb file')), () => {})).rejects.toThrow(ClusterError)
@@ -59,14 +65,20 @@ describe('snapshot store', () => {
     expect(await readdir(store.dir)).toEqual([])
   })
 
-  it('a dump that fails midway leaves no file; a killed devctl\'s leftovers are swept by the next snapshot', async () => {
+  it("a dump that fails midway leaves no file; a killed devctl's leftovers are swept by the next snapshot", async () => {
     const stateDir = await tempDir()
     const store = new SnapshotStore(stateDir)
     const writer = await store.begin('broken', {replace: false})
-    await expect(writer.part('postgres', async (output) => {
-      output.write(DUMP.subarray(0, 1000))
-      throw new ClusterError('pg_dump failed')
-    }, () => {})).rejects.toThrow('pg_dump failed')
+    await expect(
+      writer.part(
+        'postgres',
+        async (output) => {
+          output.write(DUMP.subarray(0, 1000))
+          throw new ClusterError('pg_dump failed')
+        },
+        () => {},
+      ),
+    ).rejects.toThrow('pg_dump failed')
     await writer.abandon()
     expect(await readdir(store.dir)).toEqual([])
     await writeFile(join(store.dir, '.left.postgres.dump.0000.tmp'), 'half')
@@ -89,7 +101,12 @@ describe('snapshot store', () => {
 
   it('prunes automatic snapshots to the newest N and never touches named ones', async () => {
     const store = new SnapshotStore(await tempDir())
-    for (const [name, automatic] of [['a1', true], ['mine', false], ['a2', true], ['a3', true]] as const) {
+    for (const [name, automatic] of [
+      ['a1', true],
+      ['mine', false],
+      ['a2', true],
+      ['a3', true],
+    ] as const) {
       const writer = await store.begin(name, {replace: false})
       await writer.part('postgres', writes(DUMP), () => {})
       await writer.commit({automatic, release: 'shop'})
@@ -133,7 +150,14 @@ describe('forward', () => {
   it("forwards devctl's services first, then the release's, each port named, pinned ports taken from devctl.yaml", () => {
     const services = [
       service('shop-api', [{port: 80, targetPort: 'http'}], 'shop'),
-      service('shop-admin', [{name: 'web', port: 80}, {name: 'metrics', port: 9090}], 'shop'),
+      service(
+        'shop-admin',
+        [
+          {name: 'web', port: 80},
+          {name: 'metrics', port: 9090},
+        ],
+        'shop',
+      ),
       service('someone-else', [{port: 80}], 'other'),
       service('devctl-postgres', [{port: 5432}]),
       service('devctl-redis', [{port: 6379}]),
@@ -179,7 +203,9 @@ describe('devctl.yaml', () => {
   it("snapshots before a migration by default only for the Postgres devctl runs (an external one is not devctl's)", () => {
     const inCluster = parseConfig(base).config
     const external = parseConfig(`${base}services:\n  postgres: {external: {host: db.example.com, database: shop, user: shop, passwordEnv: SHOP_DB_PASSWORD}}\n`).config
-    const externalOptedIn = parseConfig(`${base}services:\n  postgres: {snapshots: {beforeMigration: true}, external: {host: db.example.com, database: shop, user: shop, passwordEnv: SHOP_DB_PASSWORD}}\n`).config
+    const externalOptedIn = parseConfig(
+      `${base}services:\n  postgres: {snapshots: {beforeMigration: true}, external: {host: db.example.com, database: shop, user: shop, passwordEnv: SHOP_DB_PASSWORD}}\n`,
+    ).config
     expect(snapshotsBeforeMigration({config: inCluster}, 'hook-job')).toBe(true)
     expect(snapshotsBeforeMigration({config: inCluster}, 'none')).toBe(false)
     expect(snapshotsBeforeMigration({config: external}, 'hook-job')).toBe(false)

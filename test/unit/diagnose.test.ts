@@ -63,8 +63,11 @@ describe('pod diagnosis', () => {
     expect(Object.keys(HINTS).sort()).toEqual([...cases.map(([reason]) => reason), ...explainedElsewhere].sort())
   })
 
-  it('fills the placeholders it knows: the failing container\'s image and the k3d cluster', () => {
-    const failing: V1Pod = {...pod({containers: [waiting('ImagePullBackOff')]}), spec: {initContainers: [{name: 'migrate', image: 'app:2'}], containers: [{name: 'app', image: 'ghcr.io/acme/app:1.2.3'}]}}
+  it("fills the placeholders it knows: the failing container's image and the k3d cluster", () => {
+    const failing: V1Pod = {
+      ...pod({containers: [waiting('ImagePullBackOff')]}),
+      spec: {initContainers: [{name: 'migrate', image: 'app:2'}], containers: [{name: 'app', image: 'ghcr.io/acme/app:1.2.3'}]},
+    }
     const summary = summarizePod(failing)
     expect(containerImage(failing, summary.container)).toBe('ghcr.io/acme/app:1.2.3')
     expect(hintFor(summary.reason, {image: containerImage(failing, summary.container), k3dCluster: 'shop'})?.action).toContain('run `k3d image import ghcr.io/acme/app:1.2.3 -c shop` or push it')
@@ -77,10 +80,14 @@ describe('pod diagnosis', () => {
   })
 
   it('calls a container that keeps crashing a crash loop even while it is briefly running', () => {
-    const between = summarizePod(pod({containers: [{name: 'app', ready: false, started: true, restartCount: 5, image: 'x', imageID: '', state: {running: {}}, lastState: {terminated: {exitCode: 1, reason: 'Error'}}}]}))
+    const between = summarizePod(
+      pod({containers: [{name: 'app', ready: false, started: true, restartCount: 5, image: 'x', imageID: '', state: {running: {}}, lastState: {terminated: {exitCode: 1, reason: 'Error'}}}]}),
+    )
     expect(between).toMatchObject({reason: 'CrashLoopBackOff', message: 'restarted 5 times; last exit code 1 (Error)'})
     expect(isFatal(between)).toBe(true)
-    const recovered = summarizePod(pod({containers: [{name: 'app', ready: true, started: true, restartCount: 5, image: 'x', imageID: '', state: {running: {}}, lastState: {terminated: {exitCode: 1}}}]}))
+    const recovered = summarizePod(
+      pod({containers: [{name: 'app', ready: true, started: true, restartCount: 5, image: 'x', imageID: '', state: {running: {}}, lastState: {terminated: {exitCode: 1}}}]}),
+    )
     expect(recovered.reason).toBeUndefined()
   })
 
@@ -104,8 +111,9 @@ describe('pod diagnosis', () => {
     expect(missingReference('something else')).toBeUndefined()
   })
 
-  it('shows only the events that add to the pod\'s state: each fact once', () => {
-    const registry = 'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/busybox:does-not-exist": failed to resolve reference "docker.io/library/busybox:does-not-exist": not found'
+  it("shows only the events that add to the pod's state: each fact once", () => {
+    const registry =
+      'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/busybox:does-not-exist": failed to resolve reference "docker.io/library/busybox:does-not-exist": not found'
     const pulling = summarizePod(pod({containers: [waiting('ImagePullBackOff', `Back-off pulling image "busybox:does-not-exist": ErrImagePull: ${registry}`)]}))
     const event = (type: string, reason: string, message: string) => ({metadata: {}, involvedObject: {}, type, reason, message})
     const events = [
@@ -129,14 +137,17 @@ describe('pod diagnosis', () => {
 
 describe('a claim helm cannot upgrade', () => {
   const claim = (name: string, spec: object) => ({apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: {name}, spec: {accessModes: ['ReadWriteOnce'], ...spec}})
-  const refused = (name: string) => `cannot patch "${name}" with kind PersistentVolumeClaim: PersistentVolumeClaim "${name}" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims`
+  const refused = (name: string) =>
+    `cannot patch "${name}" with kind PersistentVolumeClaim: PersistentVolumeClaim "${name}" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims`
   const again = 'run `devctl up` again'
 
   it('names the claims the chart renders with an empty storageClassName, and the class to set', () => {
     const objects = [claim('m-assets', {storageClassName: null}), claim('m-system', {storageClassName: ''}), claim('m-other', {storageClassName: null})]
     const found = emptyStorageClassClaims([`UPGRADE FAILED: ${refused('m-assets')} && ${refused('m-system')}`], objects, again)
     expect(found?.detail).toMatch(/^PersistentVolumeClaims m-assets, m-system: the chart renders storageClassName empty, the cluster gave each claim its default class/)
-    expect(found?.hint).toBe('Set the chart\'s storage class value for PersistentVolumeClaims m-assets, m-system to the class they have (local-path on k3d; `kubectl get pvc` shows it) in your values file, then run `devctl up` again.')
+    expect(found?.hint).toBe(
+      "Set the chart's storage class value for PersistentVolumeClaims m-assets, m-system to the class they have (local-path on k3d; `kubectl get pvc` shows it) in your values file, then run `devctl up` again.",
+    )
   })
 
   it('says nothing about a claim that names its class, leaves it out, or was not refused', () => {

@@ -43,7 +43,8 @@ describe('doctor --fix: moving host ports in devctl.yaml', () => {
   })
 
   it('adds a port the file left at its default, keeping comments', () => {
-    const withRegistry = '# our environment\napiVersion: devctl.dev/v1\nproject: shop # the shop\ncluster:\n  provider: k3d\n  registry:\n    enabled: true # for local images\napp:\n  chart:\n    path: ./chart\n'
+    const withRegistry =
+      '# our environment\napiVersion: devctl.dev/v1\nproject: shop # the shop\ncluster:\n  provider: k3d\n  registry:\n    enabled: true # for local images\napp:\n  chart:\n    path: ./chart\n'
     const updated = movePortsInConfig('/p/devctl.yaml', withRegistry, [{configKey: 'cluster.registry.port', from: 5001, to: 5002}])
     expect(updated).toBe(withRegistry.replace('enabled: true # for local images\n', 'enabled: true # for local images\n    port: 5002\n'))
   })

@@ -130,7 +130,16 @@ describe('doctor checks', () => {
   })
 
   it('judges free disk space by its lowest place', () => {
-    const disk = (freeBytes: number) => check(healthy({disk: [{what: 'project', path: '/project', freeBytes: 50 * GiB}, {what: 'Docker', path: '/var/lib/docker', freeBytes}]}), 'disk')
+    const disk = (freeBytes: number) =>
+      check(
+        healthy({
+          disk: [
+            {what: 'project', path: '/project', freeBytes: 50 * GiB},
+            {what: 'Docker', path: '/var/lib/docker', freeBytes},
+          ],
+        }),
+        'disk',
+      )
     expect(disk(1 * GiB)).toMatchObject({status: 'fail', message: expect.stringContaining('1.0 GiB free for Docker (/var/lib/docker): less than the 2.0 GiB devctl needs.')})
     expect(disk(5 * GiB).status).toBe('warn')
     expect(disk(20 * GiB)).toMatchObject({status: 'pass', message: '50.0 GiB free for the project (/project); 20.0 GiB free for Docker (/var/lib/docker)'})
@@ -143,7 +152,10 @@ describe('doctor checks', () => {
   })
 
   it('fails an invalid devctl.yaml with each entry at file:line:col', () => {
-    const error = new ConfigError('devctl.yaml:3:12: "cluster.apiPort" must be a whole number, but found the string "x".\ndevctl.yaml:4:3: unknown key "prots" under "cluster". Did you mean "ports"?', {hint: 'Fix these entries in devctl.yaml.'})
+    const error = new ConfigError(
+      'devctl.yaml:3:12: "cluster.apiPort" must be a whole number, but found the string "x".\ndevctl.yaml:4:3: unknown key "prots" under "cluster". Did you mean "ports"?',
+      {hint: 'Fix these entries in devctl.yaml.'},
+    )
     expect(check(healthy({config: {state: 'invalid', path: '/project/devctl.yaml', error}}), 'config')).toEqual({
       id: 'config',
       title: 'devctl.yaml',
@@ -155,7 +167,10 @@ describe('doctor checks', () => {
   })
 
   it('fails a valid devctl.yaml whose values file or chart is broken, listing every problem', () => {
-    const fileErrors = [new ConfigError('values.dev.yaml:2:1: the values file is not valid YAML: bad indentation.'), new ConfigError('The chart directory ./chart (app.chart.path in devctl.yaml) does not exist.')]
+    const fileErrors = [
+      new ConfigError('values.dev.yaml:2:1: the values file is not valid YAML: bad indentation.'),
+      new ConfigError('The chart directory ./chart (app.chart.path in devctl.yaml) does not exist.'),
+    ]
     const result = check(healthy({config: {state: 'valid', loaded: loaded(K3D_CONFIG), fileErrors}}), 'config')
     expect(result).toMatchObject({status: 'fail', message: fileErrors[0]!.message, details: [fileErrors[1]!.message]})
   })
@@ -198,7 +213,11 @@ describe('doctor checks', () => {
   })
 
   it('passes the ports of a running cluster (it holds them) and checks its kube context', () => {
-    const running = healthy({cluster: {state: 'ok', value: {name: 'demo', running: true, servers: 1, agents: 2, labels: {}}}, ports: undefined, kube: {state: 'ok', value: {context: 'k3d-demo', server: 'https://127.0.0.1:6550'}}})
+    const running = healthy({
+      cluster: {state: 'ok', value: {name: 'demo', running: true, servers: 1, agents: 2, labels: {}}},
+      ports: undefined,
+      kube: {state: 'ok', value: {context: 'k3d-demo', server: 'https://127.0.0.1:6550'}},
+    })
     expect(check(running, 'ports')).toMatchObject({status: 'pass', message: 'held by the running cluster demo'})
     expect(check(running, 'cluster')).toMatchObject({status: 'pass', message: 'k3d cluster demo is running (1 server, 2 agents)'})
     expect(check(running, 'kube-context')).toMatchObject({status: 'pass', message: 'context k3d-demo answers at https://127.0.0.1:6550'})
@@ -209,7 +228,10 @@ describe('doctor checks', () => {
   it('offers to start a stopped cluster', () => {
     const result = check(healthy({cluster: {state: 'ok', value: {name: 'demo', running: false, servers: 1, agents: 0, labels: {}}}}), 'cluster')
     expect(result).toMatchObject({status: 'warn', message: 'The k3d cluster demo is stopped.', autoFix: {kind: 'start-cluster', cluster: 'demo'}})
-    expect(check(healthy({cluster: {state: 'ok', value: {name: 'demo', running: false, servers: 1, agents: 0, labels: {}}}}), 'kube-context')).toMatchObject({status: 'skip', message: 'needs a running cluster'})
+    expect(check(healthy({cluster: {state: 'ok', value: {name: 'demo', running: false, servers: 1, agents: 0, labels: {}}}}), 'kube-context')).toMatchObject({
+      status: 'skip',
+      message: 'needs a running cluster',
+    })
   })
 
   it('needs neither Docker nor k3d for an existing cluster, only its kube context', () => {

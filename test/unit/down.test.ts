@@ -183,7 +183,9 @@ describe('down on an existing cluster', () => {
 
     const declined = await environment(EXISTING, 'unmarked')
     const kept = await down(declined.loaded, options({deleteNamespace: true}), declined.env.controls())
-    expect(declined.env.questions).toEqual([`Delete namespace ${declined.namespace}, which belongs to something other than devctl (or a devctl older than its ownership marks), with everything in it?`])
+    expect(declined.env.questions).toEqual([
+      `Delete namespace ${declined.namespace}, which belongs to something other than devctl (or a devctl older than its ownership marks), with everything in it?`,
+    ])
     expect(declined.env.kube.find('Namespace', undefined, declined.namespace)).toBeDefined()
     expect(kept.kept[0]).toMatch(/--delete-namespace deletes it, asking first\)$/)
 

@@ -28,7 +28,7 @@ async function hold(): Promise<number> {
 }
 
 describe('host ports', () => {
-  it('binds devctl.yaml\'s ports for a new cluster, none for a running one', () => {
+  it("binds devctl.yaml's ports for a new cluster, none for a running one", () => {
     expect(portsToBind(config([8080]), names, {exists: false}).map((p) => [p.port, p.configKey])).toEqual([
       [6550, 'cluster.apiPort'],
       [8080, 'cluster.ports[0].host'],
@@ -59,7 +59,7 @@ describe('host ports', () => {
     expect(probes[0]!.fix).toMatch(/^Stop what holds it, or set cluster\.ports\[0\]\.host in devctl\.yaml to a free port such as \d+\.$/)
   })
 
-  it('tells a stopped cluster\'s user that devctl.yaml cannot move its port', async () => {
+  it("tells a stopped cluster's user that devctl.yaml cannot move its port", async () => {
     const port = await hold()
     const createdWith = {ports: [{port: `${port}:80`, nodeFilters: ['loadbalancer']}]}
     const binding = {exists: true, running: false, createdWith} as const

@@ -77,9 +77,7 @@ describe('devctl init', () => {
     await expect(init(dir, {preset: 'web-worker', name: 'Shop_1'}, noInputPrompter())).rejects.toThrow(/^--name: "Shop_1" is not a valid name/)
     await expect(init(dir, {preset: 'web-worker', name: 'shop', port: ['80']}, noInputPrompter())).rejects.toThrow(/^--port: "80" is not a port mapping\./)
     await expect(init(dir, {preset: 'nope', name: 'shop'}, noInputPrompter())).rejects.toThrow(/^There is no preset named "nope"\./)
-    await expect(init(dir, {preset: 'bring-your-own', name: 'blog', chart: 'https://charts.example.com'}, noInputPrompter())).rejects.toThrow(
-      /^--chart-name is required when devctl cannot prompt/,
-    )
+    await expect(init(dir, {preset: 'bring-your-own', name: 'blog', chart: 'https://charts.example.com'}, noInputPrompter())).rejects.toThrow(/^--chart-name is required when devctl cannot prompt/)
   })
 
   it('refuses to overwrite without --force and changes nothing', async () => {

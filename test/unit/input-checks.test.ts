@@ -53,7 +53,9 @@ describe('YAML aliases', () => {
   const data = (text: string) => toPlainData(parseYamlText('/p/values.yaml', text, 'values file'), 'values file')
 
   it('an alias before its anchor: says so and where', () => {
-    expect(() => data('a: *tag\nb: &tag 1\n')).toThrow('values.yaml:1:4: the values file uses the alias *tag, but no anchor &tag is defined before it. &tag is defined only after it. Anchors in this file: &tag.')
+    expect(() => data('a: *tag\nb: &tag 1\n')).toThrow(
+      'values.yaml:1:4: the values file uses the alias *tag, but no anchor &tag is defined before it. &tag is defined only after it. Anchors in this file: &tag.',
+    )
   })
 
   it('an alias in a file without anchors', () => {

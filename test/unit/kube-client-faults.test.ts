@@ -46,7 +46,10 @@ function connect(): {kube: KubeClient; notices: RetryNotice[]} {
 }
 
 async function refusal(promise: Promise<unknown>): Promise<ApiRefusedError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught)
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  )
   expect(error).toBeInstanceOf(ApiRefusedError)
   return error as ApiRefusedError
 }
@@ -71,17 +74,26 @@ describe('single calls', () => {
     cluster.server.injectApiFault({kind: 'status', code: 503, times: 2, match: {verb: 'list', resource: 'secrets'}})
     cluster.server.injectApiFault({kind: 'status', code: 429, retryAfterSeconds: 1, times: 1, match: {verb: 'list', resource: 'secrets'}})
     expect(await kube.list('Secret', 'team')).toEqual([])
-    expect(notices.map((n) => [n.attempt, n.failure.status, n.delayMs])).toEqual([[1, 503, 20], [2, 503, 40], [3, 429, 1000]])
+    expect(notices.map((n) => [n.attempt, n.failure.status, n.delayMs])).toEqual([
+      [1, 503, 20],
+      [2, 503, 40],
+      [3, 429, 1000],
+    ])
     expect(notices[0]?.request).toMatchObject({verb: 'list', resource: 'secrets', namespace: 'team'})
   })
 
-  it('give up after the policy\'s attempts with what the API last said', async () => {
+  it("give up after the policy's attempts with what the API last said", async () => {
     const {kube, notices} = connect()
     cluster.server.injectApiFault({kind: 'status', code: 500, match: {verb: 'get', resource: 'configmaps'}})
-    const error = await kube.get('ConfigMap', 'team', 'settings').then(() => undefined, (caught: unknown) => caught)
+    const error = await kube.get('ConfigMap', 'team', 'settings').then(
+      () => undefined,
+      (caught: unknown) => caught,
+    )
     expect(error).toBeInstanceOf(ClusterError)
     expect(error).not.toBeInstanceOf(ApiRefusedError)
-    expect((error as ClusterError).message).toBe('Kubernetes API: could not get configmaps "settings" in namespace "team": 500 Internal Server Error: Internal error occurred: etcdserver: leader changed')
+    expect((error as ClusterError).message).toBe(
+      'Kubernetes API: could not get configmaps "settings" in namespace "team": 500 Internal Server Error: Internal error occurred: etcdserver: leader changed',
+    )
     expect(notices).toHaveLength(fast.retry.attempts - 1)
   })
 

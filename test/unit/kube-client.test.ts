@@ -24,12 +24,16 @@ describe('kube client', () => {
     expect(JSON.stringify({message: (error as ClusterError).message, details: (error as ClusterError).details})).not.toContain('SUPERSECRETTOKEN123')
   })
 
-  it('asks for no API group\'s resource list for the kinds it knows, and looks up another kind\'s before applying it', async () => {
+  it("asks for no API group's resource list for the kinds it knows, and looks up another kind's before applying it", async () => {
     const asked: string[] = []
     const answers: Record<string, object> = {
       '/api/v1/namespaces/team/pods': {apiVersion: 'v1', kind: 'PodList', metadata: {}, items: []},
       '/apis/apps/v1/namespaces/team/deployments/web': {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'web', namespace: 'team'}},
-      '/apis/example.com/v1': {kind: 'APIResourceList', groupVersion: 'example.com/v1', resources: [{name: 'widgets', singularName: 'widget', namespaced: true, kind: 'Widget', verbs: ['get', 'patch']}]},
+      '/apis/example.com/v1': {
+        kind: 'APIResourceList',
+        groupVersion: 'example.com/v1',
+        resources: [{name: 'widgets', singularName: 'widget', namespaced: true, kind: 'Widget', verbs: ['get', 'patch']}],
+      },
       '/apis/example.com/v1/namespaces/team/widgets/w': {apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w', namespace: 'team'}},
     }
     const server = createServer((request, response) => {
@@ -43,7 +47,10 @@ describe('kube client', () => {
       const file = join(await tempDir(), 'config')
       const {port} = server.address() as AddressInfo
       // client-node refuses plain HTTP unless TLS verification is "skipped".
-      await writeFile(file, `apiVersion: v1\nclusters:\n- name: c\n  cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {}\n`)
+      await writeFile(
+        file,
+        `apiVersion: v1\nclusters:\n- name: c\n  cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {}\n`,
+      )
       const kube = KubeClient.connect({kubeconfig: file, context: 'c'})
       expect(await Promise.all([kube.list('Pod', 'team'), kube.get('Deployment', 'team', 'web')])).toMatchObject([[], {metadata: {name: 'web'}}])
       expect(asked.sort()).toEqual(['GET /api/v1/namespaces/team/pods', 'GET /apis/apps/v1/namespaces/team/deployments/web'])

@@ -89,7 +89,11 @@ describe('exec', () => {
     // Handed over in full; the slow writer is still working through its buffer.
     await new Promise((resolve) => sink.end(resolve))
     expect(sink.bytes).toBe(24 * 1024 * 1024)
-    expect(sink.hash()).toBe(createHash('sha256').update(Buffer.alloc(24 * 1024 * 1024, 'x')).digest('hex'))
+    expect(sink.hash()).toBe(
+      createHash('sha256')
+        .update(Buffer.alloc(24 * 1024 * 1024, 'x'))
+        .digest('hex'),
+    )
   }, 60_000)
 
   it('sends input larger than the socket holds, paced, intact', async () => {

@@ -52,7 +52,13 @@ export class FakeCluster implements LogSource {
     this.objects.set(`${kind}/${name}`, {
       apiVersion: 'apps/v1',
       kind,
-      metadata: {name, namespace: this.namespace, annotations: metadata.annotations, labels: metadata.labels, ownerReferences: metadata.owner ? [{apiVersion: 'apps/v1', kind: metadata.owner.kind, name: metadata.owner.name, uid: `uid-${metadata.owner.name}`, controller: true}] : undefined},
+      metadata: {
+        name,
+        namespace: this.namespace,
+        annotations: metadata.annotations,
+        labels: metadata.labels,
+        ownerReferences: metadata.owner ? [{apiVersion: 'apps/v1', kind: metadata.owner.kind, name: metadata.owner.name, uid: `uid-${metadata.owner.name}`, controller: true}] : undefined,
+      },
     })
   }
 
@@ -184,7 +190,13 @@ export class FakeCluster implements LogSource {
     return this.objects.get(`${kind}/${name}`) as KindObject<K> | undefined
   }
 
-  async watch<K extends KindName, T extends KubernetesObject = KindObject<K>>(kind: K, _namespace: string | undefined, _options: unknown, onChange: (event: WatchEvent, object: T) => void, signal: AbortSignal): Promise<void> {
+  async watch<K extends KindName, T extends KubernetesObject = KindObject<K>>(
+    kind: K,
+    _namespace: string | undefined,
+    _options: unknown,
+    onChange: (event: WatchEvent, object: T) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
     for (const object of await this.list(kind)) onChange('add', object as unknown as T)
     const listener = onChange as Listener
     const set = this.watchers.get(kind) ?? new Set()
@@ -198,7 +210,9 @@ export class FakeCluster implements LogSource {
     const pod = this.pods.get(podName)
     if (!pod) return {ok: false, status: 404, message: `pods "${podName}" not found`}
     const status = statusesOf(pod).find((s) => s.name === options.container)
-    const id = options.previous ? status?.lastState?.terminated?.containerID : (status?.state?.terminated?.containerID ?? (status?.state?.running ? status.containerID : status?.lastState?.terminated?.containerID))
+    const id = options.previous
+      ? status?.lastState?.terminated?.containerID
+      : (status?.state?.terminated?.containerID ?? (status?.state?.running ? status.containerID : status?.lastState?.terminated?.containerID))
     const log = id ? this.logs.get(id) : undefined
     if (!log) return {ok: false, status: 400, message: `container "${options.container}" in pod "${podName}" is waiting to start: ContainerCreating`}
     let from = 0

@@ -35,12 +35,7 @@ describe('log lines', () => {
 
   it('orders timestamps of different precision by time', () => {
     const stamps = ['2025-01-01T10:00:05.5Z', '2025-01-01T10:00:05Z', '2025-01-01T10:00:05.123456789Z', '2025-01-01T10:00:04.9Z']
-    expect([...stamps].sort((a, b) => (stampKey(a) < stampKey(b) ? -1 : 1))).toEqual([
-      '2025-01-01T10:00:04.9Z',
-      '2025-01-01T10:00:05Z',
-      '2025-01-01T10:00:05.123456789Z',
-      '2025-01-01T10:00:05.5Z',
-    ])
+    expect([...stamps].sort((a, b) => (stampKey(a) < stampKey(b) ? -1 : 1))).toEqual(['2025-01-01T10:00:04.9Z', '2025-01-01T10:00:05Z', '2025-01-01T10:00:05.123456789Z', '2025-01-01T10:00:05.5Z'])
   })
 
   it('on resume skips exactly the lines already read, even when several share the last timestamp', () => {
@@ -70,7 +65,29 @@ describe('merging logs in time order', () => {
   it('interleaves sources by time, keeping each source in order and ties in source order', async () => {
     const out: string[] = []
     await mergeInTimeOrder(
-      [from(batch('a', [[1, 'a1'], [3, 'a3']]), batch('a', [[5, 'a5']])), from(batch('b', [[2, 'b2'], [3, 'b3'], [4, 'b4']])), from(), from(batch('c', [[0, 'c0'], [6, 'c6']]))],
+      [
+        from(
+          batch('a', [
+            [1, 'a1'],
+            [3, 'a3'],
+          ]),
+          batch('a', [[5, 'a5']]),
+        ),
+        from(
+          batch('b', [
+            [2, 'b2'],
+            [3, 'b3'],
+            [4, 'b4'],
+          ]),
+        ),
+        from(),
+        from(
+          batch('c', [
+            [0, 'c0'],
+            [6, 'c6'],
+          ]),
+        ),
+      ],
       (batches) => {
         for (const b of batches) out.push(...b.messages)
       },
@@ -90,17 +107,28 @@ describe('merging logs in time order', () => {
     }
     const abort = new AbortController()
     let written = 0
-    await mergeInTimeOrder([endless('a'), endless('b')], (batches) => {
-      written += batches.length
-      if (written > 10) abort.abort()
-    }, abort.signal)
+    await mergeInTimeOrder(
+      [endless('a'), endless('b')],
+      (batches) => {
+        written += batches.length
+        if (written > 10) abort.abort()
+      },
+      abort.signal,
+    )
     expect(released.sort()).toEqual(['a', 'b'])
   })
 })
 
 describe('events in time order', () => {
   const event = (reason: string, resourceVersion: string, time: {lastTimestamp?: string; eventTime?: string}): V1Event =>
-    ({metadata: {name: `e${resourceVersion}`, uid: `u${resourceVersion}`, resourceVersion}, involvedObject: {kind: 'Pod', name: 'demo-api-1'}, reason, type: 'Normal', message: reason, ...time}) as unknown as V1Event
+    ({
+      metadata: {name: `e${resourceVersion}`, uid: `u${resourceVersion}`, resourceVersion},
+      involvedObject: {kind: 'Pod', name: 'demo-api-1'},
+      reason,
+      type: 'Normal',
+      message: reason,
+      ...time,
+    }) as unknown as V1Event
 
   it('orders events by the time they show, and those of the same time as the API server wrote them', () => {
     const events = [
@@ -110,7 +138,10 @@ describe('events in time order', () => {
       event('Started', '13', {lastTimestamp: '2025-01-01T10:00:42Z'}),
       event('Created', '9', {lastTimestamp: '2025-01-01T10:00:40Z'}),
     ]
-    const ordered = events.map((e) => eventLine(e)!).sort(byTime).map((line) => line.batch.messages[0])
+    const ordered = events
+      .map((e) => eventLine(e)!)
+      .sort(byTime)
+      .map((line) => line.batch.messages[0])
     expect(ordered).toEqual(['Normal Created: Created', 'Normal Pulling: Pulling', 'Normal Pulled: Pulled', 'Normal Scheduled: Scheduled', 'Normal Started: Started'])
   })
 })
@@ -123,7 +154,10 @@ describe('which pods are the release', () => {
     const selector = new PodSelector(cluster, options)
     const pods = await cluster.list('Pod')
     const decisions = await Promise.all(pods.map((pod) => selector.selects(pod)))
-    return pods.filter((_, i) => decisions[i]).map((pod) => pod.metadata!.name!).sort()
+    return pods
+      .filter((_, i) => decisions[i])
+      .map((pod) => pod.metadata!.name!)
+      .sort()
   }
 
   function cluster(): FakeCluster {
@@ -239,13 +273,16 @@ describe('logs options', () => {
 
   it('refuses a broken regex with a usage error naming the flag', () => {
     expect(() => logsRequest({namespace: 'n', release: 'r'}, [], {follow: true, events: false, services: false, grep: 'error('})).toThrow(/^--grep "error\(" is not a valid regular expression/)
-    expect(() => logsRequest({namespace: 'n', release: 'r'}, ['api[' ], {follow: true, events: false, services: false})).toThrow(UsageError)
+    expect(() => logsRequest({namespace: 'n', release: 'r'}, ['api['], {follow: true, events: false, services: false})).toThrow(UsageError)
   })
 })
 
 describe('log view', () => {
   afterEach(() => clearSecrets())
-  const lines = batch('demo-api-1', [[Date.parse('2025-01-01T10:00:00Z'), 'hello'], [Date.parse('2025-01-01T10:00:01Z'), 'password=s3cret-value']])
+  const lines = batch('demo-api-1', [
+    [Date.parse('2025-01-01T10:00:00Z'), 'hello'],
+    [Date.parse('2025-01-01T10:00:01Z'), 'password=s3cret-value'],
+  ])
 
   it('prints pod/container and the message, plain without colour, secrets masked', () => {
     registerSecret('s3cret-value')
@@ -285,7 +322,10 @@ describe('log view', () => {
   it('with --json prints one parseable object per line, secrets masked', () => {
     registerSecret('s3cret-value')
     const format = createLogFormatter({json: true, timestamps: false, short: false}, new Chalk({level: 1}))
-    const parsed = format([lines]).trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)
+    const parsed = format([lines])
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown)
     expect(parsed).toEqual([
       {type: 'log', ts: '2025-01-01T10:00:00.000Z', pod: 'demo-api-1', container: 'app', stream: 'log', message: 'hello'},
       {type: 'log', ts: '2025-01-01T10:00:01.000Z', pod: 'demo-api-1', container: 'app', stream: 'log', message: 'password=********'},

@@ -61,7 +61,12 @@ describe('devctl logs engine, without --follow', () => {
     }
     expect(await run({container: '^api$'})).toEqual(['demo-api-1/api starting', 'demo-api-1/api panic: no config', 'demo-api-1/api starting', 'demo-api-1/api listening on :8080'])
     expect(await run({grep: 'db|done'})).toEqual(['demo-api-1/wait-db waiting for db', 'demo-api-1/wait-db db is up', 'demo-migrate-x/migrate done'])
-    expect(await run({exclude: 'start|db'})).toEqual(['demo-migrate-x/migrate applying 001 ... ok', 'demo-migrate-x/migrate done', 'demo-api-1/api panic: no config', 'demo-api-1/api listening on :8080'])
+    expect(await run({exclude: 'start|db'})).toEqual([
+      'demo-migrate-x/migrate applying 001 ... ok',
+      'demo-migrate-x/migrate done',
+      'demo-api-1/api panic: no config',
+      'demo-api-1/api listening on :8080',
+    ])
   })
 
   it('narrows to components', async () => {
@@ -252,7 +257,7 @@ describe('devctl logs engine, following', () => {
   })
 })
 
-describe('following one container run (the migration step\'s reader)', () => {
+describe("following one container run (the migration step's reader)", () => {
   it('reads a run to its end across dropped connections, every line exactly once', async () => {
     const c = new FakeCluster()
     c.addPod('demo-migrate-x', {containers: ['migrate']})

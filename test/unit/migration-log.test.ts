@@ -49,12 +49,17 @@ describe('migration logs on disk', () => {
   })
 })
 
-describe('a Job migration\'s attempts, live', () => {
+describe("a Job migration's attempts, live", () => {
   const job: V1Job = {metadata: {name: 'demo-migrate'}, spec: {backoffLimit: 2, template: {}}}
   const attempt = (name: string, created: string, phase: string, finishedAt?: string): V1Pod => ({
     metadata: {name, creationTimestamp: new Date(created)},
     spec: {containers: [{name: 'migrate'}]},
-    status: {phase, containerStatuses: [{name: 'migrate', image: 'x', imageID: '', ready: false, restartCount: 0, state: finishedAt ? {terminated: {exitCode: 1, reason: 'Error', finishedAt: new Date(finishedAt)}} : {running: {}}}]},
+    status: {
+      phase,
+      containerStatuses: [
+        {name: 'migrate', image: 'x', imageID: '', ready: false, restartCount: 0, state: finishedAt ? {terminated: {exitCode: 1, reason: 'Error', finishedAt: new Date(finishedAt)}} : {running: {}}},
+      ],
+    },
   })
   const now = Date.parse('2025-01-31T14:00:13Z')
 

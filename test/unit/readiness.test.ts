@@ -19,14 +19,25 @@ function deployment(image: string, status: NonNullable<V1Deployment['status']>, 
 function replicaSet(name: string, image: string, revision: number): V1ReplicaSet {
   const t = template(image)
   return {
-    metadata: {name, uid: name, annotations: {'deployment.kubernetes.io/revision': String(revision)}, ownerReferences: [{apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd1', controller: true}]},
+    metadata: {
+      name,
+      uid: name,
+      annotations: {'deployment.kubernetes.io/revision': String(revision)},
+      ownerReferences: [{apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd1', controller: true}],
+    },
     spec: {selector: {matchLabels: {app: 'web', 'pod-template-hash': name}}, template: {...t, metadata: {labels: {...t.metadata.labels, 'pod-template-hash': name}}}},
   }
 }
 
 function pod(name: string, owner: {kind: string; uid: string}, state: {ready?: boolean; waiting?: string; deleting?: boolean; labels?: Record<string, string>} = {}): V1Pod {
   return {
-    metadata: {name, uid: name, labels: {app: 'web', ...state.labels}, ownerReferences: [{apiVersion: 'apps/v1', kind: owner.kind, name: owner.uid, uid: owner.uid, controller: true}], ...(state.deleting ? {deletionTimestamp: new Date()} : {})},
+    metadata: {
+      name,
+      uid: name,
+      labels: {app: 'web', ...state.labels},
+      ownerReferences: [{apiVersion: 'apps/v1', kind: owner.kind, name: owner.uid, uid: owner.uid, controller: true}],
+      ...(state.deleting ? {deletionTimestamp: new Date()} : {}),
+    },
     spec: {containers: [{name: 'app', image: 'x'}]},
     status: {
       phase: state.waiting ? 'Pending' : 'Running',
@@ -75,16 +86,35 @@ describe('the current revision decides a rollout', () => {
     const back = deployment('busybox:1.37.0', {observedGeneration: 3, replicas: 2, updatedReplicas: 1, availableReplicas: 1}, 3)
     const good = replicaSet('rs-good', 'busybox:1.37.0', 3)
     const crashing = replicaSet('rs-crash', 'busybox:crash', 2)
-    const split = revisionPods('Deployment', back, [pod('web-good', {kind: 'ReplicaSet', uid: 'rs-good'}, {ready: true}), pod('web-crash', {kind: 'ReplicaSet', uid: 'rs-crash'}, {waiting: 'CrashLoopBackOff'})], [good, crashing])
+    const split = revisionPods(
+      'Deployment',
+      back,
+      [pod('web-good', {kind: 'ReplicaSet', uid: 'rs-good'}, {ready: true}), pod('web-crash', {kind: 'ReplicaSet', uid: 'rs-crash'}, {waiting: 'CrashLoopBackOff'})],
+      [good, crashing],
+    )
     expect(split.current.map((p) => p.metadata?.name)).toEqual(['web-good'])
   })
 
   it("takes a StatefulSet's pods at its updateRevision and a DaemonSet's at its generation", () => {
-    const set: V1StatefulSet = {metadata: {name: 'db', uid: 's1', generation: 2}, spec: {selector: {}, serviceName: 'db', template: {}}, status: {observedGeneration: 2, replicas: 1, updateRevision: 'db-2', currentRevision: 'db-1'}}
-    const setPods = [pod('db-0', {kind: 'StatefulSet', uid: 's1'}, {labels: {'controller-revision-hash': 'db-1'}}), pod('db-1', {kind: 'StatefulSet', uid: 's1'}, {labels: {'controller-revision-hash': 'db-2'}})]
+    const set: V1StatefulSet = {
+      metadata: {name: 'db', uid: 's1', generation: 2},
+      spec: {selector: {}, serviceName: 'db', template: {}},
+      status: {observedGeneration: 2, replicas: 1, updateRevision: 'db-2', currentRevision: 'db-1'},
+    }
+    const setPods = [
+      pod('db-0', {kind: 'StatefulSet', uid: 's1'}, {labels: {'controller-revision-hash': 'db-1'}}),
+      pod('db-1', {kind: 'StatefulSet', uid: 's1'}, {labels: {'controller-revision-hash': 'db-2'}}),
+    ]
     expect(revisionPods('StatefulSet', set, setPods, []).current.map((p) => p.metadata?.name)).toEqual(['db-1'])
-    const daemon: V1DaemonSet = {metadata: {name: 'agent', uid: 'ds1', generation: 4}, spec: {selector: {}, template: {}}, status: {observedGeneration: 4, currentNumberScheduled: 1, desiredNumberScheduled: 1, numberMisscheduled: 0, numberReady: 0}}
-    const daemonPods = [pod('agent-a', {kind: 'DaemonSet', uid: 'ds1'}, {labels: {'pod-template-generation': '3'}}), pod('agent-b', {kind: 'DaemonSet', uid: 'ds1'}, {labels: {'pod-template-generation': '4'}})]
+    const daemon: V1DaemonSet = {
+      metadata: {name: 'agent', uid: 'ds1', generation: 4},
+      spec: {selector: {}, template: {}},
+      status: {observedGeneration: 4, currentNumberScheduled: 1, desiredNumberScheduled: 1, numberMisscheduled: 0, numberReady: 0},
+    }
+    const daemonPods = [
+      pod('agent-a', {kind: 'DaemonSet', uid: 'ds1'}, {labels: {'pod-template-generation': '3'}}),
+      pod('agent-b', {kind: 'DaemonSet', uid: 'ds1'}, {labels: {'pod-template-generation': '4'}}),
+    ]
     expect(revisionPods('DaemonSet', daemon, daemonPods, []).current.map((p) => p.metadata?.name)).toEqual(['agent-b'])
   })
 })

@@ -119,7 +119,12 @@ describe("up's plan against the release in the cluster", () => {
   it('neither renders nor deploys when the release carries the same fingerprint and is deployed', async () => {
     const env = new FakeEnvironment()
     const {hash, plan} = await planner(env)
-    expect(await plan({revision: 3, status: 'deployed', fingerprint: hash})).toEqual({fingerprint: hash, previous: {revision: 3, status: 'deployed', fingerprint: hash}, unchanged: true, reason: 'nothing changed'})
+    expect(await plan({revision: 3, status: 'deployed', fingerprint: hash})).toEqual({
+      fingerprint: hash,
+      previous: {revision: 3, status: 'deployed', fingerprint: hash},
+      unchanged: true,
+      reason: 'nothing changed',
+    })
     expect(env.helm.calls).toEqual([])
   })
 
@@ -168,7 +173,10 @@ describe('what an upgrade starts from, and when it reinstalls', () => {
 
   it('starts from the last finished revision before one an interrupted helm left pending, and names the stuck one', () => {
     for (const pending of ['pending-upgrade', 'pending-rollback', 'pending-install']) {
-      expect(upgradeBase([revision(1, 'superseded'), revision(2, 'deployed'), revision(3, pending)], 'demo')).toEqual({previous: {revision: 2, status: 'deployed'}, stuck: {revision: 3, status: pending}})
+      expect(upgradeBase([revision(1, 'superseded'), revision(2, 'deployed'), revision(3, pending)], 'demo')).toEqual({
+        previous: {revision: 2, status: 'deployed'},
+        stuck: {revision: 3, status: pending},
+      })
     }
   })
 
@@ -203,10 +211,12 @@ describe('a release an interrupted helm left pending', () => {
     env.kube.putRevision(namespace, release, 1, 'deployed')
     env.kube.putRevision(namespace, release, 2, latest)
     const asked: string[] = []
-    const consent = (answer: boolean): Confirm => async (question) => {
-      asked.push(`${question.flag}: ${question.message}`)
-      return answer
-    }
+    const consent =
+      (answer: boolean): Confirm =>
+      async (question) => {
+        asked.push(`${question.flag}: ${question.message}`)
+        return answer
+      }
     const recover = (answer: boolean, run = recordingRun()) => recoverStuckRelease(project, env.connection(), consent(answer), run)
     return {env, namespace, release, asked, recover}
   }
@@ -223,7 +233,9 @@ describe('a release an interrupted helm left pending', () => {
     const {env, asked, recover, namespace, release} = await stuck('pending-upgrade')
     const run = recordingRun()
     const result = await recover(true, run)
-    expect(asked).toEqual([`--recover: Release ${release} is stuck in "pending-upgrade" (revision 2). No helm is working on it any more (it was interrupted). Drop the unfinished revision 2 so the release can be deployed again?`])
+    expect(asked).toEqual([
+      `--recover: Release ${release} is stuck in "pending-upgrade" (revision 2). No helm is working on it any more (it was interrupted). Drop the unfinished revision 2 so the release can be deployed again?`,
+    ])
     expect(env.kube.writes).toEqual([`delete Secret ${namespace}/sh.helm.release.v1.${release}.v2`])
     expect(result).toEqual({latest: {revision: 1, status: 'deployed', fingerprint: undefined}, recovered: 'revision 2 (pending-upgrade) dropped'})
     expect(run.warnings).toEqual([`Recovered release ${release}: dropped the unfinished revision 2 (pending-upgrade).`])
@@ -311,7 +323,14 @@ describe('status conditions', () => {
   })
 
   it('count only in-cluster services as not ready, and say which', () => {
-    const list = conditions(status({services: [{name: 'postgres', mode: 'in-cluster', ready: false}, {name: 'redis', mode: 'disabled', ready: false}]}))
+    const list = conditions(
+      status({
+        services: [
+          {name: 'postgres', mode: 'in-cluster', ready: false},
+          {name: 'redis', mode: 'disabled', ready: false},
+        ],
+      }),
+    )
     expect(find(list, 'ServicesReady')).toMatchObject({status: 'False', reason: 'ServiceNotReady', message: 'postgres not ready'})
   })
 
@@ -338,9 +357,15 @@ describe('status conditions', () => {
   })
 
   it('for a cluster that is not running, only ClusterReady, with what to do for k3d and for a shared cluster', () => {
-    expect(clusterDownConditions('missing', 'k3d')).toEqual([{type: 'ClusterReady', status: 'False', reason: 'ClusterMissing', message: 'the cluster is missing', hint: 'Run `devctl up` to create it.'}])
+    expect(clusterDownConditions('missing', 'k3d')).toEqual([
+      {type: 'ClusterReady', status: 'False', reason: 'ClusterMissing', message: 'the cluster is missing', hint: 'Run `devctl up` to create it.'},
+    ])
     expect(clusterDownConditions('stopped', 'k3d')[0]).toMatchObject({reason: 'ClusterStopped', hint: 'Run `devctl up` to start it (data is kept).'})
-    expect(clusterDownConditions('unreachable', 'k3d', 'Docker is not running')[0]).toMatchObject({reason: 'ClusterUnreachable', message: 'Docker is not running', hint: expect.stringMatching(/^Is Docker running\?/)})
+    expect(clusterDownConditions('unreachable', 'k3d', 'Docker is not running')[0]).toMatchObject({
+      reason: 'ClusterUnreachable',
+      message: 'Docker is not running',
+      hint: expect.stringMatching(/^Is Docker running\?/),
+    })
     expect(clusterDownConditions('unreachable', 'existing')[0]!.hint).toMatch(/^Check your network \(VPN\) and credentials/)
   })
 
@@ -363,7 +388,13 @@ describe('status conditions', () => {
       {revision: 2, status: 'superseded', chart: 'web-0.1.0', description: 'Upgrade complete'},
       {revision: 3, status: 'deployed', chart: 'web-0.1.0', description: 'Rollback to 1'},
     ]
-    expect(lastFailure(history)).toEqual({revision: 2, status: 'superseded', updated: undefined, description: undefined, rolledBackBy: {revision: 3, status: 'deployed', updated: undefined, description: 'Rollback to 1'}})
+    expect(lastFailure(history)).toEqual({
+      revision: 2,
+      status: 'superseded',
+      updated: undefined,
+      description: undefined,
+      rolledBackBy: {revision: 3, status: 'deployed', updated: undefined, description: 'Rollback to 1'},
+    })
     // A rollback is not itself rolled back by the one after it.
     expect(lastFailure([...history, {revision: 4, status: 'deployed', chart: 'web-0.1.0', description: 'Rollback to 2'}])).toMatchObject({revision: 2, rolledBackBy: {revision: 3}})
     expect(lastFailure(history.slice(0, 2))).toBeUndefined()

@@ -59,10 +59,12 @@ describe('secret-looking keys', () => {
 
   it('masks their values in --set arguments, whatever their length, and in the command helm is shown with', () => {
     expect(maskSecretSetValues('env.API_TOKEN=abc,replicaCount=2,db.password=x\\,y')).toBe('env.API_TOKEN=********,replicaCount=2,db.password=********')
-    expect(formatCommand('helm', ['upgrade', 'demo', '--set', 'env.SIGNING_KEY=abc', '--set-string', 'a.apiKey=k', '--set', 'tag=1'])).toBe("helm upgrade demo --set env.SIGNING_KEY=******** --set-string a.apiKey=******** --set tag=1")
+    expect(formatCommand('helm', ['upgrade', 'demo', '--set', 'env.SIGNING_KEY=abc', '--set-string', 'a.apiKey=k', '--set', 'tag=1'])).toBe(
+      'helm upgrade demo --set env.SIGNING_KEY=******** --set-string a.apiKey=******** --set tag=1',
+    )
   })
 
-  it('masks their values in the upgrade plan\'s diff, and still sees them change', () => {
+  it("masks their values in the upgrade plan's diff, and still sees them change", () => {
     expect(diffValues({env: {API_TOKEN: 'old'}}, {env: {API_TOKEN: 'new', LOG: 'debug'}})).toEqual([
       {path: 'env.API_TOKEN', before: '********', after: '********'},
       {path: 'env.LOG', before: undefined, after: 'debug'},

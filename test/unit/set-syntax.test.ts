@@ -15,7 +15,7 @@ import {UsageError} from '../../src/errors.js'
 import {tempDir, TOOLS} from '../helpers/cli.js'
 
 describe('--set flags', () => {
-  it('reads several pairs per flag, escapes, and helm\'s typing', () => {
+  it("reads several pairs per flag, escapes, and helm's typing", () => {
     expect(parseSetFlags(['replicaCount=2,image.tag=1.2.3', 'debug=true', 'zip=007', 'note=a\\,b', 'url=http://x?a=b'])).toEqual({
       replicaCount: 2,
       'image.tag': '1.2.3',

@@ -23,7 +23,14 @@ describe('task list view', () => {
 
   it('draws each step and its pods, and prints warnings under the list once it is done', async () => {
     const printed: string[] = []
-    const view = taskListView([{id: 'chart', title: 'Chart'}, {id: 'rollout', title: 'Rollout'}], new Chalk({level: 0}), (line) => printed.push(line))
+    const view = taskListView(
+      [
+        {id: 'chart', title: 'Chart'},
+        {id: 'rollout', title: 'Rollout'},
+      ],
+      new Chalk({level: 0}),
+      (line) => printed.push(line),
+    )
     view.emit({type: 'step:start', step: 'chart', title: 'Chart demo'})
     view.emit({type: 'warning', message: 'Recovered release demo: dropped the unfinished revision 6 (pending-upgrade).'})
     view.emit({type: 'pod', step: 'chart', pod: {name: 'demo-api-1', status: 'Running', ready: 1, total: 1, restarts: 0}})
@@ -48,7 +55,20 @@ describe('task list view', () => {
     const planned = drawn.join('')
     expect(planned).toContain('Plan: 1 value changed')
 
-    view.emit({type: 'outline', steps: [{id: 'deploy', title: 'Deploy', children: [{id: 'helm', title: 'helm'}, {id: 'migration', title: 'Migration'}]}, {id: 'rollout', title: 'Rollout'}]})
+    view.emit({
+      type: 'outline',
+      steps: [
+        {
+          id: 'deploy',
+          title: 'Deploy',
+          children: [
+            {id: 'helm', title: 'helm'},
+            {id: 'migration', title: 'Migration'},
+          ],
+        },
+        {id: 'rollout', title: 'Rollout'},
+      ],
+    })
     view.emit({type: 'step:start', step: 'deploy', title: 'Deploy demo'})
     view.emit({type: 'step:start', step: 'helm', title: 'helm upgrade', parent: 'deploy'})
     view.emit({type: 'step:start', step: 'migration', title: 'Migration', parent: 'deploy'})

@@ -9,17 +9,17 @@ import {cleanK3dLine} from '../../src/tools/k3d.js'
 import {formatCommand} from '../../src/tools/command-line.js'
 import {clearSecrets, redact, registerSecret} from '../../src/secrets/redact.js'
 
-describe('reading the tools\' output', () => {
-  it('keeps the words of k3d\'s logrus lines, coloured or structured', () => {
+describe("reading the tools' output", () => {
+  it("keeps the words of k3d's logrus lines, coloured or structured", () => {
     expect(cleanK3dLine('\u001B[36mINFO\u001B[0m[0003] Prep: Network')).toBe('Prep: Network')
     expect(cleanK3dLine('time="2026-11-24T08:00:00Z" level=info msg="Cluster \\"demo\\" created successfully!"')).toBe('Cluster "demo" created successfully!')
     expect(cleanK3dLine('ERRO[0001] Failed Cluster Start: port is already allocated')).toBe('Failed Cluster Start: port is already allocated')
   })
 
-  it('reads every tool\'s JSON through one parser: typed, or the tool\'s failure with what it printed', () => {
+  it("reads every tool's JSON through one parser: typed, or the tool's failure with what it printed", () => {
     const schema = z.object({ServerVersion: z.string()})
     expect(parseToolJson(schema, 'WARNING: a notice\n{"ServerVersion":"28.2.2"}', 'docker info', PrerequisiteError, {firstChar: '{'})).toEqual({ServerVersion: '28.2.2'})
-    const notJson = (() => parseToolJson(schema, 'Error: boom', 'helm history -o json', ChartError))
+    const notJson = () => parseToolJson(schema, 'Error: boom', 'helm history -o json', ChartError)
     expect(notJson).toThrow(ChartError)
     expect(notJson).toThrow('`helm history -o json` did not print the JSON devctl asked for.')
     expect(() => parseToolJson(schema, '{"Version": 1}', 'docker info', PrerequisiteError)).toThrow('`docker info` printed JSON of an unexpected shape; is this a supported version?')
@@ -29,8 +29,9 @@ describe('reading the tools\' output', () => {
     expect([helmDuration(300_000), helmDuration(90_500), helmDuration(3_600_000), helmDuration(20)]).toEqual(['5m', '1m31s', '1h', '1s'])
   })
 
-  it('cleans helm\'s error noise down to its message', () => {
-    const stderr = 'WARNING: Kubernetes configuration file is group-readable. This is insecure.\nError: UPGRADE FAILED: pre-upgrade hooks failed: 1 error occurred:\n\t* job demo-migrate failed: BackoffLimitExceeded\n\n'
+  it("cleans helm's error noise down to its message", () => {
+    const stderr =
+      'WARNING: Kubernetes configuration file is group-readable. This is insecure.\nError: UPGRADE FAILED: pre-upgrade hooks failed: 1 error occurred:\n\t* job demo-migrate failed: BackoffLimitExceeded\n\n'
     expect(cleanHelmError(stderr)).toEqual(['UPGRADE FAILED: pre-upgrade hooks failed: 1 error occurred:', 'job demo-migrate failed: BackoffLimitExceeded'])
   })
 

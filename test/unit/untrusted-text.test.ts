@@ -94,7 +94,16 @@ describe('views of cluster text', () => {
       namespace: 'demo',
       services: [],
       release: {name: 'demo', revision: 2, status: 'failed', chart: HOSTILE},
-      workloads: [{kind: 'Deployment', name: 'api', ready: false, detail: '0/1 ready', images: [], pods: [{name: 'api-1', status: 'Pending', reason: 'ErrImagePull', message: HOSTILE, ready: 0, total: 1, restarts: 0}]}],
+      workloads: [
+        {
+          kind: 'Deployment',
+          name: 'api',
+          ready: false,
+          detail: '0/1 ready',
+          images: [],
+          pods: [{name: 'api-1', status: 'Pending', reason: 'ErrImagePull', message: HOSTILE, ready: 0, total: 1, restarts: 0}],
+        },
+      ],
       conditions: [{type: 'WorkloadsReady', status: 'False', reason: 'ErrImagePull', message: `pod api-1: ErrImagePull (${HOSTILE})`}],
     }
     const text = renderStatus(status, plain)
@@ -136,7 +145,10 @@ describe('the live task list', () => {
     await view.close()
 
     // The renderer's own cursor and colour codes aside, nothing raw reached the terminal.
-    const screen = drawn.join('').replaceAll(/\u001B\[[\d;]*[A-Za-z]/g, '').replaceAll(/\u001B\[\?25[hl]/g, '')
+    const screen = drawn
+      .join('')
+      .replaceAll(/\u001B\[[\d;]*[A-Za-z]/g, '')
+      .replaceAll(/\u001B\[\?25[hl]/g, '')
     expect(screen).toContain(`✖ api-1  Pending (${VISIBLE})`)
     expect(screen).toContain(`› ${VISIBLE}`)
     expect(screen).not.toMatch(RAW_CONTROL)

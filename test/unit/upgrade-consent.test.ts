@@ -85,7 +85,12 @@ describe('upgrade asks before it changes anything', () => {
 
     const result = await applyUpgrade(prepared, options, env.controls())
     expect(result.outcome).toBe('upgraded')
-    expect(env.kube.writes.slice(0, 4)).toEqual([`create Lease ${namespace}/devctl-lock`, `apply Namespace ${namespace}`, `apply Secret ${namespace}/devctl-postgres`, `apply Secret ${namespace}/devctl-redis`])
+    expect(env.kube.writes.slice(0, 4)).toEqual([
+      `create Lease ${namespace}/devctl-lock`,
+      `apply Namespace ${namespace}`,
+      `apply Secret ${namespace}/devctl-postgres`,
+      `apply Secret ${namespace}/devctl-redis`,
+    ])
     expect(env.kube.find('Secret', namespace, 'devctl-redis')).toBeDefined()
     expect(env.helm.calls).toEqual(['template', 'upgrade --install demo'])
     expect(env.kube.revisions(namespace, 'demo')).toEqual(['1 superseded', '2 deployed'])

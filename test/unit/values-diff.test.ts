@@ -47,12 +47,20 @@ describe('the upgrade diff', () => {
     expect(diff({...GIVEN, resources: {limits: null}})).toEqual([{path: 'resources.limits.memory', before: '128Mi', after: undefined}])
   })
 
-  it('reports nothing the chart has on its own, nobody gives it, and that does not change (a subchart\'s defaults)', () => {
+  it("reports nothing the chart has on its own, nobody gives it, and that does not change (a subchart's defaults)", () => {
     expect(diff(GIVEN)).toEqual([])
   })
 
   it('lists item by item, keys with dots escaped as --set writes them, secrets masked', () => {
-    expect(diff({...GIVEN, env: [{name: 'LOG', value: 'debug'}, {name: 'API_TOKEN', value: 's3cret'}]})).toEqual([
+    expect(
+      diff({
+        ...GIVEN,
+        env: [
+          {name: 'LOG', value: 'debug'},
+          {name: 'API_TOKEN', value: 's3cret'},
+        ],
+      }),
+    ).toEqual([
       {path: 'env[0].value', before: 'info', after: 'debug'},
       {path: 'env[1].name', before: undefined, after: 'API_TOKEN'},
       {path: 'env[1].value', before: undefined, after: 's3cret'},

@@ -44,7 +44,12 @@ describe('Secrets a chart reads', () => {
   })
 
   it("knows the keys of devctl's Secrets from the same table that fills them", () => {
-    const config = configSchema.parse({apiVersion: 'devctl.dev/v1', project: 'demo', services: {redis: {auth: 'none'}}, app: {chart: {path: './chart'}, wiring: {secrets: {'demo-db': {connection: '{{postgres.url}}'}}}}})
+    const config = configSchema.parse({
+      apiVersion: 'devctl.dev/v1',
+      project: 'demo',
+      services: {redis: {auth: 'none'}},
+      app: {chart: {path: './chart'}, wiring: {secrets: {'demo-db': {connection: '{{postgres.url}}'}}}},
+    })
     const keys = credentialSecretKeys(config)
     expect(keys.get('devctl-postgres')).toContain('PGPASSWORD')
     expect(keys.get('devctl-redis')).not.toContain('REDISCLI_AUTH')
@@ -64,7 +69,11 @@ describe('Secrets a chart reads', () => {
   })
 
   it('finds where the values name a Secret, not a host of the same name nor the shared: anchors', () => {
-    const values = {shared: {database: {host: 'devctl-postgres', secret: 'devctl-postgres'}}, database: {host: 'devctl-postgres', existingSecret: 'devctl-postgres'}, envFromSecrets: [{secretName: 'devctl-postgres'}]}
+    const values = {
+      shared: {database: {host: 'devctl-postgres', secret: 'devctl-postgres'}},
+      database: {host: 'devctl-postgres', existingSecret: 'devctl-postgres'},
+      envFromSecrets: [{secretName: 'devctl-postgres'}],
+    }
     expect(valuePathsNaming(values, 'devctl-postgres')).toEqual(['database.existingSecret', 'envFromSecrets[0].secretName'])
   })
 })
@@ -81,15 +90,23 @@ describe('the wiring error', () => {
       {provided, project: 'demo', valuePaths: ['database.existingSecret']},
     )
     expect(error.exitCode).toBe(3)
-    expect(error.message).toBe('The chart reads keys "db-password", "connection" of Secret devctl-postgres (Deployment demo-app, container app, env DB_PASSWORD; Job demo-migrate, container migrate, env DATABASE_URL), but devctl\'s devctl-postgres has none of them.')
+    expect(error.message).toBe(
+      'The chart reads keys "db-password", "connection" of Secret devctl-postgres (Deployment demo-app, container app, env DB_PASSWORD; Job demo-migrate, container migrate, env DATABASE_URL), but devctl\'s devctl-postgres has none of them.',
+    )
     expect(error.details).toEqual(['devctl provides Secret devctl-postgres: PGHOST, PGPASSWORD, DATABASE_URL'])
-    expect(error.hint).toBe('Give the chart the Secret it expects: in devctl.yaml, `app.wiring.secrets: {demo-db: {db-password: "{{postgres.password}}", connection: "{{postgres.url}}"}}`, and set database.existingSecret to demo-db; devctl creates it before helm runs. Or make the chart read keys devctl has (above).')
+    expect(error.hint).toBe(
+      'Give the chart the Secret it expects: in devctl.yaml, `app.wiring.secrets: {demo-db: {db-password: "{{postgres.password}}", connection: "{{postgres.url}}"}}`, and set database.existingSecret to demo-db; devctl creates it before helm runs. Or make the chart read keys devctl has (above).',
+    )
   })
 
   it('for a Secret nothing creates: declare it, by its own name', () => {
     const error = wiringError([{secret: 'cache-auth', key: 'redis-password', where: 'pod demo-worker-1, container worker'}], {provided, project: 'demo', valuePaths: []})
-    expect(error.message).toBe('The chart reads key "redis-password" of Secret cache-auth (pod demo-worker-1, container worker), but nothing creates that Secret (devctl does not, nor does the chart).')
-    expect(error.hint).toMatch(/^Give the chart the Secret it expects: in devctl\.yaml, `app\.wiring\.secrets: \{cache-auth: \{redis-password: "\{\{redis\.password\}\}"\}\}`; devctl creates it before helm runs\./)
+    expect(error.message).toBe(
+      'The chart reads key "redis-password" of Secret cache-auth (pod demo-worker-1, container worker), but nothing creates that Secret (devctl does not, nor does the chart).',
+    )
+    expect(error.hint).toMatch(
+      /^Give the chart the Secret it expects: in devctl\.yaml, `app\.wiring\.secrets: \{cache-auth: \{redis-password: "\{\{redis\.password\}\}"\}\}`; devctl creates it before helm runs\./,
+    )
   })
 })
 

@@ -54,9 +54,19 @@ afterEach(() => clearSecrets())
 
 describe('value paths', () => {
   it('reads helm --set paths plus list append and list items by key', () => {
-    expect(parseValuePath('externalDatabase.host')).toEqual([{kind: 'key', key: 'externalDatabase'}, {kind: 'key', key: 'host'}])
-    expect(parseValuePath('env[0].value')).toEqual([{kind: 'key', key: 'env'}, {kind: 'index', index: 0}, {kind: 'key', key: 'value'}])
-    expect(parseValuePath('podAnnotations.example\\.com/db')).toEqual([{kind: 'key', key: 'podAnnotations'}, {kind: 'key', key: 'example.com/db'}])
+    expect(parseValuePath('externalDatabase.host')).toEqual([
+      {kind: 'key', key: 'externalDatabase'},
+      {kind: 'key', key: 'host'},
+    ])
+    expect(parseValuePath('env[0].value')).toEqual([
+      {kind: 'key', key: 'env'},
+      {kind: 'index', index: 0},
+      {kind: 'key', key: 'value'},
+    ])
+    expect(parseValuePath('podAnnotations.example\\.com/db')).toEqual([
+      {kind: 'key', key: 'podAnnotations'},
+      {kind: 'key', key: 'example.com/db'},
+    ])
     expect(parseValuePath('envFromSecrets[].secretName')).toEqual([{kind: 'key', key: 'envFromSecrets'}, {kind: 'append'}, {kind: 'key', key: 'secretName'}])
     expect(parseValuePath('main.extraEnv[name=DB_HOST].value')).toEqual([
       {kind: 'key', key: 'main'},
@@ -82,7 +92,13 @@ describe('value paths', () => {
     expect(setAtValuePath(doc, 'env[name=DB_HOST].value', doc.createNode('db'), 'if-absent')).toBe(true)
     expect(setAtValuePath(doc, 'env[name=DB_HOST].value', doc.createNode('other'), 'if-absent')).toBe(false)
     expect(setAtValuePath(doc, 'extra[0].value', doc.createNode('x'), 'if-absent')).toBe(true)
-    expect(doc.toJS()).toEqual({env: [{name: 'A', value: '2'}, {name: 'DB_HOST', value: 'db'}], extra: [{value: 'x'}]})
+    expect(doc.toJS()).toEqual({
+      env: [
+        {name: 'A', value: '2'},
+        {name: 'DB_HOST', value: 'db'},
+      ],
+      extra: [{value: 'x'}],
+    })
     expect(() => setAtValuePath(doc, 'env[5].value', doc.createNode('x'), 'replace')).toThrow(/a list of 2 items, so it has no item \[5\]/)
     expect(() => setAtValuePath(doc, 'env.name', doc.createNode('x'), 'replace')).toThrow(/env is a list, not a mapping/)
   })
@@ -149,7 +165,7 @@ describe('devctl.yaml app.wiring', () => {
 })
 
 describe("the chart's Secrets", () => {
-  it('are created next to devctl\'s own, in the shape the chart expects, URLs escaped', () => {
+  it("are created next to devctl's own, in the shape the chart expects, URLs escaped", () => {
     process.env.SHOP_DB_PASSWORD = 'p@ss:w/rd?#'
     const cfg = config({
       services: {postgres: {external: {host: 'db.internal', port: 5433, database: 'shop', user: 'app', passwordEnv: 'SHOP_DB_PASSWORD'}}},
@@ -258,7 +274,9 @@ describe('init --preset bring-your-own', () => {
 
   it('--wire: refuses an env entry without a name, and "-" together with a path', async () => {
     const dir = await tempDir()
-    await expect(init(dir, {chart: './chart', wire: ['dbHost=env[].value']})).rejects.toThrow('--wire dbHost: "env[].value" would append an env entry with no name; say which entry: env[name=VARIABLE].value.')
+    await expect(init(dir, {chart: './chart', wire: ['dbHost=env[].value']})).rejects.toThrow(
+      '--wire dbHost: "env[].value" would append an env entry with no name; say which entry: env[name=VARIABLE].value.',
+    )
     await expect(init(dir, {chart: './chart', wire: ['dbHost=-', 'dbHost=a.b']})).rejects.toThrow('--wire dbHost is given both as "-" (not wired) and with a path.')
   })
 
@@ -271,7 +289,7 @@ describe('init --preset bring-your-own', () => {
     expect(Object.keys(values).sort()).toEqual(['redis', 'shared'])
   })
 
-  it('reads the chart\'s values.yaml as leniently as helm (a duplicate key, as in Mastodon\'s), only to suggest paths', async () => {
+  it("reads the chart's values.yaml as leniently as helm (a duplicate key, as in Mastodon's), only to suggest paths", async () => {
     const dir = await projectWith('no-redis-password')
     await writeFile(join(dir, 'chart', 'values.yaml'), 'redis:\n  host: localhost\n  port: 6379\n  host: again\n')
     await init(dir, {chart: './chart', postgres: false})
@@ -303,7 +321,9 @@ describe('init --preset bring-your-own', () => {
     await init(dir, {chart: './chart', 'wire-secret': ['shop-db/connection={{postgres.url}}'], 'wire-value': ['redis.enabled=false', 'broker={{redis.url}}']}).catch((e: Error) => {
       expect(e.message).toMatch(/^--wire-value: refers to \{\{redis\.url\}\}, which holds a password/)
     })
-    await expect(init(dir, {chart: './chart', redis: false, 'wire-secret': ['shop/pw={{redis.password}}']})).rejects.toThrow('--wire-secret shop/pw: refers to {{redis.password}}, but redis is not enabled.')
+    await expect(init(dir, {chart: './chart', redis: false, 'wire-secret': ['shop/pw={{redis.password}}']})).rejects.toThrow(
+      '--wire-secret shop/pw: refers to {{redis.password}}, but redis is not enabled.',
+    )
     await expect(init(dir, {chart: './chart', 'wire-secret': ['nokey={{postgres.password}}']})).rejects.toThrow(/is not NAME\/KEY=TEMPLATE/)
     await init(dir, {chart: './chart', 'wire-secret': ['shop-db/connection={{postgres.url}}'], 'wire-value': ['redis.enabled=false', 'broker=redis://{{redis.host}}:{{redis.port}}/0']})
     const {config: written, values} = await files(dir)
@@ -337,7 +357,15 @@ describe('init --preset bring-your-own', () => {
     const preset = await loadPreset('bring-your-own')
     const context = scaffoldContext({project: 'shop', namespace: 'shop', postgres: true, redis: false})
     const doc = parseDocument('env: {LOG_LEVEL: debug} # ours\nexternalDatabase:\n  host: &dbHost devctl-postgres\n')
-    const plan = planValues(preset, context, [{path: 'externalDatabase.host', anchor: 'dbHost'}, {path: 'env.DB_HOST', anchor: 'dbHost'}], {layout: 'inline'})
+    const plan = planValues(
+      preset,
+      context,
+      [
+        {path: 'externalDatabase.host', anchor: 'dbHost'},
+        {path: 'env.DB_HOST', anchor: 'dbHost'},
+      ],
+      {layout: 'inline'},
+    )
     expect(applyPlan(doc, plan).changed).toEqual(['env.DB_HOST'])
     const text = doc.toString()
     expect(text).toContain('DB_HOST: &dbHost devctl-postgres')

@@ -150,7 +150,13 @@ export class FakeKube {
     return true
   }
 
-  async watch<K extends KindName, T extends KubernetesObject = KindObject<K>>(kind: K, namespace: string | undefined, _options: ListOptions, onChange: (event: WatchEvent, object: T) => void, signal: AbortSignal): Promise<void> {
+  async watch<K extends KindName, T extends KubernetesObject = KindObject<K>>(
+    kind: K,
+    namespace: string | undefined,
+    _options: ListOptions,
+    onChange: (event: WatchEvent, object: T) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
     for (const object of await this.list(kind, namespace)) onChange('add', object as unknown as T)
     const listeners = this.watchers.get(kind) ?? new Set()
     this.watchers.set(kind, listeners)

@@ -61,7 +61,13 @@ describe('migration detection from the rendered chart', () => {
 
   it('follows the migrate init container of every workload that has one, not only the first', () => {
     const chart = analyze([deployment('demo-api', [{name: 'migrate'}]), deployment('demo-worker', [{name: 'wait-for-db'}, {name: 'migrate'}]), deployment('demo-web')])
-    expect(chart.migration).toMatchObject({kind: 'init-container', containers: [{container: 'migrate', workload: {name: 'demo-api'}}, {container: 'migrate', workload: {name: 'demo-worker'}}]})
+    expect(chart.migration).toMatchObject({
+      kind: 'init-container',
+      containers: [
+        {container: 'migrate', workload: {name: 'demo-api'}},
+        {container: 'migrate', workload: {name: 'demo-worker'}},
+      ],
+    })
   })
 
   it('takes a named init container in every workload, or WORKLOAD/NAME in one (with or without the release prefix)', () => {
@@ -95,7 +101,10 @@ describe('migration detection from the rendered chart', () => {
     // One that does not say migrate is something else (a notification, an admin user).
     expect(analyze([deployment('web'), job('chat-notify', 'post-install', ['curl', 'https://example.com/hook']).replace('name: migrate', 'name: notify')]).migration.kind).toBe('none')
     expect(analyze([deployment('web'), post, job('chat-prepare', 'pre-install')]).migration).toMatchObject({job: 'chat-prepare'})
-    expect(analyze([deployment('web'), job('chat-migrate', 'post-upgrade')], 'auto', 'install').migration).toEqual({kind: 'none', reason: 'no migration on first install: hook Job chat-migrate runs on post-upgrade only'})
+    expect(analyze([deployment('web'), job('chat-migrate', 'post-upgrade')], 'auto', 'install').migration).toEqual({
+      kind: 'none',
+      reason: 'no migration on first install: hook Job chat-migrate runs on post-upgrade only',
+    })
   })
 
   it('reports none when the chart has no migration, or when told so', () => {
@@ -118,13 +127,15 @@ describe('rollout readiness rules', () => {
     expect(deploymentReadiness(d(2, {observedGeneration: 0, replicas: 2, updatedReplicas: 2, availableReplicas: 2}, 1)).detail).toMatch(/controller/)
     expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 3, updatedReplicas: 2, availableReplicas: 2})).detail).toBe('1 old replica not replaced yet')
     expect(deploymentReadiness(d(2, {observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 1})).detail).toBe('1/2 ready')
-    expect(
-      deploymentReadiness(d(2, {observedGeneration: 1, conditions: [{type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'took too long'}]})).detail,
-    ).toMatch(/stalled: took too long/)
+    expect(deploymentReadiness(d(2, {observedGeneration: 1, conditions: [{type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'took too long'}]})).detail).toMatch(
+      /stalled: took too long/,
+    )
   })
 
   it('reads StatefulSets and Job conditions, including FailureTarget and SuccessCriteriaMet', () => {
-    expect(statefulSetReadiness({metadata: {generation: 1}, spec: {replicas: 1, selector: {}, serviceName: 's', template: {}}, status: {observedGeneration: 1, replicas: 1, readyReplicas: 1}}).ready).toBe(true)
+    expect(
+      statefulSetReadiness({metadata: {generation: 1}, spec: {replicas: 1, selector: {}, serviceName: 's', template: {}}, status: {observedGeneration: 1, replicas: 1, readyReplicas: 1}}).ready,
+    ).toBe(true)
     const withCondition = (type: string, reason?: string): V1Job => ({status: {conditions: [{type, status: 'True', reason, message: 'Job has reached the specified backoff limit'}]}})
     expect(jobState(withCondition('FailureTarget', 'BackoffLimitExceeded'))).toEqual({state: 'failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit'})
     expect(jobState(withCondition('SuccessCriteriaMet')).state).toBe('complete')
@@ -155,7 +166,10 @@ describe('pipeline', () => {
       return input.n * 2
     })
     const doubled = await pipeline.run(a, {n: 21})
-    pipeline.skip(step('b', async () => undefined), 'nothing to do')
+    pipeline.skip(
+      step('b', async () => undefined),
+      'nothing to do',
+    )
     expect(doubled).toBe(42)
     expect(pipeline.outcomes.map((o) => [o.id, o.status, o.title, o.message])).toEqual([
       ['a', 'done', 'A done', undefined],
@@ -166,9 +180,13 @@ describe('pipeline', () => {
 
   it('lets onFailure explain a failure', async () => {
     const {options} = controls()
-    const failing = step('migrate', async () => {
-      throw new MigrationError('Job failed')
-    }, {onFailure: async (_input, _run, error) => error.explain({details: ['pod x: Error']})})
+    const failing = step(
+      'migrate',
+      async () => {
+        throw new MigrationError('Job failed')
+      },
+      {onFailure: async (_input, _run, error) => error.explain({details: ['pod x: Error']})},
+    )
     const error = await new Pipeline(project, options).run(failing, {}).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(MigrationError)
     expect((error as MigrationError).details).toEqual(['pod x: Error'])
@@ -176,11 +194,17 @@ describe('pipeline', () => {
 
   it('reports a diagnosis that fails instead of swallowing it', async () => {
     const {options} = controls()
-    const failing = step('rollout', async () => {
-      throw new MigrationError('not ready')
-    }, {onFailure: async () => {
-      throw new Error('events could not be listed')
-    }})
+    const failing = step(
+      'rollout',
+      async () => {
+        throw new MigrationError('not ready')
+      },
+      {
+        onFailure: async () => {
+          throw new Error('events could not be listed')
+        },
+      },
+    )
     const error = await new Pipeline(project, options).run(failing, {}).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(MigrationError)
     expect((error as MigrationError).details).toEqual(['(devctl could not diagnose this failure further: events could not be listed)'])
@@ -210,11 +234,15 @@ describe('pipeline', () => {
       )
     let siblingExplained = false
     const slow = step('slow', waitForAbort(), {timeoutMs: () => 20})
-    const sibling = step('sibling', waitForAbort(() => (siblingAborted = true)), {
-      onFailure: async () => {
-        siblingExplained = true
+    const sibling = step(
+      'sibling',
+      waitForAbort(() => (siblingAborted = true)),
+      {
+        onFailure: async () => {
+          siblingExplained = true
+        },
       },
-    })
+    )
     const group = {id: 'group', title: () => 'Group', steps: [slow, sibling]}
     const error = await pipeline.group(group, (members) => Promise.all([members.run(slow, {}), members.run(sibling, {})])).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(StepTimeoutError)
@@ -229,7 +257,10 @@ describe('pipeline', () => {
   it('ends a step that finds it does not apply after all as skipped, with its reason', async () => {
     const {events, options} = controls()
     const pipeline = new Pipeline(project, options)
-    await pipeline.run(step('migration', async (_input: object, run: StepRun) => run.skip('did not run: helm failed before it started')), {})
+    await pipeline.run(
+      step('migration', async (_input: object, run: StepRun) => run.skip('did not run: helm failed before it started')),
+      {},
+    )
     expect(events.at(-1)).toMatchObject({type: 'step:end', step: 'migration', status: 'skipped', message: 'did not run: helm failed before it started'})
   })
 
@@ -278,7 +309,7 @@ describe('cluster settings k3d cannot change', () => {
     expect(clusterDrift({...structuredClone(wanted), registries: {create: {hostPort: '5000'}}}, wanted)).toEqual(['registry port 5000 → no registry'])
   })
 
-  it('reads the host port mapped to the cluster\'s port 80', () => {
+  it("reads the host port mapped to the cluster's port 80", () => {
     expect(httpHostPort(wanted)).toBe(8080)
     expect(httpHostPort({ports: [{port: '127.0.0.1:9443:443'}, {port: '127.0.0.1:9080:80'}]})).toBe(9080)
     expect(httpHostPort({ports: [{port: '8443:443'}]})).toBeUndefined()

@@ -64,7 +64,9 @@ async function routeFor(project: Project, connection: Connection, cluster: K3dCl
     const hosting = await connection.kube.get('ConfigMap', LOCAL_REGISTRY_HOSTING.namespace, LOCAL_REGISTRY_HOSTING.name)
     const registry = registryFromHosting(hosting?.data?.[LOCAL_REGISTRY_HOSTING.key])
     if (registry) return {kind: 'registry', ...registry, local: true}
-    run.warn(`devctl.yaml enables cluster.registry, but cluster ${name} was created without one, so the images are imported into its nodes instead. \`devctl down && devctl up\` recreates it with its registry (and deletes the Postgres and Redis data in it).`)
+    run.warn(
+      `devctl.yaml enables cluster.registry, but cluster ${name} was created without one, so the images are imported into its nodes instead. \`devctl down && devctl up\` recreates it with its registry (and deletes the Postgres and Redis data in it).`,
+    )
   }
   const nodes = cluster?.nodes ?? (await project.tools.k3d.find(name, run.signal))?.nodes ?? []
   return {kind: 'import', cluster: name, nodes}
@@ -136,11 +138,16 @@ export function imageWarnings(rendered: RenderedChart, images: DeliveredImage[])
     const users = containers.filter(({container}) => container.image === ref || container.image === `docker.io/${ref}` || container.image === `docker.io/library/${ref}`)
     if (users.length === 0) {
       const config = image.build.config
-      return [`No workload in the chart runs ${ref}, the image devctl built: check where devctl.yaml's build[${image.build.index}] puts it (tag: ${config.tag}${config.repository ? `, repository: ${config.repository}` : ', and no repository: the chart keeps its own'}).`]
+      return [
+        `No workload in the chart runs ${ref}, the image devctl built: check where devctl.yaml's build[${image.build.index}] puts it (tag: ${config.tag}${config.repository ? `, repository: ${config.repository}` : ', and no repository: the chart keeps its own'}).`,
+      ]
     }
     if (image.via !== 'import') return []
     return users
       .filter(({container}) => container.imagePullPolicy === 'Always')
-      .map(({owner}) => `${owner} pulls ${ref} with imagePullPolicy: Always, but the image was imported into the cluster, not pushed to a registry: the pull will fail (ErrImagePull). Set the chart's pull policy to IfNotPresent in your values file, or let images go through a registry (cluster.registry in devctl.yaml).`)
+      .map(
+        ({owner}) =>
+          `${owner} pulls ${ref} with imagePullPolicy: Always, but the image was imported into the cluster, not pushed to a registry: the pull will fail (ErrImagePull). Set the chart's pull policy to IfNotPresent in your values file, or let images go through a registry (cluster.registry in devctl.yaml).`,
+      )
   })
 }

@@ -64,7 +64,10 @@ export async function recoverStuckRelease(project: Project, connection: Connecti
     message: `${stuck} No helm is working on it any more (it was interrupted). Drop the unfinished revision ${latest.revision} so the release can be deployed again?`,
     details: [],
   })
-  if (!agreed) throw new ChartError(`${stuck} A helm command was interrupted before it finished.`, {hint: 'Run this again with --recover to drop the unfinished revision (devctl checks that no helm still works on it), or in a terminal to be asked.'})
+  if (!agreed)
+    throw new ChartError(`${stuck} A helm command was interrupted before it finished.`, {
+      hint: 'Run this again with --recover to drop the unfinished revision (devctl checks that no helm still works on it), or in a terminal to be asked.',
+    })
   await dropPendingRevision(kube, namespace, release, latest)
   run.warn(`Recovered release ${release}: dropped the unfinished revision ${latest.revision} (${latest.status}).`)
   return {latest: await latestRelease(kube, namespace, release), recovered: `revision ${latest.revision} (${latest.status}) dropped`}
@@ -91,7 +94,14 @@ export function releaseChange(request: DeployRequest, previous: ReleaseRecord | 
  * workloads and migration): the one `up` checked before the cluster step when it was rendered
  * for this phase, else rendered now.
  */
-export async function planDeploy(target: DeployTarget, request: DeployRequest, previous: ReleaseRecord | undefined, run: StepRun, checked?: ChartCheck, options: {releaseIsLatest?: boolean} = {}): Promise<DeployPlan> {
+export async function planDeploy(
+  target: DeployTarget,
+  request: DeployRequest,
+  previous: ReleaseRecord | undefined,
+  run: StepRun,
+  checked?: ChartCheck,
+  options: {releaseIsLatest?: boolean} = {},
+): Promise<DeployPlan> {
   const {project, watch} = target
   const hash = checked?.fingerprint ?? (await deployFingerprint(project, target.helmMajor, request))
   const ready = deployedWorkloads(watch, project.names.release).every((workload) => workloadRollout(watch, workload).ready)
@@ -191,7 +201,9 @@ export async function deploy(pipeline: Pipeline, deployment: Deployment): Promis
   await pipeline.group(deployGroup, (members) => {
     const migrating = migration.kind === 'none' ? members.skip(migrationStep, migration.reason) : members.run(migrationStep, deployment)
     // Settled once the migration step has ended and reported: then a failed helm knows whose failure it is.
-    void Promise.resolve(migrating).finally(() => deployment.migration.ended()).catch(() => {})
+    void Promise.resolve(migrating)
+      .finally(() => deployment.migration.ended())
+      .catch(() => {})
     return Promise.all([members.run(helmStep, deployment), migrating])
   })
   // `status` says what ran: nothing, and why (a pre-upgrade-only hook on the first install), is an answer too.

@@ -33,4 +33,3 @@ export function createdDuringDeploy(deployment: Deployment, object: KubernetesOb
   // Timestamps have second precision; anything from the same second as the start counts.
   return new Date(object.metadata?.creationTimestamp ?? 0).getTime() >= deployment.startedAt - 1000
 }
-

@@ -68,7 +68,10 @@ export class MigrationLogs {
         trouble: (message: string) => this.run.warn(message),
       }
       const following = followContainerRun(connection.kube, project.names.namespace, podName, instance, () => watch.get('Pod', podName), output, this.run.signal)
-      this.followers.set(instance.containerID, following.catch((error: unknown) => output.trouble(`following ${source} failed: ${(error as Error).message}`)))
+      this.followers.set(
+        instance.containerID,
+        following.catch((error: unknown) => output.trouble(`following ${source} failed: ${(error as Error).message}`)),
+      )
     }
   }
 
@@ -180,7 +183,12 @@ async function waitForJob(deployment: Deployment, run: StepRun, plan: Extract<Mi
         }
         if (!ended && Date.now() - jobFailedAt < WATCH_GRACE_MS) return undefined
         const failedCount = seen.status?.failed ?? all.filter((pod) => pod.status?.phase === 'Failed').length
-        throw new MigrationFailed({message: `The migration Job ${plan.job} failed: ${state.reason} (${state.message}).`, pod: last?.metadata?.name, container, attempts: `${failedCount} of ${count((seen.spec?.backoffLimit ?? 6) + 1, 'attempt')} failed`})
+        throw new MigrationFailed({
+          message: `The migration Job ${plan.job} failed: ${state.reason} (${state.message}).`,
+          pod: last?.metadata?.name,
+          container,
+          attempts: `${failedCount} of ${count((seen.spec?.backoffLimit ?? 6) + 1, 'attempt')} failed`,
+        })
       }
       const fatal = owned.find((pod) => isFatal(summarizePod(pod)))
       if (fatal) {
@@ -188,9 +196,18 @@ async function waitForJob(deployment: Deployment, run: StepRun, plan: Extract<Mi
         if (summary.reason === 'CrashLoopBackOff' && summary.container) {
           // restartPolicy OnFailure: the kubelet reruns a failed container in the same pod. It ran and failed: its log says why.
           const which = fatal.spec?.initContainers?.some((c) => c.name === summary.container) ? 'init container' : 'container'
-          throw new MigrationFailed({message: `The migration Job ${plan.job} failed: its ${which} ${summary.container} keeps failing (${exitOf(fatal, summary.container)}; ${count(summary.restarts, 'restart')} in pod ${summary.name}).`, pod: summary.name, container: summary.container})
+          throw new MigrationFailed({
+            message: `The migration Job ${plan.job} failed: its ${which} ${summary.container} keeps failing (${exitOf(fatal, summary.container)}; ${count(summary.restarts, 'restart')} in pod ${summary.name}).`,
+            pod: summary.name,
+            container: summary.container,
+          })
         }
-        throw new MigrationFailed({message: `The migration Job ${plan.job} cannot run: its pod ${summary.name} is in ${summary.reason}.`, pod: summary.name, container: summary.container, cannotRun: true})
+        throw new MigrationFailed({
+          message: `The migration Job ${plan.job} cannot run: its pod ${summary.name} is in ${summary.reason}.`,
+          pod: summary.name,
+          container: summary.container,
+          cannotRun: true,
+        })
       }
       run.note(attemptNote(seen, all, Date.now()))
     }
@@ -198,7 +215,11 @@ async function waitForJob(deployment: Deployment, run: StepRun, plan: Extract<Mi
     if (plan.kind === 'hook-job' && helm.state === 'succeeded') return done
     if (helm.state === 'failed') {
       // helm stopped at this deploy's migration Job (which may be gone already: hook-failed): the migration failed.
-      if (seen) throw new MigrationFailed({message: `The migration Job ${plan.job} did not complete: helm stopped at it (${helm.error?.message ?? 'helm failed'}).`, pod: attemptsOf([...attempts.values()]).at(-1)?.metadata?.name})
+      if (seen)
+        throw new MigrationFailed({
+          message: `The migration Job ${plan.job} did not complete: helm stopped at it (${helm.error?.message ?? 'helm failed'}).`,
+          pod: attemptsOf([...attempts.values()]).at(-1)?.metadata?.name,
+        })
       if (helmFailedAt === undefined) {
         helmFailedAt = Date.now()
         // Give the watch a moment to show a Job helm ran, then decide again.
@@ -248,7 +269,12 @@ async function waitForInitContainers(deployment: Deployment, run: StepRun, plan:
       const fatal = fresh.find((pod) => isFatal(summarizePod(pod)))
       if (fatal) {
         const summary = summarizePod(fatal)
-        throw new MigrationFailed({message: `The migration init container ${entry.container} of ${where(entry)} cannot run: pod ${summary.name} is in ${summary.reason}.`, pod: summary.name, container: summary.container, cannotRun: true})
+        throw new MigrationFailed({
+          message: `The migration init container ${entry.container} of ${where(entry)} cannot run: pod ${summary.name} is in ${summary.reason}.`,
+          pod: summary.name,
+          container: summary.container,
+          cannotRun: true,
+        })
       }
       if (fresh.some((pod) => initExit(pod, entry.container) === 0)) continue
       // helm changed nothing in this workload: its pods were not replaced, they migrated before.
@@ -305,7 +331,11 @@ export const migrationStep: Step<Deployment, void> = {
     const plan = deployment.plan.rendered.migration
     if (plan.kind === 'none') return
     run.title(`Migration: ${describeMigration(plan)}`)
-    const file = await openMigrationLog(deployment.project.stateDir, {migration: describeMigration(plan), revision: (deployment.plan.previous?.revision ?? 0) + 1, startedAt: new Date(deployment.startedAt)})
+    const file = await openMigrationLog(deployment.project.stateDir, {
+      migration: describeMigration(plan),
+      revision: (deployment.plan.previous?.revision ?? 0) + 1,
+      startedAt: new Date(deployment.startedAt),
+    })
     const logs = new MigrationLogs(deployment, run, file)
     deployment.migration.logs = logs
     let outcome: WaitOutcome

@@ -50,9 +50,10 @@ async function wiringContext(project: Project, request: Pick<DeployRequest, 'val
  */
 export async function renderChart(project: Project, request: DeployRequest, phase: DeployPhase, signal: AbortSignal, release?: KubeTarget): Promise<RenderedChart> {
   const options = installOptions(project, request)
-  const manifests = phase === 'upgrade' && release
-    ? await project.tools.helm.renderUpgrade({...options, kube: release, timeoutMs: project.timeouts.deploy}, signal)
-    : await project.tools.helm.template({...options, isUpgrade: phase === 'upgrade'}, signal)
+  const manifests =
+    phase === 'upgrade' && release
+      ? await project.tools.helm.renderUpgrade({...options, kube: release, timeoutMs: project.timeouts.deploy}, signal)
+      : await project.tools.helm.template({...options, isUpgrade: phase === 'upgrade'}, signal)
   const rendered = analyzeChart(parseManifests(manifests), project.config.app.migration, {phase, release: project.names.release})
   // A key devctl's own Secrets lack can never appear: say so now, not as a pod that cannot start.
   const missing = missingProvidedKeys(secretReferences(rendered.objects), credentialSecretKeys(project.config))

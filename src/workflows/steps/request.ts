@@ -59,4 +59,3 @@ export function installOptions(project: Project, request: DeployRequest): Omit<I
     skipSchemaValidation: project.config.app.skipSchemaValidation,
   }
 }
-

@@ -105,15 +105,18 @@ async function credentialsInStep({project, connection, prerequisites}: Namespace
   if (recovered.length > 0) {
     run.warn(
       `The cluster's ${recovered.map((r) => (r === 'postgres' ? 'Postgres' : 'Redis')).join(' and ')} password differs from .devctl/secrets.yaml (lost or replaced?). ` +
-        'The database was initialised with the cluster\'s, so devctl keeps it and saved it to .devctl/secrets.yaml (the previous file is kept as secrets.yaml.bak).',
+        "The database was initialised with the cluster's, so devctl keeps it and saved it to .devctl/secrets.yaml (the previous file is kept as secrets.yaml.bak).",
     )
   }
   if (prerequisites.generated.includes('postgres') && !inCluster.postgres) {
     const volume = await kube.get('PersistentVolumeClaim', namespace, `data-${POSTGRES.service}-0`)
     if (volume) {
-      throw new ConfigError(`Postgres's data volume ${volume.metadata?.name} exists from an earlier run, but the password it was initialised with is gone: .devctl/secrets.yaml and the cluster's Secret ${POSTGRES.secret} are both missing.`, {
-        hint: 'Restore .devctl/secrets.yaml from a backup (devctl just wrote a new password there: replace it), or start the data afresh with `devctl down` and `devctl up`.',
-      })
+      throw new ConfigError(
+        `Postgres's data volume ${volume.metadata?.name} exists from an earlier run, but the password it was initialised with is gone: .devctl/secrets.yaml and the cluster's Secret ${POSTGRES.secret} are both missing.`,
+        {
+          hint: 'Restore .devctl/secrets.yaml from a backup (devctl just wrote a new password there: replace it), or start the data afresh with `devctl down` and `devctl up`.',
+        },
+      )
     }
   }
   return secrets
@@ -167,10 +170,12 @@ export async function runServices(pipeline: Pipeline, input: ServiceInput): Prom
   if (reasons.postgres && reasons.redis) return pipeline.skip(servicesGroup, 'none to run in the cluster')
   await pipeline.group(servicesGroup, (members) =>
     Promise.all(
-      ([
-        ['postgres', postgresStep],
-        ['redis', redisStep],
-      ] as const).map(async ([service, step]) => {
+      (
+        [
+          ['postgres', postgresStep],
+          ['redis', redisStep],
+        ] as const
+      ).map(async ([service, step]) => {
         const reason = reasons[service]
         return reason ? members.skip(step, reason) : members.run(step, input)
       }),

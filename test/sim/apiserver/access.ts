@@ -44,7 +44,10 @@ export class AccessControl {
   private readonly authorizer: RbacAuthorizer
   private readonly serviceAccountType: ResourceType
 
-  constructor(private readonly api: ClusterApi, adminToken: string | undefined) {
+  constructor(
+    private readonly api: ClusterApi,
+    adminToken: string | undefined,
+  ) {
     const registry = api.registry
     const rbac = (kind: string) => requiredType(registry, 'rbac.authorization.k8s.io/v1', kind)
     const types: RbacTypes = {role: rbac('Role'), clusterRole: rbac('ClusterRole'), roleBinding: rbac('RoleBinding'), clusterRoleBinding: rbac('ClusterRoleBinding')}
@@ -86,16 +89,32 @@ export class AccessControl {
   review(type: ResourceType, body: unknown, user: UserInfo): JsonObject {
     const spec = isJsonObject(body) && isJsonObject(body.spec) ? body.spec : {}
     const answer = (status: JsonObject, withSpec = true): JsonObject => ({
-      kind: type.kind, apiVersion: `${type.group}/${type.version}`, metadata: {creationTimestamp: null},
-      ...(withSpec ? {spec} : {}), status,
+      kind: type.kind,
+      apiVersion: `${type.group}/${type.version}`,
+      metadata: {creationTimestamp: null},
+      ...(withSpec ? {spec} : {}),
+      status,
     })
     switch (type.kind) {
       case 'SelfSubjectAccessReview': {
         const resource = isJsonObject(spec.resourceAttributes) ? spec.resourceAttributes : undefined
         const nonResource = isJsonObject(spec.nonResourceAttributes) ? spec.nonResourceAttributes : undefined
-        if (!resource && !nonResource) throw badRequest('SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified')
+        if (!resource && !nonResource)
+          throw badRequest(
+            'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified',
+          )
         const info: RequestInfo = resource
-          ? {isResourceRequest: true, path: '', verb: text(resource.verb), apiGroup: text(resource.group), apiVersion: text(resource.version), namespace: text(resource.namespace), resource: text(resource.resource), subresource: text(resource.subresource), name: text(resource.name)}
+          ? {
+              isResourceRequest: true,
+              path: '',
+              verb: text(resource.verb),
+              apiGroup: text(resource.group),
+              apiVersion: text(resource.version),
+              namespace: text(resource.namespace),
+              resource: text(resource.resource),
+              subresource: text(resource.subresource),
+              name: text(resource.name),
+            }
           : {isResourceRequest: false, path: text(nonResource?.path), verb: text(nonResource?.verb), apiGroup: '', apiVersion: '', namespace: '', resource: '', subresource: '', name: ''}
         const decision = this.authorizer.authorize(user, info)
         return answer({allowed: decision.allowed, ...(decision.reason ? {reason: decision.reason} : {})})

@@ -23,9 +23,12 @@ const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const dns1035Label = /^[a-z]([-a-z0-9]*[a-z0-9])?$/
 
-const subdomainHelp = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-const labelHelp = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-const dns1035Help = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+const subdomainHelp =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+const labelHelp =
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+const dns1035Help =
+  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
 
 /** Kinds whose names must be DNS labels rather than subdomains. */
 const labelNamedKinds = new Set(['Namespace'])
@@ -90,11 +93,13 @@ function qosClass(spec: PodSpec): string {
   const resources = containers.map((container) => container.resources ?? {})
   const any = resources.some((r) => Object.keys(r.requests ?? {}).length > 0 || Object.keys(r.limits ?? {}).length > 0)
   if (!any) return 'BestEffort'
-  const guaranteed = resources.every((r) => ['cpu', 'memory'].every((name) => {
-    const limit = r.limits?.[name]
-    const request = r.requests?.[name] ?? limit
-    return limit !== undefined && request === limit
-  }))
+  const guaranteed = resources.every((r) =>
+    ['cpu', 'memory'].every((name) => {
+      const limit = r.limits?.[name]
+      const request = r.requests?.[name] ?? limit
+      return limit !== undefined && request === limit
+    }),
+  )
   return guaranteed ? 'Guaranteed' : 'Burstable'
 }
 
@@ -116,11 +121,17 @@ function admitPod(pod: JsonObject): void {
   const volumeName = `kube-api-access-${randomSuffix()}`
   if (spec.automountServiceAccountToken !== false) {
     const volumes = Array.isArray(spec.volumes) ? spec.volumes : []
-    volumes.push({name: volumeName, projected: {defaultMode: 420, sources: [
-      {serviceAccountToken: {expirationSeconds: 3607, path: 'token'}},
-      {configMap: {name: 'kube-root-ca.crt', items: [{key: 'ca.crt', path: 'ca.crt'}]}},
-      {downwardAPI: {items: [{fieldRef: {apiVersion: 'v1', fieldPath: 'metadata.namespace'}, path: 'namespace'}]}},
-    ]}})
+    volumes.push({
+      name: volumeName,
+      projected: {
+        defaultMode: 420,
+        sources: [
+          {serviceAccountToken: {expirationSeconds: 3607, path: 'token'}},
+          {configMap: {name: 'kube-root-ca.crt', items: [{key: 'ca.crt', path: 'ca.crt'}]}},
+          {downwardAPI: {items: [{fieldRef: {apiVersion: 'v1', fieldPath: 'metadata.namespace'}, path: 'namespace'}]}},
+        ],
+      },
+    })
     spec.volumes = volumes
     for (const list of ['containers', 'initContainers']) {
       const containers = spec[list]
@@ -137,7 +148,7 @@ function admitPod(pod: JsonObject): void {
 }
 
 function defaultService(service: JsonObject, old: JsonObject | undefined, context: AdmissionContext): void {
-  const spec = (isJsonObject(service.spec) ? service.spec : (service.spec = {}))
+  const spec = isJsonObject(service.spec) ? service.spec : (service.spec = {})
   spec.type ??= 'ClusterIP'
   spec.sessionAffinity ??= 'None'
   if (spec.type !== 'ExternalName') {
@@ -182,7 +193,7 @@ function defaultJob(job: JsonObject): void {
   if (spec.manualSelector !== true && spec.selector === undefined) {
     spec.selector = {matchLabels: {'batch.kubernetes.io/controller-uid': uid}}
     const template = spec.template as JsonObject
-    const metadata = (isJsonObject(template.metadata) ? template.metadata : (template.metadata = {}))
+    const metadata = isJsonObject(template.metadata) ? template.metadata : (template.metadata = {})
     metadata.labels = {
       ...(isJsonObject(metadata.labels) ? metadata.labels : {}),
       'batch.kubernetes.io/controller-uid': uid,
@@ -338,10 +349,7 @@ function containerCauses(containers: unknown, field: string, required: boolean):
 
 function podSpecCauses(spec: unknown, prefix: string, restartPolicies: string[]): StatusCause[] {
   if (!isJsonObject(spec)) return [requiredField(prefix)]
-  const causes = [
-    ...containerCauses(spec.containers, `${prefix}.containers`, true),
-    ...containerCauses(spec.initContainers, `${prefix}.initContainers`, false),
-  ]
+  const causes = [...containerCauses(spec.containers, `${prefix}.containers`, true), ...containerCauses(spec.initContainers, `${prefix}.initContainers`, false)]
   const policy = spec.restartPolicy
   if (typeof policy === 'string' && !restartPolicies.includes(policy)) causes.push(unsupportedField(`${prefix}.restartPolicy`, policy, restartPolicies))
   return causes
@@ -363,7 +371,9 @@ function selectorCauses(object: JsonObject): StatusCause[] {
 
 /** How Go prints a map[string]string in field errors. */
 function goMap(labels: Record<string, string> | undefined): string {
-  const entries = Object.keys(labels ?? {}).sort().map((key) => `"${key}":"${labels?.[key] ?? ''}"`)
+  const entries = Object.keys(labels ?? {})
+    .sort()
+    .map((key) => `"${key}":"${labels?.[key] ?? ''}"`)
   return `map[string]string{${entries.join(', ')}}`
 }
 
@@ -382,7 +392,12 @@ export function validate(type: ResourceType, object: JsonObject, old: JsonObject
       case '/Pod':
         causes.push(...podSpecCauses(spec, 'spec', ['Always', 'OnFailure', 'Never']))
         if (oldSpec && spec && !jsonEqual(withoutImages(oldSpec), withoutImages(spec))) {
-          causes.push({reason: 'FieldValueForbidden', field: 'spec', message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)'})
+          causes.push({
+            reason: 'FieldValueForbidden',
+            field: 'spec',
+            message:
+              'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+          })
         }
         break
       case 'apps/Deployment':
@@ -395,9 +410,22 @@ export function validate(type: ResourceType, object: JsonObject, old: JsonObject
         }
         causes.push(...selectorCauses(object))
         causes.push(...podSpecCauses(isJsonObject(spec.template) ? spec.template.spec : undefined, 'spec.template.spec', ['Always']))
-        if (oldSpec) causes.push(...immutable('spec.selector', oldSpec.selector, spec.selector, `v1.LabelSelector{MatchLabels:${goMap((spec.selector as LabelSelectorSpec | undefined)?.matchLabels)}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}`))
+        if (oldSpec)
+          causes.push(
+            ...immutable(
+              'spec.selector',
+              oldSpec.selector,
+              spec.selector,
+              `v1.LabelSelector{MatchLabels:${goMap((spec.selector as LabelSelectorSpec | undefined)?.matchLabels)}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}`,
+            ),
+          )
         if (type.kind === 'StatefulSet' && oldSpec && !jsonEqual(statefulSetFrozen(oldSpec), statefulSetFrozen(spec))) {
-          causes.push({reason: 'FieldValueForbidden', field: 'spec', message: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"})
+          causes.push({
+            reason: 'FieldValueForbidden',
+            field: 'spec',
+            message:
+              "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+          })
         }
         break
       case 'batch/Job': {
@@ -446,10 +474,26 @@ export function validate(type: ResourceType, object: JsonObject, old: JsonObject
 
 function withoutImages(spec: JsonObject): JsonObject {
   const strip = (list: Json | undefined): Json | undefined => (Array.isArray(list) ? list.map((c) => (isJsonObject(c) ? {...c, image: undefined} : c)) : list)
-  return {...spec, containers: strip(spec.containers), initContainers: strip(spec.initContainers),
-    activeDeadlineSeconds: undefined, tolerations: undefined, terminationGracePeriodSeconds: undefined, nodeName: undefined}
+  return {
+    ...spec,
+    containers: strip(spec.containers),
+    initContainers: strip(spec.initContainers),
+    activeDeadlineSeconds: undefined,
+    tolerations: undefined,
+    terminationGracePeriodSeconds: undefined,
+    nodeName: undefined,
+  }
 }
 
 function statefulSetFrozen(spec: JsonObject): JsonObject {
-  return {...spec, replicas: undefined, ordinals: undefined, template: undefined, updateStrategy: undefined, revisionHistoryLimit: undefined, persistentVolumeClaimRetentionPolicy: undefined, minReadySeconds: undefined}
+  return {
+    ...spec,
+    replicas: undefined,
+    ordinals: undefined,
+    template: undefined,
+    updateStrategy: undefined,
+    revisionHistoryLimit: undefined,
+    persistentVolumeClaimRetentionPolicy: undefined,
+    minReadySeconds: undefined,
+  }
 }

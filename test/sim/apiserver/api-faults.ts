@@ -79,7 +79,8 @@ function statusError(fault: Extract<ApiFault, {kind: 'status'}>, info: RequestIn
       if (fault.message) return new ApiError(404, 'NotFound', fault.message)
       // What a write into a namespace that does not exist gets.
       if (info.namespace && info.resource !== 'namespaces') return new ApiError(404, 'NotFound', `namespaces ${JSON.stringify(info.namespace)} not found`, {name: info.namespace, kind: 'namespaces'})
-      if (info.name) return new ApiError(404, 'NotFound', `${qualified} ${JSON.stringify(info.name)} not found`, {name: info.name, ...(info.apiGroup ? {group: info.apiGroup} : {}), kind: info.resource})
+      if (info.name)
+        return new ApiError(404, 'NotFound', `${qualified} ${JSON.stringify(info.name)} not found`, {name: info.name, ...(info.apiGroup ? {group: info.apiGroup} : {}), kind: info.resource})
       return new ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
     }
     case 500:
@@ -98,7 +99,12 @@ function respondWith(fault: Extract<ApiFault, {kind: 'status'}>, info: RequestIn
     // kube-apiserver's max-in-flight and priority-and-fairness filters answer with http.Error, not a Status.
     return (response) => {
       const text = 'Too many requests, please try again later.\n'
-      response.writeHead(429, {'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Retry-After': String(fault.retryAfterSeconds ?? 1), 'Content-Length': Buffer.byteLength(text)})
+      response.writeHead(429, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'X-Content-Type-Options': 'nosniff',
+        'Retry-After': String(fault.retryAfterSeconds ?? 1),
+        'Content-Length': Buffer.byteLength(text),
+      })
       response.end(text)
     }
   }

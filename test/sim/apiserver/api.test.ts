@@ -69,7 +69,11 @@ describe('CRUD', () => {
 
   it('selects by label and field', async () => {
     const core = cluster.kubeConfig.makeApiClient(CoreV1Api)
-    for (const [name, tier] of [['sel-a', 'web'], ['sel-b', 'db'], ['sel-c', 'web']]) {
+    for (const [name, tier] of [
+      ['sel-a', 'web'],
+      ['sel-b', 'db'],
+      ['sel-c', 'web'],
+    ]) {
       await core.createNamespacedConfigMap({namespace: 'default', body: {metadata: {name, labels: {tier: tier ?? '', group: 'sel'}}}})
     }
     const web = await core.listNamespacedConfigMap({namespace: 'default', labelSelector: 'group=sel,tier in (web)'})
@@ -118,7 +122,8 @@ describe('server-side apply', () => {
   })
 
   it('is used by kubectl apply --server-side', async () => {
-    const manifest = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: applied}\nspec:\n  selector: {matchLabels: {app: applied}}\n  template:\n    metadata: {labels: {app: applied}}\n    spec: {containers: [{name: app, image: "nginx:1.27"}]}\n'
+    const manifest =
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: applied}\nspec:\n  selector: {matchLabels: {app: applied}}\n  template:\n    metadata: {labels: {app: applied}}\n    spec: {containers: [{name: app, image: "nginx:1.27"}]}\n'
     const first = await cluster.kubectl(['apply', '--server-side', '-f', '-'], {input: manifest})
     expect(first.stdout.trim()).toBe('deployment.apps/applied serverside-applied')
     const before = cluster.server.get('apps/v1', 'Deployment', 'default', 'applied')
@@ -188,9 +193,14 @@ describe('watch', () => {
     const from = list.metadata?.resourceVersion ?? ''
     const seen: string[] = []
     const watch = new Watch(cluster.kubeConfig)
-    const request = await watch.watch('/api/v1/namespaces/default/configmaps', {resourceVersion: from, labelSelector: 'watched=yes'}, (type, object: V1ConfigMap) => {
-      seen.push(`${type} ${object.metadata?.name ?? ''}`)
-    }, () => undefined)
+    const request = await watch.watch(
+      '/api/v1/namespaces/default/configmaps',
+      {resourceVersion: from, labelSelector: 'watched=yes'},
+      (type, object: V1ConfigMap) => {
+        seen.push(`${type} ${object.metadata?.name ?? ''}`)
+      },
+      () => undefined,
+    )
     await core.createNamespacedConfigMap({namespace: 'default', body: {metadata: {name: 'w1', labels: {watched: 'yes'}}}})
     await core.patchNamespacedConfigMap({namespace: 'default', name: 'w1', body: [{op: 'replace', path: '/metadata/labels/watched', value: 'no'}]})
     await core.createNamespacedConfigMap({namespace: 'default', body: {metadata: {name: 'w2', labels: {watched: 'yes'}}}})
@@ -202,9 +212,14 @@ describe('watch', () => {
     cluster.server.compactWatchHistory()
     const errors: unknown[] = []
     await new Promise<void>((done) => {
-      void watch.watch('/api/v1/namespaces/default/configmaps', {resourceVersion: from}, (type, object) => {
-        if (type === 'ERROR') errors.push(object)
-      }, () => done())
+      void watch.watch(
+        '/api/v1/namespaces/default/configmaps',
+        {resourceVersion: from},
+        (type, object) => {
+          if (type === 'ERROR') errors.push(object)
+        },
+        () => done(),
+      )
     })
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatchObject({kind: 'Status', code: 410, reason: 'Expired'})

@@ -8,9 +8,7 @@ import {randomUUID} from 'node:crypto'
 import {admit, randomSuffix, validate, type AdmissionContext} from './admission.js'
 import type {KubeObject} from './contract.js'
 import {toServed, toStored} from './conversion.js'
-import {
-  alreadyExists, ApiError, badRequest, conflict, forbidden, notFound, objectModified, patchMediaTypes, unsupportedMediaType, type StatusBody,
-} from './errors.js'
+import {alreadyExists, ApiError, badRequest, conflict, forbidden, notFound, objectModified, patchMediaTypes, unsupportedMediaType, type StatusBody} from './errors.js'
 import {recordUpdate, serverSideApply} from './fields.js'
 import {clone, dropNullFields, isJsonObject, jsonEqual, scalarText, type JsonObject} from './json.js'
 import {jsonPatch, mergePatch, strategicMergePatch} from './patch.js'
@@ -98,7 +96,8 @@ export class ClusterApi {
     const labels = parseLabelSelector(options.labelSelector)
     const fields = parseFieldSelector(options.fieldSelector)
     checkFieldSelector(type.kind, fields)
-    return this.store.list(type.storage, type.namespaced ? namespace : undefined)
+    return this.store
+      .list(type.storage, type.namespaced ? namespace : undefined)
       .map((object) => toServed(type, object))
       .filter((object) => labelsMatch(labels, object.metadata.labels) && fieldsMatch(fields, object))
   }
@@ -108,7 +107,7 @@ export class ClusterApi {
   create(type: ResourceType, namespace: string | undefined, body: unknown, options: WriteOptions = {}): KubeObject {
     if (!isJsonObject(body) || !isJsonObject(body.metadata)) {
       if (isJsonObject(body) && body.metadata === undefined) body.metadata = {}
-      else throw badRequest('Object \'Kind\' is missing in \'null\'')
+      else throw badRequest("Object 'Kind' is missing in 'null'")
     }
     const object = clone(body)
     const metadata = object.metadata as JsonObject
@@ -133,7 +132,7 @@ export class ClusterApi {
   }
 
   update(type: ResourceType, namespace: string | undefined, name: string, body: unknown, options: WriteOptions = {}): KubeObject {
-    if (!isJsonObject(body) || !isJsonObject(body.metadata)) throw badRequest('Object \'Kind\' is missing in the request body')
+    if (!isJsonObject(body) || !isJsonObject(body.metadata)) throw badRequest("Object 'Kind' is missing in the request body")
     const current = this.find(type, namespace, name)
     if (!current) throw notFound(type, name)
     if (body.metadata.name !== undefined && body.metadata.name !== name) {
@@ -151,10 +150,14 @@ export class ClusterApi {
     const current = this.find(type, namespace, name)
     if (patchType === 'apply') return this.apply(type, namespace, name, current, patch, options)
     if (!current) throw notFound(type, name)
-    if (patchType === 'strategic' && type.custom) throw unsupportedMediaType('application/strategic-merge-patch+json', patchMediaTypes.filter((t) => !t.includes('strategic')))
+    if (patchType === 'strategic' && type.custom)
+      throw unsupportedMediaType(
+        'application/strategic-merge-patch+json',
+        patchMediaTypes.filter((t) => !t.includes('strategic')),
+      )
     const served = toServed(type, current)
     const patched = patchType === 'json' ? jsonPatch(served, patch) : patchType === 'merge' ? mergePatch(served, patch) : strategicMergePatch(served, patch)
-    if (!isJsonObject(patched) || !isJsonObject(patched.metadata)) throw badRequest('the patch removed the object\'s metadata')
+    if (!isJsonObject(patched) || !isJsonObject(patched.metadata)) throw badRequest("the patch removed the object's metadata")
     const requested = patched.metadata.resourceVersion
     if (typeof requested === 'string' && requested !== current.metadata.resourceVersion) throw conflict(type, name, objectModified)
     if (patched.metadata.name !== name) throw badRequest(`the name of the object (${scalarText(patched.metadata.name)}) does not match the name on the URL (${name})`)
@@ -189,7 +192,9 @@ export class ClusterApi {
   private apply(type: ResourceType, namespace: string | undefined, name: string, current: KubeObject | undefined, patch: unknown, options: WriteOptions & {force?: boolean}): KubeObject {
     if (!options.fieldManager) {
       throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {
-        group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager'}],
+        group: 'meta.k8s.io',
+        kind: 'PatchOptions',
+        causes: [{reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager'}],
       })
     }
     if (!isJsonObject(patch)) throw badRequest('error decoding YAML: the apply configuration must be an object')
@@ -313,7 +318,7 @@ export class ClusterApi {
 
   private commitUpdate(type: ResourceType, current: KubeObject, next: KubeObject): KubeObject {
     if (sameStoredObject(current, next)) return current
-    if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers as string[] | undefined ?? []).length === 0 && !this.awaitsGracefulDeletion(type)) {
+    if (next.metadata.deletionTimestamp !== undefined && ((next.metadata.finalizers as string[] | undefined) ?? []).length === 0 && !this.awaitsGracefulDeletion(type)) {
       return this.store.remove(type.storage, next.metadata.namespace, next.metadata.name) ?? next
     }
     const stored = this.store.update(type.storage, next)
@@ -385,7 +390,10 @@ export class ClusterApi {
 
   private deletedStatus(type: ResourceType, removed: KubeObject): StatusBody {
     return {
-      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
       details: {name: removed.metadata.name, ...(type.group ? {group: type.group} : {}), kind: type.resource, ...(removed.metadata.uid ? {uid: removed.metadata.uid} : {})},
       code: 200,
     }

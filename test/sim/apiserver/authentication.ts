@@ -84,19 +84,27 @@ export class Authenticator {
     const expirationSeconds = spec.expirationSeconds ?? 3600
     const {name, namespace = '', uid = ''} = serviceAccount.metadata
     if (expirationSeconds < minimumExpirationSeconds) {
-      throw invalid('TokenRequest', 'authentication.k8s.io', name, [{reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: `Invalid value: ${expirationSeconds}: may not specify a duration less than 10 minutes`}])
+      throw invalid('TokenRequest', 'authentication.k8s.io', name, [
+        {reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: `Invalid value: ${expirationSeconds}: may not specify a duration less than 10 minutes`},
+      ])
     }
     const issuedAt = Math.floor(now.getTime() / 1000)
     const claims: TokenClaims = {
-      iss: issuer, sub: `system:serviceaccount:${namespace}:${name}`, aud: spec.audiences?.length ? spec.audiences : audiences,
-      exp: issuedAt + expirationSeconds, iat: issuedAt, nbf: issuedAt, jti: randomUUID(),
+      iss: issuer,
+      sub: `system:serviceaccount:${namespace}:${name}`,
+      aud: spec.audiences?.length ? spec.audiences : audiences,
+      exp: issuedAt + expirationSeconds,
+      iat: issuedAt,
+      nbf: issuedAt,
+      jti: randomUUID(),
       'kubernetes.io': {namespace, serviceaccount: {name, uid}},
     }
     // Real tokens are RS256-signed; an HMAC keeps the simulator free of key management.
     const unsigned = `${base64url({alg: 'HS256', kid: this.keyId})}.${base64url(claims)}`
     const token = `${unsigned}.${this.sign(unsigned)}`
     return {
-      kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
       metadata: {name, namespace, creationTimestamp: null as unknown as string},
       spec: {audiences: claims.aud, expirationSeconds, boundObjectRef: null},
       status: {token, expirationTimestamp: new Date(claims.exp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')},

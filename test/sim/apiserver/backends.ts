@@ -18,14 +18,25 @@ export type BackendKind = 'postgres' | 'redis'
 
 /** Where the real servers are; undefined when this machine has none. */
 export const serverBinaries = {
-  postgres: ['/usr/lib/postgresql'].flatMap((base) => (existsSync(base) ? readdirSync(base).sort().reverse().map((version) => join(base, version, 'bin')) : []))
+  postgres: ['/usr/lib/postgresql']
+    .flatMap((base) =>
+      existsSync(base)
+        ? readdirSync(base)
+            .sort()
+            .reverse()
+            .map((version) => join(base, version, 'bin'))
+        : [],
+    )
     .find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres'))),
   redis: ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((path) => existsSync(path)),
 }
 
 /** The client tools a process "in" such a container finds on its PATH (psql, pg_dump, redis-cli, ...). */
 export function hostTool(name: string): string | undefined {
-  return (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)).find((path) => existsSync(path))
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((dir) => join(dir, name))
+    .find((path) => existsSync(path))
 }
 
 export function realServersAvailable(): {available: boolean; missing: string[]} {
@@ -146,7 +157,10 @@ export class Backends {
   start(options: BackendStart): Promise<RunningBackend> {
     const started = this.startIn(options)
     this.starting.add(started)
-    void started.then(() => this.starting.delete(started), () => this.starting.delete(started))
+    void started.then(
+      () => this.starting.delete(started),
+      () => this.starting.delete(started),
+    )
     return started
   }
 
@@ -181,7 +195,11 @@ function supervise(child: ChildProcess, kind: BackendKind, address: string, port
     else child.once('exit', () => resolve())
   })
   return {
-    kind, address, port, localEnv, exited,
+    kind,
+    address,
+    port,
+    localEnv,
+    exited,
     async stop() {
       if (child.pid !== undefined) {
         try {
@@ -217,13 +235,28 @@ async function startPostgres(dataDir: string, address: string, options: BackendS
       await chown(passwordFile, owner.uid, owner.gid)
     }
     try {
-      await run(...asServerUser(join(bin, 'initdb'), ['-D', dataDir, `--username=${user}`, `--pwfile=${passwordFile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '--encoding=UTF8']))
+      await run(
+        ...asServerUser(join(bin, 'initdb'), ['-D', dataDir, `--username=${user}`, `--pwfile=${passwordFile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '--encoding=UTF8']),
+      )
     } finally {
       await rm(passwordFile, {force: true})
     }
     await appendFile(join(dataDir, 'pg_hba.conf'), '\nhost all all all scram-sha-256\n')
   }
-  const [command, args] = asServerUser(join(bin, 'postgres'), ['-D', dataDir, '-k', socketDir, '-c', `listen_addresses=${address}`, '-c', `port=${options.port}`, '-c', 'fsync=off', '-c', 'full_page_writes=off'])
+  const [command, args] = asServerUser(join(bin, 'postgres'), [
+    '-D',
+    dataDir,
+    '-k',
+    socketDir,
+    '-c',
+    `listen_addresses=${address}`,
+    '-c',
+    `port=${options.port}`,
+    '-c',
+    'fsync=off',
+    '-c',
+    'full_page_writes=off',
+  ])
   const child = spawn(command, args, {stdio: ['ignore', 'pipe', 'pipe'], detached: true})
   const backend = supervise(child, 'postgres', address, options.port, {PGHOST: socketDir, PGPORT: String(options.port)}, 'SIGINT')
   try {

@@ -33,20 +33,28 @@ export function nodeObject(identity: ClusterIdentity, spec: NodeSpec, index: num
   const address = nodeAddress(identity, index)
   const roles: Record<string, string> = spec.role === 'server' ? {'node-role.kubernetes.io/control-plane': 'true', 'node-role.kubernetes.io/master': 'true'} : {}
   const resources = {cpu: spec.cpu, 'ephemeral-storage': '263112772Ki', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: memoryInKi(spec.memory), pods: '110'}
-  const condition = (type: string, status: string, reason: string, message: string): object =>
-    ({type, status, lastHeartbeatTime: now, lastTransitionTime: now, reason, message})
+  const condition = (type: string, status: string, reason: string, message: string): object => ({type, status, lastHeartbeatTime: now, lastTransitionTime: now, reason, message})
   return {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: {
       name: spec.name,
       labels: {
-        'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/instance-type': 'k3s', 'beta.kubernetes.io/os': 'linux',
-        'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', 'node.kubernetes.io/instance-type': 'k3s', ...roles,
+        'beta.kubernetes.io/arch': 'amd64',
+        'beta.kubernetes.io/instance-type': 'k3s',
+        'beta.kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/hostname': spec.name,
+        'kubernetes.io/os': 'linux',
+        'node.kubernetes.io/instance-type': 'k3s',
+        ...roles,
       },
       annotations: {
-        'alpha.kubernetes.io/provided-node-ip': address, 'k3s.io/hostname': spec.name, 'k3s.io/internal-ip': address,
-        'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+        'alpha.kubernetes.io/provided-node-ip': address,
+        'k3s.io/hostname': spec.name,
+        'k3s.io/internal-ip': address,
+        'node.alpha.kubernetes.io/ttl': '0',
+        'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
       },
     },
     spec: {podCIDR: `10.42.${index}.0/24`, podCIDRs: [`10.42.${index}.0/24`], providerID: `k3s://${spec.name}`},
@@ -59,12 +67,22 @@ export function nodeObject(identity: ClusterIdentity, spec: NodeSpec, index: num
         condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
         condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
       ],
-      addresses: [{type: 'InternalIP', address}, {type: 'Hostname', address: spec.name}],
+      addresses: [
+        {type: 'InternalIP', address},
+        {type: 'Hostname', address: spec.name},
+      ],
       daemonEndpoints: {kubeletEndpoint: {Port: 10250}},
       nodeInfo: {
-        architecture: 'amd64', bootID: randomUUID(), containerRuntimeVersion: 'containerd://1.7.23-k3s2', kernelVersion: '6.8.0-49-generic',
-        kubeProxyVersion: identity.gitVersion, kubeletVersion: identity.gitVersion, machineID: '', operatingSystem: 'linux',
-        osImage: `K3s ${identity.gitVersion}`, systemUUID: randomUUID(),
+        architecture: 'amd64',
+        bootID: randomUUID(),
+        containerRuntimeVersion: 'containerd://1.7.23-k3s2',
+        kernelVersion: '6.8.0-49-generic',
+        kubeProxyVersion: identity.gitVersion,
+        kubeletVersion: identity.gitVersion,
+        machineID: '',
+        operatingSystem: 'linux',
+        osImage: `K3s ${identity.gitVersion}`,
+        systemUUID: randomUUID(),
       },
     },
   }
@@ -86,24 +104,36 @@ export function bootstrapCluster(api: ClusterApi, identity: ClusterIdentity, nod
   const now = api.now()
   nodes.forEach((spec, index) => create(nodeObject(identity, spec, index, now)))
   create({
-    apiVersion: 'v1', kind: 'Service',
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: {name: 'kubernetes', namespace: 'default', labels: {component: 'apiserver', provider: 'kubernetes'}},
     spec: {type: 'ClusterIP', clusterIP: '10.43.0.1', ports: [{name: 'https', port: 443, protocol: 'TCP', targetPort: 6443}]},
   })
   create({
-    apiVersion: 'v1', kind: 'Endpoints',
+    apiVersion: 'v1',
+    kind: 'Endpoints',
     metadata: {name: 'kubernetes', namespace: 'default', labels: {'endpointslice.kubernetes.io/skip-mirror': 'true'}},
     subsets: [{addresses: [{ip: nodeAddress(identity, 0)}], ports: [{name: 'https', port: 6443, protocol: 'TCP'}]}],
   })
   create({
-    apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
     metadata: {name: 'local-path', annotations: {'storageclass.kubernetes.io/is-default-class': 'true'}},
-    provisioner: 'rancher.io/local-path', reclaimPolicy: 'Delete', volumeBindingMode: 'WaitForFirstConsumer',
+    provisioner: 'rancher.io/local-path',
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'WaitForFirstConsumer',
   })
-  for (const [name, value] of [['system-cluster-critical', 2000000000], ['system-node-critical', 2000001000]] as const) {
+  for (const [name, value] of [
+    ['system-cluster-critical', 2000000000],
+    ['system-node-critical', 2000001000],
+  ] as const) {
     create({
-      apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: {name},
-      value, globalDefault: false, preemptionPolicy: 'PreemptLowerPriority',
+      apiVersion: 'scheduling.k8s.io/v1',
+      kind: 'PriorityClass',
+      metadata: {name},
+      value,
+      globalDefault: false,
+      preemptionPolicy: 'PreemptLowerPriority',
       description: 'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.',
     })
   }

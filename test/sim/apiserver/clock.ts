@@ -16,10 +16,13 @@ export function createClock(factor: number): SimClock {
           clearTimeout(timer)
           reject(signal?.reason)
         }
-        const timer = setTimeout(() => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve()
-        }, Math.max(0, ms * factor))
+        const timer = setTimeout(
+          () => {
+            signal?.removeEventListener('abort', onAbort)
+            resolve()
+          },
+          Math.max(0, ms * factor),
+        )
         signal?.addEventListener('abort', onAbort, {once: true})
       })
     },

@@ -88,7 +88,10 @@ export class SimulatedCluster implements ApiServer {
   private readonly podRuntime: PodRuntime
   private scenario: Scenario
 
-  constructor(private readonly options: ApiServerOptions, private readonly certificate: ServingCertificate) {
+  constructor(
+    private readonly options: ApiServerOptions,
+    private readonly certificate: ServingCertificate,
+  ) {
     this.host = options.host ?? '127.0.0.1'
     this.listeningPort = options.port ?? 0
     this.identity = {
@@ -97,14 +100,19 @@ export class SimulatedCluster implements ApiServer {
       networkPrefix: networkPrefixFor(options.clusterName),
     }
     this.registry = new ResourceRegistry({traefik: options.k3sSystemWorkloads === true})
-    this.api = new ClusterApi(this.store, this.registry, {
-      now: () => options.clock.now().toISOString(),
-      allocateClusterIP: () => this.allocateClusterIP(),
-      allocateNodePort: () => this.allocateNodePort(),
-      defaultStorageClass: () => this.defaultStorageClass(),
-    }, {
-      customResourceDefinitionChanged: (crd, deleted) => this.customResourceDefinitionChanged(crd, deleted),
-    })
+    this.api = new ClusterApi(
+      this.store,
+      this.registry,
+      {
+        now: () => options.clock.now().toISOString(),
+        allocateClusterIP: () => this.allocateClusterIP(),
+        allocateNodePort: () => this.allocateNodePort(),
+        defaultStorageClass: () => this.defaultStorageClass(),
+      },
+      {
+        customResourceDefinitionChanged: (crd, deleted) => this.customResourceDefinitionChanged(crd, deleted),
+      },
+    )
     this.watches = new WatchHub(this.store)
     this.scenario = parseScenario(options.scenario)
     this.runtime = new ControllerRuntime(this.store, options.clock)
@@ -117,7 +125,10 @@ export class SimulatedCluster implements ApiServer {
     const events = new EventRecorder(this.api, type('v1', 'Event'))
     this.podRuntime = new PodRuntime(this.api, {pod, claim, service: type('v1', 'Service'), secret: type('v1', 'Secret'), configMap: type('v1', 'ConfigMap')})
     this.kubelet = new Kubelet({
-      api: this.api, logs: this.logs, clock: options.clock, events,
+      api: this.api,
+      logs: this.logs,
+      clock: options.clock,
+      events,
       types: {pod, node, replicaSet, secret: type('v1', 'Secret'), configMap: type('v1', 'ConfigMap')},
       scenario: () => this.scenario,
       images: options.images,
@@ -137,7 +148,8 @@ export class SimulatedCluster implements ApiServer {
       new EndpointsController(this.api, {service: type('v1', 'Service'), pod, node, endpoints: type('v1', 'Endpoints'), slice: type('discovery.k8s.io/v1', 'EndpointSlice')}),
       new DisruptionController(this.api, {budget: type('policy/v1', 'PodDisruptionBudget'), pod}),
       this.kubelet,
-    ]) this.runtime.register(controller)
+    ])
+      this.runtime.register(controller)
     bootstrapCluster(this.api, this.identity, this.sizedNodes(options.nodes))
     if (options.k3sSystemWorkloads) deploySystemWorkloads(this.api)
     for (const object of options.manifests ?? []) this.api.createInternal(type(object.apiVersion, object.kind), object)

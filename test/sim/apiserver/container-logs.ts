@@ -20,7 +20,10 @@ export interface LogScript {
   failure: Line[]
 }
 
-const literal = (text: string): Line => () => text
+const literal =
+  (text: string): Line =>
+  () =>
+    text
 
 function imageTag(image: string): string {
   const last = image.split('/').at(-1) ?? image
@@ -39,7 +42,10 @@ function postgresVersion(image: string): string {
 
 function postgresScript(image: string): LogScript {
   const version = postgresVersion(image)
-  const log = (pid: number, text: string): Line => (time) => `${postgresTime(time)} [${pid}] LOG:  ${text}`
+  const log =
+    (pid: number, text: string): Line =>
+    (time) =>
+      `${postgresTime(time)} [${pid}] LOG:  ${text}`
   return {
     start: [
       'The files belonging to this database system will be owned by user "postgres".',
@@ -67,35 +73,35 @@ function postgresScript(image: string): LogScript {
       '',
       '    pg_ctl -D /var/lib/postgresql/data -l logfile start',
       '',
-    ].map(literal).concat([
-      (time) => `waiting for server to start....${postgresTime(time)} [48] LOG:  starting PostgreSQL ${version} (Debian ${version}-1.pgdg120+1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit`,
-      log(48, 'listening on Unix socket "/var/run/postgresql/.s.PGSQL.5432"'),
-      (time) => `${postgresTime(time)} [51] LOG:  database system was shut down at ${postgresTime(time)}`,
-      log(48, 'database system is ready to accept connections'),
-      literal(' done'),
-      literal('server started'),
-      literal('CREATE DATABASE'),
-      literal(''),
-      literal(''),
-      literal('/usr/local/bin/docker-entrypoint.sh: ignoring /docker-entrypoint-initdb.d/*'),
-      literal(''),
-      (time) => `waiting for server to shut down....${postgresTime(time)} [48] LOG:  received fast shutdown request`,
-      log(48, 'aborting any active transactions'),
-      log(48, 'database system is shut down'),
-      literal(' done'),
-      literal('server stopped'),
-      literal(''),
-      literal('PostgreSQL init process complete; ready for start up.'),
-      literal(''),
-      log(1, `starting PostgreSQL ${version} (Debian ${version}-1.pgdg120+1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit`),
-      log(1, 'listening on IPv4 address "0.0.0.0", port 5432'),
-      log(1, 'listening on IPv6 address "::", port 5432'),
-      log(1, 'listening on Unix socket "/var/run/postgresql/.s.PGSQL.5432"'),
-    ]),
-    progress: [
-      (time) => `${postgresTime(time)} [64] LOG:  database system was shut down at ${postgresTime(time)}`,
-      log(1, 'database system is ready to accept connections'),
-    ],
+    ]
+      .map(literal)
+      .concat([
+        (time) =>
+          `waiting for server to start....${postgresTime(time)} [48] LOG:  starting PostgreSQL ${version} (Debian ${version}-1.pgdg120+1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit`,
+        log(48, 'listening on Unix socket "/var/run/postgresql/.s.PGSQL.5432"'),
+        (time) => `${postgresTime(time)} [51] LOG:  database system was shut down at ${postgresTime(time)}`,
+        log(48, 'database system is ready to accept connections'),
+        literal(' done'),
+        literal('server started'),
+        literal('CREATE DATABASE'),
+        literal(''),
+        literal(''),
+        literal('/usr/local/bin/docker-entrypoint.sh: ignoring /docker-entrypoint-initdb.d/*'),
+        literal(''),
+        (time) => `waiting for server to shut down....${postgresTime(time)} [48] LOG:  received fast shutdown request`,
+        log(48, 'aborting any active transactions'),
+        log(48, 'database system is shut down'),
+        literal(' done'),
+        literal('server stopped'),
+        literal(''),
+        literal('PostgreSQL init process complete; ready for start up.'),
+        literal(''),
+        log(1, `starting PostgreSQL ${version} (Debian ${version}-1.pgdg120+1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit`),
+        log(1, 'listening on IPv4 address "0.0.0.0", port 5432'),
+        log(1, 'listening on IPv6 address "::", port 5432'),
+        log(1, 'listening on Unix socket "/var/run/postgresql/.s.PGSQL.5432"'),
+      ]),
+    progress: [(time) => `${postgresTime(time)} [64] LOG:  database system was shut down at ${postgresTime(time)}`, log(1, 'database system is ready to accept connections')],
     success: [log(1, 'received fast shutdown request'), log(1, 'database system is shut down')],
     failure: [literal('FATAL:  could not start server')],
   }
@@ -110,7 +116,10 @@ function redisTime(time: Date): string {
 function redisScript(image: string): LogScript {
   const tag = imageTag(image)
   const version = /^\d+\.\d+\.\d+/.exec(tag)?.[0] ?? (/^\d+\.\d+/.test(tag) ? `${tag}.0` : '7.4.1')
-  const line = (role: string, mark: string, text: string): Line => (time) => `1:${role} ${redisTime(time)} ${mark} ${text}`
+  const line =
+    (role: string, mark: string, text: string): Line =>
+    (time) =>
+      `1:${role} ${redisTime(time)} ${mark} ${text}`
   return {
     start: [
       line('C', '*', 'oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo'),
@@ -122,7 +131,7 @@ function redisScript(image: string): LogScript {
     ],
     progress: [line('M', '*', 'Ready to accept connections tcp')],
     success: [line('M', '#', 'User requested shutdown...'), line('M', '#', 'Redis is now ready to exit, bye bye...')],
-    failure: [line('M', '#', 'Fatal error, can\'t open config file')],
+    failure: [line('M', '#', "Fatal error, can't open config file")],
   }
 }
 
@@ -142,8 +151,10 @@ function migrationScript(names: string[]): LogScript {
 
 function podinfoScript(container: Container): LogScript {
   const version = imageTag(container.image)
-  const json = (level: string, caller: string, message: string, extra: Record<string, string> = {}): Line =>
-    (time) => JSON.stringify({level, ts: time.toISOString(), caller, msg: message, ...extra})
+  const json =
+    (level: string, caller: string, message: string, extra: Record<string, string> = {}): Line =>
+    (time) =>
+      JSON.stringify({level, ts: time.toISOString(), caller, msg: message, ...extra})
   return {
     start: [json('info', 'podinfo/main.go:153', 'Starting podinfo', {version, revision: 'simulated', port: '9898'})],
     progress: [json('info', 'http/server.go:204', 'Starting HTTP Server.', {addr: ':9898'})],

@@ -38,7 +38,10 @@ export function toServed(type: ResourceType, stored: KubeObject): KubeObject {
 /** A client's object in the storage version of its bucket. */
 export function toStored(type: ResourceType, served: KubeObject): KubeObject {
   if (!isEventsGroup(type)) return served
-  const stored = renameFields(served, eventFieldPairs.map(([core, events]) => [events, core]))
+  const stored = renameFields(
+    served,
+    eventFieldPairs.map(([core, events]) => [events, core]),
+  )
   stored.apiVersion = 'v1'
   return stored
 }

@@ -95,11 +95,13 @@ function discoveryResource(type: ResourceType): object {
     ...(type.shortNames.length > 0 ? {shortNames: type.shortNames} : {}),
     ...(type.categories.length > 0 ? {categories: type.categories} : {}),
     ...(type.subresources.length > 0
-      ? {subresources: type.subresources.map((sub) => ({
-        subresource: sub.name,
-        responseKind: {group: sub.group ?? type.group, version: sub.version ?? type.version, kind: sub.kind},
-        verbs: sub.verbs,
-      }))}
+      ? {
+          subresources: type.subresources.map((sub) => ({
+            subresource: sub.name,
+            responseKind: {group: sub.group ?? type.group, version: sub.version ?? type.version, kind: sub.kind},
+            verbs: sub.verbs,
+          })),
+        }
       : {}),
   }
 }
@@ -135,7 +137,10 @@ function groupVersionPath(group: string, version: string): string {
 }
 
 function specHash(registry: ResourceRegistry, group: string, version: string): string {
-  const names = registry.inGroupVersion(group, version).map((type) => type.resource).join(',')
+  const names = registry
+    .inGroupVersion(group, version)
+    .map((type) => type.resource)
+    .join(',')
   return createHash('sha512').update(`${group}/${version}:${names}`).digest('hex').slice(0, 128).toUpperCase()
 }
 

@@ -33,14 +33,17 @@ export class EventRecorder {
   private readonly names = new Map<string, string>()
   private sequence = 0
 
-  constructor(private readonly api: ClusterApi, private readonly eventType: ResourceType) {}
+  constructor(
+    private readonly api: ClusterApi,
+    private readonly eventType: ResourceType,
+  ) {}
 
   record(involved: KubeObject, spec: EventSpec): void {
     const namespace = involved.metadata.namespace ?? 'default'
     const key = [involved.metadata.uid, spec.fieldPath, spec.reason, spec.message, spec.source.component, spec.type].join('\u0000')
     const now = this.api.now()
     const existingName = this.names.get(key)
-    const existing = existingName ? this.api.find(this.eventType, namespace, existingName) as CoreEvent | undefined : undefined
+    const existing = existingName ? (this.api.find(this.eventType, namespace, existingName) as CoreEvent | undefined) : undefined
     if (existing) {
       const next = clone(existing)
       if (spec.action) next.series = {count: (next.series?.count ?? 1) + 1, lastObservedTime: microTime(now)}
@@ -54,21 +57,47 @@ export class EventRecorder {
     const seconds = now.replace(/\.\d+Z$/, 'Z')
     const name = `${involved.metadata.name}.${(BigInt(Date.now()) * 1_000_000n + BigInt(this.sequence++ % 1_000_000)).toString(16)}`
     const involvedObject = {
-      kind: involved.kind, namespace: involved.metadata.namespace, name: involved.metadata.name, uid: involved.metadata.uid,
-      apiVersion: involved.apiVersion, resourceVersion: involved.metadata.resourceVersion, ...(spec.fieldPath ? {fieldPath: spec.fieldPath} : {}),
+      kind: involved.kind,
+      namespace: involved.metadata.namespace,
+      name: involved.metadata.name,
+      uid: involved.metadata.uid,
+      apiVersion: involved.apiVersion,
+      resourceVersion: involved.metadata.resourceVersion,
+      ...(spec.fieldPath ? {fieldPath: spec.fieldPath} : {}),
     }
     const event: CoreEvent = spec.action
       ? {
-        apiVersion: 'v1', kind: 'Event', metadata: {name, namespace}, involvedObject, reason: spec.reason, message: spec.message, type: spec.type,
-        source: {}, firstTimestamp: null, lastTimestamp: null, eventTime: microTime(now), action: spec.action,
-        reportingComponent: spec.source.component, reportingInstance: spec.source.host ?? spec.source.component,
-      }
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: {name, namespace},
+          involvedObject,
+          reason: spec.reason,
+          message: spec.message,
+          type: spec.type,
+          source: {},
+          firstTimestamp: null,
+          lastTimestamp: null,
+          eventTime: microTime(now),
+          action: spec.action,
+          reportingComponent: spec.source.component,
+          reportingInstance: spec.source.host ?? spec.source.component,
+        }
       : {
-        apiVersion: 'v1', kind: 'Event', metadata: {name, namespace}, involvedObject, reason: spec.reason, message: spec.message, type: spec.type,
-        source: {component: spec.source.component, ...(spec.source.host ? {host: spec.source.host} : {})},
-        firstTimestamp: seconds, lastTimestamp: seconds, count: 1, eventTime: null,
-        reportingComponent: spec.source.component, reportingInstance: spec.source.host ?? '',
-      }
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: {name, namespace},
+          involvedObject,
+          reason: spec.reason,
+          message: spec.message,
+          type: spec.type,
+          source: {component: spec.source.component, ...(spec.source.host ? {host: spec.source.host} : {})},
+          firstTimestamp: seconds,
+          lastTimestamp: seconds,
+          count: 1,
+          eventTime: null,
+          reportingComponent: spec.source.component,
+          reportingInstance: spec.source.host ?? '',
+        }
     try {
       this.api.createInternal(this.eventType, event)
       this.names.set(key, name)

@@ -35,11 +35,14 @@ async function apply(namespace: string, manifest: string): Promise<void> {
 
 /** The STATUS column kubectl prints for the only pod of a namespace, once it matches. */
 async function podStatus(namespace: string, pattern: RegExp): Promise<string> {
-  return eventually(async () => {
-    const table = await cluster.kubectl(['get', 'pods', '-n', namespace, '--no-headers'])
-    const row = table.stdout.trim()
-    return pattern.test(row) ? row : undefined
-  }, {what: `a pod in ${namespace} matching ${pattern}`})
+  return eventually(
+    async () => {
+      const table = await cluster.kubectl(['get', 'pods', '-n', namespace, '--no-headers'])
+      const row = table.stdout.trim()
+      return pattern.test(row) ? row : undefined
+    },
+    {what: `a pod in ${namespace} matching ${pattern}`},
+  )
 }
 
 function onlyPod(namespace: string): KubeObject {
@@ -73,7 +76,9 @@ spec:
 
 describe('derived failures', () => {
   it('CreateContainerConfigError until the referenced Secret and key exist, then Running', async () => {
-    await apply('config', `
+    await apply(
+      'config',
+      `
 apiVersion: v1
 kind: Pod
 metadata: {name: app}
@@ -82,7 +87,8 @@ spec:
   - name: app
     image: "ghcr.io/acme/app:1.0"
     env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: creds, key: password}}}]
-`)
+`,
+    )
     await podStatus('config', /^app\s+0\/1\s+CreateContainerConfigError\s+0\s+\d+s$/)
     expect(containerStatus(onlyPod('config'))?.state.waiting).toEqual({reason: 'CreateContainerConfigError', message: 'secret "creds" not found'})
     const described = await cluster.kubectl(['describe', 'pod', 'app', '-n', 'config'])
@@ -99,12 +105,15 @@ spec:
   })
 
   it('Pending and FailedScheduling when no node has room, with the real message', async () => {
-    await apply('unschedulable', `
+    await apply(
+      'unschedulable',
+      `
 apiVersion: v1
 kind: Pod
 metadata: {name: big}
 spec: {containers: [{name: app, image: "ghcr.io/acme/app:1.0", resources: {requests: {memory: 64Gi, cpu: 100m}}}]}
-`)
+`,
+    )
     await podStatus('unschedulable', /^big\s+0\/1\s+Pending\s+0\s+\d+s$/)
     const message = '0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.'
     const described = await eventually(async () => {
@@ -113,8 +122,7 @@ spec: {containers: [{name: app, image: "ghcr.io/acme/app:1.0", resources: {reque
     })
     expect(described).toMatch(/Warning\s+FailedScheduling\s+.*\s+default-scheduler\s+0\/1 nodes are available/)
     expect(described).toContain(message)
-    const condition = (onlyPod('unschedulable').status as {conditions: Array<{type: string; status: string; reason: string; message: string}>}).conditions
-      .find((c) => c.type === 'PodScheduled')
+    const condition = (onlyPod('unschedulable').status as {conditions: Array<{type: string; status: string; reason: string; message: string}>}).conditions.find((c) => c.type === 'PodScheduled')
     expect(condition).toMatchObject({status: 'False', reason: 'Unschedulable', message})
     expect(onlyPod('unschedulable').spec).not.toHaveProperty('nodeName')
   })
@@ -126,10 +134,13 @@ describe('scripted failures', () => {
     const row = await podStatus('crash', /^app-\S+\s+0\/1\s+CrashLoopBackOff\s+[2-9]\d* \(\d+s ago\)\s+\d+s$/)
     expect(row).toBeDefined()
     // Between back-offs the container runs again for a moment; look at it while it waits.
-    const status = await eventually(() => {
-      const current = containerStatus(onlyPod('crash'))
-      return current?.state.waiting?.reason === 'CrashLoopBackOff' && current
-    }, {what: 'the container to be in back-off'})
+    const status = await eventually(
+      () => {
+        const current = containerStatus(onlyPod('crash'))
+        return current?.state.waiting?.reason === 'CrashLoopBackOff' && current
+      },
+      {what: 'the container to be in back-off'},
+    )
     expect(status?.lastState.terminated).toMatchObject({exitCode: 1, reason: 'Error'})
     expect(status?.state.waiting?.message).toMatch(/^back-off \d+(m\d+)?s restarting failed container=app pod=app-\S+_crash\(/)
     const pod = onlyPod('crash').metadata.name
@@ -160,7 +171,9 @@ describe('scripted failures', () => {
   })
 
   it('a Job that keeps failing reaches FailureTarget then Failed with BackoffLimitExceeded', async () => {
-    await apply('migration', `
+    await apply(
+      'migration',
+      `
 apiVersion: batch/v1
 kind: Job
 metadata: {name: migrate}
@@ -170,7 +183,8 @@ spec:
     spec:
       restartPolicy: Never
       containers: [{name: migrate, image: "postgres:16-alpine", command: [/bin/sh, /migrations/migrate.sh]}]
-`)
+`,
+    )
     const waited = await cluster.kubectl(['wait', '-n', 'migration', '--for=condition=failed', 'job/migrate', '--timeout=30s'])
     expect(waited.code).toBe(0)
     const job = cluster.server.get('batch/v1', 'Job', 'migration', 'migrate')
@@ -183,13 +197,20 @@ spec:
     const jobs = await cluster.kubectl(['get', 'jobs', '-n', 'migration', '--no-headers'])
     expect(jobs.stdout).toMatch(/^migrate\s+Failed\s+0\/1\s+\d+s\s+\d+s$/m)
     const pods = await cluster.kubectl(['get', 'pods', '-n', 'migration', '--no-headers'])
-    expect(pods.stdout.trim().split('\n').map((row) => row.split(/\s+/).slice(1, 3).join(' '))).toEqual(['0/1 Error', '0/1 Error'])
+    expect(
+      pods.stdout
+        .trim()
+        .split('\n')
+        .map((row) => row.split(/\s+/).slice(1, 3).join(' ')),
+    ).toEqual(['0/1 Error', '0/1 Error'])
     const logs = await cluster.kubectl(['logs', 'job/migrate', '-n', 'migration'])
     expect(logs.stdout).toContain('ERROR:  relation "orders_legacy" does not exist')
   })
 
   it('a restartPolicy OnFailure Job counts container restarts against its backoffLimit', async () => {
-    await apply('on-failure', `
+    await apply(
+      'on-failure',
+      `
 apiVersion: batch/v1
 kind: Job
 metadata: {name: flaky}
@@ -199,19 +220,23 @@ spec:
     spec:
       restartPolicy: OnFailure
       containers: [{name: task, image: "busybox:1.36"}]
-`)
+`,
+    )
     const waited = await cluster.kubectl(['wait', '-n', 'on-failure', '--for=condition=failed', 'job/flaky', '--timeout=30s'])
     expect(waited.code).toBe(0)
     const job = cluster.server.get('batch/v1', 'Job', 'on-failure', 'flaky')
     expect((job?.status as {conditions: Array<{type: string; reason: string}>}).conditions.map((c) => `${c.type}/${c.reason}`)).toEqual([
-      'FailureTarget/BackoffLimitExceeded', 'Failed/BackoffLimitExceeded',
+      'FailureTarget/BackoffLimitExceeded',
+      'Failed/BackoffLimitExceeded',
     ])
     expect(job?.status).toMatchObject({failed: 1})
     await eventually(() => cluster.server.list('v1', 'Pod', 'on-failure').length === 0, {what: 'the failed job to remove its pod'})
   })
 
   it('a Job running past activeDeadlineSeconds fails with DeadlineExceeded', async () => {
-    await apply('deadline', `
+    await apply(
+      'deadline',
+      `
 apiVersion: batch/v1
 kind: Job
 metadata: {name: forever}
@@ -221,7 +246,8 @@ spec:
     spec:
       restartPolicy: Never
       containers: [{name: task, image: "busybox:1.36"}]
-`)
+`,
+    )
     const waited = await cluster.kubectl(['wait', '-n', 'deadline', '--for=condition=failed', 'job/forever', '--timeout=30s'])
     expect(waited.code).toBe(0)
     const conditions = (cluster.server.get('batch/v1', 'Job', 'deadline', 'forever')?.status as {conditions: Array<{type: string; reason: string; message: string}>}).conditions
@@ -234,7 +260,9 @@ spec:
   })
 
   it('a Job whose activeDeadlineSeconds is null (a chart left it empty) has no deadline, as the API server drops the null', async () => {
-    await apply('no-deadline', `
+    await apply(
+      'no-deadline',
+      `
 apiVersion: batch/v1
 kind: Job
 metadata: {name: once}
@@ -244,7 +272,8 @@ spec:
     spec:
       restartPolicy: Never
       containers: [{name: task, image: "busybox:1.36"}]
-`)
+`,
+    )
     const waited = await cluster.kubectl(['wait', '-n', 'no-deadline', '--for=condition=complete', 'job/once', '--timeout=30s'])
     expect(waited.code, waited.stderr).toBe(0)
   })
@@ -263,14 +292,17 @@ spec:
   })
 
   it('Init:0/1 while an init container runs', async () => {
-    await apply('init', `
+    await apply(
+      'init',
+      `
 apiVersion: v1
 kind: Pod
 metadata: {name: app}
 spec:
   initContainers: [{name: wait-db, image: "busybox:1.36", command: [sh, -c, "until nc -z db 5432; do sleep 1; done"]}]
   containers: [{name: app, image: "ghcr.io/acme/app:1.0"}, {name: sidecar, image: "busybox:1.36"}]
-`)
+`,
+    )
     await podStatus('init', /^app\s+0\/2\s+Init:0\/1\s+0\s+\d+s$/)
     const logs = await fetch(`${cluster.server.url}/api/v1/namespaces/init/pods/app/log`)
     expect(logs.status).toBe(400)

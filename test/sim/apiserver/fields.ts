@@ -113,14 +113,19 @@ function keyJson(key: Record<string, unknown>): string {
 
 /** `.spec.template.spec.containers[name="app"].image`, as structured-merge-diff prints paths. */
 export function describePath(path: string): string {
-  return path.split(separator).map((element) => {
-    const body = element.slice(2)
-    if (element.startsWith('f:')) return `.${body}`
-    if (element.startsWith('v:')) return `[=${body}]`
-    if (element.startsWith('i:')) return `[${body}]`
-    const key = JSON.parse(body) as Record<string, unknown>
-    return `[${Object.entries(key).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(',')}]`
-  }).join('')
+  return path
+    .split(separator)
+    .map((element) => {
+      const body = element.slice(2)
+      if (element.startsWith('f:')) return `.${body}`
+      if (element.startsWith('v:')) return `[=${body}]`
+      if (element.startsWith('i:')) return `[${body}]`
+      const key = JSON.parse(body) as Record<string, unknown>
+      return `[${Object.entries(key)
+        .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+        .join(',')}]`
+    })
+    .join('')
 }
 
 /** The value a path names in an object, or undefined. */
@@ -197,8 +202,7 @@ function entriesOf(object: unknown): ManagedFieldsEntry[] {
 }
 
 function sameManager(entry: ManagedFieldsEntry, manager: string, operation: 'Apply' | 'Update', context: OwnershipContext): boolean {
-  return entry.manager === manager && entry.operation === operation && (entry.subresource ?? '') === (context.subresource ?? '') &&
-    (operation === 'Apply' || entry.apiVersion === context.apiVersion)
+  return entry.manager === manager && entry.operation === operation && (entry.subresource ?? '') === (context.subresource ?? '') && (operation === 'Apply' || entry.apiVersion === context.apiVersion)
 }
 
 function scopeOf(context: OwnershipContext): 'main' | 'status' {
@@ -273,8 +277,7 @@ export function serverSideApply(live: JsonObject | undefined, applied: JsonObjec
   const merged: JsonObject = live ? clone(live) : {}
   const previouslyMine = mine ? sets.get(mine) : undefined
   if (previouslyMine) {
-    const ownedByOthers = (path: string): boolean =>
-      [...sets].some(([entry, set]) => entry !== mine && [...set.paths].some((other) => other === path || other.startsWith(path + separator)))
+    const ownedByOthers = (path: string): boolean => [...sets].some(([entry, set]) => entry !== mine && [...set.paths].some((other) => other === path || other.startsWith(path + separator)))
     const dropped = [...previouslyMine.paths].filter((path) => !appliedSet.has(path) && !ownedByOthers(path))
     // A dropped list item goes whole: removing its fields first would also remove its key, and
     // the item could no longer be found (a stub such as {valueFrom: {secretKeyRef: {}}} would stay).

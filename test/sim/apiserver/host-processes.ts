@@ -77,7 +77,10 @@ export class HostProcesses {
   private startPiped(options: ProcessOptions, env: Record<string, string>, home: string, io: ProcessIO): HostProcess {
     const [file = '', ...args] = options.argv
     const child = spawn(file, args, {cwd: home, env, detached: true, stdio: ['pipe', 'pipe', 'pipe']})
-    const streams: Array<[Readable, (chunk: Buffer) => boolean]> = [[child.stdout, (chunk) => io.stdout(chunk)], [child.stderr, (chunk) => io.stderr(chunk)]]
+    const streams: Array<[Readable, (chunk: Buffer) => boolean]> = [
+      [child.stdout, (chunk) => io.stdout(chunk)],
+      [child.stderr, (chunk) => io.stderr(chunk)],
+    ]
     for (const [stream, sink] of streams) {
       stream.on('data', (chunk: Buffer) => {
         if (!sink(chunk)) stream.pause()

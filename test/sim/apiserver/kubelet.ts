@@ -80,7 +80,13 @@ function imageSize(image: string): number {
 
 /** A public image of that name, as a registry of "the internet" serves it. */
 function publicImage(image: string): NodeImage {
-  return {names: [normalizeImage(image), imageID(image)], id: `sha256:${createHash('sha256').update(`config:${normalizeImage(image)}`).digest('hex')}`, sizeBytes: imageSize(image)}
+  return {
+    names: [normalizeImage(image), imageID(image)],
+    id: `sha256:${createHash('sha256')
+      .update(`config:${normalizeImage(image)}`)
+      .digest('hex')}`,
+    sizeBytes: imageSize(image),
+  }
 }
 
 /** What a container running this image reports as its imageID: the repository digest if pulled, else the image ID. */
@@ -101,8 +107,7 @@ function seconds(iso: string): string {
 /** The container's `waiting` message while it cannot start because of its Secret/ConfigMap references. */
 function configError(api: ClusterApi, types: KubeletTypes, pod: Pod, container: Container): string | undefined {
   const namespace = pod.metadata.namespace ?? 'default'
-  const lookup = (kind: 'secret' | 'configmap', name: string): KubeObject | undefined =>
-    api.find(kind === 'secret' ? types.secret : types.configMap, namespace, name)
+  const lookup = (kind: 'secret' | 'configmap', name: string): KubeObject | undefined => api.find(kind === 'secret' ? types.secret : types.configMap, namespace, name)
   for (const source of container.envFrom ?? []) {
     if (source.secretRef && !source.secretRef.optional && !lookup('secret', source.secretRef.name)) return `secret "${source.secretRef.name}" not found`
     if (source.configMapRef && !source.configMapRef.optional && !lookup('configmap', source.configMapRef.name)) return `configmap "${source.configMapRef.name}" not found`
@@ -331,7 +336,11 @@ class PodWorker {
   private podIP = ''
   private sandboxReady = false
 
-  constructor(private readonly kubelet: Kubelet, pod: Pod, private readonly reboot: boolean) {
+  constructor(
+    private readonly kubelet: Kubelet,
+    pod: Pod,
+    private readonly reboot: boolean,
+  ) {
     this.uid = pod.metadata.uid ?? ''
     this.namespace = pod.metadata.namespace ?? 'default'
     this.name = pod.metadata.name
@@ -353,7 +362,15 @@ class PodWorker {
       }
       if (reboot && before?.containerID && (before.state.running || before.state.terminated)) {
         // The node went away under the container: its last state is an unknown termination.
-        status.lastState = {terminated: {exitCode: 255, reason: 'Unknown', startedAt: before.state.running?.startedAt ?? before.state.terminated?.startedAt, finishedAt: seconds(kubelet.deps.api.now()), containerID: before.containerID}}
+        status.lastState = {
+          terminated: {
+            exitCode: 255,
+            reason: 'Unknown',
+            startedAt: before.state.running?.startedAt ?? before.state.terminated?.startedAt,
+            finishedAt: seconds(kubelet.deps.api.now()),
+            containerID: before.containerID,
+          },
+        }
         status.restartCount = before.restartCount + 1
       }
       return {spec, init, plan, script: defaultLogScript(spec, mountedMigrations(kubelet.deps, pod)), status, instance: 0}
@@ -400,9 +417,10 @@ class PodWorker {
     } catch (error) {
       if (!(error instanceof Aborted) && !this.lifetime.signal.aborted && !this.running.signal.aborted) throw error
     }
-    if (this.terminating && !this.lifetime.signal.aborted) await this.finishTermination().catch((error: unknown) => {
-      if (!(error instanceof Aborted)) throw error
-    })
+    if (this.terminating && !this.lifetime.signal.aborted)
+      await this.finishTermination().catch((error: unknown) => {
+        if (!(error instanceof Aborted)) throw error
+      })
   }
 
   /** Sleeps simulated time; rejects when the pod is being terminated or the node goes away. */
@@ -433,7 +451,10 @@ class PodWorker {
     const pod = this.pod()
     if (!pod) return
     this.deps.events.record(pod, {
-      type, reason, message, source: {component: 'kubelet', host: pod.spec.nodeName},
+      type,
+      reason,
+      message,
+      source: {component: 'kubelet', host: pod.spec.nodeName},
       ...(slot ? {fieldPath: `spec.${slot.init ? 'initContainers' : 'containers'}{${slot.spec.name}}`} : {}),
     })
   }
@@ -499,9 +520,7 @@ class PodWorker {
       await this.sleep(slot.plan.start)
       const exitCode = await this.runInstance(slot, containerID, attempt)
       attempt++
-      const restarts = slot.init && slot.spec.restartPolicy === 'Always'
-        ? true
-        : policy === 'Always' ? !slot.init || exitCode !== 0 : policy === 'OnFailure' && exitCode !== 0
+      const restarts = slot.init && slot.spec.restartPolicy === 'Always' ? true : policy === 'Always' ? !slot.init || exitCode !== 0 : policy === 'OnFailure' && exitCode !== 0
       if (!restarts) {
         if (exitCode !== 0 && slot.init) {
           this.failed = policy === 'Never'
@@ -541,7 +560,8 @@ class PodWorker {
         break
       }
       const reference = normalizeImage(image)
-      const reason = slot.plan.imagePullMessage ??
+      const reason =
+        slot.plan.imagePullMessage ??
         `rpc error: code = NotFound desc = failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${pulled?.message ?? `${reference}: not found`}`
       this.event('Warning', 'Failed', `Failed to pull image "${image}": ${reason}`, slot)
       this.event('Warning', 'Failed', 'Error: ErrImagePull', slot)
@@ -586,7 +606,7 @@ class PodWorker {
   private async runInstance(slot: ContainerSlot, containerID: string, attempt: number): Promise<number> {
     const startedAt = seconds(this.deps.api.now())
     const firstStart = slot.status.restartCount === 0 && slot.status.lastState.terminated === undefined
-    const restartCount = firstStart || this.reboot && attempt === 0 ? slot.status.restartCount : slot.status.restartCount + 1
+    const restartCount = firstStart || (this.reboot && attempt === 0) ? slot.status.restartCount : slot.status.restartCount + 1
     // Without a readiness probe a container is ready as soon as it runs; neverReady implies a failing probe.
     const hasReadinessProbe = slot.spec.readinessProbe !== undefined || slot.plan.behavior === 'neverReady'
     slot.instance++
@@ -744,7 +764,12 @@ class PodWorker {
     for (const slot of this.slots) {
       slot.log?.end()
       if (slot.status.state.running) {
-        slot.status = {...slot.status, ready: false, started: false, state: {terminated: {exitCode: 0, reason: 'Completed', startedAt: slot.status.state.running.startedAt, finishedAt, containerID: slot.status.containerID}}}
+        slot.status = {
+          ...slot.status,
+          ready: false,
+          started: false,
+          state: {terminated: {exitCode: 0, reason: 'Completed', startedAt: slot.status.state.running.startedAt, finishedAt, containerID: slot.status.containerID}},
+        }
       }
     }
     this.publish()
@@ -774,8 +799,7 @@ class PodWorker {
   }
 
   private initialized(): boolean {
-    return this.slots.filter((slot) => slot.init).every((slot) =>
-      slot.spec.restartPolicy === 'Always' ? slot.status.started === true : slot.status.state.terminated?.exitCode === 0)
+    return this.slots.filter((slot) => slot.init).every((slot) => (slot.spec.restartPolicy === 'Always' ? slot.status.started === true : slot.status.state.terminated?.exitCode === 0))
   }
 
   /** The kubelet's getPhase. */
@@ -814,9 +838,12 @@ class PodWorker {
       const before = previous.find((c) => c.type === type)
       const state = value ? 'True' : 'False'
       return {
-        type, status: state, lastProbeTime: null,
+        type,
+        status: state,
+        lastProbeTime: null,
         lastTransitionTime: before?.status === state ? before.lastTransitionTime : now,
-        ...(reason ? {reason} : {}), ...(message ? {message} : {}),
+        ...(reason ? {reason} : {}),
+        ...(message ? {message} : {}),
       }
     }
     const terminal = status.phase === 'Succeeded' || status.phase === 'Failed'
@@ -830,13 +857,19 @@ class PodWorker {
       condition('PodReadyToStartContainers', this.sandboxReady && !terminal),
       terminal
         ? condition('Initialized', true, 'PodCompleted')
-        : initialized ? condition('Initialized', true) : condition('Initialized', false, 'ContainersNotInitialized', `containers with incomplete status: ${list(unfinishedInit)}`),
+        : initialized
+          ? condition('Initialized', true)
+          : condition('Initialized', false, 'ContainersNotInitialized', `containers with incomplete status: ${list(unfinishedInit)}`),
       terminal
         ? condition('Ready', false, 'PodCompleted')
-        : containersReady && gates ? condition('Ready', true) : condition('Ready', false, 'ContainersNotReady', `containers with unready status: ${list(unready)}`),
+        : containersReady && gates
+          ? condition('Ready', true)
+          : condition('Ready', false, 'ContainersNotReady', `containers with unready status: ${list(unready)}`),
       terminal
         ? condition('ContainersReady', false, 'PodCompleted')
-        : containersReady ? condition('ContainersReady', true) : condition('ContainersReady', false, 'ContainersNotReady', `containers with unready status: ${list(unready)}`),
+        : containersReady
+          ? condition('ContainersReady', true)
+          : condition('ContainersReady', false, 'ContainersNotReady', `containers with unready status: ${list(unready)}`),
     ]
     const scheduled = previous.find((c) => c.type === 'PodScheduled')
     if (scheduled) result.push(scheduled)

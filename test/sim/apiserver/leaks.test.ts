@@ -12,7 +12,9 @@ function handles(): Record<string, number> {
 it('leaves no timers or sockets behind after close()', async () => {
   const before = handles()
   const server = await createApiServer({
-    clusterName: 'leaks', clock: createClock(0.01), k3sSystemWorkloads: true,
+    clusterName: 'leaks',
+    clock: createClock(0.01),
+    k3sSystemWorkloads: true,
     nodes: [{name: 'k3d-leaks-server-0', cpu: '2', memory: '4Gi', role: 'server'}],
   })
   const watch = new AbortController()

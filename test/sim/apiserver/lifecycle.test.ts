@@ -19,10 +19,13 @@ function restarts(namespace: string, name: string): number | undefined {
 
 describe('a k3s cluster', () => {
   it('comes with kube-system running: coredns, local-path, metrics-server, traefik', async () => {
-    await eventually(async () => {
-      const result = await cluster.kubectl(['rollout', 'status', '-n', 'kube-system', 'deployment/coredns', 'deployment/traefik', '--timeout=1s'])
-      return result.code === 0
-    }, {what: 'kube-system to roll out'})
+    await eventually(
+      async () => {
+        const result = await cluster.kubectl(['rollout', 'status', '-n', 'kube-system', 'deployment/coredns', 'deployment/traefik', '--timeout=1s'])
+        return result.code === 0
+      },
+      {what: 'kube-system to roll out'},
+    )
     const jobs = await cluster.kubectl(['get', 'jobs', '-n', 'kube-system', '--no-headers'])
     expect(jobs.stdout).toMatch(/^helm-install-traefik\s+Complete\s+1\/1\s/m)
     expect(jobs.stdout).toMatch(/^helm-install-traefik-crd\s+Complete\s+1\/1\s/m)

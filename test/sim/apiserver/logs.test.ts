@@ -30,11 +30,14 @@ async function run(namespace: string, manifest: string): Promise<KubeObject> {
   await cluster.kubectl(['create', 'namespace', namespace])
   const result = await cluster.kubectl(['apply', '--server-side', '-n', namespace, '-f', '-'], {input: manifest})
   expect(result.stderr).toBe('')
-  return eventually(() => {
-    const pod = cluster.server.list('v1', 'Pod', namespace)[0]
-    const running = (pod?.status as {containerStatuses?: Array<{state: {running?: object}}>} | undefined)?.containerStatuses?.[0]?.state.running
-    return running ? pod : undefined
-  }, {what: `a running pod in ${namespace}`})
+  return eventually(
+    () => {
+      const pod = cluster.server.list('v1', 'Pod', namespace)[0]
+      const running = (pod?.status as {containerStatuses?: Array<{state: {running?: object}}>} | undefined)?.containerStatuses?.[0]?.state.running
+      return running ? pod : undefined
+    },
+    {what: `a running pod in ${namespace}`},
+  )
 }
 
 const pod = (name: string, image: string, labels = ''): string =>
@@ -93,8 +96,7 @@ describe('kubectl logs', () => {
 describe('following through the API', () => {
   it('streams 2 × 50,000 lines concurrently to client-node followers without loss', async () => {
     await run('bench', `${pod('a', 'busybox:1.36', 'bench: logs').replace('restartPolicy: Never, ', '')}---\n${pod('b', 'busybox:1.36', 'bench: logs').replace('restartPolicy: Never, ', '')}`)
-    await eventually(() => cluster.server.list('v1', 'Pod', 'bench').length === 2 &&
-      cluster.server.list('v1', 'Pod', 'bench').every((p) => (p.status as {phase?: string}).phase === 'Running'))
+    await eventually(() => cluster.server.list('v1', 'Pod', 'bench').length === 2 && cluster.server.list('v1', 'Pod', 'bench').every((p) => (p.status as {phase?: string}).phase === 'Running'))
     const follow = async (name: string): Promise<string[]> => {
       const stream = new PassThrough()
       let buffered = ''

@@ -37,7 +37,10 @@ export function jsonPatch(target: unknown, operations: unknown): unknown {
 function pointer(path: string): string[] {
   if (path === '') return []
   if (!path.startsWith('/')) throw patchFailure(`invalid JSON pointer "${path}"`)
-  return path.slice(1).split('/').map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'))
+  return path
+    .slice(1)
+    .split('/')
+    .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'))
 }
 
 function patchFailure(message: string): ApiError {

@@ -41,7 +41,10 @@ export class PodRuntime {
   /** Which pod a connection to the pod network is for, by the connection's local port. */
   private readonly networkPeers = new Map<number, {pod: string; namespace: string; port: number}>()
 
-  constructor(private readonly api: ClusterApi, private readonly types: PodRuntimeTypes) {}
+  constructor(
+    private readonly api: ClusterApi,
+    private readonly types: PodRuntimeTypes,
+  ) {}
 
   /** The server a container runs (once it runs). */
   serverOf(pod: Pod, container?: string): RunningBackend | undefined {

@@ -69,8 +69,15 @@ interface Schema {
 const ownerReference: Schema = {1: ['kind', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'], 5: ['apiVersion', 'string'], 6: ['controller', 'bool'], 7: ['blockOwnerDeletion', 'bool']}
 
 const objectMeta: Schema = {
-  1: ['name', 'string'], 2: ['generateName', 'string'], 3: ['namespace', 'string'], 5: ['uid', 'string'], 6: ['resourceVersion', 'string'],
-  11: ['labels', 'stringMap'], 12: ['annotations', 'stringMap'], 13: ['ownerReferences', {message: ownerReference, repeated: true}], 14: ['finalizers', 'strings'],
+  1: ['name', 'string'],
+  2: ['generateName', 'string'],
+  3: ['namespace', 'string'],
+  5: ['uid', 'string'],
+  6: ['resourceVersion', 'string'],
+  11: ['labels', 'stringMap'],
+  12: ['annotations', 'stringMap'],
+  13: ['ownerReferences', {message: ownerReference, repeated: true}],
+  14: ['finalizers', 'strings'],
 }
 
 const localObjectReference: Schema = {1: ['name', 'string']}
@@ -79,18 +86,35 @@ const labelSelector: Schema = {1: ['matchLabels', 'stringMap']}
 const containerPort: Schema = {1: ['name', 'string'], 2: ['hostPort', 'int'], 3: ['containerPort', 'int'], 4: ['protocol', 'string']}
 const envVar: Schema = {1: ['name', 'string'], 2: ['value', 'string']}
 const container: Schema = {
-  1: ['name', 'string'], 2: ['image', 'string'], 3: ['command', 'strings'], 4: ['args', 'strings'], 5: ['workingDir', 'string'],
-  6: ['ports', {message: containerPort, repeated: true}], 7: ['env', {message: envVar, repeated: true}], 14: ['imagePullPolicy', 'string'],
+  1: ['name', 'string'],
+  2: ['image', 'string'],
+  3: ['command', 'strings'],
+  4: ['args', 'strings'],
+  5: ['workingDir', 'string'],
+  6: ['ports', {message: containerPort, repeated: true}],
+  7: ['env', {message: envVar, repeated: true}],
+  14: ['imagePullPolicy', 'string'],
 }
 const podSpec: Schema = {
-  2: ['containers', {message: container, repeated: true}], 3: ['restartPolicy', 'string'], 4: ['terminationGracePeriodSeconds', 'int?'],
-  8: ['serviceAccountName', 'string'], 20: ['initContainers', {message: container, repeated: true}],
+  2: ['containers', {message: container, repeated: true}],
+  3: ['restartPolicy', 'string'],
+  4: ['terminationGracePeriodSeconds', 'int?'],
+  8: ['serviceAccountName', 'string'],
+  20: ['initContainers', {message: container, repeated: true}],
 }
 const podTemplateSpec: Schema = {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: podSpec}]}
 const intOrString: Schema = {2: ['intVal', 'int?'], 3: ['strVal', 'string']}
 const servicePort: Schema = {1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', {message: intOrString}], 5: ['nodePort', 'int']}
 
-const resourceAttributes: Schema = {1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'], 6: ['subresource', 'string'], 7: ['name', 'string']}
+const resourceAttributes: Schema = {
+  1: ['namespace', 'string'],
+  2: ['verb', 'string'],
+  3: ['group', 'string'],
+  4: ['version', 'string'],
+  5: ['resource', 'string'],
+  6: ['subresource', 'string'],
+  7: ['name', 'string'],
+}
 const nonResourceAttributes: Schema = {1: ['path', 'string'], 2: ['verb', 'string']}
 
 const policyRule: Schema = {1: ['verbs', 'strings'], 2: ['apiGroups', 'strings'], 3: ['resources', 'strings'], 4: ['resourceNames', 'strings'], 5: ['nonResourceURLs', 'strings']}
@@ -99,8 +123,11 @@ const roleRef: Schema = {1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['
 const role: Schema = {1: ['metadata', {message: objectMeta}], 2: ['rules', {message: policyRule, repeated: true}]}
 const roleBinding: Schema = {1: ['metadata', {message: objectMeta}], 2: ['subjects', {message: subject, repeated: true}], 3: ['roleRef', {message: roleRef}]}
 const deleteOptions: Schema = {
-  1: ['gracePeriodSeconds', 'int?'], 2: ['preconditions', {message: {1: ['uid', 'string'], 2: ['resourceVersion', 'string']}}], 3: ['orphanDependents', 'bool'],
-  4: ['propagationPolicy', 'string'], 5: ['dryRun', 'strings'],
+  1: ['gracePeriodSeconds', 'int?'],
+  2: ['preconditions', {message: {1: ['uid', 'string'], 2: ['resourceVersion', 'string']}}],
+  3: ['orphanDependents', 'bool'],
+  4: ['propagationPolicy', 'string'],
+  5: ['dryRun', 'strings'],
 }
 
 const schemas: Record<string, Schema> = {
@@ -110,9 +137,18 @@ const schemas: Record<string, Schema> = {
   'rbac.authorization.k8s.io/v1/RoleBinding': roleBinding,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': roleBinding,
   // `kubectl auth can-i`, `kubectl auth whoami` and `kubectl create token`.
-  'authorization.k8s.io/v1/SelfSubjectAccessReview': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {
-    1: ['resourceAttributes', {message: resourceAttributes}], 2: ['nonResourceAttributes', {message: nonResourceAttributes}],
-  }}]},
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
+    1: ['metadata', {message: objectMeta}],
+    2: [
+      'spec',
+      {
+        message: {
+          1: ['resourceAttributes', {message: resourceAttributes}],
+          2: ['nonResourceAttributes', {message: nonResourceAttributes}],
+        },
+      },
+    ],
+  },
   'authorization.k8s.io/v1/SelfSubjectRulesReview': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {1: ['namespace', 'string']}}]},
   'authentication.k8s.io/v1/SelfSubjectReview': {1: ['metadata', {message: objectMeta}]},
   'authentication.k8s.io/v1/TokenRequest': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {1: ['audiences', 'strings'], 4: ['expirationSeconds', 'int?']}}]},
@@ -120,15 +156,43 @@ const schemas: Record<string, Schema> = {
   'v1/ConfigMap': {1: ['metadata', {message: objectMeta}], 2: ['data', 'stringMap'], 3: ['binaryData', 'bytesMap'], 4: ['immutable', 'bool']},
   'v1/Namespace': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {1: ['finalizers', 'strings']}}]},
   'v1/Pod': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: podSpec}]},
-  'v1/Service': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {1: ['ports', {message: servicePort, repeated: true}], 2: ['selector', 'stringMap'], 3: ['clusterIP', 'string'], 4: ['type', 'string']}}]},
-  'apps/v1/Deployment': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {
-    1: ['replicas', 'int?'], 2: ['selector', {message: labelSelector}], 3: ['template', {message: podTemplateSpec}], 5: ['minReadySeconds', 'int'],
-  }}]},
-  'batch/v1/Job': {1: ['metadata', {message: objectMeta}], 2: ['spec', {message: {
-    1: ['parallelism', 'int?'], 2: ['completions', 'int?'], 3: ['activeDeadlineSeconds', 'int?'], 6: ['template', {message: podTemplateSpec}], 7: ['backoffLimit', 'int?'],
-  }}]},
+  'v1/Service': {
+    1: ['metadata', {message: objectMeta}],
+    2: ['spec', {message: {1: ['ports', {message: servicePort, repeated: true}], 2: ['selector', 'stringMap'], 3: ['clusterIP', 'string'], 4: ['type', 'string']}}],
+  },
+  'apps/v1/Deployment': {
+    1: ['metadata', {message: objectMeta}],
+    2: [
+      'spec',
+      {
+        message: {
+          1: ['replicas', 'int?'],
+          2: ['selector', {message: labelSelector}],
+          3: ['template', {message: podTemplateSpec}],
+          5: ['minReadySeconds', 'int'],
+        },
+      },
+    ],
+  },
+  'batch/v1/Job': {
+    1: ['metadata', {message: objectMeta}],
+    2: [
+      'spec',
+      {
+        message: {
+          1: ['parallelism', 'int?'],
+          2: ['completions', 'int?'],
+          3: ['activeDeadlineSeconds', 'int?'],
+          6: ['template', {message: podTemplateSpec}],
+          7: ['backoffLimit', 'int?'],
+        },
+      },
+    ],
+  },
   'v1/ServiceAccount': {
-    1: ['metadata', {message: objectMeta}], 3: ['imagePullSecrets', {message: localObjectReference, repeated: true}], 4: ['automountServiceAccountToken', 'bool'],
+    1: ['metadata', {message: objectMeta}],
+    3: ['imagePullSecrets', {message: localObjectReference, repeated: true}],
+    4: ['automountServiceAccountToken', 'bool'],
   },
 }
 

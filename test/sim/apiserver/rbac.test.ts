@@ -16,7 +16,8 @@ beforeAll(async () => {
   cluster.server.addToken(alice, {name: 'alice', groups: ['developers']})
   await cluster.kubectl(['create', 'namespace', 'team'])
   await cluster.kubectl(['create', 'namespace', 'other'])
-  const setup = await cluster.kubectl(['apply', '-f', '-'], {input: `
+  const setup = await cluster.kubectl(['apply', '-f', '-'], {
+    input: `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {name: dev, namespace: team}
@@ -37,7 +38,8 @@ kind: RoleBinding
 metadata: {name: viewers, namespace: other}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: developers}]
-`})
+`,
+  })
   expect(setup.stderr).toBe('')
 })
 
@@ -99,7 +101,9 @@ describe('RBAC rules', () => {
   it('names a binding whose role is missing in the reason', async () => {
     await cluster.kubectl(['create', 'rolebinding', 'dangling', '-n', 'team', '--role=gone', '--user=alice'])
     const refused = await cluster.kubectl(['get', 'services', '-n', 'team'], {token: alice})
-    expect(refused.stderr).toBe('Error from server (Forbidden): services is forbidden: User "alice" cannot list resource "services" in API group "" in the namespace "team": RBAC: role.rbac.authorization.k8s.io "gone" not found\n')
+    expect(refused.stderr).toBe(
+      'Error from server (Forbidden): services is forbidden: User "alice" cannot list resource "services" in API group "" in the namespace "team": RBAC: role.rbac.authorization.k8s.io "gone" not found\n',
+    )
     expect((await cluster.kubectl(['auth', 'can-i', 'list', 'services', '-n', 'team'], {token: alice})).stdout).toBe('no - RBAC: role.rbac.authorization.k8s.io "gone" not found\n')
     await cluster.kubectl(['delete', 'rolebinding', 'dangling', '-n', 'team'])
   })
@@ -120,7 +124,9 @@ describe('authentication', () => {
     expect(await cluster.kubectl(['get', 'secrets', '-n', 'team'], {token})).toMatchObject({code: 0})
 
     const tooShort = await cluster.kubectl(['create', 'token', 'deployer', '-n', 'team', '--duration=1m'])
-    expect(tooShort.stderr).toBe('error: failed to create token: TokenRequest.authentication.k8s.io "deployer" is invalid: spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes\n')
+    expect(tooShort.stderr).toBe(
+      'error: failed to create token: TokenRequest.authentication.k8s.io "deployer" is invalid: spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes\n',
+    )
 
     // Deleting the ServiceAccount voids its tokens.
     await cluster.kubectl(['delete', 'serviceaccount', 'deployer', '-n', 'team'])

@@ -67,7 +67,9 @@ function rulesOf(role: KubeObject): PolicyRule[] {
 
 function bindingOf(object: KubeObject): Binding {
   const subjects = (Array.isArray(object.subjects) ? object.subjects : []).filter(isJsonObject).map((s) => ({
-    kind: scalarText(s.kind), name: scalarText(s.name), ...(typeof s.namespace === 'string' ? {namespace: s.namespace} : {}),
+    kind: scalarText(s.kind),
+    name: scalarText(s.name),
+    ...(typeof s.namespace === 'string' ? {namespace: s.namespace} : {}),
   }))
   const ref = isJsonObject(object.roleRef) ? object.roleRef : {}
   return {object, subjects, roleRef: {kind: scalarText(ref.kind), name: scalarText(ref.name)}}
@@ -140,10 +142,15 @@ export class RbacAuthorizer {
     if (user.groups.includes('system:masters')) return {allowed: true, reason: ''}
     const errors: string[] = []
     let allowedBy: string | undefined
-    this.visitRules(user, info.namespace, (source, rules) => {
-      if (rules.some((rule) => ruleAllows(rule, info))) allowedBy = source
-      return allowedBy === undefined
-    }, errors)
+    this.visitRules(
+      user,
+      info.namespace,
+      (source, rules) => {
+        if (rules.some((rule) => ruleAllows(rule, info))) allowedBy = source
+        return allowedBy === undefined
+      },
+      errors,
+    )
     if (allowedBy !== undefined) return {allowed: true, reason: `RBAC: allowed by ${allowedBy}`}
     return {allowed: false, reason: errors.length === 0 ? '' : `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`}`}
   }
@@ -152,10 +159,15 @@ export class RbacAuthorizer {
   rulesFor(user: UserInfo, namespace: string): {rules: PolicyRule[]; errors: string[]} {
     const rules: PolicyRule[] = []
     const errors: string[] = []
-    this.visitRules(user, namespace, (_, found) => {
-      rules.push(...found)
-      return true
-    }, errors)
+    this.visitRules(
+      user,
+      namespace,
+      (_, found) => {
+        rules.push(...found)
+        return true
+      },
+      errors,
+    )
     return {rules, errors}
   }
 
@@ -196,11 +208,47 @@ export function userInfoStatus(user: UserInfo): JsonObject {
 // ---- what a fresh cluster's RBAC holds (kube-apiserver's bootstrap policy, flattened) ----------
 
 const viewRules: PolicyRule[] = [
-  {apiGroups: [''], resources: ['configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods', 'replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status'], verbs: readVerbs},
-  {apiGroups: [''], resources: ['bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status', 'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status'], verbs: readVerbs},
+  {
+    apiGroups: [''],
+    resources: [
+      'configmaps',
+      'endpoints',
+      'persistentvolumeclaims',
+      'persistentvolumeclaims/status',
+      'pods',
+      'replicationcontrollers',
+      'replicationcontrollers/scale',
+      'serviceaccounts',
+      'services',
+      'services/status',
+    ],
+    verbs: readVerbs,
+  },
+  {
+    apiGroups: [''],
+    resources: ['bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status', 'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status'],
+    verbs: readVerbs,
+  },
   {apiGroups: [''], resources: ['namespaces'], verbs: readVerbs},
   {apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: readVerbs},
-  {apiGroups: ['apps'], resources: ['controllerrevisions', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'], verbs: readVerbs},
+  {
+    apiGroups: ['apps'],
+    resources: [
+      'controllerrevisions',
+      'daemonsets',
+      'daemonsets/status',
+      'deployments',
+      'deployments/scale',
+      'deployments/status',
+      'replicasets',
+      'replicasets/scale',
+      'replicasets/status',
+      'statefulsets',
+      'statefulsets/scale',
+      'statefulsets/status',
+    ],
+    verbs: readVerbs,
+  },
   {apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers', 'horizontalpodautoscalers/status'], verbs: readVerbs},
   {apiGroups: ['batch'], resources: ['cronjobs', 'cronjobs/status', 'jobs', 'jobs/status'], verbs: readVerbs},
   {apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingresses/status', 'networkpolicies'], verbs: readVerbs},
@@ -213,9 +261,17 @@ const editRules: PolicyRule[] = [
   {apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate']},
   {apiGroups: [''], resources: ['pods', 'pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy'], verbs: writeVerbs},
   {apiGroups: [''], resources: ['pods/eviction'], verbs: ['create']},
-  {apiGroups: [''], resources: ['configmaps', 'events', 'persistentvolumeclaims', 'replicationcontrollers', 'replicationcontrollers/scale', 'secrets', 'serviceaccounts', 'services', 'services/proxy'], verbs: writeVerbs},
+  {
+    apiGroups: [''],
+    resources: ['configmaps', 'events', 'persistentvolumeclaims', 'replicationcontrollers', 'replicationcontrollers/scale', 'secrets', 'serviceaccounts', 'services', 'services/proxy'],
+    verbs: writeVerbs,
+  },
   {apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create']},
-  {apiGroups: ['apps'], resources: ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale'], verbs: writeVerbs},
+  {
+    apiGroups: ['apps'],
+    resources: ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale'],
+    verbs: writeVerbs,
+  },
   {apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: writeVerbs},
   {apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: writeVerbs},
   {apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'networkpolicies'], verbs: writeVerbs},
@@ -232,7 +288,10 @@ const discoveryURLs = ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez
 const publicInfoURLs = ['/healthz', '/livez', '/readyz', '/version', '/version/']
 
 const bootstrapRoles: Record<string, PolicyRule[]> = {
-  'cluster-admin': [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}, {nonResourceURLs: ['*'], verbs: ['*']}],
+  'cluster-admin': [
+    {apiGroups: ['*'], resources: ['*'], verbs: ['*']},
+    {nonResourceURLs: ['*'], verbs: ['*']},
+  ],
   admin: adminRules,
   edit: editRules,
   view: viewRules,
@@ -262,7 +321,9 @@ export function bootstrapPolicy(api: ClusterApi, types: RbacTypes): void {
   }
   for (const [name, groups] of Object.entries(bootstrapBindings)) {
     api.createInternal(types.clusterRoleBinding, {
-      apiVersion: `${rbacGroup}/v1`, kind: 'ClusterRoleBinding', metadata: metadata(name),
+      apiVersion: `${rbacGroup}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: metadata(name),
       roleRef: {apiGroup: rbacGroup, kind: 'ClusterRole', name},
       subjects: groups.map((group) => ({apiGroup: rbacGroup, kind: 'Group', name: group})),
     })

@@ -91,25 +91,36 @@ function builtinTypes(): ResourceType[] {
     core({kind: 'Endpoints', resource: 'endpoints', shortNames: ['ep']}),
     core({kind: 'Event', shortNames: ['ev']}),
     core({kind: 'LimitRange', shortNames: ['limits']}),
-    core({kind: 'Namespace', namespaced: false, shortNames: ['ns'], status: true, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-      extraSubresources: [{name: 'finalize', kind: 'Namespace', verbs: ['update']}]}),
+    core({
+      kind: 'Namespace',
+      namespaced: false,
+      shortNames: ['ns'],
+      status: true,
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      extraSubresources: [{name: 'finalize', kind: 'Namespace', verbs: ['update']}],
+    }),
     core({kind: 'Node', namespaced: false, shortNames: ['no'], status: true}),
     core({kind: 'PersistentVolumeClaim', shortNames: ['pvc'], status: true}),
     core({kind: 'PersistentVolume', namespaced: false, shortNames: ['pv'], status: true}),
-    core({kind: 'Pod', shortNames: ['po'], categories: all, status: true, extraSubresources: [
-      {name: 'binding', kind: 'Binding', verbs: ['create']},
-      {name: 'eviction', kind: 'Eviction', group: 'policy', version: 'v1', verbs: ['create']},
-      {name: 'exec', kind: 'PodExecOptions', verbs: ['create', 'get']},
-      {name: 'log', kind: 'Pod', verbs: ['get']},
-      {name: 'portforward', kind: 'PodPortForwardOptions', verbs: ['create', 'get']},
-    ]}),
+    core({
+      kind: 'Pod',
+      shortNames: ['po'],
+      categories: all,
+      status: true,
+      extraSubresources: [
+        {name: 'binding', kind: 'Binding', verbs: ['create']},
+        {name: 'eviction', kind: 'Eviction', group: 'policy', version: 'v1', verbs: ['create']},
+        {name: 'exec', kind: 'PodExecOptions', verbs: ['create', 'get']},
+        {name: 'log', kind: 'Pod', verbs: ['get']},
+        {name: 'portforward', kind: 'PodPortForwardOptions', verbs: ['create', 'get']},
+      ],
+    }),
     core({kind: 'PodTemplate'}),
     core({kind: 'ReplicationController', shortNames: ['rc'], categories: all, status: true, scale: true, tracksGeneration: true}),
     core({kind: 'ResourceQuota', shortNames: ['quota'], status: true}),
     core({kind: 'Secret'}),
     core({kind: 'ServiceAccount', shortNames: ['sa'], extraSubresources: [{name: 'token', kind: 'TokenRequest', group: 'authentication.k8s.io', version: 'v1', verbs: ['create']}]}),
-    core({kind: 'Service', shortNames: ['svc'], categories: all, status: true,
-      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']}),
+    core({kind: 'Service', shortNames: ['svc'], categories: all, status: true, verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']}),
     apps({kind: 'ControllerRevision'}),
     apps({kind: 'DaemonSet', shortNames: ['ds'], categories: all, status: true}),
     apps({kind: 'Deployment', shortNames: ['deploy'], categories: all, status: true, scale: true}),
@@ -210,16 +221,23 @@ export class ResourceRegistry {
   registerCustom(spec: CustomResourceSpec): void {
     this.unregisterCustom(spec.group, spec.plural)
     for (const version of spec.versions) {
-      this.types.push(define(spec.group, version, {
-        kind: spec.kind,
-        resource: spec.plural,
-        namespaced: spec.namespaced,
-        shortNames: spec.shortNames,
-        categories: spec.categories,
-        status: spec.status,
-        scale: spec.scale,
-        storage: `${spec.group}/${spec.plural}`,
-      }, true))
+      this.types.push(
+        define(
+          spec.group,
+          version,
+          {
+            kind: spec.kind,
+            resource: spec.plural,
+            namespaced: spec.namespaced,
+            shortNames: spec.shortNames,
+            categories: spec.categories,
+            status: spec.status,
+            scale: spec.scale,
+            storage: `${spec.group}/${spec.plural}`,
+          },
+          true,
+        ),
+      )
       const added = this.types.at(-1)
       if (added) added.singular = spec.singular
     }

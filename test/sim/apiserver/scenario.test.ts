@@ -7,7 +7,9 @@ import type {Pod} from './types.js'
 
 function pod(name: string, labels: Record<string, string> = {}, restartPolicy: Pod['spec']['restartPolicy'] = 'Always'): Pod {
   return {
-    apiVersion: 'v1', kind: 'Pod', metadata: {name, namespace: 'app', labels},
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {name, namespace: 'app', labels},
     spec: {restartPolicy, containers: [{name: 'main', image: 'ghcr.io/acme/api:1.2', command: ['/bin/sh', '/migrations/migrate.sh']}]},
   }
 }

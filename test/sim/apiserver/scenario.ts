@@ -30,81 +30,95 @@ const timingsShape = {
   terminate: duration.optional(),
 }
 
-const logsSchema = z.object({
-  /** Literal lines printed when the container starts (after the image's default lines unless `replaceDefaults`). */
-  lines: z.array(z.string()).optional(),
-  /** Many generated lines: `text` with `{i}` replaced by the line number; `rate` lines per second (0 = all at once). */
-  generate: z.object({
-    lines: z.number().int().positive(),
-    rate: z.number().nonnegative().default(0),
-    text: z.string().default('log line {i}'),
-  }).strict().optional(),
-  /** Printed right before the container exits. */
-  exitLines: z.array(z.string()).optional(),
-  /** Drop the image's default lines (postgres, redis, migrations, generic app). */
-  replaceDefaults: z.boolean().optional(),
-}).strict()
+const logsSchema = z
+  .object({
+    /** Literal lines printed when the container starts (after the image's default lines unless `replaceDefaults`). */
+    lines: z.array(z.string()).optional(),
+    /** Many generated lines: `text` with `{i}` replaced by the line number; `rate` lines per second (0 = all at once). */
+    generate: z
+      .object({
+        lines: z.number().int().positive(),
+        rate: z.number().nonnegative().default(0),
+        text: z.string().default('log line {i}'),
+      })
+      .strict()
+      .optional(),
+    /** Printed right before the container exits. */
+    exitLines: z.array(z.string()).optional(),
+    /** Drop the image's default lines (postgres, redis, migrations, generic app). */
+    replaceDefaults: z.boolean().optional(),
+  })
+  .strict()
 
 export const behaviors = ['run', 'complete', 'fail', 'crashLoop', 'imagePullError', 'oom', 'neverReady'] as const
 
-const matchSchema = z.object({
-  /** Glob on the pod name (`web-*`). */
-  pod: z.string().optional(),
-  /** Glob on the owning workload's name (Deployment, StatefulSet, DaemonSet, Job). */
-  workload: z.string().optional(),
-  namespace: z.string().optional(),
-  /** Pod labels that must all be present with these values. */
-  labels: z.record(z.string(), z.string()).optional(),
-  /** A label selector string (`app=web,tier in (a,b)`). */
-  labelSelector: z.string().optional(),
-  /** Glob on the container name. */
-  container: z.string().optional(),
-  /** Glob on the image (`postgres:*`, `ghcr.io/acme/*`). */
-  image: z.string().optional(),
-  /** Glob on the container's command and args joined by spaces (`*migrate*`). */
-  command: z.string().optional(),
-}).strict()
+const matchSchema = z
+  .object({
+    /** Glob on the pod name (`web-*`). */
+    pod: z.string().optional(),
+    /** Glob on the owning workload's name (Deployment, StatefulSet, DaemonSet, Job). */
+    workload: z.string().optional(),
+    namespace: z.string().optional(),
+    /** Pod labels that must all be present with these values. */
+    labels: z.record(z.string(), z.string()).optional(),
+    /** A label selector string (`app=web,tier in (a,b)`). */
+    labelSelector: z.string().optional(),
+    /** Glob on the container name. */
+    container: z.string().optional(),
+    /** Glob on the image (`postgres:*`, `ghcr.io/acme/*`). */
+    image: z.string().optional(),
+    /** Glob on the container's command and args joined by spaces (`*migrate*`). */
+    command: z.string().optional(),
+  })
+  .strict()
 
-const ruleSchema = z.object({
-  match: matchSchema.default({}),
-  behavior: z.enum(behaviors).optional(),
-  /** Exit code for fail/crashLoop (default 1). */
-  exitCode: z.number().int().min(0).max(255).optional(),
-  /** fail/crashLoop: succeed (exit 0) from this attempt on, counting from 0. */
-  succeedAfter: z.number().int().nonnegative().optional(),
-  /** The registry's answer for imagePullError. */
-  imagePullMessage: z.string().optional(),
-  /**
-   * The container is a REAL server on this machine (Debian's postgresql or redis-server),
-   * initialised from the container's environment like the official image, its data kept with
-   * the pod's volume claim; exec and port-forward reach it. See backends.ts. devctl's own
-   * Postgres and Redis are, by default, where the servers are installed; `none` opts out.
-   */
-  backend: z.enum(['postgres', 'redis', 'none']).optional(),
-  /**
-   * A shell script the container runs for real on this machine, with the container's
-   * environment (cluster DNS names of real servers resolved to them); its output is the
-   * container's log and its exit code the container's. Overrides `behavior`.
-   */
-  run: z.string().min(1).optional(),
-  ...timingsShape,
-  logs: logsSchema.optional(),
-}).strict()
-
-const scenarioSchema = z.object({
-  name: z.string().optional(),
-  description: z.string().optional(),
-  /** Timings for every container unless a rule says otherwise. */
-  defaults: z.object({
+const ruleSchema = z
+  .object({
+    match: matchSchema.default({}),
+    behavior: z.enum(behaviors).optional(),
+    /** Exit code for fail/crashLoop (default 1). */
+    exitCode: z.number().int().min(0).max(255).optional(),
+    /** fail/crashLoop: succeed (exit 0) from this attempt on, counting from 0. */
+    succeedAfter: z.number().int().nonnegative().optional(),
+    /** The registry's answer for imagePullError. */
+    imagePullMessage: z.string().optional(),
+    /**
+     * The container is a REAL server on this machine (Debian's postgresql or redis-server),
+     * initialised from the container's environment like the official image, its data kept with
+     * the pod's volume claim; exec and port-forward reach it. See backends.ts. devctl's own
+     * Postgres and Redis are, by default, where the servers are installed; `none` opts out.
+     */
+    backend: z.enum(['postgres', 'redis', 'none']).optional(),
+    /**
+     * A shell script the container runs for real on this machine, with the container's
+     * environment (cluster DNS names of real servers resolved to them); its output is the
+     * container's log and its exit code the container's. Overrides `behavior`.
+     */
+    run: z.string().min(1).optional(),
     ...timingsShape,
-    /** PersistentVolume provisioning time (local-path). */
-    provision: duration.optional(),
-  }).strict().optional(),
-  /** Capacity of every node (overrides what the cluster was created with). */
-  nodes: z.object({cpu: z.string().optional(), memory: z.string().optional()}).strict().optional(),
-  /** Applied in order; a later matching rule overrides the fields it sets. */
-  rules: z.array(ruleSchema).default([]),
-}).strict()
+    logs: logsSchema.optional(),
+  })
+  .strict()
+
+const scenarioSchema = z
+  .object({
+    name: z.string().optional(),
+    description: z.string().optional(),
+    /** Timings for every container unless a rule says otherwise. */
+    defaults: z
+      .object({
+        ...timingsShape,
+        /** PersistentVolume provisioning time (local-path). */
+        provision: duration.optional(),
+      })
+      .strict()
+      .optional(),
+    /** Capacity of every node (overrides what the cluster was created with). */
+    nodes: z.object({cpu: z.string().optional(), memory: z.string().optional()}).strict().optional(),
+    /** Applied in order; a later matching rule overrides the fields it sets. */
+    rules: z.array(ruleSchema).default([]),
+  })
+  .strict()
 
 export type Scenario = z.infer<typeof scenarioSchema>
 export type Rule = z.infer<typeof ruleSchema>
@@ -179,7 +193,10 @@ export interface ContainerPlan {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
   return new RegExp(`^${escaped}$`)
 }
 
@@ -211,7 +228,8 @@ export interface ContainerContext {
 function ruleMatches(rule: Rule, context: ContainerContext): boolean {
   const {match} = rule
   const labels = context.pod.metadata.labels
-  return globMatches(match.pod, context.pod.metadata.name) &&
+  return (
+    globMatches(match.pod, context.pod.metadata.name) &&
     globMatches(match.workload, context.workload) &&
     globMatches(match.namespace, context.pod.metadata.namespace) &&
     globMatches(match.container, context.container.name) &&
@@ -219,6 +237,7 @@ function ruleMatches(rule: Rule, context: ContainerContext): boolean {
     globMatches(match.command, [...(context.container.command ?? []), ...(context.container.args ?? [])].join(' ')) &&
     Object.entries(match.labels ?? {}).every(([key, value]) => labels?.[key] === value) &&
     (match.labelSelector === undefined || labelsMatch(parseLabelSelector(match.labelSelector), labels))
+  )
 }
 
 /** What one container will do, from the scenario's defaults and every rule that matches it. */

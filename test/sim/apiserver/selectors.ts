@@ -30,7 +30,10 @@ export function parseLabelSelector(text: string | null | undefined): LabelSelect
       return {key, operator: 'DoesNotExist', values: []}
     }
     if (setOperator) {
-      const values = (setValues ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '')
+      const values = (setValues ?? '')
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '')
       return {key, operator: setOperator === 'in' ? 'In' : 'NotIn', values}
     }
     switch (operator) {
@@ -152,18 +155,32 @@ export type FieldSelector = FieldRequirement[]
 
 export function parseFieldSelector(text: string | null | undefined): FieldSelector {
   if (!text) return []
-  return text.split(',').filter((part) => part.trim() !== '').map((part) => {
-    const match = /^\s*([A-Za-z0-9_.]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(part)
-    if (!match) throw badRequest(`invalid selector: '${text}'; can't understand '${part}'`)
-    return {field: match[1] ?? '', equals: match[2] !== '!=', value: match[3] ?? ''}
-  })
+  return text
+    .split(',')
+    .filter((part) => part.trim() !== '')
+    .map((part) => {
+      const match = /^\s*([A-Za-z0-9_.]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(part)
+      if (!match) throw badRequest(`invalid selector: '${text}'; can't understand '${part}'`)
+      return {field: match[1] ?? '', equals: match[2] !== '!=', value: match[3] ?? ''}
+    })
 }
 
 /** Field selectors each kind supports beyond metadata.name and metadata.namespace (as the real registries). */
 const supportedFields: Record<string, string[]> = {
   Pod: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
-  Event: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion',
-    'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+  Event: [
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
+  ],
   Namespace: ['status.phase'],
   Secret: ['type'],
   Node: ['spec.unschedulable'],

@@ -9,9 +9,7 @@ import {parse as parseYaml} from 'yaml'
 import type {AccessControl, Admitted} from './access.js'
 import type {ClusterApi, DeleteOptions, PatchType} from './api.js'
 import type {KubeObject} from './contract.js'
-import {
-  aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, openApiV3Document, openApiV3Index, serverVersion, wantsAggregated,
-} from './discovery.js'
+import {aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, openApiV3Document, openApiV3Index, serverVersion, wantsAggregated} from './discovery.js'
 import {ApiError, badRequest, bodyMediaTypes, internalError, methodNotAllowed, notAcceptable, notFound, patchMediaTypes, resourceNotFound, unsupportedMediaType} from './errors.js'
 import {isJsonObject, type JsonObject} from './json.js'
 import {instanceFor, resolveContainer, streamLog, type LogQuery, type LogStore} from './logs.js'
@@ -292,18 +290,21 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
     const asTable = wantsTable(request.headers.accept)
     const asMetadata = wantsMetadata(request.headers.accept, true)
     const include = includeObject(query)
-    watches.serve({
-      type: target.type,
-      namespace: target.namespace,
-      labels,
-      fields,
-      resourceVersion: query.get('resourceVersion') ?? undefined,
-      allowBookmarks: booleanParam(query, 'allowWatchBookmarks'),
-      sendInitialEvents: booleanParam(query, 'sendInitialEvents'),
-      timeoutSeconds: integerParam(query, 'timeoutSeconds'),
-      render: (object, first) =>
-        asTable ? toTable(target.type, [object], {resourceVersion: object.metadata.resourceVersion ?? '', include, withColumns: first}) : asMetadata ? partialMetadata(object) : object,
-    }, response)
+    watches.serve(
+      {
+        type: target.type,
+        namespace: target.namespace,
+        labels,
+        fields,
+        resourceVersion: query.get('resourceVersion') ?? undefined,
+        allowBookmarks: booleanParam(query, 'allowWatchBookmarks'),
+        sendInitialEvents: booleanParam(query, 'sendInitialEvents'),
+        timeoutSeconds: integerParam(query, 'timeoutSeconds'),
+        render: (object, first) =>
+          asTable ? toTable(target.type, [object], {resourceVersion: object.metadata.resourceVersion ?? '', include, withColumns: first}) : asMetadata ? partialMetadata(object) : object,
+      },
+      response,
+    )
   }
 
   function scaleOf(object: KubeObject): JsonObject {
@@ -314,8 +315,11 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
       metadata: {
-        name: object.metadata.name, namespace: object.metadata.namespace ?? null, uid: object.metadata.uid ?? null,
-        resourceVersion: object.metadata.resourceVersion ?? null, creationTimestamp: object.metadata.creationTimestamp ?? null,
+        name: object.metadata.name,
+        namespace: object.metadata.namespace ?? null,
+        uid: object.metadata.uid ?? null,
+        resourceVersion: object.metadata.resourceVersion ?? null,
+        creationTimestamp: object.metadata.creationTimestamp ?? null,
       },
       spec: {replicas: spec.replicas ?? 0},
       status: {replicas: status.replicas ?? 0, ...(selector ? {selector} : {})},
@@ -350,7 +354,12 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
           const result = api.delete(type, victim.metadata.namespace, victim.metadata.name, options)
           return result.kind === 'object' ? result.object : victim
         })
-        sendJson(response, 200, {kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: {resourceVersion: String(store.currentRevision())}, items: deleted.map((item) => listItem(type, item))})
+        sendJson(response, 200, {
+          kind: `${type.kind}List`,
+          apiVersion: apiVersionOf(type),
+          metadata: {resourceVersion: String(store.currentRevision())},
+          items: deleted.map((item) => listItem(type, item)),
+        })
         return
       }
       throw methodNotAllowed()
@@ -414,7 +423,7 @@ export function createRequestHandler(context: ServerContext): (request: Incoming
         const body = decodeBody(await readBody(request), contentType)
         const existed = api.find(type, namespace, name) !== undefined
         if (!existed && patchType === 'apply') access.authorizeCreate(admitted)
-        const manager = patchType === 'apply' ? query.get('fieldManager') ?? undefined : fieldManagerOf(request, query)
+        const manager = patchType === 'apply' ? (query.get('fieldManager') ?? undefined) : fieldManagerOf(request, query)
         const patched = api.patch(type, namespace, name, patchType, body, {fieldManager: manager, subresource, dryRun, force: booleanParam(query, 'force')})
         respondObject(response, request, query, type, patched, existed ? 200 : 201)
         return
@@ -496,7 +505,9 @@ function deleteOptions(query: URLSearchParams, body: unknown): DeleteOptions {
   return {
     propagationPolicy: policy ?? (orphan === 'true' ? 'Orphan' : orphan === 'false' ? 'Background' : undefined),
     gracePeriodSeconds: grace,
-    preconditions: preconditions ? {uid: typeof preconditions.uid === 'string' ? preconditions.uid : undefined, resourceVersion: typeof preconditions.resourceVersion === 'string' ? preconditions.resourceVersion : undefined} : undefined,
+    preconditions: preconditions
+      ? {uid: typeof preconditions.uid === 'string' ? preconditions.uid : undefined, resourceVersion: typeof preconditions.resourceVersion === 'string' ? preconditions.resourceVersion : undefined}
+      : undefined,
     dryRun: Array.isArray(fromBody.dryRun) && fromBody.dryRun.includes('All'),
   }
 }

@@ -31,7 +31,8 @@ function collector(): Writable & {text: () => string} {
 async function runningPod(name: string, spec: object, labels: Record<string, string> = {}): Promise<void> {
   const core = cluster.kubeConfig.makeApiClient(CoreV1Api)
   await core.createNamespacedPod({namespace: 'default', body: {metadata: {name, labels: {app: name, ...labels}}, spec: spec as never}})
-  const ready = () => (cluster.server.get('v1', 'Pod', 'default', name)?.status as {conditions?: Array<{type: string; status: string}>} | undefined)?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+  const ready = () =>
+    (cluster.server.get('v1', 'Pod', 'default', name)?.status as {conditions?: Array<{type: string; status: string}>} | undefined)?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
   await eventually(ready, {what: `pod ${name} ready`, timeoutMs: 30_000})
 }
 
@@ -47,10 +48,14 @@ async function clientExec(pod: string, command: string[], input?: string): Promi
 }
 
 beforeAll(async () => {
-  cluster = await startTestCluster({scenario: {rules: [
-    {match: {labels: {backend: 'postgres'}}, backend: 'postgres'},
-    {match: {labels: {backend: 'redis'}}, backend: 'redis'},
-  ]}})
+  cluster = await startTestCluster({
+    scenario: {
+      rules: [
+        {match: {labels: {backend: 'postgres'}}, backend: 'postgres'},
+        {match: {labels: {backend: 'redis'}}, backend: 'redis'},
+      ],
+    },
+  })
   await cluster.kubectl(['create', 'secret', 'generic', 'db', '--from-literal=POSTGRES_USER=app', '--from-literal=POSTGRES_PASSWORD=s3cret-password', '--from-literal=POSTGRES_DB=shop'])
   await runningPod('shell', {containers: [{name: 'main', image: 'alpine:3.20', env: [{name: 'GREETING', value: 'hello from the pod'}], ports: [{containerPort: 8080}]}]})
 }, 60_000)
@@ -60,7 +65,7 @@ afterAll(async () => {
 })
 
 describe.each(['v32', 'v34'] as const)('kubectl %s exec over WebSocket (v5.channel.k8s.io)', (version) => {
-  it('runs a command with the container\'s environment: stdout, stderr and the exit code come back apart', async () => {
+  it("runs a command with the container's environment: stdout, stderr and the exit code come back apart", async () => {
     const result = await cluster.kubectl(['exec', 'shell', '--', 'sh', '-c', 'echo "$GREETING"; echo oops >&2; exit 3'], {version})
     expect(result.stdout).toBe('hello from the pod\n')
     expect(result.stderr).toContain('oops\n')
@@ -115,8 +120,30 @@ describe.skipIf(!servers.available)(`pods backed by real servers${servers.availa
   beforeAll(async () => {
     // Ready once the server accepts connections, as its readiness probe would say.
     const probe = {exec: {command: ['true']}}
-    await runningPod('pg', {containers: [{name: 'main', image: 'postgres:16.6-alpine', ports: [{containerPort: 5432}], envFrom: [{secretRef: {name: 'db'}}], readinessProbe: probe}]}, {backend: 'postgres'})
-    await runningPod('cache', {containers: [{name: 'main', image: 'redis:7.4.2-alpine', args: ['--requirepass', '$(REDIS_PASSWORD)'], env: [{name: 'REDIS_PASSWORD', value: 'redis-password-1'}, {name: 'REDISCLI_AUTH', value: 'redis-password-1'}], ports: [{containerPort: 6379}], readinessProbe: probe}]}, {backend: 'redis'})
+    await runningPod(
+      'pg',
+      {containers: [{name: 'main', image: 'postgres:16.6-alpine', ports: [{containerPort: 5432}], envFrom: [{secretRef: {name: 'db'}}], readinessProbe: probe}]},
+      {backend: 'postgres'},
+    )
+    await runningPod(
+      'cache',
+      {
+        containers: [
+          {
+            name: 'main',
+            image: 'redis:7.4.2-alpine',
+            args: ['--requirepass', '$(REDIS_PASSWORD)'],
+            env: [
+              {name: 'REDIS_PASSWORD', value: 'redis-password-1'},
+              {name: 'REDISCLI_AUTH', value: 'redis-password-1'},
+            ],
+            ports: [{containerPort: 6379}],
+            readinessProbe: probe,
+          },
+        ],
+      },
+      {backend: 'redis'},
+    )
   }, 90_000)
 
   it('psql in the Postgres pod reaches its own server, initialised from POSTGRES_USER/PASSWORD/DB', async () => {
@@ -138,7 +165,12 @@ describe.skipIf(!servers.available)(`pods backed by real servers${servers.availa
     const port = (listener.address() as AddressInfo).port
     const {execFile} = await import('node:child_process')
     const psql = await new Promise<{stdout: string; stderr: string}>((resolve) => {
-      execFile('psql', ['-X', '-At', '-h', '127.0.0.1', '-p', String(port), '-U', 'app', '-d', 'shop', '-c', 'select 40 + 2'], {env: {...process.env, PGPASSWORD: 's3cret-password'}}, (_error, stdout, stderr) => resolve({stdout, stderr}))
+      execFile(
+        'psql',
+        ['-X', '-At', '-h', '127.0.0.1', '-p', String(port), '-U', 'app', '-d', 'shop', '-c', 'select 40 + 2'],
+        {env: {...process.env, PGPASSWORD: 's3cret-password'}},
+        (_error, stdout, stderr) => resolve({stdout, stderr}),
+      )
     })
     listener.close()
     expect(psql).toMatchObject({stdout: '42\n'})

@@ -123,7 +123,12 @@ export function createUpgradeHandler(deps: StreamingDependencies): (request: Inc
     if (request.method !== 'GET' || request.headers.upgrade?.toLowerCase() !== 'websocket') {
       throw badRequest('Upgrade request required: this simulator serves exec and port-forward over WebSocket only (no SPDY)')
     }
-    const offered = new Set((request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean))
+    const offered = new Set(
+      (request.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
     const supported = subresource === 'exec' ? EXEC_PROTOCOLS : PORT_FORWARD_PROTOCOLS
     if (!supported.some((p) => offered.has(p))) throw badRequest(`unable to upgrade connection: none of the requested subprotocols [${[...offered].join(' ')}] is supported (${supported.join(', ')})`)
   }
@@ -199,20 +204,36 @@ async function prepareExec(deps: StreamingDependencies, pod: Pod, query: URLSear
       started?.kill()
     })
     void (async () => {
-      started = await deps.runtime.processes.start(pod.metadata.uid ?? '', {argv: command, env, local, tty: io.tty ? resize : undefined}, {
-        stdout: output(CHANNEL.stdout, io.stdout),
-        stderr: output(CHANNEL.stderr, io.stderr),
-      })
+      started = await deps.runtime.processes.start(
+        pod.metadata.uid ?? '',
+        {argv: command, env, local, tty: io.tty ? resize : undefined},
+        {
+          stdout: output(CHANNEL.stdout, io.stdout),
+          stderr: output(CHANNEL.stderr, io.stderr),
+        },
+      )
       // Sizes and input sent before the process existed.
       for (const data of pending.splice(0)) handle(data)
       if (!io.stdin) started.endInput()
       const outcome = await started.exited
       if (ended) return
-      const status = 'notFound' in outcome
-        ? {status: 'Failure', reason: 'InternalError', code: 500, message: `Internal error occurred: error executing command in container: failed to exec in container: failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: exec: "${outcome.notFound}": executable file not found in $PATH: unknown`, details: {causes: [{message: `exec: "${outcome.notFound}": executable file not found in $PATH`}]}}
-        : outcome.exitCode === 0
-          ? {status: 'Success'}
-          : {status: 'Failure', reason: 'NonZeroExitCode', message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${outcome.exitCode}`, details: {causes: [{reason: 'ExitCode', message: String(outcome.exitCode)}]}}
+      const status =
+        'notFound' in outcome
+          ? {
+              status: 'Failure',
+              reason: 'InternalError',
+              code: 500,
+              message: `Internal error occurred: error executing command in container: failed to exec in container: failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: exec: "${outcome.notFound}": executable file not found in $PATH: unknown`,
+              details: {causes: [{message: `exec: "${outcome.notFound}": executable file not found in $PATH`}]},
+            }
+          : outcome.exitCode === 0
+            ? {status: 'Success'}
+            : {
+                status: 'Failure',
+                reason: 'NonZeroExitCode',
+                message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${outcome.exitCode}`,
+                details: {causes: [{reason: 'ExitCode', message: String(outcome.exitCode)}]},
+              }
       ws.send(statusFrame(status), {binary: true}, () => ws.close(1000))
     })()
   }
@@ -220,7 +241,10 @@ async function prepareExec(deps: StreamingDependencies, pod: Pod, query: URLSear
 
 /** The ports asked for, checked; then a function that connects each one on the upgraded socket. */
 async function preparePortForward(deps: StreamingDependencies, pod: Pod, query: URLSearchParams): Promise<(ws: WebSocket) => void> {
-  const ports = query.getAll('ports').flatMap((value) => value.split(',')).map((value) => value.trim())
+  const ports = query
+    .getAll('ports')
+    .flatMap((value) => value.split(','))
+    .map((value) => value.trim())
   if (ports.length === 0) throw badRequest('at least one port must be specified')
   const numbers = ports.map((value) => {
     const port = Number(value)

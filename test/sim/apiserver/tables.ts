@@ -8,9 +8,7 @@ import {toStored} from './conversion.js'
 import {isJsonObject, scalarText} from './json.js'
 import type {ResourceType} from './resources.js'
 import {formatLabelSelector, formatLabels, type LabelSelectorSpec} from './selectors.js'
-import type {
-  Condition, Container, ContainerStatus, CoreEvent, DaemonSet, Deployment, Job, Node, PersistentVolumeClaim, Pod, ReplicaSet, Service, StatefulSet,
-} from './types.js'
+import type {Condition, Container, ContainerStatus, CoreEvent, DaemonSet, Deployment, Job, Node, PersistentVolumeClaim, Pod, ReplicaSet, Service, StatefulSet} from './types.js'
 
 interface Column {
   name: string
@@ -28,11 +26,27 @@ interface TableSpec {
   print: Printer
 }
 
-const nameColumn: Column = {name: 'Name', type: 'string', format: 'name', description: "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"}
-const ageColumn: Column = {name: 'Age', type: 'string', description: 'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata'}
+const nameColumn: Column = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  description:
+    'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names',
+}
+const ageColumn: Column = {
+  name: 'Age',
+  type: 'string',
+  description:
+    'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
+}
 const containersColumn: Column = {name: 'Containers', type: 'string', priority: 1, description: 'Names of each container in the template.'}
 const imagesColumn: Column = {name: 'Images', type: 'string', priority: 1, description: 'Images referenced by each container in the template.'}
-const selectorColumn: Column = {name: 'Selector', type: 'string', priority: 1, description: 'A label query over pods that should match the replica count. Label keys and values that must match in order to be controlled by this replica set.'}
+const selectorColumn: Column = {
+  name: 'Selector',
+  type: 'string',
+  priority: 1,
+  description: 'A label query over pods that should match the replica count. Label keys and values that must match in order to be controlled by this replica set.',
+}
 
 function column(name: string, description: string, extra: Partial<Column> = {}): Column {
   return {name, type: 'string', description, ...extra}
@@ -161,12 +175,17 @@ export function podRow(pod: Pod, now: number): Cell[] {
 
   const restartText = restarts !== 0 && lastRestart !== 0 ? `${restarts} (${humanDuration(now - lastRestart)} ago)` : String(restarts)
   const gates = pod.spec.readinessGates ?? []
-  const readinessGates = gates.length === 0
-    ? '<none>'
-    : `${gates.filter((gate) => hasCondition(status.conditions, gate.conditionType)).length}/${gates.length}`
+  const readinessGates = gates.length === 0 ? '<none>' : `${gates.filter((gate) => hasCondition(status.conditions, gate.conditionType)).length}/${gates.length}`
   return [
-    pod.metadata.name, `${readyContainers}/${totalContainers}`, reason, restartText, age(pod, now),
-    status.podIPs?.[0]?.ip || '<none>', pod.spec.nodeName || '<none>', status.nominatedNodeName || '<none>', readinessGates,
+    pod.metadata.name,
+    `${readyContainers}/${totalContainers}`,
+    reason,
+    restartText,
+    age(pod, now),
+    status.podIPs?.[0]?.ip || '<none>',
+    pod.spec.nodeName || '<none>',
+    status.nominatedNodeName || '<none>',
+    readinessGates,
   ]
 }
 
@@ -174,9 +193,7 @@ function jobRow(job: Job, now: number): Cell[] {
   const status = job.status ?? {}
   const succeeded = status.succeeded ?? 0
   const parallelism = job.spec.parallelism ?? 0
-  const completions = job.spec.completions !== undefined
-    ? `${succeeded}/${job.spec.completions}`
-    : parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`
+  const completions = job.spec.completions !== undefined ? `${succeeded}/${job.spec.completions}` : parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`
   let duration = ''
   if (status.startTime) {
     const end = status.completionTime ? Date.parse(status.completionTime) : now
@@ -198,16 +215,28 @@ function deploymentRow(deployment: Deployment, now: number): Cell[] {
   const status = deployment.status ?? {}
   const [names, images] = layoutContainers(deployment.spec.template.spec.containers)
   return [
-    deployment.metadata.name, `${status.readyReplicas ?? 0}/${deployment.spec.replicas ?? 0}`, status.updatedReplicas ?? 0, status.availableReplicas ?? 0,
-    age(deployment, now), names, images, formatLabelSelector(deployment.spec.selector),
+    deployment.metadata.name,
+    `${status.readyReplicas ?? 0}/${deployment.spec.replicas ?? 0}`,
+    status.updatedReplicas ?? 0,
+    status.availableReplicas ?? 0,
+    age(deployment, now),
+    names,
+    images,
+    formatLabelSelector(deployment.spec.selector),
   ]
 }
 
 function replicaSetRow(replicaSet: ReplicaSet, now: number): Cell[] {
   const [names, images] = layoutContainers(replicaSet.spec.template.spec.containers)
   return [
-    replicaSet.metadata.name, replicaSet.spec.replicas ?? 0, replicaSet.status?.replicas ?? 0, replicaSet.status?.readyReplicas ?? 0,
-    age(replicaSet, now), names, images, formatLabelSelector(replicaSet.spec.selector),
+    replicaSet.metadata.name,
+    replicaSet.spec.replicas ?? 0,
+    replicaSet.status?.replicas ?? 0,
+    replicaSet.status?.readyReplicas ?? 0,
+    age(replicaSet, now),
+    names,
+    images,
+    formatLabelSelector(replicaSet.spec.selector),
   ]
 }
 
@@ -222,9 +251,17 @@ function daemonSetRow(daemonSet: DaemonSet, now: number): Cell[] {
   const count = (field: string): number => Number(status[field] ?? 0)
   const [names, images] = layoutContainers(daemonSet.spec.template.spec.containers)
   return [
-    daemonSet.metadata.name, count('desiredNumberScheduled'), count('currentNumberScheduled'), count('numberReady'), count('updatedNumberScheduled'),
-    count('numberAvailable'), formatLabels((daemonSet.spec.template.spec as {nodeSelector?: Record<string, string>}).nodeSelector), age(daemonSet, now),
-    names, images, formatLabelSelector(daemonSet.spec.selector),
+    daemonSet.metadata.name,
+    count('desiredNumberScheduled'),
+    count('currentNumberScheduled'),
+    count('numberReady'),
+    count('updatedNumberScheduled'),
+    count('numberAvailable'),
+    formatLabels((daemonSet.spec.template.spec as {nodeSelector?: Record<string, string>}).nodeSelector),
+    age(daemonSet, now),
+    names,
+    images,
+    formatLabelSelector(daemonSet.spec.selector),
   ]
 }
 
@@ -272,8 +309,16 @@ function nodeRow(node: Node, now: number): Cell[] {
   const address = (type: string): string => node.status.addresses.find((entry) => entry.type === type)?.address ?? '<none>'
   const info = node.status.nodeInfo
   return [
-    node.metadata.name, status.join(','), [...roles].sort().join(',') || '<none>', age(node, now), info.kubeletVersion ?? '',
-    address('InternalIP'), address('ExternalIP'), info.osImage || '<unknown>', info.kernelVersion || '<unknown>', info.containerRuntimeVersion || '<unknown>',
+    node.metadata.name,
+    status.join(','),
+    [...roles].sort().join(',') || '<none>',
+    age(node, now),
+    info.kubeletVersion ?? '',
+    address('InternalIP'),
+    address('ExternalIP'),
+    info.osImage || '<unknown>',
+    info.kernelVersion || '<unknown>',
+    info.containerRuntimeVersion || '<unknown>',
   ]
 }
 
@@ -284,21 +329,44 @@ function accessModes(modes: string[] | undefined): string {
 }
 
 function claimRow(claim: PersistentVolumeClaim, now: number): Cell[] {
-  const phase = claim.metadata.deletionTimestamp !== undefined ? 'Terminating' : claim.status?.phase ?? ''
+  const phase = claim.metadata.deletionTimestamp !== undefined ? 'Terminating' : (claim.status?.phase ?? '')
   const bound = Boolean(claim.spec.volumeName)
   return [
-    claim.metadata.name, phase, claim.spec.volumeName ?? '', bound ? claim.status?.capacity?.storage ?? '' : '', bound ? accessModes(claim.status?.accessModes) : '',
-    claim.spec.storageClassName ?? '', '<unset>', age(claim, now), claim.spec.volumeMode ?? '<unset>',
+    claim.metadata.name,
+    phase,
+    claim.spec.volumeName ?? '',
+    bound ? (claim.status?.capacity?.storage ?? '') : '',
+    bound ? accessModes(claim.status?.accessModes) : '',
+    claim.spec.storageClassName ?? '',
+    '<unset>',
+    age(claim, now),
+    claim.spec.volumeMode ?? '<unset>',
   ]
 }
 
 function volumeRow(volume: KubeObject, now: number): Cell[] {
-  const spec = (volume.spec ?? {}) as {capacity?: Record<string, string>; accessModes?: string[]; persistentVolumeReclaimPolicy?: string; claimRef?: {namespace?: string; name?: string}; storageClassName?: string; volumeMode?: string}
+  const spec = (volume.spec ?? {}) as {
+    capacity?: Record<string, string>
+    accessModes?: string[]
+    persistentVolumeReclaimPolicy?: string
+    claimRef?: {namespace?: string; name?: string}
+    storageClassName?: string
+    volumeMode?: string
+  }
   const status = (volume.status ?? {}) as {phase?: string; reason?: string}
   const claim = spec.claimRef ? `${spec.claimRef.namespace ?? ''}/${spec.claimRef.name ?? ''}` : ''
   return [
-    volume.metadata.name, spec.capacity?.storage ?? '', accessModes(spec.accessModes), spec.persistentVolumeReclaimPolicy ?? '',
-    volume.metadata.deletionTimestamp !== undefined ? 'Terminating' : status.phase ?? '', claim, spec.storageClassName ?? '', '<unset>', status.reason ?? '', age(volume, now), spec.volumeMode ?? '<unset>',
+    volume.metadata.name,
+    spec.capacity?.storage ?? '',
+    accessModes(spec.accessModes),
+    spec.persistentVolumeReclaimPolicy ?? '',
+    volume.metadata.deletionTimestamp !== undefined ? 'Terminating' : (status.phase ?? ''),
+    claim,
+    spec.storageClassName ?? '',
+    '<unset>',
+    status.reason ?? '',
+    age(volume, now),
+    spec.volumeMode ?? '<unset>',
   ]
 }
 
@@ -323,22 +391,40 @@ const specs: Record<string, TableSpec> = {
   },
   'batch/Job': {
     columns: [
-      nameColumn, column('Status', 'Status of the job.'), column('Completions', 'The number of pods which reached phase Succeeded.'),
-      column('Duration', 'Time required to complete the job.'), ageColumn, containersColumn, imagesColumn, selectorColumn,
+      nameColumn,
+      column('Status', 'Status of the job.'),
+      column('Completions', 'The number of pods which reached phase Succeeded.'),
+      column('Duration', 'Time required to complete the job.'),
+      ageColumn,
+      containersColumn,
+      imagesColumn,
+      selectorColumn,
     ],
     print: (object, now) => jobRow(object as Job, now),
   },
   'apps/Deployment': {
     columns: [
-      nameColumn, column('Ready', 'Number of the pod with ready state'), column('Up-to-date', 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.'),
-      column('Available', 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.'), ageColumn, containersColumn, imagesColumn, selectorColumn,
+      nameColumn,
+      column('Ready', 'Number of the pod with ready state'),
+      column('Up-to-date', 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.'),
+      column('Available', 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.'),
+      ageColumn,
+      containersColumn,
+      imagesColumn,
+      selectorColumn,
     ],
     print: (object, now) => deploymentRow(object as Deployment, now),
   },
   'apps/ReplicaSet': {
     columns: [
-      nameColumn, column('Desired', 'Replicas is the number of desired replicas.', {type: 'integer'}), column('Current', 'Replicas is the most recently observed number of replicas.', {type: 'integer'}),
-      column('Ready', 'The number of ready replicas for this replica set.', {type: 'integer'}), ageColumn, containersColumn, imagesColumn, selectorColumn,
+      nameColumn,
+      column('Desired', 'Replicas is the number of desired replicas.', {type: 'integer'}),
+      column('Current', 'Replicas is the most recently observed number of replicas.', {type: 'integer'}),
+      column('Ready', 'The number of ready replicas for this replica set.', {type: 'integer'}),
+      ageColumn,
+      containersColumn,
+      imagesColumn,
+      selectorColumn,
     ],
     print: (object, now) => replicaSetRow(object as ReplicaSet, now),
   },
@@ -348,31 +434,44 @@ const specs: Record<string, TableSpec> = {
   },
   'apps/DaemonSet': {
     columns: [
-      nameColumn, column('Desired', 'The total number of nodes that should be running the daemon pod.', {type: 'integer'}),
+      nameColumn,
+      column('Desired', 'The total number of nodes that should be running the daemon pod.', {type: 'integer'}),
       column('Current', 'The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.', {type: 'integer'}),
       column('Ready', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.', {type: 'integer'}),
       column('Up-to-date', 'The total number of nodes that are running updated daemon pod', {type: 'integer'}),
       column('Available', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available.', {type: 'integer'}),
-      column('Node Selector', 'NodeSelector is a selector which must be true for the pod to fit on a node.'), ageColumn, containersColumn, imagesColumn, selectorColumn,
+      column('Node Selector', 'NodeSelector is a selector which must be true for the pod to fit on a node.'),
+      ageColumn,
+      containersColumn,
+      imagesColumn,
+      selectorColumn,
     ],
     print: (object, now) => daemonSetRow(object as DaemonSet, now),
   },
   '/Service': {
     columns: [
-      nameColumn, column('Type', 'type determines how the Service is exposed.'), column('Cluster-IP', 'clusterIP is the IP address of the service.'),
+      nameColumn,
+      column('Type', 'type determines how the Service is exposed.'),
+      column('Cluster-IP', 'clusterIP is the IP address of the service.'),
       column('External-IP', 'externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.'),
-      column('Port(s)', 'The list of ports that are exposed by this service.'), ageColumn, column('Selector', 'Route service traffic to pods with label keys and values matching this selector.', {priority: 1}),
+      column('Port(s)', 'The list of ports that are exposed by this service.'),
+      ageColumn,
+      column('Selector', 'Route service traffic to pods with label keys and values matching this selector.', {priority: 1}),
     ],
     print: (object, now) => serviceRow(object as Service, now),
   },
   '/Event': {
     columns: [
-      column('Last Seen', 'The time at which the most recent occurrence of this event was recorded.'), column('Type', 'Type of this event (Normal, Warning), new types could be added in the future'),
-      column('Reason', 'This should be a short, machine understandable string that gives the reason for the transition into the object\'s current status.'),
-      column('Object', 'The object that this event is about.'), column('Subobject', 'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement.', {priority: 1}),
+      column('Last Seen', 'The time at which the most recent occurrence of this event was recorded.'),
+      column('Type', 'Type of this event (Normal, Warning), new types could be added in the future'),
+      column('Reason', "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
+      column('Object', 'The object that this event is about.'),
+      column('Subobject', 'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement.', {priority: 1}),
       column('Source', 'The component reporting this event. Should be a short machine understandable string.', {priority: 1}),
-      column('Message', 'A human-readable description of the status of this operation.'), column('First Seen', 'The time at which the event was first recorded.', {priority: 1}),
-      column('Count', 'The number of times this event has occurred.', {priority: 1}), {...nameColumn, priority: 1},
+      column('Message', 'A human-readable description of the status of this operation.'),
+      column('First Seen', 'The time at which the event was first recorded.', {priority: 1}),
+      column('Count', 'The number of times this event has occurred.', {priority: 1}),
+      {...nameColumn, priority: 1},
     ],
     print: (object, now) => eventRow(object as CoreEvent, now),
   },
@@ -394,8 +493,13 @@ const specs: Record<string, TableSpec> = {
   },
   '/Node': {
     columns: [
-      nameColumn, column('Status', 'The status of the node'), column('Roles', 'The roles of the node'), ageColumn, column('Version', 'Kubelet Version reported by the node.'),
-      column('Internal-IP', 'List of addresses reachable to the node.', {priority: 1}), column('External-IP', 'List of addresses reachable to the node.', {priority: 1}),
+      nameColumn,
+      column('Status', 'The status of the node'),
+      column('Roles', 'The roles of the node'),
+      ageColumn,
+      column('Version', 'Kubelet Version reported by the node.'),
+      column('Internal-IP', 'List of addresses reachable to the node.', {priority: 1}),
+      column('External-IP', 'List of addresses reachable to the node.', {priority: 1}),
       column('OS-Image', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).', {priority: 1}),
       column('Kernel-Version', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", {priority: 1}),
       column('Container-Runtime', 'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).', {priority: 1}),
@@ -404,32 +508,50 @@ const specs: Record<string, TableSpec> = {
   },
   '/PersistentVolumeClaim': {
     columns: [
-      nameColumn, column('Status', 'phase represents the current phase of PersistentVolumeClaim.'), column('Volume', 'volumeName is the binding reference to the PersistentVolume backing this claim.'),
-      column('Capacity', 'capacity represents the actual resources of the underlying volume.'), column('Access Modes', 'accessModes contains the actual access modes the volume backing the PVC has.'),
-      column('StorageClass', 'StorageClass of the pvc'), column('VolumeAttributesClass', 'VolumeAttributesClass of the pvc'), ageColumn,
+      nameColumn,
+      column('Status', 'phase represents the current phase of PersistentVolumeClaim.'),
+      column('Volume', 'volumeName is the binding reference to the PersistentVolume backing this claim.'),
+      column('Capacity', 'capacity represents the actual resources of the underlying volume.'),
+      column('Access Modes', 'accessModes contains the actual access modes the volume backing the PVC has.'),
+      column('StorageClass', 'StorageClass of the pvc'),
+      column('VolumeAttributesClass', 'VolumeAttributesClass of the pvc'),
+      ageColumn,
       column('VolumeMode', 'volumeMode defines what type of volume is required by the claim.', {priority: 1}),
     ],
     print: (object, now) => claimRow(object as PersistentVolumeClaim, now),
   },
   '/PersistentVolume': {
     columns: [
-      nameColumn, column('Capacity', 'capacity is the description of the persistent volume\'s resources and capacity.'), column('Access Modes', 'accessModes contains all ways the volume can be mounted.'),
-      column('Reclaim Policy', 'persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim.'), column('Status', 'phase indicates if a volume is available, bound to a claim, or released by a claim.'),
-      column('Claim', 'claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.'), column('StorageClass', 'StorageClass of the pv'),
-      column('VolumeAttributesClass', 'VolumeAttributesClass of the pv'), column('Reason', 'reason is a brief CamelCase string that describes any failure and is meant for machine parsing and tidy display in the CLI.'),
-      ageColumn, column('VolumeMode', 'volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state.', {priority: 1}),
+      nameColumn,
+      column('Capacity', "capacity is the description of the persistent volume's resources and capacity."),
+      column('Access Modes', 'accessModes contains all ways the volume can be mounted.'),
+      column('Reclaim Policy', 'persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim.'),
+      column('Status', 'phase indicates if a volume is available, bound to a claim, or released by a claim.'),
+      column('Claim', 'claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.'),
+      column('StorageClass', 'StorageClass of the pv'),
+      column('VolumeAttributesClass', 'VolumeAttributesClass of the pv'),
+      column('Reason', 'reason is a brief CamelCase string that describes any failure and is meant for machine parsing and tidy display in the CLI.'),
+      ageColumn,
+      column('VolumeMode', 'volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state.', {priority: 1}),
     ],
     print: volumeRow,
   },
   'storage.k8s.io/StorageClass': {
     columns: [
-      nameColumn, column('Provisioner', 'provisioner indicates the type of the provisioner.'), column('ReclaimPolicy', 'reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class.'),
+      nameColumn,
+      column('Provisioner', 'provisioner indicates the type of the provisioner.'),
+      column('ReclaimPolicy', 'reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class.'),
       column('VolumeBindingMode', 'volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.'),
-      column('AllowVolumeExpansion', 'allowVolumeExpansion shows whether the storage class allow volume expand.'), ageColumn,
+      column('AllowVolumeExpansion', 'allowVolumeExpansion shows whether the storage class allow volume expand.'),
+      ageColumn,
     ],
     print: (object, now) => [
       object.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true' ? `${object.metadata.name} (default)` : object.metadata.name,
-      scalarText(object.provisioner), scalarText(object.reclaimPolicy, 'Delete'), scalarText(object.volumeBindingMode, 'Immediate'), object.allowVolumeExpansion === true, age(object, now),
+      scalarText(object.provisioner),
+      scalarText(object.reclaimPolicy, 'Delete'),
+      scalarText(object.volumeBindingMode, 'Immediate'),
+      object.allowVolumeExpansion === true,
+      age(object, now),
     ],
   },
   '/Endpoints': {
@@ -438,20 +560,36 @@ const specs: Record<string, TableSpec> = {
   },
   'policy/PodDisruptionBudget': {
     columns: [
-      nameColumn, column('Min Available', 'The minimum number of pods that must be available.'), column('Max Unavailable', 'The maximum number of pods that may be unavailable.'),
-      column('Allowed Disruptions', 'Calculated number of pods that may be disrupted at this time.', {type: 'integer'}), ageColumn,
+      nameColumn,
+      column('Min Available', 'The minimum number of pods that must be available.'),
+      column('Max Unavailable', 'The maximum number of pods that may be unavailable.'),
+      column('Allowed Disruptions', 'Calculated number of pods that may be disrupted at this time.', {type: 'integer'}),
+      ageColumn,
     ],
     print: (object, now) => {
       const spec = (object.spec ?? {}) as {minAvailable?: number | string; maxUnavailable?: number | string}
       const allowed = (object.status as {disruptionsAllowed?: number} | undefined)?.disruptionsAllowed ?? 0
-      return [object.metadata.name, spec.minAvailable === undefined ? 'N/A' : String(spec.minAvailable), spec.maxUnavailable === undefined ? 'N/A' : String(spec.maxUnavailable), allowed, age(object, now)]
+      return [
+        object.metadata.name,
+        spec.minAvailable === undefined ? 'N/A' : String(spec.minAvailable),
+        spec.maxUnavailable === undefined ? 'N/A' : String(spec.maxUnavailable),
+        allowed,
+        age(object, now),
+      ]
     },
   },
   'autoscaling/HorizontalPodAutoscaler': {
     columns: [
-      nameColumn, column('Reference', 'reference to scaled resource; horizontal pod autoscaler will learn the current resource consumption and will set the desired number of pods by using its Scale subresource.'),
-      column('Targets', 'metrics contains the specifications for which to use to calculate the desired replica count.'), column('MinPods', 'minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down.'),
-      column('MaxPods', 'maxReplicas is the upper limit for the number of pods that can be set by the autoscaler.'), column('Replicas', 'currentReplicas is current number of replicas of pods managed by this autoscaler.'), ageColumn,
+      nameColumn,
+      column(
+        'Reference',
+        'reference to scaled resource; horizontal pod autoscaler will learn the current resource consumption and will set the desired number of pods by using its Scale subresource.',
+      ),
+      column('Targets', 'metrics contains the specifications for which to use to calculate the desired replica count.'),
+      column('MinPods', 'minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down.'),
+      column('MaxPods', 'maxReplicas is the upper limit for the number of pods that can be set by the autoscaler.'),
+      column('Replicas', 'currentReplicas is current number of replicas of pods managed by this autoscaler.'),
+      ageColumn,
     ],
     print: hpaRow,
   },
@@ -461,8 +599,12 @@ const specs: Record<string, TableSpec> = {
   },
   'networking.k8s.io/Ingress': {
     columns: [
-      nameColumn, column('Class', 'The name of the IngressClass resource that should be used for additional configuration'), column('Hosts', 'Hosts that incoming requests are matched against before the ingress rule'),
-      column('Address', 'Address is a list containing ingress points for the load-balancer'), column('Ports', 'Ports of TLS configurations that open'), ageColumn,
+      nameColumn,
+      column('Class', 'The name of the IngressClass resource that should be used for additional configuration'),
+      column('Hosts', 'Hosts that incoming requests are matched against before the ingress rule'),
+      column('Address', 'Address is a list containing ingress points for the load-balancer'),
+      column('Ports', 'Ports of TLS configurations that open'),
+      ageColumn,
     ],
     print: ingressRow,
   },
@@ -477,15 +619,26 @@ function hpaRow(object: KubeObject, now: number): Cell[] {
     metrics?: Array<{type: string; resource?: {name: string; target?: {averageUtilization?: number; averageValue?: string}}}>
   }
   const metrics = spec.metrics ?? []
-  const targets = metrics.length === 0 ? '<none>' : metrics.slice(0, 2).map((metric) => {
-    if (metric.type !== 'Resource' || !metric.resource) return '<unknown>/<unknown>'
-    const target = metric.resource.target?.averageUtilization !== undefined ? `${metric.resource.target.averageUtilization}%` : metric.resource.target?.averageValue ?? '<auto>'
-    return `${metric.resource.name}: <unknown>/${target}`
-  }).join(', ') + (metrics.length > 2 ? ` + ${metrics.length - 2} more...` : '')
+  const targets =
+    metrics.length === 0
+      ? '<none>'
+      : metrics
+          .slice(0, 2)
+          .map((metric) => {
+            if (metric.type !== 'Resource' || !metric.resource) return '<unknown>/<unknown>'
+            const target = metric.resource.target?.averageUtilization !== undefined ? `${metric.resource.target.averageUtilization}%` : (metric.resource.target?.averageValue ?? '<auto>')
+            return `${metric.resource.name}: <unknown>/${target}`
+          })
+          .join(', ') + (metrics.length > 2 ? ` + ${metrics.length - 2} more...` : '')
   const current = (object.status as {currentReplicas?: number} | undefined)?.currentReplicas ?? 0
   return [
-    object.metadata.name, `${spec.scaleTargetRef?.kind ?? ''}/${spec.scaleTargetRef?.name ?? ''}`, targets,
-    spec.minReplicas === undefined ? '<unset>' : String(spec.minReplicas), spec.maxReplicas ?? 0, current, age(object, now),
+    object.metadata.name,
+    `${spec.scaleTargetRef?.kind ?? ''}/${spec.scaleTargetRef?.name ?? ''}`,
+    targets,
+    spec.minReplicas === undefined ? '<unset>' : String(spec.minReplicas),
+    spec.maxReplicas ?? 0,
+    current,
+    age(object, now),
   ]
 }
 
@@ -506,7 +659,7 @@ function ingressRow(object: KubeObject, now: number): Cell[] {
   const spec = (object.spec ?? {}) as {ingressClassName?: string; rules?: Array<{host?: string}>; tls?: unknown[]}
   const hosts = (spec.rules ?? []).map((rule) => rule.host).filter((host): host is string => Boolean(host))
   const shown = hosts.length > 3 ? `${hosts.slice(0, 3).join(',')} + ${(spec.rules ?? []).length - 3} more...` : hosts.join(',') || '*'
-  const ingress = ((object.status as {loadBalancer?: {ingress?: Array<{ip?: string; hostname?: string}>}} | undefined)?.loadBalancer?.ingress ?? [])
+  const ingress = (object.status as {loadBalancer?: {ingress?: Array<{ip?: string; hostname?: string}>}} | undefined)?.loadBalancer?.ingress ?? []
   const address = [...new Set(ingress.map((entry) => entry.ip || entry.hostname || '').filter(Boolean))].sort().join(',')
   return [object.metadata.name, spec.ingressClassName ?? '<none>', shown, address, (spec.tls ?? []).length > 0 ? '80, 443' : '80', age(object, now)]
 }
@@ -539,11 +692,7 @@ function rowConditions(type: ResourceType, object: KubeObject): object[] | undef
 }
 
 /** A `meta.k8s.io/v1` Table of objects (already in the served version). */
-export function toTable(
-  type: ResourceType,
-  objects: KubeObject[],
-  options: {resourceVersion: string; continueToken?: string; include: IncludeObject; withColumns: boolean},
-): object {
+export function toTable(type: ResourceType, objects: KubeObject[], options: {resourceVersion: string; continueToken?: string; include: IncludeObject; withColumns: boolean}): object {
   const spec = specFor(type)
   const now = Date.now()
   return {

@@ -63,17 +63,23 @@ export async function startTestCluster(overrides: Partial<ApiServerOptions> = {}
     server,
     kubeconfigPath,
     kubeConfig,
-    kubectl: (args, options = {}) => new Promise((done) => {
-      const asUser = options.token === undefined ? [] : [`--server=${server.secureUrl}`, `--certificate-authority=${caPath}`, `--token=${options.token}`]
-      const child = execFile(kubectlPath(options.version), [`--kubeconfig=${kubeconfigPath}`, `--cache-dir=${join(directory, 'cache')}`, ...asUser, ...args], {
-        timeout: options.timeoutMs ?? 20_000,
-        env: {PATH: process.env.PATH ?? '', HOME: directory},
-      }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
-        done({code, stdout, stderr})
-      })
-      if (options.input !== undefined) child.stdin?.end(options.input)
-    }),
+    kubectl: (args, options = {}) =>
+      new Promise((done) => {
+        const asUser = options.token === undefined ? [] : [`--server=${server.secureUrl}`, `--certificate-authority=${caPath}`, `--token=${options.token}`]
+        const child = execFile(
+          kubectlPath(options.version),
+          [`--kubeconfig=${kubeconfigPath}`, `--cache-dir=${join(directory, 'cache')}`, ...asUser, ...args],
+          {
+            timeout: options.timeoutMs ?? 20_000,
+            env: {PATH: process.env.PATH ?? '', HOME: directory},
+          },
+          (error, stdout, stderr) => {
+            const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
+            done({code, stdout, stderr})
+          },
+        )
+        if (options.input !== undefined) child.stdin?.end(options.input)
+      }),
     close: async () => {
       await server.close()
       rmSync(directory, {recursive: true, force: true})

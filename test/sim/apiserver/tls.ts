@@ -21,9 +21,23 @@ async function make(): Promise<ServingCertificate> {
   try {
     const [key, cert] = [join(directory, 'key.pem'), join(directory, 'cert.pem')]
     await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-      '-subj', '/O=k3s/CN=k3s', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc',
-      '-keyout', key, '-out', cert,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '3650',
+      '-subj',
+      '/O=k3s/CN=k3s',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc',
+      '-keyout',
+      key,
+      '-out',
+      cert,
     ])
     return {key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8')}
   } finally {

@@ -19,7 +19,10 @@ afterAll(async () => {
 })
 
 /** Reads a watch (or any NDJSON stream) until `enough` says so, then aborts it. */
-async function readEvents(path: string, enough: (events: Array<{type: string; object: {metadata?: {resourceVersion?: string; annotations?: Record<string, string>; name?: string}; kind?: string}}>) => boolean) {
+async function readEvents(
+  path: string,
+  enough: (events: Array<{type: string; object: {metadata?: {resourceVersion?: string; annotations?: Record<string, string>; name?: string}; kind?: string}}>) => boolean,
+) {
   const controller = new AbortController()
   const response = await fetch(`${cluster.server.url}${path}`, {signal: controller.signal})
   const events: Array<{type: string; object: {metadata?: {resourceVersion?: string; annotations?: Record<string, string>; name?: string}; kind?: string}}> = []
@@ -58,7 +61,12 @@ describe('watch', () => {
     await eventually(() => added.includes('after'), {what: 'the informer to re-list and see the new ConfigMap'})
     await core.createNamespacedConfigMap({namespace: 'watched', body: {metadata: {name: 'later'}}})
     await eventually(() => added.includes('later'), {what: 'the informer to keep watching'})
-    expect(informer.list().map((object) => object.metadata?.name).sort()).toEqual(['after', 'before', 'kube-root-ca.crt', 'later'])
+    expect(
+      informer
+        .list()
+        .map((object) => object.metadata?.name)
+        .sort(),
+    ).toEqual(['after', 'before', 'kube-root-ca.crt', 'later'])
     expect(lists).toBe(2)
     await informer.stop()
   })
@@ -69,10 +77,17 @@ describe('watch', () => {
     expect(bookmark?.object.kind).toBe('ConfigMap')
     expect(Number(bookmark?.object.metadata?.resourceVersion)).toBeGreaterThan(0)
 
-    const initial = await readEvents('/api/v1/namespaces/watched/configmaps?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan', (events) => events.some((e) => e.type === 'BOOKMARK'))
+    const initial = await readEvents('/api/v1/namespaces/watched/configmaps?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan', (events) =>
+      events.some((e) => e.type === 'BOOKMARK'),
+    )
     const types = initial.map((event) => event.type)
     expect(types.slice(0, -1).every((type) => type === 'ADDED')).toBe(true)
-    expect(initial.filter((event) => event.type === 'ADDED').map((event) => event.object.metadata?.name).sort()).toEqual(['after', 'before', 'kube-root-ca.crt', 'later'])
+    expect(
+      initial
+        .filter((event) => event.type === 'ADDED')
+        .map((event) => event.object.metadata?.name)
+        .sort(),
+    ).toEqual(['after', 'before', 'kube-root-ca.crt', 'later'])
     expect(initial.at(-1)?.object.metadata?.annotations).toEqual({'k8s.io/initial-events-end': 'true'})
   })
 

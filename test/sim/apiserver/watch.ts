@@ -82,9 +82,7 @@ export class WatchHub {
     }
 
     const unsubscribe = this.store.subscribe(deliver)
-    const timer = request.timeoutSeconds !== undefined && request.timeoutSeconds > 0
-      ? setTimeout(() => entry.close(), request.timeoutSeconds * 1000)
-      : undefined
+    const timer = request.timeoutSeconds !== undefined && request.timeoutSeconds > 0 ? setTimeout(() => entry.close(), request.timeoutSeconds * 1000) : undefined
     const entry: OpenWatch = {
       request,
       response,

@@ -8,7 +8,15 @@ let cluster: TestCluster
 
 beforeAll(async () => {
   // Containers in these namespaces take 300s (simulated: 3s) to stop, so Terminating is visible.
-  cluster = await startTestCluster({scenario: {rules: [{match: {namespace: 'slow-stop'}, terminate: '300s'}, {match: {namespace: 'doomed'}, terminate: '300s'}, {match: {namespace: 'recreate'}, terminate: '300s'}]}})
+  cluster = await startTestCluster({
+    scenario: {
+      rules: [
+        {match: {namespace: 'slow-stop'}, terminate: '300s'},
+        {match: {namespace: 'doomed'}, terminate: '300s'},
+        {match: {namespace: 'recreate'}, terminate: '300s'},
+      ],
+    },
+  })
 })
 
 afterAll(async () => {
@@ -29,7 +37,7 @@ function pods(namespace: string): KubeObject[] {
 }
 
 function conditions(object: KubeObject | undefined): Array<{type: string; status: string; reason?: string; message?: string}> {
-  return ((object?.status as {conditions?: Array<{type: string; status: string; reason?: string; message?: string}>} | undefined)?.conditions) ?? []
+  return (object?.status as {conditions?: Array<{type: string; status: string; reason?: string; message?: string}>} | undefined)?.conditions ?? []
 }
 
 const web = (image: string, grace = 30): string => `
@@ -68,15 +76,20 @@ describe('Deployments', () => {
     expect(second.code).toBe(0)
     expect(second.stdout).toContain('deployment "web" successfully rolled out')
 
-    const replicaSets = cluster.server.list('apps/v1', 'ReplicaSet', 'deploy')
-      .map((rs) => ({revision: rs.metadata.annotations?.['deployment.kubernetes.io/revision'], replicas: (rs.spec as {replicas: number}).replicas, image: (rs.spec as {template: {spec: {containers: Array<{image: string}>}}}).template.spec.containers[0]?.image}))
+    const replicaSets = cluster.server
+      .list('apps/v1', 'ReplicaSet', 'deploy')
+      .map((rs) => ({
+        revision: rs.metadata.annotations?.['deployment.kubernetes.io/revision'],
+        replicas: (rs.spec as {replicas: number}).replicas,
+        image: (rs.spec as {template: {spec: {containers: Array<{image: string}>}}}).template.spec.containers[0]?.image,
+      }))
       .sort((a, b) => Number(a.revision) - Number(b.revision))
-    expect(replicaSets).toEqual([{revision: '1', replicas: 0, image: 'nginx:1.27'}, {revision: '2', replicas: 2, image: 'nginx:1.28'}])
-    const deployment = cluster.server.get('apps/v1', 'Deployment', 'deploy', 'web')
-    expect(conditions(deployment).map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual([
-      'Available=True/MinimumReplicasAvailable',
-      'Progressing=True/NewReplicaSetAvailable',
+    expect(replicaSets).toEqual([
+      {revision: '1', replicas: 0, image: 'nginx:1.27'},
+      {revision: '2', replicas: 2, image: 'nginx:1.28'},
     ])
+    const deployment = cluster.server.get('apps/v1', 'Deployment', 'deploy', 'web')
+    expect(conditions(deployment).map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual(['Available=True/MinimumReplicasAvailable', 'Progressing=True/NewReplicaSetAvailable'])
     expect(deployment?.status).toMatchObject({observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2})
     const events = await cluster.kubectl(['get', 'events', '-n', 'deploy', '--field-selector', 'involvedObject.kind=Deployment'])
     expect(events.stdout).toMatch(/Normal\s+ScalingReplicaSet\s+deployment\/web\s+Scaled up replica set web-[a-z0-9]+ to 2 from 0/)
@@ -94,12 +107,17 @@ describe('Deployments', () => {
   })
 
   it('give services the ready pods as endpoints', async () => {
-    const ips = pods('deploy').map((pod) => (pod.status as {podIP: string}).podIP).sort()
-    const endpoints = await eventually(() => {
-      const found = cluster.server.get('v1', 'Endpoints', 'deploy', 'web') as {subsets?: Array<{addresses?: Array<{ip: string}>; ports: Array<{port: number}>}>} | undefined
-      const addresses = found?.subsets?.[0]?.addresses?.map((address) => address.ip).sort() ?? []
-      return addresses.join() === ips.join() ? found : undefined
-    }, {what: 'endpoints of both pods'})
+    const ips = pods('deploy')
+      .map((pod) => (pod.status as {podIP: string}).podIP)
+      .sort()
+    const endpoints = await eventually(
+      () => {
+        const found = cluster.server.get('v1', 'Endpoints', 'deploy', 'web') as {subsets?: Array<{addresses?: Array<{ip: string}>; ports: Array<{port: number}>}>} | undefined
+        const addresses = found?.subsets?.[0]?.addresses?.map((address) => address.ip).sort() ?? []
+        return addresses.join() === ips.join() ? found : undefined
+      },
+      {what: 'endpoints of both pods'},
+    )
     expect(endpoints.subsets?.[0]?.ports).toEqual([{port: 8080, protocol: 'TCP'}])
     const printed = await cluster.kubectl(['get', 'endpoints', 'web', '-n', 'deploy'])
     expect(printed.stdout).toMatch(/^web\s+10\.42\.0\.\d+:8080,10\.42\.0\.\d+:8080\s+\d+s$/m)
@@ -162,7 +180,9 @@ spec:
   it('orphan their pods when deleted without a propagation policy, with the real warning', async () => {
     const response = await fetch(`${cluster.server.url}/apis/batch/v1/namespaces/jobs/jobs/migrate`, {method: 'DELETE'})
     expect(response.status).toBe(200)
-    expect(response.headers.get('warning')).toBe('299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"')
+    expect(response.headers.get('warning')).toBe(
+      '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"',
+    )
     await eventually(() => cluster.server.get('batch/v1', 'Job', 'jobs', 'migrate') === undefined)
     const orphans = pods('jobs')
     expect(orphans).toHaveLength(1)
@@ -175,11 +195,18 @@ describe('StatefulSets', () => {
     const seen: string[] = []
     const watch = new Watch(cluster.kubeConfig)
     await cluster.kubectl(['create', 'namespace', 'sts'])
-    const request = await watch.watch('/api/v1/namespaces/sts/pods', {}, (type, pod: V1Pod) => {
-      const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? 'ready' : ''
-      seen.push(`${type} ${pod.metadata?.name ?? ''} ${ready}`.trim())
-    }, () => undefined)
-    await apply('sts', `
+    const request = await watch.watch(
+      '/api/v1/namespaces/sts/pods',
+      {},
+      (type, pod: V1Pod) => {
+        const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? 'ready' : ''
+        seen.push(`${type} ${pod.metadata?.name ?? ''} ${ready}`.trim())
+      },
+      () => undefined,
+    )
+    await apply(
+      'sts',
+      `
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: db}
@@ -194,7 +221,8 @@ spec:
   volumeClaimTemplates:
   - metadata: {name: data}
     spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
-`)
+`,
+    )
     const status = await cluster.kubectl(['rollout', 'status', '-n', 'sts', 'statefulset/db', '--timeout=30s'])
     expect(status.code).toBe(0)
     expect(status.stdout).toContain('partitioned roll out complete: 2 new pods have been updated...')

@@ -14,8 +14,7 @@ const forwardedEnv = /^(KUBECONFIG|HOME|XDG_\w+|K3D_\w+|LOG_\w+|DOCKER_\w+|NO_CO
 // What each tool says when there is nobody to talk to (no Docker daemon behind it).
 const unreachable = {
   docker: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n',
-  k3d:
-    "\u001b[31mFATA\u001b[0m[0000] runtime failed to list nodes: docker failed to get containers with labels 'map[app:k3d]': failed to list containers: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running? \n",
+  k3d: "\u001b[31mFATA\u001b[0m[0000] runtime failed to list nodes: docker failed to get containers with labels 'map[app:k3d]': failed to list containers: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running? \n",
 }
 
 /** @param {NodeJS.WriteStream} stream @returns {Promise<void>} */

@@ -278,12 +278,16 @@ export class SimCluster {
     if (!registry || !published) return []
     const host = published.hostIP === '0.0.0.0' ? 'localhost' : published.hostIP
     const inside = `${registry.name}:${registryPort}`
-    return [{
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {name: 'local-registry-hosting', namespace: 'kube-public'},
-      data: {'localRegistryHosting.v1': `host: ${host}:${published.hostPort}\nhostFromContainerRuntime: ${inside}\nhostFromClusterNetwork: ${inside}\nhelp: https://k3d.io/stable/usage/registries/#using-a-local-registry\n`},
-    }]
+    return [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {name: 'local-registry-hosting', namespace: 'kube-public'},
+        data: {
+          'localRegistryHosting.v1': `host: ${host}:${published.hostPort}\nhostFromContainerRuntime: ${inside}\nhostFromClusterNetwork: ${inside}\nhelp: https://k3d.io/stable/usage/registries/#using-a-local-registry\n`,
+        },
+      },
+    ]
   }
 
   async stopNode(node: K3dNode): Promise<void> {

@@ -173,7 +173,11 @@ export async function startDaemon(host: SimHost, runners: Record<StandInName, To
         return sendJson(res, 200, host.snapshot())
       case 'GET /sim/v1/commands': {
         const tool = url.searchParams.get('tool')
-        return sendJson(res, 200, log.filter((r) => !tool || r.tool === tool))
+        return sendJson(
+          res,
+          200,
+          log.filter((r) => !tool || r.tool === tool),
+        )
       }
       case 'POST /sim/v1/faults':
         await host.injectFault((await readJson(req)) as Fault)

@@ -73,7 +73,10 @@ function parse(text: string): Instruction[] | {line: number; message: string} {
 }
 
 function substitute(text: string, vars: Map<string, string>): string {
-  return text.replace(/\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)/g, (_all, braced: string | undefined, fallback: string | undefined, bare: string | undefined) => vars.get(braced ?? bare ?? '') ?? fallback ?? '')
+  return text.replace(
+    /\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)/g,
+    (_all, braced: string | undefined, fallback: string | undefined, bare: string | undefined) => vars.get(braced ?? bare ?? '') ?? fallback ?? '',
+  )
 }
 
 /** The context as BuildKit sees it: every file not left out by .dockerignore, with its content digest. */
@@ -85,7 +88,13 @@ function contextFiles(context: string, dockerfile: string): Map<string, {hash: s
       return false
     }
   })
-  const rules = dockerignore.default().add(ignoreFile ? readFileSync(ignoreFile, 'utf8').split(/\r?\n/).filter((l) => l.trim() && !l.trim().startsWith('#')) : [])
+  const rules = dockerignore.default().add(
+    ignoreFile
+      ? readFileSync(ignoreFile, 'utf8')
+          .split(/\r?\n/)
+          .filter((l) => l.trim() && !l.trim().startsWith('#'))
+      : [],
+  )
   const files = new Map<string, {hash: string; size: number}>()
   const walk = (dir: string, prefix: string) => {
     for (const entry of readdirSync(dir, {withFileTypes: true})) {
@@ -102,7 +111,12 @@ function contextFiles(context: string, dockerfile: string): Map<string, {hash: s
 }
 
 function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`)
+  return new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|\\]/g, '\\$&')
+      .replace(/\*/g, '[^/]*')
+      .replace(/\?/g, '[^/]')}$`,
+  )
 }
 
 /** The context files a COPY source names: a file, a directory's files, or a glob. */
@@ -182,16 +196,21 @@ export async function dockerBuild(request: BuildRequest, io: ToolIO, host: Build
   try {
     out('#0 building with "default" instance using docker driver')
     out('')
-    const text = await step(`[internal] load build definition from ${dockerfileName}`, undefined, async () => {
-      let content: string
-      try {
-        content = readFileSync(dockerfilePath, 'utf8')
-      } catch {
-        throw new StepError(`failed to read dockerfile: open ${dockerfileName}: no such file or directory`)
-      }
-      out(`#${vertex} transferring dockerfile: ${Buffer.byteLength(content)}B done`)
-      return content
-    }, 10)
+    const text = await step(
+      `[internal] load build definition from ${dockerfileName}`,
+      undefined,
+      async () => {
+        let content: string
+        try {
+          content = readFileSync(dockerfilePath, 'utf8')
+        } catch {
+          throw new StepError(`failed to read dockerfile: open ${dockerfileName}: no such file or directory`)
+        }
+        out(`#${vertex} transferring dockerfile: ${Buffer.byteLength(content)}B done`)
+        return content
+      },
+      10,
+    )
     dockerfileLines = text.split(/\r?\n/)
     const parsed = parse(text)
     if (!Array.isArray(parsed)) return fail(parsed.message)
@@ -235,29 +254,43 @@ export async function dockerBuild(request: BuildRequest, io: ToolIO, host: Build
     for (const stage of order) {
       if (stage.base === 'scratch' || byName(stage.base)) continue
       const name = canonicalName(stage.base)
-      await step(`[internal] load metadata for ${name}`, undefined, async () => {
-        const local = host.images.get(stage.base)
-        if (local || host.cache.has(`base:${name}`)) return
-        if (host.offline) {
-          const {registry, repository, tag} = parseReference(stage.base)
-          const endpoint = registry === 'docker.io' ? 'registry-1.docker.io' : registry
-          throw new StepError(`failed to do request: Head "https://${endpoint}/v2/${repository}/manifests/${tag}": dial tcp: lookup ${endpoint}: no such host`, `${stage.base}: failed to resolve source metadata for ${name}: failed to do request: Head "https://${endpoint}/v2/${repository}/manifests/${tag}": dial tcp: lookup ${endpoint}: no such host`)
-        }
-        host.cache.add(`base:${name}`)
-      }, timing.metadata, stage.from.line)
+      await step(
+        `[internal] load metadata for ${name}`,
+        undefined,
+        async () => {
+          const local = host.images.get(stage.base)
+          if (local || host.cache.has(`base:${name}`)) return
+          if (host.offline) {
+            const {registry, repository, tag} = parseReference(stage.base)
+            const endpoint = registry === 'docker.io' ? 'registry-1.docker.io' : registry
+            throw new StepError(
+              `failed to do request: Head "https://${endpoint}/v2/${repository}/manifests/${tag}": dial tcp: lookup ${endpoint}: no such host`,
+              `${stage.base}: failed to resolve source metadata for ${name}: failed to do request: Head "https://${endpoint}/v2/${repository}/manifests/${tag}": dial tcp: lookup ${endpoint}: no such host`,
+            )
+          }
+          host.cache.add(`base:${name}`)
+        },
+        timing.metadata,
+        stage.from.line,
+      )
       bases.set(stage, host.images.get(stage.base) ?? makeImage([sha256(`base:${name}`)], emptyConfig(), 5_000_000 + (Number.parseInt(sha256(name).slice(0, 6), 16) % 50_000_000)))
     }
 
-    await step('[internal] load .dockerignore', undefined, async () => {
-      const ignore = [`${dockerfilePath}.dockerignore`, join(context, '.dockerignore')].find((p) => {
-        try {
-          return statSync(p).isFile()
-        } catch {
-          return false
-        }
-      })
-      out(`#${vertex} transferring context: ${ignore ? statSync(ignore).size : 2}B done`)
-    }, 10)
+    await step(
+      '[internal] load .dockerignore',
+      undefined,
+      async () => {
+        const ignore = [`${dockerfilePath}.dockerignore`, join(context, '.dockerignore')].find((p) => {
+          try {
+            return statSync(p).isFile()
+          } catch {
+            return false
+          }
+        })
+        out(`#${vertex} transferring context: ${ignore ? statSync(ignore).size : 2}B done`)
+      },
+      10,
+    )
 
     let files: Map<string, {hash: string; size: number}> | undefined
     const results = new Map<Stage, SimImage>()
@@ -286,7 +319,9 @@ export async function dockerBuild(request: BuildRequest, io: ToolIO, host: Build
             break
           }
           case 'ENV': {
-            const pairs = expanded.includes('=') ? [...expanded.matchAll(/(\w+)=("[^"]*"|\S*)/g)].map((m) => [m[1]!, m[2]!.replace(/^"|"$/g, '')]) : [[expanded.split(' ')[0]!, expanded.split(' ').slice(1).join(' ')]]
+            const pairs = expanded.includes('=')
+              ? [...expanded.matchAll(/(\w+)=("[^"]*"|\S*)/g)].map((m) => [m[1]!, m[2]!.replace(/^"|"$/g, '')])
+              : [[expanded.split(' ')[0]!, expanded.split(' ').slice(1).join(' ')]]
             for (const [name, value] of pairs) config.Env = [...config.Env.filter((e) => !e.startsWith(`${name}=`)), `${name}=${value}`]
             break
           }
@@ -323,24 +358,38 @@ export async function dockerBuild(request: BuildRequest, io: ToolIO, host: Build
               const sourceImage = source ? results.get(source) : host.images.get(from)
               content = `${sourceImage?.id ?? from}:${paths.join(' ')}`
             } else {
-              files ??= await step('[internal] load build context', undefined, async () => {
-                const found = contextFiles(context, dockerfilePath)
-                out(`#${vertex} transferring context: ${[...found.values()].reduce((sum, f) => sum + f.size, 0)}B done`)
-                return found
-              }, 20)
+              files ??= await step(
+                '[internal] load build context',
+                undefined,
+                async () => {
+                  const found = contextFiles(context, dockerfilePath)
+                  out(`#${vertex} transferring context: ${[...found.values()].reduce((sum, f) => sum + f.size, 0)}B done`)
+                  return found
+                },
+                20,
+              )
               const chosen: string[] = []
               for (const source of paths) {
                 const matched = matchSources(files, source)
                 if (matched.length === 0) {
                   const ref = sha256(context).slice(0, 25)
                   const missing = `failed to calculate checksum of ref ${ref}::${sha256(context + dockerfilePath).slice(0, 25)}: "/${source.replace(/^\.?\/+/, '')}": not found`
-                  await step(`${label()} ${instruction.keyword} ${instruction.args}`, undefined, async () => {
-                    throw new StepError(missing, `failed to compute cache key: ${missing}`)
-                  }, 0, instruction.line)
+                  await step(
+                    `${label()} ${instruction.keyword} ${instruction.args}`,
+                    undefined,
+                    async () => {
+                      throw new StepError(missing, `failed to compute cache key: ${missing}`)
+                    },
+                    0,
+                    instruction.line,
+                  )
                 }
                 chosen.push(...matched)
               }
-              content = chosen.sort().map((path) => `${path}=${files!.get(path)!.hash}`).join(',')
+              content = chosen
+                .sort()
+                .map((path) => `${path}=${files!.get(path)!.hash}`)
+                .join(',')
               size += chosen.reduce((sum, path) => sum + files!.get(path)!.size, 0)
             }
             const layer = sha256(`${key}|${instruction.keyword} ${destination}|${content}`)
@@ -354,16 +403,22 @@ export async function dockerBuild(request: BuildRequest, io: ToolIO, host: Build
             key = sha256(`${key}|RUN ${command}|${config.Env.join(',')}`)
             layers.push(key)
             size += 1_048_576
-            await step(`${label()} RUN ${instruction.args}`, key, async (log) => {
-              if (host.cache.has(key) && !request.noCache) return
-              const exit = /^(?:false|exit (\d+))$/.exec(command.trim())
-              if (exit) {
-                const code = exit[1] ?? '1'
-                throw new StepError(`process "/bin/sh -c ${command}" did not complete successfully: exit code: ${code}`)
-              }
-              const echo = /^echo (.*)$/.exec(command.trim())
-              if (echo) log(echo[1]!.replace(/^["']|["']$/g, ''))
-            }, timing.run, instruction.line)
+            await step(
+              `${label()} RUN ${instruction.args}`,
+              key,
+              async (log) => {
+                if (host.cache.has(key) && !request.noCache) return
+                const exit = /^(?:false|exit (\d+))$/.exec(command.trim())
+                if (exit) {
+                  const code = exit[1] ?? '1'
+                  throw new StepError(`process "/bin/sh -c ${command}" did not complete successfully: exit code: ${code}`)
+                }
+                const echo = /^echo (.*)$/.exec(command.trim())
+                if (echo) log(echo[1]!.replace(/^["']|["']$/g, ''))
+              },
+              timing.run,
+              instruction.line,
+            )
             break
           }
         }
@@ -372,15 +427,20 @@ export async function dockerBuild(request: BuildRequest, io: ToolIO, host: Build
     }
 
     const built = results.get(target)!
-    await step('exporting to image', undefined, async () => {
-      out(`#${vertex} exporting layers ${seconds(timing.export / 2)} done`)
-      out(`#${vertex} writing image ${built.id} done`)
-      for (const tag of request.tags) {
-        host.images.tag(tag, built, true)
-        out(`#${vertex} naming to ${canonicalName(tag)} done`)
-      }
-      host.images.add(built)
-    }, timing.export)
+    await step(
+      'exporting to image',
+      undefined,
+      async () => {
+        out(`#${vertex} exporting layers ${seconds(timing.export / 2)} done`)
+        out(`#${vertex} writing image ${built.id} done`)
+        for (const tag of request.tags) {
+          host.images.tag(tag, built, true)
+          out(`#${vertex} naming to ${canonicalName(tag)} done`)
+        }
+        host.images.add(built)
+      },
+      timing.export,
+    )
     if (request.iidfile) await writeFile(resolve(request.cwd, request.iidfile), built.id)
     return 0
   } catch (error) {

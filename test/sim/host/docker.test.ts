@@ -13,7 +13,7 @@ describe('docker stand-in', () => {
   })
   afterAll(async () => sim.stop())
 
-  it('prints client and server versions in docker\'s layout', async () => {
+  it("prints client and server versions in docker's layout", async () => {
     const result = await run(sim, 'docker', ['version'])
     expect(result.exitCode).toBe(0)
     expect(result.stdout).toMatch(/^Client: Docker Engine - Community\n Version:           28\.5\.2\n API version:       1\.51\n/)
@@ -46,7 +46,7 @@ describe('docker stand-in', () => {
     }
   })
 
-  it('rejects templates it cannot execute with docker\'s exit code', async () => {
+  it("rejects templates it cannot execute with docker's exit code", async () => {
     const result = await run(sim, 'docker', ['info', '--format', '{{range .Plugins}}{{end}}'])
     expect(result.exitCode).toBe(64)
     expect(result.stderr).toMatch(/^template parsing error: /)

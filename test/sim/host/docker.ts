@@ -72,7 +72,21 @@ function serverVersion(): object {
   return {
     Platform: {Name: 'Docker Engine - Community'},
     Components: [
-      {Name: 'Engine', Version: engine.Version, Details: {ApiVersion: engine.ApiVersion, Arch: engine.Arch, BuildTime: client.BuildTime, Experimental: 'false', GitCommit: engine.GitCommit, GoVersion: engine.GoVersion, KernelVersion: engine.KernelVersion, MinAPIVersion: engine.MinAPIVersion, Os: engine.Os}},
+      {
+        Name: 'Engine',
+        Version: engine.Version,
+        Details: {
+          ApiVersion: engine.ApiVersion,
+          Arch: engine.Arch,
+          BuildTime: client.BuildTime,
+          Experimental: 'false',
+          GitCommit: engine.GitCommit,
+          GoVersion: engine.GoVersion,
+          KernelVersion: engine.KernelVersion,
+          MinAPIVersion: engine.MinAPIVersion,
+          Os: engine.Os,
+        },
+      },
       {Name: 'containerd', Version: 'v1.7.28', Details: {GitCommit: 'b98a3aace656320842a23f4a392a33f46af97866'}},
       {Name: 'runc', Version: '1.3.0', Details: {GitCommit: 'v1.3.0-0-g4ca628d1'}},
       {Name: 'docker-init', Version: '0.19.0', Details: {GitCommit: 'de40ad0'}},
@@ -150,8 +164,19 @@ function systemInfo(state: DockerState) {
     ContainersStopped: containers.length - running,
     Images: new Set(containers.map((c) => c.image)).size,
     Driver: 'overlay2',
-    DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']],
-    Plugins: {Volume: ['local'], Network: ['bridge', 'host', 'ipvlan', 'macvlan', 'null', 'overlay'], Authorization: null, Log: ['awslogs', 'fluentd', 'gcplogs', 'gelf', 'journald', 'json-file', 'local', 'splunk', 'syslog']},
+    DriverStatus: [
+      ['Backing Filesystem', 'extfs'],
+      ['Supports d_type', 'true'],
+      ['Using metacopy', 'false'],
+      ['Native Overlay Diff', 'true'],
+      ['userxattr', 'false'],
+    ],
+    Plugins: {
+      Volume: ['local'],
+      Network: ['bridge', 'host', 'ipvlan', 'macvlan', 'null', 'overlay'],
+      Authorization: null,
+      Log: ['awslogs', 'fluentd', 'gcplogs', 'gelf', 'journald', 'json-file', 'local', 'splunk', 'syslog'],
+    },
     MemoryLimit: true,
     SwapLimit: true,
     CpuCfsPeriod: true,
@@ -196,7 +221,18 @@ function systemInfo(state: DockerState) {
   }
 }
 
-const clientInfo = {Debug: false, Version: client.Version, GitCommit: client.GitCommit, GoVersion: client.GoVersion, Os: client.Os, Arch: client.Arch, BuildTime: client.BuildTime, Context: client.Context, Plugins: [], Warnings: null}
+const clientInfo = {
+  Debug: false,
+  Version: client.Version,
+  GitCommit: client.GitCommit,
+  GoVersion: client.GoVersion,
+  Os: client.Os,
+  Arch: client.Arch,
+  BuildTime: client.BuildTime,
+  Context: client.Context,
+  Plugins: [],
+  Warnings: null,
+}
 
 /** go-units BytesSize: binary units with up to 4 significant digits ("15.58GiB"). */
 export function bytesSize(bytes: number): string {
@@ -305,10 +341,21 @@ const commandFlags: Record<string, FlagSpec[]> = {
   'buildx build': buildFlags,
   'buildx version': [],
   'image inspect': [{name: 'format', short: 'f', kind: 'string'}],
-  'image ls': [{name: 'format', kind: 'string'}, {name: 'quiet', short: 'q', kind: 'bool'}, {name: 'all', short: 'a', kind: 'bool'}],
-  images: [{name: 'format', kind: 'string'}, {name: 'quiet', short: 'q', kind: 'bool'}, {name: 'all', short: 'a', kind: 'bool'}],
+  'image ls': [
+    {name: 'format', kind: 'string'},
+    {name: 'quiet', short: 'q', kind: 'bool'},
+    {name: 'all', short: 'a', kind: 'bool'},
+  ],
+  images: [
+    {name: 'format', kind: 'string'},
+    {name: 'quiet', short: 'q', kind: 'bool'},
+    {name: 'all', short: 'a', kind: 'bool'},
+  ],
   tag: [],
-  push: [{name: 'quiet', short: 'q', kind: 'bool'}, {name: 'all-tags', short: 'a', kind: 'bool'}],
+  push: [
+    {name: 'quiet', short: 'q', kind: 'bool'},
+    {name: 'all-tags', short: 'a', kind: 'bool'},
+  ],
   info: [{name: 'format', short: 'f', kind: 'string'}],
   ps: [
     {name: 'all', short: 'a', kind: 'bool'},
@@ -380,7 +427,9 @@ function ps(io: ToolIO, state: DockerState, all: boolean, quiet: boolean, format
     Status: c.running ? `Up ${humanDuration(now - c.createdAt.getTime())}` : 'Exited (0) Less than a second ago',
     Ports: c.ports.join(', '),
     Names: c.name,
-    Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(','),
+    Labels: Object.entries(c.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
     State: c.running ? 'running' : 'exited',
   }))
   if (quiet) {
@@ -423,7 +472,13 @@ function images(io: ToolIO, state: DockerState, flags: ParsedFlags): number {
     const tags = state.images.tagsOf(image)
     return (tags.length > 0 ? tags : ['<none>:<none>']).map((tag) => {
       const colon = tag.lastIndexOf(':')
-      return {Repository: tag.slice(0, colon), Tag: tag.slice(colon + 1), ID: image.id.slice('sha256:'.length, 'sha256:'.length + 12), CreatedSince: 'N/A', Size: bytesSize(image.size).replace('iB', 'B')}
+      return {
+        Repository: tag.slice(0, colon),
+        Tag: tag.slice(colon + 1),
+        ID: image.id.slice('sha256:'.length, 'sha256:'.length + 12),
+        CreatedSince: 'N/A',
+        Size: bytesSize(image.size).replace('iB', 'B'),
+      }
     })
   })
   if (flags.bool('quiet')) {
@@ -568,9 +623,9 @@ export async function runDocker(invocation: Invocation, io: ToolIO, state: Docke
   }
   const flags = commandFlags[command]
   if (!flags) {
-    io.stderr(command.startsWith('buildx ') || command === 'buildx'
-      ? `ERROR: unknown command: "${command}"\n`
-      : `docker: unknown command: docker ${command}\n\nRun 'docker --help' for more information\n`)
+    io.stderr(
+      command.startsWith('buildx ') || command === 'buildx' ? `ERROR: unknown command: "${command}"\n` : `docker: unknown command: docker ${command}\n\nRun 'docker --help' for more information\n`,
+    )
     return 1
   }
   let parsed
@@ -591,7 +646,9 @@ export async function runDocker(invocation: Invocation, io: ToolIO, state: Docke
       return 0
   }
   if (!state.running) {
-    io.stderr(command === 'build' || command === 'buildx build' ? `ERROR: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n` : `${dockerDaemonDown}\n`)
+    io.stderr(
+      command === 'build' || command === 'buildx build' ? `ERROR: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n` : `${dockerDaemonDown}\n`,
+    )
     return 1
   }
   switch (command) {
@@ -613,7 +670,16 @@ export async function runDocker(invocation: Invocation, io: ToolIO, state: Docke
         return 1
       }
       return dockerBuild(
-        {cwd: invocation.cwd, context: contexts[0]!, dockerfile: parsed.string('file') || undefined, tags, target: parsed.string('target') || undefined, buildArgs: parsed.strings('build-arg'), iidfile: parsed.string('iidfile') || undefined, noCache: parsed.bool('no-cache')},
+        {
+          cwd: invocation.cwd,
+          context: contexts[0]!,
+          dockerfile: parsed.string('file') || undefined,
+          tags,
+          target: parsed.string('target') || undefined,
+          buildArgs: parsed.strings('build-arg'),
+          iidfile: parsed.string('iidfile') || undefined,
+          noCache: parsed.bool('no-cache'),
+        },
         io,
         {images: state.images, cache: state.buildCache, clock, offline: state.offline},
       )

@@ -58,8 +58,18 @@ describe('startSimulator', () => {
       expect((await fetch(`${sim.daemonUrl}/sim/v1/faults`, {method: 'POST', body: JSON.stringify(fault)})).status).toBe(200)
       const response = await fetch(`${sim.cluster('team')!.url}/api/v1/namespaces/demo-ann/pods`)
       expect({status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json()}).toEqual({
-        status: 503, retryAfter: '2',
-        body: {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server is currently unable to handle the request', reason: 'ServiceUnavailable', details: {retryAfterSeconds: 2}, code: 503},
+        status: 503,
+        retryAfter: '2',
+        body: {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: 'the server is currently unable to handle the request',
+          reason: 'ServiceUnavailable',
+          details: {retryAfterSeconds: 2},
+          code: 503,
+        },
       })
       await sim.injectFault({type: 'clear-api-faults', cluster: 'team'})
       expect((await as('get', 'pods')).exitCode).toBe(0)

@@ -70,7 +70,16 @@ describe('parseGoDuration', () => {
 
 describe('commandWords', () => {
   it('skips global flags and their values before the subcommand', () => {
-    expect(commandWords(['--verbose', '--timestamps', 'cluster', 'list', 'demo'], [{name: 'verbose', kind: 'bool'}, {name: 'timestamps', kind: 'bool'}], 2)).toEqual(['cluster', 'list'])
+    expect(
+      commandWords(
+        ['--verbose', '--timestamps', 'cluster', 'list', 'demo'],
+        [
+          {name: 'verbose', kind: 'bool'},
+          {name: 'timestamps', kind: 'bool'},
+        ],
+        2,
+      ),
+    ).toEqual(['cluster', 'list'])
     expect(commandWords(['--config', 'x.yaml', 'cluster', 'create'], [{name: 'config', short: 'c', kind: 'string'}], 2)).toEqual(['cluster', 'create'])
   })
 })

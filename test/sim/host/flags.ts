@@ -28,7 +28,7 @@ export function parseGoBool(raw: string): boolean | undefined {
   return undefined
 }
 
-const durationUnitsMs: Record<string, number> = {ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000}
+const durationUnitsMs: Record<string, number> = {ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000}
 
 /** Go's time.ParseDuration, in milliseconds; throws with Go's error text. */
 export function parseGoDuration(text: string): number {

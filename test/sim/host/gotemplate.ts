@@ -20,7 +20,12 @@ function lookup(data: unknown, path: string): unknown {
 // How Go's fmt prints a value with %v (enough for the scalar fields people format).
 function goPrint(value: unknown): string {
   if (value === undefined || value === null) return '<no value>'
-  if (typeof value === 'object') return Array.isArray(value) ? `[${value.map(goPrint).join(' ')}]` : `map[${Object.entries(value).map(([k, v]) => `${k}:${goPrint(v)}`).join(' ')}]`
+  if (typeof value === 'object')
+    return Array.isArray(value)
+      ? `[${value.map(goPrint).join(' ')}]`
+      : `map[${Object.entries(value)
+          .map(([k, v]) => `${k}:${goPrint(v)}`)
+          .join(' ')}]`
   return scalarText(value)
 }
 

@@ -67,16 +67,29 @@ describe.each([3, 4] as const)('the real helm %i against the simulator', (helmVe
       .filter((s) => s.metadata.labels?.owner === 'helm' && s.metadata.labels.name === name)
       .sort((a, b) => Number(a.metadata.labels?.version) - Number(b.metadata.labels?.version))
       .map((s) => s.metadata.labels?.status ?? '')
-  const podSpec = (name: string) => (api().get('apps/v1', 'Deployment', 'default', `${name}-web`) as KubeObject & {spec: {template: {spec: {containers: Array<{image: string; env?: unknown[]}>}}}}).spec.template.spec
-  const replicaSets = (name: string): string[] => api().list('apps/v1', 'ReplicaSet', 'default').filter((rs) => rs.metadata.name.startsWith(`${name}-web-`)).map((rs) => rs.metadata.name)
-  const podUids = (name: string): string[] => api().list('v1', 'Pod', 'default').filter((p) => p.metadata.name.startsWith(`${name}-web-`)).map((p) => p.metadata.uid ?? '')
+  const podSpec = (name: string) =>
+    (api().get('apps/v1', 'Deployment', 'default', `${name}-web`) as KubeObject & {spec: {template: {spec: {containers: Array<{image: string; env?: unknown[]}>}}}}).spec.template.spec
+  const replicaSets = (name: string): string[] =>
+    api()
+      .list('apps/v1', 'ReplicaSet', 'default')
+      .filter((rs) => rs.metadata.name.startsWith(`${name}-web-`))
+      .map((rs) => rs.metadata.name)
+  const podUids = (name: string): string[] =>
+    api()
+      .list('v1', 'Pod', 'default')
+      .filter((p) => p.metadata.name.startsWith(`${name}-web-`))
+      .map((p) => p.metadata.uid ?? '')
 
   it('installs with its hook, upgrades, rolls back and uninstalls, waiting on the workloads', async () => {
     const installed = await helm(['upgrade', '--install', 'app', chart, '--wait', '--timeout', '60s'])
     expect(installed.exitCode, installed.stderr).toBe(0)
     expect(installed.stdout).toMatch(/^STATUS: deployed$/m)
     expect(api().get('apps/v1', 'Deployment', 'default', 'app-web')?.status).toMatchObject({readyReplicas: 1})
-    expect(api().list('v1', 'Event', 'default').some((e) => (e.involvedObject as {name?: string} | undefined)?.name === 'app-migrate' && e.reason === 'Completed')).toBe(true)
+    expect(
+      api()
+        .list('v1', 'Event', 'default')
+        .some((e) => (e.involvedObject as {name?: string} | undefined)?.name === 'app-migrate' && e.reason === 'Completed'),
+    ).toBe(true)
 
     const upgraded = await helm(['upgrade', 'app', chart, '--set', 'image=nginx:1.28', '--wait', '--timeout', '60s'])
     expect(upgraded.exitCode, upgraded.stderr).toBe(0)

@@ -40,11 +40,13 @@ describe('docker build, images, k3d image import and registries in the simulator
   })
   afterAll(async () => sim.stop())
 
-  it('builds with BuildKit\'s plain progress, tags the image, writes --iidfile, and caches unchanged steps', async () => {
+  it("builds with BuildKit's plain progress, tags the image, writes --iidfile, and caches unchanged steps", async () => {
     const first = await run(sim, 'docker', ['build', '--progress=plain', '-t', 'api:dev-1', '--iidfile', join(dir, 'iid'), dir])
     expect(first.exitCode, first.stderr).toBe(0)
     expect(first.stdout).toBe('')
-    expect(first.stderr).toMatch(/^#0 building with "default" instance using docker driver\n\n#1 \[internal\] load build definition from Dockerfile\n#1 transferring dockerfile: \d+B done\n#1 DONE 0\.0s\n/)
+    expect(first.stderr).toMatch(
+      /^#0 building with "default" instance using docker driver\n\n#1 \[internal\] load build definition from Dockerfile\n#1 transferring dockerfile: \d+B done\n#1 DONE 0\.0s\n/,
+    )
     expect(first.stderr).toContain('#3 [1/2] WORKDIR /app\n#3 DONE')
     expect(first.stderr).toMatch(/#5 \[2\/2\] COPY app\.txt \.\n#5 DONE \d\.\ds\n/)
     expect(first.stderr).toMatch(/#6 writing image sha256:[a-f0-9]{64} done\n#6 naming to docker\.io\/library\/api:dev-1 done\n/)
@@ -78,8 +80,12 @@ describe('docker build, images, k3d image import and registries in the simulator
     const copy = await run(sim, 'docker', ['build', '--progress=plain', '-t', 'broken:1', broken])
     expect(copy.exitCode).toBe(1)
     expect(copy.stderr).toMatch(/#\d+ \[2\/2\] COPY missing\.txt \/m\n#\d+ ERROR: failed to calculate checksum of ref \w+::\w+: "\/missing\.txt": not found\n/)
-    expect(copy.stderr).toContain('------\n > [2/2] COPY missing.txt /m:\n------\nDockerfile:3\n--------------------\n   1 |     FROM scratch\n   2 |     COPY app.txt /\n   3 | >>> COPY missing.txt /m\n   4 |\n--------------------\n')
-    expect(copy.stderr.trimEnd().split('\n').at(-1)).toMatch(/^ERROR: failed to build: failed to solve: failed to compute cache key: failed to calculate checksum of ref \w+::\w+: "\/missing\.txt": not found$/)
+    expect(copy.stderr).toContain(
+      '------\n > [2/2] COPY missing.txt /m:\n------\nDockerfile:3\n--------------------\n   1 |     FROM scratch\n   2 |     COPY app.txt /\n   3 | >>> COPY missing.txt /m\n   4 |\n--------------------\n',
+    )
+    expect(copy.stderr.trimEnd().split('\n').at(-1)).toMatch(
+      /^ERROR: failed to build: failed to solve: failed to compute cache key: failed to calculate checksum of ref \w+::\w+: "\/missing\.txt": not found$/,
+    )
 
     await writeFile(join(broken, 'Dockerfile'), 'FROM scratch\nCOPPY app.txt /\n')
     const parse = await run(sim, 'docker', ['build', broken])
@@ -97,7 +103,9 @@ describe('docker build, images, k3d image import and registries in the simulator
       await writeFile(join(broken, 'Dockerfile'), 'FROM node:22-alpine\nCOPY app.txt /\n')
       const offline = await run(sim, 'docker', ['build', broken])
       expect(offline.exitCode).toBe(1)
-      expect(offline.stderr).toContain('#2 [internal] load metadata for docker.io/library/node:22-alpine\n#2 ERROR: failed to do request: Head "https://registry-1.docker.io/v2/library/node/manifests/22-alpine": dial tcp: lookup registry-1.docker.io: no such host')
+      expect(offline.stderr).toContain(
+        '#2 [internal] load metadata for docker.io/library/node:22-alpine\n#2 ERROR: failed to do request: Head "https://registry-1.docker.io/v2/library/node/manifests/22-alpine": dial tcp: lookup registry-1.docker.io: no such host',
+      )
       // A base image resolved before is cached: offline builds with it still work.
       await writeFile(join(broken, 'Dockerfile'), 'FROM alpine:3.20\nCOPY app.txt /\n')
       expect((await run(sim, 'docker', ['build', broken])).exitCode).toBe(0)
@@ -106,7 +114,7 @@ describe('docker build, images, k3d image import and registries in the simulator
     }
   })
 
-  it('imports images into every node\'s containerd, listed by ctr and in the Node status, and a pod runs it without pulling', async () => {
+  it("imports images into every node's containerd, listed by ctr and in the Node status, and a pod runs it without pulling", async () => {
     expect((await run(sim, 'k3d', ['cluster', 'create', 'img', '--agents', '1'])).exitCode).toBe(0)
     const id = (await run(sim, 'docker', ['image', 'inspect', '--format', '{{.Id}}', 'api:dev-1'])).stdout.trim()
     const imported = await run(sim, 'k3d', ['image', 'import', 'api:dev-1', '--cluster', 'img'])
@@ -127,7 +135,9 @@ describe('docker build, images, k3d image import and registries in the simulator
 
     // What this machine built but never imported or pushed is in no registry.
     expect((await run(sim, kubectl, ['--context', 'k3d-img', 'run', 'unimported', '--image', 'api:dev-4'])).exitCode).toBe(0)
-    await expect.poll(() => (sim.cluster('img')!.get('v1', 'Pod', 'default', 'unimported') as unknown as {status: PodStatus}).status.containerStatuses?.[0]?.state.waiting?.reason, {timeout: 20_000}).toMatch(/ErrImagePull|ImagePullBackOff/)
+    await expect
+      .poll(() => (sim.cluster('img')!.get('v1', 'Pod', 'default', 'unimported') as unknown as {status: PodStatus}).status.containerStatuses?.[0]?.state.waiting?.reason, {timeout: 20_000})
+      .toMatch(/ErrImagePull|ImagePullBackOff/)
     const failed = sim.cluster('img')!.get('v1', 'Pod', 'default', 'unimported') as unknown as {status: PodStatus}
     expect(failed.status.containerStatuses?.[0]?.state.waiting?.message).toContain('pull access denied, repository does not exist or may require authorization')
   })
@@ -147,7 +157,7 @@ describe('docker build, images, k3d image import and registries in the simulator
     expect(plain(none.stderr)).toContain("ERRO[0000] Failed to import image(s) into cluster 'img': no valid images specified")
   })
 
-  it('creates a cluster\'s registry (KEP-1755 ConfigMap, its HTTP API), takes a push, and the nodes pull from it', async () => {
+  it("creates a cluster's registry (KEP-1755 ConfigMap, its HTTP API), takes a push, and the nodes pull from it", async () => {
     const config = join(dir, 'k3d.yaml')
     await writeFile(config, 'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata: {name: reg}\nregistries:\n  create: {name: reg-registry, host: 127.0.0.1, hostPort: "0"}\n')
     expect((await run(sim, 'k3d', ['cluster', 'create', '--config', config])).exitCode).toBe(0)

@@ -34,7 +34,15 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex')
 }
 
-export const emptyConfig = (): ImageConfig => ({Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: null, Entrypoint: null, WorkingDir: '', User: '', Labels: {}, ExposedPorts: {}})
+export const emptyConfig = (): ImageConfig => ({
+  Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+  Cmd: null,
+  Entrypoint: null,
+  WorkingDir: '',
+  User: '',
+  Labels: {},
+  ExposedPorts: {},
+})
 
 /** An image from its layers and config; its ID follows from them alone. */
 export function makeImage(layers: string[], config: ImageConfig, size: number, created = '1970-01-01T00:00:00Z'): SimImage {
@@ -152,7 +160,6 @@ export class SimRegistry {
   tags(repository: string): string[] {
     return [...this.manifests.keys()].filter((key) => key.startsWith(`${repository}:`)).map((key) => key.slice(repository.length + 1))
   }
-
 }
 
 /** A node image for `ref` from a stored image (import) or a registry's manifest (pull). */
@@ -202,7 +209,12 @@ export function registryApi(registry: SimRegistry): (req: IncomingMessage, res: 
       const [, repository = '', reference = ''] = manifest
       const stored = registry.get(repository, reference)
       if (!stored) return send(res, 404, {errors: [{code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: {Tag: reference}}]}, {}, head)
-      const body = {schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: {mediaType: 'application/vnd.docker.container.image.v1+json', size: 1469, digest: stored.image.id}, layers: stored.image.layers.map((digest) => ({mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: 1024, digest: `sha256:${digest}`}))}
+      const body = {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: {mediaType: 'application/vnd.docker.container.image.v1+json', size: 1469, digest: stored.image.id},
+        layers: stored.image.layers.map((digest) => ({mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: 1024, digest: `sha256:${digest}`})),
+      }
       return send(res, 200, body, {'docker-content-digest': stored.digest, 'content-type': 'application/vnd.docker.distribution.manifest.v2+json'}, head)
     }
     const tags = /^\/v2\/(.+)\/tags\/list$/.exec(path)

@@ -21,9 +21,12 @@ describe('k3d config files', () => {
   it.each([
     ['apiVersion: k3d.io/v1alpha5\nkind: Simple\nname: web\n', 'Schema Validation failed for config file k3d.yaml: - (root): Additional property name is not allowed\n'],
     ['apiVersion: k3d.io/v1alpha5\nkind: Simple\nservers: one\n', 'Schema Validation failed for config file k3d.yaml: - servers: Invalid type. Expected: number, given: string\n'],
-    ['apiVersion: k3d.io/v1alpha5\nkind: Simple\noptions:\n  k3d:\n    wait: yes please\n', 'Schema Validation failed for config file k3d.yaml: - options.k3d.wait: Invalid type. Expected: boolean, given: string\n'],
+    [
+      'apiVersion: k3d.io/v1alpha5\nkind: Simple\noptions:\n  k3d:\n    wait: yes please\n',
+      'Schema Validation failed for config file k3d.yaml: - options.k3d.wait: Invalid type. Expected: boolean, given: string\n',
+    ],
     ['apiVersion: k3d.io/v1alpha3\nkind: Simple\n', "Cannot validate config file k3d.yaml: unsupported apiVersion 'k3d.io/v1alpha3'"],
-  ])('reports %j with k3d\'s message', (text, message) => {
+  ])("reports %j with k3d's message", (text, message) => {
     expect(configError(text)).toBe(message)
   })
 

@@ -73,14 +73,27 @@ const simpleConfigShape: Shape = {
     files: {array: {object: {source: 'string', destination: 'string', description: 'string', nodeFilters: 'any'}, required: ['source', 'destination']}},
     options: {
       object: {
-        k3d: {object: {wait: 'boolean', timeout: 'any', disableLoadbalancer: 'boolean', disableImageVolume: 'boolean', disableRollback: 'boolean', nodeHookActions: 'any', loadbalancer: {object: {configOverrides: {array: 'string'}}}}},
+        k3d: {
+          object: {
+            wait: 'boolean',
+            timeout: 'any',
+            disableLoadbalancer: 'boolean',
+            disableImageVolume: 'boolean',
+            disableRollback: 'boolean',
+            nodeHookActions: 'any',
+            loadbalancer: {object: {configOverrides: {array: 'string'}}},
+          },
+        },
         k3s: {object: {extraArgs: {array: withFilters('arg')}, nodeLabels: {array: withFilters('label')}}},
         kubeconfig: {object: {updateDefaultKubeconfig: 'boolean', switchCurrentContext: 'boolean'}},
         runtime: {open: true, object: {gpuRequest: 'string', serversMemory: 'string', agentsMemory: 'string', hostPidMode: 'boolean', labels: {array: withFilters('label')}, ulimits: 'any'}},
       },
     },
     env: {array: withFilters('envVar')},
-    registries: {open: true, object: {use: {array: 'string'}, create: {object: {name: 'string', host: 'string', hostPort: 'string', image: 'string', proxy: 'any', volumes: {array: 'string'}}}, config: 'string'}},
+    registries: {
+      open: true,
+      object: {use: {array: 'string'}, create: {object: {name: 'string', host: 'string', hostPort: 'string', image: 'string', proxy: 'any', volumes: {array: 'string'}}}, config: 'string'},
+    },
     hostAliases: 'any',
   },
 }
@@ -208,7 +221,11 @@ export function clusterSpecFrom(flags: ParsedFlags, config: SimpleConfig | undef
     registry: registrySpec
       ? {name: registryName, hostIP: registryHost, hostPort: registryPort ? Number(registryPort) : undefined}
       : create
-        ? {name: create.name || `k3d-${flags.args[0] ?? config?.metadata?.name ?? defaultClusterName}-registry`, hostIP: create.host ?? '0.0.0.0', hostPort: create.hostPort ? Number(create.hostPort) : undefined}
+        ? {
+            name: create.name || `k3d-${flags.args[0] ?? config?.metadata?.name ?? defaultClusterName}-registry`,
+            hostIP: create.host ?? '0.0.0.0',
+            hostPort: create.hostPort ? Number(create.hostPort) : undefined,
+          }
         : undefined,
     token: pick('token', config?.token, (f) => flags.string(f)) || undefined,
     wait: pick('wait', k3dOptions.wait, (f) => flags.bool(f)),

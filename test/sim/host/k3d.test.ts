@@ -53,7 +53,10 @@ describe('k3d stand-in', () => {
   it('puts runtime labels on the nodes their filters pick, from the config file and --runtime-label, and lists them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'k3d-labels-'))
     const config = join(dir, 'k3d.yaml')
-    await writeFile(config, 'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata: {name: labelled}\noptions:\n  runtime:\n    labels:\n      - label: devctl.dev/owner=abc\n        nodeFilters: [server:*]\n')
+    await writeFile(
+      config,
+      'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata: {name: labelled}\noptions:\n  runtime:\n    labels:\n      - label: devctl.dev/owner=abc\n        nodeFilters: [server:*]\n',
+    )
     const created = await run(sim, 'k3d', ['cluster', 'create', '--config', config, '--runtime-label', 'team=web@loadbalancer'])
     expect(created.exitCode).toBe(0)
     const listed = JSON.parse((await run(sim, 'k3d', ['cluster', 'list', 'labelled', '-o', 'json'])).stdout) as Array<{nodes: Array<{role: string; runtimeLabels: Record<string, string>}>}>
@@ -90,7 +93,9 @@ describe('k3d stand-in', () => {
 
   it('publishes a mapped port on the host address it names, and on every interface without one', async () => {
     // An address of this machine that is not loopback, to knock from "the network".
-    const lan = Object.values(networkInterfaces()).flat().find((a) => a?.family === 'IPv4' && !a.internal)?.address
+    const lan = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a?.family === 'IPv4' && !a.internal)?.address
     const [local, everywhere] = [await holdPort(), await holdPort()]
     await Promise.all([local, everywhere].map((held) => new Promise((resolve) => held.server.close(resolve))))
     const created = await run(sim, 'k3d', ['cluster', 'create', 'bound', '--no-lb', '-p', `127.0.0.1:${local.port}:80@server:0`, '-p', `${everywhere.port}:443@server:0`])
@@ -128,7 +133,7 @@ describe('k3d stand-in', () => {
     expect((await run(sim, kubectl, ['get', 'nodes'])).exitCode).toBe(0)
   })
 
-  it('gives nodes the memory limit k3d was asked for, in docker\'s units', async () => {
+  it("gives nodes the memory limit k3d was asked for, in docker's units", async () => {
     const rejected = await run(sim, 'k3d', ['cluster', 'create', 'small', '--servers-memory', 'lots'])
     expect(rejected.exitCode).toBe(1)
     expect(plain(rejected.stderr)).toContain("provided servers memory limit value is invalid: invalid size: 'lots'")
@@ -176,7 +181,19 @@ describe('k3d stand-in', () => {
   it('reads a k3d.io/v1alpha5 config file and checks it against the schema', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'k3d-config-'))
     const config = (hostPort: string): string =>
-      ['apiVersion: k3d.io/v1alpha5', 'kind: Simple', 'metadata:', '  name: fromfile', 'servers: 1', 'kubeAPI:', `  hostPort: ${hostPort}`, 'options:', '  kubeconfig:', '    switchCurrentContext: false', ''].join('\n')
+      [
+        'apiVersion: k3d.io/v1alpha5',
+        'kind: Simple',
+        'metadata:',
+        '  name: fromfile',
+        'servers: 1',
+        'kubeAPI:',
+        `  hostPort: ${hostPort}`,
+        'options:',
+        '  kubeconfig:',
+        '    switchCurrentContext: false',
+        '',
+      ].join('\n')
     await writeFile(join(dir, 'bad.yaml'), config('6550'))
     const bad = await run(sim, 'k3d', ['cluster', 'create', '--config', 'bad.yaml'], {cwd: dir})
     expect(bad.exitCode).toBe(1)
@@ -202,7 +219,7 @@ describe('k3d stand-in', () => {
     expect((parseYaml(await readFile(target, 'utf8')) as {'current-context': string})['current-context']).toBe('k3d-fromfile')
   })
 
-  it('imports images into a cluster\'s nodes', async () => {
+  it("imports images into a cluster's nodes", async () => {
     const context = await mkdtemp(join(tmpdir(), 'k3d-image-'))
     await writeFile(join(context, 'Dockerfile'), 'FROM scratch\nCOPY Dockerfile /\n')
     expect((await run(sim, 'docker', ['build', '-t', 'web:dev', context])).exitCode).toBe(0)

@@ -67,10 +67,29 @@ const createFlags: FlagSpec[] = [
 const commands: Record<string, {flags: FlagSpec[]; aliases?: string[]}> = {
   version: {flags: [{name: 'output', short: 'o', kind: 'string'}]},
   'cluster create': {flags: createFlags},
-  'cluster list': {flags: [{name: 'no-headers', kind: 'bool'}, {name: 'token', kind: 'bool'}, {name: 'output', short: 'o', kind: 'string'}], aliases: ['ls', 'get']},
-  'cluster start': {flags: [{name: 'all', short: 'a', kind: 'bool'}, {name: 'wait', kind: 'bool', default: 'true'}, {name: 'timeout', kind: 'duration', default: '0s'}]},
+  'cluster list': {
+    flags: [
+      {name: 'no-headers', kind: 'bool'},
+      {name: 'token', kind: 'bool'},
+      {name: 'output', short: 'o', kind: 'string'},
+    ],
+    aliases: ['ls', 'get'],
+  },
+  'cluster start': {
+    flags: [
+      {name: 'all', short: 'a', kind: 'bool'},
+      {name: 'wait', kind: 'bool', default: 'true'},
+      {name: 'timeout', kind: 'duration', default: '0s'},
+    ],
+  },
   'cluster stop': {flags: [{name: 'all', short: 'a', kind: 'bool'}]},
-  'cluster delete': {flags: [{name: 'all', short: 'a', kind: 'bool'}, {name: 'config', short: 'c', kind: 'string'}], aliases: ['del', 'rm']},
+  'cluster delete': {
+    flags: [
+      {name: 'all', short: 'a', kind: 'bool'},
+      {name: 'config', short: 'c', kind: 'string'},
+    ],
+    aliases: ['del', 'rm'],
+  },
   'kubeconfig get': {flags: [{name: 'all', short: 'a', kind: 'bool'}], aliases: ['print', 'show']},
   'kubeconfig merge': {
     flags: [
@@ -231,11 +250,19 @@ class K3dRun {
     }
     for (const port of spec.ports) {
       if (port.nodeFilters.some((f) => f.startsWith('loadbalancer'))) this.log.info(`portmapping '${port.spec.split('@')[0]}' targets the loadbalancer: defaulting to [servers:*:proxy agents:*:proxy]`)
-      else if (port.nodeFilters.length === 0 && spec.servers + spec.agents > 1) this.log.info(`portmapping '${port.spec}' lacks a nodefilter, but there's more than one node: defaulting to [servers:*:proxy agents:*:proxy]`)
+      else if (port.nodeFilters.length === 0 && spec.servers + spec.agents > 1)
+        this.log.info(`portmapping '${port.spec}' lacks a nodefilter, but there's more than one node: defaulting to [servers:*:proxy agents:*:proxy]`)
     }
-    if (!hostnamePattern.test(spec.name)) this.log.fatal(`Failed Cluster Configuration Validation:  provided cluster name '${spec.name}' does not match requirements: Invalid cluster name. name ${spec.name} is not a valid hostname as per RFC 1123`)
-    if (spec.name.length > 32) this.log.fatal(`Failed Cluster Configuration Validation:  provided cluster name '${spec.name}' does not match requirements: Cluster name must be <= 32 characters, but has ${spec.name.length}`)
-    for (const [role, limit] of [['servers', spec.serversMemory], ['agents', spec.agentsMemory]] as const) {
+    if (!hostnamePattern.test(spec.name))
+      this.log.fatal(
+        `Failed Cluster Configuration Validation:  provided cluster name '${spec.name}' does not match requirements: Invalid cluster name. name ${spec.name} is not a valid hostname as per RFC 1123`,
+      )
+    if (spec.name.length > 32)
+      this.log.fatal(`Failed Cluster Configuration Validation:  provided cluster name '${spec.name}' does not match requirements: Cluster name must be <= 32 characters, but has ${spec.name.length}`)
+    for (const [role, limit] of [
+      ['servers', spec.serversMemory],
+      ['agents', spec.agentsMemory],
+    ] as const) {
       if (limit === undefined) continue
       try {
         dockerMemoryBytes(limit)
@@ -247,7 +274,9 @@ class K3dRun {
 
     this.log.info('Prep: Network')
     if (!this.host.docker.running) {
-      this.log.error(`Failed Cluster Preparation: Failed Network Preparation: failed to create cluster network: failed to check for duplicate docker networks: docker failed to list networks: ${dockerDaemonDown}`)
+      this.log.error(
+        `Failed Cluster Preparation: Failed Network Preparation: failed to create cluster network: failed to check for duplicate docker networks: docker failed to list networks: ${dockerDaemonDown}`,
+      )
       this.log.error('Failed to create cluster >>> Rolling Back')
       this.log.info(`Deleting cluster '${spec.name}'`)
       this.getCluster(spec.name)
@@ -256,15 +285,18 @@ class K3dRun {
     }
     // k3d picks a free port for a "random" registry port before anything starts (the manifests name it).
     const registry = spec.registry && {...spec.registry, hostPort: spec.registry.hostPort || (await freePort())}
-    const cluster = new SimCluster({...spec, registry, apiHostPort: spec.apiHostPort || (await freePort())}, {
-      createApiServer: this.host.options.createApiServer,
-      clock: this.host.clock,
-      scenario: this.host.scenario,
-      hostCpus: this.host.docker.cpus,
-      hostMemoryBytes: this.host.docker.memoryBytes,
-      externalRegistries: () => this.host.registries,
-      localRepositories: this.host.docker.images.localRepositories,
-    })
+    const cluster = new SimCluster(
+      {...spec, registry, apiHostPort: spec.apiHostPort || (await freePort())},
+      {
+        createApiServer: this.host.options.createApiServer,
+        clock: this.host.clock,
+        scenario: this.host.scenario,
+        hostCpus: this.host.docker.cpus,
+        hostMemoryBytes: this.host.docker.memoryBytes,
+        externalRegistries: () => this.host.registries,
+        localRepositories: this.host.docker.images.localRepositories,
+      },
+    )
     this.host.clusters.set(spec.name, cluster)
     this.log.info(`Created network 'k3d-${spec.name}'`)
     this.log.info(`Created image volume k3d-${spec.name}-images`)
@@ -469,7 +501,10 @@ class K3dRun {
           this.log.error(`failed to import images in node '${node.name}': Exec process in node '${node.name}' failed with exit code '1'`)
           return
         }
-        cluster.api?.importImages(node.name, found.map(({ref, image}) => nodeImage(ref, image)))
+        cluster.api?.importImages(
+          node.name,
+          found.map(({ref, image}) => nodeImage(ref, image)),
+        )
       }
       if (mode === 'direct') {
         this.log.info(`Loading ${found.length} image(s) from runtime into nodes...`)

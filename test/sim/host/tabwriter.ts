@@ -9,7 +9,5 @@ export function tabulate(rows: readonly (readonly string[])[], options: {minWidt
       widths[column] = Math.max(widths[column] ?? 0, Math.max(cell.length + options.padding, options.minWidth))
     })
   }
-  return rows
-    .map((row) => row.map((cell, column) => (column < row.length - 1 ? cell.padEnd(widths[column] ?? 0) : cell)).join('') + '\n')
-    .join('')
+  return rows.map((row) => row.map((cell, column) => (column < row.length - 1 ? cell.padEnd(widths[column] ?? 0) : cell)).join('') + '\n').join('')
 }

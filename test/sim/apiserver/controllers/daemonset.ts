@@ -42,18 +42,20 @@ export class DaemonSetController implements Controller {
     if (!daemonSet || daemonSet.metadata.deletionTimestamp !== undefined) return
     const hash = templateHash(daemonSet.spec.template)
     const selector = (daemonSet.spec.template.spec as {nodeSelector?: Record<string, string>}).nodeSelector ?? {}
-    const nodes = (this.api.list(this.types.node, undefined) as Node[])
-      .filter((node) => !node.spec.unschedulable && Object.entries(selector).every(([k, v]) => node.metadata.labels?.[k] === v))
+    const nodes = (this.api.list(this.types.node, undefined) as Node[]).filter((node) => !node.spec.unschedulable && Object.entries(selector).every(([k, v]) => node.metadata.labels?.[k] === v))
     const pods = controlledPods(this.api, this.types.pod, daemonSet).filter(isActive)
     for (const node of nodes) {
       if (pods.some((pod) => targetNode(pod) === node.metadata.name)) continue
-      const pod = podFromTemplate(daemonSet, daemonSet.spec.template, {generateName: `${name}-`}, {
-        'controller-revision-hash': hash,
-        'pod-template-generation': String(daemonSet.metadata.generation ?? 1),
-      })
-      pod.spec.affinity = {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [
-        {matchFields: [{key: 'metadata.name', operator: 'In', values: [node.metadata.name]}]},
-      ]}}}
+      const pod = podFromTemplate(
+        daemonSet,
+        daemonSet.spec.template,
+        {generateName: `${name}-`},
+        {
+          'controller-revision-hash': hash,
+          'pod-template-generation': String(daemonSet.metadata.generation ?? 1),
+        },
+      )
+      pod.spec.affinity = {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchFields: [{key: 'metadata.name', operator: 'In', values: [node.metadata.name]}]}]}}}
       const created = this.api.createInternal(this.types.pod, pod)
       this.events.record(daemonSet, {type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${created.metadata.name}`, source})
     }

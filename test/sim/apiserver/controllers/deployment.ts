@@ -10,9 +10,7 @@ import type {ResourceType} from '../resources.js'
 import type {Change} from '../store.js'
 import type {Condition, Deployment, ReplicaSet} from '../types.js'
 import type {Controller, ControllerRuntime} from './runtime.js'
-import {
-  annotation, controllerOf, controllerReference, controlledPods, intOrPercent, keyOf, ownerKeys, setCondition, splitKey, templateHash, templateWithoutHash, withoutZeros,
-} from './support.js'
+import {annotation, controllerOf, controllerReference, controlledPods, intOrPercent, keyOf, ownerKeys, setCondition, splitKey, templateHash, templateWithoutHash, withoutZeros} from './support.js'
 
 const source = {component: 'deployment-controller'}
 const revisionKey = 'deployment.kubernetes.io/revision'
@@ -64,8 +62,7 @@ export class DeploymentController implements Controller {
     const [namespace, name] = splitKey(key)
     const deployment = this.api.find(this.types.deployment, namespace, name) as Deployment | undefined
     if (!deployment || deployment.metadata.deletionTimestamp !== undefined) return
-    const owned = (this.api.list(this.types.replicaSet, namespace) as ReplicaSet[])
-      .filter((rs) => controllerOf(rs)?.uid === deployment.metadata.uid && rs.metadata.deletionTimestamp === undefined)
+    const owned = (this.api.list(this.types.replicaSet, namespace) as ReplicaSet[]).filter((rs) => controllerOf(rs)?.uid === deployment.metadata.uid && rs.metadata.deletionTimestamp === undefined)
     const template = deployment.spec.template
     let newReplicaSet = owned.find((rs) => jsonEqual(templateWithoutHash(rs.spec.template), templateWithoutHash(template)))
     const oldReplicaSets = owned.filter((rs) => rs !== newReplicaSet).sort((a, b) => revisionOf(a) - revisionOf(b))
@@ -117,9 +114,20 @@ export class DeploymentController implements Controller {
     this.writeDeployment(deployment, (next) => {
       next.metadata.annotations = {...next.metadata.annotations, [revisionKey]: String(revision)}
       const now = this.api.now().replace(/\.\d+Z$/, 'Z')
-      next.status = {...next.status, conditions: setCondition(next.status?.conditions, {
-        type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${created.metadata.name}"`,
-      }, now, true)}
+      next.status = {
+        ...next.status,
+        conditions: setCondition(
+          next.status?.conditions,
+          {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'NewReplicaSetCreated',
+            message: `Created new replica set "${created.metadata.name}"`,
+          },
+          now,
+          true,
+        ),
+      }
     })
     return created
   }
@@ -133,11 +141,17 @@ export class DeploymentController implements Controller {
       const from = replicasOf(replicaSet)
       if (from === to) return replicaSet
       moved = true
-      const updated = this.writeReplicaSet(replicaSet, (rs) => {
-        rs.spec.replicas = to
-        rs.metadata.annotations = {...rs.metadata.annotations, 'deployment.kubernetes.io/desired-replicas': String(desired), 'deployment.kubernetes.io/max-replicas': String(desired + maxSurge)}
-      }) ?? replicaSet
-      this.events.record(deployment, {type: 'Normal', reason: 'ScalingReplicaSet', message: `Scaled ${to > from ? 'up' : 'down'} replica set ${replicaSet.metadata.name} to ${to} from ${from}`, source})
+      const updated =
+        this.writeReplicaSet(replicaSet, (rs) => {
+          rs.spec.replicas = to
+          rs.metadata.annotations = {...rs.metadata.annotations, 'deployment.kubernetes.io/desired-replicas': String(desired), 'deployment.kubernetes.io/max-replicas': String(desired + maxSurge)}
+        }) ?? replicaSet
+      this.events.record(deployment, {
+        type: 'Normal',
+        reason: 'ScalingReplicaSet',
+        message: `Scaled ${to > from ? 'up' : 'down'} replica set ${replicaSet.metadata.name} to ${to} from ${from}`,
+        source,
+      })
       return updated
     }
 
@@ -160,7 +174,7 @@ export class DeploymentController implements Controller {
 
     const oldTotal = oldReplicaSets.reduce((sum, rs) => sum + replicasOf(rs), 0)
     if (oldTotal === 0) return moved
-    const available = (rs: ReplicaSet): number => (rs.status?.availableReplicas ?? 0)
+    const available = (rs: ReplicaSet): number => rs.status?.availableReplicas ?? 0
     const allTotal = replicasOf(current) + oldTotal
     const minAvailable = desired - maxUnavailable
     const newUnavailable = replicasOf(current) - available(current)
@@ -193,10 +207,10 @@ export class DeploymentController implements Controller {
   /** Keeps at most revisionHistoryLimit old, scaled-down ReplicaSets. */
   private cleanUpHistory(deployment: Deployment): void {
     const limit = deployment.spec.revisionHistoryLimit ?? 10
-    const owned = (this.api.list(this.types.replicaSet, deployment.metadata.namespace) as ReplicaSet[])
-      .filter((rs) => controllerOf(rs)?.uid === deployment.metadata.uid)
+    const owned = (this.api.list(this.types.replicaSet, deployment.metadata.namespace) as ReplicaSet[]).filter((rs) => controllerOf(rs)?.uid === deployment.metadata.uid)
     const template = templateWithoutHash(deployment.spec.template)
-    const idle = owned.filter((rs) => replicasOf(rs) === 0 && (rs.status?.replicas ?? 0) === 0 && !jsonEqual(templateWithoutHash(rs.spec.template), template))
+    const idle = owned
+      .filter((rs) => replicasOf(rs) === 0 && (rs.status?.replicas ?? 0) === 0 && !jsonEqual(templateWithoutHash(rs.spec.template), template))
       .sort((a, b) => revisionOf(a) - revisionOf(b))
     for (const old of idle.slice(0, Math.max(0, idle.length - limit))) {
       this.api.delete(this.types.replicaSet, old.metadata.namespace, old.metadata.name, {propagationPolicy: 'Background'})
@@ -221,14 +235,23 @@ export class DeploymentController implements Controller {
     const now = this.api.now().replace(/\.\d+Z$/, 'Z')
     let conditions: Condition[] | undefined = next.status?.conditions
     const minimum = deployment.spec.strategy?.type === 'Recreate' ? desired : desired - maxUnavailable
-    conditions = setCondition(conditions, availableCount >= minimum
-      ? {type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.'}
-      : {type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.'}, now, true)
+    conditions = setCondition(
+      conditions,
+      availableCount >= minimum
+        ? {type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.'}
+        : {type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.'},
+      now,
+      true,
+    )
 
     const uid = deployment.metadata.uid ?? ''
     const before = next.status
-    const statusMoved = !before || before.updatedReplicas !== (updated || undefined) || before.readyReplicas !== (ready || undefined) ||
-      before.availableReplicas !== (availableCount || undefined) || before.replicas !== (replicas || undefined)
+    const statusMoved =
+      !before ||
+      before.updatedReplicas !== (updated || undefined) ||
+      before.readyReplicas !== (ready || undefined) ||
+      before.availableReplicas !== (availableCount || undefined) ||
+      before.replicas !== (replicas || undefined)
     if (progressed || statusMoved || !this.lastProgress.has(uid)) this.lastProgress.set(uid, Date.now())
     const name = fresh?.metadata.name ?? ''
     const complete = updated === desired && replicas === updated && availableCount >= updated && (fresh ? replicasOf(fresh) === desired : false)

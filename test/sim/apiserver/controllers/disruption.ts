@@ -11,7 +11,10 @@ import {intOrPercent, isActive, isReady, keyOf, setCondition, splitKey} from './
 export class DisruptionController implements Controller {
   readonly name = 'disruption-controller'
 
-  constructor(private readonly api: ClusterApi, private readonly types: {budget: ResourceType; pod: ResourceType}) {}
+  constructor(
+    private readonly api: ClusterApi,
+    private readonly types: {budget: ResourceType; pod: ResourceType},
+  ) {}
 
   keysFor(change: Change): string[] {
     if (change.storage === this.types.budget.storage) return [keyOf(change.object)]
@@ -32,9 +35,7 @@ export class DisruptionController implements Controller {
     const pods = (this.api.list(this.types.pod, namespace) as Pod[]).filter((pod) => isActive(pod) && labelsMatch(selector, pod.metadata.labels))
     const expected = pods.length
     const healthy = pods.filter(isReady).length
-    const desired = spec.minAvailable !== undefined
-      ? intOrPercent(spec.minAvailable, expected, true, 0)
-      : Math.max(0, expected - intOrPercent(spec.maxUnavailable, expected, true, 0))
+    const desired = spec.minAvailable !== undefined ? intOrPercent(spec.minAvailable, expected, true, 0) : Math.max(0, expected - intOrPercent(spec.maxUnavailable, expected, true, 0))
     const allowed = Math.max(0, healthy - desired)
     const now = this.api.now().replace(/\.\d+Z$/, 'Z')
     const next = clone(budget)
@@ -45,9 +46,11 @@ export class DisruptionController implements Controller {
       desiredHealthy: desired,
       disruptionsAllowed: allowed,
       expectedPods: expected,
-      conditions: setCondition(before.conditions, allowed > 0
-        ? {type: 'DisruptionAllowed', status: 'True', reason: 'SufficientPods', message: ''}
-        : {type: 'DisruptionAllowed', status: 'False', reason: 'InsufficientPods', message: ''}, now),
+      conditions: setCondition(
+        before.conditions,
+        allowed > 0 ? {type: 'DisruptionAllowed', status: 'True', reason: 'SufficientPods', message: ''} : {type: 'DisruptionAllowed', status: 'False', reason: 'InsufficientPods', message: ''},
+        now,
+      ),
     }
     this.api.writeInternal(this.types.budget, next)
   }

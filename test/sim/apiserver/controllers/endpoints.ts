@@ -32,7 +32,10 @@ function targetPort(port: ServicePort, pod: Pod): number | undefined {
 export class EndpointsController implements Controller {
   readonly name = 'endpoint-controller'
 
-  constructor(private readonly api: ClusterApi, private readonly types: {service: ResourceType; pod: ResourceType; endpoints: ResourceType; slice: ResourceType; node: ResourceType}) {}
+  constructor(
+    private readonly api: ClusterApi,
+    private readonly types: {service: ResourceType; pod: ResourceType; endpoints: ResourceType; slice: ResourceType; node: ResourceType},
+  ) {}
 
   keysFor(change: Change): string[] {
     if (change.storage === this.types.service.storage) return [keyOf(change.object)]
@@ -54,10 +57,13 @@ export class EndpointsController implements Controller {
     if (!service || service.metadata.deletionTimestamp !== undefined) return
     if (service.spec.type === 'LoadBalancer') this.assignLoadBalancer(service)
     if (!service.spec.selector || Object.keys(service.spec.selector).length === 0) return
-    const pods = (this.api.list(this.types.pod, namespace) as Pod[])
-      .filter((pod) => selects(service, pod.metadata.labels) && pod.status?.podIP && !isTerminal(pod) && pod.metadata.deletionTimestamp === undefined)
+    const pods = (this.api.list(this.types.pod, namespace) as Pod[]).filter(
+      (pod) => selects(service, pod.metadata.labels) && pod.status?.podIP && !isTerminal(pod) && pod.metadata.deletionTimestamp === undefined,
+    )
     const address = (pod: Pod): Record<string, unknown> => ({
-      ip: pod.status?.podIP, nodeName: pod.spec.nodeName, targetRef: {kind: 'Pod', namespace, name: pod.metadata.name, uid: pod.metadata.uid},
+      ip: pod.status?.podIP,
+      nodeName: pod.spec.nodeName,
+      targetRef: {kind: 'Pod', namespace, name: pod.metadata.name, uid: pod.metadata.uid},
     })
     const ports = (service.spec.ports ?? []).flatMap((port) => {
       const resolved = pods.map((pod) => targetPort(port, pod)).find((value) => value !== undefined) ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port)
@@ -65,11 +71,16 @@ export class EndpointsController implements Controller {
     })
     const ready = pods.filter(isReady)
     const notReady = pods.filter((pod) => !isReady(pod))
-    const subsets = pods.length === 0 ? undefined : [{
-      ...(ready.length > 0 ? {addresses: ready.map(address)} : {}),
-      ...(notReady.length > 0 ? {notReadyAddresses: notReady.map(address)} : {}),
-      ports,
-    }]
+    const subsets =
+      pods.length === 0
+        ? undefined
+        : [
+            {
+              ...(ready.length > 0 ? {addresses: ready.map(address)} : {}),
+              ...(notReady.length > 0 ? {notReadyAddresses: notReady.map(address)} : {}),
+              ports,
+            },
+          ]
     this.writeEndpoints(service, subsets)
     this.writeSlice(service, pods, ports)
   }
@@ -102,13 +113,18 @@ export class EndpointsController implements Controller {
     const existing = this.api.list(this.types.slice, namespace).find((slice) => slice.metadata.labels?.['kubernetes.io/service-name'] === name)
     if (!existing) {
       this.api.createInternal(this.types.slice, {
-        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
         metadata: {
-          name: '', generateName: `${name}-`, namespace,
+          name: '',
+          generateName: `${name}-`,
+          namespace,
           labels: {...service.metadata.labels, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io', 'kubernetes.io/service-name': name},
           ownerReferences: [{apiVersion: 'v1', kind: 'Service', name, uid: service.metadata.uid ?? '', controller: true, blockOwnerDeletion: true}],
         },
-        addressType: 'IPv4', endpoints, ports,
+        addressType: 'IPv4',
+        endpoints,
+        ports,
       })
       return
     }

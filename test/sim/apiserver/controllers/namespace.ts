@@ -24,7 +24,10 @@ const rootCertificate = [
 export class NamespaceController implements Controller {
   readonly name = 'namespace-controller'
 
-  constructor(private readonly api: ClusterApi, private readonly types: {namespace: ResourceType; configMap: ResourceType; serviceAccount: ResourceType}) {}
+  constructor(
+    private readonly api: ClusterApi,
+    private readonly types: {namespace: ResourceType; configMap: ResourceType; serviceAccount: ResourceType},
+  ) {}
 
   keysFor(change: Change): string[] {
     if (change.storage === this.types.namespace.storage) return [change.object.metadata.name]
@@ -50,8 +53,16 @@ export class NamespaceController implements Controller {
     const {configMap, serviceAccount} = this.types
     if (!this.api.find(configMap, namespace, 'kube-root-ca.crt')) {
       this.api.createInternal(configMap, {
-        apiVersion: 'v1', kind: 'ConfigMap',
-        metadata: {name: 'kube-root-ca.crt', namespace, annotations: {'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.'}},
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: 'kube-root-ca.crt',
+          namespace,
+          annotations: {
+            'kubernetes.io/description':
+              'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+          },
+        },
         data: {'ca.crt': rootCertificate},
       })
     }
@@ -83,7 +94,7 @@ export class NamespaceController implements Controller {
       return
     }
     const described = left.map(([resource, count]) => `${resource}. has ${count} resource instances`).join(', ')
-    const previous = ((current.status as {conditions?: Condition[]} | undefined)?.conditions ?? [])
+    const previous = (current.status as {conditions?: Condition[]} | undefined)?.conditions ?? []
     const now = this.api.now().replace(/\.\d+Z$/, 'Z')
     const condition = (type: string, status: Condition['status'], reason: string, message: string): Condition => {
       const before = previous.find((c) => c.type === type)

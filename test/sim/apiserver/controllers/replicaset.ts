@@ -66,13 +66,16 @@ export class ReplicaSetController implements Controller {
     const ready = pods.filter(isReady)
     const available = pods.filter((pod) => isAvailable(pod, minReady, this.runtime.clock.factor))
     if (available.length < ready.length) this.runtime.after(minReady * 1000, this, keyOf(replicaSet))
-    const status = withoutZeros({
-      replicas: pods.length,
-      fullyLabeledReplicas: pods.filter((pod) => Object.entries(templateLabels).every(([k, v]) => pod.metadata.labels?.[k] === v)).length,
-      readyReplicas: ready.length,
-      availableReplicas: available.length,
-      observedGeneration: replicaSet.metadata.generation,
-    }, ['replicas'])
+    const status = withoutZeros(
+      {
+        replicas: pods.length,
+        fullyLabeledReplicas: pods.filter((pod) => Object.entries(templateLabels).every(([k, v]) => pod.metadata.labels?.[k] === v)).length,
+        readyReplicas: ready.length,
+        availableReplicas: available.length,
+        observedGeneration: replicaSet.metadata.generation,
+      },
+      ['replicas'],
+    )
     const current = this.api.find(this.types.replicaSet, replicaSet.metadata.namespace, replicaSet.metadata.name)
     if (!current) return
     const next = clone(current) as ReplicaSet

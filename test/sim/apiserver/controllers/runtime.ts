@@ -24,7 +24,10 @@ export class ControllerRuntime {
   private closed = false
   private readonly unsubscribe: () => void
 
-  constructor(store: ObjectStore, readonly clock: SimClock) {
+  constructor(
+    store: ObjectStore,
+    readonly clock: SimClock,
+  ) {
     this.unsubscribe = store.subscribe((change) => this.onChange(change))
   }
 
@@ -112,7 +115,7 @@ export class ControllerRuntime {
         controller.reconcile(key)
       } catch (error) {
         // A controller bug must not stop the others; retry later like a real work queue.
-        process.emitWarning(`simulated ${controller.name} failed on ${key}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+        process.emitWarning(`simulated ${controller.name} failed on ${key}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
         this.after(1000, controller, key)
       }
     }

@@ -61,13 +61,18 @@ function matchesNode(pod: Pod, node: Node): boolean {
   if (!Object.entries(selector).every(([key, value]) => node.metadata.labels?.[key] === value)) return false
   const terms = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms
   if (!terms || terms.length === 0) return true
-  return terms.some((term) =>
-    (term.matchExpressions ?? []).every((e) => requirementHolds(node.metadata.labels?.[e.key], e.operator, e.values)) &&
-    (term.matchFields ?? []).every((f) => requirementHolds(f.key === 'metadata.name' ? node.metadata.name : undefined, f.operator, f.values)))
+  return terms.some(
+    (term) =>
+      (term.matchExpressions ?? []).every((e) => requirementHolds(node.metadata.labels?.[e.key], e.operator, e.values)) &&
+      (term.matchFields ?? []).every((f) => requirementHolds(f.key === 'metadata.name' ? node.metadata.name : undefined, f.operator, f.values)),
+  )
 }
 
 function counted(reasons: Map<string, number>): string {
-  return [...reasons].sort(([a], [b]) => (a < b ? -1 : 1)).map(([reason, count]) => `${count} ${reason}`).join(', ')
+  return [...reasons]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([reason, count]) => `${count} ${reason}`)
+    .join(', ')
 }
 
 export class Scheduler implements Controller {
@@ -89,9 +94,10 @@ export class Scheduler implements Controller {
   }
 
   reconcile(key: string): void {
-    const pending = key === '*'
-      ? (this.api.list(this.types.pod, undefined) as Pod[]).filter((pod) => !pod.spec.nodeName)
-      : [this.api.find(this.types.pod, ...splitKey(key)) as Pod | undefined].filter((pod): pod is Pod => pod !== undefined)
+    const pending =
+      key === '*'
+        ? (this.api.list(this.types.pod, undefined) as Pod[]).filter((pod) => !pod.spec.nodeName)
+        : [this.api.find(this.types.pod, ...splitKey(key)) as Pod | undefined].filter((pod): pod is Pod => pod !== undefined)
     for (const pod of pending) {
       if (pod.spec.nodeName || pod.metadata.deletionTimestamp !== undefined) continue
       this.schedule(pod)
@@ -177,10 +183,13 @@ export class Scheduler implements Controller {
 
   private usage(nodeName: string): Requests & {pods: number} {
     const pods = (this.api.list(this.types.pod, undefined) as Pod[]).filter((pod) => pod.spec.nodeName === nodeName && !isTerminal(pod))
-    return pods.reduce((total, pod) => {
-      const requests = podRequests(pod)
-      return {cpu: total.cpu + requests.cpu, memory: total.memory + requests.memory, pods: total.pods + 1}
-    }, {cpu: 0, memory: 0, pods: 0})
+    return pods.reduce(
+      (total, pod) => {
+        const requests = podRequests(pod)
+        return {cpu: total.cpu + requests.cpu, memory: total.memory + requests.memory, pods: total.pods + 1}
+      },
+      {cpu: 0, memory: 0, pods: 0},
+    )
   }
 
   private bind(pod: Pod, nodeName: string): void {

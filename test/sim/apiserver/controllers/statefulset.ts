@@ -71,8 +71,7 @@ export class StatefulSetController implements Controller {
       if (ordered && !isRunningAndReady(pod)) break
     }
 
-    const extra = pods.filter((pod) => ordinalOf(statefulSet, pod) >= replicas && pod.metadata.deletionTimestamp === undefined)
-      .sort((a, b) => ordinalOf(statefulSet, b) - ordinalOf(statefulSet, a))
+    const extra = pods.filter((pod) => ordinalOf(statefulSet, pod) >= replicas && pod.metadata.deletionTimestamp === undefined).sort((a, b) => ordinalOf(statefulSet, b) - ordinalOf(statefulSet, a))
     const lowerReady = pods.filter((pod) => ordinalOf(statefulSet, pod) < replicas).every(isRunningAndReady)
     for (const pod of extra) {
       if (ordered && !lowerReady) break
@@ -84,7 +83,8 @@ export class StatefulSetController implements Controller {
     const rolling = (statefulSet.spec.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate'
     const live = controlledPods(this.api, this.types.pod, statefulSet).filter((pod) => ordinalOf(statefulSet, pod) < replicas)
     if (rolling && live.length === replicas && live.every(isRunningAndReady)) {
-      const outdated = live.filter((pod) => ordinalOf(statefulSet, pod) >= partition && pod.metadata.labels?.['controller-revision-hash'] !== updateRevision)
+      const outdated = live
+        .filter((pod) => ordinalOf(statefulSet, pod) >= partition && pod.metadata.labels?.['controller-revision-hash'] !== updateRevision)
         .sort((a, b) => ordinalOf(statefulSet, b) - ordinalOf(statefulSet, a))
       const first = outdated[0]
       if (first) this.deletePod(statefulSet, first)
@@ -132,11 +132,16 @@ export class StatefulSetController implements Controller {
       this.api.createInternal(this.types.claim, claim)
       this.events.record(statefulSet, {type: 'Normal', reason: 'SuccessfulCreate', message: `create Claim ${claimName} Pod ${name} in StatefulSet ${statefulSet.metadata.name} success`, source})
     }
-    const pod = podFromTemplate(statefulSet, statefulSet.spec.template, {name}, {
-      'apps.kubernetes.io/pod-index': String(ordinal),
-      'controller-revision-hash': revision,
-      'statefulset.kubernetes.io/pod-name': name,
-    })
+    const pod = podFromTemplate(
+      statefulSet,
+      statefulSet.spec.template,
+      {name},
+      {
+        'apps.kubernetes.io/pod-index': String(ordinal),
+        'controller-revision-hash': revision,
+        'statefulset.kubernetes.io/pod-name': name,
+      },
+    )
     pod.spec.hostname = name
     if (statefulSet.spec.serviceName) pod.spec.subdomain = statefulSet.spec.serviceName
     const claimed = new Set(claimVolumes.map((volume) => volume.name))
@@ -164,7 +169,9 @@ export class StatefulSetController implements Controller {
       observedGeneration: statefulSet.metadata.generation,
       replicas: pods.length,
       ...(ready.length > 0 ? {readyReplicas: ready.length} : {}),
-      ...(pods.some((pod) => pod.metadata.labels?.['controller-revision-hash'] === current) ? {currentReplicas: pods.filter((pod) => pod.metadata.labels?.['controller-revision-hash'] === current).length} : {}),
+      ...(pods.some((pod) => pod.metadata.labels?.['controller-revision-hash'] === current)
+        ? {currentReplicas: pods.filter((pod) => pod.metadata.labels?.['controller-revision-hash'] === current).length}
+        : {}),
       ...(updated.length > 0 ? {updatedReplicas: updated.length} : {}),
       availableReplicas: available.length,
       currentRevision: current,

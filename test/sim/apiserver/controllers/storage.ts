@@ -95,7 +95,12 @@ export class StorageController implements Controller {
       'volume.kubernetes.io/storage-provisioner': provisionerName,
     }
     this.api.writeInternal(this.types.claim, next)
-    this.events.record(claim, {type: 'Normal', reason: 'ExternalProvisioning', message: `Waiting for a volume to be created either by the external provisioner '${provisionerName}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`, source: pvController})
+    this.events.record(claim, {
+      type: 'Normal',
+      reason: 'ExternalProvisioning',
+      message: `Waiting for a volume to be created either by the external provisioner '${provisionerName}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`,
+      source: pvController,
+    })
     this.events.record(claim, {type: 'Normal', reason: 'Provisioning', message: `External provisioner is provisioning volume for claim "${namespace}/${name}"`, source: provisioner})
     this.runtime.after(this.provisionDelay(), this, `provision:${key}`)
   }
@@ -139,8 +144,7 @@ export class StorageController implements Controller {
   }
 
   private unprotectIfUnused(claim: PersistentVolumeClaim): void {
-    const inUse = (this.api.list(this.types.pod, claim.metadata.namespace) as Pod[])
-      .some((pod) => !isTerminal(pod) && claimedBy(pod).includes(claim.metadata.name))
+    const inUse = (this.api.list(this.types.pod, claim.metadata.namespace) as Pod[]).some((pod) => !isTerminal(pod) && claimedBy(pod).includes(claim.metadata.name))
     if (inUse) return
     const next = clone(claim)
     next.metadata.finalizers = ((next.metadata.finalizers as string[] | undefined) ?? []).filter((f) => f !== 'kubernetes.io/pvc-protection')

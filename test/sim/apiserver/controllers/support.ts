@@ -101,8 +101,8 @@ export function setCondition(conditions: Condition[] | undefined, next: Conditio
   const changed = !before || before.status !== next.status || before.reason !== next.reason || before.message !== next.message
   const merged: Condition = {
     ...next,
-    ...(withUpdateTime ? {lastUpdateTime: changed ? now : before?.lastUpdateTime ?? now} : {}),
-    lastTransitionTime: before && before.status === next.status ? before.lastTransitionTime ?? now : now,
+    ...(withUpdateTime ? {lastUpdateTime: changed ? now : (before?.lastUpdateTime ?? now)} : {}),
+    lastTransitionTime: before && before.status === next.status ? (before.lastTransitionTime ?? now) : now,
   }
   if (index >= 0) list[index] = merged
   else list.push(merged)
