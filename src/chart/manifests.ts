@@ -88,17 +88,23 @@ export interface AnalyzeOptions {
 export function analyzeChart(objects: KubernetesObject[], setting: MigrationSetting, options: AnalyzeOptions): RenderedChart {
   const owners = objects as PodTemplateOwner[]
   const workloads = owners.filter((o) => hookAnnotation(o).length === 0 && ((WORKLOAD_KINDS as readonly string[]).includes(o.kind ?? '') || o.kind === 'Job')).map(workloadOf)
-  return {phase: options.phase, objects, workloads, migration: migrationForPhase(detectMigration(owners, setting, options.release), options.phase)}
+  return {phase: options.phase, objects, workloads, migration: migrationForPhase(detectMigration(owners, setting, options), options.phase)}
 }
 
-const PHASE_HOOKS: Record<DeployPhase, string> = {install: 'pre-install', upgrade: 'pre-upgrade'}
+/** The hooks helm runs in each phase that a migration Job may name: before the chart's objects are applied, or after. */
+const PHASE_HOOKS: Record<DeployPhase, {before: string; after: string}> = {
+  install: {before: 'pre-install', after: 'post-install'},
+  upgrade: {before: 'pre-upgrade', after: 'post-upgrade'},
+}
+
+const runsIn = (hooks: string[], phase: DeployPhase) => hooks.includes(PHASE_HOOKS[phase].before) || hooks.includes(PHASE_HOOKS[phase].after)
 
 /**
  * What migrates in this phase: a hook Job runs only on the hooks it names, so a pre-upgrade-only
  * hook does nothing on the first install (and is not reported as a migration that ran).
  */
 export function migrationForPhase(plan: MigrationPlan, phase: DeployPhase): MigrationPlan {
-  if (plan.kind !== 'hook-job' || plan.hooks.includes(PHASE_HOOKS[phase])) return plan
+  if (plan.kind !== 'hook-job' || runsIn(plan.hooks, phase)) return plan
   const when = phase === 'install' ? 'on first install' : 'on upgrade'
   return {kind: 'none', reason: `no migration ${when}: hook Job ${plan.job} runs on ${plan.hooks.join(',')} only`}
 }
@@ -109,10 +115,11 @@ function namedInitContainers(candidates: Array<{owner: PodTemplateOwner; contain
   return candidates.filter((c) => c.container.name === container && (workload === undefined || [workload, `${release}-${workload}`].includes(c.owner.metadata?.name ?? '')))
 }
 
-function detectMigration(owners: PodTemplateOwner[], setting: MigrationSetting, release: string): MigrationPlan {
+function detectMigration(owners: PodTemplateOwner[], setting: MigrationSetting, {phase, release}: AnalyzeOptions): MigrationPlan {
   if (setting === 'none') return {kind: 'none', reason: 'migration: none in devctl.yaml'}
   const jobs = owners.filter((o): o is PodTemplateOwner & V1Job => o.kind === 'Job')
-  const hookJob = (job: PodTemplateOwner) => hookAnnotation(job).some((h) => h === 'pre-install' || h === 'pre-upgrade')
+  const hooksOf = (job: PodTemplateOwner, when: 'before' | 'after') => hookAnnotation(job).filter((h) => h === PHASE_HOOKS.install[when] || h === PHASE_HOOKS.upgrade[when])
+  const hookJob = (job: PodTemplateOwner) => hooksOf(job, 'before').length > 0 || hooksOf(job, 'after').length > 0
   const initContainers = owners
     .filter((o) => (WORKLOAD_KINDS as readonly string[]).includes(o.kind ?? ''))
     .flatMap((o) => (o.spec?.template?.spec?.initContainers ?? []).map((c) => ({owner: o, container: c})))
@@ -141,8 +148,14 @@ function detectMigration(owners: PodTemplateOwner[], setting: MigrationSetting, 
     return toContainers(found)
   }
 
-  // auto: a pre-install/pre-upgrade hook Job, else a Job that says migrate, else every init container that does.
-  const hook = jobs.find((j) => hookJob(j) && (j.spec?.template?.spec?.containers ?? []).some((c) => saysMigrate(j.metadata?.name ?? '', c))) ?? jobs.find((j) => hookJob(j))
+  // auto: a pre-install/pre-upgrade hook Job (one that runs in this phase first: a chart may have a
+  // pre-install one and a pre-upgrade one), else a post-install/post-upgrade one that says migrate
+  // (Chatwoot migrates after the app is applied), else a Job that says migrate, else every init container that does.
+  const saysMigrateJob = (j: PodTemplateOwner) => (j.spec?.template?.spec?.containers ?? []).some((c) => saysMigrate(j.metadata?.name ?? '', c))
+  const before = jobs.filter((j) => hooksOf(j, 'before').length > 0)
+  const after = jobs.filter((j) => hooksOf(j, 'before').length === 0 && hooksOf(j, 'after').length > 0 && saysMigrateJob(j))
+  const now = (j: PodTemplateOwner) => runsIn(hookAnnotation(j), phase)
+  const hook = before.filter(now).find(saysMigrateJob) ?? before.find(now) ?? after.find(now) ?? before.find(saysMigrateJob) ?? before[0] ?? after[0]
   if (hook) return {kind: 'hook-job', job: hook.metadata!.name!, hooks: hookAnnotation(hook)}
   const plain = jobs.find((j) => hookAnnotation(j).length === 0 && (j.spec?.template?.spec?.containers ?? []).some((c) => saysMigrate(j.metadata?.name ?? '', c)))
   if (plain) return {kind: 'job', job: plain.metadata!.name!}

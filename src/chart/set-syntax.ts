@@ -21,6 +21,22 @@ export function splitUnescaped(text: string, separator: string): string[] {
   return parts
 }
 
+/**
+ * `PATH=VALUE` at its first `=` outside brackets (and not escaped): the value path may itself
+ * hold one, `env[name=DB_DSN].value=...`. Undefined without such an `=`.
+ */
+export function splitAssignment(text: string): [path: string, value: string] | undefined {
+  let depth = 0
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!
+    if (char === '\\') i++
+    else if (char === '[') depth++
+    else if (char === ']') depth = Math.max(0, depth - 1)
+    else if (char === '=' && depth === 0) return [text.slice(0, i), text.slice(i + 1)]
+  }
+  return undefined
+}
+
 const unescape = (text: string) => text.replace(/\\(.)/g, '$1')
 
 /** Like helm's --set: whole numbers (no leading zero) and true/false keep their type. */

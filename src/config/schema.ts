@@ -267,6 +267,12 @@ const app = z.strictObject({
   migration,
   wiring: wiring.prefault({}).describe("How devctl's Postgres and Redis reach a chart that takes them in its own shape: Secrets and composed values."),
   timeouts: timeouts.prefault({}),
+  skipSchemaValidation: z
+    .boolean()
+    .default(false)
+    .describe(
+      "true: helm does not check the values against the chart's values.schema.json (helm 3.16+, --skip-schema-validation). For a chart whose schema refers to schemas on the internet ($ref: https://...) that helm cannot fetch offline.",
+    ),
   breakingVersion: z
     .string()
     .refine((v) => semver.valid(v) !== null, {error: 'must be a chart version such as "2.0.0"'})

@@ -5,7 +5,7 @@
 import {existsSync} from 'node:fs'
 import {basename, join} from 'node:path'
 
-import {splitUnescaped, typedValue} from '../chart/set-syntax.js'
+import {splitAssignment, splitUnescaped, typedValue} from '../chart/set-syntax.js'
 import type {Wiring as ChartWiring} from '../config/schema.js'
 import {FACTS, factsUsed, serviceOf, templateProblem} from '../config/template.js'
 import {VALUE_PATH_EXAMPLES, valuePathProblem} from '../config/value-path.js'
@@ -372,9 +372,8 @@ async function askChartWiring(flags: InitFlags, prompter: Prompter, services: Se
 
   const values: ChartWiring['values'] = {}
   const parseValue = (spec: string): {path: string; value: ChartWiring['values'][string]} | string => {
-    const [path = '', ...rest] = splitUnescaped(spec, '=')
-    const raw = rest.join('=')
-    const problem = rest.length === 0 ? `"${spec}" is not PATH=TEMPLATE` : (valuePathProblem(path) ?? wiringTemplateProblem(raw, false, services))
+    const [path, raw] = splitAssignment(spec) ?? ['', '']
+    const problem = path === '' ? `"${spec}" is not PATH=TEMPLATE` : (valuePathProblem(path) ?? wiringTemplateProblem(raw, false, services))
     // A literal takes helm's --set types (false, 3); a template is rendered when written.
     return problem ?? {path, value: factsUsed(raw).length > 0 ? raw : typedValue(raw)}
   }

@@ -39,7 +39,12 @@ export interface InstallOptions extends ReleaseRef {
   /** helm's own --timeout (its hooks and --wait). */
   timeoutMs: number
   description?: string
+  /** helm 3.16+: render without checking the values against values.schema.json. */
+  skipSchemaValidation?: boolean
 }
+
+/** --skip-schema-validation arrived in helm 3.16. */
+export const SKIP_SCHEMA_VALIDATION_HELM = '3.16.0'
 
 export const PENDING_STATUSES = ['pending-install', 'pending-upgrade', 'pending-rollback'] as const
 
@@ -78,13 +83,55 @@ function kubeArgs(kube: KubeTarget): string[] {
   return [...(kube.kubeconfig ? ['--kubeconfig', kube.kubeconfig] : []), '--kube-context', kube.context]
 }
 
-function valueArgs(options: Pick<InstallOptions, 'valuesFiles' | 'set'>): string[] {
+function valueArgs(options: Pick<InstallOptions, 'valuesFiles' | 'set' | 'skipSchemaValidation'>): string[] {
   const args = options.valuesFiles.flatMap((file) => ['-f', file])
+  if (options.skipSchemaValidation) args.push('--skip-schema-validation')
   for (const [key, value] of Object.entries(options.set)) {
     // Strings stay strings ("1.0" must not become 1); numbers and booleans keep their type.
     args.push(typeof value === 'string' ? '--set-string' : '--set', setArgument(key, value))
   }
   return args
+}
+
+/** What `helm upgrade --dry-run --output json` prints that devctl reads: the release it would make. */
+const dryRunRelease = z.object({manifest: z.string(), hooks: z.array(z.object({manifest: z.string()})).optional()})
+
+/** A schema helm had to fetch from the internet and could not (helm 3: `Get "URL": dial tcp ...`, helm 4: `failing loading "URL": HTTP request failed ...`). */
+const UNREACHABLE_SCHEMA = /(?:Get|failing loading) "(https?:\/\/[^"]+)": (?:dial tcp|HTTP request failed|net\/http|context deadline)/
+
+/**
+ * A chart that did not render: values its values.schema.json rejects are the values' fault
+ * (helm 3 and 4 word this the same) — unless the schema itself could not be loaded.
+ */
+function renderFailure(stderr: string, options: Pick<InstallOptions, 'release' | 'valuesFiles'>): ChartError | ConfigError {
+  const details = cleanHelmError(stderr)
+  const missing = /found in Chart\.yaml, but missing in charts\/ directory: (.+)$/m.exec(stderr)?.[1]?.trim()
+  if (missing) {
+    return new ChartError(`The chart declares subcharts its charts/ directory does not hold (${missing}): helm renders no chart with a dependency missing, even one its values switch off.`, {
+      details,
+      hint: `For a database devctl runs for you, delete its entry under dependencies: in the chart's Chart.yaml (and switch it off in your values, e.g. postgresql.enabled: false); for the others, \`helm dependency build\` the chart.`,
+    })
+  }
+  const unreachable = UNREACHABLE_SCHEMA.exec(stderr)?.[1]
+  if (unreachable) {
+    return new ChartError(
+      `The chart's values.schema.json refers to a schema on the internet that helm could not fetch (${unreachable}): your values were not checked, and nothing says they are wrong.`,
+      {
+        details,
+        hint: `Connect this machine to the internet, or render without the chart's schema: app.skipSchemaValidation: true in devctl.yaml (helm ${SKIP_SCHEMA_VALIDATION_HELM} or newer).`,
+      },
+    )
+  }
+  if (/values don't meet the specifications of the schema/.test(stderr)) {
+    return new ConfigError(`The values do not meet the chart's values.schema.json (release ${options.release}).`, {
+      details,
+      hint: `Fix what it names in your values files (${options.valuesFiles.map((file) => basename(file)).join(', ') || 'none'}) or app.set in devctl.yaml; \`helm template\` shows the same error.`,
+    })
+  }
+  return new ChartError(`helm could not render the chart for release ${options.release}.`, {
+    details,
+    hint: 'Fix the chart or the values it complains about (`helm template` shows the same error).',
+  })
 }
 
 /** `helm rollback` of a release to a revision (also what devctl tells a person to run by hand). */
@@ -127,11 +174,19 @@ export class Helm {
     return {version, major: semver.major(version)}
   }
 
-  static assertSupported(version: string): void {
+  static assertSupported(version: string, needs: {skipSchemaValidation?: boolean} = {}): void {
     if (semver.lt(version, MIN_HELM_VERSION) || semver.major(version) > 4) {
       throw new PrerequisiteError(`helm ${version} is not supported: devctl needs helm ${MIN_HELM_VERSION} or newer, 3.x or 4.x.`, {
         hint: 'Install a supported helm (https://helm.sh/docs/intro/install/).',
       })
+    }
+    if (needs.skipSchemaValidation && semver.lt(version, SKIP_SCHEMA_VALIDATION_HELM)) {
+      throw new PrerequisiteError(
+        `helm ${version} cannot render without the chart's values.schema.json (app.skipSchemaValidation: true in devctl.yaml): that needs helm ${SKIP_SCHEMA_VALIDATION_HELM} or newer.`,
+        {
+          hint: 'Install a newer helm (https://helm.sh/docs/intro/install/), or remove app.skipSchemaValidation.',
+        },
+      )
     }
   }
 
@@ -140,21 +195,22 @@ export class Helm {
     const args = ['template', options.release, ...chartArgs(options.chart, options.baseDir), '--namespace', options.namespace, ...valueArgs(options)]
     if (options.isUpgrade) args.push('--is-upgrade')
     const result = await this.helm(args, {signal})
-    if (result.exitCode !== 0) {
-      const details = cleanHelmError(result.stderr)
-      // The chart's values.schema.json rejected the values: the values are what to fix (helm 3 and 4 word this the same).
-      if (/values don't meet the specifications of the schema/.test(result.stderr)) {
-        throw new ConfigError(`The values do not meet the chart's values.schema.json (release ${options.release}).`, {
-          details,
-          hint: `Fix what it names in your values files (${options.valuesFiles.map((file) => basename(file)).join(', ') || 'none'}) or app.set in devctl.yaml; \`helm template\` shows the same error.`,
-        })
-      }
-      throw new ChartError(`helm could not render the chart for release ${options.release}.`, {
-        details,
-        hint: 'Fix the chart or the values it complains about (`helm template` shows the same error).',
-      })
-    }
+    if (result.exitCode !== 0) throw renderFailure(result.stderr, options)
     return result.stdout
+  }
+
+  /**
+   * The chart as the next `helm upgrade` of an installed release renders it: `helm template`
+   * always says revision 1, and a chart that names a Job by `.Release.Revision` (Plane's
+   * `<release>-api-migrate-<revision>`) gets another name on every upgrade. Needs the cluster
+   * (helm reads the release's history); creates nothing. Its manifests and hooks, as one stream.
+   */
+  async renderUpgrade(options: InstallOptions, signal?: AbortSignal): Promise<string> {
+    const args = [...upgradeInstallArgs(options), '--dry-run=client', '--output', 'json']
+    const result = await this.helm(args, {signal})
+    if (result.exitCode !== 0) throw renderFailure(result.stderr, options)
+    const release = parseToolJson(dryRunRelease, result.stdout, 'helm upgrade --dry-run', ChartError)
+    return [release.manifest, ...(release.hooks ?? []).map((hook) => hook.manifest)].join('\n---\n')
   }
 
   /** The exact version a repository or OCI chart reference resolves to now: the newest one its range allows. */

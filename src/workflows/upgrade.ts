@@ -257,7 +257,7 @@ async function planAgainst(input: PlanInput & {watch: NamespaceWatch}, run: Step
   const notNeeded = new AbortController()
   const reading = valueChanges(project, {...ref, revision: previous.revision}, request, AbortSignal.any([run.signal, notNeeded.signal]))
   reading.catch(() => {})
-  const deployPlan = await planDeploy(input, request, previous, run).catch((error: unknown) => {
+  const deployPlan = await planDeploy(input, request, previous, run, undefined, {releaseIsLatest: !stuck}).catch((error: unknown) => {
     notNeeded.abort()
     throw error
   })
@@ -563,7 +563,8 @@ async function rollBackAfterFailure(pipeline: Pipeline, prepared: PreparedUpgrad
   } catch (rollbackError) {
     const explained = error.explain({
       details: [`the rollback to revision ${revision} failed too: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`],
-      hint: 'Inspect with `devctl status` and `devctl logs`; `devctl down --keep-data && devctl up` starts over with your data.',
+      // A cause already diagnosed (its fix in the hint) usually stopped the rollback too: its fix stays the next step.
+      hint: error.hint ?? 'Inspect with `devctl status` and `devctl logs`; `devctl down --keep-data && devctl up` starts over with your data.',
     })
     return {error: explained, rolledBack}
   }

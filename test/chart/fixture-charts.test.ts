@@ -19,7 +19,20 @@ import type {Pod} from '../sim/apiserver/types.js'
 import {findObject, helms, lintChart, ofKind, renderChart, requireHelmBinaries, templateChart, type KubeObject} from './helm-chart.js'
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'charts')
-const CHARTS = ['custom-secret', 'strict-schema', 'hook-failed', 'upgrade-only-hook', 'init-containers', 'plain-job', 'no-redis-password', 'pre-delete-hook']
+const CHARTS = [
+  'custom-secret',
+  'strict-schema',
+  'hook-failed',
+  'upgrade-only-hook',
+  'install-and-upgrade-hooks',
+  'job-init-containers',
+  'post-install-migration',
+  'init-containers',
+  'plain-job',
+  'no-redis-password',
+  'pre-delete-hook',
+  'empty-storage-class',
+]
 const chart = (name: string) => join(FIXTURES, name)
 
 function podSpec(workload: V1Deployment | V1Job): V1PodSpec {
@@ -93,6 +106,40 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
     expect(simulated(findObject<V1Deployment>(objects, 'Deployment', 'rel-app'), podSpec(findObject<V1Deployment>(objects, 'Deployment', 'rel-app')).containers[0]!)).toBe('run')
   })
 
+  it('install-and-upgrade-hooks: db-prepare on pre-install, db-pre-migrate on pre-upgrade, db-post-migrate after both, in that file order', async ({expect}) => {
+    const jobs = ofKind<V1Job>(await renderChart(helm, {chart: chart('install-and-upgrade-hooks')}), 'Job')
+    expect(jobs.map((job) => [job.metadata?.name, job.metadata?.annotations?.['helm.sh/hook']])).toEqual([
+      ['rel-db-post-migrate', 'post-install,post-upgrade'],
+      ['rel-db-pre-migrate', 'pre-upgrade'],
+      ['rel-db-prepare', 'pre-install'],
+    ])
+    for (const job of jobs) expect(simulated(job, podSpec(job).containers[0]!)).toBe('complete')
+  })
+
+  it('job-init-containers: a hook Job migrating in its init containers under restartPolicy OnFailure; schema.fail=true fails the second', async ({expect}) => {
+    for (const fail of [false, true]) {
+      const job = findObject<V1Job>(await renderChart(helm, {chart: chart('job-init-containers'), values: {schema: {fail}}}), 'Job', 'rel-schema')
+      expect(job.metadata?.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade')
+      expect(podSpec(job).restartPolicy).toBe('OnFailure')
+      const outcome = (podSpec(job).initContainers ?? []).map((container) => [container.name, simulated(job, container, true)])
+      expect(outcome).toEqual([
+        ['create-database', 'complete'],
+        ['manage-schema', fail ? 'fail' : 'complete'],
+      ])
+      expect(simulated(job, podSpec(job).containers[0]!)).toBe('complete')
+    }
+  })
+
+  it('post-install-migration: a post-install/post-upgrade hook Job with an init container waiting for Postgres; migration.fail=true makes it fail', async ({expect}) => {
+    for (const fail of [false, true]) {
+      const job = findObject<V1Job>(await renderChart(helm, {chart: chart('post-install-migration'), values: {migration: {fail}}}), 'Job', 'rel-migrate')
+      expect(job.metadata?.annotations?.['helm.sh/hook']).toBe('post-install,post-upgrade')
+      expect(job.spec?.backoffLimit).toBeUndefined()
+      expect(simulated(job, podSpec(job).initContainers![0]!, true)).toBe('complete')
+      expect(simulated(job, podSpec(job).containers[0]!)).toBe(fail ? 'fail' : 'complete')
+    }
+  })
+
   it("init-containers: api and worker each migrate in an init container; worker.migrationFails=true fails only the worker's", async ({expect}) => {
     for (const migrationFails of [false, true]) {
       const objects = await renderChart(helm, {chart: chart('init-containers'), values: {worker: {migrationFails}}})
@@ -126,6 +173,28 @@ describe.concurrent.each(helms)('fixture charts with $name', (helm) => {
     }
     const broken = findObject<V1Deployment>(await renderChart(helm, {chart: chart('pre-delete-hook'), values: {image: 'busybox:does-not-exist'}}), 'Deployment', 'rel-app')
     expect(simulated(broken, podSpec(broken).containers[0]!)).toBe('imagePullError')
+  })
+
+  it('empty-storage-class: its claim renders storageClassName empty unless persistence.storageClassName is given', async ({expect}) => {
+    const claim = (objects: KubeObject[]) => findObject<{spec: {storageClassName?: string | null}}>(objects, 'PersistentVolumeClaim', 'rel-data').spec
+    const empty = claim(await renderChart(helm, {chart: chart('empty-storage-class')}))
+    expect('storageClassName' in empty && !empty.storageClassName).toBe(true)
+    expect(claim(await renderChart(helm, {chart: chart('empty-storage-class'), values: {persistence: {storageClassName: 'local-path'}}})).storageClassName).toBe('local-path')
+  })
+
+  it('remote-schema-ref: its values.schema.json $ref cannot be fetched (a .invalid host), so it renders only with --skip-schema-validation', async ({expect}) => {
+    const refused = await templateChart(helm, {chart: chart('remote-schema-ref')})
+    expect(refused.exitCode).not.toBe(0)
+    expect(refused.stderr).toMatch(/values don't meet the specifications of the schema/)
+    expect(refused.stderr).toMatch(/"https:\/\/schemas\.devctl\.invalid\/[^"]+": (dial tcp|HTTP request failed)/)
+    const skipped = await templateChart(helm, {chart: chart('remote-schema-ref'), extraArgs: ['--skip-schema-validation']})
+    expect(skipped.exitCode, skipped.stderr).toBe(0)
+  })
+
+  it('missing-subchart: helm renders nothing while a declared dependency is missing, even a disabled one (not linted: it cannot pass)', async ({expect}) => {
+    const refused = await templateChart(helm, {chart: chart('missing-subchart')})
+    expect(refused.exitCode).not.toBe(0)
+    expect(refused.stderr).toMatch(/found in Chart\.yaml, but missing in charts\/ directory: postgresql$/m)
   })
 
   it('no-redis-password: connects with a URL built from host and port only', async ({expect}) => {

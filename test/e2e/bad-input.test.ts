@@ -9,7 +9,7 @@ import {join} from 'node:path'
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
-import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {helmDeploys, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 
 let env: TestEnvironment
 const original: Record<string, string> = {}
@@ -67,7 +67,7 @@ describe('files that are not regular files', () => {
     await edit('devctl.yaml', (text) => text.replace('- values.dev.yaml', '- values.big.yaml'))
     const result = await env.devctl(['up'])
     expectOneParagraph(result, 3, /^Error: The values file values\.big\.yaml is 2\.\d MiB; devctl reads YAML files of at most 1\.0 MiB/m)
-    expect(env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade')).toEqual([])
+    expect(helmDeploys(env.sim)).toEqual([])
   })
 })
 
@@ -110,7 +110,7 @@ describe('values files', () => {
     await writeFile(join(env.dir, 'values.dev.yaml'), text)
     const result = await env.devctl(['up'])
     expectOneParagraph(result, 3, new RegExp(`^Error: values\\.dev\\.yaml:1:1: a values file must be a mapping \\(key: value\\) at the top level, but found ${found}\\.`, 'm'))
-    expect(env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade')).toEqual([])
+    expect(helmDeploys(env.sim)).toEqual([])
   })
 })
 

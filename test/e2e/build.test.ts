@@ -12,7 +12,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import type {DevctlConfigInput} from '../../src/config/schema.js'
 import type {UpResult} from '../../src/workflows/up.js'
 import {resultRecord} from '../helpers/cli.js'
-import {editConfig, freePort, k3dCluster, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {editConfig, freePort, helmDeploys, k3dCluster, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 
 let env: TestEnvironment | undefined
@@ -37,7 +37,7 @@ async function withApiImage(env: TestEnvironment, extra: (config: DevctlConfigIn
 
 const docker = (env: TestEnvironment, command: string) => env.sim.commands('docker').filter((c) => c.argv[0] === command)
 const imports = (env: TestEnvironment) => env.sim.commands('k3d').filter((c) => c.argv[0] === 'image' && c.argv[1] === 'import')
-const upgrades = (env: TestEnvironment) => env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade')
+const upgrades = (env: TestEnvironment) => helmDeploys(env.sim)
 
 function apiPods(env: TestEnvironment): KubeObject[] {
   return (env.sim.cluster('demo')?.list('v1', 'Pod', 'demo') ?? []).filter((p) => p.metadata.labels?.['app.kubernetes.io/component'] === 'api' && !p.metadata.deletionTimestamp)

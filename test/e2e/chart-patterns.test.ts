@@ -12,7 +12,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {REPO_ROOT} from '../helpers/cli.js'
 import {startChartEnvironment} from '../helpers/chart-environment.js'
-import {output, type TestEnvironment} from '../helpers/environment.js'
+import {helmDeploys, output, type TestEnvironment} from '../helpers/environment.js'
 import {resultRecord} from '../helpers/cli.js'
 
 let env: TestEnvironment | undefined
@@ -159,6 +159,74 @@ describe.each([3, 4] as const)('every migration pattern, helm %i', (helmVersion)
     expect(kept.stdout.match(/^demo-worker-\S+: Connecting to database\.\.\.$/gm)).toHaveLength(1)
   })
 
+  it('one hook Job for the first install, another for upgrades (Mastodon): each deploy follows the one that runs', async () => {
+    env = await fixture('install-and-upgrade-hooks', helmVersion)
+    const first = await env.devctl(['up'])
+    expect(first.exitCode, output(first)).toBe(0)
+    expect(first.stdout).toMatch(/✔ Chart demo: first install; migration: hook Job demo-db-prepare \(pre-install\)/)
+    expect(first.stdout).toMatch(/│ demo-db-prepare-\w+\/db-migrate: Migrations complete/)
+    expect(first.stdout).toMatch(/✔ Migration \(hook Job demo-db-prepare \(pre-install\)\) complete/)
+    expect((await statusJson(env)).migration).toMatchObject({kind: 'hook-job', name: 'demo-db-prepare', result: 'succeeded', revision: 1})
+
+    const upgrade = await env.devctl(['upgrade', '--set', 'extra=changed', '--yes'])
+    expect(upgrade.exitCode, output(upgrade)).toBe(0)
+    expect(upgrade.stdout).toMatch(/^ {2}migration: hook Job demo-db-pre-migrate \(pre-upgrade\)$/m)
+    expect(upgrade.stdout).toMatch(/✔ Migration \(hook Job demo-db-pre-migrate \(pre-upgrade\)\) complete/)
+    expect((await statusJson(env)).migration).toMatchObject({name: 'demo-db-pre-migrate', result: 'succeeded', revision: 2})
+  })
+
+  it('a Job that migrates in its init containers (Temporal): their lines stream and are kept; one that keeps failing is named with its lines, exit 7', async () => {
+    env = await fixture('job-init-containers', helmVersion)
+    const first = await env.devctl(['up'])
+    expect(first.exitCode, output(first)).toBe(0)
+    expect(first.stdout).toMatch(/│ demo-schema-\w+\/manage-schema: Migrations complete/)
+    expect(first.stdout).toMatch(/│ demo-schema-\w+\/create-database: /)
+
+    // restartPolicy OnFailure: the failed init container is rerun in the same pod until devctl calls it a loop.
+    const failed = await env.devctl(['upgrade', '--set', 'schema.fail=true', '--yes'])
+    expect(failed.exitCode, output(failed)).toBe(7)
+    expect(failed.stderr).toMatch(/^Error: The migration Job demo-schema failed: its init container manage-schema keeps failing \(exit code 1; \d+ restarts in pod demo-schema-\w+\)\.$/m)
+    expect(failed.stderr).toMatch(/^ {2}last \d+ log lines? of demo-schema-\w+\/manage-schema:\n(?: {4}\| .*\n)* {4}\| Migration failed; rolled back/m)
+    expect(failed.stderr).not.toMatch(/no log line|cannot run/)
+    const kept = await env.devctl(['logs', '--migration'])
+    expect(kept.exitCode, output(kept)).toBe(0)
+    expect(kept.stdout).toMatch(/^demo-schema-\w+\/manage-schema: Migration failed; rolled back/m)
+  })
+
+  it('a post-install/post-upgrade hook Job that migrates (Chatwoot): followed with its init container, and its failure is a migration failure, exit 7', async () => {
+    env = await fixture('post-install-migration', helmVersion)
+    const first = await env.devctl(['up'])
+    expect(first.exitCode, output(first)).toBe(0)
+    expect(first.stdout).toMatch(/✔ Chart demo: first install; migration: hook Job demo-migrate \(post-install,post-upgrade\)/)
+    expect(first.stdout).toMatch(/│ demo-migrate-\w+\/init-postgres: /)
+    expect(first.stdout).toMatch(/│ demo-migrate-\w+\/db-migrate-job: Migrations complete/)
+    expect((await statusJson(env)).migration).toMatchObject({kind: 'hook-job', name: 'demo-migrate', result: 'succeeded'})
+
+    const failed = await env.devctl(['upgrade', '--set', 'migration.fail=true', '--yes'])
+    expect(failed.exitCode, output(failed)).toBe(7)
+    expect(failed.stderr).toMatch(/^Error: The migration Job demo-migrate (failed|did not complete)/)
+    expect(failed.stderr).toMatch(/^ {2}last \d+ log lines? of demo-migrate-\w+\/db-migrate-job:\n(?: {4}\| .*\n)* {4}\| Migration failed; rolled back/m)
+  })
+
+  it("a plain Job named by the revision (Plane): each upgrade and up follows that revision's Job, never the last one's", async () => {
+    env = await fixture('plain-job', helmVersion)
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
+    const upgrade = await env.devctl(['upgrade', '--set', 'extra=changed', '--yes'])
+    expect(upgrade.exitCode, output(upgrade)).toBe(0)
+    expect(upgrade.stdout).toMatch(/^ {2}migration: Job demo-migrate-2$/m)
+    expect(upgrade.stdout).toMatch(/│ demo-migrate-2-\w+\/migrate: Migrations complete/)
+    expect(upgrade.stdout).toMatch(/✔ Migration \(Job demo-migrate-2\) complete/)
+    expect((await statusJson(env)).migration).toMatchObject({kind: 'job', name: 'demo-migrate-2', result: 'succeeded', revision: 2})
+
+    await appendFile(valuesFile(env), 'more: changed\n')
+    const up = await env.devctl(['up'])
+    expect(up.exitCode, output(up)).toBe(0)
+    expect(up.stdout).toMatch(/✔ Chart demo: chart, values or settings changed; migration: Job demo-migrate-3/)
+    expect(up.stdout).toMatch(/✔ Migration \(Job demo-migrate-3\) complete/)
+    // The migration that ran is the one for revision 3, followed from its first line.
+    expect(up.stdout).toMatch(/│ demo-migrate-3-\w+\/migrate: Connecting to database\.\.\./)
+  })
+
   it('migration: {initContainer: WORKLOAD/NAME} follows that workload only', async () => {
     env = await fixture('init-containers', helmVersion)
     await editConfig(env, (text) => text.replace(/^ {2}migration: .*$/m, '  migration: {initContainer: worker/migrate}'))
@@ -167,6 +235,25 @@ describe.each([3, 4] as const)('every migration pattern, helm %i', (helmVersion)
     expect(result.stdout).toMatch(/✔ Migration \(init container migrate of Deployment demo-worker\) complete/)
     expect(result.stdout).toMatch(/│ demo-worker-\w+-\w+\/migrate: /)
     expect(result.stdout).not.toMatch(/│ demo-api-/)
+  })
+})
+
+describe.each([3, 4] as const)('a claim the chart renders with an empty storageClassName (Mastodon), helm %i', (helmVersion) => {
+  it('an upgrade helm cannot patch the claim in: the claim named, the class to set, and that fix works', async () => {
+    env = await startChartEnvironment('empty-storage-class', ['--no-postgres', '--no-redis'], {helmVersion, scenario: 'fixture-charts'})
+    expect((await env.devctl(['up', '--quiet'])).exitCode).toBe(0)
+    const failed = await env.devctl(['upgrade', '--set', 'extra=changed', '--yes'])
+    expect(failed.exitCode, output(failed)).toBe(6)
+    expect(failed.stderr).toMatch(
+      /^ {2}PersistentVolumeClaim demo-data: the chart renders storageClassName empty, the cluster gave the claim its default class when it was created \(local-path on k3d\)/m,
+    )
+    // The rollback fails for the same reason: the fix stays the next step.
+    expect(failed.stderr).toMatch(
+      /^→ Set the chart's storage class value for PersistentVolumeClaim demo-data to the class it has \(local-path on k3d; `kubectl get pvc` shows it\) in your values file, then run `devctl upgrade --set extra=changed --yes` again\.$/m,
+    )
+
+    const fixed = await env.devctl(['upgrade', '--set', 'extra=changed', '--set', 'persistence.storageClassName=local-path', '--yes'])
+    expect(fixed.exitCode, output(fixed)).toBe(0)
   })
 })
 
@@ -192,6 +279,40 @@ describe.each([3, 4] as const)('chart and values checked before anything is crea
     const dryRun = await env.devctl(['up', '--dry-run'])
     expect(dryRun.exitCode, output(dryRun)).toBe(3)
     expect(dryRun.stderr).toMatch(rejection)
+    expect(clusterCreated(env)).toBe(false)
+  })
+
+  it('a values.schema.json that refers to a schema helm cannot fetch (Zitadel offline): said so, not blamed on the values, exit 6; app.skipSchemaValidation renders without it', async () => {
+    env = await startChartEnvironment('remote-schema-ref', ['--no-postgres', '--no-redis'], {helmVersion, scenario: 'fixture-charts'})
+    const refused = await env.devctl(['up'])
+    expect(refused.exitCode, output(refused)).toBe(6)
+    expect(refused.stderr).toMatch(
+      /^Error: The chart's values\.schema\.json refers to a schema on the internet that helm could not fetch \(https:\/\/schemas\.devctl\.invalid\/kubernetes\/v1\.30\.0\/_definitions\.json\): your values were not checked, and nothing says they are wrong\.$/m,
+    )
+    expect(refused.stderr).toMatch(/^→ Connect this machine to the internet, or render without the chart's schema: app\.skipSchemaValidation: true in devctl\.yaml \(helm 3\.16\.0 or newer\)\.$/m)
+    expect(refused.stderr).not.toMatch(/Fix what it names in your values files/)
+    expect(clusterCreated(env)).toBe(false)
+
+    await editConfig(env, (text) => text.replace(/^ {2}migration: auto.*$/m, (line) => `${line}\n  skipSchemaValidation: true`))
+    const before = env.sim.commands('helm').length
+    const rendered = await env.devctl(['up'])
+    expect(rendered.exitCode, output(rendered)).toBe(0)
+    const renders = env.sim
+      .commands('helm')
+      .slice(before)
+      .filter((c) => c.argv[0] === 'template' || c.argv[0] === 'upgrade')
+    expect(renders.map((c) => c.argv[0])).toEqual(['template', 'upgrade'])
+    expect(renders.every((c) => c.argv.includes('--skip-schema-validation'))).toBe(true)
+  })
+
+  it('a chart whose declared subchart is missing (a bundled database removed): which, and what to do, exit 6, nothing created', async () => {
+    env = await startChartEnvironment('missing-subchart', ['--no-redis', '--wire-value', 'postgresql.enabled=false'], {helmVersion, scenario: 'fixture-charts'})
+    const result = await env.devctl(['up'])
+    expect(result.exitCode, output(result)).toBe(6)
+    expect(result.stderr).toMatch(
+      /^Error: The chart declares subcharts its charts\/ directory does not hold \(postgresql\): helm renders no chart with a dependency missing, even one its values switch off\.$/m,
+    )
+    expect(result.stderr).toMatch(/^→ For a database devctl runs for you, delete its entry under dependencies: in the chart's Chart\.yaml/m)
     expect(clusterCreated(env)).toBe(false)
   })
 
@@ -246,7 +367,7 @@ describe.each([3, 4] as const)('up after upgrade --set, helm %i', (helmVersion) 
     const deployment = env.sim.cluster('demo')?.get('apps/v1', 'Deployment', 'demo', 'demo-app') as {spec: {template: {spec: {containers: Array<{image: string}>}}}} | undefined
     return deployment?.spec.template.spec.containers[0]?.image
   }
-  const helmUpgrades = (env: TestEnvironment) => env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade').length
+  const helmUpgrades = (env: TestEnvironment) => helmDeploys(env.sim).length
 
   it('keeps what a successful upgrade --set deployed in devctl.yaml (comments kept), so the next up deploys the same and changes nothing', async () => {
     env = await fixture('hook-failed', helmVersion)

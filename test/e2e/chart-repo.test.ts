@@ -16,7 +16,7 @@ import {parse, stringify} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {resultRecord, tempDir, TOOLS} from '../helpers/cli.js'
-import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {helmDeploys, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 
 const REGISTRY = '/usr/bin/docker-registry'
 const registryMissing = existsSync(REGISTRY) ? undefined : `${REGISTRY} is missing (Debian: apt-get install docker-registry; .ci/run installs it)`
@@ -123,7 +123,7 @@ function chartHostSuite(helmVersion: 3 | 4, start: (helm: Helm) => Promise<Chart
     await rm(scratch, {recursive: true, force: true})
   }
 
-  const helmUpgrades = () => env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade')
+  const helmUpgrades = () => helmDeploys(env.sim)
   const deployedChart = async () => resultRecord<{release: {chart: string}}>((await env.devctl(['status', '--json'])).stdout).result.release.chart
 
   beforeAll(async () => {

@@ -11,7 +11,7 @@ import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {resultRecord, TOOLS} from '../helpers/cli.js'
-import {freePort, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {freePort, helmDeploys, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 
 const run = promisify(execFile)
 
@@ -33,7 +33,7 @@ describe("an upgrade's plan changes nothing before consent", () => {
     expect(refused.stderr).toMatch(/--yes is required/)
     const secrets = (await kubectl('get', 'secrets', '-o', 'name')).stdout
     expect(secrets).not.toContain('secret/devctl-redis')
-    expect(env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade')).toHaveLength(1)
+    expect(helmDeploys(env.sim)).toHaveLength(1)
     // The apply phase, after consent, puts it back.
     const upgraded = await env.devctl(['upgrade', '--set', 'replicaCount=3', '--yes'])
     expect(upgraded.exitCode).toBe(0)

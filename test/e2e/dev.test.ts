@@ -12,7 +12,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {CLI, runCli, tempDir} from '../helpers/cli.js'
-import {freePort} from '../helpers/environment.js'
+import {freePort, helmDeploys} from '../helpers/environment.js'
 import {startSimulator, type Simulator} from '../sim/index.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 
@@ -109,7 +109,7 @@ function apiPods(sim: Simulator): KubeObject[] {
 }
 
 const imageIDs = (sim: Simulator) => apiPods(sim).map((pod) => (pod.status as {containerStatuses?: Array<{imageID: string}>}).containerStatuses?.[0]?.imageID)
-const helmUpgrades = (sim: Simulator) => sim.commands('helm').filter((c) => c.argv[0] === 'upgrade').length
+const helmUpgrades = (sim: Simulator) => helmDeploys(sim).length
 const builds = (sim: Simulator) => sim.commands('docker').filter((c) => c.argv[0] === 'build')
 const imports = (sim: Simulator) => sim.commands('k3d').filter((c) => c.argv[0] === 'image')
 

@@ -28,8 +28,9 @@ function api(env: TestEnvironment) {
   return cluster
 }
 
+/** helm commands of a verb that change the release: an upgrade's plan renders with `helm upgrade --dry-run`, which changes nothing. */
 function helmCalls(env: TestEnvironment, verb: string): number {
-  return env.sim.commands('helm').filter((c) => c.argv[0] === verb).length
+  return env.sim.commands('helm').filter((c) => c.argv[0] === verb && !c.argv.some((arg) => arg.startsWith('--dry-run'))).length
 }
 
 function releaseStatus(env: TestEnvironment): Array<{revision: number; status: string}> {

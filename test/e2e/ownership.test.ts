@@ -14,7 +14,7 @@ import {parse} from 'yaml'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {runCli, tempDir, TOOLS} from '../helpers/cli.js'
-import {freePort, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {freePort, helmDeploys, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 
 const execute = promisify(execFile)
 let env: TestEnvironment | undefined
@@ -89,7 +89,7 @@ describe('two checkouts with the same project name', () => {
     expect(refused.exitCode, output(refused)).toBe(5)
     expect(refused.stderr).toMatch(/^Error: The k3d cluster demo already exists, and it belongs to another checkout of devctl \(created from \S+\)/m)
     expect(refused.stderr).toMatch(/another `project:`.*or take the cluster over with `devctl up --adopt`/s)
-    expect(env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade')).toHaveLength(1)
+    expect(helmDeploys(env.sim)).toHaveLength(1)
 
     const adopted = await second(['up', '--adopt'])
     expect(adopted.exitCode, output(adopted)).toBe(0)

@@ -14,7 +14,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import type {DevctlConfigInput} from '../../src/config/schema.js'
 import {REPO_ROOT} from '../helpers/cli.js'
-import {freePort, k3dCluster, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {freePort, helmDeploys, k3dCluster, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 
 const ANSI = /\u001B\[/
@@ -52,7 +52,7 @@ function pods(env: TestEnvironment): KubeObject[] {
 }
 
 function helmUpgrades(env: TestEnvironment): number {
-  return env.sim.commands('helm').filter((c) => c.argv[0] === 'upgrade').length
+  return helmDeploys(env.sim).length
 }
 
 async function expectNoSecrets(env: TestEnvironment, text: string): Promise<void> {

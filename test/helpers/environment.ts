@@ -22,6 +22,11 @@ export interface TestEnvironment {
   stop(): Promise<void>
 }
 
+/** The deploys helm was asked for: its `upgrade` commands, not the dry runs an upgrade's plan renders the chart with. */
+export function helmDeploys(sim: Simulator): ReturnType<Simulator['commands']> {
+  return sim.commands('helm').filter((c) => c.argv[0] === 'upgrade' && !c.argv.some((arg) => arg.startsWith('--dry-run')))
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()

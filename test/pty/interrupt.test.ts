@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {parse, stringify} from 'yaml'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {helmDeploys, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import {consentToUpgrade, devctlInTerminal, expectNoProcessesLeft, KEYS, showsRunning, type PtyRun, type Screen} from '../helpers/pty.js'
 import type {SimulatorOptions} from '../sim/index.js'
 
@@ -77,7 +77,7 @@ interface Case {
   stoppedAt?: RegExp
 }
 
-const helmRunning = (env: TestEnvironment, verb: string) => env.sim.commands('helm').some((c) => c.argv[0] === verb && !c.endedAt)
+const helmRunning = (env: TestEnvironment, verb: string) => env.sim.commands('helm').some((c) => c.argv[0] === verb && !c.argv.some((arg) => arg.startsWith('--dry-run')) && !c.endedAt)
 /** The step's row shows it running or done (before it starts, the list shows its title too). */
 const reached = (s: Screen, title: string) => showsRunning(s, title) || s.has(`✔ ${title}`)
 
@@ -143,7 +143,7 @@ const UP_CASES: Case[] = [
     step: 'Deploy, after helm (an afterDeploy hook)',
     hooks: {afterDeploy: [HOLD]},
     args: ['up'],
-    when: (s, e) => showsRunning(s, 'helm upgrade --install demo') && e.sim.commands('helm').some((c) => c.argv[0] === 'upgrade' && c.endedAt),
+    when: (s, e) => showsRunning(s, 'helm upgrade --install demo') && helmDeploys(e.sim).some((c) => c.endedAt),
     stoppedAt: /✖ helm upgrade --install demo/,
   },
   {

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
+import {emptyStorageClassClaims} from '../../src/diagnose/claims.js'
 import {eventsWorthShowing, missingReference} from '../../src/diagnose/explain.js'
 import {containerImage, HINTS, hintFor, isFatal, summarizePod} from '../../src/diagnose/pod.js'
 import type {V1ContainerStatus, V1Pod} from '../../src/kube/types.js'
@@ -131,5 +132,28 @@ describe('pod diagnosis', () => {
     expect(eventsWorthShowing([event('Warning', 'Unhealthy', 'Readiness probe failed: HTTP probe failed with statuscode: 503')], notReady)).toHaveLength(1)
     const crashing = summarizePod(pod({containers: [waiting('CrashLoopBackOff', 'back-off 40s restarting failed container=app', {restartCount: 3})]}))
     expect(eventsWorthShowing([event('Warning', 'BackOff', 'Back-off restarting failed container app in pod web-1')], crashing)).toEqual([])
+  })
+})
+
+describe('a claim helm cannot upgrade', () => {
+  const claim = (name: string, spec: object) => ({apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: {name}, spec: {accessModes: ['ReadWriteOnce'], ...spec}})
+  const refused = (name: string) =>
+    `cannot patch "${name}" with kind PersistentVolumeClaim: PersistentVolumeClaim "${name}" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims`
+  const again = 'run `devctl up` again'
+
+  it('names the claims the chart renders with an empty storageClassName, and the class to set', () => {
+    const objects = [claim('m-assets', {storageClassName: null}), claim('m-system', {storageClassName: ''}), claim('m-other', {storageClassName: null})]
+    const found = emptyStorageClassClaims([`UPGRADE FAILED: ${refused('m-assets')} && ${refused('m-system')}`], objects, again)
+    expect(found?.detail).toMatch(/^PersistentVolumeClaims m-assets, m-system: the chart renders storageClassName empty, the cluster gave each claim its default class/)
+    expect(found?.hint).toBe(
+      "Set the chart's storage class value for PersistentVolumeClaims m-assets, m-system to the class they have (local-path on k3d; `kubectl get pvc` shows it) in your values file, then run `devctl up` again.",
+    )
+  })
+
+  it('says nothing about a claim that names its class, leaves it out, or was not refused', () => {
+    expect(emptyStorageClassClaims([refused('a')], [claim('a', {storageClassName: 'local-path'})], again)).toBeUndefined()
+    // Left out (not rendered at all): helm's patch does not touch what the cluster filled in.
+    expect(emptyStorageClassClaims([refused('a')], [claim('a', {})], again)).toBeUndefined()
+    expect(emptyStorageClassClaims(['UPGRADE FAILED: something else'], [claim('a', {storageClassName: null})], again)).toBeUndefined()
   })
 })

@@ -332,6 +332,16 @@ describe('init --preset bring-your-own', () => {
     expect(values.broker).toBe('redis://devctl-redis:6379/0')
   })
 
+  it('--wire-value takes a path that holds an "=" itself: an env entry by name (Zitadel\'s DSN from a Secret)', async () => {
+    const dir = await tempDir()
+    const dsn = 'env[name=ZITADEL_DATABASE_POSTGRES_DSN].valueFrom.secretKeyRef'
+    await init(dir, {chart: './chart', redis: false, wire: [`dbSecret=${dsn}.name`], 'wire-value': [`${dsn}.key=DATABASE_URL`, 'a\\=b.c=d=e']})
+    const {config: written, values} = await files(dir)
+    expect(written).toHaveProperty(['app', 'wiring', 'values'], {[`${dsn}.key`]: 'DATABASE_URL', 'a\\=b.c': 'd=e'})
+    expect(values.env).toEqual([{name: 'ZITADEL_DATABASE_POSTGRES_DSN', valueFrom: {secretKeyRef: {name: 'devctl-postgres', key: 'DATABASE_URL'}}}])
+    expect(values['a=b']).toEqual({c: 'd=e'})
+  })
+
   it('defines each anchor at its first use for a chart whose values schema forbids unknown keys', async () => {
     const dir = await projectWith('strict-schema')
     const result = await init(dir, {chart: './chart', redis: false})

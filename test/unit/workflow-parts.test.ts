@@ -88,6 +88,25 @@ describe('migration detection from the rendered chart', () => {
     expect(analyze([job('web-migrate', 'pre-install,pre-upgrade')], 'auto', 'install').migration.kind).toBe('hook-job')
   })
 
+  it('takes the hook Job that runs in this phase when one migrates on install and another on upgrade (Mastodon)', () => {
+    const docs = [deployment('web'), job('web-db-post-migrate', 'post-install,post-upgrade'), job('web-db-pre-migrate', 'pre-upgrade'), job('web-db-prepare', 'pre-install')]
+    expect(analyze(docs, 'auto', 'install').migration).toEqual({kind: 'hook-job', job: 'web-db-prepare', hooks: ['pre-install']})
+    expect(analyze(docs, 'auto', 'upgrade').migration).toEqual({kind: 'hook-job', job: 'web-db-pre-migrate', hooks: ['pre-upgrade']})
+  })
+
+  it('takes a post-install/post-upgrade hook Job that says migrate (Chatwoot), after any pre-install/pre-upgrade one', () => {
+    const post = job('chat-migrate', 'post-install,post-upgrade', ['bundle', 'exec', 'rails', 'db:chatwoot_prepare'])
+    expect(analyze([deployment('web'), post], 'auto', 'install').migration).toEqual({kind: 'hook-job', job: 'chat-migrate', hooks: ['post-install', 'post-upgrade']})
+    expect(analyze([deployment('web'), post], 'auto', 'upgrade').migration).toMatchObject({kind: 'hook-job', job: 'chat-migrate'})
+    // One that does not say migrate is something else (a notification, an admin user).
+    expect(analyze([deployment('web'), job('chat-notify', 'post-install', ['curl', 'https://example.com/hook']).replace('name: migrate', 'name: notify')]).migration.kind).toBe('none')
+    expect(analyze([deployment('web'), post, job('chat-prepare', 'pre-install')]).migration).toMatchObject({job: 'chat-prepare'})
+    expect(analyze([deployment('web'), job('chat-migrate', 'post-upgrade')], 'auto', 'install').migration).toEqual({
+      kind: 'none',
+      reason: 'no migration on first install: hook Job chat-migrate runs on post-upgrade only',
+    })
+  })
+
   it('reports none when the chart has no migration, or when told so', () => {
     expect(analyze([deployment('web', [{name: 'wait-for-db'}])]).migration.kind).toBe('none')
     expect(analyze([deployment('web'), job('web-migrate', 'pre-install')], 'none').migration.kind).toBe('none')

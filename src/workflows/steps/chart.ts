@@ -7,6 +7,7 @@ import {FINGERPRINT_LABEL, recordCheckedFingerprint} from '../../chart/fingerpri
 import {describeMigration, type RenderedChart} from '../../chart/manifests.js'
 import {latestRelease, type ReleaseRecord} from '../../chart/release-record.js'
 import {dropPendingRevision, isPending} from '../../chart/release-recovery.js'
+import {emptyStorageClassClaims} from '../../diagnose/claims.js'
 import {explainUnhealthyPods} from '../../diagnose/explain.js'
 import {ChartError, DevctlError} from '../../errors.js'
 import type {NamespaceWatch} from '../../kube/namespace-watch.js'
@@ -14,7 +15,7 @@ import {runningHelmFor} from '../../system/processes.js'
 import {sleep} from '../../system/sleep.js'
 import type {Connection} from '../connect.js'
 import type {Pipeline, Step, StepGroup, StepRun} from '../pipeline.js'
-import {k3dCluster, type Confirm, type Project} from '../project.js'
+import {k3dCluster, runAgain, type Confirm, type Project} from '../project.js'
 import {createdDuringDeploy, type Deployment} from './deployment.js'
 import {runHooks} from './hooks.js'
 import {migrationStep, recordMigration} from './migration.js'
@@ -93,7 +94,14 @@ export function releaseChange(request: DeployRequest, previous: ReleaseRecord | 
  * workloads and migration): the one `up` checked before the cluster step when it was rendered
  * for this phase, else rendered now.
  */
-export async function planDeploy(target: DeployTarget, request: DeployRequest, previous: ReleaseRecord | undefined, run: StepRun, checked?: ChartCheck): Promise<DeployPlan> {
+export async function planDeploy(
+  target: DeployTarget,
+  request: DeployRequest,
+  previous: ReleaseRecord | undefined,
+  run: StepRun,
+  checked?: ChartCheck,
+  options: {releaseIsLatest?: boolean} = {},
+): Promise<DeployPlan> {
   const {project, watch} = target
   const hash = checked?.fingerprint ?? (await deployFingerprint(project, target.helmMajor, request))
   const ready = deployedWorkloads(watch, project.names.release).every((workload) => workloadRollout(watch, workload).ready)
@@ -101,9 +109,13 @@ export async function planDeploy(target: DeployTarget, request: DeployRequest, p
   if (change.unchanged) return {fingerprint: hash, previous, ...change}
   const phase = previous === undefined ? 'install' : 'upgrade'
   let rendered = checked?.rendered
-  if (rendered?.phase !== phase) {
-    run.note('rendering the chart (helm template)')
-    rendered = await renderChart(project, request, phase, run.signal)
+  // An upgrade renders as its next revision: a chart may name a Job by .Release.Revision, which
+  // `helm template` (the check before the cluster) always renders as 1. Not past a pending
+  // revision (helm refuses while one is), which the upgrade drops first.
+  const asNextRevision = phase === 'upgrade' && options.releaseIsLatest !== false
+  if (rendered?.phase !== phase || asNextRevision) {
+    run.note(asNextRevision ? 'rendering the chart as the next revision (helm upgrade --dry-run)' : 'rendering the chart (helm template)')
+    rendered = await renderChart(project, request, phase, run.signal, asNextRevision ? target.connection.kubeTarget : undefined)
     await recordCheckedFingerprint(project.stateDir, hash)
   }
   return {fingerprint: hash, previous, ...change, rendered}
@@ -173,7 +185,8 @@ export const helmStep: Step<Deployment, void> = {
       watch.list('Pod').filter((p) => createdDuringDeploy(deployment, p)),
       {k3dCluster: k3dCluster(deployment.project)},
     )
-    return error.explain({details})
+    const claims = emptyStorageClassClaims(error.details, deployment.plan.rendered.objects, runAgain(deployment.project))
+    return error.explain({details: claims ? [claims.detail, ...details] : details, hint: claims?.hint})
   },
 }
 

@@ -50,10 +50,11 @@ export class MigrationLogs {
     readonly file: MigrationLog | undefined,
   ) {}
 
-  follow(pod: V1Pod, container: string | undefined): void {
+  /** Stream a pod's container (every one, init containers included, when none is named). */
+  follow(pod: V1Pod, container?: string): void {
     const {connection, project, watch} = this.deployment
     const podName = pod.metadata?.name ?? ''
-    for (const instance of instancesOf(pod).filter((i) => i.container === container && !this.followers.has(i.containerID))) {
+    for (const instance of instancesOf(pod).filter((i) => (container === undefined || i.container === container) && !this.followers.has(i.containerID))) {
       const source = `${podName}/${instance.container}`
       const output = {
         line: (line: string) => {
@@ -110,6 +111,13 @@ function attemptsOf(pods: V1Pod[]): V1Pod[] {
   return [...pods].sort((a, b) => new Date(a.metadata?.creationTimestamp ?? 0).getTime() - new Date(b.metadata?.creationTimestamp ?? 0).getTime())
 }
 
+/** The container of a pod whose last run failed (init containers first, as they run), if one did. */
+function failedContainer(pod: V1Pod): string | undefined {
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
+  const failed = (exit: {exitCode: number} | undefined) => exit !== undefined && exit.exitCode !== 0
+  return statuses.find((s) => failed(s.state?.terminated) || failed(s.lastState?.terminated))?.name
+}
+
 function exitOf(pod: V1Pod, container?: string): string {
   const status = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((s) => container === undefined || s.name === container)
   const terminated = status?.state?.terminated ?? status?.lastState?.terminated
@@ -158,10 +166,11 @@ async function waitForJob(deployment: Deployment, run: StepRun, plan: Extract<Mi
       const owned = watch.list('Pod').filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === seen?.metadata?.uid))
       for (const pod of owned) attempts.set(pod.metadata?.name ?? '', pod)
       pods.show(owned)
-      for (const pod of owned) logs.follow(pod, pod.spec?.containers[0]?.name)
+      // Every container: a Job may migrate in its init containers (Temporal's schema Job) and only say "done" after.
+      for (const pod of owned) logs.follow(pod)
       const all = attemptsOf([...attempts.values()])
       const last = all.at(-1)
-      const container = last?.spec?.containers[0]?.name
+      const container = last && (failedContainer(last) ?? last.spec?.containers[0]?.name)
       const state = jobState(seen)
       if (state.state === 'complete') return done
       if (state.state === 'failed') {
@@ -184,6 +193,15 @@ async function waitForJob(deployment: Deployment, run: StepRun, plan: Extract<Mi
       const fatal = owned.find((pod) => isFatal(summarizePod(pod)))
       if (fatal) {
         const summary = summarizePod(fatal)
+        if (summary.reason === 'CrashLoopBackOff' && summary.container) {
+          // restartPolicy OnFailure: the kubelet reruns a failed container in the same pod. It ran and failed: its log says why.
+          const which = fatal.spec?.initContainers?.some((c) => c.name === summary.container) ? 'init container' : 'container'
+          throw new MigrationFailed({
+            message: `The migration Job ${plan.job} failed: its ${which} ${summary.container} keeps failing (${exitOf(fatal, summary.container)}; ${count(summary.restarts, 'restart')} in pod ${summary.name}).`,
+            pod: summary.name,
+            container: summary.container,
+          })
+        }
         throw new MigrationFailed({
           message: `The migration Job ${plan.job} cannot run: its pod ${summary.name} is in ${summary.reason}.`,
           pod: summary.name,

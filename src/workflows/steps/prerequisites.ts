@@ -97,7 +97,7 @@ export const prerequisitesStep: Step<PrerequisitesInput, Prerequisites> = {
         .then(() => assertValuesFiles(project)),
       ensureSecrets(project.dir, neededPasswords(project.config)),
       project.tools.helm.version(run.signal).then((helm) => {
-        Helm.assertSupported(helm.version)
+        Helm.assertSupported(helm.version, {skipSchemaValidation: project.config.app.skipSchemaValidation})
         return helm
       }),
       usesK3d ? inspectK3d(project, run.signal) : Promise.resolve(undefined),

@@ -13,6 +13,7 @@ import {isFatal, summarizePod} from '../../diagnose/pod.js'
 import {missingProvidedKeys, missingSecret, secretReferences, valuePathsNaming, wiringError, type SecretReference, type WiringContext} from '../../diagnose/wiring.js'
 import type {ConfigError} from '../../errors.js'
 import type {KubernetesObject, V1Pod} from '../../kube/types.js'
+import type {KubeTarget} from '../../tools/helm.js'
 import {credentialSecretKeys} from '../../services/manifests.js'
 import type {Step} from '../pipeline.js'
 import type {Project} from '../project.js'
@@ -42,9 +43,17 @@ async function wiringContext(project: Project, request: Pick<DeployRequest, 'val
   return {provided: credentialSecretKeys(project.config), project: project.config.project, valuePaths: valuePathsNaming(values, secret)}
 }
 
-/** helm template with the request's values, then every check devctl can make without a cluster. */
-export async function renderChart(project: Project, request: DeployRequest, phase: DeployPhase, signal: AbortSignal): Promise<RenderedChart> {
-  const manifests = await project.tools.helm.template({...installOptions(project, request), isUpgrade: phase === 'upgrade'}, signal)
+/**
+ * The chart rendered with the request's values, then every check devctl can make without a
+ * cluster: by `helm template`, or — for an upgrade of the installed release, given its cluster —
+ * as that upgrade's next revision renders it (`.Release.Revision` is 1 in `helm template`).
+ */
+export async function renderChart(project: Project, request: DeployRequest, phase: DeployPhase, signal: AbortSignal, release?: KubeTarget): Promise<RenderedChart> {
+  const options = installOptions(project, request)
+  const manifests =
+    phase === 'upgrade' && release
+      ? await project.tools.helm.renderUpgrade({...options, kube: release, timeoutMs: project.timeouts.deploy}, signal)
+      : await project.tools.helm.template({...options, isUpgrade: phase === 'upgrade'}, signal)
   const rendered = analyzeChart(parseManifests(manifests), project.config.app.migration, {phase, release: project.names.release})
   // A key devctl's own Secrets lack can never appear: say so now, not as a pod that cannot start.
   const missing = missingProvidedKeys(secretReferences(rendered.objects), credentialSecretKeys(project.config))

@@ -56,5 +56,6 @@ export function installOptions(project: Project, request: DeployRequest): Omit<I
     baseDir: project.dir,
     valuesFiles: request.valuesFiles,
     set: request.set,
+    skipSchemaValidation: project.config.app.skipSchemaValidation,
   }
 }

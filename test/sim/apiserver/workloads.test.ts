@@ -13,6 +13,7 @@ beforeAll(async () => {
       rules: [
         {match: {namespace: 'slow-stop'}, terminate: '300s'},
         {match: {namespace: 'doomed'}, terminate: '300s'},
+        {match: {namespace: 'recreate'}, terminate: '300s'},
       ],
     },
   })
@@ -120,6 +121,20 @@ describe('Deployments', () => {
     expect(endpoints.subsets?.[0]?.ports).toEqual([{port: 8080, protocol: 'TCP'}])
     const printed = await cluster.kubectl(['get', 'endpoints', 'web', '-n', 'deploy'])
     expect(printed.stdout).toMatch(/^web\s+10\.42\.0\.\d+:8080,10\.42\.0\.\d+:8080\s+\d+s$/m)
+  })
+
+  it('with strategy Recreate, start the new pods once the old ones are gone, not merely terminating', async () => {
+    // The old pod takes a while to stop: when its ReplicaSet is scaled down it is still there, Terminating.
+    // The progress deadline is far off (36 s here), so its re-check cannot be what starts the new pod.
+    await apply('recreate', web('nginx:1.27', 300).replace('replicas: 2', 'replicas: 1\n  progressDeadlineSeconds: 3600\n  strategy: {type: Recreate}'))
+    expect((await cluster.kubectl(['rollout', 'status', '-n', 'recreate', 'deployment/web', '--timeout=30s'])).code).toBe(0)
+    const [old] = pods('recreate')
+    expect((await cluster.kubectl(['set', 'image', '-n', 'recreate', 'deployment/web', 'app=nginx:1.28'])).code).toBe(0)
+    await eventually(() => pods('recreate').some((pod) => pod.metadata.name === old?.metadata.name && pod.metadata.deletionTimestamp !== undefined), {what: 'the old pod Terminating'})
+    expect(pods('recreate')).toHaveLength(1)
+    const rolledOut = await cluster.kubectl(['rollout', 'status', '-n', 'recreate', 'deployment/web', '--timeout=15s'])
+    expect(rolledOut.code, rolledOut.stderr).toBe(0)
+    expect(pods('recreate').map((pod) => (pod.spec as {containers: Array<{image: string}>}).containers[0]?.image)).toEqual(['nginx:1.28'])
   })
 
   it('take their ReplicaSets and pods with them when deleted', async () => {

@@ -10,7 +10,7 @@ import type {ResourceType} from '../resources.js'
 import type {Change} from '../store.js'
 import type {Condition, Deployment, ReplicaSet} from '../types.js'
 import type {Controller, ControllerRuntime} from './runtime.js'
-import {annotation, controllerOf, controllerReference, controlledPods, intOrPercent, keyOf, setCondition, splitKey, templateHash, templateWithoutHash, withoutZeros} from './support.js'
+import {annotation, controllerOf, controllerReference, controlledPods, intOrPercent, keyOf, ownerKeys, setCondition, splitKey, templateHash, templateWithoutHash, withoutZeros} from './support.js'
 
 const source = {component: 'deployment-controller'}
 const revisionKey = 'deployment.kubernetes.io/revision'
@@ -40,6 +40,16 @@ export class DeploymentController implements Controller {
     if (change.storage === this.types.replicaSet.storage) {
       const owner = controllerOf(change.object) ?? (change.previous ? controllerOf(change.previous) : undefined)
       return owner?.kind === 'Deployment' ? [`${change.object.metadata.namespace ?? ''}/${owner.name}`] : []
+    }
+    // Recreate starts the new pods once the old ones are gone, and a Terminating pod's final removal
+    // changes no ReplicaSet status: like kube-controller-manager's deletePod handler, tell its Deployment.
+    if (change.storage === this.types.pod.storage && change.type === 'DELETED') {
+      const namespace = change.object.metadata.namespace ?? ''
+      return ownerKeys(change, this.types.pod.storage, 'ReplicaSet').flatMap((key) => {
+        const replicaSet = this.api.find(this.types.replicaSet, namespace, splitKey(key)[1]) as ReplicaSet | undefined
+        const owner = replicaSet && controllerOf(replicaSet)
+        return owner?.kind === 'Deployment' ? [`${namespace}/${owner.name}`] : []
+      })
     }
     return []
   }
