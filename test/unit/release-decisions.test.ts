@@ -134,7 +134,8 @@ describe("up's plan against the release in the cluster", () => {
     const {plan} = await planner(env)
     expect(await plan(undefined)).toMatchObject({unchanged: false, reason: 'first install', rendered: {phase: 'install'}})
     expect(await plan({revision: 1, status: 'deployed', fingerprint: 'older'})).toMatchObject({unchanged: false, reason: 'chart, values or settings changed', rendered: {phase: 'upgrade'}})
-    expect(env.helm.calls).toEqual(['template', 'template'])
+    // A first install renders with helm template; an upgrade as the installed release's next revision.
+    expect(env.helm.calls).toEqual(['template', 'upgrade --dry-run'])
   })
 
   it('checks the chart before the cluster only for inputs that did not pass before: --force and new values render again', async () => {

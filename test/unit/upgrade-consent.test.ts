@@ -63,7 +63,7 @@ describe('upgrade asks before it changes anything', () => {
     expect(prepared.plan).toMatchObject({changed: true, fromRevision: 1, values: [{path: 'replicaCount', before: 1, after: 3}], reinstall: false, keeps: ['app.set.replicaCount=3']})
     expect(env.kube.writes).toEqual([])
     expect(env.kube.find('Secret', namespace, 'devctl-redis')).toBeUndefined()
-    expect(env.helm.calls).toEqual(['template'])
+    expect(env.helm.calls).toEqual(['upgrade --dry-run'])
     expect(env.stepsStarted()).toEqual(['prerequisites', 'connect', 'plan'])
 
     const declined = await skipUpgrade(prepared, 'declined')
@@ -92,7 +92,7 @@ describe('upgrade asks before it changes anything', () => {
       `apply Secret ${namespace}/devctl-redis`,
     ])
     expect(env.kube.find('Secret', namespace, 'devctl-redis')).toBeDefined()
-    expect(env.helm.calls).toEqual(['template', 'upgrade --install demo'])
+    expect(env.helm.calls).toEqual(['upgrade --dry-run', 'upgrade --install demo'])
     expect(env.kube.revisions(namespace, 'demo')).toEqual(['1 superseded', '2 deployed'])
     expect(await readFile(loaded.path, 'utf8')).toMatch(/^ {4}replicaCount: 3$/m)
   })

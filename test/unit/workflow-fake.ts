@@ -215,6 +215,12 @@ export class FakeHelm {
     return this.manifests
   }
 
+  /** `helm upgrade --dry-run` of the installed release: what its next revision renders. */
+  async renderUpgrade(): Promise<string> {
+    this.calls.push('upgrade --dry-run')
+    return this.manifests
+  }
+
   async showValues(): Promise<Record<string, unknown>> {
     return structuredClone(this.defaults)
   }
