@@ -14,7 +14,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import type {DevctlConfigInput} from '../../src/config/schema.js'
 import {CLI} from '../helpers/cli.js'
-import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {helmUpgradeInFlight, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import {eventually} from '../sim/apiserver/test-support.js'
 
 const execute = promisify(execFile)
@@ -112,31 +112,7 @@ describe('a release left pending while its helm still runs', () => {
     // migration — longer (its deadline and helm's timeout too) than a loaded machine takes to get
     // devctl to the point of recovering, or helm would have given up and the release be pending no more.
     await env.sim.setScenario({rules: [{match: {container: '*migrat*'}, behavior: 'complete', runFor: '60000s'}]})
-    const helm = spawn(
-      'helm',
-      [
-        'upgrade',
-        'demo',
-        join(env.dir, 'chart'),
-        '-n',
-        'demo',
-        '-f',
-        join(env.dir, 'values.dev.yaml'),
-        '--set',
-        'replicaCount=2,migrations.activeDeadlineSeconds=600000',
-        '--timeout',
-        '1000h',
-        '--kubeconfig',
-        join(env.dir, '.devctl', 'kubeconfig'),
-        '--kube-context',
-        'k3d-demo',
-      ],
-      {
-        env: {...process.env, ...env.sim.env},
-        stdio: 'ignore',
-      },
-    )
-    const closed = new Promise((resolve) => helm.on('close', resolve))
+    const {helm, closed} = helmUpgradeInFlight(env, 'replicaCount=2,migrations.activeDeadlineSeconds=600000', ['--timeout', '1000h'])
     try {
       const release = () =>
         env!.sim

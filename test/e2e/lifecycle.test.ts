@@ -13,7 +13,7 @@ import {promisify} from 'node:util'
 import {parse, stringify} from 'yaml'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
-import {output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
+import {helmUpgradeInFlight, output, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
 import type {StatusResult} from '../../src/workflows/status.js'
 import type {KubeObject} from '../sim/apiserver/contract.js'
 import {eventually} from '../sim/apiserver/test-support.js'
@@ -241,29 +241,7 @@ describe('one environment through a day: status, upgrade, recovery, down', () =>
     // A migration that takes a while, and the real helm killed while it waits on it (SIGKILL:
     // no chance to clean up), leave the release pending, as helm itself left it.
     await env.sim.setScenario({rules: [{match: {container: '*migrat*'}, behavior: 'complete', runFor: '600s'}]})
-    const helm = spawn(
-      'helm',
-      [
-        'upgrade',
-        'demo',
-        join(env.dir, 'chart'),
-        '-n',
-        'demo',
-        '-f',
-        join(env.dir, 'values.dev.yaml'),
-        '--set',
-        'replicaCount=2',
-        '--kubeconfig',
-        join(env.dir, '.devctl', 'kubeconfig'),
-        '--kube-context',
-        'k3d-demo',
-      ],
-      {
-        env: {...process.env, ...env.sim.env},
-        stdio: 'ignore',
-      },
-    )
-    const closed = new Promise((resolve) => helm.on('close', resolve))
+    const {helm, closed} = helmUpgradeInFlight(env, 'replicaCount=2')
     await eventually(() => releaseStatus(env).at(-1)?.status === 'pending-upgrade', {timeoutMs: 60_000, what: 'helm to start the upgrade'})
     helm.kill('SIGKILL')
     await closed

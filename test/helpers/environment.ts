@@ -2,6 +2,7 @@
  * An end-to-end test environment: a simulator, and a project directory made by the built
  * `devctl init`, with every devctl command run as a subprocess against the simulator.
  */
+import {spawn, type ChildProcess} from 'node:child_process'
 import {readFile, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {join} from 'node:path'
@@ -92,4 +93,15 @@ export async function editConfig(dir: string, edit: (config: DevctlConfigInput) 
 export function k3dCluster(config: DevctlConfigInput): Extract<DevctlConfigInput['cluster'], {provider: 'k3d'}> {
   if (config.cluster?.provider !== 'k3d') throw new Error(`devctl.yaml has no k3d cluster: ${JSON.stringify(config.cluster)}`)
   return config.cluster
+}
+
+/**
+ * The real helm upgrading the project's release by itself, as a devctl killed outright leaves it
+ * running: `helm upgrade demo ./chart -f values.dev.yaml --set SET`, through the kubeconfig devctl
+ * kept. With a long migration (a scenario) it stays in flight, the release pending-upgrade.
+ */
+export function helmUpgradeInFlight(env: TestEnvironment, set: string, extraArgs: string[] = []): {helm: ChildProcess; closed: Promise<unknown>} {
+  const args = ['upgrade', 'demo', join(env.dir, 'chart'), '-n', 'demo', '-f', join(env.dir, 'values.dev.yaml'), '--set', set, ...extraArgs]
+  const helm = spawn('helm', [...args, '--kubeconfig', join(env.dir, '.devctl', 'kubeconfig'), '--kube-context', 'k3d-demo'], {env: {...process.env, ...env.sim.env}, stdio: 'ignore'})
+  return {helm, closed: new Promise((resolve) => helm.on('close', resolve))}
 }
