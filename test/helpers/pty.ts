@@ -247,6 +247,12 @@ export function devctlInTerminal(env: TestEnvironment, args: string[], options: 
   return startPty(args, {cwd: env.dir, env: {...env.sim.env, ...options.env}, cols: options.cols, rows: options.rows})
 }
 
+/** After a terminal test: devctl killed if it still runs, then the environment it ran in stopped. */
+export async function endTerminalTest(run: PtyRun | undefined, env: TestEnvironment | undefined): Promise<void> {
+  run?.kill()
+  await env?.stop()
+}
+
 /** A spinner (running step) or a ❯ (running group) before `title` on some row. */
 export function showsRunning(screen: Screen, title: string | RegExp): boolean {
   const pattern = new RegExp(`^\\s*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏❯] ${typeof title === 'string' ? title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : title.source}`)

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {startEnvironment, type TestEnvironment} from '../helpers/environment.js'
-import {devctlInTerminal, KEYS, type PtyRun, type Screen} from '../helpers/pty.js'
+import {devctlInTerminal, endTerminalTest, KEYS, type PtyRun, type Screen} from '../helpers/pty.js'
 
 /** The screen's text with the rows devctl wrapped (continued, indented) joined back into their lines. */
 function joined(screen: Screen): string {
@@ -18,12 +18,7 @@ function joined(screen: Screen): string {
 
 let env: TestEnvironment | undefined
 let run: PtyRun | undefined
-afterEach(async () => {
-  run?.kill()
-  run = undefined
-  await env?.stop()
-  env = undefined
-})
+afterEach(() => endTerminalTest(run, env).finally(() => (run = env = undefined)))
 
 describe.each([100, 60])('dev at %i columns', (cols) => {
   it('shows the first up, then a live line per cycle and the history above it', async () => {

@@ -12,19 +12,14 @@ import {parse, stringify} from 'yaml'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {helmDeploys, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
-import {consentToUpgrade, devctlInTerminal, expectNoProcessesLeft, KEYS, showsRunning, type PtyRun, type Screen} from '../helpers/pty.js'
+import {consentToUpgrade, devctlInTerminal, endTerminalTest, expectNoProcessesLeft, KEYS, showsRunning, type PtyRun, type Screen} from '../helpers/pty.js'
 import type {SimulatorOptions} from '../sim/index.js'
 
 const TEST_TIMEOUT_MS = 240_000
 
 let env: TestEnvironment | undefined
 let run: PtyRun | undefined
-afterEach(async () => {
-  run?.kill()
-  run = undefined
-  await env?.stop()
-  env = undefined
-})
+afterEach(() => endTerminalTest(run, env).finally(() => (run = env = undefined)))
 
 type Hooks = Partial<Record<'prerequisites' | 'beforeDeploy' | 'afterDeploy' | 'validate', string[]>>
 

@@ -6,18 +6,13 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {helmDeploys, startEnvironment, type TestEnvironment} from '../helpers/environment.js'
-import {consentToUpgrade, devctlInTerminal, KEYS, showsRunning, type PtyRun, type Screen} from '../helpers/pty.js'
+import {consentToUpgrade, devctlInTerminal, endTerminalTest, KEYS, showsRunning, type PtyRun, type Screen} from '../helpers/pty.js'
 
 const TEST_TIMEOUT_MS = 180_000
 
 let env: TestEnvironment | undefined
 let run: PtyRun | undefined
-afterEach(async () => {
-  run?.kill()
-  run = undefined
-  await env?.stop()
-  env = undefined
-})
+afterEach(() => endTerminalTest(run, env).finally(() => (run = env = undefined)))
 
 /** The terminal never had to break a row itself: devctl fitted every line to the width. */
 function expectFitted(screen: Screen): void {
