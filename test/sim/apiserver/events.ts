@@ -65,37 +65,26 @@ export class EventRecorder {
       resourceVersion: involved.metadata.resourceVersion,
       ...(spec.fieldPath ? {fieldPath: spec.fieldPath} : {}),
     }
+    const common = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: {name, namespace},
+      involvedObject,
+      reason: spec.reason,
+      message: spec.message,
+      type: spec.type,
+      reportingComponent: spec.source.component,
+    }
+    // events.k8s.io-style (an action, eventTime) or the core recorder's (source, first/last timestamps, count).
     const event: CoreEvent = spec.action
-      ? {
-          apiVersion: 'v1',
-          kind: 'Event',
-          metadata: {name, namespace},
-          involvedObject,
-          reason: spec.reason,
-          message: spec.message,
-          type: spec.type,
-          source: {},
-          firstTimestamp: null,
-          lastTimestamp: null,
-          eventTime: microTime(now),
-          action: spec.action,
-          reportingComponent: spec.source.component,
-          reportingInstance: spec.source.host ?? spec.source.component,
-        }
+      ? {...common, source: {}, firstTimestamp: null, lastTimestamp: null, eventTime: microTime(now), action: spec.action, reportingInstance: spec.source.host ?? spec.source.component}
       : {
-          apiVersion: 'v1',
-          kind: 'Event',
-          metadata: {name, namespace},
-          involvedObject,
-          reason: spec.reason,
-          message: spec.message,
-          type: spec.type,
+          ...common,
           source: {component: spec.source.component, ...(spec.source.host ? {host: spec.source.host} : {})},
           firstTimestamp: seconds,
           lastTimestamp: seconds,
           count: 1,
           eventTime: null,
-          reportingComponent: spec.source.component,
           reportingInstance: spec.source.host ?? '',
         }
     try {
