@@ -12,6 +12,9 @@ import {containerImage, crashedContainer, hintFor, summarizePod, type PodSummary
 export const LOG_LINES_SHOWN = 20
 const EVENTS_SHOWN = 5
 
+/** A pull failure alternates between these two reasons; either one restates the other. */
+const PULL_FAILURE = ['ErrImagePull', 'ImagePullBackOff']
+
 export interface PodExplanation {
   pod: string
   summary: PodSummary
@@ -46,8 +49,7 @@ export async function explainPod(kube: KubeClient, pod: V1Pod, options: ExplainO
 
   // The crashed instance's last words, or the current ones for a container that errored once.
   const crashed = crashedContainer(pod)
-  const logContainer =
-    crashed ?? (summary.reason && summary.container && !['ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'Unschedulable'].includes(summary.reason) ? summary.container : undefined)
+  const logContainer = crashed ?? (summary.reason && summary.container && ![...PULL_FAILURE, 'CreateContainerConfigError', 'Unschedulable'].includes(summary.reason) ? summary.container : undefined)
   let logs: string[] = []
   if (logContainer && options.logs !== false) {
     const text = await kube
@@ -100,9 +102,6 @@ export function eventsWorthShowing(events: V1Event[], summary: PodSummary): V1Ev
     return !(event.reason === 'BackOff' && summary.reason?.endsWith('BackOff'))
   })
 }
-
-/** A pull failure alternates between these two reasons; either one restates the other. */
-const PULL_FAILURE = ['ErrImagePull', 'ImagePullBackOff']
 
 function sameFact(reason: string | undefined): string[] {
   if (reason === undefined) return []
