@@ -103,6 +103,15 @@ export class ContainerTail {
         continue
       }
 
+      // The kubelet picks the run by container name and `previous` as the request arrives, and the
+      // pod read before may be a restart behind: serve this run only if it is still where it was.
+      await this.context.refreshPod()
+      const served = this.context.pod()
+      if ((served && locateInstance(served, this.instance))?.previous !== place.previous) {
+        answer.body.destroy()
+        continue
+      }
+
       const splitter = new LineSplitter()
       const alreadyRead = this.position.alreadyRead()
       const accept = (stamp: string, message: string): boolean => {

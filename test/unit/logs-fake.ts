@@ -41,6 +41,8 @@ export class FakeCluster implements LogSource {
   private readonly openBodies = new Set<{body: Readable; log: RunLog; sent: number}>()
   /** The next log read is cut after this many lines and half of the next one. */
   cutNextReadAfter: number | undefined
+  /** Called as a log request arrives, before the kubelet picks the run: a restart can happen here. */
+  onLogRequest: ((request: LogRequestRecord) => void) | undefined
   private resourceVersion = 1
   private runs = 0
   /** Fake wall clock: every printed line is 1 ms after the one before unless told otherwise. */
@@ -207,6 +209,7 @@ export class FakeCluster implements LogSource {
 
   async openLog(_namespace: string, podName: string, options: LogOptions, signal: AbortSignal): Promise<LogAnswer> {
     this.requests.push({pod: podName, ...options})
+    this.onLogRequest?.({pod: podName, ...options})
     const pod = this.pods.get(podName)
     if (!pod) return {ok: false, status: 404, message: `pods "${podName}" not found`}
     const status = statusesOf(pod).find((s) => s.name === options.container)

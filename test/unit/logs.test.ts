@@ -109,6 +109,22 @@ describe('devctl logs engine, without --follow', () => {
     ])
   })
 
+  it('reads a run once when the container crashes between listing the pod and asking for its logs', async () => {
+    const c = environment()
+    // The kubelet picks the run as the request arrives: by then the listed current run has
+    // crashed, so `previous` is that run and the run listed as previous is gone.
+    c.onLogRequest = (asked) => {
+      if (asked.container !== 'api') return
+      c.onLogRequest = undefined
+      c.print('demo-api-1', 'api', ['panic: lost the database'])
+      c.stop('demo-api-1', 'api')
+      c.backOff('demo-api-1', 'api')
+    }
+    const out = new CollectingOutput()
+    await streamLogs(c, request({container: '^api$'}), out, new AbortController().signal)
+    expect(out.lines).toEqual(['demo-api-1/api starting', 'demo-api-1/api listening on :8080', 'demo-api-1/api panic: lost the database'])
+  })
+
   it('resumes a read cut mid-line without losing or repeating a line', async () => {
     const c = new FakeCluster()
     c.addPod('demo-api-1')
