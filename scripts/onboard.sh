@@ -97,7 +97,8 @@ npm_install() {
 # Not named devctl: `command -v devctl` must find the real one on PATH, not this function.
 run_devctl() {
   case $DEVCTL_BIN in
-    *.js) node "$DEVCTL_BIN" "$@" ;;
+    # The flag bin/run.js's shebang gives node, for systems whose env has no -S.
+    *.js) node --max-semi-space-size=4 "$DEVCTL_BIN" "$@" ;;
     *) "$DEVCTL_BIN" "$@" ;;
   esac
 }
