@@ -104,10 +104,11 @@ export class ContainerTail {
       }
 
       // The kubelet picks the run by container name and `previous` as the request arrives, and the
-      // pod read before may be a restart behind: serve this run only if it is still where it was.
+      // pod read before may be a restart behind: read on only if the run is still where it was.
+      // A pod deleted meanwhile (a finished hook) keeps the answer: it is the last word on its log.
       await this.context.refreshPod()
-      const served = this.context.pod()
-      if ((served && locateInstance(served, this.instance))?.previous !== place.previous) {
+      const now = this.context.pod()
+      if (now && locateInstance(now, this.instance)?.previous !== place.previous) {
         answer.body.destroy()
         continue
       }

@@ -43,6 +43,8 @@ export class FakeCluster implements LogSource {
   cutNextReadAfter: number | undefined
   /** Called as a log request arrives, before the kubelet picks the run: a restart can happen here. */
   onLogRequest: ((request: LogRequestRecord) => void) | undefined
+  /** Called as a log request is answered, before its lines are sent: the pod can be deleted here. */
+  onLogAnswer: ((request: LogRequestRecord) => void) | undefined
   private resourceVersion = 1
   private runs = 0
   /** Fake wall clock: every printed line is 1 ms after the one before unless told otherwise. */
@@ -260,6 +262,7 @@ export class FakeCluster implements LogSource {
     log.listeners.add(flush)
     // Like a server, answer first and stream after.
     queueMicrotask(flush)
+    this.onLogAnswer?.({pod: podName, ...options})
     return {ok: true, body}
   }
 

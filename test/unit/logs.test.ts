@@ -125,6 +125,17 @@ describe('devctl logs engine, without --follow', () => {
     expect(out.lines).toEqual(['demo-api-1/api starting', 'demo-api-1/api listening on :8080', 'demo-api-1/api panic: lost the database'])
   })
 
+  it('reads the log of a pod deleted just after its log was asked for (a finished hook Job)', async () => {
+    const c = environment()
+    c.onLogAnswer = () => {
+      c.onLogAnswer = undefined
+      c.deletePod('demo-migrate-x')
+    }
+    const out = new CollectingOutput()
+    await streamLogs(c, request({}, ['migrate']), out, new AbortController().signal)
+    expect(out.lines).toEqual(['demo-migrate-x/migrate applying 001 ... ok', 'demo-migrate-x/migrate done'])
+  })
+
   it('resumes a read cut mid-line without losing or repeating a line', async () => {
     const c = new FakeCluster()
     c.addPod('demo-api-1')
