@@ -274,9 +274,10 @@ spec:
     // Started after the crashes: the run before the restart is read from `previous`, once.
     const afterwards = await cli(['logs', '--no-follow', 'crasher'])
     const again = runsOf(afterwards.stdout.split('\n'), /^crasher-/)
-    expect(again.finished.length).toBeGreaterThanOrEqual(1)
-    for (const other of again.finished) expect(other).toEqual(run)
-    expect(run.slice(0, again.current.length)).toEqual(again.current)
+    const shown = `--- devctl logs --no-follow crasher ---\n${afterwards.stdout}${afterwards.stderr}`
+    expect(again.finished.length, shown).toBeGreaterThanOrEqual(1)
+    for (const other of again.finished) expect(other, shown).toEqual(run)
+    expect(run.slice(0, again.current.length), shown).toEqual(again.current)
     await kubectl(['delete', 'deployment', 'crasher', '--wait=false'])
   })
 

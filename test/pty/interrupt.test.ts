@@ -43,7 +43,9 @@ function helmReleases(env: TestEnvironment): Array<{revision: number; status: st
 }
 
 /** A hook that holds its step until Ctrl-C (the terminal's SIGINT reaches it too). */
-const HOLD = 'sleep 600'
+const HOLD = 'echo holding; exec sleep 600'
+/** The HOLD hook runs: the list may show a step as running a moment before its work starts (the lock, say). */
+const holding = (s: Screen) => s.has('│ hook: holding')
 /**
  * Simulated time: a migration helm waits on for 10 s of real time at the tests' time factor
  * (helm's timeout and the Job's deadline raised to match), long enough to press Ctrl-C while helm runs.
@@ -77,7 +79,7 @@ const helmRunning = (env: TestEnvironment, verb: string) => env.sim.commands('he
 const reached = (s: Screen, title: string) => showsRunning(s, title) || s.has(`✔ ${title}`)
 
 const UP_CASES: Case[] = [
-  {step: 'Prerequisites (a prerequisites hook)', hooks: {prerequisites: [HOLD]}, args: ['up'], when: (s) => showsRunning(s, 'Prerequisites'), stoppedAt: /✖ Prerequisites/},
+  {step: 'Prerequisites (a prerequisites hook)', hooks: {prerequisites: [HOLD]}, args: ['up'], when: (s) => showsRunning(s, 'Prerequisites') && holding(s), stoppedAt: /✖ Prerequisites/},
   {
     step: 'Cluster (k3d cluster create)',
     sim: {timeFactor: 1},
@@ -112,7 +114,7 @@ const UP_CASES: Case[] = [
     step: 'Deploy, before helm runs (a beforeDeploy hook)',
     hooks: {beforeDeploy: [HOLD]},
     args: ['up'],
-    when: (s) => showsRunning(s, 'helm upgrade --install demo'),
+    when: (s) => showsRunning(s, 'helm upgrade --install demo') && holding(s),
     stoppedAt: /✖ helm upgrade --install demo/,
   },
   {
@@ -138,7 +140,7 @@ const UP_CASES: Case[] = [
     step: 'Deploy, after helm (an afterDeploy hook)',
     hooks: {afterDeploy: [HOLD]},
     args: ['up'],
-    when: (s, e) => showsRunning(s, 'helm upgrade --install demo') && helmDeploys(e.sim).some((c) => c.endedAt),
+    when: (s, e) => showsRunning(s, 'helm upgrade --install demo') && helmDeploys(e.sim).some((c) => c.endedAt) && holding(s),
     stoppedAt: /✖ helm upgrade --install demo/,
   },
   {
@@ -148,12 +150,19 @@ const UP_CASES: Case[] = [
     when: (s) => showsRunning(s, 'Rollout'),
     stoppedAt: /✖ Rollout/,
   },
-  {step: 'Validate (a validate hook)', hooks: {validate: [HOLD]}, args: ['up'], when: (s) => showsRunning(s, 'Validate'), stoppedAt: /✖ Validate/},
+  {step: 'Validate (a validate hook)', hooks: {validate: [HOLD]}, args: ['up'], when: (s) => showsRunning(s, 'Validate') && holding(s), stoppedAt: /✖ Validate/},
 ]
 
 const UPGRADE = ['upgrade', '--set', 'replicaCount=2']
 const UPGRADE_CASES: Case[] = [
-  {step: 'Prerequisites (a prerequisites hook)', upFirst: true, hooks: {prerequisites: [HOLD]}, args: UPGRADE, when: (s) => showsRunning(s, 'Prerequisites'), stoppedAt: /✖ Prerequisites/},
+  {
+    step: 'Prerequisites (a prerequisites hook)',
+    upFirst: true,
+    hooks: {prerequisites: [HOLD]},
+    args: UPGRADE,
+    when: (s) => showsRunning(s, 'Prerequisites') && holding(s),
+    stoppedAt: /✖ Prerequisites/,
+  },
   {step: 'the consent prompt', upFirst: true, args: UPGRADE, when: (s) => s.has(/Upgrade demo now\?/)},
   {
     step: 'Deploy: helm upgrade in flight',
