@@ -10,6 +10,8 @@ import {join} from 'node:path'
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
+import {eventually} from '../sim/apiserver/test-support.js'
+import type {Pod} from '../sim/apiserver/types.js'
 import {type Simulator, startSimulator} from '../sim/index.js'
 import {CLI, runCli, tempDir, TOOLS} from '../helpers/cli.js'
 
@@ -17,9 +19,10 @@ const NAMESPACE = 'demo'
 const STEADY_LINES = 30_000
 
 // Workloads the tests create get their behaviour from these rules (sim time: ×0.01 in tests).
+const CRASH_LOOP = {match: {labels: {'logs-e2e': 'restart'}}, behavior: 'crashLoop', runFor: '1s', logs: {lines: ['hello from a run'], exitLines: ['panic: boom']}}
 const SCENARIO = {
   rules: [
-    {match: {labels: {'logs-e2e': 'restart'}}, behavior: 'crashLoop', runFor: '1s', logs: {lines: ['hello from a run'], exitLines: ['panic: boom']}},
+    CRASH_LOOP,
     // 10 lines per millisecond (many share a timestamp) for 3 s: long enough to cut it many times.
     {match: {labels: {'logs-e2e': 'steady'}}, behavior: 'run', logs: {replaceDefaults: true, generate: {lines: STEADY_LINES, rate: 100, text: 'steady line {i}'}}},
     // helm deletes the succeeded hook Job (and its pod) at once; a migration that lasts a few
@@ -271,7 +274,18 @@ spec:
     for (const other of finished) expect(other).toEqual(run)
     expect(run.slice(0, current.length)).toEqual(current)
 
-    // Started after the crashes: the run before the restart is read from `previous`, once.
+    // Started after the crashes: the run before the restart is read from `previous`, once. Here
+    // runs crash every few tenths of a second (a real crash loop waits 10 s and more between
+    // runs), so let the next run stay up: the read below must not race a restart.
+    await sim.setScenario({rules: SCENARIO.rules.map((rule) => (rule === CRASH_LOOP ? {...rule, behavior: 'run'} : rule))})
+    await eventually(
+      () => {
+        const pods = (sim.cluster('demo')?.list('v1', 'Pod', NAMESPACE) ?? []) as Pod[]
+        const app = pods.find((p) => p.metadata.name.startsWith('crasher-'))?.status?.containerStatuses?.[0]
+        return Boolean(app?.state.running && app.lastState.terminated)
+      },
+      {what: 'a crasher run that stays up after the crashes', timeoutMs: 30_000},
+    )
     const afterwards = await cli(['logs', '--no-follow', 'crasher'])
     const again = runsOf(afterwards.stdout.split('\n'), /^crasher-/)
     const shown = `--- devctl logs --no-follow crasher ---\n${afterwards.stdout}${afterwards.stderr}`

@@ -300,8 +300,8 @@ describe("following one container run (the migration step's reader)", () => {
       const batch = lines(`step ${round}`, 4)
       c.print('demo-migrate-x', 'migrate', batch)
       expected.push(...batch)
-      const requests = c.requests.length
       await until(() => c.openStreams === 1, 'stream open')
+      const requests = c.requests.length
       c.dropLogStreams({midLine: round % 2 === 0})
       await until(() => c.requests.length > requests && c.openStreams === 1, 'stream resumed')
     }
