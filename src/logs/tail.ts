@@ -81,9 +81,6 @@ export class ContainerTail {
     }
 
     while (!this.finished && !signal.aborted) {
-      // The kubelet picks the run by container name and `previous` as the request arrives: ask
-      // where the run is now, as a pod read a while ago may be a restart behind.
-      await this.context.refreshPod()
       const pod = this.context.pod()
       const place = pod && locateInstance(pod, this.instance)
       // The kubelet no longer keeps this run's log (the pod is gone, or two restarts went by).
@@ -101,13 +98,15 @@ export class ContainerTail {
       if (!answer.ok) {
         if (answer.status === 404) return
         // 400: the container is not (or no longer) where the status said; look again.
+        if (answer.status === 400) await this.context.refreshPod()
         if (!(await retry(answer.message))) return
         continue
       }
 
-      // Still there once the answer began, so the kubelet served this run (a run only moves on:
-      // current, previous, gone); else ask again where it is now. A pod deleted meanwhile (a
-      // finished hook) keeps the answer: it is the last word on its log.
+      // The kubelet picks the run by container name and `previous` as the request arrives, and the
+      // pod read before may be a restart behind. A run only moves on (current, previous, gone), so
+      // if it is still where it was, the kubelet served this run; else ask again where it is now.
+      // A pod deleted meanwhile (a finished hook) keeps the answer: it is the last word on its log.
       await this.context.refreshPod()
       const now = this.context.pod()
       if (now && locateInstance(now, this.instance)?.previous !== place.previous) {
@@ -153,6 +152,7 @@ export class ContainerTail {
         return
       }
       // A followed log ended: the container stopped (read the rest), or the stream was cut.
+      await this.context.refreshPod()
       if (!received && !(await retry('the log stream ended at once'))) return
     }
   }
