@@ -11,7 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {CLI, TOOLS} from '../helpers/cli.js'
 import {startEnvironment, type TestEnvironment} from '../helpers/environment.js'
-import {devctlInTerminal, expectNoProcessesLeft, KEYS, startPty, type Screen} from '../helpers/pty.js'
+import {devctlInTerminal, expectNoProcessesLeft, KEYS, startPty, type PtyRun, type Screen} from '../helpers/pty.js'
 
 const TEST_TIMEOUT_MS = 120_000
 
@@ -35,9 +35,13 @@ function expectFitted(screen: Screen): void {
   expect(screen.overflowing, screen.text).toEqual([])
 }
 
-/** What a stream must not end with when the user stopped it. */
-function expectQuietStop(screen: Screen): void {
+/** Ctrl-C, as a person leaves a stream: exit 130, nothing a stop should not end with, no process left. */
+async function expectQuietCtrlC(run: PtyRun): Promise<void> {
+  run.press(KEYS.ctrlC)
+  const {exitCode, screen} = await run.exited()
+  expect(exitCode).toBe(130)
   expect(screen.text).not.toMatch(/Error:|Stopping…|press Ctrl-C again|\n\s+at /)
+  await expectNoProcessesLeft('DEVCTL_SIM_DAEMON', env.sim.daemonUrl)
 }
 
 describe.each([120, 60])('status at %i columns', (cols) => {
@@ -100,11 +104,7 @@ describe.each([120, 60])('logs -f at %i columns', (cols) => {
       const workerColor = screen.colorAt(worker, 'worker-')
       expect(workerColor).toBeDefined()
       expect(screen.colorAt(api, 'api-')).not.toBe(workerColor)
-      run.press(KEYS.ctrlC)
-      const {exitCode, screen: last} = await run.exited()
-      expect(exitCode).toBe(130)
-      expectQuietStop(last)
-      await expectNoProcessesLeft('DEVCTL_SIM_DAEMON', env.sim.daemonUrl)
+      await expectQuietCtrlC(run)
     },
     TEST_TIMEOUT_MS,
   )
@@ -159,11 +159,7 @@ describe.each([120, 60])('status --watch at %i columns', (cols) => {
       expect(replaced.text).toMatch(/Watching for changes; Ctrl-C to stop\./)
       expect(run.raw()).not.toContain('\u001B[2J')
       expectFitted(replaced)
-      run.press(KEYS.ctrlC)
-      const {exitCode, screen} = await run.exited()
-      expect(exitCode).toBe(130)
-      expectQuietStop(screen)
-      await expectNoProcessesLeft('DEVCTL_SIM_DAEMON', env.sim.daemonUrl)
+      await expectQuietCtrlC(run)
     },
     TEST_TIMEOUT_MS,
   )
